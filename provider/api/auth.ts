@@ -1,0 +1,156 @@
+// Connection settings and credentials, read at call time (never captured into the
+// serialized provider): stack config `bitbucket:<name>` (handed to the provider's
+// `configure`) overrides the environment variable of DESIGN.md "Connection".
+//
+// Credentials, first match wins:
+//   token                       -> Authorization: Bearer <token>
+//   username + apiToken         -> Basic (Atlassian email + API token, or DC user + password)
+//   oauthClientId + Secret      -> client_credentials grant at oauthTokenUrl, Bearer the
+//                                  access token; cached process-wide, refreshed before expiry.
+
+import type { RetryOptions } from "./retry";
+import { RETRY_DEFAULTS } from "./retry";
+import { processWide } from "./shared";
+
+export interface Settings {
+  apiUrl: string;
+  flavor: "cloud" | "datacenter";
+  token?: string;
+  username?: string;
+  apiToken?: string;
+  oauthClientId?: string;
+  oauthClientSecret?: string;
+  oauthTokenUrl: string;
+  concurrency: number;
+  timeoutMs: number;
+  retry: Required<RetryOptions>;
+}
+
+/** Config key (after `bitbucket:`) -> environment variable. */
+export const SETTING_ENV = {
+  apiUrl: "BITBUCKET_API_URL",
+  flavor: "BITBUCKET_FLAVOR",
+  token: "BITBUCKET_TOKEN",
+  username: "BITBUCKET_USERNAME",
+  apiToken: "BITBUCKET_API_TOKEN",
+  oauthClientId: "BITBUCKET_OAUTH_CLIENT_ID",
+  oauthClientSecret: "BITBUCKET_OAUTH_CLIENT_SECRET",
+  oauthTokenUrl: "BITBUCKET_OAUTH_TOKEN_URL",
+  concurrency: "BITBUCKET_CONCURRENCY",
+  timeoutMs: "BITBUCKET_TIMEOUT_MS",
+  maxRetries: "BITBUCKET_MAX_RETRIES",
+  retryBaseDelayMs: "BITBUCKET_RETRY_BASE_DELAY_MS",
+  retryMaxDelayMs: "BITBUCKET_RETRY_MAX_DELAY_MS",
+} as const;
+export type SettingName = keyof typeof SETTING_ENV;
+
+export const CLOUD_API_URL = "https://api.bitbucket.org/2.0";
+export const CLOUD_TOKEN_URL = "https://bitbucket.org/site/oauth2/access_token";
+
+type ConfigStore = Partial<Record<SettingName, string>>;
+const stackConfig = () => processWide<ConfigStore>("config", () => ({}));
+
+/** Called from every provider's `configure`: keeps the stack's `bitbucket:*` values for this process. */
+export function setProviderConfig(get: (key: string) => string | undefined): void {
+  const store = stackConfig();
+  for (const name of Object.keys(SETTING_ENV) as SettingName[]) {
+    const v = get(`bitbucket:${name}`);
+    if (v !== undefined && v !== "") store[name] = v;
+    else delete store[name];
+  }
+}
+
+function raw(name: SettingName, env: NodeJS.ProcessEnv): string | undefined {
+  const fromConfig = stackConfig()[name];
+  const v = fromConfig ?? env[SETTING_ENV[name]];
+  return v === undefined || v.trim() === "" ? undefined : v.trim();
+}
+
+function int(name: SettingName, env: NodeJS.ProcessEnv, dflt: number, min: number): number {
+  const v = raw(name, env);
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) {
+    throw new Error(`bitbucket:${name} / ${SETTING_ENV[name]} must be a whole number >= ${min}, got "${v}"`);
+  }
+  return n;
+}
+
+/** The settings in force now. Throws a message naming the setting when one is malformed. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const flavor = raw("flavor", env) ?? "cloud";
+  if (flavor !== "cloud" && flavor !== "datacenter") {
+    throw new Error(`bitbucket:flavor / BITBUCKET_FLAVOR must be "cloud" or "datacenter", got "${flavor}"`);
+  }
+  const apiUrl = (raw("apiUrl", env) ?? CLOUD_API_URL).replace(/\/+$/, "");
+  if (!/^https?:\/\//.test(apiUrl)) {
+    throw new Error(`bitbucket:apiUrl / BITBUCKET_API_URL must be an http(s) URL, got "${apiUrl}"`);
+  }
+  return {
+    apiUrl,
+    flavor,
+    token: raw("token", env),
+    username: raw("username", env),
+    apiToken: raw("apiToken", env),
+    oauthClientId: raw("oauthClientId", env),
+    oauthClientSecret: raw("oauthClientSecret", env),
+    oauthTokenUrl: raw("oauthTokenUrl", env) ?? CLOUD_TOKEN_URL,
+    concurrency: int("concurrency", env, 8, 1),
+    timeoutMs: int("timeoutMs", env, 30_000, 100),
+    retry: {
+      retries: int("maxRetries", env, RETRY_DEFAULTS.retries, 0),
+      baseDelayMs: int("retryBaseDelayMs", env, RETRY_DEFAULTS.baseDelayMs, 0),
+      maxDelayMs: int("retryMaxDelayMs", env, RETRY_DEFAULTS.maxDelayMs, 0),
+      doNotRetry: RETRY_DEFAULTS.doNotRetry,
+    },
+  };
+}
+
+export type Credentials =
+  | { kind: "bearer"; token: string }
+  | { kind: "basic"; username: string; password: string }
+  | { kind: "oauth"; clientId: string; clientSecret: string; tokenUrl: string };
+
+export function credentialsOf(s: Settings): Credentials {
+  if (s.token) return { kind: "bearer", token: s.token };
+  if (s.username && s.apiToken) return { kind: "basic", username: s.username, password: s.apiToken };
+  if (s.oauthClientId && s.oauthClientSecret) {
+    return { kind: "oauth", clientId: s.oauthClientId, clientSecret: s.oauthClientSecret, tokenUrl: s.oauthTokenUrl };
+  }
+  const half =
+    s.username && !s.apiToken
+      ? " (BITBUCKET_USERNAME is set but BITBUCKET_API_TOKEN is not)"
+      : s.oauthClientId && !s.oauthClientSecret
+        ? " (BITBUCKET_OAUTH_CLIENT_ID is set but BITBUCKET_OAUTH_CLIENT_SECRET is not)"
+        : "";
+  throw new Error(
+    `no Bitbucket credentials${half}: set BITBUCKET_TOKEN, or BITBUCKET_USERNAME and BITBUCKET_API_TOKEN, ` +
+      `or BITBUCKET_OAUTH_CLIENT_ID and BITBUCKET_OAUTH_CLIENT_SECRET (or the bitbucket:token, ... stack config, set with --secret)`,
+  );
+}
+
+export function basicHeader(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
+}
+
+/** A cached OAuth access token. */
+export interface CachedToken {
+  accessToken: string;
+  /** Epoch ms after which the token must not be used. */
+  refreshAt: number;
+}
+
+/** The process-wide OAuth token cache, keyed by token URL and client id (never the secret). */
+export function tokenCache(): Map<string, CachedToken | Promise<CachedToken>> {
+  return processWide("oauth-tokens", () => new Map<string, CachedToken | Promise<CachedToken>>());
+}
+
+/**
+ * When to refresh a token that lives `expiresInSec`: a margin of 10% (at least 30 s,
+ * at most 5 min) before expiry, so no request goes out with a token about to lapse.
+ */
+export function refreshTime(now: number, expiresInSec: number): number {
+  const life = expiresInSec * 1000;
+  const margin = Math.min(5 * 60_000, Math.max(30_000, life / 10));
+  return now + Math.max(0, life - margin);
+}

@@ -1,0 +1,170 @@
+// The HTTP client every resource uses: one axios instance per process, credentials from
+// auth.ts, the shared limiter, the retry policy, and one typed error (errors.ts).
+// Paths are relative to the API base URL ("/repositories/acme/api/hooks"); an absolute
+// URL (a pagination `next` link) is used as given.
+
+import axios, { type AxiosInstance, type AxiosResponse } from "axios";
+import * as http from "http";
+import * as https from "https";
+import { basicHeader, credentialsOf, loadSettings, refreshTime, tokenCache, type CachedToken, type Credentials, type Settings } from "./auth";
+import { apiError, isApiError, parseErrorBody, type ApiError } from "./errors";
+import { sharedLimiter } from "./limiter";
+import { retryDelay } from "./retry";
+import { processWide } from "./shared";
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+}
+
+export interface Response<T> {
+  status: number;
+  data: T;
+}
+
+/** The process-wide axios instance, with keep-alive agents. */
+function http1(): AxiosInstance {
+  return processWide("axios", () =>
+    axios.create({
+    httpAgent: new http.Agent({ keepAlive: true }),
+    httpsAgent: new https.Agent({ keepAlive: true }),
+    maxRedirects: 0,
+    // Every status is an answer to interpret here; only transport failures throw.
+    validateStatus: () => true,
+      headers: { Accept: "application/json", "User-Agent": "bitbucket-iac" },
+    }),
+  );
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The path shown in errors: relative to the base URL, with the query. */
+function displayPath(url: string, base: string): string {
+  return url.startsWith(base) ? url.slice(base.length) || "/" : url.replace(/^https?:\/\/[^/]+/, "");
+}
+
+/** Transport failure (no response) as our typed error; the AxiosError (and its headers) stays here. */
+function networkError(e: unknown, method: string, path: string, timeoutMs: number): ApiError {
+  const ax = e as { code?: string; message?: string };
+  const why =
+    ax.code === "ECONNABORTED" || ax.code === "ETIMEDOUT"
+      ? `no answer within ${timeoutMs} ms (bitbucket:timeoutMs / BITBUCKET_TIMEOUT_MS)`
+      : `${ax.code ?? "network error"}${ax.code === "ECONNREFUSED" ? ": is the API URL right?" : ""}`;
+  return apiError({ status: 0, method, path, apiMessage: why });
+}
+
+async function oauthToken(c: Extract<Credentials, { kind: "oauth" }>, s: Settings, fresh: boolean): Promise<string> {
+  const cache = tokenCache();
+  const key = `${c.tokenUrl} ${c.clientId}`;
+  const hit = cache.get(key);
+  if (hit && !fresh) {
+    const t = await hit;
+    if (t.refreshAt > Date.now()) return t.accessToken;
+  }
+  const pending = (async (): Promise<CachedToken> => {
+    const path = displayPath(c.tokenUrl, s.apiUrl);
+    let res: AxiosResponse;
+    try {
+      res = await http1().post(c.tokenUrl, "grant_type=client_credentials", {
+        headers: { "Content-Type": "application/x-www-form-urlencoded", Authorization: basicHeader(c.clientId, c.clientSecret) },
+        timeout: s.timeoutMs,
+      });
+    } catch (e) {
+      throw networkError(e, "POST", path, s.timeoutMs);
+    }
+    const body = res.data as { access_token?: string; expires_in?: number };
+    if (res.status !== 200 || typeof body?.access_token !== "string") {
+      throw apiError({ status: res.status, method: "POST", path, ...parseErrorBody(res.data) });
+    }
+    return { accessToken: body.access_token, refreshAt: refreshTime(Date.now(), Number(body.expires_in ?? 3600)) };
+  })();
+  cache.set(key, pending);
+  try {
+    const t = await pending;
+    cache.set(key, t);
+    return t.accessToken;
+  } catch (e) {
+    cache.delete(key);
+    throw e;
+  }
+}
+
+async function authorization(s: Settings, fresh = false): Promise<string> {
+  const c = credentialsOf(s);
+  if (c.kind === "bearer") return `Bearer ${c.token}`;
+  if (c.kind === "basic") return basicHeader(c.username, c.password);
+  return `Bearer ${await oauthToken(c, s, fresh)}`;
+}
+
+/**
+ * Sends one API request with retries. Resolves with any 2xx; throws an ApiError for
+ * everything else (after the retries the policy allows).
+ */
+export async function request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<Response<T>> {
+  const s = loadSettings();
+  const limiter = sharedLimiter(s.concurrency);
+  const url = /^https?:\/\//.test(path) ? path : `${s.apiUrl}${path}`;
+  const shown = displayPath(url, s.apiUrl);
+  const params = opts.query ? Object.fromEntries(Object.entries(opts.query).filter(([, v]) => v !== undefined)) : undefined;
+  let refreshedToken = false;
+
+  for (let attempt = 1; ; attempt++) {
+    let res: AxiosResponse | undefined;
+    let failure: ApiError;
+    try {
+      const auth = await authorization(s);
+      res = await limiter.run(() =>
+        http1().request({ method, url, params, data: opts.body, timeout: s.timeoutMs, headers: { Authorization: auth } }),
+      );
+    } catch (e) {
+      if (isApiError(e)) throw e; // from the OAuth token grant: already typed
+      res = undefined;
+      failure = networkError(e, method, shown, s.timeoutMs);
+    }
+    if (res) {
+      if (res.status >= 200 && res.status < 300) return { status: res.status, data: res.data as T };
+      const retryAfter = res.headers["retry-after"] as string | undefined;
+      failure = apiError({
+        status: res.status,
+        method,
+        path: shown,
+        ...parseErrorBody(res.data),
+        ...(retryAfter !== undefined && { retryAfterSeconds: Number(retryAfter) || undefined }),
+      });
+      // An OAuth access token can expire between our refresh margin and the server's clock.
+      if (res.status === 401 && !refreshedToken && credentialsOf(s).kind === "oauth") {
+        refreshedToken = true;
+        await authorization(s, true);
+        attempt--;
+        continue;
+      }
+    }
+    const delay = retryDelay(
+      { method, status: failure!.status, retryAfter: res?.headers["retry-after"] as string | undefined },
+      attempt,
+      s.retry,
+    );
+    if (delay === undefined) throw failure!;
+    if (failure!.status === 429) limiter.pause(delay);
+    await sleep(delay);
+  }
+}
+
+/** GET that resolves undefined on 404 (the object is gone). */
+export async function getOrUndefined<T>(path: string, opts: RequestOptions = {}): Promise<T | undefined> {
+  try {
+    return (await request<T>("GET", path, opts)).data;
+  } catch (e) {
+    if (isApiError(e) && e.status === 404) return undefined;
+    throw e;
+  }
+}
+
+/** DELETE where 404 counts as success (already gone). */
+export async function deleteIfExists(path: string): Promise<void> {
+  try {
+    await request("DELETE", path);
+  } catch (e) {
+    if (!(isApiError(e) && e.status === 404)) throw e;
+  }
+}

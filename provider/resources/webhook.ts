@@ -1,0 +1,393 @@
+// Webhook: a Bitbucket Cloud webhook on a repository, or on a whole workspace.
+//
+//   create  GET  {hooks}?pagelen=100 (adopt a hook with the same URL), else POST {hooks} -> 201
+//   read    GET  {hooks}/{uuid} -> 200, 404 = gone
+//   update  PUT  {hooks}/{uuid} -> 200, full object (PUT replaces)
+//   delete  DELETE {hooks}/{uuid} -> 204, 404 = already gone
+// where {hooks} is /repositories/{ws}/{repo}/hooks or /workspaces/{ws}/hooks.
+//
+// API facts that shaped it (shared/bitbucket-api.md §2):
+// - The secret is write-only: never returned, only `secret_set`. On PUT an absent secret
+//   is kept and "" removes it (the spec allows "" and null; "" is the one its schema
+//   accepts). We keep a salted hash in state to tell whether the desired secret changed.
+// - Duplicate entries in `events` get a plain-text 400, so events are a sorted set.
+// - A PUT without `url` is rejected, so every update sends the whole object.
+// - Hooks installed by Connect apps are `read_only`; they are never adopted.
+
+import * as pulumi from "@pulumi/pulumi";
+import { request, getOrUndefined, deleteIfExists } from "../api/client";
+import { hookPath, hooksPath, scopeLabel, type HookScope } from "../api/cloud";
+import { findFirst } from "../api/paginate";
+import {
+  closeMatches,
+  configure,
+  hashSecret,
+  mayHaveCommitted,
+  partialFailure,
+  secretMatches,
+  withContext,
+  type CheckFailure,
+} from "./common";
+
+export interface WebhookArgs {
+  /** Workspace slug (or `{uuid}`). Changing it replaces the webhook. */
+  workspace: pulumi.Input<string>;
+  /** Repository slug. Absent: a workspace webhook (needs a workspace owner). Changing it replaces the webhook. */
+  repository?: pulumi.Input<string>;
+  /** Where Bitbucket delivers events; must be https unless `allowHttp` is set. Updates in place. */
+  url: pulumi.Input<string>;
+  /** Shown in Bitbucket's settings. Default "". Updates in place. */
+  description?: pulumi.Input<string>;
+  /** Events to deliver, e.g. `repo:push`, `pullrequest:created`; a set (order does not matter). Updates in place. */
+  events: pulumi.Input<pulumi.Input<string>[]>;
+  /** Whether deliveries are on. Default true. Updates in place. */
+  active?: pulumi.Input<boolean>;
+  /** Secret (up to 128 characters) Bitbucket signs deliveries with (`X-Hub-Signature`). Secret; write-only. Omit for none. Updates in place. */
+  secret?: pulumi.Input<string>;
+  /** Deliver even when the receiver's TLS certificate does not verify. Default false. Updates in place. */
+  skipCertVerification?: pulumi.Input<boolean>;
+  /** Allow an `http://` URL. Default false: a plain-text receiver exposes payloads. */
+  allowHttp?: pulumi.Input<boolean>;
+}
+
+export type WebhookInputs = pulumi.Unwrap<WebhookArgs>;
+
+/** Inputs after `check`: defaults applied, events sorted. */
+interface Normalized {
+  workspace: string;
+  repository?: string;
+  url: string;
+  description: string;
+  events: string[];
+  active: boolean;
+  secret?: string;
+  skipCertVerification: boolean;
+  allowHttp: boolean;
+}
+
+export interface WebhookOutputs extends Omit<Normalized, "secret"> {
+  /** Bitbucket's id for the hook, braced: `{ec96bf6b-...}`. */
+  uuid: string;
+  /** Whether Bitbucket holds a secret for the hook. */
+  secretSet: boolean;
+  /** Salted hash of the secret we set (secret output), to detect a changed secret without storing it. */
+  secretHash?: string;
+  /** When Bitbucket created the hook. */
+  createdAt?: string;
+}
+
+export const REPLACE_ON = ["workspace", "repository"] as const;
+export const SECRET_OUTPUTS = ["secretHash"];
+
+/** Event ids the Cloud API accepts (webhook_subscription.events enum in the Cloud OpenAPI spec; a contract test keeps them equal). */
+export const CLOUD_WEBHOOK_EVENTS = [
+  "issue:comment_created", "issue:created", "issue:updated",
+  "pipeline:span_created", "project:updated",
+  "pullrequest:approved", "pullrequest:changes_request_created", "pullrequest:changes_request_removed",
+  "pullrequest:comment_created", "pullrequest:comment_deleted", "pullrequest:comment_reopened",
+  "pullrequest:comment_resolved", "pullrequest:comment_updated", "pullrequest:created", "pullrequest:fulfilled",
+  "pullrequest:push", "pullrequest:rejected", "pullrequest:unapproved", "pullrequest:updated",
+  "repo:commit_comment_created", "repo:commit_status_created", "repo:commit_status_updated", "repo:created",
+  "repo:deleted", "repo:fork", "repo:imported", "repo:push", "repo:transfer", "repo:updated",
+] as const; // prettier-ignore
+
+const SECRET_MAX = 128;
+const SLUG = /^(\{[0-9a-f-]{36}\}|[A-Za-z0-9][A-Za-z0-9._-]*)$/;
+
+/** Bitbucket's webhook_subscription as we read it. */
+interface ApiHook {
+  uuid: string;
+  url: string;
+  description?: string;
+  active?: boolean;
+  events?: string[];
+  secret_set?: boolean;
+  skip_cert_verification?: boolean;
+  read_only?: boolean | null;
+  created_at?: string;
+}
+
+// ---- normalize, toApi, fromApi ---------------------------------------------------------
+
+/** Validates and normalizes raw inputs; every problem is reported, each naming its property. */
+export function normalize(raw: Record<string, unknown>): { inputs: Normalized; failures: CheckFailure[] } {
+  const failures: CheckFailure[] = [];
+  const fail = (property: string, reason: string) => failures.push({ property, reason });
+  const str = (v: unknown) => (typeof v === "string" ? v.trim() : undefined);
+
+  const workspace = str(raw.workspace) ?? "";
+  if (!workspace) fail("workspace", "workspace is required: the workspace slug, e.g. acme");
+  else if (!SLUG.test(workspace)) fail("workspace", `"${workspace}" is not a workspace slug or {uuid}`);
+
+  const repository = str(raw.repository) || undefined;
+  if (raw.repository !== undefined && raw.repository !== null && typeof raw.repository !== "string") {
+    fail("repository", "repository must be a repository slug (text)");
+  } else if (repository && !SLUG.test(repository)) {
+    fail("repository", `"${repository}" is not a repository slug or {uuid}`);
+  }
+
+  const allowHttp = raw.allowHttp === true;
+  const url = str(raw.url) ?? "";
+  if (!url) fail("url", "url is required: where Bitbucket delivers the events");
+  else {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      fail("url", `"${url}" is not a valid URL`);
+    }
+    if (parsed && parsed.protocol === "http:" && !allowHttp) {
+      fail("url", `"${url}" is not https: payloads would travel in plain text; use https, or set allowHttp: true`);
+    } else if (parsed && parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+      fail("url", `"${url}" must be an https URL`);
+    }
+  }
+
+  const events: string[] = [];
+  if (!Array.isArray(raw.events) || raw.events.length === 0) {
+    fail("events", `events must list at least one event, e.g. ["repo:push"]`);
+  } else {
+    const seen = new Set<string>();
+    for (const [i, e] of raw.events.entries()) {
+      const ev = typeof e === "string" ? e.trim() : "";
+      if (!(CLOUD_WEBHOOK_EVENTS as readonly string[]).includes(ev)) {
+        const close = closeMatches(ev, CLOUD_WEBHOOK_EVENTS);
+        fail(`events[${i}]`, `unknown event "${String(e)}"${close.length ? `; did you mean ${close.join(", ")}?` : ""}`);
+      } else if (seen.has(ev)) {
+        fail(`events[${i}]`, `"${ev}" is listed twice (Bitbucket rejects duplicate events)`);
+      } else seen.add(ev);
+    }
+    events.push(...[...seen].sort());
+  }
+
+  const secret = typeof raw.secret === "string" && raw.secret !== "" ? raw.secret : undefined;
+  if (raw.secret !== undefined && raw.secret !== null && typeof raw.secret !== "string") {
+    fail("secret", "secret must be text");
+  } else if (secret !== undefined && secret.length > SECRET_MAX) {
+    // The length only: never the secret itself.
+    fail("secret", `secret is ${secret.length} characters; Bitbucket allows at most ${SECRET_MAX}`);
+  }
+
+  for (const b of ["active", "skipCertVerification", "allowHttp"]) {
+    if (raw[b] !== undefined && typeof raw[b] !== "boolean") fail(b, `${b} must be true or false`);
+  }
+  const description = typeof raw.description === "string" ? raw.description : "";
+
+  const inputs: Normalized = {
+    workspace,
+    ...(repository && { repository }),
+    url,
+    description,
+    events,
+    active: raw.active !== false,
+    ...(secret !== undefined && { secret }),
+    skipCertVerification: raw.skipCertVerification === true,
+    allowHttp,
+  };
+  return { inputs, failures };
+}
+
+/**
+ * The PUT/POST body. `secret`: a string sets it, "" removes it, undefined leaves it as is.
+ */
+function toApi(n: Normalized, secret: string | undefined): Record<string, unknown> {
+  return {
+    url: n.url,
+    description: n.description,
+    active: n.active,
+    events: n.events,
+    skip_cert_verification: n.skipCertVerification,
+    ...(secret !== undefined && { secret }),
+  };
+}
+
+function fromApi(scope: HookScope, h: ApiHook, allowHttp: boolean, secretHash: string | undefined): WebhookOutputs {
+  const secretSet = h.secret_set === true;
+  return {
+    workspace: scope.workspace,
+    ...(scope.repository && { repository: scope.repository }),
+    url: h.url,
+    description: h.description ?? "",
+    events: [...(h.events ?? [])].sort(),
+    active: h.active !== false,
+    skipCertVerification: h.skip_cert_verification === true,
+    allowHttp,
+    uuid: h.uuid,
+    secretSet,
+    // A hash only means something while Bitbucket still holds a secret.
+    ...(secretSet && secretHash !== undefined && { secretHash }),
+    ...(h.created_at && { createdAt: h.created_at }),
+  };
+}
+
+function idOf(scope: HookScope, uuid: string): string {
+  return scope.repository ? `${scope.workspace}/${scope.repository}/${uuid}` : `${scope.workspace}/${uuid}`;
+}
+
+/** Scope and uuid from state, or from the id (`ws/repo/{uuid}` or `ws/{uuid}`) when state lacks them. */
+function locate(id: string, props: Partial<WebhookOutputs>): { scope: HookScope; uuid: string } {
+  if (props.workspace && props.uuid) {
+    return { scope: { workspace: props.workspace, repository: props.repository }, uuid: props.uuid };
+  }
+  const parts = id.split("/");
+  const uuid = parts.pop() ?? "";
+  return { scope: { workspace: parts[0] ?? "", repository: parts[1] }, uuid };
+}
+
+const sameSet = (a: readonly string[] = [], b: readonly string[] = []) =>
+  a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
+
+/** Whether a hook already has everything in `n` but the secret. */
+function matches(h: ApiHook, n: Normalized): boolean {
+  return (
+    h.url === n.url &&
+    (h.description ?? "") === n.description &&
+    (h.active !== false) === n.active &&
+    (h.skip_cert_verification === true) === n.skipCertVerification &&
+    sameSet(h.events, n.events)
+  );
+}
+
+// ---- the provider -------------------------------------------------------------------------
+
+export const webhookProvider: pulumi.dynamic.ResourceProvider = {
+  configure,
+
+  async check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
+    const { inputs, failures } = normalize(news);
+    return { inputs, failures };
+  },
+
+  async diff(_id: string, olds: WebhookOutputs, news: Normalized) {
+    const replaces = REPLACE_ON.filter((k) => (olds[k] ?? "") !== (news[k] ?? ""));
+    const changed: string[] = [...replaces];
+    if (olds.url !== news.url) changed.push("url");
+    if ((olds.description ?? "") !== news.description) changed.push("description");
+    if (!sameSet(olds.events, news.events)) changed.push("events");
+    if (olds.active !== news.active) changed.push("active");
+    if (olds.skipCertVerification !== news.skipCertVerification) changed.push("skipCertVerification");
+    if (Boolean(olds.allowHttp) !== news.allowHttp) changed.push("allowHttp");
+    const secretChanged =
+      news.secret === undefined ? olds.secretSet === true : !olds.secretSet || !secretMatches(news.secret, olds.secretHash);
+    if (secretChanged) changed.push("secret");
+    return { changes: changed.length > 0, replaces: [...replaces], deleteBeforeReplace: false };
+  },
+
+  async create(inputs: Normalized) {
+    const scope: HookScope = { workspace: inputs.workspace, repository: inputs.repository };
+    const what = `create webhook ${inputs.url} on ${scopeLabel(scope)}`;
+    const byUrl = (h: ApiHook) => h.url === inputs.url && h.read_only !== true;
+
+    // Adopt: an identical hook may exist already (made by hand, or by a run that lost its answer).
+    let existing: ApiHook | undefined;
+    try {
+      existing = await findFirst<ApiHook>(hooksPath(scope), byUrl);
+    } catch (e) {
+      throw withContext(e, what);
+    }
+    if (!existing) {
+      try {
+        const { data } = await request<ApiHook>("POST", hooksPath(scope), { body: toApi(inputs, inputs.secret) });
+        const outs = fromApi(scope, data, inputs.allowHttp, inputs.secret && hashSecret(inputs.secret));
+        return { id: idOf(scope, data.uuid), outs };
+      } catch (e) {
+        // Never repeat a POST blindly: it may have created the hook before the answer was lost.
+        if (!mayHaveCommitted(e)) throw withContext(e, what);
+        existing = await findFirst<ApiHook>(hooksPath(scope), byUrl).catch(() => undefined);
+        if (!existing) throw withContext(e, what);
+      }
+    }
+    return adopt(scope, existing, inputs, what);
+  },
+
+  async read(id: string, props: WebhookOutputs) {
+    const { scope, uuid } = locate(id, props);
+    let hook: ApiHook | undefined;
+    try {
+      hook = await getOrUndefined<ApiHook>(hookPath(scope, uuid));
+    } catch (e) {
+      throw withContext(e, `read webhook ${uuid} on ${scopeLabel(scope)}`);
+    }
+    if (!hook) return {}; // deleted out of band: no id tells the engine it is gone
+    const outs = fromApi(scope, hook, props.allowHttp === true, props.secretHash);
+    const { uuid: _u, secretSet: _s, secretHash: _h, createdAt: _c, ...inputs } = outs;
+    return { id: idOf(scope, hook.uuid), props: outs, inputs };
+  },
+
+  async update(id: string, olds: WebhookOutputs, news: Normalized) {
+    const { scope, uuid } = locate(id, olds);
+    // Send the secret only when it changed; "" removes one that is no longer wanted.
+    const secret =
+      news.secret === undefined
+        ? olds.secretSet ? "" : undefined
+        : olds.secretSet && secretMatches(news.secret, olds.secretHash) ? undefined : news.secret;
+    try {
+      const { data } = await request<ApiHook>("PUT", hookPath(scope, uuid), { body: toApi(news, secret) });
+      const hash = news.secret === undefined ? undefined : secret === undefined ? olds.secretHash : hashSecret(news.secret);
+      return { outs: fromApi(scope, data, news.allowHttp, hash) };
+    } catch (e) {
+      throw withContext(e, `update webhook ${news.url} on ${scopeLabel(scope)}`);
+    }
+  },
+
+  async delete(id: string, props: WebhookOutputs) {
+    const { scope, uuid } = locate(id, props);
+    try {
+      await deleteIfExists(hookPath(scope, uuid));
+    } catch (e) {
+      throw withContext(e, `delete webhook ${props.url ?? uuid} on ${scopeLabel(scope)}`);
+    }
+  },
+};
+
+/** Brings an existing hook to the desired state (one PUT, skipped when nothing differs). */
+async function adopt(scope: HookScope, h: ApiHook, n: Normalized, what: string) {
+  const id = idOf(scope, h.uuid);
+  const wantSecret = n.secret ?? (h.secret_set ? "" : undefined);
+  if (wantSecret === undefined && matches(h, n)) {
+    return { id, outs: fromApi(scope, h, n.allowHttp, undefined) };
+  }
+  try {
+    const { data } = await request<ApiHook>("PUT", hookPath(scope, h.uuid), { body: toApi(n, wantSecret) });
+    return { id, outs: fromApi(scope, data, n.allowHttp, n.secret && hashSecret(n.secret)) };
+  } catch (e) {
+    // The hook exists: record it in state so the next run updates it instead of duplicating it.
+    throw partialFailure(e, id, fromApi(scope, h, n.allowHttp, undefined), `${what} (adopting existing hook ${h.uuid})`);
+  }
+}
+
+// ---- the resource ---------------------------------------------------------------------------
+
+export class Webhook extends pulumi.dynamic.Resource {
+  declare public readonly workspace: pulumi.Output<string>;
+  declare public readonly repository: pulumi.Output<string | undefined>;
+  declare public readonly url: pulumi.Output<string>;
+  declare public readonly description: pulumi.Output<string>;
+  declare public readonly events: pulumi.Output<string[]>;
+  declare public readonly active: pulumi.Output<boolean>;
+  declare public readonly skipCertVerification: pulumi.Output<boolean>;
+  declare public readonly uuid: pulumi.Output<string>;
+  declare public readonly secretSet: pulumi.Output<boolean>;
+  declare public readonly secretHash: pulumi.Output<string | undefined>;
+  declare public readonly createdAt: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: WebhookArgs, opts?: pulumi.CustomResourceOptions) {
+    const props = {
+      ...args,
+      // A secret stays secret in state and previews even if given as a plain string.
+      secret: args.secret === undefined ? undefined : pulumi.secret(args.secret),
+      uuid: undefined,
+      secretSet: undefined,
+      secretHash: undefined,
+      createdAt: undefined,
+    };
+    super(
+      webhookProvider,
+      name,
+      props,
+      { ...opts, additionalSecretOutputs: [...SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      "bitbucket",
+      "Webhook",
+    );
+  }
+}

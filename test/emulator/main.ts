@@ -1,0 +1,31 @@
+// `npm run emulator`: the emulator on its own, seeded with a demo workspace, so a person can
+// point `pulumi up` (or curl) at it without a Bitbucket account. Ctrl-C stops it.
+
+import { startEmulator } from "./server";
+import { ALL_SCOPES } from "./store";
+
+async function main() {
+  const port = Number(process.env.EMULATOR_PORT ?? 0);
+  const token = "demo-token";
+  const emu = await startEmulator(
+    {
+      workspaces: { acme: ["api", "web", "infra"] },
+      tokens: { [token]: { scopes: ALL_SCOPES } },
+      consumers: [{ key: "demo-key", secret: "demo-secret", scopes: ALL_SCOPES, private: true }],
+    },
+    port,
+  );
+  console.log(`Bitbucket Cloud emulator listening on ${emu.url}
+  workspace acme, repositories api, web, infra
+
+  export BITBUCKET_API_URL=${emu.apiUrl}
+  export BITBUCKET_TOKEN=${token}
+  # or the OAuth client-credentials flow:
+  #   BITBUCKET_OAUTH_CLIENT_ID=demo-key BITBUCKET_OAUTH_CLIENT_SECRET=demo-secret
+  #   BITBUCKET_OAUTH_TOKEN_URL=${emu.url}/site/oauth2/access_token`);
+  const stop = () => void emu.close().then(() => process.exit(0));
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+void main();

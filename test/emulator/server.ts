@@ -1,0 +1,294 @@
+// The Bitbucket Cloud emulator: a real node:http server on 127.0.0.1. A route is a method,
+// a path pattern, the scopes it needs and a handler; anything unrouted answers 501 so a
+// test never passes against behaviour nobody wrote. Every request is logged, and faults
+// (statuses with headers, delays, connection resets, "commit then fail") can be queued.
+
+import * as http from "http";
+import type { AddressInfo, Socket } from "net";
+import { closure } from "../../provider/scopes";
+import { Store, type Credential, type Seed } from "./store";
+import { webhookRoutes } from "./routes/webhooks";
+import { hookEventRoutes } from "./routes/hook-events";
+import { oauthRoutes } from "./routes/oauth";
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface Ctx {
+  method: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: unknown;
+  rawBody: string;
+  headers: http.IncomingHttpHeaders;
+  store: Store;
+  /** This server's base URL, e.g. http://127.0.0.1:40123 */
+  origin: string;
+  /** Path as requested (still percent-encoded). */
+  path: string;
+  credential?: Credential;
+}
+
+export interface Route {
+  method: string;
+  /** e.g. "/2.0/repositories/:workspace/:repo_slug/hooks" */
+  path: string;
+  /** Scopes the caller must hold (all of them); undefined: public, no auth needed. */
+  scopes?: (ctx: Ctx) => string[];
+  handle: (ctx: Ctx) => Reply;
+}
+
+export interface Fault {
+  method?: string;
+  /** Substring or pattern the request path must match. */
+  path?: string | RegExp;
+  /** How many requests it applies to (default 1). */
+  times?: number;
+  /** Answer with this status instead of handling the request. */
+  status?: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** Wait this long first (then handle, or fail as configured). */
+  delayMs?: number;
+  /** Destroy the connection without an answer. */
+  reset?: boolean;
+  /** Handle the request (the write happens), then fail with `status` or `reset`. */
+  commitThenFail?: boolean;
+}
+
+export interface LogEntry {
+  method: string;
+  path: string;
+  query: string;
+  requestBody: unknown;
+  status: number;
+  responseBody: unknown;
+  responseHeaders: Record<string, string>;
+  /** The route pattern that answered, if any. */
+  route?: string;
+}
+
+/** Bitbucket's error envelope. */
+export function error(status: number, message: string, extra: Record<string, unknown> = {}): Reply {
+  return { status, body: { type: "error", error: { message, ...extra } } };
+}
+
+/** One page of a Cloud collection: `pagelen` (default 10, max 100), `page`, and `next` while more remain. */
+export function page<T>(ctx: Ctx, items: T[], defaultPagelen = 10): Reply {
+  const pagelen = Math.min(100, Math.max(1, Number(ctx.query.get("pagelen")) || defaultPagelen));
+  const pageNo = Math.max(1, Number(ctx.query.get("page")) || 1);
+  const values = items.slice((pageNo - 1) * pagelen, pageNo * pagelen);
+  const body: Record<string, unknown> = { size: items.length, page: pageNo, pagelen, values };
+  if (pageNo * pagelen < items.length) {
+    const q = new URLSearchParams(ctx.query);
+    q.set("page", String(pageNo + 1));
+    q.set("pagelen", String(pagelen));
+    body.next = `${ctx.origin}${ctx.path}?${q}`;
+  }
+  return { status: 200, body };
+}
+
+const ROUTES: Route[] = [...hookEventRoutes, ...webhookRoutes, ...oauthRoutes];
+
+function match(pattern: string, path: string): Record<string, string> | undefined {
+  const p = pattern.split("/");
+  const a = path.split("/");
+  if (p.length !== a.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < p.length; i++) {
+    const seg = p[i]!;
+    let val: string;
+    try {
+      val = decodeURIComponent(a[i]!);
+    } catch {
+      return undefined;
+    }
+    if (seg.startsWith(":")) params[seg.slice(1)] = val;
+    else if (seg !== val) return undefined;
+  }
+  return params;
+}
+
+function authenticate(store: Store, header: string | undefined): Credential | Reply | undefined {
+  if (!header) return undefined;
+  const [kind, value = ""] = header.split(" ", 2);
+  if (kind === "Bearer") {
+    const c = store.tokens.get(value);
+    if (!c) return error(401, "Token is invalid or not supported for this endpoint.");
+    if (c.expiresAt !== undefined && c.expiresAt <= Date.now()) return error(401, "Access token expired.");
+    return c;
+  }
+  if (kind === "Basic") {
+    const c = store.users.get(Buffer.from(value, "base64").toString());
+    return c ?? error(401, "Invalid credentials");
+  }
+  return error(401, "Unsupported authorization scheme");
+}
+
+export interface Emulator {
+  url: string;
+  /** The Cloud API base URL, `${url}/2.0`. */
+  apiUrl: string;
+  store: Store;
+  /** "METHOD /path" for each request since the last reset, in order. */
+  log(): string[];
+  /** Full entries, for contract tests. */
+  entries(): LogEntry[];
+  resetLog(): void;
+  fault(f: Fault): void;
+  clearFaults(): void;
+  close(): Promise<void>;
+}
+
+export async function startEmulator(seed: Seed, port = 0): Promise<Emulator> {
+  const store = new Store(seed);
+  const entries: LogEntry[] = [];
+  const faults: Array<Fault & { left: number }> = [];
+  const sockets = new Set<Socket>();
+  let origin = "";
+
+  const takeFault = (method: string, path: string) => {
+    const f = faults.find(
+      (x) =>
+        x.left > 0 &&
+        (!x.method || x.method === method) &&
+        (!x.path || (typeof x.path === "string" ? path.includes(x.path) : x.path.test(path))),
+    );
+    if (f) f.left--;
+    return f;
+  };
+
+  const handle = (req: http.IncomingMessage, rawBody: string): { reply: Reply; route?: string } => {
+    const u = new URL(req.url ?? "/", origin);
+    const method = req.method ?? "GET";
+    const contentType = req.headers["content-type"] ?? "";
+    let body: unknown = undefined;
+    if (rawBody) {
+      if (contentType.includes("application/x-www-form-urlencoded")) body = Object.fromEntries(new URLSearchParams(rawBody));
+      else {
+        try {
+          body = JSON.parse(rawBody);
+        } catch {
+          return { reply: { status: 400, body: "Bad Request" } };
+        }
+      }
+    }
+    let found: { route: Route; params: Record<string, string> } | undefined;
+    let pathKnown = false;
+    for (const route of ROUTES) {
+      const params = match(route.path, u.pathname);
+      if (!params) continue;
+      pathKnown = true;
+      if (route.method === method) {
+        found = { route, params };
+        break;
+      }
+    }
+    if (!found) {
+      return pathKnown
+        ? { reply: error(405, `Method ${method} is not allowed on ${u.pathname}`) }
+        : { reply: { status: 501, body: `[emulator] no route for ${method} ${u.pathname}` } };
+    }
+    const ctx: Ctx = { method, params: found.params, query: u.searchParams, body, rawBody, headers: req.headers, store, origin, path: u.pathname };
+    if (found.route.scopes) {
+      const auth = authenticate(store, req.headers.authorization);
+      if (auth === undefined) return { reply: error(401, "Authentication required"), route: found.route.path };
+      if ("status" in auth) return { reply: auth, route: found.route.path };
+      ctx.credential = auth;
+      const granted = closure(auth.scopes);
+      const required = found.route.scopes(ctx);
+      if (!required.every((s) => granted.has(s))) {
+        return {
+          reply: error(403, "Your credentials lack one or more required privilege scopes.", {
+            detail: { required, granted: [...auth.scopes].sort() },
+          }),
+          route: found.route.path,
+        };
+      }
+    }
+    return { reply: found.route.handle(ctx), route: found.route.path };
+  };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      void (async () => {
+        const rawBody = Buffer.concat(chunks).toString();
+        const u = new URL(req.url ?? "/", origin);
+        const method = req.method ?? "GET";
+        const entry: LogEntry = {
+          method,
+          path: u.pathname,
+          query: u.search,
+          requestBody: rawBody ? safeJson(rawBody) : undefined,
+          status: 0,
+          responseBody: undefined,
+          responseHeaders: {},
+        };
+        entries.push(entry);
+        const fault = takeFault(method, u.pathname);
+        if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+        let reply: Reply;
+        if (fault && !fault.commitThenFail && (fault.reset || fault.status)) {
+          if (fault.reset) return req.socket.destroy();
+          reply = { status: fault.status!, headers: fault.headers, body: fault.body ?? error(fault.status!, faultMessage(fault.status!)).body };
+        } else {
+          const out = handle(req, rawBody);
+          entry.route = out.route;
+          reply = out.reply;
+          if (fault?.commitThenFail) {
+            if (fault.reset || !fault.status) return req.socket.destroy();
+            reply = { status: fault.status, headers: fault.headers, body: fault.body ?? error(fault.status, faultMessage(fault.status)).body };
+          }
+        }
+        entry.status = reply.status;
+        entry.responseBody = reply.body;
+        const headers: Record<string, string> = { ...reply.headers };
+        const text = reply.body === undefined ? "" : typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body);
+        if (text) headers["content-type"] = typeof reply.body === "string" ? "text/plain" : "application/json; charset=utf-8";
+        entry.responseHeaders = headers;
+        res.writeHead(reply.status, headers);
+        res.end(text);
+      })();
+    });
+  });
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url: origin,
+    apiUrl: `${origin}/2.0`,
+    store,
+    log: () => entries.map((e) => `${e.method} ${e.path}`),
+    entries: () => [...entries],
+    resetLog: () => void entries.splice(0),
+    fault: (f) => void faults.push({ ...f, left: f.times ?? 1 }),
+    clearFaults: () => void faults.splice(0),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function faultMessage(status: number): string {
+  if (status === 429) return "Rate limit for this resource has been exceeded.";
+  return status >= 500 ? "Something went wrong" : "Injected fault";
+}
+
+function safeJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return s;
+  }
+}

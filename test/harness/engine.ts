@@ -1,0 +1,239 @@
+// The engine harness: what `pulumi up` does to a dynamic provider, without the CLI.
+//
+// 1. `captureProviders` runs the resource constructors under `pulumi.runtime.setMocks` and
+//    keeps the serialized `__provider` string each one declares, exactly what the engine
+//    would store in state.
+// 2. `startHarness` starts the real dynamic-provider host shipped in @pulumi/pulumi
+//    (`node .../cmd/dynamic-provider <engine-address>`; it prints its port) and talks to
+//    it over gRPC with the SDK's own proto stubs: Configure, Check, Diff, Create, Read,
+//    Update, Delete, as the engine does.
+
+import * as grpc from "@grpc/grpc-js";
+import { spawn, type ChildProcess } from "child_process";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+/* eslint-disable @typescript-eslint/no-require-imports */
+const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
+const provproto = require("@pulumi/pulumi/proto/provider_pb");
+const statusproto = require("@pulumi/pulumi/proto/status_pb");
+const structproto = require("google-protobuf/google/protobuf/struct_pb");
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+export type Props = Record<string, unknown>;
+
+const HOST = path.join(path.dirname(require.resolve("@pulumi/pulumi/package.json")), "cmd", "dynamic-provider");
+
+/**
+ * Constructs the resources `make` returns under mocks and returns the serialized provider
+ * per type name ("Webhook"), plus what each registration declared.
+ */
+export async function captureProviders(
+  make: () => pulumi.Resource[],
+): Promise<{ providers: Record<string, string>; declared: Array<{ type: string; name: string; inputs: Props }> }> {
+  const providers: Record<string, string> = {};
+  const declared: Array<{ type: string; name: string; inputs: Props }> = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const type = args.type.split(":").pop() ?? args.type;
+        const { __provider, ...inputs } = args.inputs as Props;
+        if (typeof __provider === "string") providers[type] = __provider;
+        declared.push({ type: args.type, name: args.name, inputs });
+        return { id: `${args.name}-id`, state: args.inputs };
+      },
+      call: (args) => args.inputs,
+    },
+    "bitbucket-iac",
+    "test",
+    false,
+  );
+  const resources = make();
+  // A resource's urn resolves once its registration (and provider serialization) is done.
+  await Promise.all(resources.map((r) => new Promise((resolve) => r.urn.apply(resolve))));
+  return { providers, declared };
+}
+
+export interface HarnessOptions {
+  /** Stack config handed to Configure, e.g. {"bitbucket:apiUrl": ...}. */
+  config?: Record<string, string>;
+  /** Environment of the host process (added to a minimal PATH/HOME). */
+  env?: Record<string, string>;
+  /** Working directory of the host process. */
+  cwd?: string;
+}
+
+export interface DiffResult {
+  changes: boolean;
+  replaces: string[];
+  deleteBeforeReplace: boolean;
+}
+
+/** An error from the host; `id`/`properties` are set when the object was created but the operation failed. */
+export interface HostError extends Error {
+  id?: string;
+  properties?: Props;
+  reasons?: string[];
+}
+
+const urn = (type: string, name = "test") => `urn:pulumi:test::bitbucket-iac::pulumi-nodejs:dynamic/bitbucket:${type}::${name}`;
+const struct = (o: Props) => structproto.Struct.fromJavaScript(o);
+const strip = (o: Props): Props => {
+  const { __provider: _, ...rest } = o;
+  return rest;
+};
+
+export class Harness {
+  /** Everything the host printed on stderr (provider logs, stack traces). */
+  stderr = "";
+  private constructor(
+    private readonly proc: ChildProcess,
+    private readonly client: InstanceType<typeof provrpc.ResourceProviderClient>,
+    private readonly providers: Record<string, string>,
+  ) {}
+
+  static async start(providers: Record<string, string>, opts: HarnessOptions = {}): Promise<Harness> {
+    const proc = spawn(process.execPath, [HOST, "127.0.0.1:0"], {
+      cwd: opts.cwd ?? process.cwd(),
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("dynamic-provider host did not print its port in 15 s")), 15_000);
+      let out = "";
+      proc.stdout!.on("data", (c: Buffer) => {
+        out += c.toString();
+        const m = /^(\d+)\s*$/m.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      });
+      proc.on("exit", (code) => reject(new Error(`dynamic-provider host exited (${code})`)));
+    });
+    const client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const h = new Harness(proc, client, providers);
+    proc.stderr!.on("data", (c: Buffer) => (h.stderr += c.toString()));
+    const req = new provproto.ConfigureRequest();
+    req.setArgs(struct(opts.config ?? {}));
+    await h.call("configure", req);
+    return h;
+  }
+
+  private provider(type: string): string {
+    const p = this.providers[type];
+    if (!p) throw new Error(`no captured provider for ${type}`);
+    return p;
+  }
+
+  private call<T>(method: string, req: unknown): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.client[method](req, { deadline: Date.now() + 60_000 }, (err: grpc.ServiceError | null, res: T) => {
+        if (err) reject(hostError(err));
+        else resolve(res);
+      });
+    });
+  }
+
+  async check(type: string, news: Props, olds: Props = {}): Promise<{ inputs: Props; failures: Array<{ property: string; reason: string }> }> {
+    const req = new provproto.CheckRequest();
+    req.setUrn(urn(type));
+    req.setOlds(struct({ ...olds, __provider: this.provider(type) }));
+    req.setNews(struct({ ...news, __provider: this.provider(type) }));
+    const res = await this.call<{ getInputs(): { toJavaScript(): Props }; getFailuresList(): Array<{ getProperty(): string; getReason(): string }> }>("check", req);
+    return {
+      inputs: strip(res.getInputs().toJavaScript()),
+      failures: res.getFailuresList().map((f) => ({ property: f.getProperty(), reason: f.getReason() })),
+    };
+  }
+
+  async diff(type: string, id: string, olds: Props, news: Props): Promise<DiffResult> {
+    const req = new provproto.DiffRequest();
+    req.setId(id);
+    req.setUrn(urn(type));
+    req.setOlds(struct({ ...olds, __provider: this.provider(type) }));
+    req.setNews(struct({ ...news, __provider: this.provider(type) }));
+    const res = await this.call<{ getChanges(): number; getReplacesList(): string[]; getDeletebeforereplace(): boolean }>("diff", req);
+    return {
+      changes: res.getChanges() === provproto.DiffResponse.DiffChanges.DIFF_SOME,
+      replaces: res.getReplacesList(),
+      deleteBeforeReplace: res.getDeletebeforereplace(),
+    };
+  }
+
+  async create(type: string, inputs: Props): Promise<{ id: string; outs: Props }> {
+    const req = new provproto.CreateRequest();
+    req.setUrn(urn(type));
+    req.setProperties(struct({ ...inputs, __provider: this.provider(type) }));
+    const res = await this.call<{ getId(): string; getProperties(): { toJavaScript(): Props } }>("create", req);
+    return { id: res.getId(), outs: strip(res.getProperties().toJavaScript()) };
+  }
+
+  async read(type: string, id: string, props: Props): Promise<{ id: string; props: Props; inputs?: Props }> {
+    const req = new provproto.ReadRequest();
+    req.setId(id);
+    req.setUrn(urn(type));
+    req.setProperties(struct({ ...props, __provider: this.provider(type) }));
+    const res = await this.call<{ getId(): string; getProperties(): { toJavaScript(): Props } | undefined; getInputs(): { toJavaScript(): Props } | undefined }>("read", req);
+    const inputs = res.getInputs()?.toJavaScript();
+    return {
+      id: res.getId(),
+      props: strip(res.getProperties()?.toJavaScript() ?? {}),
+      ...(inputs && { inputs: strip(inputs) }),
+    };
+  }
+
+  async update(type: string, id: string, olds: Props, news: Props): Promise<{ outs: Props }> {
+    const req = new provproto.UpdateRequest();
+    req.setId(id);
+    req.setUrn(urn(type));
+    req.setOlds(struct({ ...olds, __provider: this.provider(type) }));
+    req.setNews(struct({ ...news, __provider: this.provider(type) }));
+    const res = await this.call<{ getProperties(): { toJavaScript(): Props } }>("update", req);
+    return { outs: strip(res.getProperties().toJavaScript()) };
+  }
+
+  async delete(type: string, id: string, props: Props): Promise<void> {
+    const req = new provproto.DeleteRequest();
+    req.setId(id);
+    req.setUrn(urn(type));
+    req.setProperties(struct({ ...props, __provider: this.provider(type) }));
+    await this.call("delete", req);
+  }
+
+  /** check, then create with the checked inputs (what `pulumi up` does for a new resource). */
+  async up(type: string, raw: Props): Promise<{ id: string; outs: Props; inputs: Props }> {
+    const { inputs, failures } = await this.check(type, raw);
+    if (failures.length) throw new Error(`check failed: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
+    return { ...(await this.create(type, inputs)), inputs };
+  }
+
+  /** check the new raw inputs, then diff them against the outputs in state. */
+  async plan(type: string, id: string, outs: Props, raw: Props, oldInputs: Props = {}): Promise<DiffResult & { inputs: Props }> {
+    const { inputs, failures } = await this.check(type, raw, oldInputs);
+    if (failures.length) throw new Error(`check failed: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
+    return { ...(await this.diff(type, id, outs, inputs)), inputs };
+  }
+
+  close(): void {
+    this.client.close();
+    this.proc.kill();
+  }
+}
+
+/** Unpacks the host's gRPC error, including ErrorResourceInitFailed (created, then failed). */
+function hostError(err: grpc.ServiceError): HostError {
+  const e: HostError = new Error(err.details || err.message);
+  const bin = err.metadata?.get("grpc-status-details-bin")?.[0];
+  if (bin) {
+    const status = statusproto.Status.deserializeBinary(bin as Buffer);
+    for (const any of status.getDetailsList()) {
+      const detail = any.unpack(provproto.ErrorResourceInitFailed.deserializeBinary, "pulumirpc.ErrorResourceInitFailed");
+      if (detail) {
+        e.id = detail.getId();
+        e.properties = strip(detail.getProperties()?.toJavaScript() ?? {});
+        e.reasons = detail.getReasonsList();
+      }
+    }
+  }
+  return e;
+}

@@ -1,0 +1,58 @@
+// Shared test setup: an emulator seeded with workspace "acme" (repositories api, web) and
+// a harness whose host talks to it, with retries fast enough for tests.
+
+import * as pulumi from "@pulumi/pulumi";
+import { Webhook } from "../../provider";
+import { startEmulator, type Emulator } from "../emulator/server";
+import { ALL_SCOPES, type Seed } from "../emulator/store";
+import { captureProviders, Harness, type HarnessOptions } from "./engine";
+
+export const TOKEN = "test-token-3f9a";
+
+export const DEFAULT_SEED: Seed = {
+  workspaces: { acme: ["api", "web"] },
+  tokens: { [TOKEN]: { scopes: ALL_SCOPES } },
+};
+
+/** Fast retries: the policy is the same, the waits are short. */
+export const FAST_RETRIES = {
+  BITBUCKET_RETRY_BASE_DELAY_MS: "5",
+  BITBUCKET_RETRY_MAX_DELAY_MS: "50",
+  BITBUCKET_TIMEOUT_MS: "2000",
+};
+
+let captured: Promise<Record<string, string>> | undefined;
+
+/** The serialized provider of every resource class, captured once per test process. */
+export function providers(): Promise<Record<string, string>> {
+  captured ??= captureProviders(() => [
+    new Webhook("capture", { workspace: "acme", url: "https://hooks.example.test/x", events: ["repo:push"] }),
+  ]).then((c) => c.providers);
+  return captured;
+}
+
+export interface Fixture {
+  emulator: Emulator;
+  harness: Harness;
+  close(): Promise<void>;
+}
+
+/** An emulator and a host configured (through Configure, as stack config does) to use it. */
+export async function fixture(seed: Seed = DEFAULT_SEED, opts: HarnessOptions = {}): Promise<Fixture> {
+  const emulator = await startEmulator(seed);
+  const harness = await Harness.start(await providers(), {
+    config: { "bitbucket:apiUrl": emulator.apiUrl, "bitbucket:token": TOKEN, ...opts.config },
+    env: { ...FAST_RETRIES, ...opts.env },
+    cwd: opts.cwd,
+  });
+  return {
+    emulator,
+    harness,
+    close: async () => {
+      harness.close();
+      await emulator.close();
+    },
+  };
+}
+
+export { pulumi };
