@@ -23,7 +23,8 @@ export const RETRY_DEFAULTS = {
   doNotRetry: [400, 401, 403, 404, 405, 409, 410, 422],
 } satisfies Required<RetryOptions>;
 
-const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
+// An array, not a Set: Pulumi's closure serializer does not carry a module-level Set intact.
+const IDEMPOTENT = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"];
 
 export interface Failure {
   method: string;
@@ -37,7 +38,7 @@ export interface Failure {
 export function isRetryable(f: Failure, policy: Required<RetryOptions> = RETRY_DEFAULTS): boolean {
   if (policy.doNotRetry.includes(f.status)) return false;
   if (f.status === 429) return true;
-  if (!IDEMPOTENT.has(f.method.toUpperCase())) return false;
+  if (!IDEMPOTENT.includes(f.method.toUpperCase())) return false;
   return f.status === 0 || f.status >= 500;
 }
 

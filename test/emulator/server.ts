@@ -69,6 +69,8 @@ export interface LogEntry {
   responseHeaders: Record<string, string>;
   /** The route pattern that answered, if any. */
   route?: string;
+  /** When the request arrived (epoch ms). */
+  at: number;
 }
 
 /** Bitbucket's error envelope. */
@@ -228,6 +230,7 @@ export async function startEmulator(seed: Seed, port = 0): Promise<Emulator> {
           status: 0,
           responseBody: undefined,
           responseHeaders: {},
+          at: Date.now(),
         };
         entries.push(entry);
         const fault = takeFault(method, u.pathname);
