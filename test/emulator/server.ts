@@ -43,7 +43,7 @@ export interface Route {
 
 export interface Fault {
   method?: string;
-  /** Substring or pattern the request path must match. */
+  /** Substring or pattern the request path (with its query) must match. */
   path?: string | RegExp;
   /** How many requests it applies to (default 1). */
   times?: number;
@@ -233,7 +233,7 @@ export async function startEmulator(seed: Seed, port = 0): Promise<Emulator> {
           at: Date.now(),
         };
         entries.push(entry);
-        const fault = takeFault(method, u.pathname);
+        const fault = takeFault(method, u.pathname + u.search);
         if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
         let reply: Reply;
         if (fault && !fault.commitThenFail && (fault.reset || fault.status)) {

@@ -1,0 +1,133 @@
+// Checks what went over the wire (the emulator's request log) against Atlassian's own
+// OpenAPI spec in ../shared/specs: the path and method exist, the status is one the
+// operation declares, the response body matches that status's schema, and a request
+// body matches the object the operation takes. Real Bitbucket departs from its spec in
+// a few documented ways (shared/bitbucket-api.md §1.3, §2.2); those, and only those, are
+// accepted, each with its source.
+
+import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
+import addFormats from "ajv-formats";
+import * as fs from "fs";
+import * as path from "path";
+import type { LogEntry } from "../emulator/server";
+
+export const SPECS_DIR = path.resolve(__dirname, "../../../shared/specs");
+export const CLOUD_SPEC = path.join(SPECS_DIR, "bitbucket-cloud.openapi.json");
+
+interface Operation {
+  responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
+  requestBody?: { content?: Record<string, { schema?: { $ref?: string } }> };
+  parameters?: Array<{ name: string; in: string }>;
+}
+interface Spec {
+  paths: Record<string, Record<string, Operation | unknown>>;
+  components: { schemas: Record<string, unknown> };
+}
+
+/** Statuses real Bitbucket sends beyond what an operation declares. */
+const EXTRA_STATUSES: Array<{ method: RegExp; path: RegExp; status: number; why: string }> = [
+  { method: /^(POST|PUT)$/, path: /\/hooks(\/[^/]+)?$/, status: 400, why: "validation errors on webhook bodies (ovh/cds#6292, harness/harness-core#39903)" },
+  { method: /./, path: /./, status: 401, why: "missing or bad credentials (Cloud narrative: Authentication methods)" },
+  { method: /./, path: /./, status: 429, why: "rate limiting (support.atlassian.com api-request-limits)" },
+]; // prettier-ignore
+
+/** Response-body departures from the `error` schema that real Bitbucket sends. */
+function acceptedDeviation(e: ErrorObject): boolean {
+  // `error.fields` carries field validation messages (Cloud narrative "Standardized error responses").
+  if (e.keyword === "additionalProperties" && e.instancePath === "/error" && e.params.additionalProperty === "fields") return true;
+  // A missing-scope 403 has `detail: {required, granted}` (backstage/backstage#22383).
+  if (e.keyword === "type" && e.instancePath === "/error/detail") return true;
+  return false;
+}
+
+export class CloudContract {
+  private readonly spec: Spec;
+  private readonly ajv: Ajv;
+  private readonly cache = new Map<string, ValidateFunction>();
+  private readonly templates: Array<{ template: string; re: RegExp }>;
+
+  constructor(specPath = CLOUD_SPEC) {
+    this.spec = JSON.parse(fs.readFileSync(specPath, "utf8")) as Spec;
+    this.ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
+    addFormats(this.ajv);
+    this.ajv.addSchema(this.spec as object, "cloud");
+    this.templates = Object.keys(this.spec.paths).map((template) => ({
+      template,
+      re: new RegExp(`^${template.replace(/\{[^}]+\}/g, "[^/]+")}$`),
+    }));
+  }
+
+  /** A validator for `#/components/schemas/<name>` (or a sub-path of the spec). */
+  validator(pointer: string): ValidateFunction {
+    let v = this.cache.get(pointer);
+    if (!v) {
+      v = this.ajv.compile({ $ref: `cloud${pointer}` });
+      this.cache.set(pointer, v);
+    }
+    return v;
+  }
+
+  schema(name: string): unknown {
+    return this.spec.components.schemas[name];
+  }
+
+  /** The spec's path template for a request path under /2.0, e.g. /repositories/{workspace}/{repo_slug}/hooks. */
+  template(requestPath: string): string | undefined {
+    const p = requestPath.replace(/^\/2\.0/, "");
+    const hits = this.templates.filter((t) => t.re.test(p));
+    // Prefer the most literal template (fewest parameters) when several match.
+    hits.sort((a, b) => (a.template.match(/\{/g)?.length ?? 0) - (b.template.match(/\{/g)?.length ?? 0));
+    return hits[0]?.template;
+  }
+
+  /** Every way one logged exchange departs from the spec; empty when it conforms. */
+  check(e: LogEntry): string[] {
+    const where = `${e.method} ${e.path} -> ${e.status}`;
+    const template = this.template(e.path);
+    if (!template) return [`${where}: no such path in the spec`];
+    const op = this.spec.paths[template]?.[e.method.toLowerCase()] as Operation | undefined;
+    if (!op) return [`${where}: the spec has no ${e.method} on ${template}`];
+    const problems: string[] = [];
+
+    // Query parameters: the operation's own, plus the global pagination ones (narrative "Pagination").
+    const declared = new Set([...(op.parameters ?? []).filter((p) => p.in === "query").map((p) => p.name), "page", "pagelen"]);
+    for (const q of new URLSearchParams(e.query).keys()) {
+      if (!declared.has(q)) problems.push(`${where}: query parameter "${q}" is not declared`);
+    }
+
+    // Request body: the declared requestBody, else (hooks declare none) the object the description names.
+    if (e.requestBody !== undefined && (e.method === "POST" || e.method === "PUT")) {
+      const ref = op.requestBody?.content?.["application/json"]?.schema?.$ref ?? (/\/hooks/.test(template) ? "#/components/schemas/webhook_subscription" : undefined);
+      if (!ref) problems.push(`${where}: sends a body the spec does not describe`);
+      else problems.push(...this.validateRequest(ref, e.requestBody).map((m) => `${where}: request ${m}`));
+    }
+
+    const declaredStatus = op.responses[String(e.status)];
+    if (!declaredStatus) {
+      const extra = EXTRA_STATUSES.find((x) => x.status === e.status && x.method.test(e.method) && x.path.test(template));
+      if (!extra) problems.push(`${where}: status ${e.status} is not declared (declared: ${Object.keys(op.responses).join(", ")})`);
+      else if (typeof e.responseBody !== "string") problems.push(...this.validateBody("#/components/schemas/error", e.responseBody).map((m) => `${where}: ${m}`));
+      return problems;
+    }
+    const ref = declaredStatus.content?.["application/json"]?.schema?.$ref;
+    if (ref) problems.push(...this.validateBody(ref, e.responseBody).map((m) => `${where}: response ${m}`));
+    else if (e.responseBody !== undefined && e.status === 204) problems.push(`${where}: a 204 has a body`);
+    return problems;
+  }
+
+  private validateBody(ref: string, body: unknown): string[] {
+    const v = this.validator(ref);
+    if (v(body)) return [];
+    return (v.errors ?? []).filter((err) => !acceptedDeviation(err)).map((err) => `${err.instancePath || "/"} ${err.message} (${ref})`);
+  }
+
+  /** Request bodies omit the output-only `type` discriminator, so check the object's own part. */
+  private validateRequest(ref: string, body: unknown): string[] {
+    const name = ref.split("/").pop() ?? "";
+    const s = this.spec.components.schemas[name] as { allOf?: unknown[] };
+    const own = s.allOf ? `${ref}/allOf/${s.allOf.length - 1}` : ref;
+    const v = this.validator(own);
+    if (v(body)) return [];
+    return (v.errors ?? []).map((err) => `${err.instancePath || "/"} ${err.message} (${own})`);
+  }
+}
