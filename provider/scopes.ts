@@ -38,8 +38,12 @@ export function covers(granted: Iterable<string>, required: Iterable<string>): b
 export function eventScope(event: string): string {
   const prefix = event.split(":")[0];
   return (
-    { repo: "repository", pullrequest: "pullrequest", issue: "issue", project: "project", pipeline: "pipeline" }[
-      prefix ?? ""
-    ] ?? "repository"
+    {
+      repo: "repository",
+      pullrequest: "pullrequest",
+      issue: "issue",
+      project: "project",
+      pipeline: "pipeline",
+    }[prefix ?? ""] ?? "repository"
   );
 }

@@ -115,7 +115,12 @@ export function credentialsOf(s: Settings): Credentials {
   if (s.token) return { kind: "bearer", token: s.token };
   if (s.username && s.apiToken) return { kind: "basic", username: s.username, password: s.apiToken };
   if (s.oauthClientId && s.oauthClientSecret) {
-    return { kind: "oauth", clientId: s.oauthClientId, clientSecret: s.oauthClientSecret, tokenUrl: s.oauthTokenUrl };
+    return {
+      kind: "oauth",
+      clientId: s.oauthClientId,
+      clientSecret: s.oauthClientSecret,
+      tokenUrl: s.oauthTokenUrl,
+    };
   }
   const half =
     s.username && !s.apiToken

@@ -6,7 +6,16 @@
 import axios, { type AxiosInstance, type AxiosResponse } from "axios";
 import * as http from "http";
 import * as https from "https";
-import { basicHeader, credentialsOf, loadSettings, refreshTime, tokenCache, type CachedToken, type Credentials, type Settings } from "./auth";
+import {
+  basicHeader,
+  credentialsOf,
+  loadSettings,
+  refreshTime,
+  tokenCache,
+  type CachedToken,
+  type Credentials,
+  type Settings,
+} from "./auth";
 import { apiError, isApiError, parseErrorBody, type ApiError } from "./errors";
 import { sharedLimiter } from "./limiter";
 import { retryDelay } from "./retry";
@@ -26,11 +35,11 @@ export interface Response<T> {
 function http1(): AxiosInstance {
   return processWide("axios", () =>
     axios.create({
-    httpAgent: new http.Agent({ keepAlive: true }),
-    httpsAgent: new https.Agent({ keepAlive: true }),
-    maxRedirects: 0,
-    // Every status is an answer to interpret here; only transport failures throw.
-    validateStatus: () => true,
+      httpAgent: new http.Agent({ keepAlive: true }),
+      httpsAgent: new https.Agent({ keepAlive: true }),
+      maxRedirects: 0,
+      // Every status is an answer to interpret here; only transport failures throw.
+      validateStatus: () => true,
       headers: { Accept: "application/json", "User-Agent": "bitbucket-iac" },
     }),
   );
@@ -53,7 +62,11 @@ function networkError(e: unknown, method: string, path: string, timeoutMs: numbe
   return apiError({ status: 0, method, path, apiMessage: why });
 }
 
-async function oauthToken(c: Extract<Credentials, { kind: "oauth" }>, s: Settings, fresh: boolean): Promise<string> {
+async function oauthToken(
+  c: Extract<Credentials, { kind: "oauth" }>,
+  s: Settings,
+  fresh: boolean,
+): Promise<string> {
   const cache = tokenCache();
   const key = `${c.tokenUrl} ${c.clientId}`;
   const hit = cache.get(key);
@@ -66,7 +79,10 @@ async function oauthToken(c: Extract<Credentials, { kind: "oauth" }>, s: Setting
     let res: AxiosResponse;
     try {
       res = await http1().post(c.tokenUrl, "grant_type=client_credentials", {
-        headers: { "Content-Type": "application/x-www-form-urlencoded", Authorization: basicHeader(c.clientId, c.clientSecret) },
+        headers: {
+          "Content-Type": "application/x-www-form-urlencoded",
+          Authorization: basicHeader(c.clientId, c.clientSecret),
+        },
         timeout: s.timeoutMs,
       });
     } catch (e) {
@@ -76,7 +92,10 @@ async function oauthToken(c: Extract<Credentials, { kind: "oauth" }>, s: Setting
     if (res.status !== 200 || typeof body?.access_token !== "string") {
       throw apiError({ status: res.status, method: "POST", path, ...parseErrorBody(res.data) });
     }
-    return { accessToken: body.access_token, refreshAt: refreshTime(Date.now(), Number(body.expires_in ?? 3600)) };
+    return {
+      accessToken: body.access_token,
+      refreshAt: refreshTime(Date.now(), Number(body.expires_in ?? 3600)),
+    };
   })();
   cache.set(key, pending);
   try {
@@ -100,24 +119,37 @@ async function authorization(s: Settings, fresh = false): Promise<string> {
  * Sends one API request with retries. Resolves with any 2xx; throws an ApiError for
  * everything else (after the retries the policy allows).
  */
-export async function request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<Response<T>> {
+export async function request<T = unknown>(
+  method: string,
+  path: string,
+  opts: RequestOptions = {},
+): Promise<Response<T>> {
   const s = loadSettings();
   const limiter = sharedLimiter(s.concurrency);
   const url = /^https?:\/\//.test(path) ? path : `${s.apiUrl}${path}`;
   const shown = displayPath(url, s.apiUrl);
-  const params = opts.query ? Object.fromEntries(Object.entries(opts.query).filter(([, v]) => v !== undefined)) : undefined;
+  const params = opts.query
+    ? Object.fromEntries(Object.entries(opts.query).filter(([, v]) => v !== undefined))
+    : undefined;
   let refreshedToken = false;
 
   for (let attempt = 1; ; attempt++) {
+    // Missing credentials and a failed OAuth grant throw here, already explained.
+    const auth = await authorization(s);
     let res: AxiosResponse | undefined;
     let failure: ApiError;
     try {
-      const auth = await authorization(s);
       res = await limiter.run(() =>
-        http1().request({ method, url, params, data: opts.body, timeout: s.timeoutMs, headers: { Authorization: auth } }),
+        http1().request({
+          method,
+          url,
+          params,
+          data: opts.body,
+          timeout: s.timeoutMs,
+          headers: { Authorization: auth },
+        }),
       );
     } catch (e) {
-      if (isApiError(e)) throw e; // from the OAuth token grant: already typed
       res = undefined;
       failure = networkError(e, method, shown, s.timeoutMs);
     }

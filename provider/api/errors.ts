@@ -47,7 +47,10 @@ export function apiError(f: ApiErrorFields): ApiError {
 
 export function formatApiError(f: ApiErrorFields): string {
   const where = `${f.method} ${f.path}`;
-  const head = f.status === 0 ? `${where} failed (network): ${f.apiMessage}` : `${where} failed (${f.status}): ${f.apiMessage}`;
+  const head =
+    f.status === 0
+      ? `${where} failed (network): ${f.apiMessage}`
+      : `${where} failed (${f.status}): ${f.apiMessage}`;
   const parts = [head];
   if (f.detail) parts.push(f.detail);
   if (f.fields?.length) parts.push(f.fields.join("; "));
@@ -56,7 +59,8 @@ export function formatApiError(f: ApiErrorFields): string {
       `the credentials need scope(s) ${f.requiredScopes.join(", ")} but were granted ${f.grantedScopes?.join(", ") || "none"}: add them to the OAuth consumer or token`,
     );
   }
-  if (f.status === 401) parts.push("check BITBUCKET_TOKEN / BITBUCKET_USERNAME+BITBUCKET_API_TOKEN or the bitbucket:* config");
+  if (f.status === 401)
+    parts.push("check BITBUCKET_TOKEN / BITBUCKET_USERNAME+BITBUCKET_API_TOKEN or the bitbucket:* config");
   return parts.join(" - ");
 }
 
@@ -74,10 +78,14 @@ export function parseErrorBody(
     return { apiMessage: msgs.join("; ") };
   }
   if (typeof b.error === "string") {
-    return { apiMessage: typeof b.error_description === "string" ? `${b.error_description} (${b.error})` : b.error };
+    return {
+      apiMessage: typeof b.error_description === "string" ? `${b.error_description} (${b.error})` : b.error,
+    };
   }
   const e = (b.error ?? {}) as Record<string, unknown>;
-  const out: ReturnType<typeof parseErrorBody> = { apiMessage: typeof e.message === "string" ? e.message : "no message" };
+  const out: ReturnType<typeof parseErrorBody> = {
+    apiMessage: typeof e.message === "string" ? e.message : "no message",
+  };
   if (typeof e.detail === "string") out.detail = e.detail;
   else if (e.detail && typeof e.detail === "object") {
     const d = e.detail as { required?: unknown; granted?: unknown };

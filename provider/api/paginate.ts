@@ -15,7 +15,11 @@ export interface CloudPage<T> {
 export const MAX_PAGES = 1000;
 
 /** Calls `onPage` with each page's values in order until it returns true or the pages end. */
-async function walk<T>(path: string, query: Record<string, string | number>, onPage: (values: T[]) => boolean) {
+async function walk<T>(
+  path: string,
+  query: Record<string, string | number>,
+  onPage: (values: T[]) => boolean,
+) {
   let next: string | undefined = path;
   let q: Record<string, string | number> | undefined = { pagelen: 100, ...query };
   for (let page = 0; next !== undefined; page++) {

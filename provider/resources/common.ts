@@ -56,7 +56,9 @@ export function withContext(e: unknown, what: string): Error {
     e.message = `${what}: ${e.message}`;
     return e;
   }
-  return e instanceof Error ? Object.assign(e, { message: `${what}: ${e.message}` }) : new Error(`${what}: ${String(e)}`);
+  return e instanceof Error
+    ? Object.assign(e, { message: `${what}: ${e.message}` })
+    : new Error(`${what}: ${String(e)}`);
 }
 
 /**

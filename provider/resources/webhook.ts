@@ -137,7 +137,10 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
       fail("url", `"${url}" is not a valid URL`);
     }
     if (parsed && parsed.protocol === "http:" && !allowHttp) {
-      fail("url", `"${url}" is not https: payloads would travel in plain text; use https, or set allowHttp: true`);
+      fail(
+        "url",
+        `"${url}" is not https: payloads would travel in plain text; use https, or set allowHttp: true`,
+      );
     } else if (parsed && parsed.protocol !== "https:" && parsed.protocol !== "http:") {
       fail("url", `"${url}" must be an https URL`);
     }
@@ -152,7 +155,10 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
       const ev = typeof e === "string" ? e.trim() : "";
       if (!(CLOUD_WEBHOOK_EVENTS as readonly string[]).includes(ev)) {
         const close = closeMatches(ev, CLOUD_WEBHOOK_EVENTS);
-        fail(`events[${i}]`, `unknown event "${String(e)}"${close.length ? `; did you mean ${close.join(", ")}?` : ""}`);
+        fail(
+          `events[${i}]`,
+          `unknown event "${String(e)}"${close.length ? `; did you mean ${close.join(", ")}?` : ""}`,
+        );
       } else if (seen.has(ev)) {
         fail(`events[${i}]`, `"${ev}" is listed twice (Bitbucket rejects duplicate events)`);
       } else seen.add(ev);
@@ -201,7 +207,12 @@ function toApi(n: Normalized, secret: string | undefined): Record<string, unknow
   };
 }
 
-function fromApi(scope: HookScope, h: ApiHook, allowHttp: boolean, secretHash: string | undefined): WebhookOutputs {
+function fromApi(
+  scope: HookScope,
+  h: ApiHook,
+  allowHttp: boolean,
+  secretHash: string | undefined,
+): WebhookOutputs {
   const secretSet = h.secret_set === true;
   return {
     workspace: scope.workspace,
@@ -268,7 +279,9 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
     if (olds.skipCertVerification !== news.skipCertVerification) changed.push("skipCertVerification");
     if (Boolean(olds.allowHttp) !== news.allowHttp) changed.push("allowHttp");
     const secretChanged =
-      news.secret === undefined ? olds.secretSet === true : !olds.secretSet || !secretMatches(news.secret, olds.secretHash);
+      news.secret === undefined
+        ? olds.secretSet === true
+        : !olds.secretSet || !secretMatches(news.secret, olds.secretHash);
     if (secretChanged) changed.push("secret");
     return { changes: changed.length > 0, replaces: [...replaces], deleteBeforeReplace: false };
   },
@@ -287,7 +300,9 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
     }
     if (!existing) {
       try {
-        const { data } = await request<ApiHook>("POST", hooksPath(scope), { body: toApi(inputs, inputs.secret) });
+        const { data } = await request<ApiHook>("POST", hooksPath(scope), {
+          body: toApi(inputs, inputs.secret),
+        });
         const outs = fromApi(scope, data, inputs.allowHttp, inputs.secret && hashSecret(inputs.secret));
         return { id: idOf(scope, data.uuid), outs };
       } catch (e) {
@@ -319,11 +334,20 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
     // Send the secret only when it changed; "" removes one that is no longer wanted.
     const secret =
       news.secret === undefined
-        ? olds.secretSet ? "" : undefined
-        : olds.secretSet && secretMatches(news.secret, olds.secretHash) ? undefined : news.secret;
+        ? olds.secretSet
+          ? ""
+          : undefined
+        : olds.secretSet && secretMatches(news.secret, olds.secretHash)
+          ? undefined
+          : news.secret;
     try {
       const { data } = await request<ApiHook>("PUT", hookPath(scope, uuid), { body: toApi(news, secret) });
-      const hash = news.secret === undefined ? undefined : secret === undefined ? olds.secretHash : hashSecret(news.secret);
+      const hash =
+        news.secret === undefined
+          ? undefined
+          : secret === undefined
+            ? olds.secretHash
+            : hashSecret(news.secret);
       return { outs: fromApi(scope, data, news.allowHttp, hash) };
     } catch (e) {
       throw withContext(e, `update webhook ${news.url} on ${scopeLabel(scope)}`);
@@ -352,7 +376,12 @@ async function adopt(scope: HookScope, h: ApiHook, n: Normalized, what: string) 
     return { id, outs: fromApi(scope, data, n.allowHttp, n.secret && hashSecret(n.secret)) };
   } catch (e) {
     // The hook exists: record it in state so the next run updates it instead of duplicating it.
-    throw partialFailure(e, id, fromApi(scope, h, n.allowHttp, undefined), `${what} (adopting existing hook ${h.uuid})`);
+    throw partialFailure(
+      e,
+      id,
+      fromApi(scope, h, n.allowHttp, undefined),
+      `${what} (adopting existing hook ${h.uuid})`,
+    );
   }
 }
 

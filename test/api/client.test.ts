@@ -82,7 +82,10 @@ describe("API client", () => {
     });
     const err = await request("GET", "/repositories/acme/api/hooks").catch((e: Error) => e);
     assert.ok(err instanceof Error);
-    assert.equal(err.message, "POST /site/oauth2/access_token failed (400): Invalid OAuth client credentials (unauthorized_client)");
+    assert.equal(
+      err.message,
+      "POST /site/oauth2/access_token failed (400): Invalid OAuth client credentials (unauthorized_client)",
+    );
     assert.ok(!JSON.stringify(err).includes("wrong-secret-value"));
   });
 
@@ -92,7 +95,7 @@ describe("API client", () => {
     const err = await request("GET", "/repositories/acme/api/hooks").catch((e: Error) => e);
     const text = `${String(err)} ${JSON.stringify(err)} ${(err as Error).stack}`;
     assert.match(text, /GET \/repositories\/acme\/api\/hooks failed \(500\): Something went wrong/);
-    assert.ok(!text.includes("tok\"") && !text.includes("Bearer") && !text.includes("Authorization"), text);
+    assert.ok(!text.includes('tok"') && !text.includes("Bearer") && !text.includes("Authorization"), text);
   });
 
   it("answers 401 for a wrong token with a hint where credentials come from", async () => {
@@ -105,12 +108,8 @@ describe("API client", () => {
 
   it("follows `next` to the last page with pagelen=100 and drops nothing", async () => {
     process.env.BITBUCKET_TOKEN = "tok";
-    const hooks = emu.store.workspaces.get("acme")!.repos.get("api")!.hooks;
     for (let i = 0; i < 250; i++) {
-      hooks.push({
-        uuid: `{00000000-0000-0000-0000-${String(i).padStart(12, "0")}}`, url: `https://hooks.example.test/${i}`, description: "", active: true,
-        events: ["repo:push"], skip_cert_verification: false, history_enabled: false, read_only: null, source: null, created_at: "2024-01-01T00:00:00Z", subject_type: "repository",
-      }); // prettier-ignore
+      emu.store.addHook("acme", "api", { url: `https://hooks.example.test/${i}` });
     }
     const all = await listAll<{ url: string }>("/repositories/acme/api/hooks");
     assert.equal(all.length, 250);
@@ -124,15 +123,17 @@ describe("API client", () => {
   it("fails the whole listing when one page fails, rather than returning part of it", async () => {
     process.env.BITBUCKET_TOKEN = "tok";
     process.env.BITBUCKET_MAX_RETRIES = "0";
-    const hooks = emu.store.workspaces.get("acme")!.repos.get("api")!.hooks;
     for (let i = 0; i < 150; i++) {
-      hooks.push({
-        uuid: `{00000000-0000-0000-0000-${String(i).padStart(12, "0")}}`, url: `https://hooks.example.test/${i}`, description: "", active: true,
-        events: ["repo:push"], skip_cert_verification: false, history_enabled: false, read_only: null, source: null, created_at: "2024-01-01T00:00:00Z", subject_type: "repository",
-      }); // prettier-ignore
+      emu.store.addHook("acme", "api", { url: `https://hooks.example.test/${i}` });
     }
     emu.fault({ path: "page=2", status: 503 });
-    await assert.rejects(listAll("/repositories/acme/api/hooks"), /GET \/repositories\/acme\/api\/hooks\?pagelen=100&page=2 failed \(503\)/);
-    assert.deepEqual(emu.entries().map((e) => e.status), [200, 503]);
+    await assert.rejects(
+      listAll("/repositories/acme/api/hooks"),
+      /GET \/repositories\/acme\/api\/hooks\?pagelen=100&page=2 failed \(503\)/,
+    );
+    assert.deepEqual(
+      emu.entries().map((e) => e.status),
+      [200, 503],
+    );
   });
 });

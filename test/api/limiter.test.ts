@@ -33,7 +33,10 @@ describe("limiter", () => {
 
   it("frees the slot when a task throws", async () => {
     const limiter = createLimiter(1);
-    await assert.rejects(limiter.run(async () => Promise.reject(new Error("boom"))), /boom/);
+    await assert.rejects(
+      limiter.run(async () => Promise.reject(new Error("boom"))),
+      /boom/,
+    );
     assert.equal(await limiter.run(async () => "next"), "next");
   });
 

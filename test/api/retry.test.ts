@@ -6,18 +6,21 @@ const half = () => 0.5;
 
 describe("retry policy", () => {
   it("retries 429 for every method, POST included", () => {
-    for (const method of ["GET", "PUT", "DELETE", "POST"]) assert.equal(isRetryable({ method, status: 429 }), true, method);
+    for (const method of ["GET", "PUT", "DELETE", "POST"])
+      assert.equal(isRetryable({ method, status: 429 }), true, method);
   });
 
   it("retries 5xx and network errors for GET, PUT and DELETE but never for POST", () => {
     for (const status of [0, 500, 502, 503, 504]) {
-      for (const method of ["GET", "put", "DELETE"]) assert.equal(isRetryable({ method, status }), true, `${method} ${status}`);
+      for (const method of ["GET", "put", "DELETE"])
+        assert.equal(isRetryable({ method, status }), true, `${method} ${status}`);
       assert.equal(isRetryable({ method: "POST", status }), false, `POST ${status}`);
     }
   });
 
   it("never retries client errors", () => {
-    for (const status of [400, 401, 403, 404, 405, 409, 410, 422]) assert.equal(isRetryable({ method: "GET", status }), false);
+    for (const status of [400, 401, 403, 404, 405, 409, 410, 422])
+      assert.equal(isRetryable({ method: "GET", status }), false);
   });
 
   it("reads Retry-After as seconds or as an HTTP date", () => {
@@ -30,18 +33,37 @@ describe("retry policy", () => {
   });
 
   it("waits what Retry-After says, capped at maxDelayMs", () => {
-    assert.equal(retryDelay({ method: "GET", status: 429, retryAfter: "2" }, 1, RETRY_DEFAULTS, NOW, half), 2000);
-    assert.equal(retryDelay({ method: "GET", status: 429, retryAfter: "120" }, 1, RETRY_DEFAULTS, NOW, half), 30_000);
+    assert.equal(
+      retryDelay({ method: "GET", status: 429, retryAfter: "2" }, 1, RETRY_DEFAULTS, NOW, half),
+      2000,
+    );
+    assert.equal(
+      retryDelay({ method: "GET", status: 429, retryAfter: "120" }, 1, RETRY_DEFAULTS, NOW, half),
+      30_000,
+    );
   });
 
   it("backs off exponentially with equal jitter, capped", () => {
     const p = { ...RETRY_DEFAULTS, baseDelayMs: 100, maxDelayMs: 1000 };
-    const d = (attempt: number, r: number) => retryDelay({ method: "GET", status: 503 }, attempt, p, NOW, () => r);
-    assert.deepEqual([1, 2, 3, 4].map((a) => d(a, 0)), [50, 100, 200, 400]);
-    assert.deepEqual([1, 2, 3, 4].map((a) => d(a, 0.999)), [100, 200, 400, 800]);
+    const d = (attempt: number, r: number) =>
+      retryDelay({ method: "GET", status: 503 }, attempt, p, NOW, () => r);
+    assert.deepEqual(
+      [1, 2, 3, 4].map((a) => d(a, 0)),
+      [50, 100, 200, 400],
+    );
+    assert.deepEqual(
+      [1, 2, 3, 4].map((a) => d(a, 0.999)),
+      [100, 200, 400, 800],
+    );
     assert.equal(d(4, 0.5), 600);
-    assert.equal(retryDelay({ method: "GET", status: 503 }, 4, { ...p, retries: 9 }, NOW, () => 1), 800);
-    assert.equal(retryDelay({ method: "GET", status: 503 }, 6, { ...p, retries: 9 }, NOW, () => 0), 500);
+    assert.equal(
+      retryDelay({ method: "GET", status: 503 }, 4, { ...p, retries: 9 }, NOW, () => 1),
+      800,
+    );
+    assert.equal(
+      retryDelay({ method: "GET", status: 503 }, 6, { ...p, retries: 9 }, NOW, () => 0),
+      500,
+    );
   });
 
   it("stops when the attempts are spent or the failure is not retryable", () => {
@@ -49,6 +71,9 @@ describe("retry policy", () => {
     assert.notEqual(retryDelay({ method: "GET", status: 503 }, 4, RETRY_DEFAULTS, NOW, half), undefined);
     assert.equal(retryDelay({ method: "POST", status: 503 }, 1, RETRY_DEFAULTS, NOW, half), undefined);
     assert.equal(retryDelay({ method: "GET", status: 404 }, 1, RETRY_DEFAULTS, NOW, half), undefined);
-    assert.equal(retryDelay({ method: "GET", status: 503 }, 1, { ...RETRY_DEFAULTS, retries: 0 }, NOW, half), undefined);
+    assert.equal(
+      retryDelay({ method: "GET", status: 503 }, 1, { ...RETRY_DEFAULTS, retries: 0 }, NOW, half),
+      undefined,
+    );
   });
 });

@@ -34,7 +34,12 @@ const EXTRA_STATUSES: Array<{ method: RegExp; path: RegExp; status: number; why:
 /** Response-body departures from the `error` schema that real Bitbucket sends. */
 function acceptedDeviation(e: ErrorObject): boolean {
   // `error.fields` carries field validation messages (Cloud narrative "Standardized error responses").
-  if (e.keyword === "additionalProperties" && e.instancePath === "/error" && e.params.additionalProperty === "fields") return true;
+  if (
+    e.keyword === "additionalProperties" &&
+    e.instancePath === "/error" &&
+    e.params.additionalProperty === "fields"
+  )
+    return true;
   // A missing-scope 403 has `detail: {required, granted}` (backstage/backstage#22383).
   if (e.keyword === "type" && e.instancePath === "/error/detail") return true;
   return false;
@@ -90,23 +95,37 @@ export class CloudContract {
     const problems: string[] = [];
 
     // Query parameters: the operation's own, plus the global pagination ones (narrative "Pagination").
-    const declared = new Set([...(op.parameters ?? []).filter((p) => p.in === "query").map((p) => p.name), "page", "pagelen"]);
+    const declared = new Set([
+      ...(op.parameters ?? []).filter((p) => p.in === "query").map((p) => p.name),
+      "page",
+      "pagelen",
+    ]);
     for (const q of new URLSearchParams(e.query).keys()) {
       if (!declared.has(q)) problems.push(`${where}: query parameter "${q}" is not declared`);
     }
 
     // Request body: the declared requestBody, else (hooks declare none) the object the description names.
     if (e.requestBody !== undefined && (e.method === "POST" || e.method === "PUT")) {
-      const ref = op.requestBody?.content?.["application/json"]?.schema?.$ref ?? (/\/hooks/.test(template) ? "#/components/schemas/webhook_subscription" : undefined);
+      const ref =
+        op.requestBody?.content?.["application/json"]?.schema?.$ref ??
+        (/\/hooks/.test(template) ? "#/components/schemas/webhook_subscription" : undefined);
       if (!ref) problems.push(`${where}: sends a body the spec does not describe`);
       else problems.push(...this.validateRequest(ref, e.requestBody).map((m) => `${where}: request ${m}`));
     }
 
     const declaredStatus = op.responses[String(e.status)];
     if (!declaredStatus) {
-      const extra = EXTRA_STATUSES.find((x) => x.status === e.status && x.method.test(e.method) && x.path.test(template));
-      if (!extra) problems.push(`${where}: status ${e.status} is not declared (declared: ${Object.keys(op.responses).join(", ")})`);
-      else if (typeof e.responseBody !== "string") problems.push(...this.validateBody("#/components/schemas/error", e.responseBody).map((m) => `${where}: ${m}`));
+      const extra = EXTRA_STATUSES.find(
+        (x) => x.status === e.status && x.method.test(e.method) && x.path.test(template),
+      );
+      if (!extra)
+        problems.push(
+          `${where}: status ${e.status} is not declared (declared: ${Object.keys(op.responses).join(", ")})`,
+        );
+      else if (typeof e.responseBody !== "string")
+        problems.push(
+          ...this.validateBody("#/components/schemas/error", e.responseBody).map((m) => `${where}: ${m}`),
+        );
       return problems;
     }
     const ref = declaredStatus.content?.["application/json"]?.schema?.$ref;
@@ -118,7 +137,9 @@ export class CloudContract {
   private validateBody(ref: string, body: unknown): string[] {
     const v = this.validator(ref);
     if (v(body)) return [];
-    return (v.errors ?? []).filter((err) => !acceptedDeviation(err)).map((err) => `${err.instancePath || "/"} ${err.message} (${ref})`);
+    return (v.errors ?? [])
+      .filter((err) => !acceptedDeviation(err))
+      .map((err) => `${err.instancePath || "/"} ${err.message} (${ref})`);
   }
 
   /** Request bodies omit the output-only `type` discriminator, so check the object's own part. */

@@ -169,7 +169,8 @@ export async function startEmulator(seed: Seed, port = 0): Promise<Emulator> {
     const contentType = req.headers["content-type"] ?? "";
     let body: unknown = undefined;
     if (rawBody) {
-      if (contentType.includes("application/x-www-form-urlencoded")) body = Object.fromEntries(new URLSearchParams(rawBody));
+      if (contentType.includes("application/x-www-form-urlencoded"))
+        body = Object.fromEntries(new URLSearchParams(rawBody));
       else {
         try {
           body = JSON.parse(rawBody);
@@ -194,10 +195,21 @@ export async function startEmulator(seed: Seed, port = 0): Promise<Emulator> {
         ? { reply: error(405, `Method ${method} is not allowed on ${u.pathname}`) }
         : { reply: { status: 501, body: `[emulator] no route for ${method} ${u.pathname}` } };
     }
-    const ctx: Ctx = { method, params: found.params, query: u.searchParams, body, rawBody, headers: req.headers, store, origin, path: u.pathname };
+    const ctx: Ctx = {
+      method,
+      params: found.params,
+      query: u.searchParams,
+      body,
+      rawBody,
+      headers: req.headers,
+      store,
+      origin,
+      path: u.pathname,
+    };
     if (found.route.scopes) {
       const auth = authenticate(store, req.headers.authorization);
-      if (auth === undefined) return { reply: error(401, "Authentication required"), route: found.route.path };
+      if (auth === undefined)
+        return { reply: error(401, "Authentication required"), route: found.route.path };
       if ("status" in auth) return { reply: auth, route: found.route.path };
       ctx.credential = auth;
       const granted = closure(auth.scopes);
@@ -238,21 +250,36 @@ export async function startEmulator(seed: Seed, port = 0): Promise<Emulator> {
         let reply: Reply;
         if (fault && !fault.commitThenFail && (fault.reset || fault.status)) {
           if (fault.reset) return req.socket.destroy();
-          reply = { status: fault.status!, headers: fault.headers, body: fault.body ?? error(fault.status!, faultMessage(fault.status!)).body };
+          reply = {
+            status: fault.status!,
+            headers: fault.headers,
+            body: fault.body ?? error(fault.status!, faultMessage(fault.status!)).body,
+          };
         } else {
           const out = handle(req, rawBody);
           entry.route = out.route;
           reply = out.reply;
           if (fault?.commitThenFail) {
             if (fault.reset || !fault.status) return req.socket.destroy();
-            reply = { status: fault.status, headers: fault.headers, body: fault.body ?? error(fault.status, faultMessage(fault.status)).body };
+            reply = {
+              status: fault.status,
+              headers: fault.headers,
+              body: fault.body ?? error(fault.status, faultMessage(fault.status)).body,
+            };
           }
         }
         entry.status = reply.status;
         entry.responseBody = reply.body;
         const headers: Record<string, string> = { ...reply.headers };
-        const text = reply.body === undefined ? "" : typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body);
-        if (text) headers["content-type"] = typeof reply.body === "string" ? "text/plain" : "application/json; charset=utf-8";
+        const text =
+          reply.body === undefined
+            ? ""
+            : typeof reply.body === "string"
+              ? reply.body
+              : JSON.stringify(reply.body);
+        if (text)
+          headers["content-type"] =
+            typeof reply.body === "string" ? "text/plain" : "application/json; charset=utf-8";
         entry.responseHeaders = headers;
         res.writeHead(reply.status, headers);
         res.end(text);

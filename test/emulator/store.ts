@@ -94,6 +94,29 @@ export class Store {
     return repo;
   }
 
+  /** Puts a hook in place as if made outside our provider (by hand, or by an app). */
+  addHook(ws: string, repo: string | undefined, h: Partial<Hook> & { url: string }): Hook {
+    const w = this.workspaces.get(ws);
+    const list = repo === undefined ? w?.hooks : w?.repos.get(repo)?.hooks;
+    if (!list)
+      throw new Error(`[emulator] no ${repo === undefined ? "workspace" : "repository"} ${ws}/${repo ?? ""}`);
+    const hook: Hook = {
+      uuid: braced(),
+      description: "",
+      active: true,
+      events: ["repo:push"],
+      skip_cert_verification: false,
+      history_enabled: false,
+      read_only: null,
+      source: null,
+      created_at: "2024-01-01T00:00:00.000000Z",
+      subject_type: repo === undefined ? "workspace" : "repository",
+      ...h,
+    };
+    list.push(hook);
+    return hook;
+  }
+
   /** Every hook in the store, for assertions. */
   allHooks(): Hook[] {
     const out: Hook[] = [];

@@ -21,15 +21,20 @@ const structproto = require("google-protobuf/google/protobuf/struct_pb");
 
 export type Props = Record<string, unknown>;
 
-const HOST = path.join(path.dirname(require.resolve("@pulumi/pulumi/package.json")), "cmd", "dynamic-provider");
+const HOST = path.join(
+  path.dirname(require.resolve("@pulumi/pulumi/package.json")),
+  "cmd",
+  "dynamic-provider",
+);
 
 /**
  * Constructs the resources `make` returns under mocks and returns the serialized provider
  * per type name ("Webhook"), plus what each registration declared.
  */
-export async function captureProviders(
-  make: () => pulumi.Resource[],
-): Promise<{ providers: Record<string, string>; declared: Array<{ type: string; name: string; inputs: Props }> }> {
+export async function captureProviders(make: () => pulumi.Resource[]): Promise<{
+  providers: Record<string, string>;
+  declared: Array<{ type: string; name: string; inputs: Props }>;
+}> {
   const providers: Record<string, string> = {};
   const declared: Array<{ type: string; name: string; inputs: Props }> = [];
   await pulumi.runtime.setMocks(
@@ -75,7 +80,8 @@ export interface HostError extends Error {
   reasons?: string[];
 }
 
-const urn = (type: string, name = "test") => `urn:pulumi:test::bitbucket-iac::pulumi-nodejs:dynamic/bitbucket:${type}::${name}`;
+const urn = (type: string, name = "test") =>
+  `urn:pulumi:test::bitbucket-iac::pulumi-nodejs:dynamic/bitbucket:${type}::${name}`;
 const struct = (o: Props) => structproto.Struct.fromJavaScript(o);
 const strip = (o: Props): Props => {
   const { __provider: _, ...rest } = o;
@@ -98,7 +104,10 @@ export class Harness {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("dynamic-provider host did not print its port in 15 s")), 15_000);
+      const timer = setTimeout(
+        () => reject(new Error("dynamic-provider host did not print its port in 15 s")),
+        15_000,
+      );
       let out = "";
       proc.stdout!.on("data", (c: Buffer) => {
         out += c.toString();
@@ -134,12 +143,19 @@ export class Harness {
     });
   }
 
-  async check(type: string, news: Props, olds: Props = {}): Promise<{ inputs: Props; failures: Array<{ property: string; reason: string }> }> {
+  async check(
+    type: string,
+    news: Props,
+    olds: Props = {},
+  ): Promise<{ inputs: Props; failures: Array<{ property: string; reason: string }> }> {
     const req = new provproto.CheckRequest();
     req.setUrn(urn(type));
     req.setOlds(struct({ ...olds, __provider: this.provider(type) }));
     req.setNews(struct({ ...news, __provider: this.provider(type) }));
-    const res = await this.call<{ getInputs(): { toJavaScript(): Props }; getFailuresList(): Array<{ getProperty(): string; getReason(): string }> }>("check", req);
+    const res = await this.call<{
+      getInputs(): { toJavaScript(): Props };
+      getFailuresList(): Array<{ getProperty(): string; getReason(): string }>;
+    }>("check", req);
     return {
       inputs: strip(res.getInputs().toJavaScript()),
       failures: res.getFailuresList().map((f) => ({ property: f.getProperty(), reason: f.getReason() })),
@@ -152,7 +168,11 @@ export class Harness {
     req.setUrn(urn(type));
     req.setOlds(struct({ ...olds, __provider: this.provider(type) }));
     req.setNews(struct({ ...news, __provider: this.provider(type) }));
-    const res = await this.call<{ getChanges(): number; getReplacesList(): string[]; getDeletebeforereplace(): boolean }>("diff", req);
+    const res = await this.call<{
+      getChanges(): number;
+      getReplacesList(): string[];
+      getDeletebeforereplace(): boolean;
+    }>("diff", req);
     return {
       changes: res.getChanges() === provproto.DiffResponse.DiffChanges.DIFF_SOME,
       replaces: res.getReplacesList(),
@@ -164,7 +184,10 @@ export class Harness {
     const req = new provproto.CreateRequest();
     req.setUrn(urn(type));
     req.setProperties(struct({ ...inputs, __provider: this.provider(type) }));
-    const res = await this.call<{ getId(): string; getProperties(): { toJavaScript(): Props } }>("create", req);
+    const res = await this.call<{ getId(): string; getProperties(): { toJavaScript(): Props } }>(
+      "create",
+      req,
+    );
     return { id: res.getId(), outs: strip(res.getProperties().toJavaScript()) };
   }
 
@@ -173,7 +196,11 @@ export class Harness {
     req.setId(id);
     req.setUrn(urn(type));
     req.setProperties(struct({ ...props, __provider: this.provider(type) }));
-    const res = await this.call<{ getId(): string; getProperties(): { toJavaScript(): Props } | undefined; getInputs(): { toJavaScript(): Props } | undefined }>("read", req);
+    const res = await this.call<{
+      getId(): string;
+      getProperties(): { toJavaScript(): Props } | undefined;
+      getInputs(): { toJavaScript(): Props } | undefined;
+    }>("read", req);
     const inputs = res.getInputs()?.toJavaScript();
     return {
       id: res.getId(),
@@ -203,14 +230,22 @@ export class Harness {
   /** check, then create with the checked inputs (what `pulumi up` does for a new resource). */
   async up(type: string, raw: Props): Promise<{ id: string; outs: Props; inputs: Props }> {
     const { inputs, failures } = await this.check(type, raw);
-    if (failures.length) throw new Error(`check failed: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
+    if (failures.length)
+      throw new Error(`check failed: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
     return { ...(await this.create(type, inputs)), inputs };
   }
 
   /** check the new raw inputs, then diff them against the outputs in state. */
-  async plan(type: string, id: string, outs: Props, raw: Props, oldInputs: Props = {}): Promise<DiffResult & { inputs: Props }> {
+  async plan(
+    type: string,
+    id: string,
+    outs: Props,
+    raw: Props,
+    oldInputs: Props = {},
+  ): Promise<DiffResult & { inputs: Props }> {
     const { inputs, failures } = await this.check(type, raw, oldInputs);
-    if (failures.length) throw new Error(`check failed: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
+    if (failures.length)
+      throw new Error(`check failed: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
     return { ...(await this.diff(type, id, outs, inputs)), inputs };
   }
 
@@ -227,7 +262,10 @@ function hostError(err: grpc.ServiceError): HostError {
   if (bin) {
     const status = statusproto.Status.deserializeBinary(bin as Buffer);
     for (const any of status.getDetailsList()) {
-      const detail = any.unpack(provproto.ErrorResourceInitFailed.deserializeBinary, "pulumirpc.ErrorResourceInitFailed");
+      const detail = any.unpack(
+        provproto.ErrorResourceInitFailed.deserializeBinary,
+        "pulumirpc.ErrorResourceInitFailed",
+      );
       if (detail) {
         e.id = detail.getId();
         e.properties = strip(detail.getProperties()?.toJavaScript() ?? {});

@@ -26,10 +26,19 @@ describe("Webhook under faults", () => {
   it("waits out a 429 burst on the POST, honouring Retry-After, and creates one hook", async () => {
     const slow = await fixture(undefined, { env: { BITBUCKET_RETRY_MAX_DELAY_MS: "5000" } });
     try {
-      slow.emulator.fault({ method: "POST", path: HOOKS, status: 429, headers: { "Retry-After": "1" }, times: 2 });
+      slow.emulator.fault({
+        method: "POST",
+        path: HOOKS,
+        status: 429,
+        headers: { "Retry-After": "1" },
+        times: 2,
+      });
       const { outs } = await slow.harness.up("Webhook", hook());
       const posts = slow.emulator.entries().filter((e) => e.method === "POST");
-      assert.deepEqual(posts.map((p) => p.status), [429, 429, 201]);
+      assert.deepEqual(
+        posts.map((p) => p.status),
+        [429, 429, 201],
+      );
       assert.ok(posts[1]!.at - posts[0]!.at >= 900, "the retry waited for Retry-After: 1");
       assert.equal(slow.emulator.store.allHooks().length, 1);
       assert.equal(outs.uuid, slow.emulator.store.allHooks()[0]?.uuid);
@@ -80,7 +89,12 @@ describe("Webhook under faults", () => {
   it("adopts the hook when the POST was committed but its answer was a 500", async () => {
     f.emulator.fault({ method: "POST", status: 500, commitThenFail: true });
     const { id, outs } = await f.harness.up("Webhook", hook());
-    assert.deepEqual(f.emulator.log(), [`GET ${HOOKS}`, `POST ${HOOKS}`, `GET ${HOOKS}`, `PUT ${HOOKS}/${encodeURIComponent(String(outs.uuid))}`]);
+    assert.deepEqual(f.emulator.log(), [
+      `GET ${HOOKS}`,
+      `POST ${HOOKS}`,
+      `GET ${HOOKS}`,
+      `PUT ${HOOKS}/${encodeURIComponent(String(outs.uuid))}`,
+    ]);
     const stored = onlyHook();
     assert.equal(id, `acme/api/${stored.uuid}`);
     assert.equal(stored.secret, "s3cret");
@@ -90,7 +104,11 @@ describe("Webhook under faults", () => {
   it("adopts the hook when the connection dropped after the POST was committed", async () => {
     f.emulator.fault({ method: "POST", reset: true, commitThenFail: true });
     const { outs } = await f.harness.up("Webhook", hook());
-    assert.equal(f.emulator.log().filter((l) => l.startsWith("POST")).length, 1, "the POST is never repeated");
+    assert.equal(
+      f.emulator.log().filter((l) => l.startsWith("POST")).length,
+      1,
+      "the POST is never repeated",
+    );
     assert.equal(onlyHook().uuid, outs.uuid);
   });
 
@@ -108,7 +126,11 @@ describe("Webhook under faults", () => {
 
   it("records the hook in state when it was created but setting it up failed", async () => {
     f.emulator.fault({ method: "POST", status: 500, commitThenFail: true });
-    f.emulator.fault({ method: "PUT", status: 400, body: { type: "error", error: { message: "Bad request", fields: { url: ["Enter a valid URL."] } } } });
+    f.emulator.fault({
+      method: "PUT",
+      status: 400,
+      body: { type: "error", error: { message: "Bad request", fields: { url: ["Enter a valid URL."] } } },
+    });
     const err = await f.harness.up("Webhook", hook()).then(
       () => assert.fail("expected a failure"),
       (e: { message: string; id?: string; properties?: Props }) => e,
@@ -116,7 +138,10 @@ describe("Webhook under faults", () => {
     const stored = onlyHook();
     assert.equal(err.id, `acme/api/${stored.uuid}`, "the engine is told the id, so nothing is orphaned");
     assert.equal(err.properties?.uuid, stored.uuid);
-    assert.match(err.message, /adopting existing hook .*PUT .* failed \(400\): Bad request - url: Enter a valid URL\./);
+    assert.match(
+      err.message,
+      /adopting existing hook .*PUT .* failed \(400\): Bad request - url: Enter a valid URL\./,
+    );
     assert.ok(!err.message.includes("s3cret"));
   });
 });

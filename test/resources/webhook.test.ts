@@ -16,7 +16,10 @@ describe("Webhook", () => {
 
   it("creates a repository webhook with one list and one POST, and keeps the secret out of state", async () => {
     const { id, outs } = await f.harness.up("Webhook", hook({ secret: "s3cret", description: "CI" }));
-    assert.deepEqual(f.emulator.log(), ["GET /2.0/repositories/acme/api/hooks", "POST /2.0/repositories/acme/api/hooks"]);
+    assert.deepEqual(f.emulator.log(), [
+      "GET /2.0/repositories/acme/api/hooks",
+      "POST /2.0/repositories/acme/api/hooks",
+    ]);
     const [stored] = f.emulator.store.allHooks();
     assert.equal(stored?.secret, "s3cret");
     assert.equal(id, `acme/api/${stored?.uuid}`);
@@ -28,9 +31,17 @@ describe("Webhook", () => {
   });
 
   it("reports no change for the same inputs with events in another order and the same secret, with no HTTP call", async () => {
-    const { id, outs } = await f.harness.up("Webhook", hook({ events: ["repo:push", "pullrequest:created"], secret: "s3cret" }));
+    const { id, outs } = await f.harness.up(
+      "Webhook",
+      hook({ events: ["repo:push", "pullrequest:created"], secret: "s3cret" }),
+    );
     f.emulator.resetLog();
-    const diff = await f.harness.plan("Webhook", id, outs, hook({ events: ["pullrequest:created", "repo:push"], secret: "s3cret" }));
+    const diff = await f.harness.plan(
+      "Webhook",
+      id,
+      outs,
+      hook({ events: ["pullrequest:created", "repo:push"], secret: "s3cret" }),
+    );
     assert.equal(diff.changes, false);
     assert.deepEqual(diff.replaces, []);
     assert.deepEqual(f.emulator.log(), []);
@@ -74,7 +85,12 @@ describe("Webhook", () => {
 
   it("updates url, description, active and skipCertVerification in place", async () => {
     const { id, outs } = await f.harness.up("Webhook", hook());
-    const next = hook({ url: "https://hooks.example.test/b", description: "moved", active: false, skipCertVerification: true });
+    const next = hook({
+      url: "https://hooks.example.test/b",
+      description: "moved",
+      active: false,
+      skipCertVerification: true,
+    });
     const diff = await f.harness.plan("Webhook", id, outs, next);
     assert.deepEqual([diff.changes, diff.replaces], [true, []]);
     const { outs: after } = await f.harness.update("Webhook", id, outs, diff.inputs);
@@ -89,9 +105,17 @@ describe("Webhook", () => {
   it("replaces the webhook when the repository or workspace changes", async () => {
     f.emulator.store.addRepo("other", "api");
     const { id, outs } = await f.harness.up("Webhook", hook());
-    assert.deepEqual((await f.harness.plan("Webhook", id, outs, hook({ repository: "web" }))).replaces, ["repository"]);
-    assert.deepEqual((await f.harness.plan("Webhook", id, outs, hook({ workspace: "other" }))).replaces, ["workspace"]);
-    const toWorkspace = await f.harness.plan("Webhook", id, outs, { workspace: "acme", url: URL_A, events: ["repo:push"] });
+    assert.deepEqual((await f.harness.plan("Webhook", id, outs, hook({ repository: "web" }))).replaces, [
+      "repository",
+    ]);
+    assert.deepEqual((await f.harness.plan("Webhook", id, outs, hook({ workspace: "other" }))).replaces, [
+      "workspace",
+    ]);
+    const toWorkspace = await f.harness.plan("Webhook", id, outs, {
+      workspace: "acme",
+      url: URL_A,
+      events: ["repo:push"],
+    });
     assert.deepEqual(toWorkspace.replaces, ["repository"]);
     assert.equal(toWorkspace.deleteBeforeReplace, false);
     // The engine creates the replacement, then deletes the old one.
@@ -102,15 +126,27 @@ describe("Webhook", () => {
   });
 
   it("manages a workspace webhook through /workspaces/{ws}/hooks", async () => {
-    const { id, outs } = await f.harness.up("Webhook", { workspace: "acme", url: URL_A, events: ["repo:push"], secret: "w" });
+    const { id, outs } = await f.harness.up("Webhook", {
+      workspace: "acme",
+      url: URL_A,
+      events: ["repo:push"],
+      secret: "w",
+    });
     assert.equal(id, `acme/${outs.uuid}`);
     assert.equal(outs.repository, undefined);
-    const diff = await f.harness.plan("Webhook", id, outs, { workspace: "acme", url: URL_A, events: ["repo:push", "repo:updated"], secret: "w" });
+    const diff = await f.harness.plan("Webhook", id, outs, {
+      workspace: "acme",
+      url: URL_A,
+      events: ["repo:push", "repo:updated"],
+      secret: "w",
+    });
     const { outs: after } = await f.harness.update("Webhook", id, outs, diff.inputs);
     assert.deepEqual(after.events, ["repo:push", "repo:updated"]);
     assert.equal((await f.harness.read("Webhook", id, after)).id, id);
     await f.harness.delete("Webhook", id, after);
-    assert.deepEqual(f.emulator.log().slice(-1), [`DELETE /2.0/workspaces/acme/hooks/${enc(String(outs.uuid))}`]);
+    assert.deepEqual(f.emulator.log().slice(-1), [
+      `DELETE /2.0/workspaces/acme/hooks/${enc(String(outs.uuid))}`,
+    ]);
     assert.equal(f.emulator.store.allHooks().length, 0);
     assert.equal((await f.harness.read("Webhook", id, after)).id, "");
   });
@@ -148,10 +184,11 @@ describe("Webhook", () => {
   });
 
   it("adopts an existing hook with the same URL instead of creating a duplicate", async () => {
-    f.emulator.store.workspaces.get("acme")!.repos.get("api")!.hooks.push({
-      uuid: "{11111111-2222-3333-4444-555555555555}", url: URL_A, description: "by hand", active: true, events: ["repo:push"],
-      skip_cert_verification: false, history_enabled: false, read_only: null, source: null, created_at: "2024-01-01T00:00:00Z", subject_type: "repository",
-    }); // prettier-ignore
+    f.emulator.store.addHook("acme", "api", {
+      uuid: "{11111111-2222-3333-4444-555555555555}",
+      url: URL_A,
+      description: "by hand",
+    });
     const { id, outs } = await f.harness.up("Webhook", hook({ description: "managed", secret: "s" }));
     assert.equal(id, "acme/api/{11111111-2222-3333-4444-555555555555}");
     assert.deepEqual(f.emulator.log(), [
@@ -164,27 +201,28 @@ describe("Webhook", () => {
   });
 
   it("never adopts a read-only hook installed by a Connect app", async () => {
-    f.emulator.store.workspaces.get("acme")!.repos.get("api")!.hooks.push({
-      uuid: "{99999999-2222-3333-4444-555555555555}", url: URL_A, description: "app", active: true, events: ["repo:push"],
-      skip_cert_verification: false, history_enabled: false, read_only: true, source: "connect", created_at: "2024-01-01T00:00:00Z", subject_type: "repository",
-    }); // prettier-ignore
+    f.emulator.store.addHook("acme", "api", {
+      uuid: "{99999999-2222-3333-4444-555555555555}",
+      url: URL_A,
+      read_only: true,
+      source: "connect",
+    });
     const { outs } = await f.harness.up("Webhook", hook());
     assert.notEqual(outs.uuid, "{99999999-2222-3333-4444-555555555555}");
     assert.equal(f.emulator.store.allHooks().length, 2);
   });
 
   it("finds an existing hook to adopt on any page of a long list", async () => {
-    const hooks = f.emulator.store.workspaces.get("acme")!.repos.get("api")!.hooks;
     for (let i = 0; i < 230; i++) {
-      hooks.push({
-        uuid: `{00000000-0000-0000-0000-${String(i).padStart(12, "0")}}`, url: `https://hooks.example.test/n${i}`, description: "", active: true,
-        events: ["repo:push"], skip_cert_verification: false, history_enabled: false, read_only: null, source: null, created_at: "2024-01-01T00:00:00Z", subject_type: "repository",
-      }); // prettier-ignore
+      f.emulator.store.addHook("acme", "api", {
+        uuid: `{00000000-0000-0000-0000-${String(i).padStart(12, "0")}}`,
+        url: `https://hooks.example.test/n${i}`,
+      });
     }
     const { outs } = await f.harness.up("Webhook", hook({ url: "https://hooks.example.test/n215" }));
     assert.equal(outs.uuid, "{00000000-0000-0000-0000-000000000215}");
     assert.deepEqual(f.emulator.log().filter((l) => l.startsWith("GET")).length, 3);
-    assert.equal(hooks.length, 230);
+    assert.equal(f.emulator.store.allHooks().length, 230);
   });
 
   it("fails on a missing repository with Bitbucket's message and the object named", async () => {
@@ -237,7 +275,10 @@ describe("Webhook check", () => {
 
   it("refuses an unknown event and lists close matches", async () => {
     assert.deepEqual(await failures(hook({ events: ["repo:psuh"] })), [
-      { property: "events[0]", reason: 'unknown event "repo:psuh"; did you mean repo:push, repo:fork, repo:updated?' },
+      {
+        property: "events[0]",
+        reason: 'unknown event "repo:psuh"; did you mean repo:push, repo:fork, repo:updated?',
+      },
     ]);
     const [f2] = await failures(hook({ events: ["pullrequest:merged"] }));
     assert.equal(f2?.property, "events[0]");
@@ -248,18 +289,25 @@ describe("Webhook check", () => {
     assert.deepEqual(await failures(hook({ url: "http://hooks.example.test/a" })), [
       {
         property: "url",
-        reason: '"http://hooks.example.test/a" is not https: payloads would travel in plain text; use https, or set allowHttp: true',
+        reason:
+          '"http://hooks.example.test/a" is not https: payloads would travel in plain text; use https, or set allowHttp: true',
       },
     ]);
     assert.deepEqual(await failures(hook({ url: "http://hooks.example.test/a", allowHttp: true })), []);
-    assert.deepEqual(await failures(hook({ url: "not a url" })), [{ property: "url", reason: '"not a url" is not a valid URL' }]);
-    assert.deepEqual(await failures(hook({ url: "ftp://x.test/" })), [{ property: "url", reason: '"ftp://x.test/" must be an https URL' }]);
+    assert.deepEqual(await failures(hook({ url: "not a url" })), [
+      { property: "url", reason: '"not a url" is not a valid URL' },
+    ]);
+    assert.deepEqual(await failures(hook({ url: "ftp://x.test/" })), [
+      { property: "url", reason: '"ftp://x.test/" must be an https URL' },
+    ]);
   });
 
   it("refuses a secret over 128 characters without echoing it", async () => {
     const secret = "x".repeat(129);
     const fs = await failures(hook({ secret }));
-    assert.deepEqual(fs, [{ property: "secret", reason: "secret is 129 characters; Bitbucket allows at most 128" }]);
+    assert.deepEqual(fs, [
+      { property: "secret", reason: "secret is 129 characters; Bitbucket allows at most 128" },
+    ]);
     assert.deepEqual(await failures(hook({ secret: "x".repeat(128) })), []);
   });
 

@@ -17,7 +17,12 @@ function describe(event: string) {
   const [prefix = "", name = ""] = event.split(":");
   const label = name.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
   const category = CATEGORY[prefix] ?? "Repository";
-  return { event, category, label, description: `Whenever ${category.toLowerCase()} ${name.replace(/_/g, " ")} occurs` };
+  return {
+    event,
+    category,
+    label,
+    description: `Whenever ${category.toLowerCase()} ${name.replace(/_/g, " ")} occurs`,
+  };
 }
 
 export const hookEventRoutes: Route[] = [

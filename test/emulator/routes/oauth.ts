@@ -20,9 +20,11 @@ function token(ctx: Ctx): Reply {
   }
   const [key = "", secret = ""] = Buffer.from(auth.slice(6), "base64").toString().split(":");
   const consumer = ctx.store.consumers.get(key);
-  if (!consumer || consumer.secret !== secret) return oauthError("unauthorized_client", "Invalid OAuth client credentials");
+  if (!consumer || consumer.secret !== secret)
+    return oauthError("unauthorized_client", "Invalid OAuth client credentials");
   const grant = (ctx.body as Record<string, string> | undefined)?.grant_type;
-  if (grant !== "client_credentials") return oauthError("unsupported_grant_type", `Unsupported grant type: ${grant}`);
+  if (grant !== "client_credentials")
+    return oauthError("unsupported_grant_type", `Unsupported grant type: ${grant}`);
   if (!consumer.private) {
     return oauthError(
       "invalid_grant",
@@ -30,7 +32,11 @@ function token(ctx: Ctx): Reply {
     );
   }
   const access = randomBytes(24).toString("base64url");
-  ctx.store.tokens.set(access, { kind: "oauth", scopes: consumer.scopes, expiresAt: Date.now() + TOKEN_LIFETIME_S * 1000 });
+  ctx.store.tokens.set(access, {
+    kind: "oauth",
+    scopes: consumer.scopes,
+    expiresAt: Date.now() + TOKEN_LIFETIME_S * 1000,
+  });
   return {
     status: 200,
     body: {

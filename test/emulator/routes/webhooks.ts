@@ -88,9 +88,16 @@ function validate(body: unknown): Reply | undefined {
   // A duplicate event id gets a plain-text 400 (harness/harness-core#39903).
   if (new Set(b.events).size !== b.events.length) return { status: 400, body: "Bad Request" };
   const unknown = b.events.filter((e) => !(CLOUD_WEBHOOK_EVENTS as readonly unknown[]).includes(e));
-  if (unknown.length) return error(400, "Bad request", { fields: { events: [`Invalid event(s): ${unknown.join(", ")}`] } });
-  if (b.secret !== undefined && b.secret !== null && (typeof b.secret !== "string" || b.secret.length > 128)) {
-    return error(400, "Bad request", { fields: { secret: ["Ensure this field has no more than 128 characters."] } });
+  if (unknown.length)
+    return error(400, "Bad request", { fields: { events: [`Invalid event(s): ${unknown.join(", ")}`] } });
+  if (
+    b.secret !== undefined &&
+    b.secret !== null &&
+    (typeof b.secret !== "string" || b.secret.length > 128)
+  ) {
+    return error(400, "Bad request", {
+      fields: { secret: ["Ensure this field has no more than 128 characters."] },
+    });
   }
   return undefined;
 }
@@ -106,7 +113,10 @@ const readScopes = () => ["webhook"];
 function list(ctx: Ctx): Reply {
   const s = scopeOf(ctx);
   if (isReply(s)) return s;
-  return page(ctx, s.hooks.map((h) => render(s, h)));
+  return page(
+    ctx,
+    s.hooks.map((h) => render(s, h)),
+  );
 }
 
 function create(ctx: Ctx): Reply {
@@ -130,7 +140,11 @@ function create(ctx: Ctx): Reply {
     subject_type: s.subjectType,
   };
   s.hooks.push(hook);
-  return { status: 201, body: render(s, hook), headers: { Location: `${s.selfBase}/${encodeURIComponent(hook.uuid)}` } };
+  return {
+    status: 201,
+    body: render(s, hook),
+    headers: { Location: `${s.selfBase}/${encodeURIComponent(hook.uuid)}` },
+  };
 }
 
 function get(ctx: Ctx): Reply {
