@@ -53,6 +53,31 @@ describe("API client", () => {
     assert.deepEqual(grants[0]?.requestBody, "grant_type=client_credentials");
   });
 
+  it("gets a new OAuth token before the cached one reaches its refresh time", async () => {
+    Object.assign(process.env, {
+      BITBUCKET_OAUTH_CLIENT_ID: "ck",
+      BITBUCKET_OAUTH_CLIENT_SECRET: "cs-very-secret",
+      BITBUCKET_OAUTH_TOKEN_URL: `${emu.url}/site/oauth2/access_token`,
+    });
+    await request("GET", "/repositories/acme/api/hooks");
+    const [entry] = [...tokenCache().values()] as Array<{ refreshAt: number }>;
+    assert.ok(
+      entry && entry.refreshAt > Date.now() + 6000_000,
+      "a 7200 s token is kept for at least 100 minutes",
+    );
+    entry.refreshAt = Date.now() - 1; // the refresh margin has been reached; the token itself is still valid
+    await request("GET", "/repositories/acme/api/hooks");
+    assert.deepEqual(
+      emu.entries().map((e) => `${e.method} ${e.path} ${e.status}`),
+      [
+        "POST /site/oauth2/access_token 200",
+        "GET /2.0/repositories/acme/api/hooks 200",
+        "POST /site/oauth2/access_token 200",
+        "GET /2.0/repositories/acme/api/hooks 200",
+      ],
+    );
+  });
+
   it("gets a new OAuth token when Bitbucket says the old one expired", async () => {
     Object.assign(process.env, {
       BITBUCKET_OAUTH_CLIENT_ID: "ck",
