@@ -1,5 +1,22 @@
-// The public surface: `import { Webhook } from "bitbucket-iac"`.
+// The public surface: `import { Webhook, DeployKey } from "bitbucket-iac"`.
 
 export { Webhook, type WebhookArgs, type WebhookOutputs, CLOUD_WEBHOOK_EVENTS } from "./resources/webhook";
+export { DeployKey, type DeployKeyArgs, type DeployKeyOutputs } from "./resources/deploy-key";
+export { SshKey, type SshKeyArgs, type SshKeyOutputs } from "./resources/ssh-key";
+export {
+  PipelineVariable,
+  type PipelineVariableArgs,
+  type PipelineVariableOutputs,
+} from "./resources/pipeline-variable";
+export {
+  PipelineSshKeyPair,
+  type PipelineSshKeyPairArgs,
+  type PipelineSshKeyPairOutputs,
+} from "./resources/pipeline-ssh-key-pair";
+export {
+  PipelineKnownHost,
+  type PipelineKnownHostArgs,
+  type PipelineKnownHostOutputs,
+} from "./resources/pipeline-known-host";
 export { isApiError, type ApiError } from "./api/errors";
 export { closure, covers, missing } from "./scopes";

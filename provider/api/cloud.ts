@@ -23,3 +23,44 @@ export function hookPath(s: HookScope, uuid: string): string {
 export function scopeLabel(s: HookScope): string {
   return s.repository ? `${s.workspace}/${s.repository}` : `workspace ${s.workspace}`;
 }
+
+/** Where a deploy key lives: a repository, or a project (by its key). */
+export interface KeyOwner {
+  workspace: string;
+  repository?: string;
+  project?: string;
+}
+
+export function deployKeysPath(o: KeyOwner): string {
+  return o.project !== undefined
+    ? `/workspaces/${seg(o.workspace)}/projects/${seg(o.project)}/deploy-keys`
+    : `/repositories/${seg(o.workspace)}/${seg(o.repository ?? "")}/deploy-keys`;
+}
+
+export function ownerLabel(o: KeyOwner): string {
+  return o.project !== undefined ? `project ${o.workspace}/${o.project}` : `${o.workspace}/${o.repository}`;
+}
+
+export const sshKeysPath = (user: string) => `/users/${seg(user)}/ssh-keys`;
+
+/** Where a Pipelines variable lives: workspace, repository, or a repository's deployment environment. */
+export interface VariableScope {
+  workspace: string;
+  repository?: string;
+  /** The environment's uuid (resolved from its name). */
+  environmentUuid?: string;
+}
+
+export function variablesPath(s: VariableScope): string {
+  if (s.repository === undefined) return `/workspaces/${seg(s.workspace)}/pipelines-config/variables`;
+  const repo = `/repositories/${seg(s.workspace)}/${seg(s.repository)}`;
+  return s.environmentUuid === undefined
+    ? `${repo}/pipelines_config/variables`
+    : `${repo}/deployments_config/environments/${seg(s.environmentUuid)}/variables`;
+}
+
+export const environmentsPath = (workspace: string, repository: string) =>
+  `/repositories/${seg(workspace)}/${seg(repository)}/environments`;
+
+export const pipelinesSshPath = (workspace: string, repository: string) =>
+  `/repositories/${seg(workspace)}/${seg(repository)}/pipelines_config/ssh`;

@@ -2,7 +2,7 @@
 // close-match suggestions, and the error shapes Pulumi understands.
 
 import * as crypto from "crypto";
-import { setProviderConfig } from "../api/auth";
+import { loadSettings, setProviderConfig } from "../api/auth";
 import { isApiError } from "../api/errors";
 
 /** The dynamic provider's `configure`: keep the stack's `bitbucket:*` config for this process. */
@@ -74,3 +74,57 @@ export function partialFailure(cause: unknown, id: string, properties: object, w
 export function mayHaveCommitted(e: unknown): boolean {
   return isApiError(e) && (e.status === 0 || e.status >= 500);
 }
+
+/**
+ * Looks an object up right after a write whose answer was lost. Lists can lag a write
+ * briefly (Terraform's provider waits for Pipelines variables), so look a few times.
+ */
+export async function findAfterWrite<T>(find: () => Promise<T | undefined>): Promise<T | undefined> {
+  const base = Math.max(1, loadSettings().retry.baseDelayMs);
+  for (let attempt = 0; ; attempt++) {
+    const hit = await find().catch(() => undefined);
+    if (hit !== undefined || attempt >= 2) return hit;
+    await new Promise((r) => setTimeout(r, base * 2 ** attempt));
+  }
+}
+
+export interface CreateOrAdopt<T, R> {
+  /** What is being created, for messages: `create webhook <url> on acme/api`. */
+  what: string;
+  /** Finds the object by its natural key (hook URL, key fingerprint, variable key). */
+  find: () => Promise<T | undefined>;
+  /** The POST; never repeated. */
+  post: () => Promise<T>;
+  /** The result for an object the POST created. */
+  created: (t: T) => R | Promise<R>;
+  /** Brings an existing object to the declared state. */
+  adopt: (t: T) => Promise<R>;
+  /** Errors that mean "it exists already" (e.g. 409 on a unique key): adopt instead. */
+  exists?: (e: unknown) => boolean;
+}
+
+/**
+ * The create rule every resource follows (DESIGN.md): adopt an identical object rather than
+ * duplicate it; never repeat a POST; after a POST whose answer was lost (or that says the
+ * object exists), look it up and adopt it; otherwise fail with the POST's error.
+ */
+export async function createOrAdopt<T, R>(c: CreateOrAdopt<T, R>): Promise<R> {
+  let existing: T | undefined;
+  try {
+    existing = await c.find();
+  } catch (e) {
+    throw withContext(e, c.what);
+  }
+  if (existing === undefined) {
+    try {
+      return await c.created(await c.post());
+    } catch (e) {
+      if (!mayHaveCommitted(e) && !c.exists?.(e)) throw withContext(e, c.what);
+      existing = await findAfterWrite(c.find);
+      if (existing === undefined) throw withContext(e, c.what);
+    }
+  }
+  return c.adopt(existing);
+}
+
+export const statusOf = (e: unknown): number | undefined => (isApiError(e) ? e.status : undefined);

@@ -21,13 +21,14 @@ import { findFirst } from "../api/paginate";
 import {
   closeMatches,
   configure,
+  createOrAdopt,
   hashSecret,
-  mayHaveCommitted,
   partialFailure,
   secretMatches,
   withContext,
   type CheckFailure,
 } from "./common";
+import { checkSlug } from "./validate";
 
 export interface WebhookArgs {
   /** Workspace slug (or `{uuid}`). Changing it replaces the webhook. */
@@ -92,7 +93,6 @@ export const CLOUD_WEBHOOK_EVENTS = [
 ] as const; // prettier-ignore
 
 const SECRET_MAX = 128;
-const SLUG = /^(\{[0-9a-f-]{36}\}|[A-Za-z0-9][A-Za-z0-9._-]*)$/;
 
 /** Bitbucket's webhook_subscription as we read it. */
 interface ApiHook {
@@ -115,16 +115,9 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
   const fail = (property: string, reason: string) => failures.push({ property, reason });
   const str = (v: unknown) => (typeof v === "string" ? v.trim() : undefined);
 
-  const workspace = str(raw.workspace) ?? "";
-  if (!workspace) fail("workspace", "workspace is required: the workspace slug, e.g. acme");
-  else if (!SLUG.test(workspace)) fail("workspace", `"${workspace}" is not a workspace slug or {uuid}`);
-
-  const repository = str(raw.repository) || undefined;
-  if (raw.repository !== undefined && raw.repository !== null && typeof raw.repository !== "string") {
-    fail("repository", "repository must be a repository slug (text)");
-  } else if (repository && !SLUG.test(repository)) {
-    fail("repository", `"${repository}" is not a repository slug or {uuid}`);
-  }
+  const workspace =
+    checkSlug(raw, "workspace", failures, { required: "the workspace slug, e.g. acme" }) ?? "";
+  const repository = checkSlug(raw, "repository", failures);
 
   const allowHttp = raw.allowHttp === true;
   const url = str(raw.url) ?? "";
@@ -289,30 +282,18 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: Normalized) {
     const scope: HookScope = { workspace: inputs.workspace, repository: inputs.repository };
     const what = `create webhook ${inputs.url} on ${scopeLabel(scope)}`;
-    const byUrl = (h: ApiHook) => h.url === inputs.url && h.read_only !== true;
-
-    // Adopt: an identical hook may exist already (made by hand, or by a run that lost its answer).
-    let existing: ApiHook | undefined;
-    try {
-      existing = await findFirst<ApiHook>(hooksPath(scope), byUrl);
-    } catch (e) {
-      throw withContext(e, what);
-    }
-    if (!existing) {
-      try {
-        const { data } = await request<ApiHook>("POST", hooksPath(scope), {
-          body: toApi(inputs, inputs.secret),
-        });
-        const outs = fromApi(scope, data, inputs.allowHttp, inputs.secret && hashSecret(inputs.secret));
-        return { id: idOf(scope, data.uuid), outs };
-      } catch (e) {
-        // Never repeat a POST blindly: it may have created the hook before the answer was lost.
-        if (!mayHaveCommitted(e)) throw withContext(e, what);
-        existing = await findFirst<ApiHook>(hooksPath(scope), byUrl).catch(() => undefined);
-        if (!existing) throw withContext(e, what);
-      }
-    }
-    return adopt(scope, existing, inputs, what);
+    return createOrAdopt<ApiHook, { id: string; outs: WebhookOutputs }>({
+      what,
+      // Same URL in the same place (made by hand, or by a run that lost its answer); never an app's read-only hook.
+      find: () => findFirst<ApiHook>(hooksPath(scope), (h) => h.url === inputs.url && h.read_only !== true),
+      post: async () =>
+        (await request<ApiHook>("POST", hooksPath(scope), { body: toApi(inputs, inputs.secret) })).data,
+      created: (h) => ({
+        id: idOf(scope, h.uuid),
+        outs: fromApi(scope, h, inputs.allowHttp, inputs.secret && hashSecret(inputs.secret)),
+      }),
+      adopt: (h) => adopt(scope, h, inputs, what),
+    });
   },
 
   async read(id: string, props: WebhookOutputs) {

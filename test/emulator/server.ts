@@ -10,6 +10,10 @@ import { Store, type Credential, type Seed } from "./store";
 import { webhookRoutes } from "./routes/webhooks";
 import { hookEventRoutes } from "./routes/hook-events";
 import { oauthRoutes } from "./routes/oauth";
+import { deployKeyRoutes } from "./routes/deploy-keys";
+import { sshKeyRoutes } from "./routes/ssh-keys";
+import { variableRoutes } from "./routes/variables";
+import { pipelinesSshRoutes } from "./routes/pipelines-ssh";
 
 export interface Reply {
   status: number;
@@ -93,7 +97,15 @@ export function page<T>(ctx: Ctx, items: T[], defaultPagelen = 10): Reply {
   return { status: 200, body };
 }
 
-const ROUTES: Route[] = [...hookEventRoutes, ...webhookRoutes, ...oauthRoutes];
+const ROUTES: Route[] = [
+  ...hookEventRoutes,
+  ...webhookRoutes,
+  ...deployKeyRoutes,
+  ...sshKeyRoutes,
+  ...variableRoutes,
+  ...pipelinesSshRoutes,
+  ...oauthRoutes,
+];
 
 function match(pattern: string, path: string): Record<string, string> | undefined {
   const p = pattern.split("/");

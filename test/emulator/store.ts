@@ -2,6 +2,7 @@
 // credentials with their scopes, and OAuth consumers. Plain data; routes change it.
 
 import { randomUUID } from "crypto";
+import { isKeyError, parsePublicKey } from "../../provider/ssh";
 
 export interface Hook {
   uuid: string;
@@ -18,17 +19,73 @@ export interface Hook {
   subject_type: "repository" | "workspace";
 }
 
+/** A deploy key (repository or project) or a user's SSH key. */
+export interface KeyRec {
+  /** Integer for deploy keys; deploy keys have no uuid. */
+  id: number;
+  /** Braced; user SSH keys are addressed by it. */
+  uuid: string;
+  /** `type base64`: Bitbucket strips the comment into `comment`. */
+  key: string;
+  comment: string;
+  label: string;
+  created_on: string;
+  fingerprint: string;
+}
+
+export interface Variable {
+  uuid: string;
+  key: string;
+  value: string;
+  secured: boolean;
+}
+
+export interface Environment {
+  uuid: string;
+  name: string;
+  variables: Variable[];
+}
+
+export interface KnownHost {
+  uuid: string;
+  hostname: string;
+  key_type: string;
+  key: string;
+}
+
 export interface Repo {
   slug: string;
   uuid: string;
   hooks: Hook[];
+  deployKeys: KeyRec[];
+  variables: Variable[];
+  environments: Environment[];
+  knownHosts: KnownHost[];
+  keyPair?: { private_key: string; public_key: string };
+}
+
+export interface Project {
+  key: string;
+  uuid: string;
+  deployKeys: KeyRec[];
 }
 
 export interface Workspace {
   slug: string;
   uuid: string;
   repos: Map<string, Repo>;
+  projects: Map<string, Project>;
   hooks: Hook[];
+  variables: Variable[];
+}
+
+/** A Bitbucket user; credentials act as one. */
+export interface Account {
+  uuid: string;
+  account_id: string;
+  nickname: string;
+  display_name: string;
+  sshKeys: KeyRec[];
 }
 
 /** A credential: an OAuth/access token (Bearer) or an Atlassian API token (Basic). */
@@ -38,6 +95,8 @@ export interface Credential {
   kind: "oauth" | "access-token" | "api-token";
   /** Epoch ms; an OAuth token past it answers 401 "Access token expired." */
   expiresAt?: number;
+  /** Account the credential acts as (its account_id); default: the seeded "me". */
+  account?: string;
 }
 
 export interface Consumer {
@@ -55,7 +114,15 @@ export interface Seed {
   /** "user:password" (Basic) -> credential */
   users?: Record<string, { scopes: string[] }>;
   consumers?: Consumer[];
+  /** workspace slug -> project keys */
+  projects?: Record<string, string[]>;
 }
+
+/** Environments Bitbucket creates for every repository with Pipelines. */
+export const DEFAULT_ENVIRONMENTS = ["Test", "Staging", "Production"];
+
+/** The account every seeded credential acts as, unless it names another. */
+export const ME = { account_id: "557058:0d4c1b5e-me", nickname: "me", display_name: "Me Example" };
 
 export const ALL_SCOPES = [
   "account", "account:write", "email", "issue", "issue:write", "pipeline", "pipeline:variable", "pipeline:write",
@@ -70,28 +137,82 @@ export class Store {
   tokens = new Map<string, Credential>();
   users = new Map<string, Credential>();
   consumers = new Map<string, Consumer>();
+  accounts = new Map<string, Account>();
+  private nextKeyId = 1;
 
   constructor(seed: Seed) {
+    this.addAccount(ME.account_id, ME.nickname, ME.display_name);
     for (const [ws, repos] of Object.entries(seed.workspaces ?? {})) {
       this.addWorkspace(ws);
       for (const r of repos) this.addRepo(ws, r);
     }
+    for (const [ws, keys] of Object.entries(seed.projects ?? {}))
+      for (const k of keys) this.addProject(ws, k);
     for (const [t, c] of Object.entries(seed.tokens ?? {})) this.tokens.set(t, { kind: "oauth", ...c });
     for (const [u, c] of Object.entries(seed.users ?? {})) this.users.set(u, { kind: "api-token", ...c });
     for (const c of seed.consumers ?? []) this.consumers.set(c.key, c);
   }
 
   addWorkspace(slug: string): Workspace {
-    const ws = { slug, uuid: braced(), repos: new Map(), hooks: [] };
+    const ws: Workspace = {
+      slug,
+      uuid: braced(),
+      repos: new Map(),
+      projects: new Map(),
+      hooks: [],
+      variables: [],
+    };
     this.workspaces.set(slug, ws);
     return ws;
   }
 
   addRepo(ws: string, slug: string): Repo {
     const w = this.workspaces.get(ws) ?? this.addWorkspace(ws);
-    const repo = { slug, uuid: braced(), hooks: [] };
+    const repo: Repo = {
+      slug,
+      uuid: braced(),
+      hooks: [],
+      deployKeys: [],
+      variables: [],
+      environments: DEFAULT_ENVIRONMENTS.map((name) => ({ uuid: braced(), name, variables: [] })),
+      knownHosts: [],
+    };
     w.repos.set(slug, repo);
     return repo;
+  }
+
+  addProject(ws: string, key: string): Project {
+    const w = this.workspaces.get(ws) ?? this.addWorkspace(ws);
+    const project: Project = { key, uuid: braced(), deployKeys: [] };
+    w.projects.set(key, project);
+    return project;
+  }
+
+  addAccount(account_id: string, nickname: string, display_name = nickname): Account {
+    const a: Account = { uuid: braced(), account_id, nickname, display_name, sshKeys: [] };
+    this.accounts.set(account_id, a);
+    return a;
+  }
+
+  /** An account by account_id or {uuid} (braces optional). */
+  account(selected: string): Account | undefined {
+    const braces = selected.startsWith("{") ? selected : `{${selected}}`;
+    return (
+      this.accounts.get(selected) ?? [...this.accounts.values()].find((a) => a.uuid === braces.toLowerCase())
+    );
+  }
+
+  /** A new key record; `id` is an integer, as deploy keys have. */
+  keyRecord(key: string, comment: string, label: string, fingerprint: string): KeyRec {
+    return {
+      id: this.nextKeyId++,
+      uuid: braced(),
+      key,
+      comment,
+      label,
+      created_on: new Date().toISOString(),
+      fingerprint,
+    };
   }
 
   /** Puts a hook in place as if made outside our provider (by hand, or by an app). */
@@ -115,6 +236,21 @@ export class Store {
     };
     list.push(hook);
     return hook;
+  }
+
+  /** Adds a deploy key as if made by hand: to a repository, or to a project with `{ project }`. */
+  addDeployKey(ws: string, owner: string | { project: string }, publicLine: string, label = ""): KeyRec {
+    const w = this.workspaces.get(ws);
+    const list =
+      typeof owner === "string"
+        ? w?.repos.get(owner)?.deployKeys
+        : w?.projects.get(owner.project)?.deployKeys;
+    const parsed = parsePublicKey(publicLine);
+    if (!list || isKeyError(parsed))
+      throw new Error(`[emulator] cannot add deploy key to ${ws}/${JSON.stringify(owner)}`);
+    const rec = this.keyRecord(parsed.normalized, parsed.comment, label, parsed.fingerprint);
+    list.push(rec);
+    return rec;
   }
 
   /** Every hook in the store, for assertions. */

@@ -2,7 +2,15 @@
 // a harness whose host talks to it, with retries fast enough for tests.
 
 import * as pulumi from "@pulumi/pulumi";
-import { Webhook } from "../../provider";
+import {
+  DeployKey,
+  PipelineKnownHost,
+  PipelineSshKeyPair,
+  PipelineVariable,
+  SshKey,
+  Webhook,
+} from "../../provider";
+import { ed25519 } from "../keys";
 import { startEmulator, type Emulator } from "../emulator/server";
 import { ALL_SCOPES, type Seed } from "../emulator/store";
 import { captureProviders, Harness, type HarnessOptions } from "./engine";
@@ -11,6 +19,7 @@ export const TOKEN = "test-token-3f9a";
 
 export const DEFAULT_SEED: Seed = {
   workspaces: { acme: ["api", "web"] },
+  projects: { acme: ["PROJ"] },
   tokens: { [TOKEN]: { scopes: ALL_SCOPES } },
 };
 
@@ -25,8 +34,15 @@ let captured: Promise<Record<string, string>> | undefined;
 
 /** The serialized provider of every resource class, captured once per test process. */
 export function providers(): Promise<Record<string, string>> {
+  const k = ed25519();
+  const where = { workspace: "acme", repository: "api" };
   captured ??= captureProviders(() => [
-    new Webhook("capture", { workspace: "acme", url: "https://hooks.example.test/x", events: ["repo:push"] }),
+    new Webhook("capture", { ...where, url: "https://hooks.example.test/x", events: ["repo:push"] }),
+    new DeployKey("capture", { ...where, key: k.publicLine }),
+    new SshKey("capture", { key: k.publicLine }),
+    new PipelineVariable("capture", { ...where, key: "K", value: "v" }),
+    new PipelineSshKeyPair("capture", { ...where, privateKey: k.privatePem, publicKey: k.publicLine }),
+    new PipelineKnownHost("capture", { ...where, hostname: "deploy.example.test", publicKey: k.publicLine }),
   ]).then((c) => c.providers);
   return captured;
 }

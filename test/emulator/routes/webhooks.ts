@@ -7,6 +7,7 @@ import { CLOUD_WEBHOOK_EVENTS } from "../../../provider/resources/webhook";
 import { eventScope } from "../../../provider/scopes";
 import { error, page, type Ctx, type Reply, type Route } from "../server";
 import { braced, type Hook } from "../store";
+import { braces, isReply, repoOf, repoRef, workspaceOf } from "./common";
 
 interface Scope {
   hooks: Hook[];
@@ -17,9 +18,9 @@ interface Scope {
 
 /** The hooks list the path names, or the 404 Bitbucket gives for a missing workspace/repository. */
 function scopeOf(ctx: Ctx): Scope | Reply {
-  const ws = ctx.store.workspaces.get(ctx.params.workspace ?? "");
-  if (!ws) return error(404, `No workspace with identifier '${ctx.params.workspace}'.`);
   if (ctx.params.repo_slug === undefined) {
+    const ws = workspaceOf(ctx);
+    if (isReply(ws)) return ws;
     return {
       hooks: ws.hooks,
       subjectType: "workspace",
@@ -27,17 +28,15 @@ function scopeOf(ctx: Ctx): Scope | Reply {
       selfBase: `${ctx.origin}/2.0/workspaces/${ws.slug}/hooks`,
     };
   }
-  const repo = ws.repos.get(ctx.params.repo_slug);
-  if (!repo) return error(404, `Repository ${ws.slug}/${ctx.params.repo_slug} not found`);
+  const r = repoOf(ctx);
+  if (isReply(r)) return r;
   return {
-    hooks: repo.hooks,
+    hooks: r.repo.hooks,
     subjectType: "repository",
-    subject: { type: "repository", full_name: `${ws.slug}/${repo.slug}`, name: repo.slug, uuid: repo.uuid },
-    selfBase: `${ctx.origin}/2.0/repositories/${ws.slug}/${repo.slug}/hooks`,
+    subject: repoRef(r.ws, r.repo),
+    selfBase: `${ctx.origin}/2.0/repositories/${r.ws.slug}/${r.repo.slug}/hooks`,
   };
 }
-
-const isReply = (x: Scope | Reply): x is Reply => "status" in x;
 
 function render(s: Scope, h: Hook) {
   return {
@@ -61,8 +60,7 @@ function render(s: Scope, h: Hook) {
 
 /** Finds a hook by uid: braced, percent-encoded braced (already decoded) or bare. */
 function findHook(s: Scope, uid: string): Hook | undefined {
-  const want = (uid.startsWith("{") ? uid : `{${uid}}`).toLowerCase();
-  return s.hooks.find((h) => h.uuid === want);
+  return s.hooks.find((h) => h.uuid === braces(uid));
 }
 
 /** Bitbucket's validation of a hook body; `create` makes url and events required. */

@@ -1,0 +1,218 @@
+// PipelineKnownHost: a host Bitbucket Pipelines trusts when its builds connect over SSH
+// (the known_hosts entry for a deploy target).
+//
+//   create  GET {hosts}?pagelen=100 (adopt the entry for the same hostname), else POST {hosts}
+//           -> 201 (409 = the hostname exists: adopt it)
+//   read    GET {hosts}/{uuid} -> 200, 404 = gone
+//   update  PUT {hosts}/{uuid} -> 200
+//   delete  DELETE {hosts}/{uuid} -> 204, 404 = already gone
+// where {hosts} is /repositories/{ws}/{repo}/pipelines_config/ssh/known_hosts.
+//
+// API facts that shaped it (shared/bitbucket-api.md §4.3):
+// - The key travels as {key_type, key}, the base64 blob alone; we take a normal
+//   `type base64 [comment]` line and split it.
+// - Hostnames are unique per repository (409). Whether PUT may rename one is undocumented, so a
+//   hostname change replaces the entry.
+
+import * as pulumi from "@pulumi/pulumi";
+import { request, getOrUndefined, deleteIfExists } from "../api/client";
+import { pipelinesSshPath } from "../api/cloud";
+import { findFirst } from "../api/paginate";
+import { isKeyError, KEY_TYPES, parsePublicKey } from "../ssh";
+import { configure, createOrAdopt, partialFailure, statusOf, withContext, type CheckFailure } from "./common";
+import { checkSlug } from "./validate";
+
+export interface PipelineKnownHostArgs {
+  /** Workspace slug. Changing it replaces the entry. */
+  workspace: pulumi.Input<string>;
+  /** Repository slug. Changing it replaces the entry. */
+  repository: pulumi.Input<string>;
+  /** Host name, or `[host]:port` for a non-standard port. Changing it replaces the entry. */
+  hostname: pulumi.Input<string>;
+  /** The host's public key, e.g. a line of `ssh-keyscan` output without the host name. Updates in place. */
+  publicKey: pulumi.Input<string>;
+}
+
+export type PipelineKnownHostInputs = pulumi.Unwrap<PipelineKnownHostArgs>;
+
+interface Normalized {
+  workspace: string;
+  repository: string;
+  hostname: string;
+  publicKey: string;
+}
+
+export interface PipelineKnownHostOutputs extends Normalized {
+  uuid: string;
+  md5Fingerprint?: string;
+  sha256Fingerprint?: string;
+}
+
+export const REPLACE_ON = ["workspace", "repository", "hostname"] as const;
+export const SECRET_OUTPUTS: string[] = [];
+
+interface ApiHost {
+  uuid: string;
+  hostname: string;
+  public_key?: { key_type?: string; key?: string; md5_fingerprint?: string; sha256_fingerprint?: string };
+}
+
+// ---- normalize, toApi, fromApi ---------------------------------------------------------
+
+const HOSTNAME = /^(\[[^\]\s]+\]:\d+|[^\s[\]]+)$/;
+
+export function normalize(raw: Record<string, unknown>): { inputs: Normalized; failures: CheckFailure[] } {
+  const failures: CheckFailure[] = [];
+  const workspace =
+    checkSlug(raw, "workspace", failures, { required: "the workspace slug, e.g. acme" }) ?? "";
+  const repository = checkSlug(raw, "repository", failures, { required: "the repository slug" }) ?? "";
+  const hostname =
+    checkSlug(raw, "hostname", failures, {
+      required: "the host name, e.g. deploy.example.com",
+      pattern: HOSTNAME,
+      what: "a host name or [host]:port",
+    }) ?? "";
+  const pub = parsePublicKey(withoutHost(raw.publicKey));
+  if (isKeyError(pub)) failures.push({ property: "publicKey", reason: `publicKey ${pub.error}` });
+  return {
+    inputs: { workspace, repository, hostname, publicKey: isKeyError(pub) ? "" : pub.normalized },
+    failures,
+  };
+}
+
+/** `ssh-keyscan` prints `host type base64`: accept such a line, dropping the host. */
+function withoutHost(text: unknown): unknown {
+  if (typeof text !== "string") return text;
+  const parts = text.trim().split(/\s+/);
+  return parts.length >= 3 && !KEY_TYPES.includes(parts[0] ?? "") && KEY_TYPES.includes(parts[1] ?? "")
+    ? parts.slice(1).join(" ")
+    : text;
+}
+
+function toApi(n: Normalized) {
+  const [key_type, key] = n.publicKey.split(" ");
+  return { hostname: n.hostname, public_key: { key_type, key } };
+}
+
+function fromApi(n: { workspace: string; repository: string }, h: ApiHost): PipelineKnownHostOutputs {
+  return {
+    workspace: n.workspace,
+    repository: n.repository,
+    hostname: h.hostname,
+    publicKey: `${h.public_key?.key_type ?? ""} ${h.public_key?.key ?? ""}`.trim(),
+    uuid: h.uuid,
+    ...(h.public_key?.md5_fingerprint && { md5Fingerprint: h.public_key.md5_fingerprint }),
+    ...(h.public_key?.sha256_fingerprint && { sha256Fingerprint: h.public_key.sha256_fingerprint }),
+  };
+}
+
+const hostsPath = (n: { workspace: string; repository: string }) =>
+  `${pipelinesSshPath(n.workspace, n.repository)}/known_hosts`;
+const hostPath = (n: { workspace: string; repository: string }, uuid: string) =>
+  `${hostsPath(n)}/${encodeURIComponent(uuid)}`;
+const idOf = (n: { workspace: string; repository: string }, uuid: string) =>
+  `${n.workspace}/${n.repository}/${uuid}`;
+
+function locate(id: string, props: Partial<PipelineKnownHostOutputs>) {
+  const [workspace = "", repository = "", uuid = ""] = id.split("/");
+  return {
+    where: { workspace: props.workspace ?? workspace, repository: props.repository ?? repository },
+    uuid: props.uuid ?? uuid,
+  };
+}
+
+// ---- the provider -------------------------------------------------------------------------
+
+export const pipelineKnownHostProvider: pulumi.dynamic.ResourceProvider = {
+  configure,
+
+  async check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
+    return normalize(news);
+  },
+
+  async diff(_id: string, olds: PipelineKnownHostOutputs, news: Normalized) {
+    const replaces: string[] = REPLACE_ON.filter((k) => olds[k] !== news[k]);
+    return {
+      changes: replaces.length > 0 || olds.publicKey !== news.publicKey,
+      replaces,
+      deleteBeforeReplace: false,
+    };
+  },
+
+  async create(inputs: Normalized) {
+    const what = `create known host ${inputs.hostname} on ${inputs.workspace}/${inputs.repository}`;
+    return createOrAdopt<ApiHost, { id: string; outs: PipelineKnownHostOutputs }>({
+      what,
+      find: () => findFirst<ApiHost>(hostsPath(inputs), (h) => h.hostname === inputs.hostname),
+      post: async () => (await request<ApiHost>("POST", hostsPath(inputs), { body: toApi(inputs) })).data,
+      exists: (e) => statusOf(e) === 409,
+      created: (h) => ({ id: idOf(inputs, h.uuid), outs: fromApi(inputs, h) }),
+      adopt: async (h) => {
+        const id = idOf(inputs, h.uuid);
+        if (fromApi(inputs, h).publicKey === inputs.publicKey) return { id, outs: fromApi(inputs, h) };
+        try {
+          const { data } = await request<ApiHost>("PUT", hostPath(inputs, h.uuid), { body: toApi(inputs) });
+          return { id, outs: fromApi(inputs, data) };
+        } catch (e) {
+          throw partialFailure(e, id, fromApi(inputs, h), `${what} (adopting the existing entry)`);
+        }
+      },
+    });
+  },
+
+  async read(id: string, props: PipelineKnownHostOutputs) {
+    const { where, uuid } = locate(id, props);
+    let h: ApiHost | undefined;
+    try {
+      h = await getOrUndefined<ApiHost>(hostPath(where, uuid));
+    } catch (e) {
+      throw withContext(
+        e,
+        `read known host ${props.hostname ?? uuid} on ${where.workspace}/${where.repository}`,
+      );
+    }
+    if (!h) return {};
+    const outs = fromApi(where, h);
+    const { uuid: _u, md5Fingerprint: _m, sha256Fingerprint: _s, ...inputs } = outs;
+    return { id, props: outs, inputs };
+  },
+
+  async update(id: string, olds: PipelineKnownHostOutputs, news: Normalized) {
+    const { where, uuid } = locate(id, olds);
+    try {
+      const { data } = await request<ApiHost>("PUT", hostPath(where, uuid), { body: toApi(news) });
+      return { outs: fromApi(where, data) };
+    } catch (e) {
+      throw withContext(e, `update known host ${news.hostname} on ${where.workspace}/${where.repository}`);
+    }
+  },
+
+  async delete(id: string, props: PipelineKnownHostOutputs) {
+    const { where, uuid } = locate(id, props);
+    try {
+      await deleteIfExists(hostPath(where, uuid));
+    } catch (e) {
+      throw withContext(
+        e,
+        `delete known host ${props.hostname ?? uuid} on ${where.workspace}/${where.repository}`,
+      );
+    }
+  },
+};
+
+// ---- the resource ---------------------------------------------------------------------------
+
+export class PipelineKnownHost extends pulumi.dynamic.Resource {
+  declare public readonly workspace: pulumi.Output<string>;
+  declare public readonly repository: pulumi.Output<string>;
+  declare public readonly hostname: pulumi.Output<string>;
+  declare public readonly publicKey: pulumi.Output<string>;
+  declare public readonly uuid: pulumi.Output<string>;
+  declare public readonly md5Fingerprint: pulumi.Output<string | undefined>;
+  declare public readonly sha256Fingerprint: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: PipelineKnownHostArgs, opts?: pulumi.CustomResourceOptions) {
+    const props = { ...args, uuid: undefined, md5Fingerprint: undefined, sha256Fingerprint: undefined };
+    super(pipelineKnownHostProvider, name, props, opts, "bitbucket", "PipelineKnownHost");
+  }
+}

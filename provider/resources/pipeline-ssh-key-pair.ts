@@ -1,0 +1,213 @@
+// PipelineSshKeyPair: the SSH key pair Bitbucket Pipelines puts in a repository's build
+// containers as their default identity (to clone other repositories, or reach a server).
+//
+//   create  PUT {pair} -> 200 (creates or replaces: there is one pair per repository)
+//   read    GET {pair} -> 200 (public key only), 404 = none set
+//   update  PUT {pair} -> 200
+//   delete  DELETE {pair} -> 204, 404 = already gone
+// where {pair} is /repositories/{ws}/{repo}/pipelines_config/ssh/key_pair.
+//
+// API facts that shaped it (shared/bitbucket-api.md §4.2):
+// - The private key is write-only: we keep a salted hash to notice a changed one.
+// - The pair must not have a passphrase (it is used unattended); check refuses an encrypted
+//   key, and a public key that does not belong to the private key, before anything is sent.
+
+import * as pulumi from "@pulumi/pulumi";
+import { request, getOrUndefined, deleteIfExists } from "../api/client";
+import { pipelinesSshPath } from "../api/cloud";
+import { fingerprintOf, isKeyError, parsePublicKey, privateKeyInfo } from "../ssh";
+import { configure, hashSecret, secretMatches, withContext, type CheckFailure } from "./common";
+import { checkSlug } from "./validate";
+
+export interface PipelineSshKeyPairArgs {
+  /** Workspace slug. Changing it replaces the pair. */
+  workspace: pulumi.Input<string>;
+  /** Repository slug. Changing it replaces the pair. */
+  repository: pulumi.Input<string>;
+  /** Private key (OpenSSH or PEM), without a passphrase. Secret; write-only. Updates in place. */
+  privateKey: pulumi.Input<string>;
+  /** The matching OpenSSH public key line. Updates in place. */
+  publicKey: pulumi.Input<string>;
+}
+
+export type PipelineSshKeyPairInputs = pulumi.Unwrap<PipelineSshKeyPairArgs>;
+
+interface Normalized {
+  workspace: string;
+  repository: string;
+  privateKey: string;
+  publicKey: string;
+}
+
+export interface PipelineSshKeyPairOutputs extends Omit<Normalized, "privateKey"> {
+  /** `SHA256:...` of the public key. */
+  fingerprint: string;
+  /** Salted hash of the private key (secret output). */
+  privateKeyHash?: string;
+}
+
+export const REPLACE_ON = ["workspace", "repository"] as const;
+export const SECRET_OUTPUTS = ["privateKeyHash"];
+
+// ---- normalize, toApi, fromApi ---------------------------------------------------------
+
+export function normalize(raw: Record<string, unknown>): { inputs: Normalized; failures: CheckFailure[] } {
+  const failures: CheckFailure[] = [];
+  const workspace =
+    checkSlug(raw, "workspace", failures, { required: "the workspace slug, e.g. acme" }) ?? "";
+  const repository =
+    checkSlug(raw, "repository", failures, { required: "the repository slug the pair is for" }) ?? "";
+  const pub = parsePublicKey(raw.publicKey);
+  if (isKeyError(pub)) failures.push({ property: "publicKey", reason: `publicKey ${pub.error}` });
+  const priv = typeof raw.privateKey === "string" ? raw.privateKey : "";
+  // Reasons below never include the private key.
+  if (!priv.trim())
+    failures.push({
+      property: "privateKey",
+      reason: "privateKey is required: the private half of the pair (OpenSSH or PEM)",
+    });
+  else {
+    const info = privateKeyInfo(priv);
+    if (!info) {
+      failures.push({
+        property: "privateKey",
+        reason: "privateKey is not a private key in OpenSSH (BEGIN OPENSSH PRIVATE KEY) or PEM format",
+      });
+    } else if (info.encrypted) {
+      failures.push({
+        property: "privateKey",
+        reason: "privateKey has a passphrase: Pipelines uses it unattended, so give a key without one",
+      });
+    } else if (info.blob && !isKeyError(pub) && fingerprintOf(info.blob) !== pub.fingerprint) {
+      failures.push({
+        property: "publicKey",
+        reason: `publicKey (${pub.fingerprint}) does not belong to privateKey (${fingerprintOf(info.blob)})`,
+      });
+    }
+  }
+  return {
+    inputs: {
+      workspace,
+      repository,
+      privateKey: priv.trim() + "\n",
+      publicKey: isKeyError(pub) ? "" : pub.normalized,
+    },
+    failures,
+  };
+}
+
+function outputs(
+  n: { workspace: string; repository: string },
+  publicKey: string,
+  privateKeyHash: string | undefined,
+): PipelineSshKeyPairOutputs {
+  const pub = parsePublicKey(publicKey);
+  return {
+    workspace: n.workspace,
+    repository: n.repository,
+    publicKey: isKeyError(pub) ? publicKey : pub.normalized,
+    fingerprint: isKeyError(pub) ? "" : pub.fingerprint,
+    ...(privateKeyHash !== undefined && { privateKeyHash }),
+  };
+}
+
+const pairPath = (n: { workspace: string; repository: string }) =>
+  `${pipelinesSshPath(n.workspace, n.repository)}/key_pair`;
+
+async function put(n: Normalized, what: string) {
+  try {
+    const { data } = await request<{ public_key: string }>("PUT", pairPath(n), {
+      body: { private_key: n.privateKey, public_key: n.publicKey },
+    });
+    return outputs(n, data.public_key ?? n.publicKey, hashSecret(n.privateKey));
+  } catch (e) {
+    throw withContext(e, what);
+  }
+}
+
+// ---- the provider -------------------------------------------------------------------------
+
+export const pipelineSshKeyPairProvider: pulumi.dynamic.ResourceProvider = {
+  configure,
+
+  async check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
+    return normalize(news);
+  },
+
+  async diff(_id: string, olds: PipelineSshKeyPairOutputs, news: Normalized) {
+    const replaces: string[] = REPLACE_ON.filter((k) => olds[k] !== news[k]);
+    const changed = olds.publicKey !== news.publicKey || !secretMatches(news.privateKey, olds.privateKeyHash);
+    return { changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace: false };
+  },
+
+  async create(inputs: Normalized) {
+    const outs = await put(
+      inputs,
+      `set the Pipelines SSH key pair of ${inputs.workspace}/${inputs.repository}`,
+    );
+    return { id: `${inputs.workspace}/${inputs.repository}`, outs };
+  },
+
+  async read(id: string, props: PipelineSshKeyPairOutputs) {
+    const [workspace = "", repository = ""] = id.split("/");
+    const where = { workspace: props.workspace ?? workspace, repository: props.repository ?? repository };
+    let pair: { public_key?: string } | undefined;
+    try {
+      pair = await getOrUndefined<{ public_key?: string }>(pairPath(where));
+    } catch (e) {
+      throw withContext(e, `read the Pipelines SSH key pair of ${where.workspace}/${where.repository}`);
+    }
+    if (!pair) return {};
+    // A different public key means the pair was replaced by hand: our hash no longer describes it.
+    const same = parsePublicKey(pair.public_key ?? "");
+    const keepHash =
+      !isKeyError(same) && same.normalized === props.publicKey ? props.privateKeyHash : undefined;
+    const outs = outputs(where, pair.public_key ?? "", keepHash);
+    return {
+      id,
+      props: outs,
+      inputs: { workspace: outs.workspace, repository: outs.repository, publicKey: outs.publicKey },
+    };
+  },
+
+  async update(_id: string, olds: PipelineSshKeyPairOutputs, news: Normalized) {
+    return {
+      outs: await put(news, `update the Pipelines SSH key pair of ${olds.workspace}/${olds.repository}`),
+    };
+  },
+
+  async delete(_id: string, props: PipelineSshKeyPairOutputs) {
+    try {
+      await deleteIfExists(pairPath(props));
+    } catch (e) {
+      throw withContext(e, `delete the Pipelines SSH key pair of ${props.workspace}/${props.repository}`);
+    }
+  },
+};
+
+// ---- the resource ---------------------------------------------------------------------------
+
+export class PipelineSshKeyPair extends pulumi.dynamic.Resource {
+  declare public readonly workspace: pulumi.Output<string>;
+  declare public readonly repository: pulumi.Output<string>;
+  declare public readonly publicKey: pulumi.Output<string>;
+  declare public readonly fingerprint: pulumi.Output<string>;
+  declare public readonly privateKeyHash: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: PipelineSshKeyPairArgs, opts?: pulumi.CustomResourceOptions) {
+    const props = {
+      ...args,
+      privateKey: pulumi.secret(args.privateKey),
+      fingerprint: undefined,
+      privateKeyHash: undefined,
+    };
+    super(
+      pipelineSshKeyPairProvider,
+      name,
+      props,
+      { ...opts, additionalSecretOutputs: [...SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      "bitbucket",
+      "PipelineSshKeyPair",
+    );
+  }
+}

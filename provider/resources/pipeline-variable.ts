@@ -1,0 +1,323 @@
+// PipelineVariable: a Bitbucket Pipelines variable of a workspace, a repository, or one of a
+// repository's deployment environments (named, e.g. "Production").
+//
+//   create  [GET {repo}/environments (environment name -> uuid)], GET {vars}?pagelen=100 (adopt the
+//           variable with the same key), else POST {vars} -> 201 (409 = exists: adopt it)
+//   read    GET {vars}/{uuid} -> 200, 404 = gone; deployment variables have no GET by uuid: listed
+//   update  PUT {vars}/{uuid} -> 200, the whole variable
+//   delete  DELETE {vars}/{uuid} -> 204, 404 = already gone
+// where {vars} is /workspaces/{ws}/pipelines-config/variables (hyphen),
+// /repositories/{ws}/{repo}/pipelines_config/variables (underscore), or
+// /repositories/{ws}/{repo}/deployments_config/environments/{env}/variables.
+//
+// API facts that shaped it (shared/bitbucket-api.md §4.1):
+// - A secured variable's value never comes back (the `value` key is absent): we keep a salted
+//   hash of it and compare the declared value against that; a change made by hand to a secured
+//   value cannot be seen.
+// - Keys are unique per scope (409): a key or scope change deletes the old variable first.
+// - The UI cannot un-secure a variable, so secured -> not secured replaces it; securing one
+//   updates it in place.
+
+import * as pulumi from "@pulumi/pulumi";
+import { request, getOrUndefined, deleteIfExists } from "../api/client";
+import { environmentsPath, variablesPath, type VariableScope } from "../api/cloud";
+import { findFirst, listAll } from "../api/paginate";
+import {
+  configure,
+  createOrAdopt,
+  hashSecret,
+  partialFailure,
+  secretMatches,
+  statusOf,
+  withContext,
+  type CheckFailure,
+} from "./common";
+import { checkSlug } from "./validate";
+
+export interface PipelineVariableArgs {
+  /** Workspace slug. Changing it replaces the variable. */
+  workspace: pulumi.Input<string>;
+  /** Repository slug. Absent: a workspace variable. Changing it replaces the variable. */
+  repository?: pulumi.Input<string>;
+  /** Deployment environment name (e.g. "Production"); needs `repository`. Changing it replaces the variable. */
+  environment?: pulumi.Input<string>;
+  /** Variable name: ASCII letters, digits and underscores, not starting with a digit. Changing it replaces the variable. */
+  key: pulumi.Input<string>;
+  /** The value. Secret (in state and previews) unless `secured` is false. Updates in place. */
+  value: pulumi.Input<string>;
+  /** Hide the value in Bitbucket's UI, logs and API. Default true. Un-securing replaces the variable; securing updates it. */
+  secured?: pulumi.Input<boolean>;
+}
+
+export type PipelineVariableInputs = pulumi.Unwrap<PipelineVariableArgs>;
+
+interface Normalized {
+  workspace: string;
+  repository?: string;
+  environment?: string;
+  key: string;
+  value: string;
+  secured: boolean;
+}
+
+export interface PipelineVariableOutputs extends Omit<Normalized, "value"> {
+  /** Bitbucket's id (braced uuid). */
+  uuid: string;
+  /** The environment's uuid, for deployment variables. */
+  environmentUuid?: string;
+  /** The value, only when not secured (Bitbucket returns it then). */
+  value?: string;
+  /** Salted hash of a secured value (secret output), to notice a changed value without keeping it. */
+  valueHash?: string;
+}
+
+export const REPLACE_ON = ["workspace", "repository", "environment", "key"] as const;
+export const SECRET_OUTPUTS = ["valueHash"];
+
+/** Pipelines variable names (Pipelines docs, "User variables"). */
+export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+interface ApiVariable {
+  uuid: string;
+  key: string;
+  value?: string;
+  secured?: boolean;
+}
+
+// ---- normalize, toApi, fromApi ---------------------------------------------------------
+
+export function normalize(raw: Record<string, unknown>): { inputs: Normalized; failures: CheckFailure[] } {
+  const failures: CheckFailure[] = [];
+  const fail = (property: string, reason: string) => failures.push({ property, reason });
+  const workspace =
+    checkSlug(raw, "workspace", failures, { required: "the workspace slug, e.g. acme" }) ?? "";
+  const repository = checkSlug(raw, "repository", failures);
+  const environment =
+    typeof raw.environment === "string" && raw.environment.trim() ? raw.environment.trim() : undefined;
+  if (environment !== undefined && repository === undefined) {
+    fail(
+      "environment",
+      `environment "${environment}" needs repository: deployment environments belong to a repository`,
+    );
+  }
+  const key = typeof raw.key === "string" ? raw.key.trim() : "";
+  if (!key) fail("key", "key is required: the variable name, e.g. DEPLOY_TOKEN");
+  else if (!VARIABLE_NAME.test(key)) {
+    fail(
+      "key",
+      `"${key}" is not a valid variable name: use ASCII letters, digits and underscores, not starting with a digit (e.g. ${key.replace(/[^A-Za-z0-9_]/g, "_").replace(/^(\d)/, "_$1")})`,
+    );
+  }
+  const secured = raw.secured !== false;
+  if (raw.secured !== undefined && typeof raw.secured !== "boolean")
+    fail("secured", "secured must be true or false");
+  if (typeof raw.value !== "string") fail("value", "value is required (text)");
+  else if (secured && raw.value === "")
+    fail(
+      "value",
+      `value of secured variable ${key || "(unnamed)"} is empty: give a value, or set secured: false`,
+    );
+  return {
+    inputs: {
+      workspace,
+      ...(repository !== undefined && { repository }),
+      ...(environment !== undefined && { environment }),
+      key,
+      value: typeof raw.value === "string" ? raw.value : "",
+      secured,
+    },
+    failures,
+  };
+}
+
+const toApi = (n: Normalized) => ({ key: n.key, value: n.value, secured: n.secured });
+
+function fromApi(
+  n: Omit<Normalized, "value" | "key" | "secured">,
+  envUuid: string | undefined,
+  v: ApiVariable,
+  valueHash: string | undefined,
+): PipelineVariableOutputs {
+  const secured = v.secured === true;
+  return {
+    workspace: n.workspace,
+    ...(n.repository !== undefined && { repository: n.repository }),
+    ...(n.environment !== undefined && { environment: n.environment }),
+    ...(envUuid !== undefined && { environmentUuid: envUuid }),
+    key: v.key,
+    secured,
+    uuid: v.uuid,
+    ...(!secured && { value: v.value ?? "" }),
+    ...(secured && valueHash !== undefined && { valueHash }),
+  };
+}
+
+const scopeOf = (o: { workspace: string; repository?: string }, environmentUuid?: string): VariableScope => ({
+  workspace: o.workspace,
+  repository: o.repository,
+  environmentUuid,
+});
+
+function label(o: { workspace: string; repository?: string; environment?: string; key: string }): string {
+  const where = o.repository === undefined ? `workspace ${o.workspace}` : `${o.workspace}/${o.repository}`;
+  return `variable ${o.key} on ${where}${o.environment !== undefined ? ` (environment ${o.environment})` : ""}`;
+}
+
+function idOf(
+  o: { workspace: string; repository?: string },
+  envUuid: string | undefined,
+  uuid: string,
+): string {
+  return [o.workspace, o.repository, envUuid, uuid].filter((x) => x !== undefined).join("/");
+}
+
+/** The uuid of the named deployment environment, or an error listing the ones that exist. */
+async function environmentUuid(workspace: string, repository: string, name: string): Promise<string> {
+  const envs = await listAll<{ uuid: string; name: string }>(environmentsPath(workspace, repository));
+  const hit =
+    envs.find((e) => e.name === name) ?? envs.find((e) => e.name.toLowerCase() === name.toLowerCase());
+  if (hit) return hit.uuid;
+  throw new Error(
+    `deployment environment "${name}" does not exist in ${workspace}/${repository}; existing: ${envs.map((e) => e.name).join(", ") || "none"} (create it under Repository settings > Deployments)`,
+  );
+}
+
+/** Finds a variable by uuid: GET where Bitbucket has one, else (deployment variables) the list. */
+async function getVariable(scope: VariableScope, uuid: string): Promise<ApiVariable | undefined> {
+  const path = variablesPath(scope);
+  if (scope.environmentUuid === undefined)
+    return getOrUndefined<ApiVariable>(`${path}/${encodeURIComponent(uuid)}`);
+  try {
+    return await findFirst<ApiVariable>(path, (v) => v.uuid === uuid);
+  } catch (e) {
+    if (statusOf(e) === 404) return undefined; // the environment itself is gone
+    throw e;
+  }
+}
+
+// ---- the provider -------------------------------------------------------------------------
+
+export const pipelineVariableProvider: pulumi.dynamic.ResourceProvider = {
+  configure,
+
+  async check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
+    return normalize(news);
+  },
+
+  async diff(_id: string, olds: PipelineVariableOutputs, news: Normalized) {
+    const replaces: string[] = REPLACE_ON.filter((k) => (olds[k] ?? "") !== (news[k] ?? ""));
+    if (olds.secured && !news.secured) replaces.push("secured");
+    const valueChanged = news.secured
+      ? !olds.secured || !secretMatches(news.value, olds.valueHash)
+      : olds.value !== news.value;
+    const changes = replaces.length > 0 || valueChanged || olds.secured !== news.secured;
+    return { changes, replaces, deleteBeforeReplace: true };
+  },
+
+  async create(inputs: Normalized) {
+    const what = `create ${label(inputs)}`;
+    let envUuid: string | undefined;
+    if (inputs.environment !== undefined && inputs.repository !== undefined) {
+      try {
+        envUuid = await environmentUuid(inputs.workspace, inputs.repository, inputs.environment);
+      } catch (e) {
+        throw withContext(e, what);
+      }
+    }
+    const scope = scopeOf(inputs, envUuid);
+    const hash = () => (inputs.secured ? hashSecret(inputs.value) : undefined);
+    type Result = { id: string; outs: PipelineVariableOutputs };
+    return createOrAdopt<ApiVariable, Result>({
+      what,
+      find: () => findFirst<ApiVariable>(variablesPath(scope), (v) => v.key === inputs.key),
+      post: async () =>
+        (await request<ApiVariable>("POST", variablesPath(scope), { body: toApi(inputs) })).data,
+      exists: (e) => statusOf(e) === 409,
+      created: (v) => ({ id: idOf(inputs, envUuid, v.uuid), outs: fromApi(inputs, envUuid, v, hash()) }),
+      adopt: async (v) => {
+        const id = idOf(inputs, envUuid, v.uuid);
+        if (!inputs.secured && !v.secured && v.value === inputs.value)
+          return { id, outs: fromApi(inputs, envUuid, v, undefined) };
+        try {
+          const path = `${variablesPath(scope)}/${encodeURIComponent(v.uuid)}`;
+          const { data } = await request<ApiVariable>("PUT", path, { body: toApi(inputs) });
+          return { id, outs: fromApi(inputs, envUuid, data, hash()) };
+        } catch (e) {
+          throw partialFailure(
+            e,
+            id,
+            fromApi(inputs, envUuid, v, undefined),
+            `${what} (adopting the existing variable)`,
+          );
+        }
+      },
+    });
+  },
+
+  async read(id: string, props: PipelineVariableOutputs) {
+    const scope = scopeOf(props, props.environmentUuid);
+    let v: ApiVariable | undefined;
+    try {
+      v = await getVariable(scope, props.uuid);
+    } catch (e) {
+      throw withContext(e, `read ${label(props)}`);
+    }
+    if (!v) return {};
+    const outs = fromApi(props, props.environmentUuid, v, props.valueHash);
+    const { uuid: _u, environmentUuid: _e, valueHash: _h, ...inputs } = outs;
+    return { id, props: outs, inputs };
+  },
+
+  async update(_id: string, olds: PipelineVariableOutputs, news: Normalized) {
+    const scope = scopeOf(olds, olds.environmentUuid);
+    try {
+      const path = `${variablesPath(scope)}/${encodeURIComponent(olds.uuid)}`;
+      const { data } = await request<ApiVariable>("PUT", path, { body: toApi(news) });
+      return {
+        outs: fromApi(news, olds.environmentUuid, data, news.secured ? hashSecret(news.value) : undefined),
+      };
+    } catch (e) {
+      throw withContext(e, `update ${label(news)}`);
+    }
+  },
+
+  async delete(_id: string, props: PipelineVariableOutputs) {
+    const scope = scopeOf(props, props.environmentUuid);
+    try {
+      await deleteIfExists(`${variablesPath(scope)}/${encodeURIComponent(props.uuid)}`);
+    } catch (e) {
+      throw withContext(e, `delete ${label(props)}`);
+    }
+  },
+};
+
+// ---- the resource ---------------------------------------------------------------------------
+
+export class PipelineVariable extends pulumi.dynamic.Resource {
+  declare public readonly workspace: pulumi.Output<string>;
+  declare public readonly repository: pulumi.Output<string | undefined>;
+  declare public readonly environment: pulumi.Output<string | undefined>;
+  declare public readonly key: pulumi.Output<string>;
+  declare public readonly secured: pulumi.Output<boolean>;
+  declare public readonly uuid: pulumi.Output<string>;
+  declare public readonly environmentUuid: pulumi.Output<string | undefined>;
+  /** Present only for a variable that is not secured. */
+  declare public readonly value: pulumi.Output<string | undefined>;
+  declare public readonly valueHash: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: PipelineVariableArgs, opts?: pulumi.CustomResourceOptions) {
+    // Secret unless explicitly not secured, even when given as a plain string.
+    const value = pulumi
+      .all([args.value, args.secured])
+      .apply(([v, secured]) => (secured === false ? pulumi.output(v) : pulumi.secret(v)));
+    const props = { ...args, value, uuid: undefined, environmentUuid: undefined, valueHash: undefined };
+    super(
+      pipelineVariableProvider,
+      name,
+      props,
+      { ...opts, additionalSecretOutputs: [...SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      "bitbucket",
+      "PipelineVariable",
+    );
+  }
+}

@@ -1,0 +1,66 @@
+// Input checks several resources share. Each pushes failures that name the property and
+// say what to write instead; none ever echoes a secret.
+
+import type { CheckFailure } from "./common";
+
+/** A workspace/repository slug or a braced uuid. */
+const SLUG = /^(\{[0-9a-f-]{36}\}|[A-Za-z0-9][A-Za-z0-9._-]*)$/;
+/** A project key: letters, digits and underscores (Bitbucket upper-cases them). */
+const PROJECT_KEY = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+/** Reads an optional slug-like field; `required` makes absence a failure. */
+export function checkSlug(
+  raw: Record<string, unknown>,
+  field: string,
+  failures: CheckFailure[],
+  opts: { required?: string; pattern?: RegExp; what?: string } = {},
+): string | undefined {
+  const v = raw[field];
+  if (v === undefined || v === null || (typeof v === "string" && v.trim() === "")) {
+    if (opts.required) failures.push({ property: field, reason: `${field} is required: ${opts.required}` });
+    return undefined;
+  }
+  if (typeof v !== "string") {
+    failures.push({ property: field, reason: `${field} must be text` });
+    return undefined;
+  }
+  const s = v.trim();
+  if (!(opts.pattern ?? SLUG).test(s))
+    failures.push({ property: field, reason: `"${s}" is not ${opts.what ?? `a ${field} slug or {uuid}`}` });
+  return s;
+}
+
+/** `workspace` plus exactly one of `repository` and `project`. */
+export function checkOwner(
+  raw: Record<string, unknown>,
+  failures: CheckFailure[],
+): { workspace: string; repository?: string; project?: string } {
+  const workspace =
+    checkSlug(raw, "workspace", failures, { required: "the workspace slug, e.g. acme" }) ?? "";
+  const repository = checkSlug(raw, "repository", failures);
+  const project = checkSlug(raw, "project", failures, {
+    pattern: PROJECT_KEY,
+    what: "a project key such as PROJ",
+  });
+  if (repository !== undefined && project !== undefined) {
+    failures.push({
+      property: "project",
+      reason: "give repository (a repository deploy key) or project (a project deploy key), not both",
+    });
+  } else if (
+    repository === undefined &&
+    project === undefined &&
+    raw.repository === undefined &&
+    raw.project === undefined
+  ) {
+    failures.push({
+      property: "repository",
+      reason: "give repository (a repository deploy key) or project (a project deploy key)",
+    });
+  }
+  return {
+    workspace,
+    ...(repository !== undefined && { repository }),
+    ...(project !== undefined && { project }),
+  };
+}

@@ -1,0 +1,75 @@
+// Real SSH keys for tests, made with node:crypto so no ssh-keygen is needed: an OpenSSH public
+// line, the private key as PKCS#8 PEM, and (Ed25519) the same private key in OpenSSH format.
+
+import * as crypto from "crypto";
+
+const str = (b: Buffer | string) => {
+  const buf = typeof b === "string" ? Buffer.from(b) : b;
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(buf.length);
+  return Buffer.concat([len, buf]);
+};
+const mpint = (b: Buffer) => ((b[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b);
+
+export interface TestKey {
+  /** `type base64 comment` */
+  publicLine: string;
+  /** `type base64` */
+  normalized: string;
+  privatePem: string;
+  /** OpenSSH-format private key (Ed25519 only). */
+  privateOpenssh?: string;
+}
+
+export function ed25519(comment = "test@example.test"): TestKey {
+  const { publicKey, privateKey } = crypto.generateKeyPairSync("ed25519");
+  const jwk = privateKey.export({ format: "jwk" });
+  const pub = Buffer.from(jwk.x ?? "", "base64url");
+  const seed = Buffer.from(jwk.d ?? "", "base64url");
+  const blob = Buffer.concat([str("ssh-ed25519"), str(pub)]);
+  const normalized = `ssh-ed25519 ${blob.toString("base64")}`;
+  void publicKey;
+  // openssh-key-v1, unencrypted (PROTOCOL.key in OpenSSH's sources).
+  const check = crypto.randomBytes(4);
+  let priv = Buffer.concat([
+    check,
+    check,
+    str("ssh-ed25519"),
+    str(pub),
+    str(Buffer.concat([seed, pub])),
+    str(comment),
+  ]);
+  for (let i = 1; priv.length % 8 !== 0; i++) priv = Buffer.concat([priv, Buffer.from([i])]);
+  const body = Buffer.concat([
+    Buffer.from("openssh-key-v1\0"),
+    str("none"),
+    str("none"),
+    str(""),
+    Buffer.from([0, 0, 0, 1]),
+    str(blob),
+    str(priv),
+  ]);
+  const b64 = body.toString("base64").replace(/(.{70})/g, "$1\n");
+  return {
+    publicLine: `${normalized} ${comment}`,
+    normalized,
+    privatePem: privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
+    privateOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${b64}\n-----END OPENSSH PRIVATE KEY-----\n`,
+  };
+}
+
+export function rsa(comment = "rsa@example.test"): TestKey {
+  const { privateKey } = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const jwk = privateKey.export({ format: "jwk" });
+  const blob = Buffer.concat([
+    str("ssh-rsa"),
+    str(mpint(Buffer.from(jwk.e ?? "", "base64url"))),
+    str(mpint(Buffer.from(jwk.n ?? "", "base64url"))),
+  ]);
+  const normalized = `ssh-rsa ${blob.toString("base64")}`;
+  return {
+    publicLine: `${normalized} ${comment}`,
+    normalized,
+    privatePem: privateKey.export({ format: "pem", type: "pkcs1" }).toString(),
+  };
+}
