@@ -1,197 +1,166 @@
 // `npm run bench`: API economy and provider overhead, against the emulator on loopback.
 //
-// For each operation it prints
-//   - HTTP calls the provider makes (from the emulator's request log), and
-//   - the median latency of the provider operation (called in-process, as the host calls
-//     it) next to the median of the same HTTP calls made with a bare keep-alive axios, and
-//     their ratio: what our layer (settings, limiter, retry wrapper, normalization) costs.
-// A separate column times the same operation through the real dynamic-provider host over
-// gRPC (the engine harness), which includes the host's own work, for information.
+// For every resource and operation (create, refresh, no-op check+diff, update, delete) it prints
+//   - the HTTP calls the provider makes (from the emulator's request log), and
+//   - the median latency of the provider operation, called in-process as the dynamic-provider
+//     host calls it, next to the median latency of the same HTTP requests (same methods, paths,
+//     queries and bodies, replayed from the log) made with a bare keep-alive axios, and the ratio:
+//     what our layer (settings, limiter, retry wrapper, validation, mapping) adds to the wire time.
+// Objects are spread over one repository each, so list sizes stay the same from run to run.
+// Replayed writes may be answered 4xx (a duplicate); the round trip is what is timed.
 // Not a test: it asserts nothing and never fails on numbers.
 
 import axios from "axios";
 import * as http from "http";
 import { setProviderConfig } from "../provider/api/auth";
+import { deployKeyProvider } from "../provider/resources/deploy-key";
+import { pipelineKnownHostProvider } from "../provider/resources/pipeline-known-host";
+import { pipelineSshKeyPairProvider } from "../provider/resources/pipeline-ssh-key-pair";
+import { pipelineVariableProvider } from "../provider/resources/pipeline-variable";
+import { sshKeyProvider } from "../provider/resources/ssh-key";
 import { webhookProvider } from "../provider/resources/webhook";
-import { startEmulator } from "../test/emulator/server";
+import { startEmulator, type LogEntry } from "../test/emulator/server";
 import { ALL_SCOPES } from "../test/emulator/store";
-import { Harness, type Props } from "../test/harness/engine";
-import { providers, TOKEN } from "../test/harness/fixture";
+import { TOKEN } from "../test/harness/fixture";
+import { ed25519, type TestKey } from "../test/keys";
 
-const N = Number(process.env.BENCH_ITERATIONS ?? 200);
+type Props = Record<string, unknown>;
+type Provider = Required<typeof webhookProvider>;
+
+const N = Number(process.env.BENCH_ITERATIONS ?? 100);
+const WARMUP = 20;
+const OPS = ["create", "refresh", "no-op check+diff", "update", "delete"] as const;
+type Op = (typeof OPS)[number];
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
-type Op = "create" | "refresh" | "no-op check+diff" | "update" | "delete";
-
-interface Row {
-  op: Op;
-  calls: number;
-  provider: number;
-  bare: number;
-  host: number;
+interface Bench {
+  type: string;
+  provider: Provider;
+  /** Inputs of object i, and the changed inputs its update applies. */
+  raw: (i: number) => Props;
+  changed: (i: number) => Props;
 }
 
 async function main() {
+  const total = N + WARMUP;
+  const repos = Array.from({ length: total + 1 }, (_, i) => `r${i}`);
   const emu = await startEmulator({
-    workspaces: { acme: ["api"] },
+    workspaces: { acme: repos },
     tokens: { [TOKEN]: { scopes: ALL_SCOPES } },
   });
   setProviderConfig((k) => ({ "bitbucket:apiUrl": emu.apiUrl, "bitbucket:token": TOKEN })[k]);
-  const harness = await Harness.start(await providers(), {
-    config: { "bitbucket:apiUrl": emu.apiUrl, "bitbucket:token": TOKEN },
-  });
   const bare = axios.create({
-    baseURL: emu.apiUrl,
     httpAgent: new http.Agent({ keepAlive: true }),
     headers: { Authorization: `Bearer ${TOKEN}` },
+    validateStatus: () => true,
   });
-  const p = webhookProvider as Required<typeof webhookProvider>;
-  const raw = (i: number, events = ["repo:push"]): Props => ({
-    workspace: "acme",
-    repository: "api",
-    url: `https://hooks.example.test/bench/${i}`,
-    events,
-    secret: "bench-secret",
-  });
-  const HOOKS = "/repositories/acme/api/hooks";
-  const hookPath = (uuid: string) => `${HOOKS}/${encodeURIComponent(uuid)}`;
-  const body = (i: number, events = ["repo:push"]) => ({
-    url: `https://hooks.example.test/bench/${i}`,
-    description: "",
-    active: true,
-    events,
-    skip_cert_verification: false,
-  });
-
-  const calls = (fn: () => Promise<unknown>) => async () => {
-    emu.resetLog();
-    await fn();
-    return emu.log().length;
+  const replay = async (entries: LogEntry[]) => {
+    for (const e of entries) {
+      await bare.request({ method: e.method, url: `${emu.url}${e.path}${e.query}`, data: e.requestBody });
+    }
   };
-  const timeIt = async (fn: () => Promise<unknown>) => {
-    const t0 = process.hrtime.bigint();
-    await fn();
-    return ms(t0);
-  };
+  const keys: TestKey[] = Array.from({ length: total + 1 }, () => ed25519());
+  const rsaLike: TestKey[] = Array.from({ length: total + 1 }, () => ed25519("rotated"));
+  const where = (i: number) => ({ workspace: "acme", repository: `r${i}` });
 
-  // Warm up connections and code paths.
-  for (let i = 0; i < 20; i++) {
-    const { inputs } = (await p.check({}, raw(-1))) as { inputs: Props };
-    const c = await p.create(inputs);
-    await p.delete(c.id, c.outs);
-    await bare.get(HOOKS, { params: { pagelen: 100 } });
-  }
-  emu.store.workspaces.get("acme")!.repos.get("api")!.hooks.length = 0;
+  const benches: Bench[] = [
+    {
+      type: "Webhook",
+      provider: webhookProvider as Provider,
+      raw: (i) => ({
+        ...where(i),
+        url: `https://hooks.example.test/${i}`,
+        events: ["repo:push"],
+        secret: "bench-secret",
+      }),
+      changed: (i) => ({
+        ...where(i),
+        url: `https://hooks.example.test/${i}`,
+        events: ["repo:push", "repo:updated"],
+        secret: "bench-secret",
+      }),
+    },
+    {
+      type: "DeployKey",
+      provider: deployKeyProvider as Provider,
+      raw: (i) => ({ ...where(i), key: keys[i]!.publicLine, label: "ci" }),
+      changed: (i) => ({ ...where(i), key: keys[i]!.publicLine, label: "ci-2" }),
+    },
+    {
+      type: "SshKey",
+      provider: sshKeyProvider as Provider,
+      raw: (i) => ({ key: keys[i]!.publicLine, label: "a" }),
+      changed: (i) => ({ key: keys[i]!.publicLine, label: "b" }),
+    },
+    {
+      type: "PipelineVariable",
+      provider: pipelineVariableProvider as Provider,
+      raw: (i) => ({ ...where(i), key: "TOKEN", value: `v${i}` }),
+      changed: (i) => ({ ...where(i), key: "TOKEN", value: `w${i}` }),
+    },
+    {
+      type: "PipelineSshKeyPair",
+      provider: pipelineSshKeyPairProvider as Provider,
+      raw: (i) => ({ ...where(i), privateKey: keys[i]!.privateOpenssh, publicKey: keys[i]!.publicLine }),
+      changed: (i) => ({
+        ...where(i),
+        privateKey: rsaLike[i]!.privateOpenssh,
+        publicKey: rsaLike[i]!.publicLine,
+      }),
+    },
+    {
+      type: "PipelineKnownHost",
+      provider: pipelineKnownHostProvider as Provider,
+      raw: (i) => ({ ...where(i), hostname: "deploy.example.test", publicKey: keys[i]!.publicLine }),
+      changed: (i) => ({ ...where(i), hostname: "deploy.example.test", publicKey: rsaLike[i]!.publicLine }),
+    },
+  ];
 
-  const rows: Row[] = [];
-  const WARMUP = 50;
-  /** Times `provider` and `bareCalls` for N iterations after a warm-up, then `host`; `cleanup` is not timed. */
-  const measure = async (
-    op: Op,
-    provider: (i: number) => Promise<unknown>,
-    bareCalls: (i: number) => Promise<unknown>,
-    host: (i: number) => Promise<unknown>,
-    cleanup: () => void = () => undefined,
-  ) => {
-    const count = await calls(() => provider(0))();
-    cleanup();
-    const tp: number[] = [];
-    const tb: number[] = [];
-    const th: number[] = [];
-    // Provider and bare calls alternate, so both see the same machine; the host pass runs apart.
-    for (let i = 1; i <= N + WARMUP; i++) {
-      const p1 = await timeIt(() => provider(i));
-      const b1 = await timeIt(() => bareCalls(i));
-      cleanup();
-      if (i > WARMUP) {
-        tp.push(p1);
-        tb.push(b1);
+  console.log(`Against the emulator on loopback; median of ${N} runs after ${WARMUP} warm-up (ms)`);
+  console.log("resource            operation          HTTP calls  provider  same calls, bare axios  ratio");
+  for (const b of benches) {
+    const p = b.provider;
+    const checked = async (raw: Props) => ((await p.check({}, raw)) as { inputs: Props }).inputs;
+    const state: Array<{ id: string; outs: Props }> = [];
+    const run: Record<Op, (i: number) => Promise<unknown>> = {
+      create: async (i) => {
+        const c = await p.create(await checked(b.raw(i)));
+        state[i] = { id: c.id, outs: c.outs as Props };
+      },
+      refresh: (i) => p.read(state[i]!.id, state[i]!.outs),
+      "no-op check+diff": async (i) => p.diff(state[i]!.id, state[i]!.outs, await checked(b.raw(i))),
+      update: async (i) => {
+        const u = await p.update(state[i]!.id, state[i]!.outs, await checked(b.changed(i)));
+        state[i]!.outs = u.outs as Props;
+      },
+      delete: (i) => p.delete(state[i]!.id, state[i]!.outs),
+    };
+    for (const op of OPS) {
+      const tp: number[] = [];
+      const tb: number[] = [];
+      let calls = 0;
+      for (let i = 0; i < total; i++) {
+        emu.resetLog();
+        const t0 = process.hrtime.bigint();
+        await run[op](i);
+        const t1 = process.hrtime.bigint();
+        const entries = emu.entries();
+        const t2 = process.hrtime.bigint();
+        await replay(entries);
+        const t3 = process.hrtime.bigint();
+        if (i === WARMUP) calls = entries.length;
+        if (i >= WARMUP) {
+          tp.push(Number(t1 - t0) / 1e6);
+          tb.push(Number(t3 - t2) / 1e6);
+        }
       }
+      const ratio = calls > 0 ? `${(median(tp) / median(tb)).toFixed(2)}x` : "n/a";
+      console.log(
+        `${b.type.padEnd(19)} ${op.padEnd(18)} ${String(calls).padStart(10)} ${median(tp).toFixed(3).padStart(9)} ${(calls > 0 ? median(tb).toFixed(3) : "-").padStart(23)} ${ratio.padStart(6)}`,
+      );
     }
-    for (let i = 1; i <= N; i++) {
-      th.push(await timeIt(() => host(i)));
-      cleanup();
-    }
-    rows.push({ op, calls: count, provider: median(tp), bare: median(tb), host: median(th) });
-  };
-
-  // State shared by the steps below: one hook per iteration, created through the provider.
-  const state = new Map<number, { id: string; outs: Props; inputs: Props }>();
-  const checked = async (i: number, events?: string[]) =>
-    ((await p.check({}, raw(i, events))) as { inputs: Props }).inputs;
-
-  await measure(
-    "create",
-    async (i) => {
-      const inputs = await checked(i);
-      const c = await p.create(inputs);
-      state.set(i, { id: c.id, outs: c.outs as Props, inputs });
-    },
-    async (i) => {
-      await bare.get(HOOKS, { params: { pagelen: 100 } });
-      const { data } = await bare.post(HOOKS, { ...body(i + 10_000), secret: "bench-secret" });
-      return data;
-    },
-    async (i) => harness.up("Webhook", raw(i + 20_000)),
-    () => void emu.store.workspaces.get("acme")!.repos.get("api")!.hooks.splice(0), // every create sees an empty list
-  );
-  for (let i = 0; i <= N + WARMUP; i++) {
-    const inputs = await checked(i);
-    const c = await p.create(inputs);
-    state.set(i, { id: c.id, outs: c.outs as Props, inputs });
   }
-
-  await measure(
-    "refresh",
-    async (i) => p.read(state.get(i)!.id, state.get(i)!.outs),
-    async (i) => bare.get(hookPath(String(state.get(i)!.outs.uuid))),
-    async (i) => harness.read("Webhook", state.get(i)!.id, state.get(i)!.outs),
-  );
-  await measure(
-    "no-op check+diff",
-    async (i) => p.diff(state.get(i)!.id, state.get(i)!.outs, await checked(i)),
-    async () => undefined,
-    async (i) => harness.plan("Webhook", state.get(i)!.id, state.get(i)!.outs, raw(i)),
-  );
-  await measure(
-    "update",
-    async (i) => {
-      const s = state.get(i)!;
-      const r = await p.update(s.id, s.outs, await checked(i, ["repo:push", "repo:updated"]));
-      s.outs = r.outs as Props;
-    },
-    async (i) =>
-      bare.put(hookPath(String(state.get(i)!.outs.uuid)), body(i, ["repo:push", "pullrequest:created"])),
-    async (i) => {
-      const s = state.get(i)!;
-      return harness.update("Webhook", s.id, s.outs, await checked(i, ["repo:push", "issue:created"]));
-    },
-  );
-  const bareHooks: string[] = [];
-  for (let i = 0; i <= N + WARMUP; i++) bareHooks.push((await bare.post(HOOKS, body(i + 30_000))).data.uuid);
-  await measure(
-    "delete",
-    async (i) => p.delete(state.get(i)!.id, state.get(i)!.outs),
-    async (i) => bare.delete(hookPath(bareHooks[i]!)),
-    async (i) => {
-      const c = await harness.up("Webhook", raw(i + 40_000));
-      await harness.delete("Webhook", c.id, c.outs);
-    },
-  );
-
-  console.log(`Webhook against the emulator on loopback, median of ${N} runs (ms)`);
-  console.log("operation          HTTP calls  provider  bare axios  ratio   via host (gRPC)");
-  for (const r of rows) {
-    const ratio = r.calls > 0 ? (r.provider / r.bare).toFixed(2) + "x" : "n/a";
-    console.log(
-      `${r.op.padEnd(18)} ${String(r.calls).padStart(10)} ${r.provider.toFixed(3).padStart(9)} ${r.bare.toFixed(3).padStart(11)} ${ratio.padStart(6)} ${r.host.toFixed(3).padStart(17)}`,
-    );
-  }
-  console.log(
-    "bare axios makes the same HTTP calls as the provider; via host also counts the host's check/create for delete.",
-  );
-  harness.close();
   await emu.close();
 }
 

@@ -1,0 +1,203 @@
+import * as assert from "node:assert/strict";
+import { fixture, type Fixture } from "../harness/fixture";
+import type { Props } from "../harness/engine";
+
+const VARS = "/2.0/repositories/acme/api/pipelines_config/variables";
+
+describe("PipelineVariable", () => {
+  let f: Fixture;
+  beforeEach(async () => (f = await fixture()));
+  afterEach(async () => f.close());
+
+  const repo = () => f.emulator.store.workspaces.get("acme")!.repos.get("api")!;
+  const v = (over: Props = {}): Props => ({
+    workspace: "acme",
+    repository: "api",
+    key: "DEPLOY_TOKEN",
+    value: "t0ps3cret-v1",
+    ...over,
+  });
+
+  it("creates a secured repository variable and keeps its value out of outputs", async () => {
+    const { id, outs } = await f.harness.up("PipelineVariable", v());
+    assert.deepEqual(f.emulator.log(), [`GET ${VARS}`, `POST ${VARS}`]);
+    const [stored] = repo().variables;
+    assert.deepEqual([stored?.key, stored?.value, stored?.secured], ["DEPLOY_TOKEN", "t0ps3cret-v1", true]);
+    assert.equal(id, `acme/api/${stored?.uuid}`);
+    assert.equal(outs.secured, true);
+    assert.equal(outs.value, undefined);
+    assert.ok(!JSON.stringify(outs).includes("t0ps3cret-v1"));
+    assert.match(String(outs.valueHash), /^hmac-sha256:/);
+    assert.ok(
+      !JSON.stringify(f.emulator.entries()[1]?.responseBody).includes("t0ps3cret"),
+      "Bitbucket never returns a secured value",
+    );
+  });
+
+  it("reports no change for the same value, and a change for a new one, with no HTTP call", async () => {
+    const { id, outs } = await f.harness.up("PipelineVariable", v());
+    f.emulator.resetLog();
+    assert.equal((await f.harness.plan("PipelineVariable", id, outs, v())).changes, false);
+    const d = await f.harness.plan("PipelineVariable", id, outs, v({ value: "t0ps3cret-v2" }));
+    assert.deepEqual([d.changes, d.replaces], [true, []]);
+    assert.deepEqual(f.emulator.log(), []);
+    const { outs: after } = await f.harness.update("PipelineVariable", id, outs, d.inputs);
+    assert.equal(repo().variables[0]?.value, "t0ps3cret-v2");
+    assert.notEqual(after.valueHash, outs.valueHash);
+    assert.equal(
+      (await f.harness.plan("PipelineVariable", id, after, v({ value: "t0ps3cret-v2" }))).changes,
+      false,
+    );
+  });
+
+  it("manages a plain variable whose value Bitbucket returns, and reports drift in it", async () => {
+    const { id, outs } = await f.harness.up(
+      "PipelineVariable",
+      v({ key: "REGION", value: "eu-west-1", secured: false }),
+    );
+    assert.equal(outs.value, "eu-west-1");
+    repo().variables[0]!.value = "us-east-1";
+    const read = await f.harness.read("PipelineVariable", id, outs);
+    assert.equal(read.props.value, "us-east-1");
+    const d = await f.harness.plan(
+      "PipelineVariable",
+      id,
+      read.props,
+      v({ key: "REGION", value: "eu-west-1", secured: false }),
+    );
+    assert.deepEqual([d.changes, d.replaces], [true, []]);
+    await f.harness.update("PipelineVariable", id, read.props, d.inputs);
+    assert.equal(repo().variables[0]?.value, "eu-west-1");
+  });
+
+  it("replaces (deleting first) on a new key, a new scope, or un-securing; secures in place", async () => {
+    const { id, outs } = await f.harness.up("PipelineVariable", v());
+    for (const [over, field] of [
+      [{ key: "OTHER" }, "key"],
+      [{ repository: "web" }, "repository"],
+      [{ environment: "Production" }, "environment"],
+      [{ secured: false }, "secured"],
+    ] as const) {
+      const d = await f.harness.plan("PipelineVariable", id, outs, v(over));
+      assert.deepEqual([d.replaces, d.deleteBeforeReplace], [[field], true], field);
+    }
+    const plain = await f.harness.up("PipelineVariable", v({ key: "PLAIN", value: "x", secured: false }));
+    const d = await f.harness.plan(
+      "PipelineVariable",
+      plain.id,
+      plain.outs,
+      v({ key: "PLAIN", value: "x", secured: true }),
+    );
+    assert.deepEqual([d.changes, d.replaces], [true, []]);
+    await f.harness.update("PipelineVariable", plain.id, plain.outs, d.inputs);
+    assert.equal(repo().variables.find((x) => x.key === "PLAIN")?.secured, true);
+  });
+
+  it("manages workspace and deployment-environment variables; the environment is found by name", async () => {
+    const ws = await f.harness.up("PipelineVariable", { workspace: "acme", key: "ORG_WIDE", value: "w" });
+    assert.deepEqual(f.emulator.log().slice(-1), ["POST /2.0/workspaces/acme/pipelines-config/variables"]);
+    assert.equal(f.emulator.store.workspaces.get("acme")!.variables.length, 1);
+    await f.harness.delete("PipelineVariable", ws.id, ws.outs);
+    assert.equal(f.emulator.store.workspaces.get("acme")!.variables.length, 0);
+
+    f.emulator.resetLog();
+    const prod = repo().environments.find((e) => e.name === "Production")!;
+    const dep = await f.harness.up("PipelineVariable", v({ environment: "Production" }));
+    const envVars = `/2.0/repositories/acme/api/deployments_config/environments/${encodeURIComponent(prod.uuid)}/variables`;
+    assert.deepEqual(f.emulator.log(), [
+      "GET /2.0/repositories/acme/api/environments",
+      `GET ${envVars}`,
+      `POST ${envVars}`,
+    ]);
+    assert.equal(dep.outs.environmentUuid, prod.uuid);
+    assert.equal(prod.variables.length, 1);
+    f.emulator.resetLog();
+    const read = await f.harness.read("PipelineVariable", dep.id, dep.outs);
+    assert.equal(read.id, dep.id);
+    assert.deepEqual(
+      f.emulator.log(),
+      [`GET ${envVars}`],
+      "deployment variables are read by listing (no GET by uuid)",
+    );
+    prod.variables.splice(0);
+    assert.equal((await f.harness.read("PipelineVariable", dep.id, dep.outs)).id, "");
+  });
+
+  it("names the existing environments when the one given does not exist", async () => {
+    await assert.rejects(
+      f.harness.up("PipelineVariable", v({ environment: "Prod" })),
+      /create variable DEPLOY_TOKEN on acme\/api \(environment Prod\): deployment environment "Prod" does not exist in acme\/api; existing: Test, Staging, Production/,
+    );
+  });
+
+  it("adopts an existing variable with the same key on any page of 150, setting its value", async () => {
+    for (let i = 0; i < 149; i++)
+      repo().variables.push({
+        uuid: `{00000000-0000-0000-0000-${String(i).padStart(12, "0")}}`,
+        key: `V${i}`,
+        value: "x",
+        secured: false,
+      });
+    repo().variables.push({
+      uuid: "{99999999-0000-0000-0000-000000000000}",
+      key: "DEPLOY_TOKEN",
+      value: "old",
+      secured: true,
+    });
+    const { id, outs } = await f.harness.up("PipelineVariable", v());
+    assert.equal(outs.uuid, "{99999999-0000-0000-0000-000000000000}");
+    assert.equal(repo().variables.length, 150);
+    assert.equal(repo().variables.at(-1)?.value, "t0ps3cret-v1");
+    assert.deepEqual(f.emulator.log(), [
+      `GET ${VARS}`,
+      `GET ${VARS}`,
+      `PUT ${VARS}/%7B99999999-0000-0000-0000-000000000000%7D`,
+    ]);
+    const read = await f.harness.read("PipelineVariable", id, outs);
+    assert.equal(read.props.key, "DEPLOY_TOKEN");
+    assert.equal((await f.harness.plan("PipelineVariable", id, read.props, v())).changes, false);
+  });
+
+  it("adopts the variable when the POST answers 409 (made meanwhile) or its answer is lost", async () => {
+    f.emulator.fault({ method: "POST", status: 500, commitThenFail: true });
+    const { outs } = await f.harness.up("PipelineVariable", v());
+    assert.equal(repo().variables.length, 1);
+    assert.equal(outs.uuid, repo().variables[0]?.uuid);
+    assert.equal(f.emulator.log().filter((l) => l.startsWith("POST")).length, 1);
+    // A 409: someone created it between our list and our POST.
+    f.emulator.fault({
+      method: "GET",
+      path: "pipelines_config/variables?",
+      status: 200,
+      body: { values: [], pagelen: 100, page: 1, size: 0 },
+    });
+    const again = await f.harness.up("PipelineVariable", v({ value: "new" }));
+    assert.equal(again.outs.uuid, outs.uuid);
+    assert.equal(repo().variables[0]?.value, "new");
+    assert.ok(f.emulator.entries().some((e) => e.status === 409));
+  });
+
+  it("refuses bad names, empty secured values and an environment without a repository", async () => {
+    const failures = async (raw: Props) => (await f.harness.check("PipelineVariable", raw)).failures;
+    assert.deepEqual(await failures(v({ key: "1st-token" })), [
+      {
+        property: "key",
+        reason:
+          '"1st-token" is not a valid variable name: use ASCII letters, digits and underscores, not starting with a digit (e.g. _1st_token)',
+      },
+    ]);
+    assert.deepEqual(await failures(v({ value: "" })), [
+      {
+        property: "value",
+        reason: "value of secured variable DEPLOY_TOKEN is empty: give a value, or set secured: false",
+      },
+    ]);
+    assert.deepEqual(await failures(v({ value: "", secured: false })), []);
+    assert.deepEqual(await failures({ workspace: "acme", environment: "Production", key: "K", value: "v" }), [
+      {
+        property: "environment",
+        reason: 'environment "Production" needs repository: deployment environments belong to a repository',
+      },
+    ]);
+  });
+});
