@@ -5,10 +5,12 @@
 // corrupt blob is caught without the network. Fingerprints are what `ssh-keygen -l` prints:
 // `SHA256:` + unpadded base64 of the blob's SHA-256.
 //
+// Public keys are parsed here (exact messages, and the FIDO `sk-` types); private keys by sshpk.
 // Nothing here ever puts key material into an error: a private key pasted by mistake must not
 // end up in a log.
 
 import * as crypto from "crypto";
+import * as sshpk from "sshpk";
 
 export const KEY_TYPES = [
   "ssh-ed25519",
@@ -88,64 +90,18 @@ export function parsePublicKey(text: unknown): PublicKey | { error: string } {
 
 export const isKeyError = (k: PublicKey | { error: string }): k is { error: string } => "error" in k;
 
-/** SSH wire-format encoding of a string or mpint, for building public key blobs. */
-function sshEncode(...fields: Buffer[]): Buffer {
-  return Buffer.concat(
-    fields.flatMap((f) => {
-      const len = Buffer.alloc(4);
-      len.writeUInt32BE(f.length);
-      return [len, f];
-    }),
-  );
-}
-
-/** A positive big-endian integer as an SSH mpint (leading zero when the high bit is set). */
-function mpint(b: Buffer): Buffer {
-  let i = 0;
-  while (i < b.length - 1 && b[i] === 0) i++;
-  const trimmed = b.subarray(i);
-  return (trimmed[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed;
-}
-
 /**
- * The public key blob inside a private key, to check a key pair belongs together.
- * OpenSSH format (`BEGIN OPENSSH PRIVATE KEY`) carries it in clear; PEM RSA/Ed25519/ECDSA
- * keys are derived with node:crypto. `encrypted` is true for a passphrase-protected key.
- * Undefined when the text is not a private key we can read.
+ * The public key blob inside a private key (OpenSSH or PEM, via sshpk), to check a key pair
+ * belongs together. `encrypted` is true for a passphrase-protected key. Undefined when the
+ * text is not a private key we can read. sshpk's own messages are dropped: they may quote input.
  */
-export function privateKeyInfo(pem: string): { blob?: Buffer; encrypted: boolean } | undefined {
-  const openssh = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(pem);
-  if (openssh) {
-    const buf = Buffer.from((openssh[1] ?? "").replace(/\s+/g, ""), "base64");
-    const magic = "openssh-key-v1\0";
-    if (buf.subarray(0, magic.length).toString("latin1") !== magic) return undefined;
-    const cipher = sshString(buf, magic.length);
-    const kdf = cipher && sshString(buf, cipher.next);
-    const kdfOpts = kdf && sshString(buf, kdf.next);
-    if (!kdfOpts || kdfOpts.next + 4 > buf.length) return undefined;
-    const pub = sshString(buf, kdfOpts.next + 4);
-    return { blob: pub?.value, encrypted: cipher.value.toString() !== "none" };
-  }
-  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) return undefined;
-  if (/ENCRYPTED/.test(pem)) return { encrypted: true };
+export function privateKeyInfo(text: string): { blob?: Buffer; encrypted: boolean } | undefined {
+  if (!/PRIVATE KEY-----/.test(text)) return undefined;
+  if (/ENCRYPTED/.test(text)) return { encrypted: true }; // PKCS#8 or legacy PEM with a passphrase
   try {
-    const jwk = crypto.createPublicKey(crypto.createPrivateKey(pem)).export({ format: "jwk" });
-    const b = (s?: string) => Buffer.from(s ?? "", "base64url");
-    if (jwk.kty === "RSA")
-      return { blob: sshEncode(Buffer.from("ssh-rsa"), mpint(b(jwk.e)), mpint(b(jwk.n))), encrypted: false };
-    if (jwk.kty === "OKP" && jwk.crv === "Ed25519")
-      return { blob: sshEncode(Buffer.from("ssh-ed25519"), b(jwk.x)), encrypted: false };
-    if (jwk.kty === "EC") {
-      const curve = { "P-256": "nistp256", "P-384": "nistp384", "P-521": "nistp521" }[jwk.crv ?? ""];
-      if (!curve) return { encrypted: false };
-      const point = Buffer.concat([Buffer.from([4]), b(jwk.x), b(jwk.y)]);
-      return {
-        blob: sshEncode(Buffer.from(`ecdsa-sha2-${curve}`), Buffer.from(curve), point),
-        encrypted: false,
-      };
-    }
-    return { encrypted: false };
-  } catch {
-    return undefined;
+    const key = sshpk.parsePrivateKey(text, "auto");
+    return { blob: key.toPublic().toBuffer("rfc4253"), encrypted: false };
+  } catch (e) {
+    return (e as { name?: string }).name === "KeyEncryptedError" ? { encrypted: true } : undefined;
   }
 }

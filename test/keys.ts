@@ -58,6 +58,17 @@ export function ed25519(comment = "test@example.test"): TestKey {
   };
 }
 
+/** The same Ed25519 key protected by a passphrase, in OpenSSH format (bcrypt KDF, aes256-ctr), as `ssh-keygen -p` writes it. */
+export function encryptedOpenssh(k: TestKey): string {
+  const blob = Buffer.from(k.normalized.split(" ")[1]!, "base64");
+  const kdfOptions = Buffer.concat([str(crypto.randomBytes(16)), Buffer.from([0, 0, 0, 16])]);
+  const body = Buffer.concat([
+    Buffer.from("openssh-key-v1\0"), str("aes256-ctr"), str("bcrypt"), str(kdfOptions),
+    Buffer.from([0, 0, 0, 1]), str(blob), str(crypto.randomBytes(160)),
+  ]); // prettier-ignore
+  return `-----BEGIN OPENSSH PRIVATE KEY-----\n${body.toString("base64").replace(/(.{70})/g, "$1\n")}\n-----END OPENSSH PRIVATE KEY-----\n`;
+}
+
 export function rsa(comment = "rsa@example.test"): TestKey {
   const { privateKey } = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
   const jwk = privateKey.export({ format: "jwk" });

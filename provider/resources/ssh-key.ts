@@ -1,7 +1,7 @@
 // SshKey: an SSH key on a user account (what platforms such as Puppet Pipelines ask you to add
 // to the account, so they can reach every repository that user can).
 //
-//   create  GET /user (when `user` is not given), GET {keys}?pagelen=100 (adopt the key with the
+//   create  GET /user (when `user` is not given; once per process), GET {keys}?pagelen=100 (adopt the key with the
 //           same fingerprint), else POST {keys} -> 201
 //   read    GET {keys}/{uuid} -> 200, 404 = gone
 //   update  PUT {keys}/{uuid} {label} -> 200
@@ -14,7 +14,10 @@
 // - Only the label changes in place (the spec's PUT example); key material replaces, deleting
 //   the old key first since Bitbucket refuses the same key twice.
 
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { loadSettings } from "../api/auth";
+import { processWide } from "../api/shared";
 import { request, getOrUndefined, deleteIfExists } from "../api/client";
 import { sshKeysPath } from "../api/cloud";
 import { findFirst } from "../api/paginate";
@@ -109,6 +112,26 @@ function fromApi(user: string | undefined, owner: string, k: ApiKey, keyComment:
   };
 }
 
+/**
+ * The uuid of the account the credentials act as (GET /user), asked once per process and
+ * credentials: a stack adding many keys makes one call, not one per key.
+ */
+async function currentUser(): Promise<string> {
+  const s = loadSettings();
+  const who = crypto
+    .createHash("sha256")
+    .update(JSON.stringify([s.apiUrl, s.token, s.username, s.apiToken, s.oauthClientId]))
+    .digest("hex");
+  const cache = processWide("current-user", () => new Map<string, Promise<string>>());
+  let hit = cache.get(who);
+  if (!hit) {
+    hit = request<{ uuid: string }>("GET", "/user").then((r) => r.data.uuid);
+    cache.set(who, hit);
+    hit.catch(() => cache.delete(who));
+  }
+  return hit;
+}
+
 const keyPath = (owner: string, uuid: string) => `${sshKeysPath(owner)}/${encodeURIComponent(uuid)}`;
 
 function locate(id: string, props: Partial<SshKeyOutputs>): { owner: string; uuid: string } {
@@ -137,15 +160,14 @@ export const sshKeyProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async create(inputs: Normalized) {
-    let owner = inputs.user;
-    if (owner === undefined) {
+    let user = inputs.user;
+    if (user === undefined) {
       try {
-        owner = (await request<{ uuid: string }>("GET", "/user")).data.uuid;
+        user = await currentUser();
       } catch (e) {
         throw withContext(e, "find the account the credentials belong to (to add the SSH key to it)");
       }
     }
-    const user = owner;
     const fp = fingerprint(inputs.key);
     const what = `create SSH key ${fp} for user ${user}`;
     return createOrAdopt<ApiKey, { id: string; outs: SshKeyOutputs }>({

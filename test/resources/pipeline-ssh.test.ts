@@ -1,7 +1,8 @@
 import * as assert from "node:assert/strict";
 import { fixture, type Fixture } from "../harness/fixture";
 import type { Props } from "../harness/engine";
-import { ed25519, rsa } from "../keys";
+import * as crypto from "crypto";
+import { ed25519, encryptedOpenssh, rsa } from "../keys";
 
 const SSH = "/2.0/repositories/acme/api/pipelines_config/ssh";
 
@@ -73,15 +74,17 @@ describe("PipelineSshKeyPair", () => {
     const [mismatch] = await failures(pair({ publicKey: other.publicLine }));
     assert.equal(mismatch?.property, "publicKey");
     assert.match(mismatch!.reason, /^publicKey \(SHA256:\S+\) does not belong to privateKey \(SHA256:\S+\)$/);
-    // The same key with its cipher field saying aes256-ctr, as `ssh-keygen -p` leaves it.
-    const body = Buffer.from(key.privateOpenssh!.split("\n").slice(1, -2).join(""), "base64");
-    const withCipher = Buffer.concat([
-      body.subarray(0, 15),
-      Buffer.from([0, 0, 0, 10]),
-      Buffer.from("aes256-ctr"),
-      body.subarray(15 + 8),
+    const encPem = encryptedOpenssh(key);
+    const encPkcs8 = crypto
+      .createPrivateKey(key.privatePem)
+      .export({ format: "pem", type: "pkcs8", cipher: "aes-256-cbc", passphrase: "pw" })
+      .toString();
+    assert.deepEqual(await failures(pair({ privateKey: encPkcs8 })), [
+      {
+        property: "privateKey",
+        reason: "privateKey has a passphrase: Pipelines uses it unattended, so give a key without one",
+      },
     ]);
-    const encPem = `-----BEGIN OPENSSH PRIVATE KEY-----\n${withCipher.toString("base64")}\n-----END OPENSSH PRIVATE KEY-----\n`;
     assert.deepEqual(await failures(pair({ privateKey: encPem })), [
       {
         property: "privateKey",

@@ -22,6 +22,14 @@ describe("SshKey", () => {
     assert.equal(me().sshKeys[0]?.key, key.normalized);
   });
 
+  it("asks who the credentials belong to once per process, however many keys it adds", async () => {
+    await f.harness.up("SshKey", { key: key.publicLine });
+    await f.harness.up("SshKey", { key: rsa().publicLine });
+    await f.harness.up("SshKey", { key: ed25519().publicLine });
+    assert.equal(f.emulator.log().filter((l) => l === "GET /2.0/user").length, 1);
+    assert.equal(me().sshKeys.length, 3);
+  });
+
   it("uses the user given, by account_id, and a second pass reports no change", async () => {
     const { id, outs } = await f.harness.up("SshKey", { user: ME.account_id, key: key.publicLine });
     assert.deepEqual(f.emulator.log().slice(0, 1), [
