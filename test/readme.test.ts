@@ -27,7 +27,7 @@ const PROVIDERS: Record<string, pulumi.dynamic.ResourceProvider> = {
 };
 
 const unwrap = (v: unknown): unknown =>
-  v && typeof v === "object" && SECRET_SIG in v ? (v as { value: unknown }).value : v;
+  v && typeof v === "object" && SECRET_SIG in v ? (v as unknown as { value: unknown }).value : v;
 
 const snippets = [
   ...fs.readFileSync(path.join(ROOT, "README.md"), "utf8").matchAll(/```ts\n([\s\S]*?)```/g),
