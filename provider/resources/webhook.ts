@@ -14,6 +14,7 @@
 // - A PUT without `url` is rejected, so every update sends the whole object.
 // - Hooks installed by Connect apps are `read_only`; they are never adopted.
 
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { request, getOrUndefined, deleteIfExists } from "../api/client";
 import { hookPath, hooksPath, scopeLabel, type HookScope } from "../api/cloud";
@@ -45,6 +46,8 @@ export interface WebhookArgs {
   active?: pulumi.Input<boolean>;
   /** Secret (up to 128 characters) Bitbucket signs deliveries with (`X-Hub-Signature`). Secret; write-only. Omit for none. Updates in place. */
   secret?: pulumi.Input<string>;
+  /** Generate a random secret instead of giving one: kept in state and exposed as the secret output `generatedSecret`. Default false. */
+  generateSecret?: pulumi.Input<boolean>;
   /** Deliver even when the receiver's TLS certificate does not verify. Default false. Updates in place. */
   skipCertVerification?: pulumi.Input<boolean>;
   /** Allow an `http://` URL. Default false: a plain-text receiver exposes payloads. */
@@ -62,6 +65,7 @@ interface Normalized {
   events: string[];
   active: boolean;
   secret?: string;
+  generateSecret: boolean;
   skipCertVerification: boolean;
   allowHttp: boolean;
 }
@@ -73,12 +77,14 @@ export interface WebhookOutputs extends Omit<Normalized, "secret"> {
   secretSet: boolean;
   /** Salted hash of the secret we set (secret output), to detect a changed secret without storing it. */
   secretHash?: string;
+  /** The secret we generated (secret output), with `generateSecret`. */
+  generatedSecret?: string;
   /** When Bitbucket created the hook. */
   createdAt?: string;
 }
 
 export const REPLACE_ON = ["workspace", "repository"] as const;
-export const SECRET_OUTPUTS = ["secretHash"];
+export const SECRET_OUTPUTS = ["secretHash", "generatedSecret"];
 
 /** Event ids the Cloud API accepts (webhook_subscription.events enum in the Cloud OpenAPI spec; a contract test keeps them equal). */
 export const CLOUD_WEBHOOK_EVENTS = [
@@ -167,7 +173,10 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
     fail("secret", `secret is ${secret.length} characters; Bitbucket allows at most ${SECRET_MAX}`);
   }
 
-  for (const b of ["active", "skipCertVerification", "allowHttp"]) {
+  if (secret !== undefined && raw.generateSecret === true) {
+    fail("generateSecret", "give secret or generateSecret: true, not both");
+  }
+  for (const b of ["active", "skipCertVerification", "allowHttp", "generateSecret"]) {
     if (raw[b] !== undefined && typeof raw[b] !== "boolean") fail(b, `${b} must be true or false`);
   }
   const description = typeof raw.description === "string" ? raw.description : "";
@@ -180,6 +189,7 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
     events,
     active: raw.active !== false,
     ...(secret !== undefined && { secret }),
+    generateSecret: raw.generateSecret === true,
     skipCertVerification: raw.skipCertVerification === true,
     allowHttp,
   };
@@ -200,11 +210,17 @@ function toApi(n: Normalized, secret: string | undefined): Record<string, unknow
   };
 }
 
+/** What state knows of the secret: its hash, and the value when we generated it. */
+interface SecretState {
+  hash?: string;
+  generated?: string;
+}
+
 function fromApi(
   scope: HookScope,
   h: ApiHook,
-  allowHttp: boolean,
-  secretHash: string | undefined,
+  n: { allowHttp: boolean; generateSecret: boolean },
+  secret: SecretState,
 ): WebhookOutputs {
   const secretSet = h.secret_set === true;
   return {
@@ -215,14 +231,33 @@ function fromApi(
     events: [...(h.events ?? [])].sort(),
     active: h.active !== false,
     skipCertVerification: h.skip_cert_verification === true,
-    allowHttp,
+    allowHttp: n.allowHttp,
+    generateSecret: n.generateSecret,
     uuid: h.uuid,
     secretSet,
-    // A hash only means something while Bitbucket still holds a secret.
-    ...(secretSet && secretHash !== undefined && { secretHash }),
+    // A hash only means something while Bitbucket still holds a secret; a generated secret is
+    // kept regardless, so a hook whose secret was removed by hand gets the same one back.
+    ...(secretSet && secret.hash !== undefined && { secretHash: secret.hash }),
+    ...(secret.generated !== undefined && { generatedSecret: secret.generated }),
     ...(h.created_at && { createdAt: h.created_at }),
   };
 }
+
+/**
+ * The secret the hook should have: the one given, the one generated before (kept in state),
+ * a new random one, or none.
+ */
+function desiredSecret(n: Normalized, olds?: Partial<WebhookOutputs>): string | undefined {
+  if (n.secret !== undefined) return n.secret;
+  if (!n.generateSecret) return undefined;
+  return olds?.generatedSecret ?? crypto.randomBytes(32).toString("hex");
+}
+
+/** State for a secret that was just sent (or kept). */
+const secretState = (n: Normalized, want: string | undefined, hash: string | undefined): SecretState => ({
+  hash: want === undefined ? undefined : (hash ?? hashSecret(want)),
+  generated: n.generateSecret ? want : undefined,
+});
 
 function idOf(scope: HookScope, uuid: string): string {
   return scope.repository ? `${scope.workspace}/${scope.repository}/${uuid}` : `${scope.workspace}/${uuid}`;
@@ -271,10 +306,13 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
     if (olds.active !== news.active) changed.push("active");
     if (olds.skipCertVerification !== news.skipCertVerification) changed.push("skipCertVerification");
     if (Boolean(olds.allowHttp) !== news.allowHttp) changed.push("allowHttp");
+    if (Boolean(olds.generateSecret) !== news.generateSecret) changed.push("generateSecret");
     const secretChanged =
-      news.secret === undefined
-        ? olds.secretSet === true
-        : !olds.secretSet || !secretMatches(news.secret, olds.secretHash);
+      news.secret !== undefined
+        ? !olds.secretSet || !secretMatches(news.secret, olds.secretHash)
+        : news.generateSecret
+          ? !olds.secretSet || olds.generatedSecret === undefined
+          : olds.secretSet === true;
     if (secretChanged) changed.push("secret");
     return { changes: changed.length > 0, replaces: [...replaces], deleteBeforeReplace: false };
   },
@@ -282,17 +320,18 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: Normalized) {
     const scope: HookScope = { workspace: inputs.workspace, repository: inputs.repository };
     const what = `create webhook ${inputs.url} on ${scopeLabel(scope)}`;
+    const want = desiredSecret(inputs);
     return createOrAdopt<ApiHook, { id: string; outs: WebhookOutputs }>({
       what,
       // Same URL in the same place (made by hand, or by a run that lost its answer); never an app's read-only hook.
       find: () => findFirst<ApiHook>(hooksPath(scope), (h) => h.url === inputs.url && h.read_only !== true),
       post: async () =>
-        (await request<ApiHook>("POST", hooksPath(scope), { body: toApi(inputs, inputs.secret) })).data,
+        (await request<ApiHook>("POST", hooksPath(scope), { body: toApi(inputs, want) })).data,
       created: (h) => ({
         id: idOf(scope, h.uuid),
-        outs: fromApi(scope, h, inputs.allowHttp, inputs.secret && hashSecret(inputs.secret)),
+        outs: fromApi(scope, h, inputs, secretState(inputs, want, undefined)),
       }),
-      adopt: (h) => adopt(scope, h, inputs, what),
+      adopt: (h) => adopt(scope, h, inputs, want, what),
     });
   },
 
@@ -305,31 +344,27 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
       throw withContext(e, `read webhook ${uuid} on ${scopeLabel(scope)}`);
     }
     if (!hook) return {}; // deleted out of band: no id tells the engine it is gone
-    const outs = fromApi(scope, hook, props.allowHttp === true, props.secretHash);
-    const { uuid: _u, secretSet: _s, secretHash: _h, createdAt: _c, ...inputs } = outs;
+    const outs = fromApi(
+      scope,
+      hook,
+      { allowHttp: props.allowHttp === true, generateSecret: props.generateSecret === true },
+      { hash: props.secretHash, generated: props.generatedSecret },
+    );
+    const { uuid: _u, secretSet: _s, secretHash: _h, generatedSecret: _g, createdAt: _c, ...inputs } = outs;
     return { id: idOf(scope, hook.uuid), props: outs, inputs };
   },
 
   async update(id: string, olds: WebhookOutputs, news: Normalized) {
     const { scope, uuid } = locate(id, olds);
+    const want = desiredSecret(news, olds);
     // Send the secret only when it changed; "" removes one that is no longer wanted.
-    const secret =
-      news.secret === undefined
-        ? olds.secretSet
-          ? ""
-          : undefined
-        : olds.secretSet && secretMatches(news.secret, olds.secretHash)
-          ? undefined
-          : news.secret;
+    const unchanged = want !== undefined && olds.secretSet && secretMatches(want, olds.secretHash);
+    const send = want === undefined ? (olds.secretSet ? "" : undefined) : unchanged ? undefined : want;
     try {
-      const { data } = await request<ApiHook>("PUT", hookPath(scope, uuid), { body: toApi(news, secret) });
-      const hash =
-        news.secret === undefined
-          ? undefined
-          : secret === undefined
-            ? olds.secretHash
-            : hashSecret(news.secret);
-      return { outs: fromApi(scope, data, news.allowHttp, hash) };
+      const { data } = await request<ApiHook>("PUT", hookPath(scope, uuid), { body: toApi(news, send) });
+      return {
+        outs: fromApi(scope, data, news, secretState(news, want, unchanged ? olds.secretHash : undefined)),
+      };
     } catch (e) {
       throw withContext(e, `update webhook ${news.url} on ${scopeLabel(scope)}`);
     }
@@ -346,23 +381,18 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 /** Brings an existing hook to the desired state (one PUT, skipped when nothing differs). */
-async function adopt(scope: HookScope, h: ApiHook, n: Normalized, what: string) {
+async function adopt(scope: HookScope, h: ApiHook, n: Normalized, want: string | undefined, what: string) {
   const id = idOf(scope, h.uuid);
-  const wantSecret = n.secret ?? (h.secret_set ? "" : undefined);
-  if (wantSecret === undefined && matches(h, n)) {
-    return { id, outs: fromApi(scope, h, n.allowHttp, undefined) };
+  const send = want ?? (h.secret_set ? "" : undefined);
+  if (send === undefined && matches(h, n)) {
+    return { id, outs: fromApi(scope, h, n, {}) };
   }
   try {
-    const { data } = await request<ApiHook>("PUT", hookPath(scope, h.uuid), { body: toApi(n, wantSecret) });
-    return { id, outs: fromApi(scope, data, n.allowHttp, n.secret && hashSecret(n.secret)) };
+    const { data } = await request<ApiHook>("PUT", hookPath(scope, h.uuid), { body: toApi(n, send) });
+    return { id, outs: fromApi(scope, data, n, secretState(n, want, undefined)) };
   } catch (e) {
     // The hook exists: record it in state so the next run updates it instead of duplicating it.
-    throw partialFailure(
-      e,
-      id,
-      fromApi(scope, h, n.allowHttp, undefined),
-      `${what} (adopting existing hook ${h.uuid})`,
-    );
+    throw partialFailure(e, id, fromApi(scope, h, n, {}), `${what} (adopting existing hook ${h.uuid})`);
   }
 }
 
@@ -379,6 +409,8 @@ export class Webhook extends pulumi.dynamic.Resource {
   declare public readonly uuid: pulumi.Output<string>;
   declare public readonly secretSet: pulumi.Output<boolean>;
   declare public readonly secretHash: pulumi.Output<string | undefined>;
+  /** The generated secret, with `generateSecret` (secret). */
+  declare public readonly generatedSecret: pulumi.Output<string | undefined>;
   declare public readonly createdAt: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: WebhookArgs, opts?: pulumi.CustomResourceOptions) {
@@ -389,6 +421,7 @@ export class Webhook extends pulumi.dynamic.Resource {
       uuid: undefined,
       secretSet: undefined,
       secretHash: undefined,
+      generatedSecret: undefined,
       createdAt: undefined,
     };
     super(

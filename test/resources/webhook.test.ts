@@ -83,6 +83,27 @@ describe("Webhook", () => {
     assert.equal((await f.harness.plan("Webhook", id, u2.outs, hook())).changes, false);
   });
 
+  it("generates a secret, keeps it across runs and sets the same one again if removed by hand", async () => {
+    const { id, outs } = await f.harness.up("Webhook", hook({ generateSecret: true }));
+    const stored = f.emulator.store.allHooks()[0]!;
+    assert.match(String(outs.generatedSecret), /^[0-9a-f]{64}$/);
+    assert.equal(stored.secret, outs.generatedSecret);
+    assert.equal((await f.harness.plan("Webhook", id, outs, hook({ generateSecret: true }))).changes, false);
+    delete stored.secret;
+    const read = await f.harness.read("Webhook", id, outs);
+    assert.equal(read.props.secretSet, false);
+    assert.equal(read.props.generatedSecret, outs.generatedSecret);
+    const d = await f.harness.plan("Webhook", id, read.props, hook({ generateSecret: true }));
+    assert.equal(d.changes, true);
+    const { outs: after } = await f.harness.update("Webhook", id, read.props, d.inputs);
+    assert.equal(stored.secret, outs.generatedSecret, "the platform keeps working: same secret");
+    assert.equal(after.generatedSecret, outs.generatedSecret);
+    const both = await f.harness.check("Webhook", hook({ generateSecret: true, secret: "x" }));
+    assert.deepEqual(both.failures, [
+      { property: "generateSecret", reason: "give secret or generateSecret: true, not both" },
+    ]);
+  });
+
   it("updates url, description, active and skipCertVerification in place", async () => {
     const { id, outs } = await f.harness.up("Webhook", hook());
     const next = hook({
@@ -260,7 +281,7 @@ describe("Webhook check", () => {
     assert.deepEqual(fs, []);
     assert.deepEqual(inputs, {
       workspace: "acme", repository: "api", url: URL_A, description: "", events: ["issue:created", "repo:push"],
-      active: true, skipCertVerification: false, allowHttp: false,
+      active: true, generateSecret: false, skipCertVerification: false, allowHttp: false,
     }); // prettier-ignore
   });
 
