@@ -20,3 +20,6 @@ export {
 } from "./resources/pipeline-known-host";
 export { isApiError, type ApiError } from "./api/errors";
 export { closure, covers, missing } from "./scopes";
+export { OAuthConsumer, type OAuthConsumerArgs, type OAuthConsumerOutputs } from "./resources/oauth-consumer";
+export { Integration, type IntegrationArgs } from "./resources/integration";
+export { PRESETS, type PresetName, AMPERSAND_CALLBACK } from "./presets";

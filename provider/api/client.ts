@@ -62,11 +62,39 @@ function networkError(e: unknown, method: string, path: string, timeoutMs: numbe
   return apiError({ status: 0, method, path, apiMessage: why });
 }
 
-async function oauthToken(
-  c: Extract<Credentials, { kind: "oauth" }>,
-  s: Settings,
-  fresh: boolean,
-): Promise<string> {
+/** Bitbucket's answer to a client-credentials grant (shared/bitbucket-api.md §5.2). */
+export interface TokenGrant {
+  access_token: string;
+  /** Space-separated: Bitbucket's own field name, not RFC 6749's `scope`. */
+  scopes?: string;
+  expires_in?: number;
+  token_type?: string;
+}
+
+/**
+ * POST grant_type=client_credentials to the token URL with Basic key:secret. Throws an
+ * ApiError carrying Bitbucket's `error_description` (never the credentials).
+ */
+export async function clientCredentialsGrant(tokenUrl: string, clientId: string, clientSecret: string): Promise<TokenGrant> {
+  const s = loadSettings();
+  const path = displayPath(tokenUrl, s.apiUrl);
+  let res: AxiosResponse;
+  try {
+    res = await http1().post(tokenUrl, "grant_type=client_credentials", {
+      headers: { "Content-Type": "application/x-www-form-urlencoded", Authorization: basicHeader(clientId, clientSecret) },
+      timeout: s.timeoutMs,
+    });
+  } catch (e) {
+    throw networkError(e, "POST", path, s.timeoutMs);
+  }
+  const body = res.data as Partial<TokenGrant>;
+  if (res.status !== 200 || typeof body?.access_token !== "string") {
+    throw apiError({ status: res.status, method: "POST", path, ...parseErrorBody(res.data) });
+  }
+  return body as TokenGrant;
+}
+
+async function oauthToken(c: Extract<Credentials, { kind: "oauth" }>, fresh: boolean): Promise<string> {
   const cache = tokenCache();
   const key = `${c.tokenUrl} ${c.clientId}`;
   const hit = cache.get(key);
@@ -74,29 +102,9 @@ async function oauthToken(
     const t = await hit;
     if (t.refreshAt > Date.now()) return t.accessToken;
   }
-  const pending = (async (): Promise<CachedToken> => {
-    const path = displayPath(c.tokenUrl, s.apiUrl);
-    let res: AxiosResponse;
-    try {
-      res = await http1().post(c.tokenUrl, "grant_type=client_credentials", {
-        headers: {
-          "Content-Type": "application/x-www-form-urlencoded",
-          Authorization: basicHeader(c.clientId, c.clientSecret),
-        },
-        timeout: s.timeoutMs,
-      });
-    } catch (e) {
-      throw networkError(e, "POST", path, s.timeoutMs);
-    }
-    const body = res.data as { access_token?: string; expires_in?: number };
-    if (res.status !== 200 || typeof body?.access_token !== "string") {
-      throw apiError({ status: res.status, method: "POST", path, ...parseErrorBody(res.data) });
-    }
-    return {
-      accessToken: body.access_token,
-      refreshAt: refreshTime(Date.now(), Number(body.expires_in ?? 3600)),
-    };
-  })();
+  const pending = clientCredentialsGrant(c.tokenUrl, c.clientId, c.clientSecret).then(
+    (g): CachedToken => ({ accessToken: g.access_token, refreshAt: refreshTime(Date.now(), Number(g.expires_in ?? 3600)) }),
+  );
   cache.set(key, pending);
   try {
     const t = await pending;
@@ -112,7 +120,7 @@ async function authorization(s: Settings, fresh = false): Promise<string> {
   const c = credentialsOf(s);
   if (c.kind === "bearer") return `Bearer ${c.token}`;
   if (c.kind === "basic") return basicHeader(c.username, c.password);
-  return `Bearer ${await oauthToken(c, s, fresh)}`;
+  return `Bearer ${await oauthToken(c, fresh)}`;
 }
 
 /**

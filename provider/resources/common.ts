@@ -39,12 +39,22 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** Up to `n` known names closest to `name`: by edit distance, or sharing its prefix before ":". */
+/**
+ * Up to `n` known names closest to `name`: an abbreviation of the part before ":" with the same
+ * rest (`repo:write` -> `repository:write`) first, then by edit distance or a shared prefix.
+ */
 export function closeMatches(name: string, known: readonly string[], n = 3): string[] {
+  const lower = name.toLowerCase();
+  const [head = "", ...rest] = lower.split(":");
   const limit = Math.max(2, Math.floor(name.length / 3));
+  const score = (k: string) => {
+    const [kh = "", ...kr] = k.split(":");
+    if (head && kh !== head && kh.startsWith(head) && kr.join(":") === rest.join(":")) return 0;
+    return editDistance(lower, k);
+  };
   return known
-    .map((k) => ({ k, d: editDistance(name.toLowerCase(), k) }))
-    .filter(({ k, d }) => d <= limit || k.startsWith(name.split(":")[0] + ":") || k.includes(name))
+    .map((k) => ({ k, d: score(k) }))
+    .filter(({ k, d }) => d <= limit || k.startsWith(head + ":") || k.includes(lower))
     .sort((x, y) => x.d - y.d || x.k.localeCompare(y.k))
     .slice(0, n)
     .map(({ k }) => k);

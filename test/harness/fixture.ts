@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
   DeployKey,
+  OAuthConsumer,
   PipelineKnownHost,
   PipelineSshKeyPair,
   PipelineVariable,
@@ -43,6 +44,7 @@ export function providers(): Promise<Record<string, string>> {
     new PipelineVariable("capture", { ...where, key: "K", value: "v" }),
     new PipelineSshKeyPair("capture", { ...where, privateKey: k.privatePem, publicKey: k.publicLine }),
     new PipelineKnownHost("capture", { ...where, hostname: "deploy.example.test", publicKey: k.publicLine }),
+    new OAuthConsumer("capture", { workspace: "acme", name: "c", scopes: [], key: "k", secret: "s" }),
   ]).then((c) => c.providers);
   return captured;
 }
@@ -57,7 +59,12 @@ export interface Fixture {
 export async function fixture(seed: Seed = DEFAULT_SEED, opts: HarnessOptions = {}): Promise<Fixture> {
   const emulator = await startEmulator(seed);
   const harness = await Harness.start(await providers(), {
-    config: { "bitbucket:apiUrl": emulator.apiUrl, "bitbucket:token": TOKEN, ...opts.config },
+    config: {
+      "bitbucket:apiUrl": emulator.apiUrl,
+      "bitbucket:token": TOKEN,
+      "bitbucket:oauthTokenUrl": `${emulator.url}/site/oauth2/access_token`,
+      ...opts.config,
+    },
     env: { ...FAST_RETRIES, ...opts.env },
     cwd: opts.cwd,
   });

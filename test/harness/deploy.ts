@@ -1,0 +1,171 @@
+// A small Pulumi engine for whole programs: the program runs under `pulumi.runtime.setMocks`,
+// and every custom resource it registers goes through the real dynamic-provider host (the
+// engine harness) as `pulumi up` would send it: Check, then Create for a new resource, or
+// Diff against the state of the last run and then Update, or Replace (deleting first when the
+// provider asks for it). Resources the program no longer declares are deleted, last created
+// first. State lives in memory, between the runs of one test.
+
+import * as pulumi from "@pulumi/pulumi";
+import type { Harness, Props } from "./engine";
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Values as the engine sends them to a provider that does not accept secrets: unwrapped. */
+export function unwrapSecrets(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(unwrapSecrets);
+  if (v && typeof v === "object") {
+    if (SECRET_SIG in v) return unwrapSecrets((v as { value?: unknown }).value);
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
+  }
+  return v;
+}
+
+export interface StateEntry {
+  type: string;
+  name: string;
+  id: string;
+  inputs: Props;
+  outs: Props;
+}
+
+export interface Step {
+  op: "create" | "same" | "update" | "replace" | "delete";
+  type: string;
+  name: string;
+}
+
+export class Engine {
+  /** Resources in creation order, keyed `Type::name`. */
+  readonly state = new Map<string, StateEntry>();
+
+  constructor(private readonly harness: Harness) {}
+
+  /**
+   * Runs the program and applies what it declares. `program` returns what to wait for (resources
+   * or outputs); a failure anywhere (a provider error, a rejected output) is returned, not thrown.
+   */
+  async up(program: () => unknown): Promise<{ steps: Step[]; error?: Error }> {
+    const steps: Step[] = [];
+    const seen = new Set<string>();
+    const errors: Error[] = [];
+    let pending = 0;
+    await pulumi.runtime.setMocks(
+      {
+        newResource: async (args) => {
+          if (!args.custom) return { id: undefined, state: {} };
+          pending++;
+          try {
+            const type = args.type.split(":").pop() ?? args.type;
+            const key = `${type}::${args.name}`;
+            seen.add(key);
+            const entry = await this.apply(type, args.name, unwrapSecrets(args.inputs) as Props, steps);
+            return { id: entry.id, state: entry.outs };
+          } catch (e) {
+            errors.push(e as Error);
+            throw e;
+          } finally {
+            pending--;
+          }
+        },
+        call: (args) => args.inputs,
+      },
+      "bitbucket-iac",
+      "test",
+      false,
+    );
+    try {
+      await settle(program());
+    } catch (e) {
+      errors.push(e as Error);
+    }
+    // Let registrations that were already under way finish.
+    for (let i = 0; i < 500 && pending > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    if (errors.length === 0) {
+      for (const key of [...this.state.keys()].reverse()) {
+        if (seen.has(key)) continue;
+        const e = this.state.get(key)!;
+        await this.harness.delete(e.type, e.id, e.outs);
+        this.state.delete(key);
+        steps.push({ op: "delete", type: e.type, name: e.name });
+      }
+    }
+    return { steps, ...(errors[0] && { error: errors[0] }) };
+  }
+
+  /** `pulumi refresh`: reads every resource; those gone are dropped from state. */
+  async refresh(): Promise<Array<{ type: string; name: string; gone: boolean; props: Props }>> {
+    const out = [];
+    for (const [key, e] of this.state) {
+      const r = await this.harness.read(e.type, e.id, e.outs);
+      if (!r.id) this.state.delete(key);
+      else Object.assign(e, { id: r.id, outs: r.props, inputs: r.inputs ?? e.inputs });
+      out.push({ type: e.type, name: e.name, gone: !r.id, props: r.props });
+    }
+    return out;
+  }
+
+  /** `pulumi destroy`: deletes everything, last created first. */
+  async destroy(): Promise<Step[]> {
+    const steps: Step[] = [];
+    for (const [key, e] of [...this.state].reverse()) {
+      await this.harness.delete(e.type, e.id, e.outs);
+      this.state.delete(key);
+      steps.push({ op: "delete", type: e.type, name: e.name });
+    }
+    return steps;
+  }
+
+  entry(type: string, name: string): StateEntry | undefined {
+    return this.state.get(`${type}::${name}`);
+  }
+
+  private async apply(type: string, name: string, raw: Props, steps: Step[]): Promise<StateEntry> {
+    const key = `${type}::${name}`;
+    const old = this.state.get(key);
+    const { inputs, failures } = await this.harness.check(type, raw, old?.inputs ?? {});
+    if (failures.length) {
+      throw new Error(`${type} ${name}: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
+    }
+    if (!old) {
+      const { id, outs } = await this.harness.create(type, inputs);
+      steps.push({ op: "create", type, name });
+      return this.record(key, { type, name, id, inputs, outs });
+    }
+    const diff = await this.harness.diff(type, old.id, old.outs, inputs);
+    if (!diff.changes) {
+      steps.push({ op: "same", type, name });
+      return this.record(key, { ...old, inputs });
+    }
+    if (diff.replaces.length === 0) {
+      const { outs } = await this.harness.update(type, old.id, old.outs, inputs);
+      steps.push({ op: "update", type, name });
+      return this.record(key, { ...old, inputs, outs });
+    }
+    if (diff.deleteBeforeReplace) await this.harness.delete(type, old.id, old.outs);
+    const { id, outs } = await this.harness.create(type, inputs);
+    if (!diff.deleteBeforeReplace) await this.harness.delete(type, old.id, old.outs);
+    steps.push({ op: "replace", type, name });
+    return this.record(key, { type, name, id, inputs, outs });
+  }
+
+  private record(key: string, e: StateEntry): StateEntry {
+    this.state.set(key, e);
+    return e;
+  }
+}
+
+/** Waits for resources (their urns and `outputs`) and outputs, surfacing the first failure. */
+async function settle(x: unknown): Promise<void> {
+  const waitOutput = (o: pulumi.Output<unknown>) => new Promise<void>((resolve, reject) => {
+    // `promise()` is what the SDK itself awaits; it rejects when the output failed.
+    (o as unknown as { promise(): Promise<unknown> }).promise().then(() => resolve(), reject);
+  });
+  const items = Array.isArray(x) ? x : [x];
+  for (const item of items) {
+    if (pulumi.Output.isInstance(item)) await waitOutput(item);
+    else if (pulumi.Resource.isInstance(item)) {
+      await waitOutput(item.urn);
+      for (const v of Object.values(item)) if (pulumi.Output.isInstance(v)) await waitOutput(v);
+    }
+  }
+}
