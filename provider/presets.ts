@@ -45,13 +45,20 @@ export interface Preset {
 
 // ---- option helpers ---------------------------------------------------------------------------
 
-const bool = (o: Options, k: string, dflt: boolean): boolean => (typeof o[k] === "boolean" ? (o[k] as boolean) : dflt);
-const problemsOf = (o: Options, rules: Array<[string, "string" | "boolean" | "string[]", boolean]>): string[] =>
+const bool = (o: Options, k: string, dflt: boolean): boolean =>
+  typeof o[k] === "boolean" ? (o[k] as boolean) : dflt;
+const problemsOf = (
+  o: Options,
+  rules: Array<[string, "string" | "boolean" | "string[]", boolean]>,
+): string[] =>
   rules.flatMap(([k, type, required]) => {
     const v = o[k];
     if (v === undefined) return required ? [`${k}: required`] : [];
     if (pulumi.Output.isInstance(v)) return []; // a secret or computed value: checked by the resource that takes it
-    if (type === "string[]") return Array.isArray(v) && v.every((x) => typeof x === "string") ? [] : [`${k}: must be a list of text`];
+    if (type === "string[]")
+      return Array.isArray(v) && v.every((x) => typeof x === "string")
+        ? []
+        : [`${k}: must be a list of text`];
     return typeof v === type ? [] : [`${k}: must be ${type === "boolean" ? "true or false" : "text"}`];
   });
 const unknownOptions = (o: Options, known: string[]): string[] =>
@@ -94,7 +101,13 @@ const PLATFORMSH: Preset = {
   // Platform.sh's guide: Account Email + Read, Repositories Read + Write, Pull requests Read, Webhooks Read + Write.
   requiredScopes: () => ["account", "email", "repository:write", "pullrequest", "webhook"],
   validate: (o) => {
-    const known = ["project", "fetchBranches", "pruneBranches", "buildPullRequests", "buildPullRequestsPostMerge"];
+    const known = [
+      "project",
+      "fetchBranches",
+      "pruneBranches",
+      "buildPullRequests",
+      "buildPullRequestsPostMerge",
+    ];
     const problems = [
       ...unknownOptions(o, known),
       ...problemsOf(o, [
@@ -106,7 +119,9 @@ const PLATFORMSH: Preset = {
       ]),
     ];
     if (bool(o, "pruneBranches", true) && !bool(o, "fetchBranches", true)) {
-      problems.push("pruneBranches: needs fetchBranches: true (Platform.sh prunes only branches it fetches); set pruneBranches: false");
+      problems.push(
+        "pruneBranches: needs fetchBranches: true (Platform.sh prunes only branches it fetches); set pruneBranches: false",
+      );
     }
     return problems;
   },
@@ -122,18 +137,32 @@ const PLATFORMSH: Preset = {
     const base = `platform integration:add --project=${String(ctx.options.project)} --type=bitbucket --repository=${repository}`;
     const consumer = ctx.consumer!;
     return {
-      platformCommand: pulumi.secret(pulumi.interpolate`${ctx.gate(base)} --key=${consumer.key} --secret=${consumer.secret} ${flags}`),
-      platformCommandTemplate: pulumi.output(`${base} --key="$BITBUCKET_KEY" --secret="$BITBUCKET_SECRET" ${flags}`),
+      platformCommand: pulumi.secret(
+        pulumi.interpolate`${ctx.gate(base)} --key=${consumer.key} --secret=${consumer.secret} ${flags}`,
+      ),
+      platformCommandTemplate: pulumi.output(
+        `${base} --key="$BITBUCKET_KEY" --secret="$BITBUCKET_SECRET" ${flags}`,
+      ),
     };
   },
 };
 
 const PUPPET_PIPELINES: Preset = {
   title: "Puppet Pipelines",
-  guide: "Puppet Pipelines for Applications: integrate with Bitbucket Cloud (OAuth consumer, account SSH key)",
+  guide:
+    "Puppet Pipelines for Applications: integrate with Bitbucket Cloud (OAuth consumer, account SSH key)",
   consumer: "required",
   repositories: "many",
-  requiredScopes: () => ["account:write", "team", "repository:write", "pullrequest:write", "issue", "snippet", "wiki", "webhook"],
+  requiredScopes: () => [
+    "account:write",
+    "team",
+    "repository:write",
+    "pullrequest:write",
+    "issue",
+    "snippet",
+    "wiki",
+    "webhook",
+  ],
   validate: (o) => [
     ...unknownOptions(o, ["sshPublicKey", "webhookUrl", "events", "webhookSecret", "sshKeyLabel"]),
     ...problemsOf(o, [
@@ -146,15 +175,30 @@ const PUPPET_PIPELINES: Preset = {
   build: (ctx) => {
     const key = new SshKey(
       `${ctx.name}-ssh-key`,
-      { key: ctx.gate(ctx.options.sshPublicKey as string), label: (ctx.options.sshKeyLabel as string) ?? "Puppet Pipelines" },
+      {
+        key: ctx.gate(ctx.options.sshPublicKey as string),
+        label: (ctx.options.sshKeyLabel as string) ?? "Puppet Pipelines",
+      },
       ctx.opts,
     );
-    const events = (ctx.options.events as string[]) ?? ["repo:push", "pullrequest:created", "pullrequest:updated"];
+    const events = (ctx.options.events as string[]) ?? [
+      "repo:push",
+      "pullrequest:created",
+      "pullrequest:updated",
+    ];
     const hooks = webhooks(ctx, ctx.options.webhookUrl as string, events, "Puppet Pipelines");
     return {
       sshKeyFingerprint: key.fingerprint,
-      webhooks: byRepository(ctx.repositories, hooks.map((h) => h.uuid)),
-      webhookSecrets: pulumi.secret(byRepository(ctx.repositories, hooks.map((h) => h.generatedSecret))),
+      webhooks: byRepository(
+        ctx.repositories,
+        hooks.map((h) => h.uuid),
+      ),
+      webhookSecrets: pulumi.secret(
+        byRepository(
+          ctx.repositories,
+          hooks.map((h) => h.generatedSecret),
+        ),
+      ),
     };
   },
 };
@@ -178,9 +222,12 @@ const SHIPPABLE: Preset = {
         ["events", "string[]", false],
       ]),
     ];
-    if (o.token === undefined) problems.push("token: required: the Bitbucket API token Shippable uses (a secret from config)");
+    if (o.token === undefined)
+      problems.push("token: required: the Bitbucket API token Shippable uses (a secret from config)");
     if (typeof o.integrationName === "string" && !/^[A-Za-z][A-Za-z0-9_-]*$/.test(o.integrationName)) {
-      problems.push("integrationName: letters, digits, - and _, starting with a letter (it names environment variables)");
+      problems.push(
+        "integrationName: letters, digits, - and _, starting with a letter (it names environment variables)",
+      );
     }
     return problems;
   },
@@ -197,9 +244,16 @@ const SHIPPABLE: Preset = {
       environmentNames: pulumi.output([`${prefix}_INTEGRATION_URL`, `${prefix}_INTEGRATION_TOKEN`]),
     };
     if (typeof ctx.options.webhookUrl === "string") {
-      const events = (ctx.options.events as string[]) ?? ["repo:push", "pullrequest:created", "pullrequest:updated"];
+      const events = (ctx.options.events as string[]) ?? [
+        "repo:push",
+        "pullrequest:created",
+        "pullrequest:updated",
+      ];
       const hooks = webhooks(ctx, ctx.options.webhookUrl, events, "Shippable");
-      out.webhooks = byRepository(ctx.repositories, hooks.map((h) => h.uuid));
+      out.webhooks = byRepository(
+        ctx.repositories,
+        hooks.map((h) => h.uuid),
+      );
     }
     return out;
   },
@@ -231,11 +285,23 @@ const AMPERSAND: Preset = {
     ...((o.write as string[]) ?? []).map((x) => AMPERSAND_OBJECTS[x]?.write ?? x),
   ],
   validate: (o) => {
-    const problems = [...unknownOptions(o, ["read", "write"]), ...problemsOf(o, [["read", "string[]", false], ["write", "string[]", false]])];
+    const problems = [
+      ...unknownOptions(o, ["read", "write"]),
+      ...problemsOf(o, [
+        ["read", "string[]", false],
+        ["write", "string[]", false],
+      ]),
+    ];
     const objects = [...((o.read as string[]) ?? []), ...((o.write as string[]) ?? [])];
-    if (objects.length === 0) problems.push("read: list the objects Ampersand reads (and write: those it writes), e.g. read: [repository, pullrequest]");
+    if (objects.length === 0)
+      problems.push(
+        "read: list the objects Ampersand reads (and write: those it writes), e.g. read: [repository, pullrequest]",
+      );
     for (const x of objects) {
-      if (!AMPERSAND_OBJECTS[x]) problems.push(`read/write: unknown object "${x}" (objects: ${Object.keys(AMPERSAND_OBJECTS).join(", ")})`);
+      if (!AMPERSAND_OBJECTS[x])
+        problems.push(
+          `read/write: unknown object "${x}" (objects: ${Object.keys(AMPERSAND_OBJECTS).join(", ")})`,
+        );
     }
     return problems;
   },
@@ -271,7 +337,9 @@ const GENERIC: Preset = {
   validate: (o) => [
     ...unknownOptions(o, ["scopes", "webhooks", "deployKeys", "variables"]),
     ...problemsOf(o, [["scopes", "string[]", false]]),
-    ...(["webhooks", "deployKeys", "variables"] as const).flatMap((k) => (o[k] === undefined || Array.isArray(o[k]) ? [] : [`${k}: must be a list`])),
+    ...(["webhooks", "deployKeys", "variables"] as const).flatMap((k) =>
+      o[k] === undefined || Array.isArray(o[k]) ? [] : [`${k}: must be a list`],
+    ),
   ],
   build: (ctx) => {
     const o = ctx.options;
@@ -282,13 +350,31 @@ const GENERIC: Preset = {
       const where = { workspace: ctx.gate(ctx.workspace), repository };
       ((o.webhooks as GenericWebhook[]) ?? []).forEach((w, i) => {
         const secret = w.secret !== undefined ? { secret: w.secret } : { generateSecret: true };
-        hookIds.push(new Webhook(`${ctx.name}-hook-${repository}-${i}`, { ...where, url: w.url, events: w.events, description: w.description, ...secret }, ctx.opts).uuid);
+        hookIds.push(
+          new Webhook(
+            `${ctx.name}-hook-${repository}-${i}`,
+            { ...where, url: w.url, events: w.events, description: w.description, ...secret },
+            ctx.opts,
+          ).uuid,
+        );
       });
       ((o.deployKeys as GenericKey[]) ?? []).forEach((k, i) => {
-        keyIds.push(new DeployKey(`${ctx.name}-key-${repository}-${i}`, { ...where, key: k.key, label: k.label }, ctx.opts).keyId);
+        keyIds.push(
+          new DeployKey(
+            `${ctx.name}-key-${repository}-${i}`,
+            { ...where, key: k.key, label: k.label },
+            ctx.opts,
+          ).keyId,
+        );
       });
       ((o.variables as GenericVariable[]) ?? []).forEach((v) => {
-        varIds.push(new PipelineVariable(`${ctx.name}-var-${repository}-${v.key}`, { ...where, key: v.key, value: v.value, secured: v.secured }, ctx.opts).uuid);
+        varIds.push(
+          new PipelineVariable(
+            `${ctx.name}-var-${repository}-${v.key}`,
+            { ...where, key: v.key, value: v.value, secured: v.secured },
+            ctx.opts,
+          ).uuid,
+        );
       });
     }
     return { webhooks: pulumi.all(hookIds), deployKeys: pulumi.all(keyIds), variables: pulumi.all(varIds) };

@@ -75,13 +75,20 @@ export interface TokenGrant {
  * POST grant_type=client_credentials to the token URL with Basic key:secret. Throws an
  * ApiError carrying Bitbucket's `error_description` (never the credentials).
  */
-export async function clientCredentialsGrant(tokenUrl: string, clientId: string, clientSecret: string): Promise<TokenGrant> {
+export async function clientCredentialsGrant(
+  tokenUrl: string,
+  clientId: string,
+  clientSecret: string,
+): Promise<TokenGrant> {
   const s = loadSettings();
   const path = displayPath(tokenUrl, s.apiUrl);
   let res: AxiosResponse;
   try {
     res = await http1().post(tokenUrl, "grant_type=client_credentials", {
-      headers: { "Content-Type": "application/x-www-form-urlencoded", Authorization: basicHeader(clientId, clientSecret) },
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        Authorization: basicHeader(clientId, clientSecret),
+      },
       timeout: s.timeoutMs,
     });
   } catch (e) {
@@ -102,9 +109,10 @@ async function oauthToken(c: Extract<Credentials, { kind: "oauth" }>, fresh: boo
     const t = await hit;
     if (t.refreshAt > Date.now()) return t.accessToken;
   }
-  const pending = clientCredentialsGrant(c.tokenUrl, c.clientId, c.clientSecret).then(
-    (g): CachedToken => ({ accessToken: g.access_token, refreshAt: refreshTime(Date.now(), Number(g.expires_in ?? 3600)) }),
-  );
+  const pending = clientCredentialsGrant(c.tokenUrl, c.clientId, c.clientSecret).then((g): CachedToken => ({
+    accessToken: g.access_token,
+    refreshAt: refreshTime(Date.now(), Number(g.expires_in ?? 3600)),
+  }));
   cache.set(key, pending);
   try {
     const t = await pending;

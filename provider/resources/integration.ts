@@ -29,8 +29,8 @@ export interface IntegrationArgs {
 export class Integration extends pulumi.ComponentResource {
   /** Resolves to true once the consumer is verified to cover the preset; fails the run otherwise. */
   public readonly ready: pulumi.Output<boolean>;
-  /** What the platform side needs (commands, environment, ids); secret parts are secret outputs. */
-  public readonly outputs: pulumi.Output<Record<string, unknown>>;
+  /** What the platform side needs (commands, environment, ids), one output each; secret ones are secret outputs. */
+  public readonly outputs: Record<string, pulumi.Output<unknown>>;
   /** The scopes the preset needs the consumer to have. */
   public readonly requiredScopes: string[];
 
@@ -38,23 +38,37 @@ export class Integration extends pulumi.ComponentResource {
     super("bitbucket:index:Integration", name, {}, opts);
     const preset = PRESETS[args.preset];
     if (!preset) {
-      throw new Error(`integration ${name}: unknown preset "${String(args.preset)}" (presets: ${Object.keys(PRESETS).join(", ")})`);
+      throw new Error(
+        `integration ${name}: unknown preset "${String(args.preset)}" (presets: ${Object.keys(PRESETS).join(", ")})`,
+      );
     }
     const options = args.options ?? {};
     const repositories = args.repositories ?? [];
     const problems = [
       ...preset.validate(options),
-      ...(preset.consumer === "required" && !args.consumer ? [`consumer: ${preset.title} needs an OAuth consumer`] : []),
-      ...(preset.consumer === "none" && args.consumer ? [`consumer: ${preset.title} does not use an OAuth consumer; remove it`] : []),
-      ...(preset.repositories === "one" && repositories.length !== 1 ? [`repositories: ${preset.title} connects exactly one repository, got ${repositories.length}`] : []),
-      ...(preset.repositories === "none" && repositories.length ? [`repositories: ${preset.title} works on the consumer alone; remove repositories`] : []),
-      ...(preset.repositories === "many" && new Set(repositories).size !== repositories.length ? ["repositories: listed twice"] : []),
+      ...(preset.consumer === "required" && !args.consumer
+        ? [`consumer: ${preset.title} needs an OAuth consumer`]
+        : []),
+      ...(preset.consumer === "none" && args.consumer
+        ? [`consumer: ${preset.title} does not use an OAuth consumer; remove it`]
+        : []),
+      ...(preset.repositories === "one" && repositories.length !== 1
+        ? [`repositories: ${preset.title} connects exactly one repository, got ${repositories.length}`]
+        : []),
+      ...(preset.repositories === "none" && repositories.length
+        ? [`repositories: ${preset.title} works on the consumer alone; remove repositories`]
+        : []),
+      ...(preset.repositories === "many" && new Set(repositories).size !== repositories.length
+        ? ["repositories: listed twice"]
+        : []),
     ];
     if (problems.length) {
       throw new Error(`integration ${name} (${args.preset}):\n  ${problems.join("\n  ")}`);
     }
     this.requiredScopes = preset.requiredScopes(options);
-    const ready = args.consumer ? consumerGate(name, args.preset, args.consumer, this.requiredScopes, preset.callbackUrl) : pulumi.output(true);
+    const ready = args.consumer
+      ? consumerGate(name, args.preset, args.consumer, this.requiredScopes, preset.callbackUrl)
+      : pulumi.output(true);
     const outputs = preset.build({
       name,
       workspace: args.workspace,
@@ -65,7 +79,7 @@ export class Integration extends pulumi.ComponentResource {
       gate: <T>(v: pulumi.Input<T>) => pulumi.all([ready, v]).apply(([, x]) => x as T),
     });
     this.ready = ready;
-    this.outputs = pulumi.output(outputs) as unknown as pulumi.Output<Record<string, unknown>>;
+    this.outputs = outputs;
     this.registerOutputs({ ready, ...outputs });
   }
 }
@@ -75,22 +89,36 @@ export class Integration extends pulumi.ComponentResource {
  * callback URL the platform requires); otherwise an error saying what to declare or tick.
  * Declared scopes are checked in previews too; granted ones once the consumer is verified.
  */
-function consumerGate(name: string, preset: string, consumer: OAuthConsumer, required: string[], callbackUrl?: string) {
+function consumerGate(
+  name: string,
+  preset: string,
+  consumer: OAuthConsumer,
+  required: string[],
+  callbackUrl?: string,
+) {
   const where = `integration ${name} (${preset})`;
-  const declared = pulumi.all([consumer.scopes, consumer.name, consumer.callbackUrl]).apply(([scopes, cname, cb]) => {
-    const lacks = missing(scopes, required);
-    if (lacks.length) {
-      throw new Error(`${where}: OAuth consumer "${cname}" does not declare ${lacks.join(", ")}; add them to its scopes and tick ${lacks.map((s) => `"${checkboxOf(s)}"`).join(", ")} in Bitbucket`);
-    }
-    if (callbackUrl !== undefined && cb !== callbackUrl) {
-      throw new Error(`${where}: OAuth consumer "${cname}" must have callback URL ${callbackUrl} (declared: ${cb ?? "none"}); set it in Bitbucket and in callbackUrl`);
-    }
-    return true;
-  });
+  const declared = pulumi
+    .all([consumer.scopes, consumer.name, consumer.callbackUrl])
+    .apply(([scopes, cname, cb]) => {
+      const lacks = missing(scopes, required);
+      if (lacks.length) {
+        throw new Error(
+          `${where}: OAuth consumer "${cname}" does not declare ${lacks.join(", ")}; add them to its scopes and tick ${lacks.map((s) => `"${checkboxOf(s)}"`).join(", ")} in Bitbucket`,
+        );
+      }
+      if (callbackUrl !== undefined && cb !== callbackUrl) {
+        throw new Error(
+          `${where}: OAuth consumer "${cname}" must have callback URL ${callbackUrl} (declared: ${cb ?? "none"}); set it in Bitbucket and in callbackUrl`,
+        );
+      }
+      return true;
+    });
   return pulumi.all([declared, consumer.grantedScopes, consumer.name]).apply(([, granted, cname]) => {
     const lacks = missing(granted, required);
     if (lacks.length) {
-      throw new Error(`${where}: OAuth consumer "${cname}" was not granted ${lacks.join(", ")}; tick ${lacks.map((s) => `"${checkboxOf(s)}"`).join(", ")} in Workspace settings > OAuth consumers > ${cname} > Edit`);
+      throw new Error(
+        `${where}: OAuth consumer "${cname}" was not granted ${lacks.join(", ")}; tick ${lacks.map((s) => `"${checkboxOf(s)}"`).join(", ")} in Workspace settings > OAuth consumers > ${cname} > Edit`,
+      );
     }
     return true;
   });

@@ -83,7 +83,8 @@ export const SECRET_OUTPUTS = ["key", "secret"];
 export function normalize(raw: Record<string, unknown>): { inputs: Normalized; failures: CheckFailure[] } {
   const failures: CheckFailure[] = [];
   const fail = (property: string, reason: string) => failures.push({ property, reason });
-  const workspace = checkSlug(raw, "workspace", failures, { required: "the workspace the consumer belongs to" }) ?? "";
+  const workspace =
+    checkSlug(raw, "workspace", failures, { required: "the workspace the consumer belongs to" }) ?? "";
   const name = typeof raw.name === "string" ? raw.name.trim() : "";
   if (!name) fail("name", "name is required: the consumer's name in Workspace settings > OAuth consumers");
   const urls: Record<string, string | undefined> = {};
@@ -98,23 +99,31 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
     }
   }
   const scopes: string[] = [];
-  if (!Array.isArray(raw.scopes)) fail("scopes", 'scopes must list the consumer\'s permissions, e.g. ["repository", "webhook"]');
+  if (!Array.isArray(raw.scopes))
+    fail("scopes", 'scopes must list the consumer\'s permissions, e.g. ["repository", "webhook"]');
   else {
     for (const [i, sc] of raw.scopes.entries()) {
       const v = typeof sc === "string" ? sc.trim() : "";
       if ((SCOPES as readonly string[]).includes(v)) scopes.push(v);
       else {
         const close = closeMatches(v, SCOPES);
-        fail(`scopes[${i}]`, `unknown scope "${String(sc)}"${close.length ? `; did you mean ${close.join(", ")}?` : ""}`);
+        fail(
+          `scopes[${i}]`,
+          `unknown scope "${String(sc)}"${close.length ? `; did you mean ${close.join(", ")}?` : ""}`,
+        );
       }
     }
   }
   for (const field of ["key", "secret"]) {
     if (typeof raw[field] !== "string" || (raw[field] as string).trim() === "") {
-      fail(field, `${field} is required: the consumer's ${field === "key" ? "Key" : "Secret"} from Bitbucket, set with \`pulumi config set --secret\``);
+      fail(
+        field,
+        `${field} is required: the consumer's ${field === "key" ? "Key" : "Secret"} from Bitbucket, set with \`pulumi config set --secret\``,
+      );
     }
   }
-  if (raw.private !== undefined && typeof raw.private !== "boolean") fail("private", "private must be true or false");
+  if (raw.private !== undefined && typeof raw.private !== "boolean")
+    fail("private", "private must be true or false");
   return {
     inputs: {
       workspace,
@@ -147,7 +156,10 @@ async function verify(n: Normalized): Promise<Verification> {
   try {
     const grant = await clientCredentialsGrant(loadSettings().oauthTokenUrl, n.key, n.secret);
     if (!n.private) {
-      return { granted: parseScopes(grant.scopes), problem: `${where} is private in Bitbucket but declared private: false; declare private: true` };
+      return {
+        granted: parseScopes(grant.scopes),
+        problem: `${where} is private in Bitbucket but declared private: false; declare private: true`,
+      };
     }
     return { granted: parseScopes(grant.scopes) };
   } catch (e) {
@@ -187,7 +199,9 @@ function assertVerified(n: Normalized, o: OAuthConsumerOutputs): void {
     throw new Error(
       `OAuth consumer "${n.name}" of workspace ${n.workspace} lacks ${o.missingScopes.join(", ")}: tick ${o.missingScopes
         .map((s) => `"${checkboxOf(s)}"`)
-        .join(", ")} in Workspace settings > OAuth consumers > ${n.name} > Edit (${o.settingsUrl}); it has ${o.grantedScopes.join(", ") || "no permissions"}`,
+        .join(
+          ", ",
+        )} in Workspace settings > OAuth consumers > ${n.name} > Edit (${o.settingsUrl}); it has ${o.grantedScopes.join(", ") || "no permissions"}`,
     );
   }
 }
@@ -204,28 +218,61 @@ export const oauthConsumerProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id: string, olds: OAuthConsumerOutputs, news: Normalized) {
-    const fields = ["workspace", "name", "description", "callbackUrl", "url", "private", "key", "secret"] as const;
-    const changed = fields.some((k) => (olds[k] ?? "") !== (news[k] ?? "")) || olds.scopes?.join(" ") !== news.scopes.join(" ");
+    const fields = [
+      "workspace",
+      "name",
+      "description",
+      "callbackUrl",
+      "url",
+      "private",
+      "key",
+      "secret",
+    ] as const;
+    const changed =
+      fields.some((k) => (olds[k] ?? "") !== (news[k] ?? "")) ||
+      olds.scopes?.join(" ") !== news.scopes.join(" ");
     // Drift found by refresh (a scope unticked, credentials revoked) makes the next `up` re-verify and say what to fix.
-    const drift = Boolean(olds.problem) || (olds.missingScopes?.length ?? 0) > 0 || missing(olds.grantedScopes ?? [], news.scopes).length > 0;
+    const drift =
+      Boolean(olds.problem) ||
+      (olds.missingScopes?.length ?? 0) > 0 ||
+      missing(olds.grantedScopes ?? [], news.scopes).length > 0;
     return { changes: changed || (news.private && drift), replaces: [], deleteBeforeReplace: false };
   },
 
   async create(inputs: Normalized) {
-    const outs = outputs(inputs, await verify(inputs).catch((e) => Promise.reject(withContext(e, `verify OAuth consumer "${inputs.name}"`))));
+    const outs = outputs(
+      inputs,
+      await verify(inputs).catch((e) =>
+        Promise.reject(withContext(e, `verify OAuth consumer "${inputs.name}"`)),
+      ),
+    );
     assertVerified(inputs, outs);
     return { id: idOf(inputs), outs };
   },
 
   async read(id: string, props: OAuthConsumerOutputs) {
     const n: Normalized = { ...props, scopes: props.scopes ?? [] };
-    const outs = outputs(n, await verify(n).catch((e) => Promise.reject(withContext(e, `verify OAuth consumer "${n.name}"`))));
-    const { grantedScopes: _g, missingScopes: _m, extraScopes: _e, verifiedAt: _v, problem: _p, settingsUrl: _s, ...inputs } = outs;
+    const outs = outputs(
+      n,
+      await verify(n).catch((e) => Promise.reject(withContext(e, `verify OAuth consumer "${n.name}"`))),
+    );
+    const {
+      grantedScopes: _g,
+      missingScopes: _m,
+      extraScopes: _e,
+      verifiedAt: _v,
+      problem: _p,
+      settingsUrl: _s,
+      ...inputs
+    } = outs;
     return { id, props: outs, inputs };
   },
 
   async update(_id: string, _olds: OAuthConsumerOutputs, news: Normalized) {
-    const outs = outputs(news, await verify(news).catch((e) => Promise.reject(withContext(e, `verify OAuth consumer "${news.name}"`))));
+    const outs = outputs(
+      news,
+      await verify(news).catch((e) => Promise.reject(withContext(e, `verify OAuth consumer "${news.name}"`))),
+    );
     assertVerified(news, outs);
     return { outs };
   },

@@ -49,9 +49,11 @@ export class Engine {
     const seen = new Set<string>();
     const errors: Error[] = [];
     let pending = 0;
+    let calls = 0;
     await pulumi.runtime.setMocks(
       {
         newResource: async (args) => {
+          calls++;
           if (!args.custom) return { id: undefined, state: {} };
           pending++;
           try {
@@ -78,8 +80,13 @@ export class Engine {
     } catch (e) {
       errors.push(e as Error);
     }
-    // Let registrations that were already under way finish.
-    for (let i = 0; i < 500 && pending > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    // Let registrations finish, including those that waited on other resources' outputs:
+    // done when none is under way and none has started for 100 ms (at most 20 s).
+    for (let i = 0, last = -1, quiet = 0; i < 2000 && quiet < 10; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      quiet = pending === 0 && calls === last ? quiet + 1 : 0;
+      last = calls;
+    }
     if (errors.length === 0) {
       for (const key of [...this.state.keys()].reverse()) {
         if (seen.has(key)) continue;
@@ -156,16 +163,23 @@ export class Engine {
 
 /** Waits for resources (their urns and `outputs`) and outputs, surfacing the first failure. */
 async function settle(x: unknown): Promise<void> {
-  const waitOutput = (o: pulumi.Output<unknown>) => new Promise<void>((resolve, reject) => {
-    // `promise()` is what the SDK itself awaits; it rejects when the output failed.
-    (o as unknown as { promise(): Promise<unknown> }).promise().then(() => resolve(), reject);
-  });
+  const waitOutput = (o: pulumi.Output<unknown>) =>
+    new Promise<void>((resolve, reject) => {
+      // `promise()` is what the SDK itself awaits; it rejects when the output failed.
+      (o as unknown as { promise(): Promise<unknown> }).promise().then(() => resolve(), reject);
+    });
   const items = Array.isArray(x) ? x : [x];
   for (const item of items) {
     if (pulumi.Output.isInstance(item)) await waitOutput(item);
     else if (pulumi.Resource.isInstance(item)) {
       await waitOutput(item.urn);
-      for (const v of Object.values(item)) if (pulumi.Output.isInstance(v)) await waitOutput(v);
+      // Its output properties, and records of outputs (an Integration's `outputs`).
+      for (const v of Object.values(item)) {
+        if (pulumi.Output.isInstance(v)) await waitOutput(v);
+        else if (v && typeof v === "object" && !Array.isArray(v) && !pulumi.Resource.isInstance(v)) {
+          for (const w of Object.values(v)) if (pulumi.Output.isInstance(w)) await waitOutput(w);
+        }
+      }
     }
   }
 }

@@ -8,7 +8,12 @@ const SECRET = "cs-4b8e9c0d7f";
 describe("OAuthConsumer", () => {
   let f: Fixture;
   beforeEach(async () => {
-    f = await fixture({ ...DEFAULT_SEED, consumers: [{ key: KEY, secret: SECRET, scopes: ["pullrequest:write", "webhook", "account"], private: true }] });
+    f = await fixture({
+      ...DEFAULT_SEED,
+      consumers: [
+        { key: KEY, secret: SECRET, scopes: ["pullrequest:write", "webhook", "account"], private: true },
+      ],
+    });
   });
   afterEach(async () => f.close());
 
@@ -32,30 +37,46 @@ describe("OAuthConsumer", () => {
   it("reports no change on a second pass, without calling Bitbucket", async () => {
     const { id, outs } = await f.harness.up("OAuthConsumer", consumer());
     f.emulator.resetLog();
-    const d = await f.harness.plan("OAuthConsumer", id, outs, consumer({ scopes: ["webhook", "pullrequest:write", "repository"] }));
+    const d = await f.harness.plan(
+      "OAuthConsumer",
+      id,
+      outs,
+      consumer({ scopes: ["webhook", "pullrequest:write", "repository"] }),
+    );
     assert.equal(d.changes, false);
     assert.deepEqual(f.emulator.log(), []);
   });
 
   it("fails on missing scopes, naming them and the checkboxes to tick", async () => {
     await assert.rejects(
-      f.harness.up("OAuthConsumer", consumer({ scopes: ["repository:admin", "webhook", "pipeline:variable"] })),
+      f.harness.up(
+        "OAuthConsumer",
+        consumer({ scopes: ["repository:admin", "webhook", "pipeline:variable"] }),
+      ),
       /OAuth consumer "CI" of workspace acme lacks pipeline:variable, repository:admin: tick "Pipelines: Edit variables", "Repositories: Admin" in Workspace settings > OAuth consumers > CI > Edit \(https:\/\/bitbucket.org\/acme\/workspace\/settings\/api\); it has account, pullrequest:write, webhook/,
     );
   });
 
   it("fails on a public consumer declared private, saying what to tick", async () => {
     f.emulator.store.consumers.get(KEY)!.private = false;
-    await assert.rejects(f.harness.up("OAuthConsumer", consumer()), /OAuth consumer "CI" of workspace acme is public: tick "This is a private consumer"/);
+    await assert.rejects(
+      f.harness.up("OAuthConsumer", consumer()),
+      /OAuth consumer "CI" of workspace acme is public: tick "This is a private consumer"/,
+    );
     const declaredPublic = await f.harness.up("OAuthConsumer", consumer({ private: false }));
     assert.deepEqual(declaredPublic.outs.grantedScopes, [], "a public consumer's scopes cannot be read");
     assert.equal(declaredPublic.outs.problem, undefined);
   });
 
   it("fails on wrong credentials without echoing them", async () => {
-    const err = await f.harness.up("OAuthConsumer", consumer({ secret: "wrong-secret-1234" })).catch((e: Error) => e);
+    const err = await f.harness
+      .up("OAuthConsumer", consumer({ secret: "wrong-secret-1234" }))
+      .catch((e: Error) => e);
     assert.ok(err instanceof Error);
-    assert.match(err.message, /Bitbucket rejected its key and secret \(Invalid OAuth client credentials \(unauthorized_client\)\)/);
+    assert.match(
+      err.message,
+      /Bitbucket rejected its key and secret \(Invalid OAuth client credentials \(unauthorized_client\)\)/,
+    );
     assert.ok(!err.message.includes("wrong-secret-1234") && !err.message.includes(KEY), err.message);
     assert.ok(!f.harness.stderr.includes("wrong-secret-1234"));
   });
@@ -67,7 +88,10 @@ describe("OAuthConsumer", () => {
     assert.deepEqual(read.props.missingScopes, ["pullrequest:write", "webhook"]);
     const d = await f.harness.plan("OAuthConsumer", id, read.props, consumer());
     assert.equal(d.changes, true);
-    await assert.rejects(f.harness.update("OAuthConsumer", id, read.props, d.inputs), /lacks pullrequest:write, webhook: tick "Pull requests: Write", "Webhooks"/);
+    await assert.rejects(
+      f.harness.update("OAuthConsumer", id, read.props, d.inputs),
+      /lacks pullrequest:write, webhook: tick "Pull requests: Write", "Webhooks"/,
+    );
   });
 
   it("reports revoked credentials on refresh instead of pretending the consumer is gone", async () => {
@@ -83,17 +107,34 @@ describe("OAuthConsumer", () => {
     f.emulator.resetLog();
     await f.harness.delete("OAuthConsumer", id, outs);
     assert.deepEqual(f.emulator.log(), []);
-    assert.match(f.harness.stderr, /OAuth consumer "CI" is no longer managed, but it still exists: delete it in Workspace settings > OAuth consumers \(https:\/\/bitbucket.org\/acme\/workspace\/settings\/api\)/);
+    assert.match(
+      f.harness.stderr,
+      /OAuth consumer "CI" is no longer managed, but it still exists: delete it in Workspace settings > OAuth consumers \(https:\/\/bitbucket.org\/acme\/workspace\/settings\/api\)/,
+    );
     assert.equal(f.emulator.store.consumers.has(KEY), true);
   });
 
   it("refuses unknown scopes with close matches, and missing credentials", async () => {
-    const { failures } = await f.harness.check("OAuthConsumer", { workspace: "acme", name: "CI", scopes: ["pullrequests", "repo:write"] });
+    const { failures } = await f.harness.check("OAuthConsumer", {
+      workspace: "acme",
+      name: "CI",
+      scopes: ["pullrequests", "repo:write"],
+    });
     assert.deepEqual(failures, [
       { property: "scopes[0]", reason: 'unknown scope "pullrequests"; did you mean pullrequest?' },
-      { property: "scopes[1]", reason: 'unknown scope "repo:write"; did you mean repository:write, team:write?' },
-      { property: "key", reason: "key is required: the consumer's Key from Bitbucket, set with `pulumi config set --secret`" },
-      { property: "secret", reason: "secret is required: the consumer's Secret from Bitbucket, set with `pulumi config set --secret`" },
+      {
+        property: "scopes[1]",
+        reason: 'unknown scope "repo:write"; did you mean repository:write, team:write?',
+      },
+      {
+        property: "key",
+        reason: "key is required: the consumer's Key from Bitbucket, set with `pulumi config set --secret`",
+      },
+      {
+        property: "secret",
+        reason:
+          "secret is required: the consumer's Secret from Bitbucket, set with `pulumi config set --secret`",
+      },
     ]);
   });
 });

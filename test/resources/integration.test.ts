@@ -1,0 +1,324 @@
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { AMPERSAND_CALLBACK, Integration, OAuthConsumer } from "../../provider";
+import { Engine } from "../harness/deploy";
+import { DEFAULT_SEED, fixture, type Fixture } from "../harness/fixture";
+import { ed25519 } from "../keys";
+
+const KEY = "integration-key-1";
+const SECRET = "integration-secret-2";
+const PSH = ["account", "email", "repository:write", "pullrequest", "webhook"];
+const PUPPET = [
+  "account:write",
+  "team",
+  "repository:write",
+  "pullrequest:write",
+  "issue",
+  "snippet",
+  "wiki",
+  "webhook",
+];
+
+const value = <T>(o: pulumi.Output<T>) => (o as unknown as { promise(): Promise<T> }).promise();
+/** Every output of an integration, resolved. */
+const all = async (i: Integration) =>
+  Object.fromEntries(
+    await Promise.all(Object.entries(i.outputs).map(async ([k, o]) => [k, await value(o)] as const)),
+  ) as Record<string, unknown>;
+const isSecret = (o: pulumi.Output<unknown> | undefined) =>
+  (o as unknown as { isSecret: Promise<boolean> }).isSecret;
+const writes = (f: Fixture) =>
+  f.emulator.log().filter((l) => !l.startsWith("GET") && !l.includes("/site/oauth2/"));
+
+describe("Integration", () => {
+  let f: Fixture;
+  let engine: Engine;
+  const setup = async (granted: string[], extra: Partial<{ private: boolean }> = {}) => {
+    f = await fixture({
+      ...DEFAULT_SEED,
+      consumers: [{ key: KEY, secret: SECRET, scopes: granted, private: extra.private ?? true }],
+    });
+    engine = new Engine(f.harness);
+  };
+  afterEach(async () => f?.close());
+
+  const consumer = (scopes: string[], over: Record<string, unknown> = {}) =>
+    new OAuthConsumer("consumer", {
+      workspace: "acme",
+      name: "Platform",
+      scopes,
+      key: KEY,
+      secret: SECRET,
+      ...over,
+    });
+
+  describe("platformsh", () => {
+    let integration: Integration | undefined;
+    const program =
+      (opts: Record<string, unknown> = { project: "abc123xyz" }) =>
+      () => {
+        const c = consumer(PSH);
+        integration = new Integration("psh", {
+          preset: "platformsh",
+          workspace: "acme",
+          repositories: ["api"],
+          consumer: c,
+          options: opts,
+        });
+        return [c, integration];
+      };
+
+    it("verifies the consumer and prints the platform command, secret parts kept secret", async () => {
+      await setup(PSH);
+      const first = await engine.up(program());
+      assert.equal(first.error, undefined);
+      assert.deepEqual(first.steps, [{ op: "create", type: "OAuthConsumer", name: "consumer" }]);
+      assert.deepEqual(
+        writes(f),
+        [],
+        "Platform.sh registers its own webhook: nothing is written to Bitbucket",
+      );
+      const outs = await all(integration!);
+      assert.equal(
+        outs.platformCommand,
+        `platform integration:add --project=abc123xyz --type=bitbucket --repository=acme/api --key=${KEY} --secret=${SECRET} --fetch-branches=true --prune-branches=true --build-pull-requests=true --build-pull-requests-post-merge=false`,
+      );
+      assert.equal(await isSecret(integration!.outputs.platformCommand), true);
+      assert.equal(await isSecret(integration!.outputs.platformCommandTemplate), false);
+      assert.ok(!String(outs.platformCommandTemplate).includes(SECRET));
+      assert.match(
+        String(outs.platformCommandTemplate),
+        /--key="\$BITBUCKET_KEY" --secret="\$BITBUCKET_SECRET"/,
+      );
+      const second = await engine.up(program());
+      assert.deepEqual(
+        second.steps.map((s) => s.op),
+        ["same"],
+      );
+    });
+
+    it("reports a scope removed from the consumer on refresh, and deletes leaving the consumer in settings", async () => {
+      await setup(PSH);
+      await engine.up(program());
+      f.emulator.store.consumers.get(KEY)!.scopes = PSH.filter((s) => s !== "webhook");
+      const [refreshed] = await engine.refresh();
+      assert.deepEqual(refreshed?.props.missingScopes, ["webhook"]);
+      const again = await engine.up(program());
+      assert.match(
+        String(again.error?.message),
+        /integration psh \(platformsh\): OAuth consumer "Platform" was not granted webhook|lacks webhook: tick "Webhooks"/,
+      );
+      assert.deepEqual(await engine.destroy(), [{ op: "delete", type: "OAuthConsumer", name: "consumer" }]);
+      assert.match(f.harness.stderr, /OAuth consumer "Platform" is no longer managed, but it still exists/);
+    });
+
+    it("refuses pruneBranches without fetchBranches, and a missing project, before anything runs", async () => {
+      await setup(PSH);
+      const { error } = await engine.up(program({ fetchBranches: false }));
+      assert.equal(
+        error?.message,
+        "integration psh (platformsh):\n  project: required\n  pruneBranches: needs fetchBranches: true (Platform.sh prunes only branches it fetches); set pruneBranches: false",
+      );
+      assert.deepEqual(writes(f), []);
+    });
+  });
+
+  describe("puppet-pipelines", () => {
+    const platformKey = ed25519("puppet-pipelines");
+    let integration: Integration | undefined;
+    const program =
+      (scopes = PUPPET) =>
+      () => {
+        const c = consumer(scopes);
+        integration = new Integration("puppet", {
+          preset: "puppet-pipelines",
+          workspace: "acme",
+          repositories: ["api", "web"],
+          consumer: c,
+          options: {
+            sshPublicKey: platformKey.publicLine,
+            webhookUrl: "https://pipelines.example.test/hooks/bitbucket",
+          },
+        });
+        return [c, integration];
+      };
+
+    it("adds the platform's SSH key to the account and a webhook per repository, then nothing on a second pass", async () => {
+      await setup(PUPPET);
+      const first = await engine.up(program());
+      assert.equal(first.error, undefined, first.error?.message);
+      assert.deepEqual(first.steps.map((s) => `${s.op} ${s.type} ${s.name}`).sort(), [
+        "create OAuthConsumer consumer",
+        "create SshKey puppet-ssh-key",
+        "create Webhook puppet-hook-api",
+        "create Webhook puppet-hook-web",
+      ]);
+      const hooks = f.emulator.store.allHooks();
+      assert.equal(hooks.length, 2);
+      assert.ok(
+        hooks.every(
+          (h) => h.url === "https://pipelines.example.test/hooks/bitbucket" && h.secret?.length === 64,
+        ),
+      );
+      const outs = await all(integration!);
+      assert.deepEqual(Object.keys(outs.webhooks as object).sort(), ["api", "web"]);
+      assert.equal(
+        (outs.webhookSecrets as Record<string, string>).api,
+        hooks.find((h) => h.uuid === (outs.webhooks as Record<string, string>).api)?.secret,
+      );
+      assert.equal(await isSecret(integration!.outputs.webhookSecrets), true);
+      assert.match(String(outs.sshKeyFingerprint), /^SHA256:/);
+      const second = await engine.up(program());
+      assert.deepEqual(
+        second.steps.map((s) => s.op),
+        ["same", "same", "same", "same"],
+      );
+    });
+
+    it("removes every child on delete and leaves the consumer in settings", async () => {
+      await setup(PUPPET);
+      await engine.up(program());
+      const steps = await engine.destroy();
+      assert.equal(steps.at(-1)?.type, "OAuthConsumer", "the consumer goes last: its children depend on it");
+      assert.equal(f.emulator.store.allHooks().length, 0);
+      assert.equal([...f.emulator.store.accounts.values()].flatMap((a) => a.sshKeys).length, 0);
+      assert.match(f.harness.stderr, /still exists: delete it in Workspace settings > OAuth consumers/);
+    });
+
+    it("fails before any Bitbucket write when the consumer was not granted what the preset needs", async () => {
+      await setup(PUPPET.filter((s) => s !== "wiki" && s !== "team"));
+      const { error } = await engine.up(program());
+      assert.match(
+        String(error?.message),
+        /OAuth consumer "Platform" of workspace acme lacks team, wiki: tick "Workspace membership: Read", "Wikis"/,
+      );
+      assert.deepEqual(writes(f), [], "no webhook, no key: nothing was written");
+    });
+
+    it("fails before any Bitbucket write when the consumer does not declare what the preset needs", async () => {
+      await setup(PUPPET);
+      const { error } = await engine.up(program(PUPPET.filter((s) => s !== "snippet")));
+      assert.match(
+        String(error?.message),
+        /integration puppet \(puppet-pipelines\): OAuth consumer "Platform" does not declare snippet; add them to its scopes and tick "Snippets: Read" in Bitbucket/,
+      );
+      assert.deepEqual(writes(f), []);
+    });
+  });
+
+  describe("shippable", () => {
+    it("exports the environment Shippable jobs receive, the token secret, and its webhooks", async () => {
+      await setup([]);
+      let integration: Integration | undefined;
+      const program = () => {
+        integration = new Integration("ship", {
+          preset: "shippable",
+          workspace: "acme",
+          repositories: ["api"],
+          options: {
+            integrationName: "bb-cloud",
+            token: pulumi.secret("shippable-token-77"),
+            webhookUrl: "https://api.shippable.example.test/hooks",
+          },
+        });
+        return [integration];
+      };
+      const first = await engine.up(program);
+      assert.equal(first.error, undefined, first.error?.message);
+      const outs = await all(integration!);
+      assert.deepEqual(outs.environment, {
+        BB_CLOUD_INTEGRATION_URL: "https://api.bitbucket.org",
+        BB_CLOUD_INTEGRATION_TOKEN: "shippable-token-77",
+      });
+      assert.deepEqual(outs.environmentNames, ["BB_CLOUD_INTEGRATION_URL", "BB_CLOUD_INTEGRATION_TOKEN"]);
+      assert.equal(await isSecret(integration!.outputs.environment), true);
+      assert.equal(f.emulator.store.allHooks().length, 1);
+      assert.deepEqual(
+        (await engine.up(program)).steps.map((s) => s.op),
+        ["same"],
+      );
+      await engine.destroy();
+      assert.equal(f.emulator.store.allHooks().length, 0);
+    });
+  });
+
+  describe("ampersand", () => {
+    it("checks the consumer's callback URL and exports client id and callback", async () => {
+      const scopes = ["repository", "pullrequest:write"];
+      await setup(scopes);
+      let integration: Integration | undefined;
+      const program = (callbackUrl: string) => () => {
+        const c = consumer(scopes, { callbackUrl });
+        integration = new Integration("amp", {
+          preset: "ampersand",
+          workspace: "acme",
+          consumer: c,
+          options: { read: ["repository"], write: ["pullrequest"] },
+        });
+        return [c, integration];
+      };
+      const wrong = await engine.up(program("https://example.test/callback"));
+      assert.match(
+        String(wrong.error?.message),
+        /OAuth consumer "Platform" must have callback URL https:\/\/api.withampersand.com\/callbacks\/v1\/oauth \(declared: https:\/\/example.test\/callback\)/,
+      );
+      const right = await engine.up(program(AMPERSAND_CALLBACK));
+      assert.equal(right.error, undefined, right.error?.message);
+      const outs = await all(integration!);
+      assert.deepEqual(
+        [outs.clientId, outs.clientSecret, outs.callbackUrl],
+        [KEY, SECRET, AMPERSAND_CALLBACK],
+      );
+      assert.deepEqual(
+        await Promise.all(
+          ["clientId", "clientSecret", "callbackUrl"].map((k) => isSecret(integration!.outputs[k])),
+        ),
+        [true, true, false],
+      );
+      assert.deepEqual(integration!.requiredScopes, ["repository", "pullrequest:write"]);
+    });
+  });
+
+  describe("generic", () => {
+    it("fans webhooks, deploy keys and variables out over the repositories", async () => {
+      await setup([]);
+      const k = ed25519("generic");
+      const program = () => [
+        new Integration("gen", {
+          preset: "generic",
+          workspace: "acme",
+          repositories: ["api", "web"],
+          options: {
+            webhooks: [{ url: "https://ci.example.test/hook", events: ["repo:push"] }],
+            deployKeys: [{ key: k.publicLine, label: "ci" }],
+            variables: [
+              { key: "CI_TOKEN", value: pulumi.secret("t") },
+              { key: "REGION", value: "eu", secured: false },
+            ],
+          },
+        }),
+      ];
+      const first = await engine.up(program);
+      assert.equal(first.error, undefined, first.error?.message);
+      assert.equal(first.steps.length, 8);
+      const repo = (r: string) => f.emulator.store.workspaces.get("acme")!.repos.get(r)!;
+      for (const r of ["api", "web"]) {
+        assert.equal(repo(r).hooks.length, 1);
+        assert.equal(repo(r).deployKeys.length, 1);
+        assert.deepEqual(
+          repo(r).variables.map((v) => [v.key, v.secured]),
+          [
+            ["CI_TOKEN", true],
+            ["REGION", false],
+          ],
+        );
+      }
+      assert.deepEqual(
+        (await engine.up(program)).steps.map((s) => s.op),
+        Array(8).fill("same"),
+      );
+      await engine.destroy();
+      assert.equal(repo("api").variables.length + repo("web").deployKeys.length, 0);
+    });
+  });
+});
