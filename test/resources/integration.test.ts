@@ -27,6 +27,14 @@ const all = async (i: Integration) =>
   ) as Record<string, unknown>;
 const isSecret = (o: pulumi.Output<unknown> | undefined) =>
   (o as unknown as { isSecret: Promise<boolean> }).isSecret;
+/** No output that is not marked secret holds any of `secrets`. */
+async function assertPlainOutputsClean(i: Integration, secrets: string[]) {
+  for (const [k, o] of Object.entries(i.outputs)) {
+    if (await isSecret(o)) continue;
+    const text = JSON.stringify(await value(o));
+    for (const s of secrets) assert.ok(!text.includes(s), `plain output ${k} holds a secret`);
+  }
+}
 const writes = (f: Fixture) =>
   f.emulator.log().filter((l) => !l.startsWith("GET") && !l.includes("/site/oauth2/"));
 
@@ -84,6 +92,7 @@ describe("Integration", () => {
         `platform integration:add --project=abc123xyz --type=bitbucket --repository=acme/api --key=${KEY} --secret=${SECRET} --fetch-branches=true --prune-branches=true --build-pull-requests=true --build-pull-requests-post-merge=false`,
       );
       assert.equal(await isSecret(integration!.outputs.platformCommand), true);
+      await assertPlainOutputsClean(integration!, [KEY, SECRET]);
       assert.equal(await isSecret(integration!.outputs.platformCommandTemplate), false);
       assert.ok(!String(outs.platformCommandTemplate).includes(SECRET));
       assert.match(
@@ -167,6 +176,7 @@ describe("Integration", () => {
         hooks.find((h) => h.uuid === (outs.webhooks as Record<string, string>).api)?.secret,
       );
       assert.equal(await isSecret(integration!.outputs.webhookSecrets), true);
+      await assertPlainOutputsClean(integration!, [KEY, SECRET, ...hooks.map((h) => h.secret!)]);
       assert.match(String(outs.sshKeyFingerprint), /^SHA256:/);
       const second = await engine.up(program());
       assert.deepEqual(
@@ -232,6 +242,7 @@ describe("Integration", () => {
       });
       assert.deepEqual(outs.environmentNames, ["BB_CLOUD_INTEGRATION_URL", "BB_CLOUD_INTEGRATION_TOKEN"]);
       assert.equal(await isSecret(integration!.outputs.environment), true);
+      await assertPlainOutputsClean(integration!, ["shippable-token-77"]);
       assert.equal(f.emulator.store.allHooks().length, 1);
       assert.deepEqual(
         (await engine.up(program)).steps.map((s) => s.op),

@@ -4,6 +4,7 @@
 import * as assert from "node:assert/strict";
 import {
   DeployKey,
+  OAuthConsumer,
   PipelineKnownHost,
   PipelineSshKeyPair,
   PipelineVariable,
@@ -19,7 +20,9 @@ const HOOK_SECRET = "hook-secret-9f3e";
 const VAR_VALUE = "variable-value-77c1";
 const key = ed25519("secrets@test");
 const PRIVATE_BODY = key.privateOpenssh!.split("\n")[1]!.slice(0, 24);
-const all = [HOOK_SECRET, VAR_VALUE, PRIVATE_BODY];
+const CONSUMER_KEY = "consumer-key-5e5e";
+const CONSUMER_SECRET = "consumer-secret-6f6f";
+const all = [HOOK_SECRET, VAR_VALUE, PRIVATE_BODY, CONSUMER_KEY, CONSUMER_SECRET];
 
 const leaks = (text: string) => all.filter((s) => text.includes(s));
 
@@ -39,8 +42,15 @@ describe("secrets", () => {
       new PipelineVariable("plain", { ...where, key: "P", value: "shown", secured: false }),
       new PipelineSshKeyPair("s", { ...where, privateKey: key.privateOpenssh!, publicKey: key.publicLine }),
       new PipelineKnownHost("s", { ...where, hostname: "h.example.test", publicKey: key.publicLine }),
+      new OAuthConsumer("s", {
+        workspace: "acme",
+        name: "C",
+        scopes: ["webhook"],
+        key: CONSUMER_KEY,
+        secret: CONSUMER_SECRET,
+      }),
     ]);
-    assert.equal(Object.keys(providers).length, 6);
+    assert.equal(Object.keys(providers).length, 7);
     for (const [type, text] of Object.entries(providers)) assert.deepEqual(leaks(text), [], type);
     const input = (type: string, name: string, field: string) =>
       declared.find((d) => d.type.endsWith(`:${type}`) && d.name === name)?.inputs[field] as
