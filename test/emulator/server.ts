@@ -14,6 +14,7 @@ import { deployKeyRoutes } from "./routes/deploy-keys";
 import { sshKeyRoutes } from "./routes/ssh-keys";
 import { variableRoutes } from "./routes/variables";
 import { pipelinesSshRoutes } from "./routes/pipelines-ssh";
+import { repositoryRoutes } from "./routes/repositories";
 
 export interface Reply {
   status: number;
@@ -104,6 +105,7 @@ const ROUTES: Route[] = [
   ...sshKeyRoutes,
   ...variableRoutes,
   ...pipelinesSshRoutes,
+  ...repositoryRoutes,
   ...oauthRoutes,
 ];
 

@@ -56,6 +56,8 @@ export interface KnownHost {
 export interface Repo {
   slug: string;
   uuid: string;
+  /** Key of the project the repository is in. */
+  project?: string;
   hooks: Hook[];
   deployKeys: KeyRec[];
   variables: Variable[];
@@ -116,6 +118,8 @@ export interface Seed {
   consumers?: Consumer[];
   /** workspace slug -> project keys */
   projects?: Record<string, string[]>;
+  /** "workspace/PROJECT" -> repository slugs in that project (both created) */
+  projectRepos?: Record<string, string[]>;
 }
 
 /** Environments Bitbucket creates for every repository with Pipelines. */
