@@ -23,5 +23,11 @@ export { closure, covers, missing } from "./scopes";
 export { OAuthConsumer, type OAuthConsumerArgs, type OAuthConsumerOutputs } from "./resources/oauth-consumer";
 export { Integration, type IntegrationArgs } from "./resources/integration";
 export { PRESETS, type PresetName, AMPERSAND_CALLBACK } from "./presets";
-export { loadManifest, parseManifest, isManifestError, type Manifest, type ManifestError } from "./manifest/load";
+export {
+  loadManifest,
+  parseManifest,
+  isManifestError,
+  type Manifest,
+  type ManifestError,
+} from "./manifest/load";
 export { deployManifest, expand } from "./manifest/expand";

@@ -2,46 +2,54 @@ import * as assert from "node:assert/strict";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-
 describe("program (Pulumi.yaml main)", () => {
-  it("declares the configured webhook with its secret marked secret", async () => {
-    const declared: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
-    pulumi.runtime.setAllConfig(
-      {
-        "bitbucket-iac:workspace": "acme",
-        "bitbucket-iac:repository": "api",
-        "bitbucket-iac:webhookUrl": "https://hooks.example.test/p",
-        "bitbucket-iac:webhookEvents": '["repo:push","pullrequest:created"]',
-        "bitbucket-iac:webhookSecret": "program-secret",
-      },
-      ["bitbucket-iac:webhookSecret"],
-    );
+  it("loads the manifest named by stack config, declares it, and exports what it made", async () => {
+    const declared: string[] = [];
+    pulumi.runtime.setAllConfig({ "bitbucket-iac:manifest": path.resolve(__dirname, "../bitbucket.yaml") });
     await pulumi.runtime.setMocks(
       {
         newResource: (args) => {
-          declared.push({ type: args.type, name: args.name, inputs: args.inputs });
-          return { id: "id", state: { ...args.inputs, uuid: "{u}", secretSet: true } };
+          declared.push(`${args.type.split(":").pop()} ${args.name}`);
+          return {
+            id: `${args.name}-id`,
+            state: { ...args.inputs, uuid: `{${args.name}}`, generatedSecret: "g" },
+          };
         },
         call: (args) => args.inputs,
       },
       "bitbucket-iac",
       "test",
     );
-    const mod = (await import(path.resolve(__dirname, "../provider/program.ts"))) as {
-      webhookUuid: pulumi.Output<string>;
+    const program = (await import(path.resolve(__dirname, "../provider/program.ts"))) as unknown as {
+      default: () => Promise<Record<string, Record<string, pulumi.Output<string>>>>;
     };
-    const uuid = await new Promise((r) => mod.webhookUuid.apply(r));
-    assert.equal(uuid, "{u}");
-    assert.equal(declared.length, 1);
-    const [w] = declared;
-    assert.equal(w?.type, "pulumi-nodejs:dynamic/bitbucket:Webhook");
-    assert.equal(w?.name, "webhook");
-    assert.equal(w?.inputs.workspace, "acme");
-    assert.deepEqual(w?.inputs.events, ["repo:push", "pullrequest:created"]);
-    assert.deepEqual(w?.inputs.secret, {
-      [SECRET_SIG]: "1b47061264138c4ac30d75fd1eb44270",
-      value: "program-secret",
+    const outputs = await program.default();
+    const uuid = await new Promise((r) =>
+      outputs.webhooks!["webhook/acme/api/ci.example.com/bitbucket"]!.apply(r),
+    );
+    await new Promise((r) => outputs.pipelineVariables!["variable/acme/api/DEPLOY_REGION"]!.apply(r));
+    assert.deepEqual(declared.sort(), [
+      "PipelineVariable variable/acme/api/DEPLOY_REGION",
+      "Webhook webhook/acme/api/ci.example.com/bitbucket",
+    ]);
+    assert.equal(uuid, "{webhook/acme/api/ci.example.com/bitbucket}");
+    assert.ok("generatedSecrets" in outputs, "the generated webhook secret is exported");
+    assert.equal(
+      await (outputs.generatedSecrets as unknown as { isSecret: Promise<boolean> }).isSecret,
+      true,
+    );
+  });
+
+  it("fails with the manifest's problems, positions included", async () => {
+    pulumi.runtime.setAllConfig({
+      "bitbucket-iac:manifest": path.resolve(__dirname, "fixtures/bad/13-literal-webhook-secret.yaml"),
     });
+    const program = (await import(path.resolve(__dirname, "../provider/program.ts"))) as unknown as {
+      default: () => Promise<unknown>;
+    };
+    await assert.rejects(
+      program.default(),
+      /13-literal-webhook-secret.yaml:7:13 webhooks\[0\].secret: a secret cannot be written in the manifest/,
+    );
   });
 });

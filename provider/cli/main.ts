@@ -8,7 +8,11 @@ import { formatProblem, isManifestError, loadManifest } from "../manifest/load";
 
 const USAGE = "usage: bitbucket-iac validate [bitbucket.yaml]";
 
-export function main(argv: string[], out: (s: string) => void = console.log, err: (s: string) => void = console.error): number {
+export function main(
+  argv: string[],
+  out: (s: string) => void = console.log,
+  err: (s: string) => void = console.error,
+): number {
   const [command, file = "bitbucket.yaml", ...rest] = argv;
   if (command !== "validate" || rest.length) {
     err(USAGE);
@@ -17,7 +21,9 @@ export function main(argv: string[], out: (s: string) => void = console.log, err
   try {
     const m = loadManifest(path.resolve(file));
     const specs = expand(m, () => undefined); // offline: selectors other than lists are not resolved
-    out(`${file}: valid (${specs.length} resource${specs.length === 1 ? "" : "s"} from explicit repository lists; selectors are resolved by pulumi up)`);
+    out(
+      `${file}: valid (${specs.length} resource${specs.length === 1 ? "" : "s"} from explicit repository lists; selectors are resolved by pulumi up)`,
+    );
     return 0;
   } catch (e) {
     if (!isManifestError(e)) throw e;

@@ -20,7 +20,15 @@ import { PipelineVariable } from "../resources/pipeline-variable";
 import { SshKey } from "../resources/ssh-key";
 import { Webhook } from "../resources/webhook";
 import { isKeyError, parsePublicKey } from "../ssh";
-import { manifestError, type Kind, type Loc, type Manifest, type Problem, type SecretRef, type Selector } from "./load";
+import {
+  manifestError,
+  type Kind,
+  type Loc,
+  type Manifest,
+  type Problem,
+  type SecretRef,
+  type Selector,
+} from "./load";
 
 /** A repository as the selectors see it. */
 export interface RepoInfo {
@@ -31,7 +39,15 @@ export interface RepoInfo {
 /** The workspace's repositories, or undefined when unknown (offline validation). */
 export type RepoLister = (workspace: string) => RepoInfo[] | undefined;
 
-type ResourceType = "Webhook" | "DeployKey" | "SshKey" | "PipelineVariable" | "PipelineSshKeyPair" | "PipelineKnownHost" | "OAuthConsumer" | "Integration";
+type ResourceType =
+  | "Webhook"
+  | "DeployKey"
+  | "SshKey"
+  | "PipelineVariable"
+  | "PipelineSshKeyPair"
+  | "PipelineKnownHost"
+  | "OAuthConsumer"
+  | "Integration";
 
 /** One resource to declare. */
 export interface Spec {
@@ -48,39 +64,59 @@ export interface Spec {
 }
 
 const globRe = (glob: string) =>
-  new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]")}$`);
+  new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, "[^/]*")
+      .replace(/\?/g, "[^/]")}$`,
+  );
 
 function describe(sel: Selector): string {
-  return Array.isArray(sel) ? sel.join(", ") : typeof sel === "string" ? `"${sel}"` : `{ project: ${sel.project} }`;
+  return Array.isArray(sel)
+    ? sel.join(", ")
+    : typeof sel === "string"
+      ? `"${sel}"`
+      : `{ project: ${sel.project} }`;
 }
 
 /**
  * The repositories a selector names; undefined when they cannot be known offline; a problem
  * when it matches none.
  */
-function select(workspace: string, sel: Selector, loc: Loc, repos: RepoLister): string[] | undefined | Problem {
+function select(
+  workspace: string,
+  sel: Selector,
+  loc: Loc,
+  repos: RepoLister,
+): string[] | undefined | Problem {
   if (Array.isArray(sel)) return sel;
   const all = repos(workspace);
   if (all === undefined) return undefined;
   const hits =
     typeof sel === "string"
-      ? all.filter((r) => (sel.includes("/") ? globRe(sel).test(`${workspace}/${r.slug}`) : globRe(sel).test(r.slug)))
+      ? all.filter((r) =>
+          sel.includes("/") ? globRe(sel).test(`${workspace}/${r.slug}`) : globRe(sel).test(r.slug),
+        )
       : all.filter((r) => r.project?.toUpperCase() === sel.project.toUpperCase());
   if (hits.length) return hits.map((r) => r.slug).sort();
-  const known = all.map((r) => r.slug).slice(0, 10).join(", ");
+  const known = all
+    .map((r) => r.slug)
+    .slice(0, 10)
+    .join(", ");
   return {
-    loc: { ...loc, path: `${loc.path}.repositories` },
+    loc,
     message: `${describe(sel)} matches no repository in workspace ${workspace}${known ? ` (repositories: ${known}${all.length > 10 ? ", ..." : ""})` : " (it has none)"}`,
   };
 }
 
-const isProblem = (x: unknown): x is Problem => typeof x === "object" && x !== null && "message" in x && "loc" in x;
+const isProblem = (x: unknown): x is Problem =>
+  typeof x === "object" && x !== null && "message" in x && "loc" in x;
 
-/** Short, stable part of a key's fingerprint for names. */
-function keyPart(text: string, loc: Loc, field: string, problems: Problem[]): string | undefined {
-  const k = parsePublicKey(text);
+/** Short, stable part of a key's fingerprint for names; a problem at the key when it is malformed. */
+function keyPart(e: { at: Record<string, Loc> }, field: string, problems: Problem[]): string | undefined {
+  const k = parsePublicKey((e as unknown as Record<string, unknown>)[field]);
   if (!isKeyError(k)) return k.fingerprint.slice("SHA256:".length, "SHA256:".length + 12);
-  problems.push({ loc: { ...loc, path: `${loc.path}.${field}` }, message: `${field} ${k.error}` });
+  problems.push({ loc: e.at[field]!, message: `${field} ${k.error}` });
   return undefined;
 }
 
@@ -94,16 +130,22 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
   const add = (s: Spec, what: string) => {
     const before = firstOf.get(s.name);
     if (before) {
-      problems.push({ loc: s.loc, message: `${what} is already managed by ${before.loc.path} (line ${before.loc.line}); keep one entry` });
+      problems.push({
+        loc: s.loc,
+        message: `${what} is already managed by ${before.loc.path} (line ${before.loc.line}); keep one entry`,
+      });
       return;
     }
     firstOf.set(s.name, s);
     specs.push(s);
   };
   /** Each repository of an entry (or `[undefined]` for workspace scope when allowed). */
-  const targets = (e: { workspace: string; loc: Loc; repositories?: Selector }, optional: boolean): Array<string | undefined> => {
+  const targets = (
+    e: { workspace: string; at: Record<string, Loc>; repositories?: Selector },
+    optional: boolean,
+  ): Array<string | undefined> => {
     if (e.repositories === undefined) return optional ? [undefined] : [];
-    const r = select(e.workspace, e.repositories, e.loc, repos);
+    const r = select(e.workspace, e.repositories, e.at.repositories!, repos);
     if (isProblem(r)) {
       problems.push(r);
       return [];
@@ -113,47 +155,110 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
   const base = (kind: Kind, e: { index: number; loc: Loc }) => ({ kind, index: e.index, loc: e.loc });
 
   for (const c of m.oauthConsumers) {
-    add({ ...base("oauthConsumers", c), type: "OAuthConsumer", name: `oauth-consumer/${c.id}`, workspace: c.workspace }, `OAuth consumer ${c.id}`);
+    add(
+      {
+        ...base("oauthConsumers", c),
+        type: "OAuthConsumer",
+        name: `oauth-consumer/${c.id}`,
+        workspace: c.workspace,
+      },
+      `OAuth consumer ${c.id}`,
+    );
   }
   for (const i of m.integrations) {
-    const repositories = i.repositories === undefined ? [] : targets(i, false).filter((r): r is string => r !== undefined);
-    add({ ...base("integrations", i), type: "Integration", name: i.id, workspace: i.workspace, repositories }, `integration ${i.id}`);
+    const repositories =
+      i.repositories === undefined ? [] : targets(i, false).filter((r): r is string => r !== undefined);
+    add(
+      { ...base("integrations", i), type: "Integration", name: i.id, workspace: i.workspace, repositories },
+      `integration ${i.id}`,
+    );
   }
   for (const w of m.webhooks) {
     for (const repo of targets(w, true)) {
       const name = `webhook/${w.workspace}/${repo ?? "*"}/${urlPart(w.url)}`;
-      add({ ...base("webhooks", w), type: "Webhook", name, workspace: w.workspace, repository: repo }, `webhook ${w.url} on ${w.workspace}/${repo ?? "(workspace)"}`);
+      add(
+        { ...base("webhooks", w), type: "Webhook", name, workspace: w.workspace, repository: repo },
+        `webhook ${w.url} on ${w.workspace}/${repo ?? "(workspace)"}`,
+      );
     }
   }
   for (const d of m.deployKeys) {
-    const fp = keyPart(d.key, d.loc, "key", problems);
+    const fp = keyPart(d, "key", problems);
     if (fp === undefined) continue;
     if (d.project !== undefined) {
-      add({ ...base("deployKeys", d), type: "DeployKey", name: `deploy-key/${d.workspace}/project:${d.project}/${fp}`, workspace: d.workspace }, `this key on project ${d.project}`);
+      add(
+        {
+          ...base("deployKeys", d),
+          type: "DeployKey",
+          name: `deploy-key/${d.workspace}/project:${d.project}/${fp}`,
+          workspace: d.workspace,
+        },
+        `this key on project ${d.project}`,
+      );
     }
     for (const repo of d.project === undefined ? targets(d, false) : []) {
-      add({ ...base("deployKeys", d), type: "DeployKey", name: `deploy-key/${d.workspace}/${repo}/${fp}`, workspace: d.workspace, repository: repo }, `this key on ${d.workspace}/${repo}`);
+      add(
+        {
+          ...base("deployKeys", d),
+          type: "DeployKey",
+          name: `deploy-key/${d.workspace}/${repo}/${fp}`,
+          workspace: d.workspace,
+          repository: repo,
+        },
+        `this key on ${d.workspace}/${repo}`,
+      );
     }
   }
   for (const k of m.sshKeys) {
-    const fp = keyPart(k.key, k.loc, "key", problems);
-    if (fp !== undefined) add({ ...base("sshKeys", k), type: "SshKey", name: `ssh-key/${k.user ?? "me"}/${fp}` }, `this SSH key on ${k.user ?? "the account"}`);
+    const fp = keyPart(k, "key", problems);
+    if (fp !== undefined)
+      add(
+        { ...base("sshKeys", k), type: "SshKey", name: `ssh-key/${k.user ?? "me"}/${fp}` },
+        `this SSH key on ${k.user ?? "the account"}`,
+      );
   }
   for (const v of m.pipelineVariables) {
     for (const repo of targets(v, true)) {
       const where = `${v.workspace}/${repo ?? "*"}${v.environment !== undefined ? `/${v.environment}` : ""}`;
-      add({ ...base("pipelineVariables", v), type: "PipelineVariable", name: `variable/${where}/${v.key}`, workspace: v.workspace, repository: repo }, `variable ${v.key} on ${where}`);
+      add(
+        {
+          ...base("pipelineVariables", v),
+          type: "PipelineVariable",
+          name: `variable/${where}/${v.key}`,
+          workspace: v.workspace,
+          repository: repo,
+        },
+        `variable ${v.key} on ${where}`,
+      );
     }
   }
   for (const p of m.pipelineSshKeyPairs) {
-    keyPart(p.publicKey, p.loc, "publicKey", problems);
+    keyPart(p, "publicKey", problems);
     for (const repo of targets(p, false)) {
-      add({ ...base("pipelineSshKeyPairs", p), type: "PipelineSshKeyPair", name: `ssh-key-pair/${p.workspace}/${repo}`, workspace: p.workspace, repository: repo }, `the key pair of ${p.workspace}/${repo}`);
+      add(
+        {
+          ...base("pipelineSshKeyPairs", p),
+          type: "PipelineSshKeyPair",
+          name: `ssh-key-pair/${p.workspace}/${repo}`,
+          workspace: p.workspace,
+          repository: repo,
+        },
+        `the key pair of ${p.workspace}/${repo}`,
+      );
     }
   }
   for (const h of m.knownHosts) {
     for (const repo of targets(h, false)) {
-      add({ ...base("knownHosts", h), type: "PipelineKnownHost", name: `known-host/${h.workspace}/${repo}/${h.hostname}`, workspace: h.workspace, repository: repo }, `known host ${h.hostname} on ${h.workspace}/${repo}`);
+      add(
+        {
+          ...base("knownHosts", h),
+          type: "PipelineKnownHost",
+          name: `known-host/${h.workspace}/${repo}/${h.hostname}`,
+          workspace: h.workspace,
+          repository: repo,
+        },
+        `known host ${h.hostname} on ${h.workspace}/${repo}`,
+      );
     }
   }
   if (problems.length) throw manifestError(problems);
@@ -165,7 +270,14 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
 /** Every workspace the manifest's selectors need listed (lists of slugs need none). */
 function workspacesToList(m: Manifest): string[] {
   const needs = new Set<string>();
-  for (const kind of ["webhooks", "deployKeys", "pipelineVariables", "pipelineSshKeyPairs", "knownHosts", "integrations"] as const) {
+  for (const kind of [
+    "webhooks",
+    "deployKeys",
+    "pipelineVariables",
+    "pipelineSshKeyPairs",
+    "knownHosts",
+    "integrations",
+  ] as const) {
     for (const e of m[kind] as Array<{ workspace: string; repositories?: Selector }>) {
       if (e.repositories !== undefined && !Array.isArray(e.repositories)) needs.add(e.workspace);
     }
@@ -177,8 +289,13 @@ function workspacesToList(m: Manifest): string[] {
 export async function listRepositories(workspaces: string[]): Promise<RepoLister> {
   const known = new Map<string, RepoInfo[]>();
   for (const ws of workspaces) {
-    const values = await listAll<{ slug: string; project?: { key?: string } }>(`/repositories/${encodeURIComponent(ws)}`);
-    known.set(ws, values.map((r) => ({ slug: r.slug, ...(r.project?.key && { project: r.project.key }) })));
+    const values = await listAll<{ slug: string; project?: { key?: string } }>(
+      `/repositories/${encodeURIComponent(ws)}`,
+    );
+    known.set(
+      ws,
+      values.map((r) => ({ slug: r.slug, ...(r.project?.key && { project: r.project.key }) })),
+    );
   }
   return (ws) => known.get(ws) ?? [];
 }
@@ -186,23 +303,32 @@ export async function listRepositories(workspaces: string[]): Promise<RepoLister
 /** Reads a secret reference: stack config (as a secret) or the environment. */
 function secretOf(ref: SecretRef, loc: Loc, problems: Problem[]): pulumi.Output<string> {
   if ("fromConfig" in ref) {
-    const [ns, key] = ref.fromConfig.includes(":") ? ref.fromConfig.split(":", 2) : [undefined, ref.fromConfig];
+    const [ns, key] = ref.fromConfig.includes(":")
+      ? ref.fromConfig.split(":", 2)
+      : [undefined, ref.fromConfig];
     const config = new pulumi.Config(ns);
     if (config.get(key ?? "") === undefined) {
-      problems.push({ loc, message: `stack config "${ref.fromConfig}" is not set: run \`pulumi config set --secret ${ref.fromConfig} <value>\`` });
+      problems.push({
+        loc,
+        message: `stack config "${ref.fromConfig}" is not set: run \`pulumi config set --secret ${ref.fromConfig} <value>\``,
+      });
       return pulumi.secret("");
     }
     return config.requireSecret(key ?? "");
   }
   const v = process.env[ref.fromEnv];
   if (v === undefined || v === "") {
-    problems.push({ loc, message: `environment variable ${ref.fromEnv} is not set (export it before \`pulumi up\`)` });
+    problems.push({
+      loc,
+      message: `environment variable ${ref.fromEnv} is not set (export it before \`pulumi up\`)`,
+    });
     return pulumi.secret("");
   }
   return pulumi.secret(v);
 }
 
-const isRef = (v: unknown): v is SecretRef => typeof v === "object" && v !== null && ("fromConfig" in v || "fromEnv" in v);
+const isRef = (v: unknown): v is SecretRef =>
+  typeof v === "object" && v !== null && ("fromConfig" in v || "fromEnv" in v);
 
 export interface DeployResult {
   /**
@@ -222,7 +348,6 @@ export async function deployManifest(m: Manifest, repos?: RepoLister): Promise<D
   const lister = repos ?? (await listRepositories(workspacesToList(m)));
   const specs = expand(m, lister);
   const problems: Problem[] = [];
-  const at = (loc: Loc, field: string): Loc => ({ ...loc, path: `${loc.path}.${field}` });
   const resources: Record<string, pulumi.Resource> = {};
   const consumers = new Map<string, OAuthConsumer>();
   const out: Record<Kind, Record<string, unknown>> = {
@@ -232,45 +357,59 @@ export async function deployManifest(m: Manifest, repos?: RepoLister): Promise<D
 
   // Secrets are read before anything is declared, so a missing one stops the run with every other.
   const secrets = new Map<string, pulumi.Output<string>>();
-  const secret = (ref: SecretRef, loc: Loc, field: string) => {
-    const key = `${loc.path}.${field}`;
-    if (!secrets.has(key)) secrets.set(key, secretOf(ref, at(loc, field), problems));
+  /** The secret `field` of entry `e` refers to; its position is the field's (or the entry's). */
+  const secret = (ref: SecretRef, e: { loc: Loc; at: Record<string, Loc> }, field: string) => {
+    const key = `${e.loc.path}.${field}`;
+    const loc = { ...(e.at[field.split(".")[0]!] ?? e.loc), path: key };
+    if (!secrets.has(key)) secrets.set(key, secretOf(ref, loc, problems));
     return secrets.get(key)!;
   };
   for (const s of specs) {
     const e = m[s.kind][s.index]!;
     if (s.type === "OAuthConsumer") {
       const c = e as Manifest["oauthConsumers"][number];
-      secret(c.key, c.loc, "key");
-      secret(c.secret, c.loc, "secret");
+      secret(c.key, c, "key");
+      secret(c.secret, c, "secret");
     }
   }
   for (const s of specs) {
-    const e = m[s.kind][s.index]! as unknown as Record<string, unknown> & { loc: Loc };
-    for (const field of ["secret", "value", "privateKey"]) if (isRef(e[field])) secret(e[field] as SecretRef, e.loc, field);
+    const e = m[s.kind][s.index]! as unknown as Record<string, unknown> & {
+      loc: Loc;
+      at: Record<string, Loc>;
+    };
+    for (const field of ["secret", "value", "privateKey"])
+      if (isRef(e[field])) secret(e[field] as SecretRef, e, field);
     const options = e.options as Record<string, unknown> | undefined;
-    for (const field of ["token", "webhookSecret"]) if (isRef(options?.[field])) secret(options![field] as SecretRef, e.loc, `options.${field}`);
+    for (const field of ["token", "webhookSecret"])
+      if (isRef(options?.[field])) secret(options![field] as SecretRef, e, `options.${field}`);
   }
   if (problems.length) throw manifestError(problems);
 
   for (const s of specs) {
-    const where = { workspace: s.workspace ?? "", ...(s.repository !== undefined && { repository: s.repository }) };
+    const where = {
+      workspace: s.workspace ?? "",
+      ...(s.repository !== undefined && { repository: s.repository }),
+    };
     switch (s.type) {
       case "OAuthConsumer": {
         const c = m.oauthConsumers[s.index]!;
         const r = new OAuthConsumer(s.name, {
           workspace: c.workspace, name: c.name, description: c.description, callbackUrl: c.callbackUrl, url: c.url,
-          private: c.private, scopes: c.scopes, key: secret(c.key, c.loc, "key"), secret: secret(c.secret, c.loc, "secret"),
+          private: c.private, scopes: c.scopes, key: secret(c.key, c, "key"), secret: secret(c.secret, c, "secret"),
         }); // prettier-ignore
         consumers.set(c.id, r);
         resources[s.name] = r;
-        out.oauthConsumers[c.id] = { grantedScopes: r.grantedScopes, verifiedAt: r.verifiedAt, settingsUrl: r.settingsUrl };
+        out.oauthConsumers[c.id] = {
+          grantedScopes: r.grantedScopes,
+          verifiedAt: r.verifiedAt,
+          settingsUrl: r.settingsUrl,
+        };
         break;
       }
       case "Integration": {
         const i = m.integrations[s.index]!;
         const options = Object.fromEntries(
-          Object.entries(i.options ?? {}).map(([k, v]) => [k, isRef(v) ? secret(v, i.loc, `options.${k}`) : v]),
+          Object.entries(i.options ?? {}).map(([k, v]) => [k, isRef(v) ? secret(v, i, `options.${k}`) : v]),
         );
         const r = new Integration(s.name, {
           preset: i.preset,
@@ -285,8 +424,21 @@ export async function deployManifest(m: Manifest, repos?: RepoLister): Promise<D
       }
       case "Webhook": {
         const w = m.webhooks[s.index]!;
-        const secretArgs = w.secret === undefined ? {} : "generate" in w.secret ? { generateSecret: true } : { secret: secret(w.secret, w.loc, "secret") };
-        const r = new Webhook(s.name, { ...where, url: w.url, events: w.events, description: w.description, active: w.active, skipCertVerification: w.skipCertVerification, ...secretArgs });
+        const secretArgs =
+          w.secret === undefined
+            ? {}
+            : "generate" in w.secret
+              ? { generateSecret: true }
+              : { secret: secret(w.secret, w, "secret") };
+        const r = new Webhook(s.name, {
+          ...where,
+          url: w.url,
+          events: w.events,
+          description: w.description,
+          active: w.active,
+          skipCertVerification: w.skipCertVerification,
+          ...secretArgs,
+        });
         resources[s.name] = r;
         out.webhooks[s.name] = r.uuid;
         if ("generateSecret" in secretArgs) generated[s.name] = r.generatedSecret;
@@ -294,7 +446,12 @@ export async function deployManifest(m: Manifest, repos?: RepoLister): Promise<D
       }
       case "DeployKey": {
         const d = m.deployKeys[s.index]!;
-        const r = new DeployKey(s.name, { ...where, ...(d.project !== undefined && { project: d.project }), key: d.key, label: d.label });
+        const r = new DeployKey(s.name, {
+          ...where,
+          ...(d.project !== undefined && { project: d.project }),
+          key: d.key,
+          label: d.label,
+        });
         resources[s.name] = r;
         out.deployKeys[s.name] = r.fingerprint;
         break;
@@ -308,22 +465,38 @@ export async function deployManifest(m: Manifest, repos?: RepoLister): Promise<D
       }
       case "PipelineVariable": {
         const v = m.pipelineVariables[s.index]!;
-        const value = isRef(v.value) ? secret(v.value, v.loc, "value") : v.value;
-        const r = new PipelineVariable(s.name, { ...where, environment: v.environment, key: v.key, value, secured: v.secured });
+        const value = isRef(v.value) ? secret(v.value, v, "value") : v.value;
+        const r = new PipelineVariable(s.name, {
+          ...where,
+          environment: v.environment,
+          key: v.key,
+          value,
+          secured: v.secured,
+        });
         resources[s.name] = r;
         out.pipelineVariables[s.name] = r.uuid;
         break;
       }
       case "PipelineSshKeyPair": {
         const p = m.pipelineSshKeyPairs[s.index]!;
-        const r = new PipelineSshKeyPair(s.name, { workspace: where.workspace, repository: s.repository ?? "", privateKey: secret(p.privateKey, p.loc, "privateKey"), publicKey: p.publicKey });
+        const r = new PipelineSshKeyPair(s.name, {
+          workspace: where.workspace,
+          repository: s.repository ?? "",
+          privateKey: secret(p.privateKey, p, "privateKey"),
+          publicKey: p.publicKey,
+        });
         resources[s.name] = r;
         out.pipelineSshKeyPairs[s.name] = r.fingerprint;
         break;
       }
       case "PipelineKnownHost": {
         const h = m.knownHosts[s.index]!;
-        const r = new PipelineKnownHost(s.name, { workspace: where.workspace, repository: s.repository ?? "", hostname: h.hostname, publicKey: h.publicKey });
+        const r = new PipelineKnownHost(s.name, {
+          workspace: where.workspace,
+          repository: s.repository ?? "",
+          hostname: h.hostname,
+          publicKey: h.publicKey,
+        });
         resources[s.name] = r;
         out.knownHosts[s.name] = r.uuid;
         break;

@@ -47,8 +47,14 @@ export function formatProblem(p: Problem): string {
 export function manifestError(problems: Problem[]): ManifestError {
   const sorted = [...problems].sort((a, b) => a.loc.line - b.loc.line || a.loc.col - b.loc.col);
   const n = sorted.length;
-  const err = new Error(`${n} problem${n === 1 ? "" : "s"} in the manifest:\n${sorted.map(formatProblem).join("\n")}`) as ManifestError;
-  return Object.assign(err, { code: MANIFEST_ERROR as typeof MANIFEST_ERROR, problems: sorted, name: "ManifestError" });
+  const err = new Error(
+    `${n} problem${n === 1 ? "" : "s"} in the manifest:\n${sorted.map(formatProblem).join("\n")}`,
+  ) as ManifestError;
+  return Object.assign(err, {
+    code: MANIFEST_ERROR as typeof MANIFEST_ERROR,
+    problems: sorted,
+    name: "ManifestError",
+  });
 }
 
 export const isManifestError = (e: unknown): e is ManifestError =>
@@ -62,6 +68,8 @@ export type Selector = string[] | { project: string } | string;
 interface Entry {
   /** Where the entry starts, for messages. */
   loc: Loc;
+  /** Where each of its fields' values is. */
+  at: Record<string, Loc>;
   /** Its index in its list. */
   index: number;
   workspace: string;
@@ -155,7 +163,8 @@ type Segment = string | number;
 
 /** "webhooks[2].url" from ["webhooks", 2, "url"]. */
 export const pathText = (segs: Segment[]) =>
-  segs.reduce<string>((acc, s) => (typeof s === "number" ? `${acc}[${s}]` : acc ? `${acc}.${s}` : s), "") || "(top level)";
+  segs.reduce<string>((acc, s) => (typeof s === "number" ? `${acc}[${s}]` : acc ? `${acc}.${s}` : s), "") ||
+  "(top level)";
 
 class Positions {
   constructor(
@@ -220,9 +229,15 @@ const TYPE_WORDS: Record<string, string> = {
 const isSecretSchema = (e: ErrorObject) => /^#\/\$defs\/(secretRef|webhookSecret)\//.test(e.schemaPath);
 
 function translate(e: ErrorObject, segs: Segment[], pos: Positions): Problem | undefined {
-  const parent = (e.parentSchema ?? {}) as { description?: string; properties?: Record<string, { description?: string }> };
+  const parent = (e.parentSchema ?? {}) as {
+    description?: string;
+    properties?: Record<string, { description?: string }>;
+  };
   const value = e.data;
-  const shown = typeof value === "string" ? `"${value.length > 60 ? `${value.slice(0, 57)}...` : value}"` : JSON.stringify(value);
+  const shown =
+    typeof value === "string"
+      ? `"${value.length > 60 ? `${value.slice(0, 57)}...` : value}"`
+      : JSON.stringify(value);
   switch (e.keyword) {
     case "if":
       return undefined; // the "then"/"else" error says what is wrong
@@ -241,13 +256,21 @@ function translate(e: ErrorObject, segs: Segment[], pos: Positions): Problem | u
     }
     case "type":
       if (isSecretSchema(e) && typeof value !== "object") {
-        const generate = e.schemaPath.includes("webhookSecret") ? ", or { generate: true } for a random one kept in state" : "";
+        const generate = e.schemaPath.includes("webhookSecret")
+          ? ", or { generate: true } for a random one kept in state"
+          : "";
         return {
           loc: pos.value(segs),
           message: `a secret cannot be written in the manifest: use { fromConfig: <name> } and run \`pulumi config set --secret <name> <value>\`, or { fromEnv: <NAME> }${generate}`,
         };
       }
-      return { loc: pos.value(segs), message: `must be ${String(e.params.type).split(",").map((t) => TYPE_WORDS[t] ?? t).join(" or ")}, not ${shown}` };
+      return {
+        loc: pos.value(segs),
+        message: `must be ${String(e.params.type)
+          .split(",")
+          .map((t) => TYPE_WORDS[t] ?? t)
+          .join(" or ")}, not ${shown}`,
+      };
     case "enum": {
       const allowed = (e.params.allowedValues as unknown[]).map(String);
       const close = closeMatches(String(value), allowed);
@@ -257,16 +280,28 @@ function translate(e: ErrorObject, segs: Segment[], pos: Positions): Problem | u
       };
     }
     case "const":
-      return { loc: pos.value(segs), message: `must be ${JSON.stringify(e.params.allowedValue)}, not ${shown}` };
+      return {
+        loc: pos.value(segs),
+        message: `must be ${JSON.stringify(e.params.allowedValue)}, not ${shown}`,
+      };
     case "pattern":
-      return { loc: pos.value(segs), message: `${shown} is not valid: ${parent.description ?? `must match ${e.params.pattern}`}` };
+      return {
+        loc: pos.value(segs),
+        message: `${shown} is not valid: ${parent.description ?? `must match ${e.params.pattern}`}`,
+      };
     case "format":
-      return { loc: pos.value(segs), message: `${shown} is not a valid ${e.params.format === "uri" ? "URL" : e.params.format}` };
+      return {
+        loc: pos.value(segs),
+        message: `${shown} is not a valid ${e.params.format === "uri" ? "URL" : e.params.format}`,
+      };
     case "minItems":
       return { loc: pos.value(segs), message: `must list at least ${e.params.limit}` };
     case "uniqueItems": {
       const list = value as unknown[];
-      return { loc: pos.value([...segs, e.params.i as number]), message: `${JSON.stringify(list[e.params.i as number])} is listed twice` };
+      return {
+        loc: pos.value([...segs, e.params.i as number]),
+        message: `${JSON.stringify(list[e.params.i as number])} is listed twice`,
+      };
     }
     case "minLength":
       return { loc: pos.value(segs), message: "must not be empty" };
@@ -313,7 +348,10 @@ function crossCheck(data: Record<string, unknown>, pos: Positions): Problem[] {
     if (kind === "sshKeys") continue;
     list(kind).forEach((e, i) => {
       if (e && typeof e === "object" && e.workspace === undefined && topWorkspace === undefined) {
-        problems.push({ loc: pos.value([kind, i]), message: "no workspace: set `workspace:` at the top of the manifest or on this entry" });
+        problems.push({
+          loc: pos.value([kind, i]),
+          message: "no workspace: set `workspace:` at the top of the manifest or on this entry",
+        });
       }
     });
   }
@@ -323,10 +361,16 @@ function crossCheck(data: Record<string, unknown>, pos: Positions): Problem[] {
       if (typeof e?.id !== "string") return;
       const before = first.get(e.id);
       if (before === undefined) first.set(e.id, i);
-      else problems.push({ loc: pos.value([kind, i, "id"]), message: `id "${e.id}" is already used by ${kind}[${before}] (line ${pos.value([kind, before]).line})` });
+      else
+        problems.push({
+          loc: pos.value([kind, i, "id"]),
+          message: `id "${e.id}" is already used by ${kind}[${before}] (line ${pos.value([kind, before]).line})`,
+        });
     });
   }
-  const consumerIds = list("oauthConsumers").map((c) => c?.id).filter((x): x is string => typeof x === "string");
+  const consumerIds = list("oauthConsumers")
+    .map((c) => c?.id)
+    .filter((x): x is string => typeof x === "string");
   list("integrations").forEach((e, i) => {
     if (typeof e?.consumer !== "string" || consumerIds.includes(e.consumer)) return;
     const close = closeMatches(e.consumer, consumerIds);
@@ -337,20 +381,49 @@ function crossCheck(data: Record<string, unknown>, pos: Positions): Problem[] {
   });
   list("deployKeys").forEach((e, i) => {
     if (e?.repositories !== undefined && e?.project !== undefined) {
-      problems.push({ loc: pos.value(["deployKeys", i, "project"]), message: "give repositories (repository keys) or project (a project key), not both" });
+      problems.push({
+        loc: pos.value(["deployKeys", i, "project"]),
+        message: "give repositories (repository keys) or project (a project key), not both",
+      });
     } else if (e && typeof e === "object" && e.repositories === undefined && e.project === undefined) {
-      problems.push({ loc: pos.value(["deployKeys", i]), message: "give repositories (repository keys) or project (a project key)" });
+      problems.push({
+        loc: pos.value(["deployKeys", i]),
+        message: "give repositories (repository keys) or project (a project key)",
+      });
     }
   });
   list("pipelineVariables").forEach((e, i) => {
     if (e?.environment !== undefined && e?.repositories === undefined) {
-      problems.push({ loc: pos.value(["pipelineVariables", i, "environment"]), message: "environment needs repositories: deployment environments belong to a repository" });
+      problems.push({
+        loc: pos.value(["pipelineVariables", i, "environment"]),
+        message: "environment needs repositories: deployment environments belong to a repository",
+      });
     }
   });
   return problems;
 }
 
 // ---- loading ------------------------------------------------------------------------------------------
+
+/**
+ * Where the flow collection (`[` or `{`) left open before `end` starts: YAML reports an
+ * unterminated one at the end of the file, which is not where the mistake is.
+ */
+function unclosedBracket(text: string, end: number): number {
+  const open: number[] = [];
+  let quote: string | undefined;
+  for (let i = 0; i < end && i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === "#" && (i === 0 || /\s/.test(text[i - 1] ?? "")))
+      i = text.indexOf("\n", i) < 0 ? end : text.indexOf("\n", i);
+    else if (c === "[" || c === "{") open.push(i);
+    else if (c === "]" || c === "}") open.pop();
+  }
+  return open.at(-1) ?? end;
+}
 
 /** Parses and checks manifest text; `file` is used in messages. Throws a ManifestError listing every problem. */
 export function parseManifest(text: string, file: string): Manifest {
@@ -360,14 +433,22 @@ export function parseManifest(text: string, file: string): Manifest {
   if (doc.errors.length) {
     throw manifestError(
       doc.errors.map((e) => ({
-        loc: pos.at(e.pos[0], []),
+        loc: pos.at(
+          /^Flow (sequence|mapping)/.test(e.message) ? unclosedBracket(text, e.pos[0]) : e.pos[0],
+          [],
+        ),
         message: `YAML: ${e.message.split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "")}`,
       })),
     );
   }
   const data = doc.toJS() as unknown;
   if (data === null || data === undefined) {
-    throw manifestError([{ loc: { file, line: 1, col: 1, path: "(top level)" }, message: "the manifest is empty: start with `version: 1` and a `workspace:`" }]);
+    throw manifestError([
+      {
+        loc: { file, line: 1, col: 1, path: "(top level)" },
+        message: "the manifest is empty: start with `version: 1` and a `workspace:`",
+      },
+    ]);
   }
   const validate = validator();
   const problems: Problem[] = [];
@@ -377,13 +458,21 @@ export function parseManifest(text: string, file: string): Manifest {
       if (p) problems.push(p);
     }
   }
-  if (typeof data === "object" && !Array.isArray(data)) problems.push(...crossCheck(data as Record<string, unknown>, pos));
+  if (typeof data === "object" && !Array.isArray(data))
+    problems.push(...crossCheck(data as Record<string, unknown>, pos));
   if (problems.length) throw manifestError(dedupe(problems));
 
   const m = data as Record<string, unknown>;
   const withLoc = <T>(kind: Kind): T[] =>
     ((m[kind] as Array<Record<string, unknown>> | undefined) ?? []).map(
-      (e, index) => ({ workspace: m.workspace, ...e, loc: pos.value([kind, index]), index }) as T,
+      (e, index) =>
+        ({
+          workspace: m.workspace,
+          ...e,
+          loc: pos.value([kind, index]),
+          at: Object.fromEntries(Object.keys(e).map((k) => [k, pos.value([kind, index, k])])),
+          index,
+        }) as T,
     );
   return {
     file,
@@ -408,8 +497,12 @@ export function loadManifest(file: string): Manifest {
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
     const why = (e as { code?: string }).code === "ENOENT" ? "no such file" : String((e as Error).message);
-    throw manifestError([{ loc: { file: shown, line: 1, col: 1, path: "(file)" }, message: `cannot read the manifest: ${why} (set it with \`pulumi config set manifest <path>\`)` }]);
+    throw manifestError([
+      {
+        loc: { file: shown, line: 1, col: 1, path: "(file)" },
+        message: `cannot read the manifest: ${why} (set it with \`pulumi config set manifest <path>\`)`,
+      },
+    ]);
   }
   return parseManifest(text, shown);
 }
-

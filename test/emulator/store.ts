@@ -150,8 +150,14 @@ export class Store {
       this.addWorkspace(ws);
       for (const r of repos) this.addRepo(ws, r);
     }
-    for (const [ws, keys] of Object.entries(seed.projects ?? {}))
+    for (const [ws, keys] of Object.entries(seed.projects ?? {})) {
       for (const k of keys) this.addProject(ws, k);
+    }
+    for (const [where, repos] of Object.entries(seed.projectRepos ?? {})) {
+      const [ws = "", key = ""] = where.split("/");
+      if (!this.workspaces.get(ws)?.projects.has(key)) this.addProject(ws, key);
+      for (const r of repos) this.addRepo(ws, r).project = key;
+    }
     for (const [t, c] of Object.entries(seed.tokens ?? {})) this.tokens.set(t, { kind: "oauth", ...c });
     for (const [u, c] of Object.entries(seed.users ?? {})) this.users.set(u, { kind: "api-token", ...c });
     for (const c of seed.consumers ?? []) this.consumers.set(c.key, c);

@@ -162,7 +162,8 @@ export class Engine {
 }
 
 /** Waits for resources (their urns and `outputs`) and outputs, surfacing the first failure. */
-async function settle(x: unknown): Promise<void> {
+async function settle(result: unknown): Promise<void> {
+  const x = await result;
   const waitOutput = (o: pulumi.Output<unknown>) =>
     new Promise<void>((resolve, reject) => {
       // `promise()` is what the SDK itself awaits; it rejects when the output failed.

@@ -16,11 +16,15 @@ function list(ctx: Ctx): Reply {
       name: r.slug,
       full_name: `${ws.slug}/${r.slug}`,
       is_private: true,
-      ...(project && { project: { type: "project", key: project.key, uuid: project.uuid, name: project.key } }),
+      ...(project && {
+        project: { type: "project", key: project.key, uuid: project.uuid, name: project.key },
+      }),
       links: { self: { href: `${ctx.origin}/2.0/repositories/${ws.slug}/${r.slug}` } },
     };
   });
   return page(ctx, values);
 }
 
-export const repositoryRoutes: Route[] = [{ method: "GET", path: "/2.0/repositories/:workspace", scopes: () => ["repository"], handle: list }];
+export const repositoryRoutes: Route[] = [
+  { method: "GET", path: "/2.0/repositories/:workspace", scopes: () => ["repository"], handle: list },
+];
