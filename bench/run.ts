@@ -8,6 +8,7 @@
 //     what our layer (settings, limiter, retry wrapper, validation, mapping) adds to the wire time.
 // Objects are spread over one repository each, so list sizes stay the same from run to run.
 // Replayed writes may be answered 4xx (a duplicate); the round trip is what is timed.
+// Then the manifest: loading and expanding 5,000 entries (bench/manifest.ts).
 // Not a test: it asserts nothing and never fails on numbers.
 
 import axios from "axios";
@@ -23,6 +24,7 @@ import { startEmulator, type LogEntry } from "../test/emulator/server";
 import { ALL_SCOPES } from "../test/emulator/store";
 import { TOKEN } from "../test/harness/fixture";
 import { ed25519, type TestKey } from "../test/keys";
+import { manifestBench } from "./manifest";
 
 type Props = Record<string, unknown>;
 type Provider = Required<typeof webhookProvider>;
@@ -162,6 +164,8 @@ async function main() {
     }
   }
   await emu.close();
+  console.log("");
+  console.log(manifestBench());
 }
 
 void main();

@@ -146,6 +146,10 @@ describe("contract: keys, variables and Pipelines SSH against the Cloud OpenAPI 
       public_key: { key_type: "ssh-ed25519", key: k1.normalized.split(" ")[1] },
     });
     await api.get("/repositories/acme/nope/pipelines_config/ssh/key_pair");
+    // The workspace's repositories, as the manifest's selectors list them (with pages).
+    for (let i = 0; i < 12; i++) f.emulator.store.addRepo("acme", `svc-${i}`).project = "PROJ";
+    await api.get("/repositories/acme");
+    await api.get("/repositories/acme?page=2");
 
     const entries = f.emulator.entries().filter((e) => e.path.startsWith("/2.0/"));
     const statuses = new Set(entries.map((e) => e.status));
@@ -164,6 +168,7 @@ describe("contract: keys, variables and Pipelines SSH against the Cloud OpenAPI 
       "PUT /repositories/{workspace}/{repo_slug}/deployments_config/environments/{environment_uuid}/variables/{variable_uuid}",
       "PUT /repositories/{workspace}/{repo_slug}/pipelines_config/ssh/key_pair",
       "PUT /repositories/{workspace}/{repo_slug}/pipelines_config/ssh/known_hosts/{known_host_uuid}",
+      "GET /repositories/{workspace}",
     ]) {
       assert.ok(templates.has(t), `the scenario exercised ${t}`);
     }
