@@ -12,17 +12,27 @@ export function manifestBench(entries = 5000, runs = 5): string {
   const per = Math.floor(entries / 4);
   lines.push("webhooks:");
   for (let i = 0; i < per; i++) {
-    lines.push(`  - repositories: [repo-${i}]`, `    url: https://ci.example.com/hooks/${i}`, "    events: [repo:push, pullrequest:created]", "    secret: { generate: true }");
+    lines.push(
+      `  - repositories: [repo-${i}]`,
+      `    url: https://ci.example.com/hooks/${i}`,
+      "    events: [repo:push, pullrequest:created]",
+      "    secret: { generate: true }",
+    );
   }
   lines.push("pipelineVariables:");
   for (let i = 0; i < per; i++) {
     lines.push(`  - repositories: [repo-${i}]`, `    key: VAR_${i}`, "    value: { fromConfig: token }");
   }
   lines.push("deployKeys:");
-  for (let i = 0; i < per; i++) lines.push(`  - repositories: [repo-${i}]`, `    key: ${key}`, `    label: ci-${i}`);
+  for (let i = 0; i < per; i++)
+    lines.push(`  - repositories: [repo-${i}]`, `    key: ${key}`, `    label: ci-${i}`);
   lines.push("knownHosts:");
   for (let i = 0; i < entries - 3 * per; i++) {
-    lines.push(`  - repositories: [repo-${i}]`, `    hostname: host-${i}.example.com`, `    publicKey: ${key}`);
+    lines.push(
+      `  - repositories: [repo-${i}]`,
+      `    hostname: host-${i}.example.com`,
+      `    publicKey: ${key}`,
+    );
   }
   const text = lines.join("\n") + "\n";
   const times: number[] = [];

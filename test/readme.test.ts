@@ -13,6 +13,8 @@ import { pipelineVariableProvider } from "../provider/resources/pipeline-variabl
 import { pipelineSshKeyPairProvider } from "../provider/resources/pipeline-ssh-key-pair";
 import { pipelineKnownHostProvider } from "../provider/resources/pipeline-known-host";
 import { ed25519 } from "./keys";
+import { expand } from "../provider/manifest/expand";
+import { parseManifest } from "../provider/manifest/load";
 
 const ROOT = path.resolve(__dirname, "..");
 const OUT = path.join(ROOT, "bin", "readme-snippets");
@@ -29,11 +31,32 @@ const PROVIDERS: Record<string, pulumi.dynamic.ResourceProvider> = {
 const unwrap = (v: unknown): unknown =>
   v && typeof v === "object" && SECRET_SIG in v ? (v as unknown as { value: unknown }).value : v;
 
+const README = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
 const snippets = [
   ...fs.readFileSync(path.join(ROOT, "README.md"), "utf8").matchAll(/```ts\n([\s\S]*?)```/g),
 ].map((m) => m[1]!);
 
 describe("README examples", () => {
+  it("has a manifest example that validates and expands as written", () => {
+    const yaml = [...README.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    assert.equal(yaml.length, 1);
+    const specs = expand(parseManifest(yaml[0]!, "README.md"), () => [
+      { slug: "api" },
+      { slug: "web" },
+      { slug: "svc-a", project: "SVC" },
+    ]);
+    assert.deepEqual([...new Set(specs.map((s) => s.type))].sort(), [
+      "DeployKey",
+      "Integration",
+      "OAuthConsumer",
+      "PipelineKnownHost",
+      "PipelineSshKeyPair",
+      "PipelineVariable",
+      "SshKey",
+      "Webhook",
+    ]);
+  });
+
   it("has TypeScript examples to run", () => assert.ok(snippets.length >= 2));
 
   snippets.forEach((code, n) => {

@@ -10,13 +10,15 @@ async function main() {
   const emu = await startEmulator(
     {
       workspaces: { acme: ["api", "web", "infra"] },
+      projectRepos: { "acme/SVC": ["svc-a", "svc-b"] },
       tokens: { [token]: { scopes: ALL_SCOPES } },
       consumers: [{ key: "demo-key", secret: "demo-secret", scopes: ALL_SCOPES, private: true }],
     },
     port,
   );
   console.log(`Bitbucket Cloud emulator listening on ${emu.url}
-  workspace acme, repositories api, web, infra
+  workspace acme, repositories api, web, infra, and svc-a, svc-b in project SVC
+  OAuth consumer demo-key / demo-secret (private, every scope)
 
   export BITBUCKET_API_URL=${emu.apiUrl}
   export BITBUCKET_TOKEN=${token}

@@ -19,7 +19,8 @@ pipelineVariables:
     secured: false
 `;
 
-const names = (repos: RepoInfo[]) => expand(parseManifest(MANIFEST, "m.yaml"), () => repos).map((s) => s.name);
+const names = (repos: RepoInfo[]) =>
+  expand(parseManifest(MANIFEST, "m.yaml"), () => repos).map((s) => s.name);
 
 describe("manifest: expansion", () => {
   it("names every resource after its natural key", () => {
@@ -31,8 +32,16 @@ describe("manifest: expansion", () => {
   });
 
   it("never renames existing resources when a repository is added", () => {
-    const before = names([{ slug: "svc-b", project: "SVC" }, { slug: "svc-d", project: "SVC" }]);
-    const after = names([{ slug: "svc-a", project: "SVC" }, { slug: "svc-b", project: "SVC" }, { slug: "svc-c", project: "SVC" }, { slug: "svc-d", project: "SVC" }]);
+    const before = names([
+      { slug: "svc-b", project: "SVC" },
+      { slug: "svc-d", project: "SVC" },
+    ]);
+    const after = names([
+      { slug: "svc-a", project: "SVC" },
+      { slug: "svc-b", project: "SVC" },
+      { slug: "svc-c", project: "SVC" },
+      { slug: "svc-d", project: "SVC" },
+    ]);
     for (const n of before) assert.ok(after.includes(n), n);
     assert.equal(after.length, before.length + 4);
   });
