@@ -19,6 +19,8 @@ import { PipelineSshKeyPair } from "../resources/pipeline-ssh-key-pair";
 import { PipelineVariable } from "../resources/pipeline-variable";
 import { SshKey } from "../resources/ssh-key";
 import { Webhook } from "../resources/webhook";
+import { PRESETS } from "../presets";
+import { missing } from "../scopes";
 import { isKeyError, parsePublicKey } from "../ssh";
 import {
   manifestError,
@@ -166,6 +168,7 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
     );
   }
   for (const i of m.integrations) {
+    problems.push(...presetProblems(m, i));
     const repositories =
       i.repositories === undefined ? [] : targets(i, false).filter((r): r is string => r !== undefined);
     add(
@@ -263,6 +266,53 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
   }
   if (problems.length) throw manifestError(problems);
   return specs;
+}
+
+/** The preset's own checks, offline: options, consumer presence, and the scopes the consumer declares. */
+function presetProblems(m: Manifest, i: Manifest["integrations"][number]): Problem[] {
+  const preset = PRESETS[i.preset];
+  const problems: Problem[] = preset
+    .validate(i.options ?? {})
+    .map((message) => ({ loc: i.at.options ?? i.loc, message: `${preset.title}: ${message}` }));
+  const consumer = m.oauthConsumers.find((c) => c.id === i.consumer);
+  if (preset.consumer === "required" && i.consumer === undefined) {
+    problems.push({
+      loc: i.loc,
+      message: `${preset.title} needs an OAuth consumer: declare one under oauthConsumers and name its id in consumer`,
+    });
+  }
+  if (preset.consumer === "none" && i.consumer !== undefined) {
+    problems.push({
+      loc: i.at.consumer!,
+      message: `${preset.title} does not use an OAuth consumer; remove consumer`,
+    });
+  }
+  if (consumer) {
+    const lacks = missing(consumer.scopes, preset.requiredScopes(i.options ?? {}));
+    if (lacks.length) {
+      problems.push({
+        loc: consumer.at.scopes ?? consumer.loc,
+        message: `${preset.title} (integration ${i.id}) needs ${lacks.join(", ")}: add ${lacks.length === 1 ? "it" : "them"} to these scopes and tick ${lacks.length === 1 ? "it" : "them"} in Bitbucket`,
+      });
+    }
+    if (preset.callbackUrl !== undefined && consumer.callbackUrl !== preset.callbackUrl) {
+      problems.push({
+        loc: consumer.at.callbackUrl ?? consumer.loc,
+        message: `${preset.title} requires callbackUrl: ${preset.callbackUrl}`,
+      });
+    }
+  }
+  const count = Array.isArray(i.repositories) ? i.repositories.length : undefined;
+  if (preset.repositories === "one" && count !== undefined && count !== 1) {
+    problems.push({ loc: i.at.repositories!, message: `${preset.title} connects exactly one repository` });
+  }
+  if (preset.repositories === "none" && i.repositories !== undefined) {
+    problems.push({
+      loc: i.at.repositories!,
+      message: `${preset.title} works on the consumer alone; remove repositories`,
+    });
+  }
+  return problems;
 }
 
 // ---- deploy -------------------------------------------------------------------------------------
