@@ -23,7 +23,7 @@ import { isApiError } from "../api/errors";
 import { findFirst } from "../api/paginate";
 import { isKeyError, parsePublicKey } from "../ssh";
 import { configure, createOrAdopt, partialFailure, withContext, type CheckFailure } from "./common";
-import { checkOwner } from "./validate";
+import { checkOwner, checkPublicKey, checkText } from "./validate";
 
 export interface DeployKeyArgs {
   /** Workspace slug (or `{uuid}`). Changing it replaces the key. */
@@ -76,16 +76,14 @@ interface ApiKey {
 export function normalize(raw: Record<string, unknown>): { inputs: Normalized; failures: CheckFailure[] } {
   const failures: CheckFailure[] = [];
   const owner = checkOwner(raw, failures);
-  const parsed = parsePublicKey(raw.key);
-  if (isKeyError(parsed)) failures.push({ property: "key", reason: `key ${parsed.error}` });
-  if (raw.label !== undefined && typeof raw.label !== "string")
-    failures.push({ property: "label", reason: "label must be text" });
+  const { key, keyComment } = checkPublicKey(raw, "key", failures);
+  const label = checkText(raw, "label", failures);
   return {
     inputs: {
       ...owner,
-      key: isKeyError(parsed) ? "" : parsed.normalized,
-      keyComment: isKeyError(parsed) ? "" : parsed.comment,
-      label: typeof raw.label === "string" ? raw.label : "",
+      key,
+      keyComment,
+      label,
     },
     failures,
   };

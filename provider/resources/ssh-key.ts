@@ -23,7 +23,7 @@ import { sshKeysPath } from "../api/cloud";
 import { findFirst } from "../api/paginate";
 import { isKeyError, parsePublicKey } from "../ssh";
 import { configure, createOrAdopt, partialFailure, withContext, type CheckFailure } from "./common";
-import { checkSlug } from "./validate";
+import { checkPublicKey, checkSlug, checkText } from "./validate";
 
 export interface SshKeyArgs {
   /** The account: an Atlassian account_id or `{uuid}`. Default: the account the credentials belong to. Changing it replaces the key. */
@@ -77,16 +77,14 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
     pattern: ACCOUNT,
     what: "an Atlassian account_id or {uuid}",
   });
-  const parsed = parsePublicKey(raw.key);
-  if (isKeyError(parsed)) failures.push({ property: "key", reason: `key ${parsed.error}` });
-  if (raw.label !== undefined && typeof raw.label !== "string")
-    failures.push({ property: "label", reason: "label must be text" });
+  const { key, keyComment } = checkPublicKey(raw, "key", failures);
+  const label = checkText(raw, "label", failures);
   return {
     inputs: {
       ...(user !== undefined && { user }),
-      key: isKeyError(parsed) ? "" : parsed.normalized,
-      keyComment: isKeyError(parsed) ? "" : parsed.comment,
-      label: typeof raw.label === "string" ? raw.label : "",
+      key,
+      keyComment,
+      label,
     },
     failures,
   };

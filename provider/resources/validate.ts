@@ -1,6 +1,7 @@
 // Input checks several resources share. Each pushes failures that name the property and
 // say what to write instead; none ever echoes a secret.
 
+import { isKeyError, parsePublicKey } from "../ssh";
 import type { CheckFailure } from "./common";
 
 /** A workspace/repository slug or a braced uuid. */
@@ -63,4 +64,25 @@ export function checkOwner(
     ...(repository !== undefined && { repository }),
     ...(project !== undefined && { project }),
   };
+}
+
+/** An OpenSSH public key field: `type base64` and its comment kept apart ("" when malformed). */
+export function checkPublicKey(
+  raw: Record<string, unknown>,
+  field: string,
+  failures: CheckFailure[],
+): { key: string; keyComment: string } {
+  const parsed = parsePublicKey(raw[field]);
+  if (!isKeyError(parsed)) return { key: parsed.normalized, keyComment: parsed.comment };
+  failures.push({ property: field, reason: `${field} ${parsed.error}` });
+  return { key: "", keyComment: "" };
+}
+
+/** An optional text field; default "". */
+export function checkText(raw: Record<string, unknown>, field: string, failures: CheckFailure[]): string {
+  const v = raw[field];
+  if (v === undefined || v === null) return "";
+  if (typeof v === "string") return v;
+  failures.push({ property: field, reason: `${field} must be text` });
+  return "";
 }

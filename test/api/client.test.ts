@@ -29,6 +29,14 @@ describe("API client", () => {
     await emu.close();
   });
 
+  /** Credentials: the seeded consumer, through the emulator's token endpoint. */
+  const useOAuth = (secret = "cs-very-secret") =>
+    Object.assign(process.env, {
+      BITBUCKET_OAUTH_CLIENT_ID: "ck",
+      BITBUCKET_OAUTH_CLIENT_SECRET: secret,
+      BITBUCKET_OAUTH_TOKEN_URL: `${emu.url}/site/oauth2/access_token`,
+    });
+
   it("sends a Bearer token", async () => {
     process.env.BITBUCKET_TOKEN = "tok";
     const { status } = await request("GET", "/repositories/acme/api/hooks");
@@ -41,11 +49,7 @@ describe("API client", () => {
   });
 
   it("gets an OAuth token with client credentials once, and reuses it", async () => {
-    Object.assign(process.env, {
-      BITBUCKET_OAUTH_CLIENT_ID: "ck",
-      BITBUCKET_OAUTH_CLIENT_SECRET: "cs-very-secret",
-      BITBUCKET_OAUTH_TOKEN_URL: `${emu.url}/site/oauth2/access_token`,
-    });
+    useOAuth();
     await Promise.all([1, 2, 3].map(() => request("GET", "/repositories/acme/api/hooks")));
     await request("GET", "/repositories/acme/api/hooks");
     const grants = emu.entries().filter((e) => e.path === "/site/oauth2/access_token");
@@ -54,11 +58,7 @@ describe("API client", () => {
   });
 
   it("gets a new OAuth token before the cached one reaches its refresh time", async () => {
-    Object.assign(process.env, {
-      BITBUCKET_OAUTH_CLIENT_ID: "ck",
-      BITBUCKET_OAUTH_CLIENT_SECRET: "cs-very-secret",
-      BITBUCKET_OAUTH_TOKEN_URL: `${emu.url}/site/oauth2/access_token`,
-    });
+    useOAuth();
     await request("GET", "/repositories/acme/api/hooks");
     const [entry] = [...tokenCache().values()] as Array<{ refreshAt: number }>;
     assert.ok(
@@ -79,11 +79,7 @@ describe("API client", () => {
   });
 
   it("gets a new OAuth token when Bitbucket says the old one expired", async () => {
-    Object.assign(process.env, {
-      BITBUCKET_OAUTH_CLIENT_ID: "ck",
-      BITBUCKET_OAUTH_CLIENT_SECRET: "cs-very-secret",
-      BITBUCKET_OAUTH_TOKEN_URL: `${emu.url}/site/oauth2/access_token`,
-    });
+    useOAuth();
     await request("GET", "/repositories/acme/api/hooks");
     for (const t of emu.store.tokens.values()) t.expiresAt = Date.now() - 1;
     assert.equal((await request("GET", "/repositories/acme/api/hooks")).status, 200);
@@ -100,11 +96,7 @@ describe("API client", () => {
   });
 
   it("fails on bad client credentials with Bitbucket's words and without the secret", async () => {
-    Object.assign(process.env, {
-      BITBUCKET_OAUTH_CLIENT_ID: "ck",
-      BITBUCKET_OAUTH_CLIENT_SECRET: "wrong-secret-value",
-      BITBUCKET_OAUTH_TOKEN_URL: `${emu.url}/site/oauth2/access_token`,
-    });
+    useOAuth("wrong-secret-value");
     const err = await request("GET", "/repositories/acme/api/hooks").catch((e: Error) => e);
     assert.ok(err instanceof Error);
     assert.equal(

@@ -317,7 +317,9 @@ describe("Integration", () => {
         assert.equal(repo(r).hooks.length, 1);
         assert.equal(repo(r).deployKeys.length, 1);
         assert.deepEqual(
-          repo(r).variables.map((v) => [v.key, v.secured]),
+          repo(r)
+            .variables.map((v) => [v.key, v.secured])
+            .sort(),
           [
             ["CI_TOKEN", true],
             ["REGION", false],
