@@ -60,6 +60,69 @@ describe("Integration", () => {
       ...over,
     });
 
+  describe("every preset with a consumer, the whole lifecycle", () => {
+    const k = ed25519("lifecycle");
+    const CASES = [
+      {
+        preset: "platformsh",
+        scopes: PSH,
+        repositories: ["api"],
+        options: { project: "p1" },
+        callbackUrl: undefined,
+      },
+      {
+        preset: "puppet-pipelines",
+        scopes: PUPPET,
+        repositories: ["api", "web"],
+        options: { sshPublicKey: k.publicLine, webhookUrl: "https://pipelines.example.test/hook" },
+        callbackUrl: undefined,
+      },
+      {
+        preset: "ampersand",
+        scopes: ["repository", "issue:write"],
+        repositories: [],
+        options: { read: ["repository"], write: ["issue"] },
+        callbackUrl: AMPERSAND_CALLBACK,
+      },
+    ] as const;
+
+    for (const c of CASES) {
+      it(`${c.preset}: creates, changes nothing on a second pass, reports a removed scope, and deletes its children`, async () => {
+        await setup([...c.scopes]);
+        const program = () => {
+          const consumerRes = consumer([...c.scopes], c.callbackUrl ? { callbackUrl: c.callbackUrl } : {});
+          const i = new Integration("it", {
+            preset: c.preset,
+            workspace: "acme",
+            repositories: [...c.repositories],
+            consumer: consumerRes,
+            options: { ...c.options },
+          });
+          return [consumerRes, i];
+        };
+        const first = await engine.up(program);
+        assert.equal(first.error, undefined, first.error?.message);
+        const created = first.steps.length;
+        assert.ok(first.steps.every((s) => s.op === "create"));
+        assert.deepEqual(
+          (await engine.up(program)).steps.map((s) => s.op),
+          Array(created).fill("same"),
+        );
+        const removed = c.scopes[c.scopes.length - 1]!;
+        f.emulator.store.consumers.get(KEY)!.scopes = c.scopes.filter((s) => s !== removed);
+        const refreshed = await engine.refresh();
+        assert.deepEqual(refreshed.find((r) => r.type === "OAuthConsumer")?.props.missingScopes, [removed]);
+        f.emulator.store.consumers.get(KEY)!.scopes = [...c.scopes];
+        const steps = await engine.destroy();
+        assert.equal(steps.length, created);
+        assert.equal(steps.at(-1)?.type, "OAuthConsumer");
+        assert.equal(f.emulator.store.allHooks().length, 0);
+        assert.equal([...f.emulator.store.accounts.values()].flatMap((a) => a.sshKeys).length, 0);
+        assert.match(f.harness.stderr, /OAuth consumer "Platform" is no longer managed, but it still exists/);
+      });
+    }
+  });
+
   describe("platformsh", () => {
     let integration: Integration | undefined;
     const program =
