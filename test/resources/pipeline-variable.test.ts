@@ -123,6 +123,34 @@ describe("PipelineVariable", () => {
     assert.equal((await f.harness.read("PipelineVariable", dep.id, dep.outs)).id, "");
   });
 
+  it("finds a deployment variable on any page of 150 when refreshing (it has no GET by uuid)", async () => {
+    const prod = repo().environments.find((e) => e.name === "Production")!;
+    for (let i = 0; i < 150; i++) {
+      prod.variables.push({
+        uuid: `{00000000-0000-0000-0000-${String(i).padStart(12, "0")}}`,
+        key: `V${i}`,
+        value: "x",
+        secured: false,
+      });
+    }
+    const { id, outs } = await f.harness.up(
+      "PipelineVariable",
+      v({ environment: "Production", key: "LAST", value: "v", secured: false }),
+    );
+    assert.equal(prod.variables.length, 151);
+    f.emulator.resetLog();
+    const read = await f.harness.read("PipelineVariable", id, outs);
+    assert.equal(read.props.key, "LAST");
+    assert.equal(read.props.value, "v");
+    assert.equal(f.emulator.log().length, 2, "two pages of 100");
+    prod.variables.splice(150, 1);
+    assert.equal(
+      (await f.harness.read("PipelineVariable", id, outs)).id,
+      "",
+      "gone only after every page was read",
+    );
+  });
+
   it("names the existing environments when the one given does not exist", async () => {
     await assert.rejects(
       f.harness.up("PipelineVariable", v({ environment: "Prod" })),
