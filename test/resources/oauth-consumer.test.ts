@@ -86,6 +86,8 @@ describe("OAuthConsumer", () => {
     f.emulator.store.consumers.get(KEY)!.scopes = ["pullrequest", "account"]; // webhook and write unticked by hand
     const read = await f.harness.read("OAuthConsumer", id, outs);
     assert.deepEqual(read.props.missingScopes, ["pullrequest:write", "webhook"]);
+    assert.equal(read.inputs?.key, undefined, "refreshed inputs leave the key and secret to config");
+    assert.equal(read.inputs?.secret, undefined);
     const d = await f.harness.plan("OAuthConsumer", id, read.props, consumer());
     assert.equal(d.changes, true);
     await assert.rejects(
