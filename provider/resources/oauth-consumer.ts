@@ -256,6 +256,7 @@ export const oauthConsumerProvider: pulumi.dynamic.ResourceProvider = {
       n,
       await verify(n).catch((e) => Promise.reject(withContext(e, `verify OAuth consumer "${n.name}"`))),
     );
+    // Inputs as refreshed, without the key and secret: they stay where they are secret (outputs, config).
     const {
       grantedScopes: _g,
       missingScopes: _m,
@@ -263,6 +264,8 @@ export const oauthConsumerProvider: pulumi.dynamic.ResourceProvider = {
       verifiedAt: _v,
       problem: _p,
       settingsUrl: _s,
+      key: _k,
+      secret: _c,
       ...inputs
     } = outs;
     return { id, props: outs, inputs };
