@@ -141,6 +141,11 @@ export async function request<T = unknown>(
   opts: RequestOptions = {},
 ): Promise<Response<T>> {
   const s = loadSettings();
+  if (s.flavor !== "cloud") {
+    throw new Error(
+      `bitbucket:flavor / BITBUCKET_FLAVOR is "${s.flavor}", but bitbucket-iac manages Bitbucket Cloud only so far: unset it, or point bitbucket:apiUrl at a Cloud API`,
+    );
+  }
   const limiter = sharedLimiter(s.concurrency);
   const url = /^https?:\/\//.test(path) ? path : `${s.apiUrl}${path}`;
   const shown = displayPath(url, s.apiUrl);

@@ -115,6 +115,15 @@ describe("API client", () => {
     assert.ok(!text.includes('tok"') && !text.includes("Bearer") && !text.includes("Authorization"), text);
   });
 
+  it("refuses to talk to Data Center, which it does not support yet, before any request", async () => {
+    Object.assign(process.env, { BITBUCKET_TOKEN: "tok", BITBUCKET_FLAVOR: "datacenter" });
+    await assert.rejects(
+      request("GET", "/repositories/acme/api/hooks"),
+      /is "datacenter", but bitbucket-iac manages Bitbucket Cloud only so far/,
+    );
+    assert.deepEqual(emu.log(), []);
+  });
+
   it("answers 401 for a wrong token with a hint where credentials come from", async () => {
     process.env.BITBUCKET_TOKEN = "nope";
     await assert.rejects(
