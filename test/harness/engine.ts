@@ -9,6 +9,7 @@
 //    Update, Delete, as the engine does.
 
 import * as grpc from "@grpc/grpc-js";
+import * as assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "child_process";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -247,6 +248,17 @@ export class Harness {
     if (failures.length)
       throw new Error(`check failed: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
     return { ...(await this.diff(type, id, outs, inputs)), inputs };
+  }
+
+  /**
+   * Asserts the host printed something matching `re` on stderr, waiting up to `timeoutMs`: what
+   * the host prints arrives on its own pipe, possibly after the RPC that printed it answered.
+   */
+  async expectStderr(re: RegExp, timeoutMs = 3000): Promise<void> {
+    for (const start = Date.now(); !re.test(this.stderr) && Date.now() - start < timeoutMs;) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.match(this.stderr, re);
   }
 
   close(): void {

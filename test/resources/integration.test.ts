@@ -118,7 +118,7 @@ describe("Integration", () => {
         assert.equal(steps.at(-1)?.type, "OAuthConsumer");
         assert.equal(f.emulator.store.allHooks().length, 0);
         assert.equal([...f.emulator.store.accounts.values()].flatMap((a) => a.sshKeys).length, 0);
-        assert.match(f.harness.stderr, /OAuth consumer "Platform" is no longer managed, but it still exists/);
+        await f.harness.expectStderr(/OAuth consumer "Platform" is no longer managed, but it still exists/);
       });
     }
   });
@@ -181,7 +181,7 @@ describe("Integration", () => {
         /integration psh \(platformsh\): OAuth consumer "Platform" was not granted webhook|lacks webhook: tick "Webhooks"/,
       );
       assert.deepEqual(await engine.destroy(), [{ op: "delete", type: "OAuthConsumer", name: "consumer" }]);
-      assert.match(f.harness.stderr, /OAuth consumer "Platform" is no longer managed, but it still exists/);
+      await f.harness.expectStderr(/OAuth consumer "Platform" is no longer managed, but it still exists/);
     });
 
     it("refuses pruneBranches without fetchBranches, and a missing project, before anything runs", async () => {
@@ -255,7 +255,7 @@ describe("Integration", () => {
       assert.equal(steps.at(-1)?.type, "OAuthConsumer", "the consumer goes last: its children depend on it");
       assert.equal(f.emulator.store.allHooks().length, 0);
       assert.equal([...f.emulator.store.accounts.values()].flatMap((a) => a.sshKeys).length, 0);
-      assert.match(f.harness.stderr, /still exists: delete it in Workspace settings > OAuth consumers/);
+      await f.harness.expectStderr(/still exists: delete it in Workspace settings > OAuth consumers/);
     });
 
     it("fails before any Bitbucket write when the consumer was not granted what the preset needs", async () => {

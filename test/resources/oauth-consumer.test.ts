@@ -109,8 +109,7 @@ describe("OAuthConsumer", () => {
     f.emulator.resetLog();
     await f.harness.delete("OAuthConsumer", id, outs);
     assert.deepEqual(f.emulator.log(), []);
-    assert.match(
-      f.harness.stderr,
+    await f.harness.expectStderr(
       /OAuth consumer "CI" is no longer managed, but it still exists: delete it in Workspace settings > OAuth consumers \(https:\/\/bitbucket.org\/acme\/workspace\/settings\/api\)/,
     );
     assert.equal(f.emulator.store.consumers.has(KEY), true);
