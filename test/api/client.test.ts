@@ -95,6 +95,15 @@ describe("API client", () => {
     );
   });
 
+  it("acts with the consumer's own scopes: an OAuth token lacking one gets Bitbucket's 403", async () => {
+    emu.store.consumers.get("ck")!.scopes = ["repository"];
+    useOAuth();
+    await assert.rejects(
+      request("GET", "/repositories/acme/api/hooks"),
+      /failed \(403\): Your credentials lack one or more required privilege scopes\. - the credentials need scope\(s\) webhook but were granted repository/,
+    );
+  });
+
   it("fails on bad client credentials with Bitbucket's words and without the secret", async () => {
     useOAuth("wrong-secret-value");
     const err = await request("GET", "/repositories/acme/api/hooks").catch((e: Error) => e);
