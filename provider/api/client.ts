@@ -154,11 +154,11 @@ export async function request<T = unknown>(
     : undefined;
   let refreshedToken = false;
 
-  for (let attempt = 1; ; attempt++) {
+  /** One try: the 2xx response, or the failure as our typed error (with Retry-After, if sent). */
+  const once = async (): Promise<{ ok: Response<T> } | { failure: ApiError; retryAfter?: string }> => {
     // Missing credentials and a failed OAuth grant throw here, already explained.
     const auth = await authorization(s);
-    let res: AxiosResponse | undefined;
-    let failure: ApiError;
+    let res: AxiosResponse;
     try {
       res = await limiter.run(() =>
         http1().request({
@@ -171,34 +171,37 @@ export async function request<T = unknown>(
         }),
       );
     } catch (e) {
-      res = undefined;
-      failure = networkError(e, method, shown, s.timeoutMs);
+      return { failure: networkError(e, method, shown, s.timeoutMs) };
     }
-    if (res) {
-      if (res.status >= 200 && res.status < 300) return { status: res.status, data: res.data as T };
-      const retryAfter = res.headers["retry-after"] as string | undefined;
-      failure = apiError({
-        status: res.status,
-        method,
-        path: shown,
-        ...parseErrorBody(res.data),
-        ...(retryAfter !== undefined && { retryAfterSeconds: Number(retryAfter) || undefined }),
-      });
-      // An OAuth access token can expire between our refresh margin and the server's clock.
-      if (res.status === 401 && !refreshedToken && credentialsOf(s).kind === "oauth") {
-        refreshedToken = true;
-        await authorization(s, true);
-        attempt--;
-        continue;
-      }
+    if (res.status >= 200 && res.status < 300) return { ok: { status: res.status, data: res.data as T } };
+    const retryAfter = res.headers["retry-after"] as string | undefined;
+    const failure = apiError({
+      status: res.status,
+      method,
+      path: shown,
+      ...parseErrorBody(res.data),
+      ...(retryAfter !== undefined && { retryAfterSeconds: Number(retryAfter) || undefined }),
+    });
+    return { failure, retryAfter };
+  };
+
+  for (let attempt = 1; ; attempt++) {
+    const r = await once();
+    if ("ok" in r) return r.ok;
+    // An OAuth access token can expire between our refresh margin and the server's clock: renew it once.
+    if (r.failure.status === 401 && !refreshedToken && credentialsOf(s).kind === "oauth") {
+      refreshedToken = true;
+      await authorization(s, true);
+      attempt--;
+      continue;
     }
     const delay = retryDelay(
-      { method, status: failure!.status, retryAfter: res?.headers["retry-after"] as string | undefined },
+      { method, status: r.failure.status, retryAfter: r.retryAfter },
       attempt,
       s.retry,
     );
-    if (delay === undefined) throw failure!;
-    if (failure!.status === 429) limiter.pause(delay);
+    if (delay === undefined) throw r.failure;
+    if (r.failure.status === 429) limiter.pause(delay);
     await sleep(delay);
   }
 }
