@@ -10,6 +10,7 @@
 // reads secret references from stack config or the environment, and declares the resources.
 
 import * as pulumi from "@pulumi/pulumi";
+import { setProviderConfig } from "../api/auth";
 import { listAll } from "../api/paginate";
 import { Integration } from "../resources/integration";
 import { DeployKey } from "../resources/deploy-key";
@@ -395,6 +396,9 @@ export interface DeployResult {
  * the Bitbucket API, each workspace once). Throws a ManifestError for problems found on the way.
  */
 export async function deployManifest(m: Manifest, repos?: RepoLister): Promise<DeployResult> {
+  // The listing runs in the program, which the provider's `configure` never reaches: give it the
+  // stack's bitbucket:* config too (values stay in this process's memory).
+  setProviderConfig((k) => pulumi.runtime.getConfig(k));
   const lister = repos ?? (await listRepositories(workspacesToList(m)));
   const specs = expand(m, lister);
   const problems: Problem[] = [];

@@ -157,6 +157,34 @@ describe("manifest examples through the engine harness", () => {
     process.env = { ...saved };
   });
 
+  it("lists repositories for selectors with the credentials in stack config, as the provider uses them", async () => {
+    const f = await fixture(SEED);
+    try {
+      const engine = new Engine(f.harness);
+      const program = async () => {
+        pulumi.runtime.setAllConfig(
+          {
+            ...Object.fromEntries(Object.entries(CONFIG).map(([k, v]) => [`bitbucket-iac:${k}`, v])),
+            "bitbucket:apiUrl": f.emulator.apiUrl,
+            "bitbucket:token": TOKEN,
+          },
+          ["bitbucket:token"],
+        );
+        const { resources } = await deployManifest(
+          loadManifest(path.join(ROOT, "examples/multi-repo/bitbucket.yaml")),
+        );
+        return Object.values(resources);
+      };
+      const { error, steps } = await engine.up(program);
+      assert.equal(error, undefined, error?.message);
+      assert.equal(steps.length, 12);
+      assert.ok(f.emulator.log().includes("GET /2.0/repositories/acme"));
+      await engine.destroy();
+    } finally {
+      await f.close();
+    }
+  });
+
   for (const file of Object.keys(EXPECTED)) {
     it(`${file}: creates everything, then a second run changes nothing`, async () => {
       const f = await fixture(SEED);
