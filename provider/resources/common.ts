@@ -2,6 +2,7 @@
 // close-match suggestions, and the error shapes Pulumi understands.
 
 import * as crypto from "crypto";
+import type * as pulumi from "@pulumi/pulumi";
 import { loadSettings, setProviderConfig } from "../api/auth";
 import { isApiError } from "../api/errors";
 
@@ -138,3 +139,20 @@ export async function createOrAdopt<T, R>(c: CreateOrAdopt<T, R>): Promise<R> {
 }
 
 export const statusOf = (e: unknown): number | undefined => (isApiError(e) ? e.status : undefined);
+
+/** The fields among `fields` whose value differs between state and the new inputs ("" = absent). */
+export function changedFields<K extends string>(
+  fields: readonly K[],
+  olds: Partial<Record<K, unknown>>,
+  news: Partial<Record<K, unknown>>,
+): K[] {
+  return fields.filter((k) => (olds[k] ?? "") !== (news[k] ?? ""));
+}
+
+/** Resource options with the resource's secret outputs added to any the caller gave. */
+export function withSecretOutputs(
+  opts: pulumi.CustomResourceOptions | undefined,
+  secretOutputs: string[],
+): pulumi.CustomResourceOptions {
+  return { ...opts, additionalSecretOutputs: [...secretOutputs, ...(opts?.additionalSecretOutputs ?? [])] };
+}

@@ -22,7 +22,14 @@ import { deployKeysPath, ownerLabel, type KeyOwner } from "../api/cloud";
 import { isApiError } from "../api/errors";
 import { findFirst } from "../api/paginate";
 import { isKeyError, parsePublicKey } from "../ssh";
-import { configure, createOrAdopt, partialFailure, withContext, type CheckFailure } from "./common";
+import {
+  configure,
+  createOrAdopt,
+  partialFailure,
+  withContext,
+  type CheckFailure,
+  changedFields,
+} from "./common";
 import { checkOwner, checkPublicKey, checkText } from "./validate";
 
 export interface DeployKeyArgs {
@@ -154,7 +161,7 @@ export const deployKeyProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id: string, olds: DeployKeyOutputs, news: Normalized) {
-    const replaces: string[] = REPLACE_ON.filter((k) => (olds[k] ?? "") !== (news[k] ?? ""));
+    const replaces: string[] = changedFields(REPLACE_ON, olds, news);
     const labelChanged = (olds.label ?? "") !== news.label;
     if (labelChanged && news.project !== undefined) replaces.push("label");
     return { changes: replaces.length > 0 || labelChanged, replaces, deleteBeforeReplace: true };

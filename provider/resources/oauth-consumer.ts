@@ -22,7 +22,7 @@ import { loadSettings } from "../api/auth";
 import { clientCredentialsGrant } from "../api/client";
 import { isApiError } from "../api/errors";
 import { checkboxOf, extra, missing, parseScopes, SCOPES } from "../scopes";
-import { closeMatches, configure, withContext, type CheckFailure } from "./common";
+import { closeMatches, configure, withContext, type CheckFailure, withSecretOutputs } from "./common";
 import { checkSlug } from "./validate";
 
 export interface OAuthConsumerArgs {
@@ -323,7 +323,7 @@ export class OAuthConsumer extends pulumi.dynamic.Resource {
       oauthConsumerProvider,
       name,
       props,
-      { ...opts, additionalSecretOutputs: [...SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      withSecretOutputs(opts, SECRET_OUTPUTS),
       "bitbucket",
       "OAuthConsumer",
     );

@@ -19,7 +19,15 @@ import { request, getOrUndefined, deleteIfExists } from "../api/client";
 import { pipelinesSshPath } from "../api/cloud";
 import { findFirst } from "../api/paginate";
 import { isKeyError, KEY_TYPES, parsePublicKey } from "../ssh";
-import { configure, createOrAdopt, partialFailure, statusOf, withContext, type CheckFailure } from "./common";
+import {
+  configure,
+  createOrAdopt,
+  partialFailure,
+  statusOf,
+  withContext,
+  type CheckFailure,
+  changedFields,
+} from "./common";
 import { checkSlug } from "./validate";
 
 export interface PipelineKnownHostArgs {
@@ -131,7 +139,7 @@ export const pipelineKnownHostProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id: string, olds: PipelineKnownHostOutputs, news: Normalized) {
-    const replaces: string[] = REPLACE_ON.filter((k) => olds[k] !== news[k]);
+    const replaces: string[] = changedFields(REPLACE_ON, olds, news);
     return {
       changes: replaces.length > 0 || olds.publicKey !== news.publicKey,
       replaces,

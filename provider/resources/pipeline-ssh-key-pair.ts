@@ -16,7 +16,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { request, getOrUndefined, deleteIfExists } from "../api/client";
 import { pipelinesSshPath } from "../api/cloud";
 import { fingerprintOf, isKeyError, parsePublicKey, privateKeyInfo } from "../ssh";
-import { configure, hashSecret, secretMatches, withContext, type CheckFailure } from "./common";
+import {
+  configure,
+  hashSecret,
+  secretMatches,
+  withContext,
+  type CheckFailure,
+  withSecretOutputs,
+  changedFields,
+} from "./common";
 import { checkSlug } from "./validate";
 
 export interface PipelineSshKeyPairArgs {
@@ -135,7 +143,7 @@ export const pipelineSshKeyPairProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id: string, olds: PipelineSshKeyPairOutputs, news: Normalized) {
-    const replaces: string[] = REPLACE_ON.filter((k) => olds[k] !== news[k]);
+    const replaces: string[] = changedFields(REPLACE_ON, olds, news);
     const changed = olds.publicKey !== news.publicKey || !secretMatches(news.privateKey, olds.privateKeyHash);
     return { changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace: false };
   },
@@ -205,7 +213,7 @@ export class PipelineSshKeyPair extends pulumi.dynamic.Resource {
       pipelineSshKeyPairProvider,
       name,
       props,
-      { ...opts, additionalSecretOutputs: [...SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      withSecretOutputs(opts, SECRET_OUTPUTS),
       "bitbucket",
       "PipelineSshKeyPair",
     );

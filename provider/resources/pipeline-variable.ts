@@ -31,6 +31,8 @@ import {
   statusOf,
   withContext,
   type CheckFailure,
+  withSecretOutputs,
+  changedFields,
 } from "./common";
 import { checkSlug } from "./validate";
 
@@ -205,7 +207,7 @@ export const pipelineVariableProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id: string, olds: PipelineVariableOutputs, news: Normalized) {
-    const replaces: string[] = REPLACE_ON.filter((k) => (olds[k] ?? "") !== (news[k] ?? ""));
+    const replaces: string[] = changedFields(REPLACE_ON, olds, news);
     if (olds.secured && !news.secured) replaces.push("secured");
     const valueChanged = news.secured
       ? !olds.secured || !secretMatches(news.value, olds.valueHash)
@@ -315,7 +317,7 @@ export class PipelineVariable extends pulumi.dynamic.Resource {
       pipelineVariableProvider,
       name,
       props,
-      { ...opts, additionalSecretOutputs: [...SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      withSecretOutputs(opts, SECRET_OUTPUTS),
       "bitbucket",
       "PipelineVariable",
     );

@@ -28,6 +28,8 @@ import {
   secretMatches,
   withContext,
   type CheckFailure,
+  withSecretOutputs,
+  changedFields,
 } from "./common";
 import { checkSlug } from "./validate";
 
@@ -298,7 +300,7 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id: string, olds: WebhookOutputs, news: Normalized) {
-    const replaces = REPLACE_ON.filter((k) => (olds[k] ?? "") !== (news[k] ?? ""));
+    const replaces = changedFields(REPLACE_ON, olds, news);
     const changed: string[] = [...replaces];
     if (olds.url !== news.url) changed.push("url");
     if ((olds.description ?? "") !== news.description) changed.push("description");
@@ -424,13 +426,6 @@ export class Webhook extends pulumi.dynamic.Resource {
       generatedSecret: undefined,
       createdAt: undefined,
     };
-    super(
-      webhookProvider,
-      name,
-      props,
-      { ...opts, additionalSecretOutputs: [...SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
-      "bitbucket",
-      "Webhook",
-    );
+    super(webhookProvider, name, props, withSecretOutputs(opts, SECRET_OUTPUTS), "bitbucket", "Webhook");
   }
 }
