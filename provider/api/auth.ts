@@ -76,16 +76,39 @@ function int(name: SettingName, env: NodeJS.ProcessEnv, dflt: number, min: numbe
   return n;
 }
 
+/** Whether a host is this machine (where plain http carries nothing over a network). */
+export function isLoopback(hostname: string): boolean {
+  return /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i.test(hostname);
+}
+
+/**
+ * An API or token URL: https, or http only to this machine (the emulator). Credentials and client
+ * secrets go to it, so plain http elsewhere is refused rather than sent in clear text.
+ */
+function checkUrl(name: "apiUrl" | "oauthTokenUrl", value: string): string {
+  const where = `bitbucket:${name} / ${SETTING_ENV[name]}`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${where} must be an https URL, got "${value}"`);
+  }
+  if (url.protocol === "https:" || (url.protocol === "http:" && isLoopback(url.hostname))) return value;
+  throw new Error(
+    url.protocol === "http:"
+      ? `${where} is plain http to ${url.host}: credentials would travel in clear text; use https (http is accepted only for localhost)`
+      : `${where} must be an https URL, got "${value}"`,
+  );
+}
+
 /** The settings in force now. Throws a message naming the setting when one is malformed. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const flavor = raw("flavor", env) ?? "cloud";
   if (flavor !== "cloud" && flavor !== "datacenter") {
     throw new Error(`bitbucket:flavor / BITBUCKET_FLAVOR must be "cloud" or "datacenter", got "${flavor}"`);
   }
-  const apiUrl = (raw("apiUrl", env) ?? CLOUD_API_URL).replace(/\/+$/, "");
-  if (!/^https?:\/\//.test(apiUrl)) {
-    throw new Error(`bitbucket:apiUrl / BITBUCKET_API_URL must be an http(s) URL, got "${apiUrl}"`);
-  }
+  const apiUrl = checkUrl("apiUrl", (raw("apiUrl", env) ?? CLOUD_API_URL).replace(/\/+$/, ""));
+  const oauthTokenUrl = checkUrl("oauthTokenUrl", raw("oauthTokenUrl", env) ?? CLOUD_TOKEN_URL);
   return {
     apiUrl,
     flavor,
@@ -94,7 +117,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     apiToken: raw("apiToken", env),
     oauthClientId: raw("oauthClientId", env),
     oauthClientSecret: raw("oauthClientSecret", env),
-    oauthTokenUrl: raw("oauthTokenUrl", env) ?? CLOUD_TOKEN_URL,
+    oauthTokenUrl,
     concurrency: int("concurrency", env, 8, 1),
     timeoutMs: int("timeoutMs", env, 30_000, 100),
     retry: {

@@ -52,6 +52,24 @@ function displayPath(url: string, base: string): string {
   return url.startsWith(base) ? url.slice(base.length) || "/" : url.replace(/^https?:\/\/[^/]+/, "");
 }
 
+/**
+ * An absolute URL (a pagination `next` link) is followed only on the API's own origin: the
+ * request carries the credentials, which must never reach another host or drop to plain http.
+ */
+function onApiOrigin(url: string, apiUrl: string): string {
+  const origin = (u: string) => {
+    try {
+      return new URL(u).origin;
+    } catch {
+      return undefined;
+    }
+  };
+  if (origin(url) === origin(apiUrl)) return url;
+  throw new Error(
+    `GET ${url.replace(/[?#].*$/, "")}: refused to follow a pagination link away from the API origin ${origin(apiUrl)}; credentials are sent only there`,
+  );
+}
+
 /** Transport failure (no response) as our typed error; the AxiosError (and its headers) stays here. */
 function networkError(e: unknown, method: string, path: string, timeoutMs: number): ApiError {
   const ax = e as { code?: string; message?: string };
@@ -147,7 +165,7 @@ export async function request<T = unknown>(
     );
   }
   const limiter = sharedLimiter(s.concurrency);
-  const url = /^https?:\/\//.test(path) ? path : `${s.apiUrl}${path}`;
+  const url = /^https?:\/\//i.test(path) ? onApiOrigin(path, s.apiUrl) : `${s.apiUrl}${path}`;
   const shown = displayPath(url, s.apiUrl);
   const params = opts.query
     ? Object.fromEntries(Object.entries(opts.query).filter(([, v]) => v !== undefined))

@@ -1,7 +1,17 @@
 // Bitbucket Cloud 2.0 paths, built in one place. Every segment is percent-encoded: braced
 // UUIDs travel as %7B…%7D, as Bitbucket's own `links.self.href` does (bitbucket-api.md §1.1).
+// `.` and `..` survive percent-encoding and would climb the path (`/repositories/acme/..`
+// is `/repositories`), so an empty, `.` or `..` segment is refused here, whoever built it.
 
-const seg = encodeURIComponent;
+/** One path segment, percent-encoded; throws on a segment that would change the path's shape. */
+export function seg(value: string): string {
+  if (value === "" || value === "." || value === "..") {
+    throw new Error(
+      `"${value}" cannot be a part of a Bitbucket API path (empty, "." and ".." would address another object); check the workspace, repository, project and key names`,
+    );
+  }
+  return encodeURIComponent(value);
+}
 
 /** Where a webhook lives: a repository, or (no repository) the whole workspace. */
 export interface HookScope {

@@ -11,6 +11,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { setProviderConfig } from "../api/auth";
+import { seg } from "../api/cloud";
 import { listAll } from "../api/paginate";
 import { Integration } from "../resources/integration";
 import { DeployKey } from "../resources/deploy-key";
@@ -341,7 +342,7 @@ export async function listRepositories(workspaces: string[]): Promise<RepoLister
   const known = new Map<string, RepoInfo[]>();
   for (const ws of workspaces) {
     const values = await listAll<{ slug: string; project?: { key?: string } }>(
-      `/repositories/${encodeURIComponent(ws)}`,
+      `/repositories/${seg(ws)}`,
     );
     known.set(
       ws,

@@ -18,7 +18,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { request, getOrUndefined, deleteIfExists } from "../api/client";
-import { deployKeysPath, ownerLabel, type KeyOwner } from "../api/cloud";
+import { deployKeysPath, ownerLabel, seg, type KeyOwner } from "../api/cloud";
 import { isApiError } from "../api/errors";
 import { findFirst } from "../api/paginate";
 import { isKeyError, parsePublicKey } from "../ssh";
@@ -120,6 +120,8 @@ function fromApi(owner: KeyOwner, k: ApiKey): DeployKeyOutputs {
   };
 }
 
+const keyPath = (o: KeyOwner, keyId: number | string) => `${deployKeysPath(o)}/${seg(String(keyId))}`;
+
 function idOf(o: KeyOwner, keyId: number): string {
   return o.project !== undefined
     ? `${o.workspace}/projects/${o.project}/${keyId}`
@@ -182,13 +184,13 @@ export const deployKeyProvider: pulumi.dynamic.ResourceProvider = {
           return { id, outs: withInputComment(fromApi(owner, k), inputs) };
         try {
           if (owner.project === undefined) {
-            const { data } = await request<ApiKey>("PUT", `${deployKeysPath(owner)}/${k.id}`, {
+            const { data } = await request<ApiKey>("PUT", keyPath(owner, k.id), {
               body: toApi(inputs),
             });
             return { id, outs: withInputComment(fromApi(owner, data), inputs) };
           }
           // A project key's label cannot change: re-add it with the declared label.
-          await deleteIfExists(`${deployKeysPath(owner)}/${k.id}`);
+          await deleteIfExists(keyPath(owner, k.id));
           const { data } = await request<ApiKey>("POST", deployKeysPath(owner), { body: toApi(inputs) });
           return { id: idOf(owner, data.id), outs: withInputComment(fromApi(owner, data), inputs) };
         } catch (e) {
@@ -204,7 +206,7 @@ export const deployKeyProvider: pulumi.dynamic.ResourceProvider = {
     const { owner, keyId } = locate(id, props);
     let k: ApiKey | undefined;
     try {
-      k = await getOrUndefined<ApiKey>(`${deployKeysPath(owner)}/${keyId}`);
+      k = await getOrUndefined<ApiKey>(keyPath(owner, keyId));
     } catch (e) {
       throw withContext(e, `read deploy key ${keyId} on ${ownerLabel(owner)}`);
     }
@@ -217,7 +219,7 @@ export const deployKeyProvider: pulumi.dynamic.ResourceProvider = {
   async update(id: string, olds: DeployKeyOutputs, news: Normalized) {
     const { owner, keyId } = locate(id, olds);
     try {
-      const { data } = await request<ApiKey>("PUT", `${deployKeysPath(owner)}/${keyId}`, {
+      const { data } = await request<ApiKey>("PUT", keyPath(owner, keyId), {
         body: toApi(news),
       });
       return { outs: withInputComment(fromApi(owner, data), news) };
@@ -229,7 +231,7 @@ export const deployKeyProvider: pulumi.dynamic.ResourceProvider = {
   async delete(id: string, props: DeployKeyOutputs) {
     const { owner, keyId } = locate(id, props);
     try {
-      await deleteIfExists(`${deployKeysPath(owner)}/${keyId}`);
+      await deleteIfExists(keyPath(owner, keyId));
     } catch (e) {
       throw explain(e, `delete deploy key ${props.fingerprint ?? keyId} on ${ownerLabel(owner)}`);
     }

@@ -16,7 +16,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { request, getOrUndefined, deleteIfExists } from "../api/client";
-import { pipelinesSshPath } from "../api/cloud";
+import { pipelinesSshPath, seg } from "../api/cloud";
 import { findFirst } from "../api/paginate";
 import { isKeyError, KEY_TYPES, parsePublicKey } from "../ssh";
 import {
@@ -117,7 +117,7 @@ function fromApi(n: { workspace: string; repository: string }, h: ApiHost): Pipe
 const hostsPath = (n: { workspace: string; repository: string }) =>
   `${pipelinesSshPath(n.workspace, n.repository)}/known_hosts`;
 const hostPath = (n: { workspace: string; repository: string }, uuid: string) =>
-  `${hostsPath(n)}/${encodeURIComponent(uuid)}`;
+  `${hostsPath(n)}/${seg(uuid)}`;
 const idOf = (n: { workspace: string; repository: string }, uuid: string) =>
   `${n.workspace}/${n.repository}/${uuid}`;
 

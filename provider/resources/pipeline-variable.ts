@@ -20,7 +20,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { request, getOrUndefined, deleteIfExists } from "../api/client";
-import { environmentsPath, variablesPath, type VariableScope } from "../api/cloud";
+import { environmentsPath, seg, variablesPath, type VariableScope } from "../api/cloud";
 import { findFirst, listAll } from "../api/paginate";
 import {
   configure,
@@ -188,7 +188,7 @@ async function environmentUuid(workspace: string, repository: string, name: stri
 async function getVariable(scope: VariableScope, uuid: string): Promise<ApiVariable | undefined> {
   const path = variablesPath(scope);
   if (scope.environmentUuid === undefined)
-    return getOrUndefined<ApiVariable>(`${path}/${encodeURIComponent(uuid)}`);
+    return getOrUndefined<ApiVariable>(`${path}/${seg(uuid)}`);
   try {
     return await findFirst<ApiVariable>(path, (v) => v.uuid === uuid);
   } catch (e) {
@@ -241,7 +241,7 @@ export const pipelineVariableProvider: pulumi.dynamic.ResourceProvider = {
         if (!inputs.secured && !v.secured && v.value === inputs.value)
           return { id, outs: fromApi(inputs, envUuid, v, undefined) };
         try {
-          const path = `${variablesPath(scope)}/${encodeURIComponent(v.uuid)}`;
+          const path = `${variablesPath(scope)}/${seg(v.uuid)}`;
           const { data } = await request<ApiVariable>("PUT", path, { body: toApi(inputs) });
           return { id, outs: fromApi(inputs, envUuid, data, hash()) };
         } catch (e) {
@@ -273,7 +273,7 @@ export const pipelineVariableProvider: pulumi.dynamic.ResourceProvider = {
   async update(_id: string, olds: PipelineVariableOutputs, news: Normalized) {
     const scope = scopeOf(olds, olds.environmentUuid);
     try {
-      const path = `${variablesPath(scope)}/${encodeURIComponent(olds.uuid)}`;
+      const path = `${variablesPath(scope)}/${seg(olds.uuid)}`;
       const { data } = await request<ApiVariable>("PUT", path, { body: toApi(news) });
       return {
         outs: fromApi(news, olds.environmentUuid, data, news.secured ? hashSecret(news.value) : undefined),
@@ -286,7 +286,7 @@ export const pipelineVariableProvider: pulumi.dynamic.ResourceProvider = {
   async delete(_id: string, props: PipelineVariableOutputs) {
     const scope = scopeOf(props, props.environmentUuid);
     try {
-      await deleteIfExists(`${variablesPath(scope)}/${encodeURIComponent(props.uuid)}`);
+      await deleteIfExists(`${variablesPath(scope)}/${seg(props.uuid)}`);
     } catch (e) {
       throw withContext(e, `delete ${label(props)}`);
     }

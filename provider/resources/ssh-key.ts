@@ -19,7 +19,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadSettings } from "../api/auth";
 import { processWide } from "../api/shared";
 import { request, getOrUndefined, deleteIfExists } from "../api/client";
-import { sshKeysPath } from "../api/cloud";
+import { seg, sshKeysPath } from "../api/cloud";
 import { findFirst } from "../api/paginate";
 import { isKeyError, parsePublicKey } from "../ssh";
 import { configure, createOrAdopt, partialFailure, withContext, type CheckFailure } from "./common";
@@ -130,7 +130,7 @@ async function currentUser(): Promise<string> {
   return hit;
 }
 
-const keyPath = (owner: string, uuid: string) => `${sshKeysPath(owner)}/${encodeURIComponent(uuid)}`;
+const keyPath = (owner: string, uuid: string) => `${sshKeysPath(owner)}/${seg(uuid)}`;
 
 function locate(id: string, props: Partial<SshKeyOutputs>): { owner: string; uuid: string } {
   if (props.owner && props.keyUuid) return { owner: props.owner, uuid: props.keyUuid };

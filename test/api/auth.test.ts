@@ -67,7 +67,7 @@ describe("settings and credentials", () => {
       () => loadSettings({ BITBUCKET_MAX_RETRIES: "-1" }),
       /bitbucket:maxRetries \/ BITBUCKET_MAX_RETRIES must be a whole number >= 0/,
     );
-    assert.throws(() => loadSettings({ BITBUCKET_API_URL: "api.bitbucket.org" }), /must be an http\(s\) URL/);
+    assert.throws(() => loadSettings({ BITBUCKET_API_URL: "api.bitbucket.org" }), /must be an https URL/);
   });
 
   it("refreshes an OAuth token ahead of expiry", () => {
