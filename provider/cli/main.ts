@@ -4,7 +4,7 @@
 
 import * as path from "path";
 import { expand } from "../manifest/expand";
-import { formatProblem, isManifestError, loadManifest } from "../manifest/load";
+import { isManifestError, loadManifest, shownProblems } from "../manifest/load";
 
 const USAGE = "usage: bitbucket-iac validate [bitbucket.yaml]";
 
@@ -27,7 +27,7 @@ export function main(
     return 0;
   } catch (e) {
     if (!isManifestError(e)) throw e;
-    for (const p of e.problems) err(formatProblem(p));
+    for (const line of shownProblems(e.problems)) err(line);
     err(`${e.problems.length} problem${e.problems.length === 1 ? "" : "s"}`);
     return 1;
   }

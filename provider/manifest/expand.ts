@@ -341,9 +341,7 @@ function workspacesToList(m: Manifest): string[] {
 export async function listRepositories(workspaces: string[]): Promise<RepoLister> {
   const known = new Map<string, RepoInfo[]>();
   for (const ws of workspaces) {
-    const values = await listAll<{ slug: string; project?: { key?: string } }>(
-      `/repositories/${seg(ws)}`,
-    );
+    const values = await listAll<{ slug: string; project?: { key?: string } }>(`/repositories/${seg(ws)}`);
     known.set(
       ws,
       values.map((r) => ({ slug: r.slug, ...(r.project?.key && { project: r.project.key }) })),

@@ -14,7 +14,17 @@ import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020"
 import addFormats from "ajv-formats";
 import * as fs from "fs";
 import * as path from "path";
-import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import {
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+} from "yaml";
 import { closeMatches } from "../resources/common";
 import schemaJson from "../../schema/manifest.schema.json";
 
@@ -44,11 +54,25 @@ export function formatProblem(p: Problem): string {
   return `${p.loc.file}:${p.loc.line}:${p.loc.col} ${p.loc.path}: ${p.message}`;
 }
 
+/** At most this many problems are printed; the rest are counted ("and N more"). */
+export const MAX_SHOWN_PROBLEMS = 50;
+
+/** Manifests larger than this are refused before parsing (a real one is a few KiB; 5,000 entries are 650 KiB). */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+/** The problems to print: the first MAX_SHOWN_PROBLEMS, then a line counting the rest. */
+export function shownProblems(problems: Problem[]): string[] {
+  const lines = problems.slice(0, MAX_SHOWN_PROBLEMS).map(formatProblem);
+  const more = problems.length - MAX_SHOWN_PROBLEMS;
+  if (more > 0) lines.push(`... and ${more} more problem${more === 1 ? "" : "s"} (fix these first)`);
+  return lines;
+}
+
 export function manifestError(problems: Problem[]): ManifestError {
   const sorted = [...problems].sort((a, b) => a.loc.line - b.loc.line || a.loc.col - b.loc.col);
   const n = sorted.length;
   const err = new Error(
-    `${n} problem${n === 1 ? "" : "s"} in the manifest:\n${sorted.map(formatProblem).join("\n")}`,
+    `${n} problem${n === 1 ? "" : "s"} in the manifest:\n${shownProblems(sorted).join("\n")}`,
   ) as ManifestError;
   return Object.assign(err, {
     code: MANIFEST_ERROR as typeof MANIFEST_ERROR,
@@ -403,6 +427,9 @@ function crossCheck(data: Record<string, unknown>, pos: Positions): Problem[] {
   return problems;
 }
 
+/** How far one alias may expand (yaml's own guard, kept at its default). */
+const MAX_ALIAS_COUNT = 100;
+
 // ---- loading ------------------------------------------------------------------------------------------
 
 /**
@@ -441,7 +468,22 @@ export function parseManifest(text: string, file: string): Manifest {
       })),
     );
   }
-  const data = doc.toJS() as unknown;
+  let data: unknown;
+  try {
+    // yaml refuses documents whose aliases expand past maxAliasCount (a "billion laughs" bomb).
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
+  } catch (e) {
+    let first: number | undefined;
+    visit(doc, { Alias: (_, node) => void (first ??= node.range?.[0]) });
+    throw manifestError([
+      {
+        loc: pos.at(first ?? 0, []),
+        message: /alias/i.test((e as Error).message)
+          ? `YAML: aliases here expand to too many nodes (more than ${MAX_ALIAS_COUNT} per alias); write the entries out instead`
+          : `YAML: ${(e as Error).message.split("\n")[0]}`,
+      },
+    ]);
+  }
   if (data === null || data === undefined) {
     throw manifestError([
       {
@@ -492,17 +534,36 @@ export function parseManifest(text: string, file: string): Manifest {
 /** Reads and checks a manifest file. Throws a ManifestError listing every problem. */
 export function loadManifest(file: string): Manifest {
   const shown = path.relative(process.cwd(), file) || file;
-  let text: string;
+  const fileProblem = (message: string) =>
+    manifestError([{ loc: { file: shown, line: 1, col: 1, path: "(file)" }, message }]);
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(file, "utf8");
+    const size = fs.statSync(file).size;
+    if (size > MAX_MANIFEST_BYTES) {
+      throw fileProblem(
+        `the manifest is ${(size / 1024 / 1024).toFixed(1)} MiB; at most ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB is read (split it, or use selectors instead of listing every repository)`,
+      );
+    }
+    bytes = fs.readFileSync(file);
   } catch (e) {
-    const why = (e as { code?: string }).code === "ENOENT" ? "no such file" : String((e as Error).message);
-    throw manifestError([
-      {
-        loc: { file: shown, line: 1, col: 1, path: "(file)" },
-        message: `cannot read the manifest: ${why} (set it with \`pulumi config set manifest <path>\`)`,
-      },
-    ]);
+    if (isManifestError(e)) throw e;
+    const code = (e as { code?: string }).code;
+    const why =
+      code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (e as Error).message;
+    throw fileProblem(`cannot read the manifest: ${why} (set it with \`pulumi config set manifest <path>\`)`);
   }
+  const text = textOf(bytes);
+  if (text === undefined)
+    throw fileProblem("not a text file: a manifest is YAML text in UTF-8 (is this the right file?)");
   return parseManifest(text, shown);
+}
+
+/** The file as UTF-8 text, or undefined when it is binary (a NUL byte, or not UTF-8). */
+function textOf(bytes: Buffer): string | undefined {
+  if (bytes.includes(0)) return undefined;
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes).replace(/^\uFEFF/, "");
+  } catch {
+    return undefined;
+  }
 }

@@ -99,45 +99,6 @@ export async function findAfterWrite<T>(find: () => Promise<T | undefined>): Pro
   }
 }
 
-export interface CreateOrAdopt<T, R> {
-  /** What is being created, for messages: `create webhook <url> on acme/api`. */
-  what: string;
-  /** Finds the object by its natural key (hook URL, key fingerprint, variable key). */
-  find: () => Promise<T | undefined>;
-  /** The POST; never repeated. */
-  post: () => Promise<T>;
-  /** The result for an object the POST created. */
-  created: (t: T) => R | Promise<R>;
-  /** Brings an existing object to the declared state. */
-  adopt: (t: T) => Promise<R>;
-  /** Errors that mean "it exists already" (e.g. 409 on a unique key): adopt instead. */
-  exists?: (e: unknown) => boolean;
-}
-
-/**
- * The create rule every resource follows (DESIGN.md): adopt an identical object rather than
- * duplicate it; never repeat a POST; after a POST whose answer was lost (or that says the
- * object exists), look it up and adopt it; otherwise fail with the POST's error.
- */
-export async function createOrAdopt<T, R>(c: CreateOrAdopt<T, R>): Promise<R> {
-  let existing: T | undefined;
-  try {
-    existing = await c.find();
-  } catch (e) {
-    throw withContext(e, c.what);
-  }
-  if (existing === undefined) {
-    try {
-      return await c.created(await c.post());
-    } catch (e) {
-      if (!mayHaveCommitted(e) && !c.exists?.(e)) throw withContext(e, c.what);
-      existing = await findAfterWrite(c.find);
-      if (existing === undefined) throw withContext(e, c.what);
-    }
-  }
-  return c.adopt(existing);
-}
-
 export const statusOf = (e: unknown): number | undefined => (isApiError(e) ? e.status : undefined);
 
 /** The fields among `fields` whose value differs between state and the new inputs ("" = absent). */

@@ -22,14 +22,8 @@ import { deployKeysPath, ownerLabel, seg, type KeyOwner } from "../api/cloud";
 import { isApiError } from "../api/errors";
 import { findFirst } from "../api/paginate";
 import { isKeyError, parsePublicKey } from "../ssh";
-import {
-  configure,
-  createOrAdopt,
-  partialFailure,
-  withContext,
-  type CheckFailure,
-  changedFields,
-} from "./common";
+import { configure, partialFailure, withContext, type CheckFailure, changedFields } from "./common";
+import { claim, createOrAdopt, keptByThisRun, ownershipOf, type Ownership } from "./ownership";
 import { checkOwner, checkPublicKey, checkText } from "./validate";
 
 export interface DeployKeyArgs {
@@ -43,12 +37,14 @@ export interface DeployKeyArgs {
   key: pulumi.Input<string>;
   /** Label shown in Bitbucket. Default "". Updates a repository key in place; replaces a project key (Bitbucket has no update for those). */
   label?: pulumi.Input<string>;
+  /** Take over the same key already on the repository or project even when its label differs. Default false: only an identical key is adopted; otherwise create fails, changing nothing. */
+  adopt?: pulumi.Input<boolean>;
 }
 
 export type DeployKeyInputs = pulumi.Unwrap<DeployKeyArgs>;
 
 /** Inputs after `check`. */
-interface Normalized extends KeyOwner {
+interface Normalized extends KeyOwner, Ownership {
   /** `type base64`. */
   key: string;
   /** The comment that followed the key, sent on create; informational. */
@@ -56,7 +52,9 @@ interface Normalized extends KeyOwner {
   label: string;
 }
 
-export interface DeployKeyOutputs extends Normalized {
+export interface DeployKeyOutputs extends Omit<Normalized, "adopt" | "resourceName"> {
+  /** True when the key was already there and was adopted rather than added. */
+  adopted?: boolean;
   /** Bitbucket's integer id for the key. */
   keyId: number;
   /** `SHA256:...`, as `ssh-keygen -l` prints it. */
@@ -87,6 +85,7 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
   const label = checkText(raw, "label", failures);
   return {
     inputs: {
+      ...ownershipOf(raw, failures),
       ...owner,
       key,
       keyComment,
@@ -121,6 +120,10 @@ function fromApi(owner: KeyOwner, k: ApiKey): DeployKeyOutputs {
 }
 
 const keyPath = (o: KeyOwner, keyId: number | string) => `${deployKeysPath(o)}/${seg(String(keyId))}`;
+
+/** Deploy key ids are integers per kind (repository or project keys). */
+const objectKey = (o: KeyOwner, keyId: number | string) =>
+  `DeployKey:${o.project !== undefined ? "project" : "repository"}:${keyId}`;
 
 function idOf(o: KeyOwner, keyId: number): string {
   return o.project !== undefined
@@ -172,12 +175,17 @@ export const deployKeyProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: Normalized) {
     const owner: KeyOwner = inputs;
     const fingerprint = fingerprintOfApi({ id: 0, key: inputs.key });
-    const what = `create deploy key ${fingerprint} on ${ownerLabel(owner)}`;
-    return createOrAdopt<ApiKey, { id: string; outs: DeployKeyOutputs }>({
+    const what = `deploy key ${fingerprint} on ${ownerLabel(owner)}`;
+    return createOrAdopt<ApiKey, DeployKeyOutputs>({
       what,
+      natural: `DeployKey:${ownerLabel(owner).toLowerCase()}:${fingerprint}`,
+      ownership: inputs,
       find: () => findFirst<ApiKey>(deployKeysPath(owner), (k) => fingerprintOfApi(k) === fingerprint),
       post: async () => (await request<ApiKey>("POST", deployKeysPath(owner), { body: toApi(inputs) })).data,
       created: (k) => ({ id: idOf(owner, k.id), outs: withInputComment(fromApi(owner, k), inputs) }),
+      differences: (k) =>
+        (k.label ?? "") === inputs.label ? [] : [`label: "${k.label ?? ""}" in Bitbucket`],
+      key: (k) => objectKey(owner, k.id),
       adopt: async (k) => {
         const id = idOf(owner, k.id);
         if ((k.label ?? "") === inputs.label)
@@ -194,7 +202,12 @@ export const deployKeyProvider: pulumi.dynamic.ResourceProvider = {
           const { data } = await request<ApiKey>("POST", deployKeysPath(owner), { body: toApi(inputs) });
           return { id: idOf(owner, data.id), outs: withInputComment(fromApi(owner, data), inputs) };
         } catch (e) {
-          throw partialFailure(hint403(e), id, fromApi(owner, k), `${what} (adopting existing key ${k.id})`);
+          throw partialFailure(
+            hint403(e),
+            id,
+            fromApi(owner, k),
+            `create ${what} (adopting existing key ${k.id})`,
+          );
         }
       },
     }).catch((e) => {
@@ -213,16 +226,24 @@ export const deployKeyProvider: pulumi.dynamic.ResourceProvider = {
     if (!k) return {};
     const outs = fromApi(owner, k);
     const { keyId: _i, fingerprint: _f, comment: _c, createdOn: _o, ...inputs } = outs;
-    return { id: idOf(owner, k.id), props: outs, inputs };
+    return { id: idOf(owner, k.id), props: { ...outs, ...(props.adopted && { adopted: true }) }, inputs };
   },
 
   async update(id: string, olds: DeployKeyOutputs, news: Normalized) {
     const { owner, keyId } = locate(id, olds);
+    claim(
+      objectKey(owner, keyId),
+      `deploy key ${olds.fingerprint} on ${ownerLabel(owner)}`,
+      news.resourceName,
+      "updated",
+    );
     try {
       const { data } = await request<ApiKey>("PUT", keyPath(owner, keyId), {
         body: toApi(news),
       });
-      return { outs: withInputComment(fromApi(owner, data), news) };
+      return {
+        outs: { ...withInputComment(fromApi(owner, data), news), ...(olds.adopted && { adopted: true }) },
+      };
     } catch (e) {
       throw explain(e, `update deploy key ${olds.fingerprint} on ${ownerLabel(owner)}`);
     }
@@ -230,6 +251,13 @@ export const deployKeyProvider: pulumi.dynamic.ResourceProvider = {
 
   async delete(id: string, props: DeployKeyOutputs) {
     const { owner, keyId } = locate(id, props);
+    if (
+      keptByThisRun(
+        objectKey(owner, keyId),
+        `deploy key ${props.fingerprint ?? keyId} on ${ownerLabel(owner)}`,
+      )
+    )
+      return;
     try {
       await deleteIfExists(keyPath(owner, keyId));
     } catch (e) {
@@ -255,10 +283,14 @@ export class DeployKey extends pulumi.dynamic.Resource {
   declare public readonly fingerprint: pulumi.Output<string>;
   declare public readonly comment: pulumi.Output<string>;
   declare public readonly createdOn: pulumi.Output<string | undefined>;
+  /** True when the key was already there and was adopted rather than added. */
+  declare public readonly adopted: pulumi.Output<boolean | undefined>;
 
   constructor(name: string, args: DeployKeyArgs, opts?: pulumi.CustomResourceOptions) {
     const props = {
       ...args,
+      resourceName: name,
+      adopted: undefined,
       keyId: undefined,
       fingerprint: undefined,
       comment: undefined,

@@ -19,15 +19,8 @@ import { request, getOrUndefined, deleteIfExists } from "../api/client";
 import { pipelinesSshPath, seg } from "../api/cloud";
 import { findFirst } from "../api/paginate";
 import { isKeyError, KEY_TYPES, parsePublicKey } from "../ssh";
-import {
-  configure,
-  createOrAdopt,
-  partialFailure,
-  statusOf,
-  withContext,
-  type CheckFailure,
-  changedFields,
-} from "./common";
+import { configure, partialFailure, statusOf, withContext, type CheckFailure, changedFields } from "./common";
+import { claim, createOrAdopt, keptByThisRun, ownershipOf, type Ownership } from "./ownership";
 import { checkSlug } from "./validate";
 
 export interface PipelineKnownHostArgs {
@@ -39,18 +32,22 @@ export interface PipelineKnownHostArgs {
   hostname: pulumi.Input<string>;
   /** The host's public key, e.g. a line of `ssh-keyscan` output without the host name. Updates in place. */
   publicKey: pulumi.Input<string>;
+  /** Take over an existing entry for the same host name even when its key differs. Default false: only an identical entry is adopted; otherwise create fails, changing nothing. */
+  adopt?: pulumi.Input<boolean>;
 }
 
 export type PipelineKnownHostInputs = pulumi.Unwrap<PipelineKnownHostArgs>;
 
-interface Normalized {
+interface Normalized extends Ownership {
   workspace: string;
   repository: string;
   hostname: string;
   publicKey: string;
 }
 
-export interface PipelineKnownHostOutputs extends Normalized {
+export interface PipelineKnownHostOutputs extends Omit<Normalized, "adopt" | "resourceName"> {
+  /** True when the entry existed and was adopted rather than created. */
+  adopted?: boolean;
   uuid: string;
   md5Fingerprint?: string;
   sha256Fingerprint?: string;
@@ -83,7 +80,13 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
   const pub = parsePublicKey(withoutHost(raw.publicKey));
   if (isKeyError(pub)) failures.push({ property: "publicKey", reason: `publicKey ${pub.error}` });
   return {
-    inputs: { workspace, repository, hostname, publicKey: isKeyError(pub) ? "" : pub.normalized },
+    inputs: {
+      ...ownershipOf(raw, failures),
+      workspace,
+      repository,
+      hostname,
+      publicKey: isKeyError(pub) ? "" : pub.normalized,
+    },
     failures,
   };
 }
@@ -118,6 +121,7 @@ const hostsPath = (n: { workspace: string; repository: string }) =>
   `${pipelinesSshPath(n.workspace, n.repository)}/known_hosts`;
 const hostPath = (n: { workspace: string; repository: string }, uuid: string) =>
   `${hostsPath(n)}/${seg(uuid)}`;
+const objectKey = (uuid: string) => `PipelineKnownHost:${uuid}`;
 const idOf = (n: { workspace: string; repository: string }, uuid: string) =>
   `${n.workspace}/${n.repository}/${uuid}`;
 
@@ -148,9 +152,15 @@ export const pipelineKnownHostProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async create(inputs: Normalized) {
-    const what = `create known host ${inputs.hostname} on ${inputs.workspace}/${inputs.repository}`;
-    return createOrAdopt<ApiHost, { id: string; outs: PipelineKnownHostOutputs }>({
+    const what = `known host ${inputs.hostname} on ${inputs.workspace}/${inputs.repository}`;
+    return createOrAdopt<ApiHost, PipelineKnownHostOutputs>({
       what,
+      natural:
+        `PipelineKnownHost:${inputs.workspace}/${inputs.repository}`.toLowerCase() + `:${inputs.hostname}`,
+      ownership: inputs,
+      differences: (h) =>
+        fromApi(inputs, h).publicKey === inputs.publicKey ? [] : ["publicKey: another key in Bitbucket"],
+      key: (h) => objectKey(h.uuid),
       find: () => findFirst<ApiHost>(hostsPath(inputs), (h) => h.hostname === inputs.hostname),
       post: async () => (await request<ApiHost>("POST", hostsPath(inputs), { body: toApi(inputs) })).data,
       exists: (e) => statusOf(e) === 409,
@@ -162,7 +172,7 @@ export const pipelineKnownHostProvider: pulumi.dynamic.ResourceProvider = {
           const { data } = await request<ApiHost>("PUT", hostPath(inputs, h.uuid), { body: toApi(inputs) });
           return { id, outs: fromApi(inputs, data) };
         } catch (e) {
-          throw partialFailure(e, id, fromApi(inputs, h), `${what} (adopting the existing entry)`);
+          throw partialFailure(e, id, fromApi(inputs, h), `create ${what} (adopting the existing entry)`);
         }
       },
     });
@@ -180,16 +190,22 @@ export const pipelineKnownHostProvider: pulumi.dynamic.ResourceProvider = {
       );
     }
     if (!h) return {};
-    const outs = fromApi(where, h);
-    const { uuid: _u, md5Fingerprint: _m, sha256Fingerprint: _s, ...inputs } = outs;
+    const outs = { ...fromApi(where, h), ...(props.adopted && { adopted: true }) };
+    const { uuid: _u, md5Fingerprint: _m, sha256Fingerprint: _s, adopted: _a, ...inputs } = outs;
     return { id, props: outs, inputs };
   },
 
   async update(id: string, olds: PipelineKnownHostOutputs, news: Normalized) {
     const { where, uuid } = locate(id, olds);
+    claim(
+      objectKey(uuid),
+      `known host ${news.hostname} on ${where.workspace}/${where.repository}`,
+      news.resourceName,
+      "updated",
+    );
     try {
       const { data } = await request<ApiHost>("PUT", hostPath(where, uuid), { body: toApi(news) });
-      return { outs: fromApi(where, data) };
+      return { outs: { ...fromApi(where, data), ...(olds.adopted && { adopted: true }) } };
     } catch (e) {
       throw withContext(e, `update known host ${news.hostname} on ${where.workspace}/${where.repository}`);
     }
@@ -197,6 +213,8 @@ export const pipelineKnownHostProvider: pulumi.dynamic.ResourceProvider = {
 
   async delete(id: string, props: PipelineKnownHostOutputs) {
     const { where, uuid } = locate(id, props);
+    const what = `known host ${props.hostname ?? uuid} on ${where.workspace}/${where.repository}`;
+    if (keptByThisRun(objectKey(uuid), what)) return;
     try {
       await deleteIfExists(hostPath(where, uuid));
     } catch (e) {
@@ -218,9 +236,18 @@ export class PipelineKnownHost extends pulumi.dynamic.Resource {
   declare public readonly uuid: pulumi.Output<string>;
   declare public readonly md5Fingerprint: pulumi.Output<string | undefined>;
   declare public readonly sha256Fingerprint: pulumi.Output<string | undefined>;
+  /** True when the entry existed and was adopted rather than created. */
+  declare public readonly adopted: pulumi.Output<boolean | undefined>;
 
   constructor(name: string, args: PipelineKnownHostArgs, opts?: pulumi.CustomResourceOptions) {
-    const props = { ...args, uuid: undefined, md5Fingerprint: undefined, sha256Fingerprint: undefined };
+    const props = {
+      ...args,
+      resourceName: name,
+      uuid: undefined,
+      md5Fingerprint: undefined,
+      sha256Fingerprint: undefined,
+      adopted: undefined,
+    };
     super(pipelineKnownHostProvider, name, props, opts, "bitbucket", "PipelineKnownHost");
   }
 }

@@ -1,7 +1,8 @@
 // PipelineSshKeyPair: the SSH key pair Bitbucket Pipelines puts in a repository's build
 // containers as their default identity (to clone other repositories, or reach a server).
 //
-//   create  PUT {pair} -> 200 (creates or replaces: there is one pair per repository)
+//   create  GET {pair} (an existing pair is adopted only with adopt: true: its private key cannot
+//           be compared), then PUT {pair} -> 200 (creates or replaces: one pair per repository)
 //   read    GET {pair} -> 200 (public key only), 404 = none set
 //   update  PUT {pair} -> 200
 //   delete  DELETE {pair} -> 204, 404 = already gone
@@ -25,6 +26,15 @@ import {
   withSecretOutputs,
   changedFields,
 } from "./common";
+import {
+  claim,
+  keptByThisRun,
+  notice,
+  ownershipOf,
+  takeoverRefused,
+  writeOnly,
+  type Ownership,
+} from "./ownership";
 import { checkSlug } from "./validate";
 
 export interface PipelineSshKeyPairArgs {
@@ -36,18 +46,22 @@ export interface PipelineSshKeyPairArgs {
   privateKey: pulumi.Input<string>;
   /** The matching OpenSSH public key line. Updates in place. */
   publicKey: pulumi.Input<string>;
+  /** Replace a key pair the repository already has (its private key cannot be compared, so an existing pair is never taken over silently). Default false: create fails if a pair exists, changing nothing. */
+  adopt?: pulumi.Input<boolean>;
 }
 
 export type PipelineSshKeyPairInputs = pulumi.Unwrap<PipelineSshKeyPairArgs>;
 
-interface Normalized {
+interface Normalized extends Ownership {
   workspace: string;
   repository: string;
   privateKey: string;
   publicKey: string;
 }
 
-export interface PipelineSshKeyPairOutputs extends Omit<Normalized, "privateKey"> {
+export interface PipelineSshKeyPairOutputs extends Omit<Normalized, "privateKey" | "adopt" | "resourceName"> {
+  /** True when the repository had a pair before and it was replaced (adopt: true). */
+  adopted?: boolean;
   /** `SHA256:...` of the public key. */
   fingerprint: string;
   /** Salted hash of the private key (secret output). */
@@ -95,6 +109,7 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
   }
   return {
     inputs: {
+      ...ownershipOf(raw, failures),
       workspace,
       repository,
       privateKey: priv.trim() + "\n",
@@ -121,6 +136,10 @@ function outputs(
 
 const pairPath = (n: { workspace: string; repository: string }) =>
   `${pipelinesSshPath(n.workspace, n.repository)}/key_pair`;
+
+/** One pair per repository: the repository is the object. */
+const objectKey = (n: { workspace: string; repository: string }) =>
+  `PipelineSshKeyPair:${n.workspace}/${n.repository}`.toLowerCase();
 
 async function put(n: Normalized, what: string) {
   try {
@@ -149,11 +168,32 @@ export const pipelineSshKeyPairProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async create(inputs: Normalized) {
-    const outs = await put(
-      inputs,
-      `set the Pipelines SSH key pair of ${inputs.workspace}/${inputs.repository}`,
-    );
-    return { id: `${inputs.workspace}/${inputs.repository}`, outs };
+    const what = `the Pipelines SSH key pair of ${inputs.workspace}/${inputs.repository}`;
+    const key = objectKey(inputs);
+    claim(key, what, inputs.resourceName, "created");
+    let existing: { public_key?: string } | undefined;
+    try {
+      existing = await getOrUndefined<{ public_key?: string }>(pairPath(inputs));
+    } catch (e) {
+      throw withContext(e, `create ${what}`);
+    }
+    if (existing !== undefined) {
+      const pub = parsePublicKey(existing.public_key ?? "");
+      const differs = [
+        writeOnly("privateKey"),
+        ...(!isKeyError(pub) && pub.normalized === inputs.publicKey
+          ? []
+          : ["publicKey: another key in Bitbucket"]),
+      ];
+      if (!inputs.adopt) throw takeoverRefused(what, differs);
+      claim(key, what, inputs.resourceName, "adopted");
+      notice(`adopted the existing ${what}, replacing it with the declared pair`);
+    }
+    const outs = await put(inputs, `set ${what}`);
+    return {
+      id: `${inputs.workspace}/${inputs.repository}`,
+      outs: { ...outs, ...(existing !== undefined && { adopted: true }) },
+    };
   },
 
   async read(id: string, props: PipelineSshKeyPairOutputs) {
@@ -170,7 +210,10 @@ export const pipelineSshKeyPairProvider: pulumi.dynamic.ResourceProvider = {
     const same = parsePublicKey(pair.public_key ?? "");
     const keepHash =
       !isKeyError(same) && same.normalized === props.publicKey ? props.privateKeyHash : undefined;
-    const outs = outputs(where, pair.public_key ?? "", keepHash);
+    const outs = {
+      ...outputs(where, pair.public_key ?? "", keepHash),
+      ...(props.adopted && { adopted: true }),
+    };
     return {
       id,
       props: outs,
@@ -179,12 +222,16 @@ export const pipelineSshKeyPairProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async update(_id: string, olds: PipelineSshKeyPairOutputs, news: Normalized) {
-    return {
-      outs: await put(news, `update the Pipelines SSH key pair of ${olds.workspace}/${olds.repository}`),
-    };
+    const what = `the Pipelines SSH key pair of ${olds.workspace}/${olds.repository}`;
+    claim(objectKey(olds), what, news.resourceName, "updated");
+    return { outs: { ...(await put(news, `update ${what}`)), ...(olds.adopted && { adopted: true }) } };
   },
 
   async delete(_id: string, props: PipelineSshKeyPairOutputs) {
+    if (
+      keptByThisRun(objectKey(props), `the Pipelines SSH key pair of ${props.workspace}/${props.repository}`)
+    )
+      return;
     try {
       await deleteIfExists(pairPath(props));
     } catch (e) {
@@ -201,10 +248,14 @@ export class PipelineSshKeyPair extends pulumi.dynamic.Resource {
   declare public readonly publicKey: pulumi.Output<string>;
   declare public readonly fingerprint: pulumi.Output<string>;
   declare public readonly privateKeyHash: pulumi.Output<string | undefined>;
+  /** True when the repository had a pair before and it was replaced (adopt: true). */
+  declare public readonly adopted: pulumi.Output<boolean | undefined>;
 
   constructor(name: string, args: PipelineSshKeyPairArgs, opts?: pulumi.CustomResourceOptions) {
     const props = {
       ...args,
+      resourceName: name,
+      adopted: undefined,
       privateKey: pulumi.secret(args.privateKey),
       fingerprint: undefined,
       privateKeyHash: undefined,

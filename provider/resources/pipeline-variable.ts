@@ -24,7 +24,6 @@ import { environmentsPath, seg, variablesPath, type VariableScope } from "../api
 import { findFirst, listAll } from "../api/paginate";
 import {
   configure,
-  createOrAdopt,
   hashSecret,
   partialFailure,
   secretMatches,
@@ -34,6 +33,7 @@ import {
   withSecretOutputs,
   changedFields,
 } from "./common";
+import { claim, createOrAdopt, keptByThisRun, ownershipOf, writeOnly, type Ownership } from "./ownership";
 import { checkSlug } from "./validate";
 
 export interface PipelineVariableArgs {
@@ -49,11 +49,13 @@ export interface PipelineVariableArgs {
   value: pulumi.Input<string>;
   /** Hide the value in Bitbucket's UI, logs and API. Default true. Un-securing replaces the variable; securing updates it. */
   secured?: pulumi.Input<boolean>;
+  /** Take over an existing variable with the same key even when it differs or is secured (its value cannot be compared): it is then set to this declaration. Default false: only an identical, not secured variable is adopted; otherwise create fails, changing nothing. */
+  adopt?: pulumi.Input<boolean>;
 }
 
 export type PipelineVariableInputs = pulumi.Unwrap<PipelineVariableArgs>;
 
-interface Normalized {
+interface Normalized extends Ownership {
   workspace: string;
   repository?: string;
   environment?: string;
@@ -62,7 +64,9 @@ interface Normalized {
   secured: boolean;
 }
 
-export interface PipelineVariableOutputs extends Omit<Normalized, "value"> {
+export interface PipelineVariableOutputs extends Omit<Normalized, "value" | "adopt" | "resourceName"> {
+  /** True when the variable existed and was adopted rather than created. */
+  adopted?: boolean;
   /** Bitbucket's id (braced uuid). */
   uuid: string;
   /** The environment's uuid, for deployment variables. */
@@ -121,6 +125,7 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
     );
   return {
     inputs: {
+      ...ownershipOf(raw, failures),
       workspace,
       ...(repository !== undefined && { repository }),
       ...(environment !== undefined && { environment }),
@@ -135,7 +140,7 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
 const toApi = (n: Normalized) => ({ key: n.key, value: n.value, secured: n.secured });
 
 function fromApi(
-  n: Omit<Normalized, "value" | "key" | "secured">,
+  n: Omit<Normalized, "value" | "key" | "secured" | "adopt" | "resourceName">,
   envUuid: string | undefined,
   v: ApiVariable,
   valueHash: string | undefined,
@@ -165,6 +170,8 @@ function label(o: { workspace: string; repository?: string; environment?: string
   return `variable ${o.key} on ${where}${o.environment !== undefined ? ` (environment ${o.environment})` : ""}`;
 }
 
+const objectKey = (uuid: string) => `PipelineVariable:${uuid}`;
+
 function idOf(
   o: { workspace: string; repository?: string },
   envUuid: string | undefined,
@@ -187,8 +194,7 @@ async function environmentUuid(workspace: string, repository: string, name: stri
 /** Finds a variable by uuid: GET where Bitbucket has one, else (deployment variables) the list. */
 async function getVariable(scope: VariableScope, uuid: string): Promise<ApiVariable | undefined> {
   const path = variablesPath(scope);
-  if (scope.environmentUuid === undefined)
-    return getOrUndefined<ApiVariable>(`${path}/${seg(uuid)}`);
+  if (scope.environmentUuid === undefined) return getOrUndefined<ApiVariable>(`${path}/${seg(uuid)}`);
   try {
     return await findFirst<ApiVariable>(path, (v) => v.uuid === uuid);
   } catch (e) {
@@ -228,9 +234,18 @@ export const pipelineVariableProvider: pulumi.dynamic.ResourceProvider = {
     }
     const scope = scopeOf(inputs, envUuid);
     const hash = () => (inputs.secured ? hashSecret(inputs.value) : undefined);
-    type Result = { id: string; outs: PipelineVariableOutputs };
-    return createOrAdopt<ApiVariable, Result>({
-      what,
+    return createOrAdopt<ApiVariable, PipelineVariableOutputs>({
+      what: label(inputs),
+      natural: `PipelineVariable:${idOf(inputs, envUuid, "").toLowerCase()}${inputs.key}`,
+      ownership: inputs,
+      differences: (v) =>
+        v.secured
+          ? [writeOnly("value (secured)")]
+          : [
+              ...(v.value !== inputs.value ? ["value: another value in Bitbucket"] : []),
+              ...(inputs.secured ? ["secured: false in Bitbucket"] : []),
+            ],
+      key: (v) => objectKey(v.uuid),
       find: () => findFirst<ApiVariable>(variablesPath(scope), (v) => v.key === inputs.key),
       post: async () =>
         (await request<ApiVariable>("POST", variablesPath(scope), { body: toApi(inputs) })).data,
@@ -249,7 +264,7 @@ export const pipelineVariableProvider: pulumi.dynamic.ResourceProvider = {
             e,
             id,
             fromApi(inputs, envUuid, v, undefined),
-            `${what} (adopting the existing variable)`,
+            `${what} (adopting the existing variable ${v.uuid})`,
           );
         }
       },
@@ -265,18 +280,25 @@ export const pipelineVariableProvider: pulumi.dynamic.ResourceProvider = {
       throw withContext(e, `read ${label(props)}`);
     }
     if (!v) return {};
-    const outs = fromApi(props, props.environmentUuid, v, props.valueHash);
-    const { uuid: _u, environmentUuid: _e, valueHash: _h, ...inputs } = outs;
+    const outs = {
+      ...fromApi(props, props.environmentUuid, v, props.valueHash),
+      ...(props.adopted && { adopted: true }),
+    };
+    const { uuid: _u, environmentUuid: _e, valueHash: _h, adopted: _a, ...inputs } = outs;
     return { id, props: outs, inputs };
   },
 
   async update(_id: string, olds: PipelineVariableOutputs, news: Normalized) {
     const scope = scopeOf(olds, olds.environmentUuid);
+    claim(objectKey(olds.uuid), label(news), news.resourceName, "updated");
     try {
       const path = `${variablesPath(scope)}/${seg(olds.uuid)}`;
       const { data } = await request<ApiVariable>("PUT", path, { body: toApi(news) });
       return {
-        outs: fromApi(news, olds.environmentUuid, data, news.secured ? hashSecret(news.value) : undefined),
+        outs: {
+          ...fromApi(news, olds.environmentUuid, data, news.secured ? hashSecret(news.value) : undefined),
+          ...(olds.adopted && { adopted: true }),
+        },
       };
     } catch (e) {
       throw withContext(e, `update ${label(news)}`);
@@ -285,6 +307,7 @@ export const pipelineVariableProvider: pulumi.dynamic.ResourceProvider = {
 
   async delete(_id: string, props: PipelineVariableOutputs) {
     const scope = scopeOf(props, props.environmentUuid);
+    if (keptByThisRun(objectKey(props.uuid), label(props))) return;
     try {
       await deleteIfExists(`${variablesPath(scope)}/${seg(props.uuid)}`);
     } catch (e) {
@@ -306,13 +329,23 @@ export class PipelineVariable extends pulumi.dynamic.Resource {
   /** Present only for a variable that is not secured. */
   declare public readonly value: pulumi.Output<string | undefined>;
   declare public readonly valueHash: pulumi.Output<string | undefined>;
+  /** True when the variable existed and was adopted rather than created. */
+  declare public readonly adopted: pulumi.Output<boolean | undefined>;
 
   constructor(name: string, args: PipelineVariableArgs, opts?: pulumi.CustomResourceOptions) {
     // Secret unless explicitly not secured, even when given as a plain string.
     const value = pulumi
       .all([args.value, args.secured])
       .apply(([v, secured]) => (secured === false ? pulumi.output(v) : pulumi.secret(v)));
-    const props = { ...args, value, uuid: undefined, environmentUuid: undefined, valueHash: undefined };
+    const props = {
+      ...args,
+      value,
+      resourceName: name,
+      uuid: undefined,
+      environmentUuid: undefined,
+      valueHash: undefined,
+      adopted: undefined,
+    };
     super(
       pipelineVariableProvider,
       name,

@@ -22,7 +22,8 @@ import { request, getOrUndefined, deleteIfExists } from "../api/client";
 import { seg, sshKeysPath } from "../api/cloud";
 import { findFirst } from "../api/paginate";
 import { isKeyError, parsePublicKey } from "../ssh";
-import { configure, createOrAdopt, partialFailure, withContext, type CheckFailure } from "./common";
+import { configure, partialFailure, withContext, type CheckFailure } from "./common";
+import { claim, createOrAdopt, keptByThisRun, ownershipOf, type Ownership } from "./ownership";
 import { checkPublicKey, checkSlug, checkText } from "./validate";
 
 export interface SshKeyArgs {
@@ -32,18 +33,22 @@ export interface SshKeyArgs {
   key: pulumi.Input<string>;
   /** Label shown in Bitbucket. Default "". Updates in place. */
   label?: pulumi.Input<string>;
+  /** Take over the same key already on the account even when its label differs. Default false: only an identical key is adopted; otherwise create fails, changing nothing. */
+  adopt?: pulumi.Input<boolean>;
 }
 
 export type SshKeyInputs = pulumi.Unwrap<SshKeyArgs>;
 
-interface Normalized {
+interface Normalized extends Ownership {
   user?: string;
   key: string;
   keyComment: string;
   label: string;
 }
 
-export interface SshKeyOutputs extends Normalized {
+export interface SshKeyOutputs extends Omit<Normalized, "adopt" | "resourceName"> {
+  /** True when the key was already on the account and was adopted rather than added. */
+  adopted?: boolean;
   /** The owner's uuid (braced), resolved when `user` was not given. */
   owner: string;
   ownerAccountId?: string;
@@ -81,6 +86,7 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
   const label = checkText(raw, "label", failures);
   return {
     inputs: {
+      ...ownershipOf(raw, failures),
       ...(user !== undefined && { user }),
       key,
       keyComment,
@@ -130,6 +136,7 @@ async function currentUser(): Promise<string> {
   return hit;
 }
 
+const objectKey = (uuid: string) => `SshKey:${uuid}`;
 const keyPath = (owner: string, uuid: string) => `${sshKeysPath(owner)}/${seg(uuid)}`;
 
 function locate(id: string, props: Partial<SshKeyOutputs>): { owner: string; uuid: string } {
@@ -167,9 +174,14 @@ export const sshKeyProvider: pulumi.dynamic.ResourceProvider = {
       }
     }
     const fp = fingerprint(inputs.key);
-    const what = `create SSH key ${fp} for user ${user}`;
-    return createOrAdopt<ApiKey, { id: string; outs: SshKeyOutputs }>({
+    const what = `SSH key ${fp} of user ${user}`;
+    return createOrAdopt<ApiKey, SshKeyOutputs>({
       what,
+      natural: `SshKey:${user}:${fp}`,
+      ownership: inputs,
+      differences: (k) =>
+        (k.label ?? "") === inputs.label ? [] : [`label: "${k.label ?? ""}" in Bitbucket`],
+      key: (k) => objectKey(k.uuid),
       find: () => findFirst<ApiKey>(sshKeysPath(user), (k) => fingerprint(k.key) === fp),
       post: async () =>
         (
@@ -195,7 +207,7 @@ export const sshKeyProvider: pulumi.dynamic.ResourceProvider = {
             e,
             id,
             fromApi(inputs.user, user, k, inputs.keyComment),
-            `${what} (adopting existing key ${k.uuid})`,
+            `create ${what} (adopting existing key ${k.uuid})`,
           );
         }
       },
@@ -221,14 +233,21 @@ export const sshKeyProvider: pulumi.dynamic.ResourceProvider = {
       createdOn: _d,
       ...inputs
     } = outs;
-    return { id: `${outs.owner}/${k.uuid}`, props: outs, inputs };
+    return {
+      id: `${outs.owner}/${k.uuid}`,
+      props: { ...outs, ...(props.adopted && { adopted: true }) },
+      inputs,
+    };
   },
 
   async update(id: string, olds: SshKeyOutputs, news: Normalized) {
     const { owner, uuid } = locate(id, olds);
+    claim(objectKey(uuid), `SSH key ${olds.fingerprint} of user ${owner}`, news.resourceName, "updated");
     try {
       const { data } = await request<ApiKey>("PUT", keyPath(owner, uuid), { body: { label: news.label } });
-      return { outs: fromApi(news.user, owner, data, news.keyComment) };
+      return {
+        outs: { ...fromApi(news.user, owner, data, news.keyComment), ...(olds.adopted && { adopted: true }) },
+      };
     } catch (e) {
       throw withContext(e, `update SSH key ${olds.fingerprint} of user ${owner}`);
     }
@@ -236,6 +255,7 @@ export const sshKeyProvider: pulumi.dynamic.ResourceProvider = {
 
   async delete(id: string, props: SshKeyOutputs) {
     const { owner, uuid } = locate(id, props);
+    if (keptByThisRun(objectKey(uuid), `SSH key ${props.fingerprint ?? uuid} of user ${owner}`)) return;
     try {
       await deleteIfExists(keyPath(owner, uuid));
     } catch (e) {
@@ -254,10 +274,14 @@ export class SshKey extends pulumi.dynamic.Resource {
   declare public readonly keyUuid: pulumi.Output<string>;
   declare public readonly fingerprint: pulumi.Output<string>;
   declare public readonly comment: pulumi.Output<string>;
+  /** True when the key was already on the account and was adopted rather than added. */
+  declare public readonly adopted: pulumi.Output<boolean | undefined>;
 
   constructor(name: string, args: SshKeyArgs, opts?: pulumi.CustomResourceOptions) {
     const props = {
       ...args,
+      resourceName: name,
+      adopted: undefined,
       owner: undefined,
       ownerAccountId: undefined,
       keyUuid: undefined,

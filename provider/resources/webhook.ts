@@ -22,7 +22,6 @@ import { findFirst } from "../api/paginate";
 import {
   closeMatches,
   configure,
-  createOrAdopt,
   hashSecret,
   partialFailure,
   secretMatches,
@@ -31,6 +30,7 @@ import {
   withSecretOutputs,
   changedFields,
 } from "./common";
+import { claim, createOrAdopt, keptByThisRun, ownershipOf, writeOnly, type Ownership } from "./ownership";
 import { checkSlug } from "./validate";
 
 export interface WebhookArgs {
@@ -54,12 +54,14 @@ export interface WebhookArgs {
   skipCertVerification?: pulumi.Input<boolean>;
   /** Allow an `http://` URL. Default false: a plain-text receiver exposes payloads. */
   allowHttp?: pulumi.Input<boolean>;
+  /** Take over an existing hook with the same URL even when it differs (events, secret...): it is then brought to this declaration. Default false: only an identical hook is adopted; otherwise create fails, changing nothing. */
+  adopt?: pulumi.Input<boolean>;
 }
 
 export type WebhookInputs = pulumi.Unwrap<WebhookArgs>;
 
 /** Inputs after `check`: defaults applied, events sorted. */
-interface Normalized {
+interface Normalized extends Ownership {
   workspace: string;
   repository?: string;
   url: string;
@@ -72,7 +74,9 @@ interface Normalized {
   allowHttp: boolean;
 }
 
-export interface WebhookOutputs extends Omit<Normalized, "secret"> {
+export interface WebhookOutputs extends Omit<Normalized, "secret" | "adopt" | "resourceName"> {
+  /** True when the hook existed before and was adopted (taken over) rather than created. */
+  adopted?: boolean;
   /** Bitbucket's id for the hook, braced: `{ec96bf6b-...}`. */
   uuid: string;
   /** Whether Bitbucket holds a secret for the hook. */
@@ -184,6 +188,7 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
   const description = typeof raw.description === "string" ? raw.description : "";
 
   const inputs: Normalized = {
+    ...ownershipOf(raw, failures),
     workspace,
     ...(repository && { repository }),
     url,
@@ -223,9 +228,11 @@ function fromApi(
   h: ApiHook,
   n: { allowHttp: boolean; generateSecret: boolean },
   secret: SecretState,
+  adopted?: boolean,
 ): WebhookOutputs {
   const secretSet = h.secret_set === true;
   return {
+    ...(adopted && { adopted: true }),
     workspace: scope.workspace,
     ...(scope.repository && { repository: scope.repository }),
     url: h.url,
@@ -289,6 +296,22 @@ function matches(h: ApiHook, n: Normalized): boolean {
   );
 }
 
+/** How an existing hook differs from the declaration; a secret it holds cannot be compared. */
+function differences(h: ApiHook, n: Normalized, want: string | undefined): string[] {
+  const out: string[] = [];
+  if ((h.description ?? "") !== n.description) out.push(`description: "${h.description ?? ""}" in Bitbucket`);
+  if ((h.active !== false) !== n.active) out.push(`active: ${h.active !== false} in Bitbucket`);
+  if ((h.skip_cert_verification === true) !== n.skipCertVerification)
+    out.push(`skipCertVerification: ${h.skip_cert_verification === true} in Bitbucket`);
+  if (!sameSet(h.events, n.events))
+    out.push(`events: ${[...(h.events ?? [])].sort().join(", ")} in Bitbucket`);
+  if (h.secret_set === true) out.push(writeOnly("secret"));
+  else if (want !== undefined) out.push("secret: none in Bitbucket");
+  return out;
+}
+
+const objectKey = (uuid: string) => `Webhook:${uuid}`;
+
 // ---- the provider -------------------------------------------------------------------------
 
 export const webhookProvider: pulumi.dynamic.ResourceProvider = {
@@ -321,10 +344,12 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
 
   async create(inputs: Normalized) {
     const scope: HookScope = { workspace: inputs.workspace, repository: inputs.repository };
-    const what = `create webhook ${inputs.url} on ${scopeLabel(scope)}`;
+    const what = `webhook ${inputs.url} on ${scopeLabel(scope)}`;
     const want = desiredSecret(inputs);
-    return createOrAdopt<ApiHook, { id: string; outs: WebhookOutputs }>({
+    return createOrAdopt<ApiHook, WebhookOutputs>({
       what,
+      natural: `Webhook:${scopeLabel(scope).toLowerCase()}:${inputs.url}`,
+      ownership: inputs,
       // Same URL in the same place (made by hand, or by a run that lost its answer); never an app's read-only hook.
       find: () => findFirst<ApiHook>(hooksPath(scope), (h) => h.url === inputs.url && h.read_only !== true),
       post: async () =>
@@ -333,7 +358,9 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
         id: idOf(scope, h.uuid),
         outs: fromApi(scope, h, inputs, secretState(inputs, want, undefined)),
       }),
-      adopt: (h) => adopt(scope, h, inputs, want, what),
+      differences: (h) => differences(h, inputs, want),
+      adopt: (h) => adopt(scope, h, inputs, want, `create ${what}`),
+      key: (h) => objectKey(h.uuid),
     });
   },
 
@@ -351,13 +378,23 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
       hook,
       { allowHttp: props.allowHttp === true, generateSecret: props.generateSecret === true },
       { hash: props.secretHash, generated: props.generatedSecret },
+      props.adopted,
     );
-    const { uuid: _u, secretSet: _s, secretHash: _h, generatedSecret: _g, createdAt: _c, ...inputs } = outs;
+    const {
+      uuid: _u,
+      secretSet: _s,
+      secretHash: _h,
+      generatedSecret: _g,
+      createdAt: _c,
+      adopted: _a,
+      ...inputs
+    } = outs;
     return { id: idOf(scope, hook.uuid), props: outs, inputs };
   },
 
   async update(id: string, olds: WebhookOutputs, news: Normalized) {
     const { scope, uuid } = locate(id, olds);
+    claim(objectKey(uuid), `webhook ${news.url} on ${scopeLabel(scope)}`, news.resourceName, "updated");
     const want = desiredSecret(news, olds);
     // Send the secret only when it changed; "" removes one that is no longer wanted.
     const unchanged = want !== undefined && olds.secretSet && secretMatches(want, olds.secretHash);
@@ -365,7 +402,13 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
     try {
       const { data } = await request<ApiHook>("PUT", hookPath(scope, uuid), { body: toApi(news, send) });
       return {
-        outs: fromApi(scope, data, news, secretState(news, want, unchanged ? olds.secretHash : undefined)),
+        outs: fromApi(
+          scope,
+          data,
+          news,
+          secretState(news, want, unchanged ? olds.secretHash : undefined),
+          olds.adopted,
+        ),
       };
     } catch (e) {
       throw withContext(e, `update webhook ${news.url} on ${scopeLabel(scope)}`);
@@ -374,6 +417,7 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
 
   async delete(id: string, props: WebhookOutputs) {
     const { scope, uuid } = locate(id, props);
+    if (keptByThisRun(objectKey(uuid), `webhook ${props.url ?? uuid} on ${scopeLabel(scope)}`)) return;
     try {
       await deleteIfExists(hookPath(scope, uuid));
     } catch (e) {
@@ -414,10 +458,14 @@ export class Webhook extends pulumi.dynamic.Resource {
   /** The generated secret, with `generateSecret` (secret). */
   declare public readonly generatedSecret: pulumi.Output<string | undefined>;
   declare public readonly createdAt: pulumi.Output<string | undefined>;
+  /** True when an existing hook was adopted rather than created. */
+  declare public readonly adopted: pulumi.Output<boolean | undefined>;
 
   constructor(name: string, args: WebhookArgs, opts?: pulumi.CustomResourceOptions) {
     const props = {
       ...args,
+      resourceName: name,
+      adopted: undefined,
       // A secret stays secret in state and previews even if given as a plain string.
       secret: args.secret === undefined ? undefined : pulumi.secret(args.secret),
       uuid: undefined,

@@ -118,16 +118,24 @@ describe("DeployKey", () => {
     await f.harness.delete("DeployKey", id, outs);
   });
 
-  it("adopts a key with the same fingerprint on any page of 120 keys, updating its label", async () => {
+  it("finds the same key on any page of 120 keys: refuses a differing label, takes it over with adopt: true", async () => {
     for (let i = 0; i < 119; i++) f.emulator.store.addDeployKey("acme", "api", ed25519().publicLine, `k${i}`);
     const byHand = f.emulator.store.addDeployKey("acme", "api", `${key.normalized} old-comment`, "by hand");
-    const { outs } = await f.harness.up("DeployKey", dk());
-    assert.equal(outs.keyId, byHand.id);
+    await assert.rejects(
+      f.harness.up("DeployKey", dk()),
+      /create deploy key SHA256:\S+ on acme\/api: it already exists in Bitbucket and differs from this declaration \(label: "by hand" in Bitbucket\)\. Nothing was changed\. To take it over .* set adopt: true/,
+    );
+    assert.deepEqual(f.emulator.log(), [`GET ${KEYS}`, `GET ${KEYS}`], "zero writes");
+    assert.equal(byHand.label, "by hand");
+    f.emulator.resetLog();
+    const { outs } = await f.harness.up("DeployKey", dk({ adopt: true }));
+    assert.deepEqual([outs.keyId, outs.adopted], [byHand.id, true]);
     assert.equal(repoKeys().length, 120, "nothing duplicated");
     assert.equal(byHand.label, "ci");
     assert.deepEqual(f.emulator.log(), [`GET ${KEYS}`, `GET ${KEYS}`, `PUT ${KEYS}/${byHand.id}`]);
     const read = await f.harness.read("DeployKey", `acme/api/${byHand.id}`, outs);
     assert.equal(read.props.fingerprint, byHand.fingerprint);
+    assert.equal(read.props.adopted, true);
   });
 
   it("explains that access tokens cannot manage deploy keys", async () => {

@@ -21,9 +21,9 @@ describe("PipelineSshKeyPair", () => {
     ...over,
   });
 
-  it("sets the pair with one PUT and keeps the private key out of state", async () => {
+  it("sets the pair with a look and one PUT and keeps the private key out of state", async () => {
     const { id, outs } = await f.harness.up("PipelineSshKeyPair", pair());
-    assert.deepEqual(f.emulator.log(), [`PUT ${SSH}/key_pair`]);
+    assert.deepEqual(f.emulator.log(), [`GET ${SSH}/key_pair`, `PUT ${SSH}/key_pair`]);
     assert.equal(id, "acme/api");
     assert.equal(repo().keyPair?.private_key.trim(), key.privateOpenssh!.trim());
     assert.equal(outs.publicKey, key.normalized);
@@ -159,10 +159,16 @@ describe("PipelineKnownHost", () => {
     assert.equal((await f.harness.read("PipelineKnownHost", id, after)).id, "");
   });
 
-  it("adopts an entry for the same hostname instead of failing with 409", async () => {
+  it("refuses an existing entry for the same hostname with another key unless adopt: true", async () => {
     const first = await f.harness.up("PipelineKnownHost", host());
-    const again = await f.harness.up("PipelineKnownHost", host({ publicKey: rsa().publicLine }));
+    await assert.rejects(
+      f.harness.up("PipelineKnownHost", host({ publicKey: rsa().publicLine })),
+      /create known host deploy\.example\.test on acme\/api: it already exists in Bitbucket and differs from this declaration \(publicKey: another key in Bitbucket\)\. Nothing was changed/,
+    );
+    assert.equal(repo().knownHosts[0]?.key_type, "ssh-ed25519");
+    const again = await f.harness.up("PipelineKnownHost", host({ publicKey: rsa().publicLine, adopt: true }));
     assert.equal(again.id, first.id);
+    assert.equal(again.outs.adopted, true);
     assert.equal(repo().knownHosts.length, 1);
     assert.equal(repo().knownHosts[0]?.key_type, "ssh-rsa");
   });

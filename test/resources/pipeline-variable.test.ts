@@ -158,7 +158,7 @@ describe("PipelineVariable", () => {
     );
   });
 
-  it("adopts an existing variable with the same key on any page of 150, setting its value", async () => {
+  it("finds an existing secured variable on any page of 150: refuses it (value cannot be compared), takes it over with adopt: true", async () => {
     for (let i = 0; i < 149; i++)
       repo().variables.push({
         uuid: `{00000000-0000-0000-0000-${String(i).padStart(12, "0")}}`,
@@ -172,8 +172,18 @@ describe("PipelineVariable", () => {
       value: "old",
       secured: true,
     });
-    const { id, outs } = await f.harness.up("PipelineVariable", v());
-    assert.equal(outs.uuid, "{99999999-0000-0000-0000-000000000000}");
+    await assert.rejects(
+      f.harness.up("PipelineVariable", v()),
+      (e: Error) =>
+        e.message.includes(
+          "create variable DEPLOY_TOKEN on acme/api: it already exists in Bitbucket and differs from this declaration (value (secured): set in Bitbucket, write-only, cannot be compared). Nothing was changed.",
+        ) && !/t0ps3cret|old/.test(e.message.replace("cannot be compared", "")),
+    );
+    assert.deepEqual(f.emulator.log(), [`GET ${VARS}`, `GET ${VARS}`], "zero writes");
+    assert.equal(repo().variables.at(-1)?.value, "old");
+    f.emulator.resetLog();
+    const { id, outs } = await f.harness.up("PipelineVariable", v({ adopt: true }));
+    assert.deepEqual([outs.uuid, outs.adopted], ["{99999999-0000-0000-0000-000000000000}", true]);
     assert.equal(repo().variables.length, 150);
     assert.equal(repo().variables.at(-1)?.value, "t0ps3cret-v1");
     assert.deepEqual(f.emulator.log(), [
@@ -186,7 +196,7 @@ describe("PipelineVariable", () => {
     assert.equal((await f.harness.plan("PipelineVariable", id, read.props, v())).changes, false);
   });
 
-  it("adopts the variable when the POST answers 409 (made meanwhile) or its answer is lost", async () => {
+  it("keeps its own variable when the POST's answer is lost; one made by someone else meanwhile (409) needs adopt: true", async () => {
     f.emulator.fault({ method: "POST", status: 500, commitThenFail: true });
     const { outs } = await f.harness.up("PipelineVariable", v());
     assert.equal(repo().variables.length, 1);
@@ -199,7 +209,12 @@ describe("PipelineVariable", () => {
       status: 200,
       body: { values: [], pagelen: 100, page: 1, size: 0 },
     });
-    const again = await f.harness.up("PipelineVariable", v({ value: "new" }));
+    await assert.rejects(
+      f.harness.up("PipelineVariable", v({ value: "new" })),
+      /already exists in Bitbucket and differs/,
+    );
+    assert.equal(repo().variables[0]?.value, "t0ps3cret-v1");
+    const again = await f.harness.up("PipelineVariable", v({ value: "new", adopt: true }));
     assert.equal(again.outs.uuid, outs.uuid);
     assert.equal(repo().variables[0]?.value, "new");
     assert.ok(f.emulator.entries().some((e) => e.status === 409));

@@ -204,21 +204,70 @@ describe("Webhook", () => {
     );
   });
 
-  it("adopts an existing hook with the same URL instead of creating a duplicate", async () => {
+  it("adopts an identical existing hook silently, with no write, and says so in outputs and the log", async () => {
+    f.emulator.store.addHook("acme", "api", {
+      uuid: "{11111111-2222-3333-4444-555555555555}",
+      url: URL_A,
+      description: "same",
+    });
+    const { id, outs } = await f.harness.up("Webhook", hook({ description: "same" }));
+    assert.equal(id, "acme/api/{11111111-2222-3333-4444-555555555555}");
+    assert.deepEqual(f.emulator.log(), ["GET /2.0/repositories/acme/api/hooks"]);
+    assert.equal(outs.adopted, true);
+    await f.harness.expectStderr(
+      /adopted the existing webhook https:\/\/hooks\.example\.test\/a on acme\/api \(acme\/api\/\{11111111-[^)]*\): identical to the declaration/,
+    );
+  });
+
+  it("refuses to take over a platform's hook that differs (events, a secret), with zero writes, naming the differences", async () => {
+    f.emulator.store.addHook("acme", "api", {
+      uuid: "{11111111-2222-3333-4444-555555555555}",
+      url: URL_A,
+      events: ["repo:push", "pullrequest:created"],
+      secret: "platform-secret",
+    });
+    await assert.rejects(
+      f.harness.up("Webhook", hook({ description: "managed", secret: "ours" })),
+      (e: Error) =>
+        e.message.includes(
+          "create webhook https://hooks.example.test/a on acme/api: it already exists in Bitbucket and differs from this declaration " +
+            '(description: "" in Bitbucket; events: pullrequest:created, repo:push in Bitbucket; secret: set in Bitbucket, write-only, cannot be compared). ' +
+            "Nothing was changed. To take it over and bring it to the declared state, set adopt: true",
+        ) && !e.message.includes("platform-secret"),
+    );
+    assert.deepEqual(f.emulator.log(), ["GET /2.0/repositories/acme/api/hooks"], "zero writes");
+    const [stored] = f.emulator.store.allHooks();
+    assert.deepEqual(
+      [stored?.events, stored?.secret],
+      [["repo:push", "pullrequest:created"], "platform-secret"],
+    );
+  });
+
+  it("takes over a differing hook with adopt: true, bringing it to the declaration", async () => {
     f.emulator.store.addHook("acme", "api", {
       uuid: "{11111111-2222-3333-4444-555555555555}",
       url: URL_A,
       description: "by hand",
+      secret: "old",
     });
-    const { id, outs } = await f.harness.up("Webhook", hook({ description: "managed", secret: "s" }));
+    const { id, outs } = await f.harness.up(
+      "Webhook",
+      hook({ description: "managed", secret: "s", adopt: true }),
+    );
     assert.equal(id, "acme/api/{11111111-2222-3333-4444-555555555555}");
     assert.deepEqual(f.emulator.log(), [
       "GET /2.0/repositories/acme/api/hooks",
       "PUT /2.0/repositories/acme/api/hooks/%7B11111111-2222-3333-4444-555555555555%7D",
     ]);
     assert.equal(f.emulator.store.allHooks().length, 1);
-    assert.equal(outs.description, "managed");
+    assert.deepEqual([outs.description, outs.adopted], ["managed", true]);
     assert.equal(f.emulator.store.allHooks()[0]?.secret, "s");
+    await f.harness.expectStderr(
+      /adopted the existing webhook .* changing description: "by hand" in Bitbucket; secret: set in Bitbucket/,
+    );
+    // adopt never causes a diff of its own.
+    const diff = await f.harness.plan("Webhook", id, outs, hook({ description: "managed", secret: "s" }));
+    assert.equal(diff.changes, false);
   });
 
   it("never adopts a read-only hook installed by a Connect app", async () => {
@@ -281,7 +330,7 @@ describe("Webhook check", () => {
     assert.deepEqual(fs, []);
     assert.deepEqual(inputs, {
       workspace: "acme", repository: "api", url: URL_A, description: "", events: ["issue:created", "repo:push"],
-      active: true, generateSecret: false, skipCertVerification: false, allowHttp: false,
+      active: true, generateSecret: false, skipCertVerification: false, allowHttp: false, adopt: false,
     }); // prettier-ignore
   });
 

@@ -1,0 +1,154 @@
+// Who owns what. Three rules keep a run from taking over, rewriting or deleting an object that
+// is not its own (DECISIONS.md "The adoption policy"):
+//
+// 1. Adoption. Create looks for an object with the same natural key first. It adopts silently
+//    only an object identical to the declaration; one that differs, or whose write-only part
+//    (a webhook secret, a secured value, a private key) cannot be compared, stops the run with
+//    zero writes unless the declaration says `adopt: true`. Our own POST whose answer was lost
+//    is found the same way and is ours: it is adopted without asking.
+// 2. Claims. One dynamic-provider host serves a whole `pulumi up`, so a process-wide registry
+//    (on globalThis) records which resource of this run manages which object and natural key.
+//    A second resource reaching for the same one fails, naming both.
+// 3. No delete of a claimed object. When a replacement adopted the very object its old
+//    resource points at (an alias of the same workspace, say), the engine's delete of the old
+//    resource would destroy it: delete skips any object this run adopted.
+
+import { processWide } from "../api/shared";
+import { mayHaveCommitted, findAfterWrite, withContext, type CheckFailure } from "./common";
+
+/** What every resource's inputs carry besides its own fields. */
+export interface Ownership {
+  /** Take over an existing object that differs from the declaration. Default false. */
+  adopt: boolean;
+  /** The Pulumi resource name, for messages that name both sides of a conflict. */
+  resourceName?: string;
+}
+
+/** Reads `adopt` and `resourceName` from raw inputs (check), reporting a non-boolean adopt. */
+export function ownershipOf(raw: Record<string, unknown>, failures: CheckFailure[]): Ownership {
+  if (raw.adopt !== undefined && typeof raw.adopt !== "boolean") {
+    failures.push({ property: "adopt", reason: "adopt must be true or false" });
+  }
+  return {
+    adopt: raw.adopt === true,
+    ...(typeof raw.resourceName === "string" && { resourceName: raw.resourceName }),
+  };
+}
+
+/** Prints where the host's output goes (the `pulumi up` log), prefixed like every notice of ours. */
+export function notice(message: string): void {
+  console.error(`bitbucket-iac: ${message}`);
+}
+
+interface Claim {
+  resource: string | undefined;
+  how: "created" | "adopted" | "updated";
+}
+
+const registry = () => processWide("claims", () => new Map<string, Claim>());
+
+const named = (r: string | undefined) => (r === undefined ? "an unnamed resource" : `"${r}"`);
+
+/**
+ * Records that `resource` manages `key` (an object, or a natural key) in this run. Throws when
+ * another resource already does: two declarations of one object overwrite each other, and a
+ * destroy of one deletes the other's object.
+ */
+export function claim(key: string, what: string, resource: string | undefined, how: Claim["how"]): void {
+  const before = registry().get(key);
+  if (before && before.resource !== resource) {
+    throw new Error(
+      `${what} is declared by two resources of this stack, ${named(before.resource)} and ${named(resource)}: they would overwrite each other, and deleting one would delete the other's object; keep one declaration`,
+    );
+  }
+  registry().set(key, { resource, how: before?.how === "adopted" ? "adopted" : how });
+}
+
+/**
+ * Whether delete must leave `key` alone: a resource of this run adopted it, so it is the
+ * replacement's object now (the engine deletes the old resource after creating its replacement).
+ */
+export function keptByThisRun(key: string, what: string): boolean {
+  const c = registry().get(key);
+  if (c?.how !== "adopted") return false;
+  notice(
+    `not deleting ${what}: ${named(c.resource)} adopted it in this run (a replacement that found the same object), so it stays`,
+  );
+  return true;
+}
+
+export interface CreateOrAdopt<T, O> {
+  /** The object, for messages: `webhook https://... on acme/api`. */
+  what: string;
+  /** Its natural key as declared (claimed before anything is sent), e.g. `Webhook:acme/api:<url>`. */
+  natural: string;
+  ownership: Ownership;
+  /** Finds the object by its natural key (hook URL, key fingerprint, variable key). */
+  find: () => Promise<T | undefined>;
+  /** The POST; never repeated. */
+  post: () => Promise<T>;
+  /** The result for an object the POST created. */
+  created: (t: T) => { id: string; outs: O } | Promise<{ id: string; outs: O }>;
+  /** How an existing object differs from the declaration; a write-only part that cannot be compared counts. */
+  differences: (t: T) => string[];
+  /** Brings an existing object to the declared state (no write when nothing differs). */
+  adopt: (t: T) => Promise<{ id: string; outs: O }>;
+  /** The registry key of an object: its type and Bitbucket's own id. */
+  key: (t: T) => string;
+  /** Errors that mean "it exists already" (e.g. 409 on a unique key): the object appeared meanwhile. */
+  exists?: (e: unknown) => boolean;
+}
+
+/**
+ * The create rule every resource follows: adopt per the policy above rather than duplicate;
+ * never repeat a POST; after a POST whose answer was lost, look the object up and keep it (it is
+ * ours); otherwise fail with the POST's error.
+ */
+export async function createOrAdopt<T, O>(c: CreateOrAdopt<T, O>): Promise<{ id: string; outs: O }> {
+  const who = c.ownership.resourceName;
+  claim(c.natural, c.what, who, "created");
+  let existing: T | undefined;
+  try {
+    existing = await c.find();
+  } catch (e) {
+    throw withContext(e, `create ${c.what}`);
+  }
+  if (existing !== undefined) return adoptExisting(c, existing);
+  let posted: T;
+  try {
+    posted = await c.post();
+  } catch (e) {
+    const lost = mayHaveCommitted(e);
+    if (!lost && !c.exists?.(e)) throw withContext(e, `create ${c.what}`);
+    const found = await findAfterWrite(c.find);
+    if (found === undefined) throw withContext(e, `create ${c.what}`);
+    if (!lost) return adoptExisting(c, found); // 409: someone else's, made meanwhile
+    claim(c.key(found), c.what, who, "created");
+    return c.adopt(found); // our own POST, whose answer was lost
+  }
+  claim(c.key(posted), c.what, who, "created");
+  return c.created(posted);
+}
+
+async function adoptExisting<T, O>(c: CreateOrAdopt<T, O>, t: T): Promise<{ id: string; outs: O }> {
+  const differs = c.differences(t);
+  if (differs.length > 0 && !c.ownership.adopt) throw takeoverRefused(c.what, differs);
+  claim(c.key(t), c.what, c.ownership.resourceName, "adopted");
+  const r = await c.adopt(t);
+  notice(
+    `adopted the existing ${c.what} (${r.id})${differs.length ? `, changing ${differs.join("; ")}` : ": identical to the declaration"}`,
+  );
+  return { id: r.id, outs: { ...r.outs, adopted: true } };
+}
+
+/** The policy's refusal: the object exists, differs, and the declaration did not say adopt: true. */
+export function takeoverRefused(what: string, differs: string[]): Error {
+  return new Error(
+    `create ${what}: it already exists in Bitbucket and differs from this declaration (${differs.join("; ")}). ` +
+      "Nothing was changed. To take it over and bring it to the declared state, set adopt: true on this entry " +
+      "(manifest) or resource; otherwise remove it in Bitbucket or declare it as it is",
+  );
+}
+
+/** A write-only part Bitbucket holds but never returns: it cannot be compared with the declaration. */
+export const writeOnly = (field: string) => `${field}: set in Bitbucket, write-only, cannot be compared`;
