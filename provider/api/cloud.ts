@@ -74,3 +74,19 @@ export const environmentsPath = (workspace: string, repository: string) =>
 
 export const pipelinesSshPath = (workspace: string, repository: string) =>
   `/repositories/${seg(workspace)}/${seg(repository)}/pipelines_config/ssh`;
+
+/** What a workspace, repository or project is, whatever alias named it: slugs and Bitbucket's uuids. */
+export interface Location {
+  workspace: string;
+  workspaceUuid: string;
+  repository?: string;
+  repositoryUuid?: string;
+  project?: string;
+  projectUuid?: string;
+}
+
+export const workspacePath = (workspace: string) => `/workspaces/${seg(workspace)}`;
+export const repositoryPath = (workspace: string, repository: string) =>
+  `/repositories/${seg(workspace)}/${seg(repository)}`;
+export const projectPath = (workspace: string, project: string) =>
+  `${workspacePath(workspace)}/projects/${seg(project)}`;

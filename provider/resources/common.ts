@@ -101,13 +101,18 @@ export async function findAfterWrite<T>(find: () => Promise<T | undefined>): Pro
 
 export const statusOf = (e: unknown): number | undefined => (isApiError(e) ? e.status : undefined);
 
-/** The fields among `fields` whose value differs between state and the new inputs ("" = absent). */
+/**
+ * The fields among `fields` whose value differs between state and the new inputs ("" = absent).
+ * Workspace, repository and project names are compared ignoring case, as Bitbucket does.
+ */
 export function changedFields<K extends string>(
   fields: readonly K[],
   olds: Partial<Record<K, unknown>>,
   news: Partial<Record<K, unknown>>,
 ): K[] {
-  return fields.filter((k) => (olds[k] ?? "") !== (news[k] ?? ""));
+  const fold = (k: K, v: unknown) =>
+    typeof v === "string" && ["workspace", "repository", "project"].includes(k) ? v.toLowerCase() : (v ?? "");
+  return fields.filter((k) => fold(k, olds[k]) !== fold(k, news[k]));
 }
 
 /** Resource options with the resource's secret outputs added to any the caller gave. */

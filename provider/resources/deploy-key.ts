@@ -22,8 +22,15 @@ import { deployKeysPath, ownerLabel, seg, type KeyOwner } from "../api/cloud";
 import { isApiError } from "../api/errors";
 import { findFirst } from "../api/paginate";
 import { isKeyError, parsePublicKey } from "../ssh";
-import { configure, partialFailure, withContext, type CheckFailure, changedFields } from "./common";
-import { claim, createOrAdopt, keptByThisRun, ownershipOf, type Ownership } from "./ownership";
+import { configure, partialFailure, withContext, type CheckFailure } from "./common";
+import {
+  claim,
+  createOrAdopt,
+  keptByThisRun,
+  ownershipOf,
+  type Ownership,
+  replacedFields,
+} from "./ownership";
 import { checkOwner, checkPublicKey, checkText } from "./validate";
 
 export interface DeployKeyArgs {
@@ -166,7 +173,7 @@ export const deployKeyProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id: string, olds: DeployKeyOutputs, news: Normalized) {
-    const replaces: string[] = changedFields(REPLACE_ON, olds, news);
+    const replaces: string[] = await replacedFields(REPLACE_ON, olds, news);
     const labelChanged = (olds.label ?? "") !== news.label;
     if (labelChanged && news.project !== undefined) replaces.push("label");
     return { changes: replaces.length > 0 || labelChanged, replaces, deleteBeforeReplace: true };

@@ -13,8 +13,11 @@
 //    resource points at (an alias of the same workspace, say), the engine's delete of the old
 //    resource would destroy it: delete skips any object this run adopted.
 
+import { loadSettings } from "../api/auth";
+import { request } from "../api/client";
+import { projectPath, repositoryPath, workspacePath, type Location } from "../api/cloud";
 import { processWide } from "../api/shared";
-import { mayHaveCommitted, findAfterWrite, withContext, type CheckFailure } from "./common";
+import { changedFields, mayHaveCommitted, findAfterWrite, withContext, type CheckFailure } from "./common";
 
 /** What every resource's inputs carry besides its own fields. */
 export interface Ownership {
@@ -152,3 +155,87 @@ export function takeoverRefused(what: string, differs: string[]): Error {
 
 /** A write-only part Bitbucket holds but never returns: it cannot be compared with the declaration. */
 export const writeOnly = (field: string) => `${field}: set in Bitbucket, write-only, cannot be compared`;
+
+// ---- aliases of one workspace, repository or project ----------------------------------------
+//
+// `workspace: {uuid}` for `workspace: acme` names the same place; so does `repository: API` for
+// `api`. Diff compares the text case-insensitively without a call; only when the text of a
+// location field really differs does it ask Bitbucket what both name (cached per run), and a
+// move to the same uuids is no change. No-op previews stay free, and old state needs nothing new.
+// When the lookup fails the change is a replace, which rule 3 above keeps from deleting anything.
+
+interface ApiWorkspace {
+  slug: string;
+  uuid: string;
+}
+interface ApiRepository {
+  uuid: string;
+  full_name?: string;
+  workspace?: ApiWorkspace;
+}
+
+/** One GET per path per run, shared by every resource (the answers do not change within a run). */
+function cachedGet<T>(path: string): Promise<T> {
+  const cache = processWide("locations", () => new Map<string, Promise<T>>());
+  const key = `${loadSettings().apiUrl} ${path.toLowerCase()}`;
+  let hit = cache.get(key);
+  if (!hit) {
+    hit = request<T>("GET", path).then((r) => r.data);
+    cache.set(key, hit);
+    hit.catch(() => cache.delete(key));
+  }
+  return hit;
+}
+
+/**
+ * The slugs and uuids of where an object lives. Best effort: without the scope to read the
+ * repository or project (or when it no longer exists) it is undefined.
+ */
+export async function locationOf(w: {
+  workspace: string;
+  repository?: string;
+  project?: string;
+}): Promise<Location | undefined> {
+  try {
+    if (w.repository !== undefined) {
+      const r = await cachedGet<ApiRepository>(repositoryPath(w.workspace, w.repository));
+      const ws = r.workspace ?? (await cachedGet<ApiWorkspace>(workspacePath(w.workspace)));
+      const slug = r.full_name?.split("/")[1] ?? w.repository;
+      return { workspace: ws.slug, workspaceUuid: ws.uuid, repository: slug, repositoryUuid: r.uuid };
+    }
+    const ws = await cachedGet<ApiWorkspace>(workspacePath(w.workspace));
+    if (w.project === undefined) return { workspace: ws.slug, workspaceUuid: ws.uuid };
+    const p = await cachedGet<{ key: string; uuid: string }>(projectPath(w.workspace, w.project));
+    return { workspace: ws.slug, workspaceUuid: ws.uuid, project: p.key, projectUuid: p.uuid };
+  } catch {
+    return undefined;
+  }
+}
+
+const LOCATION_FIELDS = ["workspace", "repository", "project"];
+
+/**
+ * The replace-on fields that really changed: changedFields (location text compared ignoring
+ * case), less workspace/repository/project values that are aliases of the same place.
+ */
+export async function replacedFields<K extends string>(
+  fields: readonly K[],
+  olds: Partial<Record<K, unknown>>,
+  news: Partial<Record<K, unknown>>,
+): Promise<K[]> {
+  const changed = changedFields(fields, olds, news);
+  if (!changed.some((k) => LOCATION_FIELDS.includes(k))) return changed;
+  const where = (o: { workspace?: unknown; repository?: unknown; project?: unknown }) => ({
+    workspace: String(o.workspace ?? ""),
+    ...(typeof o.repository === "string" && { repository: o.repository }),
+    ...(typeof o.project === "string" && { project: o.project }),
+  });
+  const [a, b] = await Promise.all([locationOf(where(olds)), locationOf(where(news))]);
+  const same =
+    a !== undefined &&
+    b !== undefined &&
+    a.workspaceUuid === b.workspaceUuid &&
+    a.repositoryUuid === b.repositoryUuid &&
+    a.projectUuid === b.projectUuid;
+  return same ? changed.filter((k) => !LOCATION_FIELDS.includes(k)) : changed;
+}

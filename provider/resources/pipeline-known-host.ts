@@ -19,8 +19,15 @@ import { request, getOrUndefined, deleteIfExists } from "../api/client";
 import { pipelinesSshPath, seg } from "../api/cloud";
 import { findFirst } from "../api/paginate";
 import { isKeyError, KEY_TYPES, parsePublicKey } from "../ssh";
-import { configure, partialFailure, statusOf, withContext, type CheckFailure, changedFields } from "./common";
-import { claim, createOrAdopt, keptByThisRun, ownershipOf, type Ownership } from "./ownership";
+import { configure, partialFailure, statusOf, withContext, type CheckFailure } from "./common";
+import {
+  claim,
+  createOrAdopt,
+  keptByThisRun,
+  ownershipOf,
+  type Ownership,
+  replacedFields,
+} from "./ownership";
 import { checkSlug } from "./validate";
 
 export interface PipelineKnownHostArgs {
@@ -143,7 +150,7 @@ export const pipelineKnownHostProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id: string, olds: PipelineKnownHostOutputs, news: Normalized) {
-    const replaces: string[] = changedFields(REPLACE_ON, olds, news);
+    const replaces: string[] = await replacedFields(REPLACE_ON, olds, news);
     return {
       changes: replaces.length > 0 || olds.publicKey !== news.publicKey,
       replaces,

@@ -24,7 +24,6 @@ import {
   withContext,
   type CheckFailure,
   withSecretOutputs,
-  changedFields,
 } from "./common";
 import {
   claim,
@@ -32,6 +31,7 @@ import {
   notice,
   ownershipOf,
   takeoverRefused,
+  replacedFields,
   writeOnly,
   type Ownership,
 } from "./ownership";
@@ -162,7 +162,7 @@ export const pipelineSshKeyPairProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id: string, olds: PipelineSshKeyPairOutputs, news: Normalized) {
-    const replaces: string[] = changedFields(REPLACE_ON, olds, news);
+    const replaces: string[] = await replacedFields(REPLACE_ON, olds, news);
     const changed = olds.publicKey !== news.publicKey || !secretMatches(news.privateKey, olds.privateKeyHash);
     return { changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace: false };
   },

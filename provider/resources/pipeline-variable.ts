@@ -31,9 +31,16 @@ import {
   withContext,
   type CheckFailure,
   withSecretOutputs,
-  changedFields,
 } from "./common";
-import { claim, createOrAdopt, keptByThisRun, ownershipOf, writeOnly, type Ownership } from "./ownership";
+import {
+  claim,
+  createOrAdopt,
+  keptByThisRun,
+  ownershipOf,
+  writeOnly,
+  type Ownership,
+  replacedFields,
+} from "./ownership";
 import { checkSlug } from "./validate";
 
 export interface PipelineVariableArgs {
@@ -213,7 +220,7 @@ export const pipelineVariableProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id: string, olds: PipelineVariableOutputs, news: Normalized) {
-    const replaces: string[] = changedFields(REPLACE_ON, olds, news);
+    const replaces: string[] = await replacedFields(REPLACE_ON, olds, news);
     if (olds.secured && !news.secured) replaces.push("secured");
     const valueChanged = news.secured
       ? !olds.secured || !secretMatches(news.value, olds.valueHash)

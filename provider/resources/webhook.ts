@@ -28,9 +28,16 @@ import {
   withContext,
   type CheckFailure,
   withSecretOutputs,
-  changedFields,
 } from "./common";
-import { claim, createOrAdopt, keptByThisRun, ownershipOf, writeOnly, type Ownership } from "./ownership";
+import {
+  claim,
+  createOrAdopt,
+  keptByThisRun,
+  ownershipOf,
+  writeOnly,
+  type Ownership,
+  replacedFields,
+} from "./ownership";
 import { checkSlug } from "./validate";
 
 export interface WebhookArgs {
@@ -323,7 +330,7 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id: string, olds: WebhookOutputs, news: Normalized) {
-    const replaces = changedFields(REPLACE_ON, olds, news);
+    const replaces = await replacedFields(REPLACE_ON, olds, news);
     const changed: string[] = [...replaces];
     if (olds.url !== news.url) changed.push("url");
     if ((olds.description ?? "") !== news.description) changed.push("description");

@@ -34,7 +34,7 @@ describe("contract: keys, variables and Pipelines SSH against the Cloud OpenAPI 
       dk.outs,
       (await h.check("DeployKey", { ...where, key: k1.publicLine, label: "two" })).inputs,
     );
-    await h.up("DeployKey", { ...where, key: k1.publicLine, label: "three" });
+    await h.up("DeployKey", { ...where, key: k1.publicLine, label: "three", adopt: true });
     await h.delete("DeployKey", dk.id, dkU.outs);
     await h.read("DeployKey", dk.id, dkU.outs);
     const pk = await h.up("DeployKey", {
@@ -44,7 +44,13 @@ describe("contract: keys, variables and Pipelines SSH against the Cloud OpenAPI 
       label: "p",
     });
     await h.read("DeployKey", pk.id, pk.outs);
-    await h.up("DeployKey", { workspace: "acme", project: "PROJ", key: k2.publicLine, label: "q" }); // adopt: re-add with the new label
+    await h.up("DeployKey", {
+      workspace: "acme",
+      project: "PROJ",
+      key: k2.publicLine,
+      label: "q",
+      adopt: true,
+    }); // re-add with the new label
     await h
       .up("DeployKey", { workspace: "acme", project: "NOPE", key: k2.publicLine })
       .catch(() => undefined);
@@ -87,7 +93,7 @@ describe("contract: keys, variables and Pipelines SSH against the Cloud OpenAPI 
       status: 200,
       body: { values: [], pagelen: 100, page: 1, size: 0 },
     });
-    await h.up("PipelineVariable", { ...where, key: "PLAIN", value: "again", secured: false }); // POST 409, then adopt
+    await h.up("PipelineVariable", { ...where, key: "PLAIN", value: "again", secured: false, adopt: true }); // POST 409, then adopt
 
     // Pipelines SSH key pair and known hosts.
     const kp = await h.up("PipelineSshKeyPair", {

@@ -53,7 +53,7 @@ describe("contract: webhooks and hook_events against the Cloud OpenAPI spec", fu
     await h.delete("Webhook", repo.id, u2.outs);
     // Workspace hook, adopted on the second create.
     const ws = await h.up("Webhook", { ...base, secret: "w" });
-    await h.up("Webhook", { ...base, description: "adopted" });
+    await h.up("Webhook", { ...base, description: "adopted", adopt: true });
     await h.delete("Webhook", ws.id, ws.outs);
     // Many hooks: paginated listing with `next`.
     for (let i = 0; i < 12; i++)

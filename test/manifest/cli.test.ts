@@ -1,7 +1,10 @@
 import * as assert from "node:assert/strict";
 import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { main } from "../../provider/cli/main";
+import { MAX_MANIFEST_BYTES, MAX_SHOWN_PROBLEMS } from "../../provider/manifest/load";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -38,6 +41,59 @@ describe("bitbucket-iac validate", () => {
         "3 problems",
       ],
     );
+  });
+
+  describe("hostile or wrong files (issue 8.8)", () => {
+    let dir: string;
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "bbiac-"))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = (name: string, content: string | Buffer) => {
+      const f = path.join(dir, name);
+      fs.writeFileSync(f, content);
+      return f;
+    };
+
+    it("refuses a file over the size limit before parsing it, at file:1:1", () => {
+      const big = file("big.yaml", "version: 1\n" + "# padding\n".repeat(MAX_MANIFEST_BYTES / 10 + 1));
+      const started = Date.now();
+      const r = run(["validate", big]);
+      assert.equal(r.code, 1);
+      assert.match(r.err, /big\.yaml:1:1 \(file\): the manifest is 4\.0 MiB; at most 4 MiB is read/);
+      assert.ok(Date.now() - started < 2000, "refused without parsing");
+    });
+
+    it("says 'not a text file' for binary input, never a stack", () => {
+      const bin = file(
+        "image.yaml",
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00]),
+      );
+      assert.deepEqual(run(["validate", bin]).err.split("\n"), [
+        `${path.relative(process.cwd(), bin)}:1:1 (file): not a text file: a manifest is YAML text in UTF-8 (is this the right file?)`,
+        "1 problem",
+      ]);
+      const latin1 = file("latin1.yaml", Buffer.from("version: 1\nworkspace: caf\xe9\n", "latin1"));
+      assert.match(run(["validate", latin1]).err, /latin1\.yaml:1:1 \(file\): not a text file/);
+    });
+
+    it("prints at most 50 problems of a junk file, then how many more, each with its position", () => {
+      const junk = Array.from({ length: 400 }, (_, i) => `key${i}: ${i}`).join("\n");
+      const r = run(["validate", file("junk.yaml", `version: 1\n${junk}\n`)]);
+      const lines = r.err.split("\n");
+      assert.equal(r.code, 1);
+      assert.equal(lines.length, MAX_SHOWN_PROBLEMS + 2);
+      for (const l of lines.slice(0, MAX_SHOWN_PROBLEMS)) assert.match(l, /^\S*junk\.yaml:\d+:\d+ /);
+      assert.deepEqual(lines.slice(-2), ["... and 350 more problems (fix these first)", "400 problems"]);
+    });
+
+    it("reports a YAML alias bomb at the first alias, quickly and without a stack", () => {
+      const r = run(["validate", path.join(ROOT, "test/fixtures/bad/40-yaml-alias-bomb.yaml")]);
+      assert.equal(r.code, 1);
+      assert.match(
+        r.err,
+        /40-yaml-alias-bomb\.yaml:4:10 \(top level\): YAML: aliases here expand to too many nodes/,
+      );
+      assert.doesNotMatch(r.err, /ReferenceError|\s+at /);
+    });
   });
 
   it("explains its usage and exits 2 on anything else", () => {

@@ -6,9 +6,11 @@ import type { Project, Repo, Workspace } from "../store";
 
 export const isReply = (x: unknown): x is Reply => typeof x === "object" && x !== null && "status" in x;
 
+/** A workspace by slug or `{uuid}`, as Bitbucket accepts either (slugs in any case). */
 export function workspaceOf(ctx: Ctx): Workspace | Reply {
+  const id = (ctx.params.workspace ?? "").toLowerCase();
   return (
-    ctx.store.workspaces.get(ctx.params.workspace ?? "") ??
+    [...ctx.store.workspaces.values()].find((w) => w.slug.toLowerCase() === id || w.uuid === id) ??
     error(404, `No workspace with identifier '${ctx.params.workspace}'.`)
   );
 }
@@ -16,14 +18,16 @@ export function workspaceOf(ctx: Ctx): Workspace | Reply {
 export function repoOf(ctx: Ctx): { ws: Workspace; repo: Repo } | Reply {
   const ws = workspaceOf(ctx);
   if (isReply(ws)) return ws;
-  const repo = ws.repos.get(ctx.params.repo_slug ?? "");
+  const id = (ctx.params.repo_slug ?? "").toLowerCase();
+  const repo = [...ws.repos.values()].find((r) => r.slug.toLowerCase() === id || r.uuid === id);
   return repo ? { ws, repo } : error(404, `Repository ${ws.slug}/${ctx.params.repo_slug} not found`);
 }
 
 export function projectOf(ctx: Ctx): { ws: Workspace; project: Project } | Reply {
   const ws = workspaceOf(ctx);
   if (isReply(ws)) return ws;
-  const project = ws.projects.get(ctx.params.project_key ?? "");
+  const key = (ctx.params.project_key ?? "").toUpperCase();
+  const project = [...ws.projects.values()].find((p) => p.key.toUpperCase() === key);
   return project ? { ws, project } : error(404, `Project ${ctx.params.project_key} not found`);
 }
 
