@@ -10,6 +10,7 @@ import type { OAuthConsumer } from "./resources/oauth-consumer";
 import { PipelineVariable } from "./resources/pipeline-variable";
 import { SshKey } from "./resources/ssh-key";
 import { Webhook } from "./resources/webhook";
+import { keyNamePart, urlForName } from "./names";
 
 export type Options = Record<string, unknown>;
 
@@ -21,8 +22,10 @@ export interface BuildContext {
   repositories: string[];
   options: Options;
   consumer?: OAuthConsumer;
-  /** Child resource options: parent, and a dependency on the consumer. */
+  /** Child resource options: parent, a dependency on the consumer, and retainOnDelete. */
   opts: pulumi.CustomResourceOptions;
+  /** Whether children may take over existing objects that differ (the integration's `adopt`). */
+  adopt: boolean;
   /** Holds a value back until the consumer is verified to cover the preset's scopes. */
   gate: <T>(v: pulumi.Input<T>) => pulumi.Output<T>;
 }
@@ -39,9 +42,21 @@ export interface Preset {
   requiredScopes(options: Options): string[];
   /** Problems with the options, each "option: what to do". Program-time, no network. */
   validate(options: Options): string[];
+  /** The objects the options make on each repository (or the account), for the manifest's collision checks. */
+  children(options: Options): PresetChild[];
   /** Declares the children and returns what the platform side needs (secret parts as secret outputs). */
   build(ctx: BuildContext): Record<string, pulumi.Output<unknown>>;
 }
+
+/** One object a preset creates: a webhook URL, a key, a variable name; `path` is its option. */
+export interface PresetChild {
+  kind: "webhook" | "deployKey" | "variable" | "sshKey";
+  value: string;
+  path: string;
+}
+
+const str = (v: unknown): v is string => typeof v === "string";
+const listOf = <T>(o: Options, k: string): T[] => (Array.isArray(o[k]) ? (o[k] as T[]) : []);
 
 // ---- option helpers ---------------------------------------------------------------------------
 
@@ -78,6 +93,7 @@ function webhooks(ctx: BuildContext, url: pulumi.Input<string>, events: string[]
           url,
           events,
           description,
+          adopt: ctx.adopt,
           ...(ctx.options.webhookSecret !== undefined
             ? { secret: ctx.options.webhookSecret as pulumi.Input<string> }
             : { generateSecret: true }),
@@ -126,6 +142,7 @@ const PLATFORMSH: Preset = {
     return problems;
   },
   // Platform.sh registers its own webhook with the consumer: nothing to create in Bitbucket.
+  children: () => [],
   build: (ctx) => {
     const repository = `${ctx.workspace}/${ctx.repositories[0]}`;
     const flags = [
@@ -172,12 +189,21 @@ const PUPPET_PIPELINES: Preset = {
       ["sshKeyLabel", "string", false],
     ]),
   ],
+  children: (o) => [
+    ...(str(o.sshPublicKey)
+      ? [{ kind: "sshKey" as const, value: o.sshPublicKey, path: "options.sshPublicKey" }]
+      : []),
+    ...(str(o.webhookUrl)
+      ? [{ kind: "webhook" as const, value: o.webhookUrl, path: "options.webhookUrl" }]
+      : []),
+  ],
   build: (ctx) => {
     const key = new SshKey(
       `${ctx.name}-ssh-key`,
       {
         key: ctx.gate(ctx.options.sshPublicKey as string),
         label: (ctx.options.sshKeyLabel as string) ?? "Puppet Pipelines",
+        adopt: ctx.adopt,
       },
       ctx.opts,
     );
@@ -231,6 +257,8 @@ const SHIPPABLE: Preset = {
     }
     return problems;
   },
+  children: (o) =>
+    str(o.webhookUrl) ? [{ kind: "webhook" as const, value: o.webhookUrl, path: "options.webhookUrl" }] : [],
   build: (ctx) => {
     const prefix = envPrefix(ctx.options.integrationName as string);
     const url = (ctx.options.url as string) ?? "https://api.bitbucket.org";
@@ -305,6 +333,7 @@ const AMPERSAND: Preset = {
     }
     return problems;
   },
+  children: () => [],
   build: (ctx) => ({
     clientId: pulumi.secret(ctx.gate(ctx.consumer!.key)),
     clientSecret: pulumi.secret(ctx.consumer!.secret),
@@ -316,7 +345,8 @@ interface GenericWebhook {
   url: string;
   events: string[];
   description?: string;
-  secret?: pulumi.Input<string>;
+  /** A resolved secret reference, or { generate: true }. */
+  secret?: pulumi.Input<string> | { generate: true };
 }
 interface GenericKey {
   key: string;
@@ -327,6 +357,9 @@ interface GenericVariable {
   value: pulumi.Input<string>;
   secured?: boolean;
 }
+
+const generates = (s: GenericWebhook["secret"]): s is { generate: true } =>
+  typeof s === "object" && s !== null && !pulumi.Output.isInstance(s) && "generate" in s;
 
 const GENERIC: Preset = {
   title: "Generic",
@@ -341,33 +374,55 @@ const GENERIC: Preset = {
       o[k] === undefined || Array.isArray(o[k]) ? [] : [`${k}: must be a list`],
     ),
   ],
+  children: (o) => [
+    ...listOf<GenericWebhook>(o, "webhooks").map((w, i) => ({
+      kind: "webhook" as const,
+      value: w.url,
+      path: `options.webhooks[${i}]`,
+    })),
+    ...listOf<GenericKey>(o, "deployKeys").map((k, i) => ({
+      kind: "deployKey" as const,
+      value: k.key,
+      path: `options.deployKeys[${i}]`,
+    })),
+    ...listOf<GenericVariable>(o, "variables").map((v, i) => ({
+      kind: "variable" as const,
+      value: v.key,
+      path: `options.variables[${i}]`,
+    })),
+  ],
+  // Children are named by natural key (URL, key fingerprint, variable name), never by list
+  // position: inserting an entry must not re-target the others. Names of earlier versions
+  // (`-hook-<repo>-<index>`) are aliases, so existing stacks move over without a replace.
   build: (ctx) => {
     const o = ctx.options;
     const hookIds: pulumi.Output<string>[] = [];
     const keyIds: pulumi.Output<number>[] = [];
     const varIds: pulumi.Output<string>[] = [];
+    const was = (name: string) => ({ ...ctx.opts, aliases: [{ name }] });
     for (const repository of ctx.repositories) {
-      const where = { workspace: ctx.gate(ctx.workspace), repository };
-      ((o.webhooks as GenericWebhook[]) ?? []).forEach((w, i) => {
-        const secret = w.secret !== undefined ? { secret: w.secret } : { generateSecret: true };
+      const where = { workspace: ctx.gate(ctx.workspace), repository, adopt: ctx.adopt };
+      listOf<GenericWebhook>(o, "webhooks").forEach((w, i) => {
+        const secret =
+          w.secret === undefined || generates(w.secret) ? { generateSecret: true } : { secret: w.secret };
         hookIds.push(
           new Webhook(
-            `${ctx.name}-hook-${repository}-${i}`,
+            `${ctx.name}-hook-${repository}-${urlForName(w.url)}`,
             { ...where, url: w.url, events: w.events, description: w.description, ...secret },
-            ctx.opts,
+            was(`${ctx.name}-hook-${repository}-${i}`),
           ).uuid,
         );
       });
-      ((o.deployKeys as GenericKey[]) ?? []).forEach((k, i) => {
+      listOf<GenericKey>(o, "deployKeys").forEach((k, i) => {
         keyIds.push(
           new DeployKey(
-            `${ctx.name}-key-${repository}-${i}`,
+            `${ctx.name}-key-${repository}-${keyNamePart(k.key) ?? i}`,
             { ...where, key: k.key, label: k.label },
-            ctx.opts,
+            was(`${ctx.name}-key-${repository}-${i}`),
           ).keyId,
         );
       });
-      ((o.variables as GenericVariable[]) ?? []).forEach((v) => {
+      listOf<GenericVariable>(o, "variables").forEach((v) => {
         varIds.push(
           new PipelineVariable(
             `${ctx.name}-var-${repository}-${v.key}`,

@@ -23,6 +23,7 @@ import { SshKey } from "../resources/ssh-key";
 import { Webhook } from "../resources/webhook";
 import { PRESETS } from "../presets";
 import { missing } from "../scopes";
+import { keyNamePart, naturalKey, urlForMessages, urlForName } from "../names";
 import { isKeyError, parsePublicKey } from "../ssh";
 import {
   manifestError,
@@ -58,6 +59,8 @@ export interface Spec {
   type: ResourceType;
   /** The Pulumi resource name: `webhook/acme/api/ci.example.com/hook`. */
   name: string;
+  /** Names earlier versions gave the same resource (kept as Pulumi aliases: no replace on upgrade). */
+  aliases?: string[];
   kind: Kind;
   index: number;
   loc: Loc;
@@ -118,29 +121,60 @@ const isProblem = (x: unknown): x is Problem =>
 
 /** Short, stable part of a key's fingerprint for names; a problem at the key when it is malformed. */
 function keyPart(e: { at: Record<string, Loc> }, field: string, problems: Problem[]): string | undefined {
-  const k = parsePublicKey((e as unknown as Record<string, unknown>)[field]);
-  if (!isKeyError(k)) return k.fingerprint.slice("SHA256:".length, "SHA256:".length + 12);
-  problems.push({ loc: e.at[field]!, message: `${field} ${k.error}` });
+  const value = (e as unknown as Record<string, unknown>)[field];
+  const part = keyNamePart(value);
+  if (part !== undefined) return part;
+  const k = parsePublicKey(value);
+  if (isKeyError(k)) problems.push({ loc: e.at[field]!, message: `${field} ${k.error}` });
   return undefined;
 }
 
-const urlPart = (url: string) => url.replace(/^https:\/\//, "");
+/** The full SHA256 fingerprint of a key, for natural keys ("" when malformed: reported elsewhere). */
+const fingerprintOf = (key: unknown) => {
+  const k = parsePublicKey(key);
+  return isKeyError(k) ? "" : k.fingerprint;
+};
+
+const where = (loc: Loc) => `${loc.path} (${loc.file}:${loc.line}:${loc.col})`;
 
 /** Resolves, names and checks every resource of the manifest. Throws a ManifestError with every problem. */
 export function expand(m: Manifest, repos: RepoLister): Spec[] {
   const problems: Problem[] = [];
   const specs: Spec[] = [];
-  const firstOf = new Map<string, Spec>();
-  const add = (s: Spec, what: string) => {
-    const before = firstOf.get(s.name);
+  const byName = new Map<string, Spec>();
+  const byObject = new Map<string, Loc>();
+  /**
+   * Claims a natural key for the declaration at `loc`: a second declaration of the same object
+   * (across entries and integration children, case-folded as Bitbucket folds it) is a problem
+   * naming both places.
+   */
+  const claim = (natural: string, loc: Loc, what: string): boolean => {
+    const before = byObject.get(natural);
     if (before) {
       problems.push({
+        loc,
+        message: `${what} is already declared at ${where(before)}: both would manage one Bitbucket object; keep one`,
+      });
+      return false;
+    }
+    byObject.set(natural, loc);
+    return true;
+  };
+  const add = (s: Spec, what: string, natural?: string) => {
+    if (natural !== undefined && !claim(natural, s.loc, what)) return;
+    const before = byName.get(s.name);
+    if (before) {
+      const hint =
+        s.type === "Webhook"
+          ? " (URLs that differ only in their query get the same name: give one a name:)"
+          : "";
+      problems.push({
         loc: s.loc,
-        message: `${what} is already managed by ${before.loc.path} (line ${before.loc.line}); keep one entry`,
+        message: `${what} would have the same resource name as ${where(before.loc)}${hint}; keep one entry`,
       });
       return;
     }
-    firstOf.set(s.name, s);
+    byName.set(s.name, s);
     specs.push(s);
   };
   /** Each repository of an entry (or `[undefined]` for workspace scope when allowed). */
@@ -177,13 +211,46 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
       { ...base("integrations", i), type: "Integration", name: i.id, workspace: i.workspace, repositories },
       `integration ${i.id}`,
     );
+    // The objects the preset will create are declarations too: they collide like entries.
+    for (const c of PRESETS[i.preset].children(i.options ?? {})) {
+      const loc = { ...(i.at[c.path] ?? i.at.options ?? i.loc), path: `integrations[${i.index}].${c.path}` };
+      const what = `${i.preset} integration ${i.id}'s`;
+      if (c.kind === "sshKey") {
+        claim(naturalKey.sshKey(undefined, fingerprintOf(c.value)), loc, `${what} SSH key`);
+        continue;
+      }
+      for (const repo of repositories) {
+        const natural =
+          c.kind === "webhook"
+            ? naturalKey.webhook(i.workspace, repo, c.value)
+            : c.kind === "deployKey"
+              ? naturalKey.deployKey(i.workspace, repo, fingerprintOf(c.value))
+              : naturalKey.variable(i.workspace, repo, undefined, c.value);
+        claim(
+          natural,
+          loc,
+          `${what} ${c.kind === "deployKey" ? "deploy key" : c.kind} on ${i.workspace}/${repo}`,
+        );
+      }
+    }
   }
   for (const w of m.webhooks) {
     for (const repo of targets(w, true)) {
-      const name = `webhook/${w.workspace}/${repo ?? "*"}/${urlPart(w.url)}`;
+      const prefix = `webhook/${w.workspace}/${repo ?? "*"}/`;
+      const name = prefix + (w.name ?? urlForName(w.url));
+      // Before names left out a URL's query and credentials, or could be chosen, they were the URL.
+      const was = prefix + w.url.replace(/^https:\/\//, "");
       add(
-        { ...base("webhooks", w), type: "Webhook", name, workspace: w.workspace, repository: repo },
-        `webhook ${w.url} on ${w.workspace}/${repo ?? "(workspace)"}`,
+        {
+          ...base("webhooks", w),
+          type: "Webhook",
+          name,
+          ...(was !== name && { aliases: [was] }),
+          workspace: w.workspace,
+          repository: repo,
+        },
+        `webhook ${urlForMessages(w.url)} on ${w.workspace}/${repo ?? "(workspace)"}`,
+        naturalKey.webhook(w.workspace, repo, w.url),
       );
     }
   }
@@ -199,6 +266,7 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
           workspace: d.workspace,
         },
         `this key on project ${d.project}`,
+        naturalKey.deployKey(d.workspace, `project:${d.project}`, fingerprintOf(d.key)),
       );
     }
     for (const repo of d.project === undefined ? targets(d, false) : []) {
@@ -211,6 +279,7 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
           repository: repo,
         },
         `this key on ${d.workspace}/${repo}`,
+        naturalKey.deployKey(d.workspace, repo ?? "", fingerprintOf(d.key)),
       );
     }
   }
@@ -220,6 +289,7 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
       add(
         { ...base("sshKeys", k), type: "SshKey", name: `ssh-key/${k.user ?? "me"}/${fp}` },
         `this SSH key on ${k.user ?? "the account"}`,
+        naturalKey.sshKey(k.user, fingerprintOf(k.key)),
       );
   }
   for (const v of m.pipelineVariables) {
@@ -234,6 +304,7 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
           repository: repo,
         },
         `variable ${v.key} on ${where}`,
+        naturalKey.variable(v.workspace, repo, v.environment, v.key),
       );
     }
   }
@@ -249,6 +320,7 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
           repository: repo,
         },
         `the key pair of ${p.workspace}/${repo}`,
+        naturalKey.keyPair(p.workspace, repo ?? ""),
       );
     }
   }
@@ -263,6 +335,7 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
           repository: repo,
         },
         `known host ${h.hostname} on ${h.workspace}/${repo}`,
+        naturalKey.knownHost(h.workspace, repo ?? "", h.hostname),
       );
     }
   }
@@ -380,6 +453,26 @@ function secretOf(ref: SecretRef, loc: Loc, problems: Problem[]): pulumi.Output<
 const isRef = (v: unknown): v is SecretRef =>
   typeof v === "object" && v !== null && ("fromConfig" in v || "fromEnv" in v);
 
+/** Every secret reference in an entry, at any depth, with its path (`options.webhooks[0].secret`). */
+function refsIn(v: unknown, path = ""): Array<[string, SecretRef]> {
+  if (isRef(v)) return [[path, v]];
+  const join = (k: string | number) => (typeof k === "number" ? `${path}[${k}]` : path ? `${path}.${k}` : k);
+  if (Array.isArray(v)) return v.flatMap((x, i) => refsIn(x, join(i)));
+  if (v && typeof v === "object")
+    return Object.entries(v)
+      .filter(([k]) => k !== "at" && k !== "loc")
+      .flatMap(([k, x]) => refsIn(x, join(k)));
+  return [];
+}
+
+/** Resource options an entry asks for: retainOnDelete, and aliases of names earlier versions gave. */
+function optsOf(s: Spec, e: { retainOnDelete?: boolean }): pulumi.CustomResourceOptions {
+  return {
+    ...(e.retainOnDelete !== undefined && { retainOnDelete: e.retainOnDelete }),
+    ...(s.aliases && { aliases: s.aliases.map((name) => ({ name })) }),
+  };
+}
+
 export interface DeployResult {
   /**
    * Stack outputs: per kind, name -> id or fingerprint (plain records of outputs, so each keeps
@@ -410,31 +503,20 @@ export async function deployManifest(m: Manifest, repos?: RepoLister): Promise<D
 
   // Secrets are read before anything is declared, so a missing one stops the run with every other.
   const secrets = new Map<string, pulumi.Output<string>>();
-  /** The secret `field` of entry `e` refers to; its position is the field's (or the entry's). */
+  /** The secret `field` of entry `e` refers to; its position is the field's (or the nearest known). */
   const secret = (ref: SecretRef, e: { loc: Loc; at: Record<string, Loc> }, field: string) => {
     const key = `${e.loc.path}.${field}`;
-    const loc = { ...(e.at[field.split(".")[0]!] ?? e.loc), path: key };
+    const near = [field, field.replace(/\.[^.]*$/, ""), field.split(".")[0]!].find((f) => e.at[f]);
+    const loc = { ...(near !== undefined ? e.at[near]! : e.loc), path: key };
     if (!secrets.has(key)) secrets.set(key, secretOf(ref, loc, problems));
     return secrets.get(key)!;
   };
-  for (const s of specs) {
-    const e = m[s.kind][s.index]!;
-    if (s.type === "OAuthConsumer") {
-      const c = e as Manifest["oauthConsumers"][number];
-      secret(c.key, c, "key");
-      secret(c.secret, c, "secret");
-    }
-  }
   for (const s of specs) {
     const e = m[s.kind][s.index]! as unknown as Record<string, unknown> & {
       loc: Loc;
       at: Record<string, Loc>;
     };
-    for (const field of ["secret", "value", "privateKey"])
-      if (isRef(e[field])) secret(e[field] as SecretRef, e, field);
-    const options = e.options as Record<string, unknown> | undefined;
-    for (const field of ["token", "webhookSecret"])
-      if (isRef(options?.[field])) secret(options![field] as SecretRef, e, `options.${field}`);
+    for (const [field, ref] of refsIn(e)) secret(ref, e, field);
   }
   if (problems.length) throw manifestError(problems);
 
@@ -461,16 +543,27 @@ export async function deployManifest(m: Manifest, repos?: RepoLister): Promise<D
       }
       case "Integration": {
         const i = m.integrations[s.index]!;
-        const options = Object.fromEntries(
-          Object.entries(i.options ?? {}).map(([k, v]) => [k, isRef(v) ? secret(v, i, `options.${k}`) : v]),
+        // Every reference, at any depth (a generic preset's webhooks[].secret too), becomes its secret.
+        const resolve = (v: unknown, path: string): unknown =>
+          isRef(v)
+            ? secret(v, i, path)
+            : Array.isArray(v)
+              ? v.map((x, n) => resolve(x, `${path}[${n}]`))
+              : v && typeof v === "object"
+                ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolve(x, `${path}.${k}`)]))
+                : v;
+        const r = new Integration(
+          s.name,
+          {
+            preset: i.preset,
+            workspace: i.workspace,
+            repositories: s.repositories,
+            consumer: i.consumer !== undefined ? consumers.get(i.consumer) : undefined,
+            options: resolve(i.options ?? {}, "options") as Record<string, unknown>,
+            adopt: i.adopt,
+          },
+          optsOf(s, i),
         );
-        const r = new Integration(s.name, {
-          preset: i.preset,
-          workspace: i.workspace,
-          repositories: s.repositories,
-          consumer: i.consumer !== undefined ? consumers.get(i.consumer) : undefined,
-          options,
-        });
         resources[s.name] = r;
         out.integrations[i.id] = r.outputs;
         break;
@@ -483,15 +576,21 @@ export async function deployManifest(m: Manifest, repos?: RepoLister): Promise<D
             : "generate" in w.secret
               ? { generateSecret: true }
               : { secret: secret(w.secret, w, "secret") };
-        const r = new Webhook(s.name, {
-          ...where,
-          url: w.url,
-          events: w.events,
-          description: w.description,
-          active: w.active,
-          skipCertVerification: w.skipCertVerification,
-          ...secretArgs,
-        });
+        const r = new Webhook(
+          s.name,
+          {
+            ...where,
+            url: w.url,
+            events: w.events,
+            description: w.description,
+            active: w.active,
+            skipCertVerification: w.skipCertVerification,
+            allowHttp: w.allowHttp,
+            adopt: w.adopt,
+            ...secretArgs,
+          },
+          optsOf(s, w),
+        );
         resources[s.name] = r;
         out.webhooks[s.name] = r.uuid;
         if ("generateSecret" in secretArgs) generated[s.name] = r.generatedSecret;
@@ -499,19 +598,28 @@ export async function deployManifest(m: Manifest, repos?: RepoLister): Promise<D
       }
       case "DeployKey": {
         const d = m.deployKeys[s.index]!;
-        const r = new DeployKey(s.name, {
-          ...where,
-          ...(d.project !== undefined && { project: d.project }),
-          key: d.key,
-          label: d.label,
-        });
+        const r = new DeployKey(
+          s.name,
+          {
+            ...where,
+            ...(d.project !== undefined && { project: d.project }),
+            key: d.key,
+            label: d.label,
+            adopt: d.adopt,
+          },
+          optsOf(s, d),
+        );
         resources[s.name] = r;
         out.deployKeys[s.name] = r.fingerprint;
         break;
       }
       case "SshKey": {
         const k = m.sshKeys[s.index]!;
-        const r = new SshKey(s.name, { user: k.user, key: k.key, label: k.label });
+        const r = new SshKey(
+          s.name,
+          { user: k.user, key: k.key, label: k.label, adopt: k.adopt },
+          optsOf(s, k),
+        );
         resources[s.name] = r;
         out.sshKeys[s.name] = r.fingerprint;
         break;
@@ -519,37 +627,45 @@ export async function deployManifest(m: Manifest, repos?: RepoLister): Promise<D
       case "PipelineVariable": {
         const v = m.pipelineVariables[s.index]!;
         const value = isRef(v.value) ? secret(v.value, v, "value") : v.value;
-        const r = new PipelineVariable(s.name, {
-          ...where,
-          environment: v.environment,
-          key: v.key,
-          value,
-          secured: v.secured,
-        });
+        const r = new PipelineVariable(
+          s.name,
+          { ...where, environment: v.environment, key: v.key, value, secured: v.secured, adopt: v.adopt },
+          optsOf(s, v),
+        );
         resources[s.name] = r;
         out.pipelineVariables[s.name] = r.uuid;
         break;
       }
       case "PipelineSshKeyPair": {
         const p = m.pipelineSshKeyPairs[s.index]!;
-        const r = new PipelineSshKeyPair(s.name, {
-          workspace: where.workspace,
-          repository: s.repository ?? "",
-          privateKey: secret(p.privateKey, p, "privateKey"),
-          publicKey: p.publicKey,
-        });
+        const r = new PipelineSshKeyPair(
+          s.name,
+          {
+            workspace: where.workspace,
+            repository: s.repository ?? "",
+            privateKey: secret(p.privateKey, p, "privateKey"),
+            publicKey: p.publicKey,
+            adopt: p.adopt,
+          },
+          optsOf(s, p),
+        );
         resources[s.name] = r;
         out.pipelineSshKeyPairs[s.name] = r.fingerprint;
         break;
       }
       case "PipelineKnownHost": {
         const h = m.knownHosts[s.index]!;
-        const r = new PipelineKnownHost(s.name, {
-          workspace: where.workspace,
-          repository: s.repository ?? "",
-          hostname: h.hostname,
-          publicKey: h.publicKey,
-        });
+        const r = new PipelineKnownHost(
+          s.name,
+          {
+            workspace: where.workspace,
+            repository: s.repository ?? "",
+            hostname: h.hostname,
+            publicKey: h.publicKey,
+            adopt: h.adopt,
+          },
+          optsOf(s, h),
+        );
         resources[s.name] = r;
         out.knownHosts[s.name] = r.uuid;
         break;

@@ -97,10 +97,17 @@ interface Entry {
   /** Its index in its list. */
   index: number;
   workspace: string;
+  /** Take over an existing object that differs (see the schema). */
+  adopt?: boolean;
+  /** Keep the object in Bitbucket when the entry goes (Pulumi's retainOnDelete). */
+  retainOnDelete?: boolean;
 }
 
 export interface WebhookEntry extends Entry {
   repositories?: Selector;
+  /** Stable name in the stack instead of the URL's host and path. */
+  name?: string;
+  allowHttp?: boolean;
   url: string;
   events: string[];
   description?: string;
@@ -452,6 +459,17 @@ function unclosedBracket(text: string, end: number): number {
   return open.at(-1) ?? end;
 }
 
+/** Positions of `options.<key>` and `options.<key>[i]` (an integration's children), keyed by that path. */
+function optionPositions(options: unknown, at: (segs: Segment[]) => Loc): Record<string, Loc> {
+  if (typeof options !== "object" || options === null) return {};
+  const out: Record<string, Loc> = {};
+  for (const [k, v] of Object.entries(options)) {
+    out[`options.${k}`] = at([k]);
+    if (Array.isArray(v)) v.forEach((_, i) => (out[`options.${k}[${i}]`] = at([k, i])));
+  }
+  return out;
+}
+
 /** Parses and checks manifest text; `file` is used in messages. Throws a ManifestError listing every problem. */
 export function parseManifest(text: string, file: string): Manifest {
   const lc = new LineCounter();
@@ -512,7 +530,10 @@ export function parseManifest(text: string, file: string): Manifest {
           workspace: m.workspace,
           ...e,
           loc: pos.value([kind, index]),
-          at: Object.fromEntries(Object.keys(e).map((k) => [k, pos.value([kind, index, k])])),
+          at: {
+            ...Object.fromEntries(Object.keys(e).map((k) => [k, pos.value([kind, index, k])])),
+            ...optionPositions(e.options, (segs) => pos.value([kind, index, "options", ...segs])),
+          },
           index,
         }) as T,
     );

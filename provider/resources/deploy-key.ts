@@ -31,6 +31,7 @@ import {
   type Ownership,
   replacedFields,
 } from "./ownership";
+import { naturalKey } from "../names";
 import { checkOwner, checkPublicKey, checkText } from "./validate";
 
 export interface DeployKeyArgs {
@@ -185,7 +186,11 @@ export const deployKeyProvider: pulumi.dynamic.ResourceProvider = {
     const what = `deploy key ${fingerprint} on ${ownerLabel(owner)}`;
     return createOrAdopt<ApiKey, DeployKeyOutputs>({
       what,
-      natural: `DeployKey:${ownerLabel(owner).toLowerCase()}:${fingerprint}`,
+      natural: naturalKey.deployKey(
+        owner.workspace,
+        owner.project !== undefined ? `project:${owner.project}` : (owner.repository ?? ""),
+        fingerprint,
+      ),
       ownership: inputs,
       find: () => findFirst<ApiKey>(deployKeysPath(owner), (k) => fingerprintOfApi(k) === fingerprint),
       post: async () => (await request<ApiKey>("POST", deployKeysPath(owner), { body: toApi(inputs) })).data,

@@ -24,6 +24,8 @@ export interface IntegrationArgs {
   consumer?: OAuthConsumer;
   /** Preset options (see README "Integrations"). */
   options?: Options;
+  /** Let the children take over existing objects that differ from what the preset declares. Default false. */
+  adopt?: boolean;
 }
 
 export class Integration extends pulumi.ComponentResource {
@@ -75,7 +77,13 @@ export class Integration extends pulumi.ComponentResource {
       repositories,
       options,
       consumer: args.consumer,
-      opts: { parent: this, dependsOn: args.consumer ? [args.consumer] : [] },
+      // retainOnDelete (and protect) given to the integration hold for its children too.
+      opts: {
+        parent: this,
+        dependsOn: args.consumer ? [args.consumer] : [],
+        ...(opts?.retainOnDelete !== undefined && { retainOnDelete: opts.retainOnDelete }),
+      },
+      adopt: args.adopt === true,
       gate: <T>(v: pulumi.Input<T>) => pulumi.all([ready, v]).apply(([, x]) => x as T),
     });
     this.ready = ready;

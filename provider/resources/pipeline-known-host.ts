@@ -28,6 +28,7 @@ import {
   type Ownership,
   replacedFields,
 } from "./ownership";
+import { naturalKey } from "../names";
 import { checkSlug } from "./validate";
 
 export interface PipelineKnownHostArgs {
@@ -162,8 +163,7 @@ export const pipelineKnownHostProvider: pulumi.dynamic.ResourceProvider = {
     const what = `known host ${inputs.hostname} on ${inputs.workspace}/${inputs.repository}`;
     return createOrAdopt<ApiHost, PipelineKnownHostOutputs>({
       what,
-      natural:
-        `PipelineKnownHost:${inputs.workspace}/${inputs.repository}`.toLowerCase() + `:${inputs.hostname}`,
+      natural: naturalKey.knownHost(inputs.workspace, inputs.repository, inputs.hostname),
       ownership: inputs,
       differences: (h) =>
         fromApi(inputs, h).publicKey === inputs.publicKey ? [] : ["publicKey: another key in Bitbucket"],

@@ -41,6 +41,7 @@ import {
   type Ownership,
   replacedFields,
 } from "./ownership";
+import { naturalKey } from "../names";
 import { checkSlug } from "./validate";
 
 export interface PipelineVariableArgs {
@@ -243,7 +244,7 @@ export const pipelineVariableProvider: pulumi.dynamic.ResourceProvider = {
     const hash = () => (inputs.secured ? hashSecret(inputs.value) : undefined);
     return createOrAdopt<ApiVariable, PipelineVariableOutputs>({
       what: label(inputs),
-      natural: `PipelineVariable:${idOf(inputs, envUuid, "").toLowerCase()}${inputs.key}`,
+      natural: naturalKey.variable(inputs.workspace, inputs.repository, inputs.environment, inputs.key),
       ownership: inputs,
       differences: (v) =>
         v.secured

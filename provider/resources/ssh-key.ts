@@ -24,6 +24,7 @@ import { findFirst } from "../api/paginate";
 import { isKeyError, parsePublicKey } from "../ssh";
 import { configure, partialFailure, withContext, type CheckFailure } from "./common";
 import { claim, createOrAdopt, keptByThisRun, ownershipOf, type Ownership } from "./ownership";
+import { naturalKey } from "../names";
 import { checkPublicKey, checkSlug, checkText } from "./validate";
 
 export interface SshKeyArgs {
@@ -177,7 +178,7 @@ export const sshKeyProvider: pulumi.dynamic.ResourceProvider = {
     const what = `SSH key ${fp} of user ${user}`;
     return createOrAdopt<ApiKey, SshKeyOutputs>({
       what,
-      natural: `SshKey:${user}:${fp}`,
+      natural: naturalKey.sshKey(user, fp),
       ownership: inputs,
       differences: (k) =>
         (k.label ?? "") === inputs.label ? [] : [`label: "${k.label ?? ""}" in Bitbucket`],

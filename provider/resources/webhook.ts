@@ -33,11 +33,13 @@ import {
   claim,
   createOrAdopt,
   keptByThisRun,
+  notice,
   ownershipOf,
   writeOnly,
   type Ownership,
   replacedFields,
 } from "./ownership";
+import { naturalKey, urlForMessages } from "../names";
 import { checkSlug } from "./validate";
 
 export interface WebhookArgs {
@@ -146,15 +148,15 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
     try {
       parsed = new URL(url);
     } catch {
-      fail("url", `"${url}" is not a valid URL`);
+      fail("url", `"${urlForMessages(url)}" is not a valid URL`);
     }
     if (parsed && parsed.protocol === "http:" && !allowHttp) {
       fail(
         "url",
-        `"${url}" is not https: payloads would travel in plain text; use https, or set allowHttp: true`,
+        `"${urlForMessages(url)}" is not https: payloads would travel in plain text; use https, or set allowHttp: true`,
       );
     } else if (parsed && parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-      fail("url", `"${url}" must be an https URL`);
+      fail("url", `"${urlForMessages(url)}" must be an https URL`);
     }
   }
 
@@ -346,16 +348,22 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
           ? !olds.secretSet || olds.generatedSecret === undefined
           : olds.secretSet === true;
     if (secretChanged) changed.push("secret");
+    if (replaces.length > 0 && news.generateSecret && olds.generatedSecret !== undefined) {
+      // The replacement is a new hook with a new random secret: the receiver must be told.
+      notice(
+        `replacing webhook ${urlForMessages(news.url)} (${replaces.join(", ")} changed) generates a new secret: give the receiving side the new generatedSecret after the update`,
+      );
+    }
     return { changes: changed.length > 0, replaces: [...replaces], deleteBeforeReplace: false };
   },
 
   async create(inputs: Normalized) {
     const scope: HookScope = { workspace: inputs.workspace, repository: inputs.repository };
-    const what = `webhook ${inputs.url} on ${scopeLabel(scope)}`;
+    const what = `webhook ${urlForMessages(inputs.url)} on ${scopeLabel(scope)}`;
     const want = desiredSecret(inputs);
     return createOrAdopt<ApiHook, WebhookOutputs>({
       what,
-      natural: `Webhook:${scopeLabel(scope).toLowerCase()}:${inputs.url}`,
+      natural: naturalKey.webhook(scope.workspace, scope.repository, inputs.url),
       ownership: inputs,
       // Same URL in the same place (made by hand, or by a run that lost its answer); never an app's read-only hook.
       find: () => findFirst<ApiHook>(hooksPath(scope), (h) => h.url === inputs.url && h.read_only !== true),
@@ -401,7 +409,12 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
 
   async update(id: string, olds: WebhookOutputs, news: Normalized) {
     const { scope, uuid } = locate(id, olds);
-    claim(objectKey(uuid), `webhook ${news.url} on ${scopeLabel(scope)}`, news.resourceName, "updated");
+    claim(
+      objectKey(uuid),
+      `webhook ${urlForMessages(news.url)} on ${scopeLabel(scope)}`,
+      news.resourceName,
+      "updated",
+    );
     const want = desiredSecret(news, olds);
     // Send the secret only when it changed; "" removes one that is no longer wanted.
     const unchanged = want !== undefined && olds.secretSet && secretMatches(want, olds.secretHash);
@@ -418,17 +431,20 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
         ),
       };
     } catch (e) {
-      throw withContext(e, `update webhook ${news.url} on ${scopeLabel(scope)}`);
+      throw withContext(e, `update webhook ${urlForMessages(news.url)} on ${scopeLabel(scope)}`);
     }
   },
 
   async delete(id: string, props: WebhookOutputs) {
     const { scope, uuid } = locate(id, props);
-    if (keptByThisRun(objectKey(uuid), `webhook ${props.url ?? uuid} on ${scopeLabel(scope)}`)) return;
+    if (
+      keptByThisRun(objectKey(uuid), `webhook ${urlForMessages(props.url ?? uuid)} on ${scopeLabel(scope)}`)
+    )
+      return;
     try {
       await deleteIfExists(hookPath(scope, uuid));
     } catch (e) {
-      throw withContext(e, `delete webhook ${props.url ?? uuid} on ${scopeLabel(scope)}`);
+      throw withContext(e, `delete webhook ${urlForMessages(props.url ?? uuid)} on ${scopeLabel(scope)}`);
     }
   },
 };

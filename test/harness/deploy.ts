@@ -3,7 +3,8 @@
 // engine harness) as `pulumi up` would send it: Check, then Create for a new resource, or
 // Diff against the state of the last run and then Update, or Replace (deleting first when the
 // provider asks for it). Resources the program no longer declares are deleted, last created
-// first. State lives in memory, between the runs of one test.
+// first. State lives in memory, between the runs of one test. Each run (up, refresh, destroy)
+// gets a new host process, as each `pulumi` command does.
 
 import * as pulumi from "@pulumi/pulumi";
 import type { Harness, Props } from "./engine";
@@ -38,13 +39,21 @@ export class Engine {
   /** Resources in creation order, keyed `Type::name`. */
   readonly state = new Map<string, StateEntry>();
 
+  private runs = 0;
+
   constructor(private readonly harness: Harness) {}
+
+  /** The first run uses the harness's host; every later one a fresh host process. */
+  private async newRun(): Promise<void> {
+    if (this.runs++ > 0) await this.harness.restart();
+  }
 
   /**
    * Runs the program and applies what it declares. `program` returns what to wait for (resources
    * or outputs); a failure anywhere (a provider error, a rejected output) is returned, not thrown.
    */
   async up(program: () => unknown): Promise<{ steps: Step[]; error?: Error }> {
+    await this.newRun();
     const steps: Step[] = [];
     const seen = new Set<string>();
     const errors: Error[] = [];
@@ -101,6 +110,7 @@ export class Engine {
 
   /** `pulumi refresh`: reads every resource; those gone are dropped from state. */
   async refresh(): Promise<Array<{ type: string; name: string; gone: boolean; props: Props }>> {
+    await this.newRun();
     const out = [];
     for (const [key, e] of this.state) {
       const r = await this.harness.read(e.type, e.id, e.outs);
@@ -113,6 +123,7 @@ export class Engine {
 
   /** `pulumi destroy`: deletes everything, last created first. */
   async destroy(): Promise<Step[]> {
+    await this.newRun();
     const steps: Step[] = [];
     for (const [key, e] of [...this.state].reverse()) {
       await this.harness.delete(e.type, e.id, e.outs);

@@ -93,10 +93,23 @@ export class Harness {
   /** Everything the host printed on stderr (provider logs, stack traces). */
   stderr = "";
   private constructor(
-    private readonly proc: ChildProcess,
-    private readonly client: InstanceType<typeof provrpc.ResourceProviderClient>,
+    private proc: ChildProcess,
+    private client: InstanceType<typeof provrpc.ResourceProviderClient>,
     private readonly providers: Record<string, string>,
+    private readonly opts: HarnessOptions,
   ) {}
+
+  /**
+   * A new host process, as the next `pulumi up` gets: process-wide state (the claim registry,
+   * caches, tokens) starts empty. What the old one printed stays in `stderr`.
+   */
+  async restart(): Promise<void> {
+    const next = await Harness.start(this.providers, this.opts);
+    this.close();
+    this.proc = next.proc;
+    this.client = next.client;
+    next.proc.stderr!.on("data", (c: Buffer) => (this.stderr += c.toString()));
+  }
 
   static async start(providers: Record<string, string>, opts: HarnessOptions = {}): Promise<Harness> {
     const proc = spawn(process.execPath, [HOST, "127.0.0.1:0"], {
@@ -121,7 +134,7 @@ export class Harness {
       proc.on("exit", (code) => reject(new Error(`dynamic-provider host exited (${code})`)));
     });
     const client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    const h = new Harness(proc, client, providers);
+    const h = new Harness(proc, client, providers, opts);
     proc.stderr!.on("data", (c: Buffer) => (h.stderr += c.toString()));
     const req = new provproto.ConfigureRequest();
     req.setArgs(struct(opts.config ?? {}));
