@@ -9,6 +9,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Harness, Props } from "./engine";
 
+interface RegisterRequest {
+  getName(): string;
+  getRetainondelete?(): boolean;
+  getAliasesList(): Array<{ getSpec?(): { getName(): string } | undefined }>;
+}
+
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
 /** Values as the engine sends them to a provider that does not accept secrets: unwrapped. */
@@ -27,10 +33,18 @@ export interface StateEntry {
   id: string;
   inputs: Props;
   outs: Props;
+  /** The resource's retainOnDelete: a delete only drops it from state. */
+  retain?: boolean;
+}
+
+/** The options of a registration the engine acts on, read off the request as the engine gets it. */
+interface Registered {
+  retain: boolean;
+  aliases: string[];
 }
 
 export interface Step {
-  op: "create" | "same" | "update" | "replace" | "delete";
+  op: "create" | "same" | "update" | "replace" | "delete" | "retain" | "rename";
   type: string;
   name: string;
 }
@@ -40,6 +54,7 @@ export class Engine {
   readonly state = new Map<string, StateEntry>();
 
   private runs = 0;
+  private readonly registered = new Map<string, Registered>();
 
   constructor(private readonly harness: Harness) {}
 
@@ -84,6 +99,19 @@ export class Engine {
       "test",
       false,
     );
+    // The mock monitor hands newResource no options: read retainOnDelete and aliases off the
+    // RegisterResource request itself, as the engine would.
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+      registerResource(req: RegisterRequest, cb: unknown): unknown;
+    };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+      this.registered.set(req.getName(), {
+        retain: req.getRetainondelete?.() === true,
+        aliases: req.getAliasesList().flatMap((a) => a.getSpec?.()?.getName() || []),
+      });
+      return register(req, cb);
+    };
     try {
       await settle(program());
     } catch (e) {
@@ -100,9 +128,9 @@ export class Engine {
       for (const key of [...this.state.keys()].reverse()) {
         if (seen.has(key)) continue;
         const e = this.state.get(key)!;
-        await this.harness.delete(e.type, e.id, e.outs);
+        if (!e.retain) await this.harness.delete(e.type, e.id, e.outs);
         this.state.delete(key);
-        steps.push({ op: "delete", type: e.type, name: e.name });
+        steps.push({ op: e.retain ? "retain" : "delete", type: e.type, name: e.name });
       }
     }
     return { steps, ...(errors[0] && { error: errors[0] }) };
@@ -126,9 +154,9 @@ export class Engine {
     await this.newRun();
     const steps: Step[] = [];
     for (const [key, e] of [...this.state].reverse()) {
-      await this.harness.delete(e.type, e.id, e.outs);
+      if (!e.retain) await this.harness.delete(e.type, e.id, e.outs);
       this.state.delete(key);
-      steps.push({ op: "delete", type: e.type, name: e.name });
+      steps.push({ op: e.retain ? "retain" : "delete", type: e.type, name: e.name });
     }
     return steps;
   }
@@ -139,6 +167,16 @@ export class Engine {
 
   private async apply(type: string, name: string, raw: Props, steps: Step[]): Promise<StateEntry> {
     const key = `${type}::${name}`;
+    const opts = this.registered.get(name) ?? { retain: false, aliases: [] };
+    // An alias carries the state of the resource's old name over (no replace).
+    for (const alias of opts.aliases) {
+      const was = this.state.get(`${type}::${alias}`);
+      if (was && !this.state.has(key)) {
+        this.state.delete(`${type}::${alias}`);
+        this.state.set(key, { ...was, name });
+        steps.push({ op: "rename", type, name });
+      }
+    }
     const old = this.state.get(key);
     const { inputs, failures } = await this.harness.check(type, raw, old?.inputs ?? {});
     if (failures.length) {
@@ -167,8 +205,10 @@ export class Engine {
   }
 
   private record(key: string, e: StateEntry): StateEntry {
-    this.state.set(key, e);
-    return e;
+    const retain = this.registered.get(e.name)?.retain;
+    const entry = { ...e, ...(retain !== undefined && { retain }) };
+    this.state.set(key, entry);
+    return entry;
   }
 }
 
