@@ -8,6 +8,8 @@
 //     what our layer (settings, limiter, retry wrapper, validation, mapping) adds to the wire time.
 // Objects are spread over one repository each, so list sizes stay the same from run to run.
 // Replayed writes may be answered 4xx (a duplicate); the round trip is what is timed.
+// Then what each resource costs in state: the serialized `__provider` (stored in its inputs and
+// outputs, sent with every RPC) and a whole state entry, next to the targets (2 KiB, 4 KiB).
 // Then the manifest: loading and expanding 5,000 entries (bench/manifest.ts).
 // Not a test: it asserts nothing and never fails on numbers.
 
@@ -22,7 +24,7 @@ import { sshKeyProvider } from "../provider/resources/ssh-key";
 import { webhookProvider } from "../provider/resources/webhook";
 import { startEmulator, type LogEntry } from "../test/emulator/server";
 import { ALL_SCOPES } from "../test/emulator/store";
-import { TOKEN } from "../test/harness/fixture";
+import { providers as capturedProviders, TOKEN } from "../test/harness/fixture";
 import { ed25519, type TestKey } from "../test/keys";
 import { manifestBench } from "./manifest";
 
@@ -119,6 +121,8 @@ async function main() {
     },
   ];
 
+  const serialized = await capturedProviders();
+  const sizes: string[] = [];
   console.log(`Against the emulator on loopback; median of ${N} runs after ${WARMUP} warm-up (ms)`);
   console.log("resource            operation          HTTP calls  provider  same calls, bare axios  ratio");
   for (const b of benches) {
@@ -157,6 +161,20 @@ async function main() {
           tb.push(Number(t3 - t2) / 1e6);
         }
       }
+      if (op === "create") {
+        const provider = serialized[b.type] ?? "";
+        const entry = {
+          urn: `urn:pulumi:dev::bitbucket-iac::pulumi-nodejs:dynamic/bitbucket:${b.type}::${b.type.toLowerCase()}/acme/r${WARMUP}`,
+          type: `pulumi-nodejs:dynamic/bitbucket:${b.type}`,
+          id: state[WARMUP]!.id,
+          inputs: { ...(await checked(b.raw(WARMUP))), __provider: provider },
+          outputs: { ...state[WARMUP]!.outs, __provider: provider },
+        };
+        const kib = (n: number) => `${(n / 1024).toFixed(2)} KiB`;
+        sizes.push(
+          `${b.type.padEnd(19)} ${kib(provider.length).padStart(10)} ${kib(JSON.stringify(entry).length).padStart(10)}`,
+        );
+      }
       const ratio = calls > 0 ? `${(median(tp) / median(tb)).toFixed(2)}x` : "n/a";
       console.log(
         `${b.type.padEnd(19)} ${op.padEnd(18)} ${String(calls).padStart(10)} ${median(tp).toFixed(3).padStart(9)} ${(calls > 0 ? median(tb).toFixed(3) : "-").padStart(23)} ${ratio.padStart(6)}`,
@@ -164,6 +182,10 @@ async function main() {
     }
   }
   await emu.close();
+  console.log("");
+  console.log("State per resource (secrets as plain text; the engine stores them encrypted)");
+  console.log("resource              __provider      state   (targets: 2 KiB, 4 KiB)");
+  for (const line of sizes) console.log(line);
   console.log("");
   console.log(manifestBench());
 }

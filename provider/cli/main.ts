@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // The command line: `bitbucket-iac validate [file]` checks a manifest without the network
 // (schema, references, keys, duplicates among explicit repository lists) and prints every
 // problem as file:line:column. Exit 0: valid; 1: problems; 2: usage.

@@ -17,6 +17,7 @@
 // - Access tokens cannot add, update or delete deploy keys (Cloud narrative, "Access tokens").
 
 import * as pulumi from "@pulumi/pulumi";
+import { shim } from "./shim";
 import { request, getOrUndefined, deleteIfExists } from "../api/client";
 import { deployKeysPath, ownerLabel, seg, type KeyOwner } from "../api/cloud";
 import { isApiError } from "../api/errors";
@@ -286,6 +287,8 @@ function withInputComment(outs: DeployKeyOutputs, n: Normalized): DeployKeyOutpu
 // ---- the resource ---------------------------------------------------------------------------
 
 export class DeployKey extends pulumi.dynamic.Resource {
+  /** The shape of this resource's state (provider/runtime.ts SCHEMA_VERSION). */
+  declare public readonly schemaVersion: pulumi.Output<number>;
   declare public readonly workspace: pulumi.Output<string>;
   declare public readonly repository: pulumi.Output<string | undefined>;
   declare public readonly project: pulumi.Output<string | undefined>;
@@ -301,6 +304,7 @@ export class DeployKey extends pulumi.dynamic.Resource {
   constructor(name: string, args: DeployKeyArgs, opts?: pulumi.CustomResourceOptions) {
     const props = {
       ...args,
+      schemaVersion: undefined,
       resourceName: name,
       adopted: undefined,
       keyId: undefined,
@@ -308,6 +312,6 @@ export class DeployKey extends pulumi.dynamic.Resource {
       comment: undefined,
       createdOn: undefined,
     };
-    super(deployKeyProvider, name, props, opts, "bitbucket", "DeployKey");
+    super(shim("DeployKey"), name, props, opts, "bitbucket", "DeployKey");
   }
 }

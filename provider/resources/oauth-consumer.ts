@@ -18,6 +18,7 @@
 //   review and for the platforms that need them (Ampersand's callback URL), not verified.
 
 import * as pulumi from "@pulumi/pulumi";
+import { shim } from "./shim";
 import { loadSettings } from "../api/auth";
 import { clientCredentialsGrant } from "../api/client";
 import { isApiError } from "../api/errors";
@@ -291,6 +292,8 @@ export const oauthConsumerProvider: pulumi.dynamic.ResourceProvider = {
 // ---- the resource ---------------------------------------------------------------------------
 
 export class OAuthConsumer extends pulumi.dynamic.Resource {
+  /** The shape of this resource's state (provider/runtime.ts SCHEMA_VERSION). */
+  declare public readonly schemaVersion: pulumi.Output<number>;
   declare public readonly workspace: pulumi.Output<string>;
   declare public readonly name: pulumi.Output<string>;
   declare public readonly callbackUrl: pulumi.Output<string | undefined>;
@@ -310,6 +313,7 @@ export class OAuthConsumer extends pulumi.dynamic.Resource {
   constructor(name: string, args: OAuthConsumerArgs, opts?: pulumi.CustomResourceOptions) {
     const props = {
       ...args,
+      schemaVersion: undefined,
       key: pulumi.secret(args.key),
       secret: pulumi.secret(args.secret),
       grantedScopes: undefined,
@@ -320,7 +324,7 @@ export class OAuthConsumer extends pulumi.dynamic.Resource {
       settingsUrl: undefined,
     };
     super(
-      oauthConsumerProvider,
+      shim("OAuthConsumer"),
       name,
       props,
       withSecretOutputs(opts, SECRET_OUTPUTS),

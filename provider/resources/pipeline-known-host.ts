@@ -15,6 +15,7 @@
 //   hostname change replaces the entry.
 
 import * as pulumi from "@pulumi/pulumi";
+import { shim } from "./shim";
 import { request, getOrUndefined, deleteIfExists } from "../api/client";
 import { pipelinesSshPath, seg } from "../api/cloud";
 import { findFirst } from "../api/paginate";
@@ -236,6 +237,8 @@ export const pipelineKnownHostProvider: pulumi.dynamic.ResourceProvider = {
 // ---- the resource ---------------------------------------------------------------------------
 
 export class PipelineKnownHost extends pulumi.dynamic.Resource {
+  /** The shape of this resource's state (provider/runtime.ts SCHEMA_VERSION). */
+  declare public readonly schemaVersion: pulumi.Output<number>;
   declare public readonly workspace: pulumi.Output<string>;
   declare public readonly repository: pulumi.Output<string>;
   declare public readonly hostname: pulumi.Output<string>;
@@ -249,12 +252,13 @@ export class PipelineKnownHost extends pulumi.dynamic.Resource {
   constructor(name: string, args: PipelineKnownHostArgs, opts?: pulumi.CustomResourceOptions) {
     const props = {
       ...args,
+      schemaVersion: undefined,
       resourceName: name,
       uuid: undefined,
       md5Fingerprint: undefined,
       sha256Fingerprint: undefined,
       adopted: undefined,
     };
-    super(pipelineKnownHostProvider, name, props, opts, "bitbucket", "PipelineKnownHost");
+    super(shim("PipelineKnownHost"), name, props, opts, "bitbucket", "PipelineKnownHost");
   }
 }

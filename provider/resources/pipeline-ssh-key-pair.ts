@@ -14,6 +14,7 @@
 //   key, and a public key that does not belong to the private key, before anything is sent.
 
 import * as pulumi from "@pulumi/pulumi";
+import { shim } from "./shim";
 import { request, getOrUndefined, deleteIfExists } from "../api/client";
 import { pipelinesSshPath } from "../api/cloud";
 import { fingerprintOf, isKeyError, parsePublicKey, privateKeyInfo } from "../ssh";
@@ -243,6 +244,8 @@ export const pipelineSshKeyPairProvider: pulumi.dynamic.ResourceProvider = {
 // ---- the resource ---------------------------------------------------------------------------
 
 export class PipelineSshKeyPair extends pulumi.dynamic.Resource {
+  /** The shape of this resource's state (provider/runtime.ts SCHEMA_VERSION). */
+  declare public readonly schemaVersion: pulumi.Output<number>;
   declare public readonly workspace: pulumi.Output<string>;
   declare public readonly repository: pulumi.Output<string>;
   declare public readonly publicKey: pulumi.Output<string>;
@@ -254,6 +257,7 @@ export class PipelineSshKeyPair extends pulumi.dynamic.Resource {
   constructor(name: string, args: PipelineSshKeyPairArgs, opts?: pulumi.CustomResourceOptions) {
     const props = {
       ...args,
+      schemaVersion: undefined,
       resourceName: name,
       adopted: undefined,
       privateKey: pulumi.secret(args.privateKey),
@@ -261,7 +265,7 @@ export class PipelineSshKeyPair extends pulumi.dynamic.Resource {
       privateKeyHash: undefined,
     };
     super(
-      pipelineSshKeyPairProvider,
+      shim("PipelineSshKeyPair"),
       name,
       props,
       withSecretOutputs(opts, SECRET_OUTPUTS),

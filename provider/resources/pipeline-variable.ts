@@ -19,6 +19,7 @@
 //   updates it in place.
 
 import * as pulumi from "@pulumi/pulumi";
+import { shim } from "./shim";
 import { request, getOrUndefined, deleteIfExists } from "../api/client";
 import { environmentsPath, seg, variablesPath, type VariableScope } from "../api/cloud";
 import { findFirst, listAll } from "../api/paginate";
@@ -327,6 +328,8 @@ export const pipelineVariableProvider: pulumi.dynamic.ResourceProvider = {
 // ---- the resource ---------------------------------------------------------------------------
 
 export class PipelineVariable extends pulumi.dynamic.Resource {
+  /** The shape of this resource's state (provider/runtime.ts SCHEMA_VERSION). */
+  declare public readonly schemaVersion: pulumi.Output<number>;
   declare public readonly workspace: pulumi.Output<string>;
   declare public readonly repository: pulumi.Output<string | undefined>;
   declare public readonly environment: pulumi.Output<string | undefined>;
@@ -347,6 +350,7 @@ export class PipelineVariable extends pulumi.dynamic.Resource {
       .apply(([v, secured]) => (secured === false ? pulumi.output(v) : pulumi.secret(v)));
     const props = {
       ...args,
+      schemaVersion: undefined,
       value,
       resourceName: name,
       uuid: undefined,
@@ -355,7 +359,7 @@ export class PipelineVariable extends pulumi.dynamic.Resource {
       adopted: undefined,
     };
     super(
-      pipelineVariableProvider,
+      shim("PipelineVariable"),
       name,
       props,
       withSecretOutputs(opts, SECRET_OUTPUTS),

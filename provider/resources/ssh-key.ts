@@ -16,6 +16,7 @@
 
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { shim } from "./shim";
 import { loadSettings } from "../api/auth";
 import { processWide } from "../api/shared";
 import { request, getOrUndefined, deleteIfExists } from "../api/client";
@@ -268,6 +269,8 @@ export const sshKeyProvider: pulumi.dynamic.ResourceProvider = {
 // ---- the resource ---------------------------------------------------------------------------
 
 export class SshKey extends pulumi.dynamic.Resource {
+  /** The shape of this resource's state (provider/runtime.ts SCHEMA_VERSION). */
+  declare public readonly schemaVersion: pulumi.Output<number>;
   declare public readonly user: pulumi.Output<string | undefined>;
   declare public readonly key: pulumi.Output<string>;
   declare public readonly label: pulumi.Output<string>;
@@ -281,6 +284,7 @@ export class SshKey extends pulumi.dynamic.Resource {
   constructor(name: string, args: SshKeyArgs, opts?: pulumi.CustomResourceOptions) {
     const props = {
       ...args,
+      schemaVersion: undefined,
       resourceName: name,
       adopted: undefined,
       owner: undefined,
@@ -290,6 +294,6 @@ export class SshKey extends pulumi.dynamic.Resource {
       comment: undefined,
       createdOn: undefined,
     };
-    super(sshKeyProvider, name, props, opts, "bitbucket", "SshKey");
+    super(shim("SshKey"), name, props, opts, "bitbucket", "SshKey");
   }
 }

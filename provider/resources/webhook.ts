@@ -16,6 +16,7 @@
 
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { shim } from "./shim";
 import { request, getOrUndefined, deleteIfExists } from "../api/client";
 import { hookPath, hooksPath, scopeLabel, type HookScope } from "../api/cloud";
 import { findFirst } from "../api/paginate";
@@ -468,6 +469,8 @@ async function adopt(scope: HookScope, h: ApiHook, n: Normalized, want: string |
 // ---- the resource ---------------------------------------------------------------------------
 
 export class Webhook extends pulumi.dynamic.Resource {
+  /** The shape of this resource's state (provider/runtime.ts SCHEMA_VERSION). */
+  declare public readonly schemaVersion: pulumi.Output<number>;
   declare public readonly workspace: pulumi.Output<string>;
   declare public readonly repository: pulumi.Output<string | undefined>;
   declare public readonly url: pulumi.Output<string>;
@@ -487,6 +490,7 @@ export class Webhook extends pulumi.dynamic.Resource {
   constructor(name: string, args: WebhookArgs, opts?: pulumi.CustomResourceOptions) {
     const props = {
       ...args,
+      schemaVersion: undefined,
       resourceName: name,
       adopted: undefined,
       // A secret stays secret in state and previews even if given as a plain string.
@@ -497,6 +501,6 @@ export class Webhook extends pulumi.dynamic.Resource {
       generatedSecret: undefined,
       createdAt: undefined,
     };
-    super(webhookProvider, name, props, withSecretOutputs(opts, SECRET_OUTPUTS), "bitbucket", "Webhook");
+    super(shim("Webhook"), name, props, withSecretOutputs(opts, SECRET_OUTPUTS), "bitbucket", "Webhook");
   }
 }

@@ -105,7 +105,7 @@ describe("bitbucket-iac validate", () => {
   });
 
   it("runs as `npm run validate` from the repository", () => {
-    const out = execFileSync("node", ["provider/cli/bin.js", "validate"], { cwd: ROOT }).toString();
+    const out = execFileSync("npm", ["run", "--silent", "validate"], { cwd: ROOT }).toString();
     assert.match(out, /^bitbucket.yaml: valid \(2 resources/);
   });
 });

@@ -1,0 +1,63 @@
+// What every serialized provider loads when it runs. State holds only a small shim per resource
+// (provider/resources/shim.ts) naming its type; the shim requires "bitbucket-iac/runtime" from
+// the Pulumi project, so read, update and delete of resources made by earlier versions run the
+// code installed now (fixes reach them; every resource's outputs carry a schemaVersion).
+
+import type * as pulumi from "@pulumi/pulumi";
+import { deployKeyProvider } from "./resources/deploy-key";
+import { oauthConsumerProvider } from "./resources/oauth-consumer";
+import { pipelineKnownHostProvider } from "./resources/pipeline-known-host";
+import { pipelineSshKeyPairProvider } from "./resources/pipeline-ssh-key-pair";
+import { pipelineVariableProvider } from "./resources/pipeline-variable";
+import { sshKeyProvider } from "./resources/ssh-key";
+import { webhookProvider } from "./resources/webhook";
+
+/**
+ * The shape of the state this version writes, output as `schemaVersion` by every resource.
+ * 1 (absent): 0.1 state, the whole provider serialized into it. 2: the shim; `adopted`.
+ * Every provider reads, updates and deletes state of every earlier shape.
+ */
+export const SCHEMA_VERSION = 2;
+
+type Provider = pulumi.dynamic.ResourceProvider;
+
+/** Stamps the outputs a provider returns with SCHEMA_VERSION. */
+function versioned(p: Provider): Provider {
+  const stamp = <T extends object | undefined>(o: T) => ({ ...o, schemaVersion: SCHEMA_VERSION });
+  return {
+    ...p,
+    create: async (inputs) => {
+      const r = await p.create(inputs);
+      return { ...r, outs: stamp(r.outs) };
+    },
+    update: async (id, olds, news) => {
+      const r = (await p.update?.(id, olds, news)) ?? {};
+      return { ...r, outs: stamp(r.outs) };
+    },
+    read: async (id, props) => {
+      const r = (await p.read?.(id, props)) ?? {};
+      return r.id ? { ...r, props: stamp(r.props) } : r;
+    },
+  };
+}
+
+const PROVIDERS: Record<string, Provider> = {
+  Webhook: versioned(webhookProvider),
+  DeployKey: versioned(deployKeyProvider),
+  SshKey: versioned(sshKeyProvider),
+  PipelineVariable: versioned(pipelineVariableProvider),
+  PipelineSshKeyPair: versioned(pipelineSshKeyPairProvider),
+  PipelineKnownHost: versioned(pipelineKnownHostProvider),
+  OAuthConsumer: versioned(oauthConsumerProvider),
+};
+
+/** The implementation of a resource type, for the shim in state. */
+export function provider(type: string): pulumi.dynamic.ResourceProvider {
+  const p = PROVIDERS[type];
+  if (p === undefined) {
+    throw new Error(
+      `the installed bitbucket-iac has no provider for ${type} (types: ${Object.keys(PROVIDERS).join(", ")}); install the version this stack was made with or newer`,
+    );
+  }
+  return p;
+}
