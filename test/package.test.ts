@@ -1,0 +1,200 @@
+// The package as a user gets it: `npm pack`, installed into a separate Pulumi project with its
+// own strict tsconfig (exactOptionalPropertyTypes, no skipLibCheck), type-checked, every resource
+// declared under mocks, the captured (thin) providers driven through the real dynamic-provider
+// host from that project against the emulator, and `npx bitbucket-iac` run there.
+// Dependencies come from the npm cache that `npm ci` filled (--prefer-offline).
+
+import * as assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { startEmulator, type Emulator } from "./emulator/server";
+import { ALL_SCOPES } from "./emulator/store";
+import { Harness } from "./harness/engine";
+import { FAST_RETRIES, TOKEN } from "./harness/fixture";
+import { ed25519 } from "./keys";
+
+const ROOT = path.resolve(__dirname, "..");
+const lock = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as {
+  packages: Record<string, { version: string }>;
+};
+const pinned = (name: string) => `${name}@${lock.packages[`node_modules/${name}`]!.version}`;
+
+const PROGRAM = `import * as pulumi from "@pulumi/pulumi";
+import {
+  DeployKey, Integration, OAuthConsumer, PipelineKnownHost, PipelineSshKeyPair, PipelineVariable,
+  SshKey, Webhook, isManifestError, parseManifest, type WebhookArgs,
+} from "bitbucket-iac";
+
+const pub = process.env.PUBLIC_KEY ?? "";
+const priv = process.env.PRIVATE_KEY ?? "";
+
+async function main(): Promise<void> {
+  const providers: Record<string, string> = {};
+  await pulumi.runtime.setMocks(
+    {
+      newResource(a) {
+        const type = a.type.split(":").pop() ?? a.type;
+        if (typeof a.inputs.__provider === "string") providers[type] = a.inputs.__provider;
+        return { id: a.name + "-id", state: a.inputs };
+      },
+      call: (a) => a.inputs,
+    },
+    "consumer",
+    "dev",
+    false,
+  );
+  const where = { workspace: "acme", repository: "api" };
+  const hook: WebhookArgs = { ...where, url: "https://hooks.example.test/consumer", events: ["repo:push"] };
+  const consumer = new OAuthConsumer("c", { workspace: "acme", name: "C", scopes: [], key: "k", secret: "s" });
+  const resources: pulumi.Resource[] = [
+    new Webhook("hook", hook),
+    new DeployKey("dk", { ...where, key: pub }),
+    new SshKey("sk", { key: pub, label: "consumer" }),
+    new PipelineVariable("var", { ...where, key: "K", value: pulumi.secret("v") }),
+    new PipelineSshKeyPair("pair", { ...where, privateKey: pulumi.secret(priv), publicKey: pub }),
+    new PipelineKnownHost("host", { ...where, hostname: "deploy.example.test", publicKey: pub }),
+    consumer,
+    new Integration("gen", { preset: "generic", workspace: "acme", repositories: ["web"], options: {} }),
+  ];
+  await Promise.all(resources.map((r) => new Promise((ok) => r.urn.apply(ok))));
+  try {
+    parseManifest("version: 2", "x.yaml");
+  } catch (e) {
+    if (!isManifestError(e)) throw e;
+  }
+  process.stdout.write(JSON.stringify(providers));
+}
+
+void main();
+`;
+
+const TSCONFIG = {
+  compilerOptions: {
+    target: "ES2022",
+    module: "node16",
+    moduleResolution: "node16",
+    strict: true,
+    exactOptionalPropertyTypes: true,
+    noUncheckedIndexedAccess: true,
+    skipLibCheck: false,
+    types: ["node"],
+    outDir: "out",
+  },
+  files: ["index.ts"],
+};
+
+describe("the packed package in a consumer project", function () {
+  this.timeout(300_000);
+  let dir: string;
+  let emu: Emulator;
+  let providers: Record<string, string>;
+
+  before(function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "bbiac-consumer-"));
+    const tarball = execFileSync("npm", ["pack", "--silent", "--pack-destination", dir], { cwd: ROOT })
+      .toString()
+      .trim()
+      .split("\n")
+      .pop()!;
+    fs.writeFileSync(
+      path.join(dir, "package.json"),
+      JSON.stringify({ name: "consumer", private: true, version: "0.0.0" }),
+    );
+    execFileSync(
+      "npm",
+      [
+        "install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error",
+        path.join(dir, tarball), pinned("@pulumi/pulumi"), pinned("typescript"), pinned("@types/node"),
+      ], // prettier-ignore
+      { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
+    );
+    fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify(TSCONFIG));
+    fs.writeFileSync(path.join(dir, "index.ts"), PROGRAM);
+  });
+  after(async () => {
+    await emu?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("ships the compiled code, its types, the schema and the docs; no tests, sources or tsconfig", () => {
+    const pkg = path.join(dir, "node_modules", "bitbucket-iac");
+    for (const f of ["dist/provider/index.js", "dist/provider/index.d.ts", "dist/provider/runtime.js", "schema/manifest.schema.json", "README.md"])
+      assert.ok(fs.existsSync(path.join(pkg, f)), `${f} is shipped`); // prettier-ignore
+    for (const f of ["test", "bench", "provider", "tsconfig.json", "dist/test", ".ci"])
+      assert.ok(!fs.existsSync(path.join(pkg, f)), `${f} is not shipped`);
+  });
+
+  it("type-checks a strict consumer (exactOptionalPropertyTypes, library types checked too)", () => {
+    const tsc = spawnSync(process.execPath, [path.join(dir, "node_modules/typescript/bin/tsc"), "-p", dir], {
+      encoding: "utf8",
+    });
+    assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
+  });
+
+  it("declares every resource with a thin provider that loads the installed package", () => {
+    const k = ed25519();
+    const out = execFileSync(process.execPath, ["out/index.js"], {
+      cwd: dir,
+      env: { ...process.env, PUBLIC_KEY: k.publicLine, PRIVATE_KEY: k.privatePem },
+    }).toString();
+    providers = JSON.parse(out) as Record<string, string>;
+    assert.deepEqual(Object.keys(providers).sort(), [
+      "DeployKey", "OAuthConsumer", "PipelineKnownHost", "PipelineSshKeyPair", "PipelineVariable", "SshKey", "Webhook",
+    ]); // prettier-ignore
+    for (const [type, text] of Object.entries(providers)) {
+      assert.ok(text.length <= 2048, `${type}: ${text.length} bytes`);
+      assert.deepEqual(
+        [...text.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]),
+        ["bitbucket-iac/runtime"],
+      );
+      assert.ok(!text.includes(ROOT) && !text.includes(dir), `${type} holds no path`);
+    }
+  });
+
+  it("runs those providers in the real host from the consumer project against the emulator", async () => {
+    emu = await startEmulator({ workspaces: { acme: ["api"] }, tokens: { [TOKEN]: { scopes: ALL_SCOPES } } });
+    const h = await Harness.start(providers, {
+      cwd: dir,
+      config: { "bitbucket:apiUrl": emu.apiUrl, "bitbucket:token": TOKEN },
+      env: FAST_RETRIES,
+    });
+    try {
+      const k = ed25519();
+      const where = { workspace: "acme", repository: "api" };
+      const hook = await h.up("Webhook", {
+        ...where,
+        url: "https://hooks.example.test/c",
+        events: ["repo:push"],
+      });
+      const key = await h.up("DeployKey", { ...where, key: k.publicLine, label: "ci" });
+      const variable = await h.up("PipelineVariable", { ...where, key: "K", value: "v" });
+      assert.equal(hook.outs.schemaVersion, 2);
+      assert.equal(emu.store.allHooks().length, 1);
+      const read = await h.read("Webhook", hook.id, hook.outs);
+      assert.equal(read.props.uuid, hook.outs.uuid);
+      await h.delete("Webhook", hook.id, hook.outs);
+      await h.delete("DeployKey", key.id, key.outs);
+      await h.delete("PipelineVariable", variable.id, variable.outs);
+      assert.equal(emu.store.allHooks().length, 0);
+      assert.equal(emu.store.workspaces.get("acme")!.repos.get("api")!.variables.length, 0);
+    } finally {
+      h.close();
+    }
+  });
+
+  it("runs `npx bitbucket-iac validate` there, without ts-node", () => {
+    fs.writeFileSync(
+      path.join(dir, "bitbucket.yaml"),
+      "version: 1\nworkspace: acme\nwebhooks:\n  - repositories: [api]\n    url: https://ci.example.com/hook\n    events: [repo:push]\n",
+    );
+    const ok = spawnSync("npx", ["--no-install", "bitbucket-iac", "validate"], {
+      cwd: dir,
+      encoding: "utf8",
+    });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /^bitbucket.yaml: valid \(1 resource/);
+    assert.ok(!fs.existsSync(path.join(dir, "node_modules", "ts-node")), "ts-node is not installed");
+  });
+});
