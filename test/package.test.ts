@@ -70,6 +70,33 @@ async function main(): Promise<void> {
 void main();
 `;
 
+/** The README's install section: its program, as a user copies it. */
+const README = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+const INSTALL = README.slice(README.indexOf("## Install in your own Pulumi project"));
+const README_PROGRAM = /```typescript\n([\s\S]*?)```/.exec(INSTALL)![1]!;
+const README_COMMANDS = /```sh\n([\s\S]*?)```/.exec(INSTALL)![1]!;
+/** The README's library examples, type-checked here against the installed package. */
+const LIBRARY_SNIPPETS = [...README.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+
+/** Runs the README program under mocks and prints the names it declared. */
+const RUN_README_PROGRAM = `import * as pulumi from "@pulumi/pulumi";
+async function main(): Promise<void> {
+  const names: string[] = [];
+  await pulumi.runtime.setMocks(
+    { newResource: (a) => (names.push(a.name), { id: a.name + "-id", state: a.inputs }), call: (a) => a.inputs },
+    "consumer",
+    "dev",
+    false,
+  );
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const program = require("./program") as () => Promise<Record<string, unknown>>;
+  const outputs = await program();
+  for (let i = 0; i < 100 && names.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  process.stdout.write(JSON.stringify({ names, outputs: Object.keys(outputs) }));
+}
+void main();
+`;
+
 const TSCONFIG = {
   compilerOptions: {
     target: "ES2022",
@@ -82,7 +109,12 @@ const TSCONFIG = {
     types: ["node"],
     outDir: "out",
   },
-  files: ["index.ts"],
+  files: [
+    "index.ts",
+    "program.ts",
+    "run-program.ts",
+    ...LIBRARY_SNIPPETS.map((_, i) => `library-${i + 1}.ts`),
+  ],
 };
 
 describe("the packed package in a consumer project", function () {
@@ -102,6 +134,9 @@ describe("the packed package in a consumer project", function () {
       path.join(dir, "package.json"),
       JSON.stringify({ name: "consumer", private: true, version: "0.0.0" }),
     );
+    // The README's `npm install bitbucket-iac @pulumi/pulumi`, with the packed tarball and the
+    // versions this repository pins (so the npm cache serves them), plus TypeScript to type-check.
+    assert.match(README_COMMANDS, /^npm install bitbucket-iac @pulumi\/pulumi$/m);
     execFileSync(
       "npm",
       [
@@ -109,6 +144,12 @@ describe("the packed package in a consumer project", function () {
         path.join(dir, tarball), pinned("@pulumi/pulumi"), pinned("typescript"), pinned("@types/node"),
       ], // prettier-ignore
       { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
+    );
+    fs.writeFileSync(path.join(dir, "program.ts"), README_PROGRAM);
+    fs.writeFileSync(path.join(dir, "run-program.ts"), RUN_README_PROGRAM);
+    // Each snippet is its own module (they declare the same names).
+    LIBRARY_SNIPPETS.forEach((code, i) =>
+      fs.writeFileSync(path.join(dir, `library-${i + 1}.ts`), `${code}\nexport {};\n`),
     );
     fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify(TSCONFIG));
     fs.writeFileSync(path.join(dir, "index.ts"), PROGRAM);
@@ -126,7 +167,8 @@ describe("the packed package in a consumer project", function () {
       assert.ok(!fs.existsSync(path.join(pkg, f)), `${f} is not shipped`);
   });
 
-  it("type-checks a strict consumer (exactOptionalPropertyTypes, library types checked too)", () => {
+  it("type-checks a strict consumer and the README's library examples (exactOptionalPropertyTypes, library types checked too)", () => {
+    assert.ok(LIBRARY_SNIPPETS.length >= 2);
     const tsc = spawnSync(process.execPath, [path.join(dir, "node_modules/typescript/bin/tsc"), "-p", dir], {
       encoding: "utf8",
     });
@@ -182,6 +224,30 @@ describe("the packed package in a consumer project", function () {
     } finally {
       h.close();
     }
+  });
+
+  it("runs the README's program: the manifest's resources are declared", () => {
+    fs.writeFileSync(
+      path.join(dir, "bitbucket.yaml"),
+      "version: 1\nworkspace: acme\nwebhooks:\n  - repositories: [api]\n    url: https://ci.example.com/hook\n    events: [repo:push]\n",
+    );
+    const out = execFileSync(process.execPath, ["out/run-program.js"], { cwd: dir }).toString();
+    assert.deepEqual(JSON.parse(out), {
+      names: ["webhook/acme/api/ci.example.com/hook"],
+      outputs: ["webhooks"],
+    });
+  });
+
+  it("runs the README's `npx bitbucket-iac` commands there, without ts-node", () => {
+    for (const line of README_COMMANDS.split("\n").filter((l) => l.startsWith("npx "))) {
+      const [, ...args] = line.replace(/#.*$/, "").trim().split(/\s+/);
+      const r = spawnSync("npx", ["--no-install", ...args], { cwd: dir, encoding: "utf8" });
+      assert.equal(r.status, 0, `${line}: ${r.stderr}`);
+    }
+    assert.match(
+      spawnSync("npx", ["--no-install", "bitbucket-iac", "--help"], { cwd: dir, encoding: "utf8" }).stdout,
+      /^bitbucket-iac: /,
+    );
   });
 
   it("runs `npx bitbucket-iac validate` there, without ts-node", () => {

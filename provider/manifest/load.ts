@@ -552,9 +552,18 @@ export function parseManifest(text: string, file: string): Manifest {
   };
 }
 
+/** How a caller names and finds the manifest, for messages. */
+export interface LoadOptions {
+  /** Directory paths in messages are relative to. Default: the working directory. */
+  relativeTo?: string;
+  /** What to do about a missing file, in the caller's terms. */
+  missingHint?: string;
+}
+
 /** Reads and checks a manifest file. Throws a ManifestError listing every problem. */
-export function loadManifest(file: string): Manifest {
-  const shown = path.relative(process.cwd(), file) || file;
+export function loadManifest(file: string, opts: LoadOptions = {}): Manifest {
+  const shown = path.relative(opts.relativeTo ?? process.cwd(), file) || file;
+  const hint = opts.missingHint ?? "set it with `pulumi config set manifest <path>`";
   const fileProblem = (message: string) =>
     manifestError([{ loc: { file: shown, line: 1, col: 1, path: "(file)" }, message }]);
   let bytes: Buffer;
@@ -571,7 +580,7 @@ export function loadManifest(file: string): Manifest {
     const code = (e as { code?: string }).code;
     const why =
       code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (e as Error).message;
-    throw fileProblem(`cannot read the manifest: ${why} (set it with \`pulumi config set manifest <path>\`)`);
+    throw fileProblem(`cannot read the manifest: ${why} (${hint})`);
   }
   const text = textOf(bytes);
   if (text === undefined)

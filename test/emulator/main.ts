@@ -1,5 +1,6 @@
 // `npm run emulator`: the emulator on its own, seeded with a demo workspace, so a person can
-// point `pulumi up` (or curl) at it without a Bitbucket account. Ctrl-C stops it.
+// point `pulumi up` (or curl) at it without a Bitbucket account. EMULATOR_PORT picks the port
+// (default: any free one). Ctrl-C stops it, and so does its parent exiting (no orphan server).
 
 import { startEmulator } from "./server";
 import { ALL_SCOPES } from "./store";
@@ -28,6 +29,9 @@ async function main() {
   const stop = () => void emu.close().then(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+  // Orphaned (the parent shell or npm is gone, so we were re-parented): stop too.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && stop(), 1000).unref();
 }
 
 void main();

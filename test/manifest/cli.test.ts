@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -15,6 +15,7 @@ function run(args: string[]) {
     args,
     (s) => out.push(s),
     (s) => err.push(s),
+    ROOT,
   );
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
@@ -96,12 +97,80 @@ describe("bitbucket-iac validate", () => {
     });
   });
 
-  it("explains its usage and exits 2 on anything else", () => {
-    assert.deepEqual(run(["lint"]), {
-      code: 2,
-      out: "",
-      err: "usage: bitbucket-iac validate [bitbucket.yaml]",
+  it("explains its usage and exits 2 on an unknown command, option or extra argument", () => {
+    const lint = run(["lint"]);
+    assert.equal(lint.code, 2);
+    assert.match(
+      lint.err,
+      /^bitbucket-iac: unknown command "lint"\n\nbitbucket-iac: Bitbucket integration setup as code/,
+    );
+    assert.match(
+      run(["validate", "--strict"]).err,
+      /^bitbucket-iac validate: unknown option --strict\n\nusage: bitbucket-iac validate \[file\]/,
+    );
+    assert.match(run(["validate", "a.yaml", "b.yaml"]).err, /^bitbucket-iac validate: give one file/);
+    assert.equal(run([]).code, 2);
+  });
+
+  it("prints help to stdout with exit 0, for the tool and for validate, and its version", () => {
+    for (const args of [["--help"], ["-h"]]) {
+      const r = run(args);
+      assert.deepEqual([r.code, r.err], [0, ""]);
+      assert.match(
+        r.out,
+        /^bitbucket-iac: .*\n\nusage: bitbucket-iac <command> \[options\]\n\ncommands:\n  validate \[file\]/,
+      );
+    }
+    for (const args of [
+      ["validate", "--help"],
+      ["validate", "-h"],
+      ["validate", "x.yaml", "-h"],
+    ]) {
+      const r = run(args);
+      assert.deepEqual([r.code, r.err], [0, ""]);
+      assert.match(r.out, /^usage: bitbucket-iac validate \[file\]\n/);
+    }
+    const v = run(["--version"]);
+    assert.deepEqual(v, {
+      code: 0,
+      out: JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version,
+      err: "",
     });
+  });
+
+  it("reads and names files relative to where the user ran it (npm's INIT_CWD), with a hint that fits the command line", () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = main(
+      ["validate", "broken.yaml"],
+      (s) => out.push(s),
+      (s) => err.push(s),
+      path.join(ROOT, "examples"),
+    );
+    assert.equal(code, 1);
+    assert.match(err[0]!, /^broken\.yaml:6:14 webhooks\[0\]\.events\[0\]/);
+    const missing = run(["validate", "nope.yaml"]);
+    assert.equal(missing.code, 1);
+    assert.match(
+      missing.err,
+      /nope\.yaml:1:1 \(file\): cannot read the manifest: no such file \(give its path: bitbucket-iac validate path\/to\/bitbucket\.yaml\)/,
+    );
+    const viaNpm = spawnSync("npm", ["run", "--silent", "validate", "--", "broken.yaml"], {
+      cwd: path.join(ROOT, "examples"),
+      encoding: "utf8",
+    });
+    assert.equal(viaNpm.status, 1);
+    assert.match(viaNpm.stderr, /^broken\.yaml:6:14 /m);
+  });
+
+  it("prints exactly the README's transcript for examples/broken.yaml", () => {
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const transcript = /\$ npm run validate -- examples\/broken\.yaml\n([\s\S]*?)\n\s*```/.exec(readme)![1]!;
+    const r = run(["validate", "examples/broken.yaml"]);
+    assert.deepEqual(
+      r.err.split("\n"),
+      transcript.split("\n").map((l) => l.trim()),
+    );
   });
 
   it("runs as `npm run validate` from the repository", () => {

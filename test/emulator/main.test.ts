@@ -1,0 +1,42 @@
+// `npm run emulator` on its own: listens on EMULATOR_PORT, and stops when its parent goes away
+// (a closed terminal or a killed npm must not leave a server behind).
+
+import * as assert from "node:assert/strict";
+import { spawn } from "child_process";
+import * as net from "net";
+import * as path from "path";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+/** Whether something accepts connections on 127.0.0.1:port. */
+const listening = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.connect(port, "127.0.0.1", () => (s.destroy(), resolve(true)));
+    s.on("error", () => resolve(false));
+  });
+
+describe("npm run emulator", function () {
+  this.timeout(30_000);
+
+  it("listens on EMULATOR_PORT and stops when its parent exits", async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    // A parent shell that starts the emulator in the background, waits until it listens, then exits.
+    const ts = path.join(ROOT, "node_modules/ts-node/dist/bin.js");
+    const parent = spawn(
+      "bash",
+      [
+        "-c",
+        `"${process.execPath}" "${ts}" --transpile-only test/emulator/main.ts & for i in $(seq 1 150); do sleep 0.1; (exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null && exit 0; done; exit 1`,
+      ],
+      { cwd: ROOT, env: { ...process.env, EMULATOR_PORT: String(port) }, stdio: "ignore" },
+    );
+    const code = await new Promise<number | null>((r) => parent.on("exit", r));
+    assert.equal(code, 0, "the emulator listened on EMULATOR_PORT");
+    let up = true;
+    for (let i = 0; i < 50 && up; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      up = await listening(port);
+    }
+    assert.equal(up, false, "the orphaned emulator stopped within 5 s");
+  });
+});
