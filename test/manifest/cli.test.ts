@@ -118,7 +118,7 @@ describe("bitbucket-iac validate", () => {
       assert.deepEqual([r.code, r.err], [0, ""]);
       assert.match(
         r.out,
-        /^bitbucket-iac: .*\n\nusage: bitbucket-iac <command> \[options\]\n\ncommands:\n  validate \[file\]/,
+        /^bitbucket-iac: .*\n\nusage: bitbucket-iac <command> \[options\]\n\ncommands:\n {2}validate \[file\]/,
       );
     }
     for (const args of [
