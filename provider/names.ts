@@ -23,10 +23,14 @@ export function urlForName(url: string): string {
 export const urlForMessages = (url: string): string =>
   url.replace(/[?#].*$/, "").replace(/\/\/[^/@]*@/, "//");
 
-/** The first 12 characters of a key's SHA256 fingerprint, or undefined for a malformed key. */
+/** The first 12 characters of a `SHA256:...` fingerprint: short and stable, for names. */
+export const fingerprintPart = (fingerprint: string) =>
+  fingerprint.slice("SHA256:".length, "SHA256:".length + 12);
+
+/** fingerprintPart of a public key, or undefined for a malformed key. */
 export function keyNamePart(key: unknown): string | undefined {
   const k = parsePublicKey(key);
-  return isKeyError(k) ? undefined : k.fingerprint.slice("SHA256:".length, "SHA256:".length + 12);
+  return isKeyError(k) ? undefined : fingerprintPart(k.fingerprint);
 }
 
 const lower = (s: string | undefined) => (s ?? "*").toLowerCase();

@@ -86,7 +86,9 @@ export interface Location {
 }
 
 export const workspacePath = (workspace: string) => `/workspaces/${seg(workspace)}`;
+/** A workspace's repositories (GET lists them). */
+export const repositoriesPath = (workspace: string) => `/repositories/${seg(workspace)}`;
 export const repositoryPath = (workspace: string, repository: string) =>
-  `/repositories/${seg(workspace)}/${seg(repository)}`;
+  `${repositoriesPath(workspace)}/${seg(repository)}`;
 export const projectPath = (workspace: string, project: string) =>
   `${workspacePath(workspace)}/projects/${seg(project)}`;

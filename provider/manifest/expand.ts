@@ -11,7 +11,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { setProviderConfig } from "../api/auth";
-import { seg } from "../api/cloud";
+import { repositoriesPath } from "../api/cloud";
 import { listAll } from "../api/paginate";
 import { Integration } from "../resources/integration";
 import { DeployKey } from "../resources/deploy-key";
@@ -23,7 +23,7 @@ import { SshKey } from "../resources/ssh-key";
 import { Webhook } from "../resources/webhook";
 import { PRESETS } from "../presets";
 import { missing } from "../scopes";
-import { keyNamePart, naturalKey, urlForMessages, urlForName } from "../names";
+import { fingerprintPart, naturalKey, urlForMessages, urlForName } from "../names";
 import { isKeyError, parsePublicKey } from "../ssh";
 import {
   manifestError,
@@ -119,13 +119,18 @@ function select(
 const isProblem = (x: unknown): x is Problem =>
   typeof x === "object" && x !== null && "message" in x && "loc" in x;
 
-/** Short, stable part of a key's fingerprint for names; a problem at the key when it is malformed. */
-function keyPart(e: { at: Record<string, Loc> }, field: string, problems: Problem[]): string | undefined {
-  const value = (e as unknown as Record<string, unknown>)[field];
-  const part = keyNamePart(value);
-  if (part !== undefined) return part;
-  const k = parsePublicKey(value);
-  if (isKeyError(k)) problems.push({ loc: e.at[field]!, message: `${field} ${k.error}` });
+/**
+ * A key field's fingerprint (for natural keys) and its short, stable part (for names), parsed
+ * once; a problem at the key when it is malformed.
+ */
+function keyOf(
+  e: { at: Record<string, Loc> },
+  field: string,
+  problems: Problem[],
+): { fingerprint: string; part: string } | undefined {
+  const k = parsePublicKey((e as unknown as Record<string, unknown>)[field]);
+  if (!isKeyError(k)) return { fingerprint: k.fingerprint, part: fingerprintPart(k.fingerprint) };
+  problems.push({ loc: e.at[field]!, message: `${field} ${k.error}` });
   return undefined;
 }
 
@@ -255,18 +260,18 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
     }
   }
   for (const d of m.deployKeys) {
-    const fp = keyPart(d, "key", problems);
-    if (fp === undefined) continue;
+    const k = keyOf(d, "key", problems);
+    if (k === undefined) continue;
     if (d.project !== undefined) {
       add(
         {
           ...base("deployKeys", d),
           type: "DeployKey",
-          name: `deploy-key/${d.workspace}/project:${d.project}/${fp}`,
+          name: `deploy-key/${d.workspace}/project:${d.project}/${k.part}`,
           workspace: d.workspace,
         },
         `this key on project ${d.project}`,
-        naturalKey.deployKey(d.workspace, `project:${d.project}`, fingerprintOf(d.key)),
+        naturalKey.deployKey(d.workspace, `project:${d.project}`, k.fingerprint),
       );
     }
     for (const repo of d.project === undefined ? targets(d, false) : []) {
@@ -274,22 +279,22 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
         {
           ...base("deployKeys", d),
           type: "DeployKey",
-          name: `deploy-key/${d.workspace}/${repo}/${fp}`,
+          name: `deploy-key/${d.workspace}/${repo}/${k.part}`,
           workspace: d.workspace,
           repository: repo,
         },
         `this key on ${d.workspace}/${repo}`,
-        naturalKey.deployKey(d.workspace, repo ?? "", fingerprintOf(d.key)),
+        naturalKey.deployKey(d.workspace, repo ?? "", k.fingerprint),
       );
     }
   }
-  for (const k of m.sshKeys) {
-    const fp = keyPart(k, "key", problems);
-    if (fp !== undefined)
+  for (const s of m.sshKeys) {
+    const k = keyOf(s, "key", problems);
+    if (k !== undefined)
       add(
-        { ...base("sshKeys", k), type: "SshKey", name: `ssh-key/${k.user ?? "me"}/${fp}` },
-        `this SSH key on ${k.user ?? "the account"}`,
-        naturalKey.sshKey(k.user, fingerprintOf(k.key)),
+        { ...base("sshKeys", s), type: "SshKey", name: `ssh-key/${s.user ?? "me"}/${k.part}` },
+        `this SSH key on ${s.user ?? "the account"}`,
+        naturalKey.sshKey(s.user, k.fingerprint),
       );
   }
   for (const v of m.pipelineVariables) {
@@ -309,7 +314,7 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
     }
   }
   for (const p of m.pipelineSshKeyPairs) {
-    keyPart(p, "publicKey", problems);
+    keyOf(p, "publicKey", problems);
     for (const repo of targets(p, false)) {
       add(
         {
@@ -414,7 +419,7 @@ function workspacesToList(m: Manifest): string[] {
 export async function listRepositories(workspaces: string[]): Promise<RepoLister> {
   const known = new Map<string, RepoInfo[]>();
   for (const ws of workspaces) {
-    const values = await listAll<{ slug: string; project?: { key?: string } }>(`/repositories/${seg(ws)}`);
+    const values = await listAll<{ slug: string; project?: { key?: string } }>(repositoriesPath(ws));
     known.set(
       ws,
       values.map((r) => ({ slug: r.slug, ...(r.project?.key && { project: r.project.key }) })),

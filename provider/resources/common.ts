@@ -101,6 +101,9 @@ export async function findAfterWrite<T>(find: () => Promise<T | undefined>): Pro
 
 export const statusOf = (e: unknown): number | undefined => (isApiError(e) ? e.status : undefined);
 
+/** Fields naming where an object lives; Bitbucket compares them ignoring case. */
+export const LOCATION_FIELDS: readonly string[] = ["workspace", "repository", "project"];
+
 /**
  * The fields among `fields` whose value differs between state and the new inputs ("" = absent).
  * Workspace, repository and project names are compared ignoring case, as Bitbucket does.
@@ -111,7 +114,7 @@ export function changedFields<K extends string>(
   news: Partial<Record<K, unknown>>,
 ): K[] {
   const fold = (k: K, v: unknown) =>
-    typeof v === "string" && ["workspace", "repository", "project"].includes(k) ? v.toLowerCase() : (v ?? "");
+    typeof v === "string" && LOCATION_FIELDS.includes(k) ? v.toLowerCase() : (v ?? "");
   return fields.filter((k) => fold(k, olds[k]) !== fold(k, news[k]));
 }
 

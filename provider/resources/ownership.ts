@@ -17,7 +17,14 @@ import { loadSettings } from "../api/auth";
 import { request } from "../api/client";
 import { projectPath, repositoryPath, workspacePath, type Location } from "../api/cloud";
 import { processWide } from "../api/shared";
-import { changedFields, mayHaveCommitted, findAfterWrite, withContext, type CheckFailure } from "./common";
+import {
+  changedFields,
+  LOCATION_FIELDS,
+  mayHaveCommitted,
+  findAfterWrite,
+  withContext,
+  type CheckFailure,
+} from "./common";
 
 /** What every resource's inputs carry besides its own fields. */
 export interface Ownership {
@@ -211,8 +218,6 @@ export async function locationOf(w: {
     return undefined;
   }
 }
-
-const LOCATION_FIELDS = ["workspace", "repository", "project"];
 
 /**
  * The replace-on fields that really changed: changedFields (location text compared ignoring
