@@ -27,6 +27,7 @@ import { ALL_SCOPES } from "../test/emulator/store";
 import { providers as capturedProviders, TOKEN } from "../test/harness/fixture";
 import { ed25519, type TestKey } from "../test/keys";
 import { manifestBench } from "./manifest";
+import { runScale } from "./scale";
 
 type Props = Record<string, unknown>;
 type Provider = Required<typeof webhookProvider>;
@@ -190,4 +191,5 @@ async function main() {
   console.log(manifestBench());
 }
 
-void main();
+// `npm run bench -- --scale`: the large-stack runs instead (bench/scale.ts).
+void (process.argv.includes("--scale") ? runScale() : main());

@@ -64,6 +64,18 @@ export interface Fault {
   commitThenFail?: boolean;
 }
 
+/**
+ * Bitbucket Cloud's rolling-window limit (shared/bitbucket-api.md §1.5), with the window scaled
+ * down so a test can cross it: at most `requests` answered /2.0 requests in any `windowMs`; past
+ * that, 429 with Bitbucket's message. Refused requests do not count.
+ */
+export interface RateLimit {
+  requests: number;
+  windowMs: number;
+  /** Send `Retry-After` (whole seconds until the window frees a slot). Cloud is not known to. */
+  retryAfter?: boolean;
+}
+
 export interface LogEntry {
   method: string;
   path: string;
@@ -156,6 +168,10 @@ export interface Emulator {
   resetLog(): void;
   fault(f: Fault): void;
   clearFaults(): void;
+  /** Enforces a rolling-window limit from now on (undefined: none, the default). */
+  limitRate(limit: RateLimit | undefined): void;
+  /** How many requests the rolling-window limit refused with 429. */
+  refusedByLimit(): number;
   close(): Promise<void>;
 }
 
@@ -165,6 +181,24 @@ export async function startEmulator(seed: Seed, port = 0): Promise<Emulator> {
   const faults: Array<Fault & { left: number }> = [];
   const sockets = new Set<Socket>();
   let origin = "";
+  let limit: RateLimit | undefined;
+  let answered: number[] = [];
+  let refused = 0;
+
+  /** The 429 the rolling window imposes on this request, if any; otherwise counts it. */
+  const overLimit = (path: string): Reply | undefined => {
+    if (!limit || !path.startsWith("/2.0/")) return undefined;
+    const now = Date.now();
+    answered = answered.filter((t) => t > now - limit!.windowMs);
+    if (answered.length < limit.requests) {
+      answered.push(now);
+      return undefined;
+    }
+    refused++;
+    const freeIn = Math.max(1, Math.ceil((answered[0]! + limit.windowMs - now) / 1000));
+    const reply = error(429, faultMessage(429));
+    return limit.retryAfter ? { ...reply, headers: { "Retry-After": String(freeIn) } } : reply;
+  };
 
   const takeFault = (method: string, path: string) => {
     const f = faults.find(
@@ -259,10 +293,12 @@ export async function startEmulator(seed: Seed, port = 0): Promise<Emulator> {
           at: Date.now(),
         };
         entries.push(entry);
-        const fault = takeFault(method, u.pathname + u.search);
+        const limited = overLimit(u.pathname);
+        const fault = limited ? undefined : takeFault(method, u.pathname + u.search);
         if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
         let reply: Reply;
-        if (fault && !fault.commitThenFail && (fault.reset || fault.status)) {
+        if (limited) reply = limited;
+        else if (fault && !fault.commitThenFail && (fault.reset || fault.status)) {
           if (fault.reset) return req.socket.destroy();
           reply = {
             status: fault.status!,
@@ -316,6 +352,11 @@ export async function startEmulator(seed: Seed, port = 0): Promise<Emulator> {
     resetLog: () => void entries.splice(0),
     fault: (f) => void faults.push({ ...f, left: f.times ?? 1 }),
     clearFaults: () => void faults.splice(0),
+    limitRate: (l) => {
+      limit = l;
+      answered = [];
+    },
+    refusedByLimit: () => refused,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -136,29 +136,32 @@ export class Engine {
     return { steps, ...(errors[0] && { error: errors[0] }) };
   }
 
-  /** `pulumi refresh`: reads every resource; those gone are dropped from state. */
-  async refresh(): Promise<Array<{ type: string; name: string; gone: boolean; props: Props }>> {
+  /**
+   * `pulumi refresh`: reads every resource; those gone are dropped from state. `parallel` reads
+   * run at once, as the engine's `--parallel` allows (its default is unbounded: Infinity here;
+   * this default is one at a time, in state order).
+   */
+  async refresh(parallel = 1): Promise<Array<{ type: string; name: string; gone: boolean; props: Props }>> {
     await this.newRun();
-    const out = [];
-    for (const [key, e] of this.state) {
+    return pooled([...this.state], parallel, async ([key, e]) => {
       const r = await this.harness.read(e.type, e.id, e.outs);
       if (!r.id) this.state.delete(key);
       else Object.assign(e, { id: r.id, outs: r.props, inputs: r.inputs ?? e.inputs });
-      out.push({ type: e.type, name: e.name, gone: !r.id, props: r.props });
-    }
-    return out;
+      return { type: e.type, name: e.name, gone: !r.id, props: r.props };
+    });
   }
 
-  /** `pulumi destroy`: deletes everything, last created first. */
-  async destroy(): Promise<Step[]> {
+  /**
+   * `pulumi destroy`: deletes everything, last created first. `parallel` > 1 deletes that many at
+   * once, ignoring dependencies: only for stacks of independent resources (the scale bench).
+   */
+  async destroy(parallel = 1): Promise<Step[]> {
     await this.newRun();
-    const steps: Step[] = [];
-    for (const [key, e] of [...this.state].reverse()) {
+    return pooled([...this.state].reverse(), parallel, async ([key, e]): Promise<Step> => {
       if (!e.retain) await this.harness.delete(e.type, e.id, e.outs);
       this.state.delete(key);
-      steps.push({ op: e.retain ? "retain" : "delete", type: e.type, name: e.name });
-    }
-    return steps;
+      return { op: e.retain ? "retain" : "delete", type: e.type, name: e.name };
+    });
   }
 
   entry(type: string, name: string): StateEntry | undefined {
@@ -210,6 +213,20 @@ export class Engine {
     this.state.set(key, entry);
     return entry;
   }
+}
+
+/** `fn` over `items`, at most `parallel` at a time; results in the order of `items`. */
+async function pooled<T, R>(items: T[], parallel: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(items.length, parallel)) }, worker));
+  return out;
 }
 
 /** Waits for resources (their urns and `outputs`) and outputs, surfacing the first failure. */

@@ -11,6 +11,7 @@
 import * as grpc from "@grpc/grpc-js";
 import * as assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -272,6 +273,17 @@ export class Harness {
       await new Promise((r) => setTimeout(r, 10));
     }
     assert.match(this.stderr, re);
+  }
+
+  /** The host process's peak resident memory so far (Linux VmHWM), in bytes; undefined without /proc. */
+  peakRss(): number | undefined {
+    try {
+      const status = fs.readFileSync(`/proc/${this.proc.pid}/status`, "utf8");
+      const kb = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
+      return kb === undefined ? undefined : Number(kb) * 1024;
+    } catch {
+      return undefined;
+    }
   }
 
   close(): void {
