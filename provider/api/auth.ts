@@ -24,6 +24,8 @@ export interface Settings {
   concurrency: number;
   timeoutMs: number;
   retry: Required<RetryOptions>;
+  /** The longest one request waits on 429s in all before the run fails (default: an hour). */
+  rateLimitWaitMs: number;
 }
 
 /** Config key (after `bitbucket:`) -> environment variable. */
@@ -41,6 +43,7 @@ export const SETTING_ENV = {
   maxRetries: "BITBUCKET_MAX_RETRIES",
   retryBaseDelayMs: "BITBUCKET_RETRY_BASE_DELAY_MS",
   retryMaxDelayMs: "BITBUCKET_RETRY_MAX_DELAY_MS",
+  rateLimitWaitMs: "BITBUCKET_RATE_LIMIT_WAIT_MS",
 } as const;
 export type SettingName = keyof typeof SETTING_ENV;
 
@@ -126,6 +129,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       maxDelayMs: int("retryMaxDelayMs", env, RETRY_DEFAULTS.maxDelayMs, 0),
       doNotRetry: RETRY_DEFAULTS.doNotRetry,
     },
+    // Bitbucket Cloud's limit is per rolling hour: waiting that long always frees the window.
+    rateLimitWaitMs: int("rateLimitWaitMs", env, 3_600_000, 0),
   };
 }
 

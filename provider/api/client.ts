@@ -18,8 +18,9 @@ import {
 } from "./auth";
 import { apiError, isApiError, parseErrorBody, type ApiError } from "./errors";
 import { sharedLimiter } from "./limiter";
-import { retryDelay } from "./retry";
-import { processWide } from "./shared";
+import { forgetWritten } from "./cache";
+import { rateLimitDelay, retryDelay } from "./retry";
+import { notice, processWide } from "./shared";
 
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
@@ -90,8 +91,10 @@ export interface TokenGrant {
 }
 
 /**
- * POST grant_type=client_credentials to the token URL with Basic key:secret. Throws an
- * ApiError carrying Bitbucket's `error_description` (never the credentials).
+ * POST grant_type=client_credentials to the token URL with Basic key:secret, through the shared
+ * limiter and the retry policy like any request (a repeated grant only makes another token, so it
+ * is retried like a GET). Throws an ApiError carrying Bitbucket's `error_description` (never the
+ * credentials).
  */
 export async function clientCredentialsGrant(
   tokenUrl: string,
@@ -99,33 +102,38 @@ export async function clientCredentialsGrant(
   clientSecret: string,
 ): Promise<TokenGrant> {
   const s = loadSettings();
-  const path = displayPath(tokenUrl, s.apiUrl);
-  let res: AxiosResponse;
-  try {
-    res = await http1().post(tokenUrl, "grant_type=client_credentials", {
-      headers: {
-        "Content-Type": "application/x-www-form-urlencoded",
-        Authorization: basicHeader(clientId, clientSecret),
-      },
-      timeout: s.timeoutMs,
-    });
-  } catch (e) {
-    throw networkError(e, "POST", path, s.timeoutMs);
-  }
-  const body = res.data as Partial<TokenGrant>;
-  if (res.status !== 200 || typeof body?.access_token !== "string") {
-    throw apiError({ status: res.status, method: "POST", path, ...parseErrorBody(res.data) });
-  }
-  return body as TokenGrant;
+  const res = await send(s, {
+    method: "POST",
+    url: tokenUrl,
+    shown: displayPath(tokenUrl, s.apiUrl),
+    idempotent: true,
+    data: "grant_type=client_credentials",
+    headers: async () => ({
+      "Content-Type": "application/x-www-form-urlencoded",
+      Authorization: basicHeader(clientId, clientSecret),
+    }),
+    accept: (r) => r.status === 200 && typeof (r.data as Partial<TokenGrant>)?.access_token === "string",
+  });
+  return res.data as TokenGrant;
 }
 
-async function oauthToken(c: Extract<Credentials, { kind: "oauth" }>, fresh: boolean): Promise<string> {
+/**
+ * The OAuth access token to send. Concurrent callers share one grant. `stale` is a token Bitbucket
+ * refused (401): a new one is granted only if the cache still holds that one, so N requests that
+ * got a 401 at once cause one grant, not N.
+ */
+async function oauthToken(c: Extract<Credentials, { kind: "oauth" }>, stale?: string): Promise<string> {
   const cache = tokenCache();
   const key = `${c.tokenUrl} ${c.clientId}`;
-  const hit = cache.get(key);
-  if (hit && !fresh) {
-    const t = await hit;
-    if (t.refreshAt > Date.now()) return t.accessToken;
+  // Each turn either returns, throws, or finds that another caller replaced the entry meanwhile.
+  for (let turn = 0; turn < 10; turn++) {
+    const hit = cache.get(key);
+    if (hit) {
+      const t = await hit; // a grant under way that fails throws here for every caller waiting on it
+      if (t.refreshAt > Date.now() && t.accessToken !== stale) return t.accessToken;
+      if (cache.get(key) !== hit) continue;
+    }
+    break;
   }
   const pending = clientCredentialsGrant(c.tokenUrl, c.clientId, c.clientSecret).then((g): CachedToken => ({
     accessToken: g.access_token,
@@ -134,24 +142,161 @@ async function oauthToken(c: Extract<Credentials, { kind: "oauth" }>, fresh: boo
   cache.set(key, pending);
   try {
     const t = await pending;
-    cache.set(key, t);
+    if (cache.get(key) === pending) cache.set(key, t);
     return t.accessToken;
   } catch (e) {
-    cache.delete(key);
+    if (cache.get(key) === pending) cache.delete(key);
     throw e;
   }
 }
 
-async function authorization(s: Settings, fresh = false): Promise<string> {
+async function authorization(s: Settings, stale?: string): Promise<string> {
   const c = credentialsOf(s);
   if (c.kind === "bearer") return `Bearer ${c.token}`;
   if (c.kind === "basic") return basicHeader(c.username, c.password);
-  return `Bearer ${await oauthToken(c, fresh)}`;
+  return `Bearer ${await oauthToken(c, stale)}`;
+}
+
+/** One HTTP exchange as `send` repeats it. */
+interface Exchange {
+  method: string;
+  url: string;
+  /** The path shown in errors and notices (no host, no credentials). */
+  shown: string;
+  params?: Record<string, string | number | boolean>;
+  data?: unknown;
+  /** Called before each attempt (a renewed OAuth token takes effect on the retry). */
+  headers: () => Promise<Record<string, string>>;
+  /** Whether repeating it is harmless whatever its method. */
+  idempotent?: boolean;
+  /** Which answers are a success (default: any 2xx). */
+  accept?: (res: AxiosResponse) => boolean;
+  /** A 401: renew what `headers` sends and say whether to try again (once). */
+  renew?: (sent: Record<string, string>) => Promise<boolean>;
+}
+
+/** A wait as people read it: 250 ms, 4.5 s, 12 min 30 s. */
+const duration = (ms: number) =>
+  ms < 1000
+    ? `${ms} ms`
+    : ms < 60_000
+      ? `${(ms / 1000).toFixed(1)} s`
+      : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+
+/**
+ * Sends `x` through the shared limiter until it succeeds or fails for good: 429 is waited out within
+ * the wait budget (bitbucket:rateLimitWaitMs), with a notice each time Bitbucket's limit starts a
+ * pause; 5xx and network failures are retried per the policy (never a POST unless idempotent).
+ */
+async function send(s: Settings, x: Exchange): Promise<AxiosResponse> {
+  const limiter = sharedLimiter(s.concurrency);
+  const accept = x.accept ?? ((r: AxiosResponse) => r.status >= 200 && r.status < 300);
+  let waited = 0;
+  let limitedInARow = 0;
+  let renewed = false;
+  for (let attempt = 1; ; attempt++) {
+    const headers = await x.headers(); // missing credentials and a failed OAuth grant throw here, explained
+    let res: AxiosResponse;
+    try {
+      res = await limiter.run(() =>
+        http1().request({
+          method: x.method,
+          url: x.url,
+          params: x.params,
+          data: x.data,
+          timeout: s.timeoutMs,
+          headers,
+        }),
+      );
+    } catch (e) {
+      const failure = networkError(e, x.method, x.shown, s.timeoutMs);
+      const delay = retryDelay({ method: x.method, idempotent: x.idempotent, status: 0 }, attempt, s.retry);
+      if (delay === undefined) throw failure;
+      await sleep(delay);
+      continue;
+    }
+    if (accept(res)) {
+      limiter.succeeded();
+      return res;
+    }
+    const retryAfter = res.headers["retry-after"] as string | undefined;
+    const failure = apiError({
+      status: res.status,
+      method: x.method,
+      path: x.shown,
+      ...parseErrorBody(res.data),
+      ...(retryAfter !== undefined && { retryAfterSeconds: Number(retryAfter) || undefined }),
+    });
+    if (res.status === 401 && x.renew && !renewed) {
+      renewed = true;
+      if (await x.renew(headers)) {
+        attempt--;
+        continue;
+      }
+    }
+    if (res.status === 429) {
+      // The backoff grows with this request's 429s and with the process's pauses since a success.
+      const inARow = Math.max(++limitedInARow, limiter.stats().pausesInARow + 1);
+      const delay = rateLimitDelay(retryAfter, inARow, s.retry);
+      const left = s.rateLimitWaitMs - waited;
+      if (delay.ms > left || left <= 0) throw outOfPatience(failure, s, waited, delay);
+      waited += delay.ms;
+      if (limiter.rateLimited(delay.ms)) reportWait(s, `${x.method} ${x.shown.replace(/\?.*$/, "")}`, delay);
+      await sleep(delay.ms);
+      attempt--; // 429s are held against the wait budget, not the retries
+      continue;
+    }
+    limitedInARow = 0;
+    const delay = retryDelay(
+      { method: x.method, idempotent: x.idempotent, status: res.status, retryAfter },
+      attempt,
+      s.retry,
+    );
+    if (delay === undefined) throw failure;
+    await sleep(delay);
+  }
+}
+
+/**
+ * Says that the run waits on Bitbucket's rate limit: at the first pause after a success, then at
+ * most once a minute while it lasts (a long wait without Retry-After is many short pauses).
+ */
+function reportWait(s: Settings, what: string, delay: { ms: number; told: boolean }): void {
+  const seen = processWide("rate-limit-notice", () => ({ since: 0, last: 0 }));
+  const now = Date.now();
+  const pauses = sharedLimiter(s.concurrency).stats();
+  const how = `${duration(delay.ms)}${delay.told ? " as its Retry-After asks" : " (no Retry-After: backing off)"}`;
+  if (pauses.pausesInARow === 1) {
+    seen.since = now;
+    seen.last = now;
+    notice(
+      `rate limited by Bitbucket (429 on ${what}): waiting ${how}, then ${pauses.limit} request(s) at a time; ` +
+        `a request waits at most ${duration(s.rateLimitWaitMs)} in all (bitbucket:rateLimitWaitMs)`,
+    );
+  } else if (now - seen.last >= 60_000) {
+    seen.last = now;
+    notice(
+      `still rate limited by Bitbucket after ${duration(now - seen.since)} (429 on ${what}): waiting ${how}`,
+    );
+  }
+}
+
+/** The 429 that outlasted the wait budget, saying what to do. */
+function outOfPatience(failure: ApiError, s: Settings, waited: number, next: { ms: number; told: boolean }) {
+  const budget = `the wait budget (bitbucket:rateLimitWaitMs / BITBUCKET_RATE_LIMIT_WAIT_MS = ${s.rateLimitWaitMs})`;
+  failure.message +=
+    next.told && next.ms > s.rateLimitWaitMs - waited
+      ? ` - Bitbucket asks to wait ${duration(next.ms)} more (Retry-After), beyond what is left of ${budget} after ${duration(waited)}`
+      : ` - still rate limited after waiting ${duration(waited)}, ${budget}`;
+  failure.message +=
+    ". Bitbucket Cloud counts requests per rolling hour: run again later (what was done is recorded), or raise the budget";
+  return failure;
 }
 
 /**
  * Sends one API request with retries. Resolves with any 2xx; throws an ApiError for
- * everything else (after the retries the policy allows).
+ * everything else (after the retries the policy allows). A write (anything but GET) drops the
+ * cached listings it may have changed (cache.ts), whether or not its answer arrived.
  */
 export async function request<T = unknown>(
   method: string,
@@ -164,63 +309,35 @@ export async function request<T = unknown>(
       `bitbucket:flavor / BITBUCKET_FLAVOR is "${s.flavor}", but bitbucket-iac manages Bitbucket Cloud only so far: unset it, or point bitbucket:apiUrl at a Cloud API`,
     );
   }
-  const limiter = sharedLimiter(s.concurrency);
   const url = /^https?:\/\//i.test(path) ? onApiOrigin(path, s.apiUrl) : `${s.apiUrl}${path}`;
   const shown = displayPath(url, s.apiUrl);
   const params = opts.query
-    ? Object.fromEntries(Object.entries(opts.query).filter(([, v]) => v !== undefined))
+    ? (Object.fromEntries(Object.entries(opts.query).filter(([, v]) => v !== undefined)) as Record<
+        string,
+        string | number | boolean
+      >)
     : undefined;
-  let refreshedToken = false;
-
-  /** One try: the 2xx response, or the failure as our typed error (with Retry-After, if sent). */
-  const once = async (): Promise<{ ok: Response<T> } | { failure: ApiError; retryAfter?: string }> => {
-    // Missing credentials and a failed OAuth grant throw here, already explained.
-    const auth = await authorization(s);
-    let res: AxiosResponse;
-    try {
-      res = await limiter.run(() =>
-        http1().request({
-          method,
-          url,
-          params,
-          data: opts.body,
-          timeout: s.timeoutMs,
-          headers: { Authorization: auth },
-        }),
-      );
-    } catch (e) {
-      return { failure: networkError(e, method, shown, s.timeoutMs) };
-    }
-    if (res.status >= 200 && res.status < 300) return { ok: { status: res.status, data: res.data as T } };
-    const retryAfter = res.headers["retry-after"] as string | undefined;
-    const failure = apiError({
-      status: res.status,
+  const oauth = credentialsOf(s).kind === "oauth";
+  try {
+    const res = await send(s, {
       method,
-      path: shown,
-      ...parseErrorBody(res.data),
-      ...(retryAfter !== undefined && { retryAfterSeconds: Number(retryAfter) || undefined }),
+      url,
+      shown,
+      ...(params && { params }),
+      data: opts.body,
+      headers: async () => ({ Authorization: await authorization(s) }),
+      // An OAuth access token can expire between our refresh margin and the server's clock: renew it
+      // (one grant for every request that was refused the same token).
+      ...(oauth && {
+        renew: async (sent: Record<string, string>) => {
+          await authorization(s, sent.Authorization?.replace(/^Bearer /, ""));
+          return true;
+        },
+      }),
     });
-    return { failure, retryAfter };
-  };
-
-  for (let attempt = 1; ; attempt++) {
-    const r = await once();
-    if ("ok" in r) return r.ok;
-    // An OAuth access token can expire between our refresh margin and the server's clock: renew it once.
-    if (r.failure.status === 401 && !refreshedToken && credentialsOf(s).kind === "oauth") {
-      refreshedToken = true;
-      await authorization(s, true);
-      attempt--;
-      continue;
-    }
-    const delay = retryDelay(
-      { method, status: r.failure.status, retryAfter: r.retryAfter },
-      attempt,
-      s.retry,
-    );
-    if (delay === undefined) throw r.failure;
-    if (r.failure.status === 429) limiter.pause(delay);
-    await sleep(delay);
+    return { status: res.status, data: res.data as T };
+  } finally {
+    if (method !== "GET" && method !== "HEAD") forgetWritten(s.apiUrl, shown);
   }
 }
 

@@ -3,7 +3,10 @@
 // follow `next` to the end. Any failed page fails the whole listing: a partial list must
 // never be mistaken for "the object is gone".
 
+import { loadSettings } from "./auth";
+import { cachedList } from "./cache";
 import { request, type Response } from "./client";
+import { isApiError } from "./errors";
 
 export interface CloudPage<T> {
   values?: T[];
@@ -14,34 +17,48 @@ export interface CloudPage<T> {
 /** More pages than any real collection has; a server that never ends its `next` chain is a bug. */
 export const MAX_PAGES = 1000;
 
-/** Calls `onPage` with each page's values in order until it returns true or the pages end. */
-async function walk<T>(
-  path: string,
-  query: Record<string, string | number>,
-  onPage: (values: T[]) => boolean,
-) {
+export async function listAll<T>(path: string, query: Record<string, string | number> = {}): Promise<T[]> {
+  const out: T[] = [];
   let next: string | undefined = path;
   let q: Record<string, string | number> | undefined = { pagelen: 100, ...query };
   for (let page = 0; next !== undefined; page++) {
     if (page >= MAX_PAGES) throw new Error(`GET ${path}: more than ${MAX_PAGES} pages; stopping`);
     const res: Response<CloudPage<T>> = await request<CloudPage<T>>("GET", next, { query: q });
     const values: T[] = res.data.values ?? [];
-    if (onPage(values)) return;
+    out.push(...values);
     // Pipelines answers a page past the end with `pagelen: 0` and no values (ansible module).
     next = values.length > 0 ? res.data.next : undefined;
     q = undefined; // `next` already carries the query
   }
-}
-
-export async function listAll<T>(path: string, query: Record<string, string | number> = {}): Promise<T[]> {
-  const out: T[] = [];
-  await walk<T>(path, query, (values) => (out.push(...values), false));
   return out;
 }
 
-/** The first item that matches, stopping at the page that holds it. */
-export async function findFirst<T>(path: string, match: (t: T) => boolean): Promise<T | undefined> {
-  let hit: T | undefined;
-  await walk<T>(path, {}, (values) => (hit = values.find(match)) !== undefined);
-  return hit;
+/**
+ * The whole collection at `path`, listed once per run and shared by every read and lookup in it
+ * (cache.ts). `fresh` lists again: right after a write whose answer was lost.
+ */
+export function listCached<T>(path: string, opts: { fresh?: boolean } = {}): Promise<readonly T[]> {
+  return cachedList(loadSettings(), path, () => listAll<T>(path), opts);
+}
+
+/** The first item of the collection that matches, from the run's listing of it. */
+export async function findIn<T>(
+  path: string,
+  match: (t: T) => boolean,
+  opts: { fresh?: boolean } = {},
+): Promise<T | undefined> {
+  return (await listCached<T>(path, opts)).find(match);
+}
+
+/**
+ * Refresh's read of one object: from the run's listing of its collection (one request for every
+ * object in it). Undefined when it is not listed, or the collection itself is gone (404): deleted.
+ */
+export async function readListed<T>(path: string, match: (t: T) => boolean): Promise<T | undefined> {
+  try {
+    return await findIn(path, match);
+  } catch (e) {
+    if (isApiError(e) && e.status === 404) return undefined;
+    throw e;
+  }
 }

@@ -4,8 +4,12 @@
 // - 5xx, network errors and timeouts are retried for GET/PUT/DELETE only. A POST that
 //   failed this way may have created the object; the caller looks it up by natural key
 //   instead of repeating it (see DECISIONS.md "No POST retries").
-// - The delay honours `Retry-After` (seconds or an HTTP date), else grows exponentially
-//   with jitter, capped at maxDelayMs.
+// - 429 (rateLimitDelay) is waited out within a wait budget, not a number of attempts: Bitbucket
+//   Cloud counts requests per rolling hour, so a large run may have to wait minutes. Its
+//   `Retry-After` (seconds or an HTTP date) is honoured in full; without one (Cloud is not known to
+//   send it) the delay grows exponentially with jitter, capped at maxDelayMs.
+// - Other failures (retryDelay): `Retry-After` capped at maxDelayMs, else the same backoff, for
+//   at most `retries` retries.
 
 export interface RetryOptions {
   /** Retries after the first attempt. */
@@ -28,6 +32,8 @@ const IDEMPOTENT = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"];
 
 export interface Failure {
   method: string;
+  /** Whether repeating the request is harmless whatever its method (an OAuth token grant). */
+  idempotent?: boolean;
   /** 0 for a network error or timeout. */
   status: number;
   /** `Retry-After` header value, if any. */
@@ -38,7 +44,7 @@ export interface Failure {
 export function isRetryable(f: Failure, policy: Required<RetryOptions> = RETRY_DEFAULTS): boolean {
   if (policy.doNotRetry.includes(f.status)) return false;
   if (f.status === 429) return true;
-  if (!IDEMPOTENT.includes(f.method.toUpperCase())) return false;
+  if (!f.idempotent && !IDEMPOTENT.includes(f.method.toUpperCase())) return false;
   return f.status === 0 || f.status >= 500;
 }
 
@@ -65,7 +71,28 @@ export function retryDelay(
   if (attempt > policy.retries || !isRetryable(f, policy)) return undefined;
   const told = parseRetryAfter(f.retryAfter, now);
   if (told !== undefined) return Math.min(told, policy.maxDelayMs);
-  const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return backoff(attempt, policy, random);
+}
+
+/**
+ * The wait before retrying the `attempt`th 429 in a row: all of `Retry-After` when given, else the
+ * exponential backoff. The caller holds it against the wait budget.
+ */
+export function rateLimitDelay(
+  retryAfter: string | undefined,
+  attempt: number,
+  policy: Required<RetryOptions> = RETRY_DEFAULTS,
+  now: number = Date.now(),
+  random: () => number = Math.random,
+): { ms: number; told: boolean } {
+  const told = parseRetryAfter(retryAfter, now);
+  return told !== undefined
+    ? { ms: told, told: true }
+    : { ms: backoff(attempt, policy, random), told: false };
+}
+
+function backoff(attempt: number, policy: Required<RetryOptions>, random: () => number): number {
+  const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt - 1, 30));
   // "Equal jitter": half fixed, half random, so retries from parallel resources spread out.
   return Math.round(exp / 2 + random() * (exp / 2));
 }

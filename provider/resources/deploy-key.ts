@@ -18,10 +18,10 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { shim } from "./shim";
-import { request, getOrUndefined, deleteIfExists } from "../api/client";
+import { request, deleteIfExists } from "../api/client";
 import { deployKeysPath, ownerLabel, seg, type KeyOwner } from "../api/cloud";
 import { isApiError } from "../api/errors";
-import { findFirst } from "../api/paginate";
+import { readListed } from "../api/paginate";
 import { isKeyError, parsePublicKey } from "../ssh";
 import { configure, partialFailure, withContext, type CheckFailure } from "./common";
 import {
@@ -193,7 +193,8 @@ export const deployKeyProvider: pulumi.dynamic.ResourceProvider = {
         fingerprint,
       ),
       ownership: inputs,
-      find: () => findFirst<ApiKey>(deployKeysPath(owner), (k) => fingerprintOfApi(k) === fingerprint),
+      collection: deployKeysPath(owner),
+      match: (k) => fingerprintOfApi(k) === fingerprint,
       post: async () => (await request<ApiKey>("POST", deployKeysPath(owner), { body: toApi(inputs) })).data,
       created: (k) => ({ id: idOf(owner, k.id), outs: withInputComment(fromApi(owner, k), inputs) }),
       differences: (k) =>
@@ -232,7 +233,7 @@ export const deployKeyProvider: pulumi.dynamic.ResourceProvider = {
     const { owner, keyId } = locate(id, props);
     let k: ApiKey | undefined;
     try {
-      k = await getOrUndefined<ApiKey>(keyPath(owner, keyId));
+      k = await readListed<ApiKey>(deployKeysPath(owner), (x) => String(x.id) === String(keyId));
     } catch (e) {
       throw withContext(e, `read deploy key ${keyId} on ${ownerLabel(owner)}`);
     }

@@ -15,8 +15,9 @@
 
 import { loadSettings } from "../api/auth";
 import { request } from "../api/client";
+import { findIn } from "../api/paginate";
 import { projectPath, repositoryPath, workspacePath, type Location } from "../api/cloud";
-import { processWide } from "../api/shared";
+import { notice, processWide } from "../api/shared";
 import {
   changedFields,
   LOCATION_FIELDS,
@@ -43,11 +44,6 @@ export function ownershipOf(raw: Record<string, unknown>, failures: CheckFailure
     adopt: raw.adopt === true,
     ...(typeof raw.resourceName === "string" && { resourceName: raw.resourceName }),
   };
-}
-
-/** Prints where the host's output goes (the `pulumi up` log), prefixed like every notice of ours. */
-export function notice(message: string): void {
-  console.error(`bitbucket-iac: ${message}`);
 }
 
 interface Claim {
@@ -93,8 +89,10 @@ export interface CreateOrAdopt<T, O> {
   /** Its natural key as declared (claimed before anything is sent), e.g. `Webhook:acme/api:<url>`. */
   natural: string;
   ownership: Ownership;
-  /** Finds the object by its natural key (hook URL, key fingerprint, variable key). */
-  find: () => Promise<T | undefined>;
+  /** The collection the object is in (listed once per run, shared with every read: cache.ts)... */
+  collection: string;
+  /** ...and how to recognise it there by its natural key (hook URL, key fingerprint, variable key). */
+  match: (t: T) => boolean;
   /** The POST; never repeated. */
   post: () => Promise<T>;
   /** The result for an object the POST created. */
@@ -119,7 +117,7 @@ export async function createOrAdopt<T, O>(c: CreateOrAdopt<T, O>): Promise<{ id:
   claim(c.natural, c.what, who, "created");
   let existing: T | undefined;
   try {
-    existing = await c.find();
+    existing = await findIn(c.collection, c.match);
   } catch (e) {
     throw withContext(e, `create ${c.what}`);
   }
@@ -130,7 +128,8 @@ export async function createOrAdopt<T, O>(c: CreateOrAdopt<T, O>): Promise<{ id:
   } catch (e) {
     const lost = mayHaveCommitted(e);
     if (!lost && !c.exists?.(e)) throw withContext(e, `create ${c.what}`);
-    const found = await findAfterWrite(c.find);
+    // The list may lag the write: look again, past the cache, a few times.
+    const found = await findAfterWrite(() => findIn(c.collection, c.match, { fresh: true }));
     if (found === undefined) throw withContext(e, `create ${c.what}`);
     if (!lost) return adoptExisting(c, found); // 409: someone else's, made meanwhile
     claim(c.key(found), c.what, who, "created");

@@ -16,9 +16,9 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { shim } from "./shim";
-import { request, getOrUndefined, deleteIfExists } from "../api/client";
+import { request, deleteIfExists } from "../api/client";
 import { pipelinesSshPath, seg } from "../api/cloud";
-import { findFirst } from "../api/paginate";
+import { readListed } from "../api/paginate";
 import { isKeyError, KEY_TYPES, parsePublicKey } from "../ssh";
 import { configure, partialFailure, statusOf, withContext, type CheckFailure } from "./common";
 import {
@@ -169,7 +169,8 @@ export const pipelineKnownHostProvider: pulumi.dynamic.ResourceProvider = {
       differences: (h) =>
         fromApi(inputs, h).publicKey === inputs.publicKey ? [] : ["publicKey: another key in Bitbucket"],
       key: (h) => objectKey(h.uuid),
-      find: () => findFirst<ApiHost>(hostsPath(inputs), (h) => h.hostname === inputs.hostname),
+      collection: hostsPath(inputs),
+      match: (h) => h.hostname === inputs.hostname,
       post: async () => (await request<ApiHost>("POST", hostsPath(inputs), { body: toApi(inputs) })).data,
       exists: (e) => statusOf(e) === 409,
       created: (h) => ({ id: idOf(inputs, h.uuid), outs: fromApi(inputs, h) }),
@@ -190,7 +191,7 @@ export const pipelineKnownHostProvider: pulumi.dynamic.ResourceProvider = {
     const { where, uuid } = locate(id, props);
     let h: ApiHost | undefined;
     try {
-      h = await getOrUndefined<ApiHost>(hostPath(where, uuid));
+      h = await readListed<ApiHost>(hostsPath(where), (x) => x.uuid === uuid);
     } catch (e) {
       throw withContext(
         e,

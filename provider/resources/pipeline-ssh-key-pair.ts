@@ -29,13 +29,13 @@ import {
 import {
   claim,
   keptByThisRun,
-  notice,
   ownershipOf,
   takeoverRefused,
   replacedFields,
   writeOnly,
   type Ownership,
 } from "./ownership";
+import { notice } from "../api/shared";
 import { checkSlug } from "./validate";
 
 export interface PipelineSshKeyPairArgs {

@@ -20,9 +20,9 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { shim } from "./shim";
-import { request, getOrUndefined, deleteIfExists } from "../api/client";
+import { request, deleteIfExists } from "../api/client";
 import { environmentsPath, seg, variablesPath, type VariableScope } from "../api/cloud";
-import { findFirst, listAll } from "../api/paginate";
+import { listCached, readListed } from "../api/paginate";
 import {
   configure,
   hashSecret,
@@ -191,25 +191,13 @@ function idOf(
 
 /** The uuid of the named deployment environment, or an error listing the ones that exist. */
 async function environmentUuid(workspace: string, repository: string, name: string): Promise<string> {
-  const envs = await listAll<{ uuid: string; name: string }>(environmentsPath(workspace, repository));
+  const envs = await listCached<{ uuid: string; name: string }>(environmentsPath(workspace, repository));
   const hit =
     envs.find((e) => e.name === name) ?? envs.find((e) => e.name.toLowerCase() === name.toLowerCase());
   if (hit) return hit.uuid;
   throw new Error(
     `deployment environment "${name}" does not exist in ${workspace}/${repository}; existing: ${envs.map((e) => e.name).join(", ") || "none"} (create it under Repository settings > Deployments)`,
   );
-}
-
-/** Finds a variable by uuid: GET where Bitbucket has one, else (deployment variables) the list. */
-async function getVariable(scope: VariableScope, uuid: string): Promise<ApiVariable | undefined> {
-  const path = variablesPath(scope);
-  if (scope.environmentUuid === undefined) return getOrUndefined<ApiVariable>(`${path}/${seg(uuid)}`);
-  try {
-    return await findFirst<ApiVariable>(path, (v) => v.uuid === uuid);
-  } catch (e) {
-    if (statusOf(e) === 404) return undefined; // the environment itself is gone
-    throw e;
-  }
 }
 
 // ---- the provider -------------------------------------------------------------------------
@@ -255,7 +243,8 @@ export const pipelineVariableProvider: pulumi.dynamic.ResourceProvider = {
               ...(inputs.secured ? ["secured: false in Bitbucket"] : []),
             ],
       key: (v) => objectKey(v.uuid),
-      find: () => findFirst<ApiVariable>(variablesPath(scope), (v) => v.key === inputs.key),
+      collection: variablesPath(scope),
+      match: (v) => v.key === inputs.key,
       post: async () =>
         (await request<ApiVariable>("POST", variablesPath(scope), { body: toApi(inputs) })).data,
       exists: (e) => statusOf(e) === 409,
@@ -284,7 +273,7 @@ export const pipelineVariableProvider: pulumi.dynamic.ResourceProvider = {
     const scope = scopeOf(props, props.environmentUuid);
     let v: ApiVariable | undefined;
     try {
-      v = await getVariable(scope, props.uuid);
+      v = await readListed<ApiVariable>(variablesPath(scope), (x) => x.uuid === props.uuid);
     } catch (e) {
       throw withContext(e, `read ${label(props)}`);
     }

@@ -19,9 +19,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { shim } from "./shim";
 import { loadSettings } from "../api/auth";
 import { processWide } from "../api/shared";
-import { request, getOrUndefined, deleteIfExists } from "../api/client";
+import { request, deleteIfExists } from "../api/client";
 import { seg, sshKeysPath } from "../api/cloud";
-import { findFirst } from "../api/paginate";
+import { readListed } from "../api/paginate";
 import { isKeyError, parsePublicKey } from "../ssh";
 import { configure, partialFailure, withContext, type CheckFailure } from "./common";
 import { claim, createOrAdopt, keptByThisRun, ownershipOf, type Ownership } from "./ownership";
@@ -184,7 +184,8 @@ export const sshKeyProvider: pulumi.dynamic.ResourceProvider = {
       differences: (k) =>
         (k.label ?? "") === inputs.label ? [] : [`label: "${k.label ?? ""}" in Bitbucket`],
       key: (k) => objectKey(k.uuid),
-      find: () => findFirst<ApiKey>(sshKeysPath(user), (k) => fingerprint(k.key) === fp),
+      collection: sshKeysPath(user),
+      match: (k) => fingerprint(k.key) === fp,
       post: async () =>
         (
           await request<ApiKey>("POST", sshKeysPath(user), {
@@ -220,7 +221,7 @@ export const sshKeyProvider: pulumi.dynamic.ResourceProvider = {
     const { owner, uuid } = locate(id, props);
     let k: ApiKey | undefined;
     try {
-      k = await getOrUndefined<ApiKey>(keyPath(owner, uuid));
+      k = await readListed<ApiKey>(sshKeysPath(owner), (x) => x.uuid === uuid);
     } catch (e) {
       throw withContext(e, `read SSH key ${uuid} of user ${owner}`);
     }

@@ -17,9 +17,9 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { shim } from "./shim";
-import { request, getOrUndefined, deleteIfExists } from "../api/client";
+import { request, deleteIfExists } from "../api/client";
 import { hookPath, hooksPath, scopeLabel, type HookScope } from "../api/cloud";
-import { findFirst } from "../api/paginate";
+import { readListed } from "../api/paginate";
 import {
   closeMatches,
   configure,
@@ -34,12 +34,12 @@ import {
   claim,
   createOrAdopt,
   keptByThisRun,
-  notice,
   ownershipOf,
   writeOnly,
   type Ownership,
   replacedFields,
 } from "./ownership";
+import { notice } from "../api/shared";
 import { naturalKey, urlForMessages } from "../names";
 import { checkSlug } from "./validate";
 
@@ -367,7 +367,8 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
       natural: naturalKey.webhook(scope.workspace, scope.repository, inputs.url),
       ownership: inputs,
       // Same URL in the same place (made by hand, or by a run that lost its answer); never an app's read-only hook.
-      find: () => findFirst<ApiHook>(hooksPath(scope), (h) => h.url === inputs.url && h.read_only !== true),
+      collection: hooksPath(scope),
+      match: (h) => h.url === inputs.url && h.read_only !== true,
       post: async () =>
         (await request<ApiHook>("POST", hooksPath(scope), { body: toApi(inputs, want) })).data,
       created: (h) => ({
@@ -384,7 +385,7 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
     const { scope, uuid } = locate(id, props);
     let hook: ApiHook | undefined;
     try {
-      hook = await getOrUndefined<ApiHook>(hookPath(scope, uuid));
+      hook = await readListed<ApiHook>(hooksPath(scope), (h) => h.uuid === uuid);
     } catch (e) {
       throw withContext(e, `read webhook ${uuid} on ${scopeLabel(scope)}`);
     }

@@ -1,5 +1,11 @@
 import * as assert from "node:assert/strict";
-import { isRetryable, parseRetryAfter, retryDelay, RETRY_DEFAULTS } from "../../provider/api/retry";
+import {
+  isRetryable,
+  parseRetryAfter,
+  rateLimitDelay,
+  retryDelay,
+  RETRY_DEFAULTS,
+} from "../../provider/api/retry";
 
 const NOW = Date.parse("2026-01-01T00:00:00Z");
 const half = () => 0.5;
@@ -32,7 +38,26 @@ describe("retry policy", () => {
     assert.equal(parseRetryAfter("soon", NOW), undefined);
   });
 
-  it("waits what Retry-After says, capped at maxDelayMs", () => {
+  it("retries a POST after a 5xx only when it is marked idempotent (an OAuth token grant)", () => {
+    assert.equal(isRetryable({ method: "POST", status: 503, idempotent: true }), true);
+    assert.equal(isRetryable({ method: "POST", status: 0, idempotent: true }), true);
+    assert.equal(isRetryable({ method: "POST", status: 400, idempotent: true }), false);
+  });
+
+  it("on 429 waits all of Retry-After, however long; without it backs off, capped, with no attempt limit", () => {
+    assert.deepEqual(rateLimitDelay("1800", 1, RETRY_DEFAULTS, NOW, half), { ms: 1_800_000, told: true });
+    const p = { ...RETRY_DEFAULTS, baseDelayMs: 100, maxDelayMs: 1000 };
+    assert.deepEqual(
+      [1, 2, 3, 50].map((a) => rateLimitDelay(undefined, a, p, NOW, () => 0.999).ms),
+      [100, 200, 400, 1000],
+    );
+    assert.deepEqual(
+      rateLimitDelay(undefined, 1, p, NOW, () => 0),
+      { ms: 50, told: false },
+    );
+  });
+
+  it("waits what Retry-After says, capped at maxDelayMs (failures other than 429)", () => {
     assert.equal(
       retryDelay({ method: "GET", status: 429, retryAfter: "2" }, 1, RETRY_DEFAULTS, NOW, half),
       2000,

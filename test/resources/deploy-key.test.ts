@@ -127,6 +127,7 @@ describe("DeployKey", () => {
     );
     assert.deepEqual(f.emulator.log(), [`GET ${KEYS}`, `GET ${KEYS}`], "zero writes");
     assert.equal(byHand.label, "by hand");
+    await f.harness.restart(); // the next `pulumi up`
     f.emulator.resetLog();
     const { outs } = await f.harness.up("DeployKey", dk({ adopt: true }));
     assert.deepEqual([outs.keyId, outs.adopted], [byHand.id, true]);

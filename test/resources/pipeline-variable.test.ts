@@ -120,6 +120,7 @@ describe("PipelineVariable", () => {
       "deployment variables are read by listing (no GET by uuid)",
     );
     prod.variables.splice(0);
+    await f.harness.restart(); // the next refresh: a new host, whose listings are fresh
     assert.equal((await f.harness.read("PipelineVariable", dep.id, dep.outs)).id, "");
   });
 
@@ -144,6 +145,7 @@ describe("PipelineVariable", () => {
     assert.equal(read.props.value, "v");
     assert.equal(f.emulator.log().length, 2, "two pages of 100");
     prod.variables.splice(150, 1);
+    await f.harness.restart(); // the next refresh: a new host, whose listings are fresh
     assert.equal(
       (await f.harness.read("PipelineVariable", id, outs)).id,
       "",
@@ -181,6 +183,7 @@ describe("PipelineVariable", () => {
     );
     assert.deepEqual(f.emulator.log(), [`GET ${VARS}`, `GET ${VARS}`], "zero writes");
     assert.equal(repo().variables.at(-1)?.value, "old");
+    await f.harness.restart(); // the next `pulumi up`
     f.emulator.resetLog();
     const { id, outs } = await f.harness.up("PipelineVariable", v({ adopt: true }));
     assert.deepEqual([outs.uuid, outs.adopted], ["{99999999-0000-0000-0000-000000000000}", true]);

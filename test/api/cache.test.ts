@@ -1,0 +1,148 @@
+// The read cache's rules (provider/api/cache.ts): one listing per collection per run, shared by
+// concurrent callers, dropped by any write to the collection or its items, never kept on failure,
+// expiring after TTL_MS, separate per API and per credentials.
+
+import * as assert from "node:assert/strict";
+import { loadSettings, setProviderConfig, type Settings } from "../../provider/api/auth";
+import { cachedList, forgetWritten, TTL_MS } from "../../provider/api/cache";
+import { request } from "../../provider/api/client";
+import { listCached } from "../../provider/api/paginate";
+import { startEmulator, type Emulator } from "../emulator/server";
+import { ALL_SCOPES } from "../emulator/store";
+import { FAST_RETRIES } from "../harness/fixture";
+
+const HOOKS = "/repositories/acme/api/hooks";
+const settings = (token = "tok", apiUrl = "https://api.example.test/2.0"): Settings => ({
+  ...loadSettings({}),
+  apiUrl,
+  token,
+});
+
+/** A listing function that counts its calls and answers what `items` holds then. */
+function counter(items: string[] = ["a"]) {
+  const c = { calls: 0, list: async () => (c.calls++, [...items]) };
+  return c;
+}
+
+describe("read cache (one listing per collection per run)", () => {
+  beforeEach(() => forgetWritten("https://api.example.test/2.0", "/"));
+
+  it("lists once for concurrent and later callers, and again only after TTL_MS", async () => {
+    let now = 1_000;
+    const c = counter();
+    const s = settings();
+    const got = await Promise.all([1, 2, 3].map(() => cachedList(s, HOOKS, c.list, { now: () => now })));
+    assert.equal(c.calls, 1, "three concurrent reads share one listing");
+    assert.deepEqual(got, [["a"], ["a"], ["a"]]);
+    now += TTL_MS - 1;
+    await cachedList(s, HOOKS, c.list, { now: () => now });
+    assert.equal(c.calls, 1, "kept for TTL_MS");
+    now += 1;
+    await cachedList(s, HOOKS, c.list, { now: () => now });
+    assert.equal(c.calls, 2, "listed again once it expired");
+  });
+
+  it("lists again when asked for a fresh listing (after a write whose answer was lost)", async () => {
+    const c = counter();
+    await cachedList(settings(), HOOKS, c.list);
+    await cachedList(settings(), HOOKS, c.list, { fresh: true });
+    assert.equal(c.calls, 2);
+  });
+
+  it("does not keep a failed listing", async () => {
+    let fail = true;
+    let calls = 0;
+    const list = async () => {
+      calls++;
+      if (fail) throw new Error("502");
+      return ["a"];
+    };
+    await assert.rejects(cachedList(settings(), HOOKS, list), /502/);
+    fail = false;
+    assert.deepEqual(await cachedList(settings(), HOOKS, list), ["a"]);
+    assert.equal(calls, 2);
+  });
+
+  it("drops a collection on a write to it or to one of its items, whatever the case of the slugs", async () => {
+    const s = settings();
+    const lists = {
+      hooks: counter(),
+      webHooks: counter(),
+      keys: counter(),
+    };
+    const readAll = () =>
+      Promise.all([
+        cachedList(s, HOOKS, lists.hooks.list),
+        cachedList(s, "/repositories/acme/web/hooks", lists.webHooks.list),
+        cachedList(s, "/repositories/acme/api/deploy-keys", lists.keys.list),
+      ]);
+    await readAll();
+    forgetWritten(s.apiUrl, "/repositories/ACME/api/hooks/%7Bu1%7D"); // PUT or DELETE of one hook
+    await readAll();
+    assert.deepEqual(
+      [lists.hooks.calls, lists.webHooks.calls, lists.keys.calls],
+      [2, 1, 1],
+      "only acme/api's hooks are listed again",
+    );
+    forgetWritten(s.apiUrl, "/repositories/acme/api/deploy-keys"); // POST to the collection
+    forgetWritten("https://other.example.test/2.0", HOOKS); // another API's write
+    await readAll();
+    assert.deepEqual([lists.hooks.calls, lists.webHooks.calls, lists.keys.calls], [2, 1, 2]);
+  });
+
+  it("drops a listing under way when a write lands meanwhile: later readers list again", async () => {
+    const s = settings();
+    let release!: () => void;
+    let calls = 0;
+    const list = () => (calls++, new Promise<string[]>((r) => (release = () => r(["before"]))));
+    const first = cachedList(s, HOOKS, list);
+    forgetWritten(s.apiUrl, HOOKS);
+    release();
+    assert.deepEqual(
+      await first,
+      ["before"],
+      "the reader that started before the write gets what was listed",
+    );
+    const second = cachedList(s, HOOKS, async () => (calls++, ["after"]));
+    assert.deepEqual(await second, ["after"]);
+    assert.equal(calls, 2);
+  });
+
+  it("keeps one listing per credentials: another token may see less", async () => {
+    const c = counter();
+    await cachedList(settings("tok-a"), HOOKS, c.list);
+    await cachedList(settings("tok-b"), HOOKS, c.list);
+    await cachedList(settings("tok-a"), HOOKS, c.list);
+    assert.equal(c.calls, 2);
+  });
+
+  describe("through the client, against the emulator", () => {
+    let emu: Emulator;
+    const saved = { ...process.env };
+    beforeEach(async () => {
+      emu = await startEmulator({ workspaces: { acme: ["api"] }, tokens: { tok: { scopes: ALL_SCOPES } } });
+      Object.assign(process.env, FAST_RETRIES, { BITBUCKET_API_URL: emu.apiUrl, BITBUCKET_TOKEN: "tok" });
+      setProviderConfig(() => undefined);
+    });
+    afterEach(async () => {
+      process.env = { ...saved };
+      await emu.close();
+    });
+    const body = (n: number) => ({
+      body: { url: `https://h.example.test/${n}`, events: ["repo:push"], active: true },
+    });
+    const gets = () => emu.log().filter((l) => l === `GET /2.0${HOOKS}`).length;
+
+    it("a POST, answered or not, makes the next read list again and see it", async () => {
+      assert.equal((await listCached(HOOKS)).length, 0);
+      assert.equal((await listCached(HOOKS)).length, 0);
+      assert.equal(gets(), 1);
+      await request("POST", HOOKS, body(1));
+      assert.equal((await listCached(HOOKS)).length, 1);
+      emu.fault({ method: "POST", path: "/hooks", status: 502, commitThenFail: true });
+      await assert.rejects(request("POST", HOOKS, body(2)), /502/);
+      assert.equal((await listCached(HOOKS)).length, 2, "the write whose answer was lost is seen");
+      assert.equal(gets(), 3);
+    });
+  });
+});
