@@ -220,6 +220,7 @@ async function main() {
   const sizes = (process.env.BENCH_SCALE_SIZES ?? "50,200,500").split(",").map(Number).filter(Boolean);
   console.log("Scale: through the real dynamic-provider host, against the emulator on loopback");
   await scale(sizes);
+  if (process.env.BENCH_RATE_WINDOW === "off") return;
   const window = { requests: 300, windowMs: 4000 };
   const passed = [
     await rateWindow(100, { ...window, retryAfter: true }),

@@ -5,8 +5,11 @@
 // several objects of one kind per repository: one listing instead of one GET per object keeps a
 // large run inside Bitbucket's hourly request limit. The rules:
 // - one listing in flight per collection; callers arriving meanwhile share it;
-// - a write to the collection or to one of its items (POST, PUT, DELETE; answered or not, since
-//   an unanswered write may have happened) drops it, so the next read lists again;
+// - our own write that succeeded patches the kept listing: a POST's answer is appended, a PUT's
+//   answer replaces the item it names, a DELETE removes it (so several creates in one repository
+//   share one listing however they interleave);
+// - any other write outcome (refused, lost: it may have happened), or a write while the listing
+//   is still under way, drops it, so the next read lists again;
 // - a failed listing is not kept; a kept one expires after TTL_MS, so a run that waits on the rate
 //   limit never decides from an old picture;
 // - the key holds the API URL and a hash of the credentials (another token may see less).
@@ -22,6 +25,8 @@ interface Entry {
   list: Promise<readonly unknown[]>;
   /** When the listing arrived (epoch ms); undefined while it is in flight. */
   at?: number;
+  /** The items, once arrived. */
+  items?: readonly unknown[];
 }
 
 const entries = () => processWide("collections", () => new Map<string, Entry>());
@@ -69,29 +74,60 @@ export function cachedList<T>(
   const entry: Entry = { list: list() };
   map.set(key, entry);
   entry.list.then(
-    () => void (entry.at = now()),
+    (items) => void Object.assign(entry, { at: now(), items }),
     () => void (map.get(key) === entry && map.delete(key)),
   );
   return entry.list as Promise<readonly T[]>;
 }
 
-/**
- * Drops every listing a write to `path` may have changed: the collection it names or holds it,
- * on the same API, whoever listed it.
- */
-export function forgetWritten(apiUrl: string, path: string): void {
+/** Every kept listing on `apiUrl` a write to `path` touches, and how: the collection itself, an item of it, or more. */
+function touched(apiUrl: string, path: string): Array<{ key: string; item?: string; exact: boolean }> {
   const written = normalize(path);
-  const map = entries();
-  for (const key of map.keys()) {
+  const out = [];
+  for (const key of entries().keys()) {
     const [api, , collection = ""] = key.split("\n");
     if (api !== apiUrl) continue;
-    if (
-      collection === written ||
-      written.startsWith(`${collection}/`) ||
-      collection.startsWith(`${written}/`)
-    ) {
-      map.delete(key);
+    if (collection === written) out.push({ key, exact: true });
+    else if (written.startsWith(`${collection}/`)) {
+      const rest = written.slice(collection.length + 1);
+      out.push({ key, exact: false, ...(!rest.includes("/") && { item: decodeURIComponent(rest) }) });
+    } else if (collection.startsWith(`${written}/`)) out.push({ key, exact: false });
+  }
+  return out;
+}
+
+/** Drops every listing a write to `path` may have changed (it failed, or its answer was lost). */
+export function forgetWritten(apiUrl: string, path: string): void {
+  for (const t of touched(apiUrl, path)) entries().delete(t.key);
+}
+
+/** Bitbucket's id of a listed object: `uuid` (hooks, variables, SSH keys...) or `id` (deploy keys). */
+const idOf = (o: unknown) => {
+  const r = o as { uuid?: unknown; id?: unknown } | null;
+  return String(r?.uuid ?? r?.id ?? "").toLowerCase();
+};
+
+/**
+ * Brings the kept listings a successful write changed up to date with its answer: a POST to a
+ * collection adds the object, a PUT replaces the item its path names, a DELETE removes it. What
+ * cannot be patched that way (a listing still under way, an item not in it) is dropped.
+ */
+export function patchWritten(apiUrl: string, method: string, path: string, answer: unknown): void {
+  const map = entries();
+  for (const t of touched(apiUrl, path)) {
+    const entry = map.get(t.key);
+    const items = entry?.items;
+    let next: readonly unknown[] | undefined;
+    if (items && t.exact && method === "POST" && answer && typeof answer === "object")
+      next = [...items, answer];
+    else if (items && t.item !== undefined && items.some((i) => idOf(i) === t.item!.toLowerCase())) {
+      const id = t.item.toLowerCase();
+      if (method === "DELETE") next = items.filter((i) => idOf(i) !== id);
+      else if (method === "PUT" && answer && typeof answer === "object" && idOf(answer) === id)
+        next = items.map((i) => (idOf(i) === id ? answer : i));
     }
+    if (entry && next) Object.assign(entry, { items: next, list: Promise.resolve(next) });
+    else map.delete(t.key);
   }
 }
 

@@ -18,7 +18,7 @@ import {
 } from "./auth";
 import { apiError, isApiError, parseErrorBody, type ApiError } from "./errors";
 import { sharedLimiter } from "./limiter";
-import { forgetWritten } from "./cache";
+import { forgetWritten, patchWritten } from "./cache";
 import { rateLimitDelay, retryDelay } from "./retry";
 import { notice, processWide } from "./shared";
 
@@ -181,12 +181,12 @@ const duration = (ms: number) =>
     ? `${ms} ms`
     : ms < 60_000
       ? `${(ms / 1000).toFixed(1)} s`
-      : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+      : `${Math.floor(ms / 60_000)} min ${Math.floor((ms % 60_000) / 1000)} s`;
 
 /**
  * Sends `x` through the shared limiter until it succeeds or fails for good: 429 is waited out within
- * the wait budget (bitbucket:rateLimitWaitMs), with a notice each time Bitbucket's limit starts a
- * pause; 5xx and network failures are retried per the policy (never a POST unless idempotent).
+ * the wait budget (bitbucket:rateLimitWaitMs), saying so (reportWait); 5xx and network failures are
+ * retried per the policy (never a POST unless idempotent).
  */
 async function send(s: Settings, x: Exchange): Promise<AxiosResponse> {
   const limiter = sharedLimiter(s.concurrency);
@@ -295,8 +295,9 @@ function outOfPatience(failure: ApiError, s: Settings, waited: number, next: { m
 
 /**
  * Sends one API request with retries. Resolves with any 2xx; throws an ApiError for
- * everything else (after the retries the policy allows). A write (anything but GET) drops the
- * cached listings it may have changed (cache.ts), whether or not its answer arrived.
+ * everything else (after the retries the policy allows). A write (anything but GET) patches the
+ * cached listing it changed with its answer, or drops it when it failed or its answer was lost
+ * (cache.ts).
  */
 export async function request<T = unknown>(
   method: string,
@@ -318,8 +319,10 @@ export async function request<T = unknown>(
       >)
     : undefined;
   const oauth = credentialsOf(s).kind === "oauth";
+  const write = method !== "GET" && method !== "HEAD";
+  let res: AxiosResponse;
   try {
-    const res = await send(s, {
+    res = await send(s, {
       method,
       url,
       shown,
@@ -335,10 +338,12 @@ export async function request<T = unknown>(
         },
       }),
     });
-    return { status: res.status, data: res.data as T };
-  } finally {
-    if (method !== "GET" && method !== "HEAD") forgetWritten(s.apiUrl, shown);
+  } catch (e) {
+    if (write) forgetWritten(s.apiUrl, shown); // refused or lost: it may have happened
+    throw e;
   }
+  if (write) patchWritten(s.apiUrl, method, shown, res.data);
+  return { status: res.status, data: res.data as T };
 }
 
 /** GET that resolves undefined on 404 (the object is gone). */

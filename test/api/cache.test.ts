@@ -1,10 +1,11 @@
 // The read cache's rules (provider/api/cache.ts): one listing per collection per run, shared by
-// concurrent callers, dropped by any write to the collection or its items, never kept on failure,
-// expiring after TTL_MS, separate per API and per credentials.
+// concurrent callers, patched by our own successful writes, dropped by failed or lost ones and by
+// writes while it is under way, never kept on failure, expiring after TTL_MS, separate per API and
+// per credentials.
 
 import * as assert from "node:assert/strict";
 import { loadSettings, setProviderConfig, type Settings } from "../../provider/api/auth";
-import { cachedList, forgetWritten, TTL_MS } from "../../provider/api/cache";
+import { cachedList, forgetWritten, patchWritten, TTL_MS } from "../../provider/api/cache";
 import { request } from "../../provider/api/client";
 import { listCached } from "../../provider/api/paginate";
 import { startEmulator, type Emulator } from "../emulator/server";
@@ -63,7 +64,7 @@ describe("read cache (one listing per collection per run)", () => {
     assert.equal(calls, 2);
   });
 
-  it("drops a collection on a write to it or to one of its items, whatever the case of the slugs", async () => {
+  it("drops a collection on a failed write to it or to one of its items, whatever the case of the slugs", async () => {
     const s = settings();
     const lists = {
       hooks: counter(),
@@ -90,13 +91,38 @@ describe("read cache (one listing per collection per run)", () => {
     assert.deepEqual([lists.hooks.calls, lists.webHooks.calls, lists.keys.calls], [2, 1, 2]);
   });
 
+  it("patches a kept listing with a successful write's answer: POST adds, PUT replaces, DELETE removes", async () => {
+    const s = settings();
+    const c = { calls: 0, list: async () => (c.calls++, [{ uuid: "{a}", v: 1 }]) };
+    const read = () => cachedList(s, HOOKS, c.list);
+    await read();
+    patchWritten(s.apiUrl, "POST", HOOKS, { uuid: "{b}", v: 1 });
+    assert.deepEqual(await read(), [
+      { uuid: "{a}", v: 1 },
+      { uuid: "{b}", v: 1 },
+    ]);
+    patchWritten(s.apiUrl, "PUT", `${HOOKS}/%7BA%7D`, { uuid: "{a}", v: 2 });
+    patchWritten(s.apiUrl, "DELETE", `${HOOKS}/%7Bb%7D`, "");
+    assert.deepEqual(await read(), [{ uuid: "{a}", v: 2 }]);
+    assert.equal(c.calls, 1, "no listing again");
+    const keys = { calls: 0, list: async () => (keys.calls++, [{ id: 7, label: "x" }]) };
+    await cachedList(s, "/repositories/acme/api/deploy-keys", keys.list);
+    patchWritten(s.apiUrl, "PUT", "/repositories/acme/api/deploy-keys/7", { id: 7, label: "y" });
+    assert.deepEqual(await cachedList(s, "/repositories/acme/api/deploy-keys", keys.list), [
+      { id: 7, label: "y" },
+    ]);
+    patchWritten(s.apiUrl, "PUT", `${HOOKS}/%7Bz%7D`, { uuid: "{z}" }); // not in the listing: unknown, so dropped
+    await read();
+    assert.equal(c.calls, 2);
+  });
+
   it("drops a listing under way when a write lands meanwhile: later readers list again", async () => {
     const s = settings();
     let release!: () => void;
     let calls = 0;
     const list = () => (calls++, new Promise<string[]>((r) => (release = () => r(["before"]))));
     const first = cachedList(s, HOOKS, list);
-    forgetWritten(s.apiUrl, HOOKS);
+    patchWritten(s.apiUrl, "POST", HOOKS, { uuid: "{new}" });
     release();
     assert.deepEqual(
       await first,
@@ -133,16 +159,30 @@ describe("read cache (one listing per collection per run)", () => {
     });
     const gets = () => emu.log().filter((l) => l === `GET /2.0${HOOKS}`).length;
 
-    it("a POST, answered or not, makes the next read list again and see it", async () => {
+    it("our answered writes are in the next read without listing again; a lost one makes it list again", async () => {
       assert.equal((await listCached(HOOKS)).length, 0);
       assert.equal((await listCached(HOOKS)).length, 0);
       assert.equal(gets(), 1);
-      await request("POST", HOOKS, body(1));
-      assert.equal((await listCached(HOOKS)).length, 1);
+      const { data } = await request<{ uuid: string }>("POST", HOOKS, body(1));
+      assert.deepEqual(
+        (await listCached<{ uuid: string }>(HOOKS)).map((h) => h.uuid),
+        [data.uuid],
+      );
+      await request("PUT", `${HOOKS}/${encodeURIComponent(data.uuid)}`, {
+        body: { ...body(1).body, url: "https://h.example.test/moved" },
+      });
+      assert.deepEqual(
+        (await listCached<{ url: string }>(HOOKS)).map((h) => h.url),
+        ["https://h.example.test/moved"],
+      );
+      assert.equal(gets(), 1, "POST and PUT answers patched the listing");
       emu.fault({ method: "POST", path: "/hooks", status: 502, commitThenFail: true });
       await assert.rejects(request("POST", HOOKS, body(2)), /502/);
       assert.equal((await listCached(HOOKS)).length, 2, "the write whose answer was lost is seen");
-      assert.equal(gets(), 3);
+      assert.equal(gets(), 2);
+      await request("DELETE", `${HOOKS}/${encodeURIComponent(data.uuid)}`);
+      assert.equal((await listCached(HOOKS)).length, 1);
+      assert.equal(gets(), 2);
     });
   });
 });

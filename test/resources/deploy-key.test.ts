@@ -107,6 +107,7 @@ describe("DeployKey", () => {
   it("reads a key deleted out of band as gone, and reports a label changed by hand", async () => {
     const { id, outs } = await f.harness.up("DeployKey", dk());
     repoKeys()[0]!.label = "renamed by hand";
+    await f.harness.restart(); // changed by hand: seen by the next run (a new host, fresh listings)
     const read = await f.harness.read("DeployKey", id, outs);
     assert.equal(read.props.label, "renamed by hand");
     const d = await f.harness.plan("DeployKey", id, read.props, dk());
@@ -114,6 +115,7 @@ describe("DeployKey", () => {
     await f.harness.update("DeployKey", id, read.props, d.inputs);
     assert.equal(repoKeys()[0]?.label, "ci");
     repoKeys().splice(0);
+    await f.harness.restart(); // changed by hand: seen by the next run (a new host, fresh listings)
     assert.equal((await f.harness.read("DeployKey", id, outs)).id, "");
     await f.harness.delete("DeployKey", id, outs);
   });

@@ -153,6 +153,7 @@ describe("PipelineKnownHost", () => {
     );
     repo().knownHosts[0]!.key = hostKey.normalized.split(" ")[1]!;
     repo().knownHosts[0]!.key_type = "ssh-ed25519";
+    await f.harness.restart(); // changed by hand: seen by the next run (a new host, fresh listings)
     assert.equal((await f.harness.read("PipelineKnownHost", id, after)).props.publicKey, hostKey.normalized);
     await f.harness.delete("PipelineKnownHost", id, after);
     assert.equal(repo().knownHosts.length, 0);

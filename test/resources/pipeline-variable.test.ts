@@ -57,6 +57,7 @@ describe("PipelineVariable", () => {
     );
     assert.equal(outs.value, "eu-west-1");
     repo().variables[0]!.value = "us-east-1";
+    await f.harness.restart(); // changed by hand: seen by the next run (a new host, fresh listings)
     const read = await f.harness.read("PipelineVariable", id, outs);
     assert.equal(read.props.value, "us-east-1");
     const d = await f.harness.plan(
@@ -112,6 +113,13 @@ describe("PipelineVariable", () => {
     assert.equal(dep.outs.environmentUuid, prod.uuid);
     assert.equal(prod.variables.length, 1);
     f.emulator.resetLog();
+    assert.equal((await f.harness.read("PipelineVariable", dep.id, dep.outs)).id, dep.id);
+    assert.deepEqual(
+      f.emulator.log(),
+      [],
+      "served by the listing create made, patched with the POST's answer",
+    );
+    await f.harness.restart(); // a later refresh
     const read = await f.harness.read("PipelineVariable", dep.id, dep.outs);
     assert.equal(read.id, dep.id);
     assert.deepEqual(
@@ -139,6 +147,7 @@ describe("PipelineVariable", () => {
       v({ environment: "Production", key: "LAST", value: "v", secured: false }),
     );
     assert.equal(prod.variables.length, 151);
+    await f.harness.restart(); // a later refresh
     f.emulator.resetLog();
     const read = await f.harness.read("PipelineVariable", id, outs);
     assert.equal(read.props.key, "LAST");
@@ -205,7 +214,8 @@ describe("PipelineVariable", () => {
     assert.equal(repo().variables.length, 1);
     assert.equal(outs.uuid, repo().variables[0]?.uuid);
     assert.equal(f.emulator.log().filter((l) => l.startsWith("POST")).length, 1);
-    // A 409: someone created it between our list and our POST.
+    // A 409 in a later run: someone created it between our list and our POST.
+    await f.harness.restart();
     f.emulator.fault({
       method: "GET",
       path: "pipelines_config/variables?",

@@ -68,6 +68,7 @@ describe("SshKey", () => {
   it("refreshes, reports drift, reads a key deleted by hand as gone, and deletes", async () => {
     const { id, outs } = await f.harness.up("SshKey", { key: key.publicLine, label: "a" });
     me().sshKeys[0]!.label = "changed";
+    await f.harness.restart(); // changed by hand: seen by the next run (a new host, fresh listings)
     const read = await f.harness.read("SshKey", id, outs);
     assert.equal(read.props.label, "changed");
     assert.equal(

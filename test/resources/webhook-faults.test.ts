@@ -59,6 +59,7 @@ describe("Webhook under faults", () => {
 
   it("retries 502 and 503 on GET, PUT and DELETE", async () => {
     const { id, outs } = await f.harness.up("Webhook", hook());
+    await f.harness.restart(); // a later run: its reads list the hooks afresh
     f.emulator.resetLog();
     f.emulator.fault({ method: "GET", status: 502 });
     f.emulator.fault({ method: "GET", status: 503 });
@@ -78,6 +79,7 @@ describe("Webhook under faults", () => {
 
   it("retries a GET whose connection was reset, and one that timed out", async () => {
     const { id, outs } = await f.harness.up("Webhook", hook());
+    await f.harness.restart(); // a later run: its reads list the hooks afresh
     f.emulator.resetLog();
     f.emulator.fault({ method: "GET", reset: true });
     f.emulator.fault({ method: "GET", delayMs: 2500 }); // past BITBUCKET_TIMEOUT_MS=2000

@@ -90,6 +90,7 @@ describe("Webhook", () => {
     assert.equal(stored.secret, outs.generatedSecret);
     assert.equal((await f.harness.plan("Webhook", id, outs, hook({ generateSecret: true }))).changes, false);
     delete stored.secret;
+    await f.harness.restart(); // changed by hand: seen by the next run (a new host, fresh listings)
     const read = await f.harness.read("Webhook", id, outs);
     assert.equal(read.props.secretSet, false);
     assert.equal(read.props.generatedSecret, outs.generatedSecret);
@@ -175,6 +176,7 @@ describe("Webhook", () => {
   it("reads a hook deleted out of band as gone, and deleting it again succeeds", async () => {
     const { id, outs } = await f.harness.up("Webhook", hook());
     f.emulator.store.workspaces.get("acme")!.repos.get("api")!.hooks.length = 0;
+    await f.harness.restart(); // changed by hand: seen by the next run (a new host, fresh listings)
     const read = await f.harness.read("Webhook", id, outs);
     assert.equal(read.id, "");
     await f.harness.delete("Webhook", id, outs);
@@ -186,6 +188,7 @@ describe("Webhook", () => {
     const stored = f.emulator.store.allHooks()[0]!;
     Object.assign(stored, { url: "https://evil.example.test/", events: ["repo:push"], active: false });
     delete stored.secret;
+    await f.harness.restart(); // changed by hand: seen by the next run (a new host, fresh listings)
 
     const read = await f.harness.read("Webhook", id, outs);
     assert.equal(read.props.url, "https://evil.example.test/");
