@@ -15,21 +15,9 @@
 import { deployManifest } from "../provider/manifest/expand";
 import { parseManifest } from "../provider/manifest/load";
 import { startEmulator, type Emulator, type RateLimit } from "../test/emulator/server";
-import { ALL_SCOPES } from "../test/emulator/store";
 import { Engine } from "../test/harness/deploy";
 import { Harness } from "../test/harness/engine";
-import { providers, TOKEN } from "../test/harness/fixture";
-
-const PER_REPO = 4;
-const MANIFEST = `version: 1
-workspace: acme
-webhooks:
-  - { repositories: "svc-*", url: "https://ci.example.test/push", events: [repo:push] }
-  - { repositories: "svc-*", url: "https://ci.example.test/pr", events: [pullrequest:created] }
-pipelineVariables:
-  - { repositories: "svc-*", key: REGION, value: eu-west-1, secured: false }
-  - { repositories: "svc-*", key: STAGE, value: prod, secured: false }
-`;
+import { providers, SCALE_MANIFEST, SCALE_PER_REPO, scaleSeed, TOKEN } from "../test/harness/fixture";
 
 interface Phase {
   name: string;
@@ -50,10 +38,7 @@ interface Stack {
 }
 
 async function stack(repos: number, env: Record<string, string> = {}): Promise<Stack> {
-  const emulator = await startEmulator({
-    workspaces: { acme: Array.from({ length: repos }, (_, i) => `svc-${i}`) },
-    tokens: { [TOKEN]: { scopes: ALL_SCOPES } },
-  });
+  const emulator = await startEmulator(scaleSeed(repos));
   const config = { "bitbucket:apiUrl": emulator.apiUrl, "bitbucket:token": TOKEN };
   // The program (this process) lists repositories, with the environment's credentials.
   Object.assign(process.env, { BITBUCKET_API_URL: emulator.apiUrl, BITBUCKET_TOKEN: TOKEN });
@@ -106,7 +91,7 @@ async function phase(s: Stack, name: string, run: () => Promise<number>): Promis
 }
 
 const program = () => async () =>
-  Object.values((await deployManifest(parseManifest(MANIFEST, "bench.yaml"))).resources);
+  Object.values((await deployManifest(parseManifest(SCALE_MANIFEST, "bench.yaml"))).resources);
 
 /** up, no-op up, refresh, destroy; each counts the operations that failed. Stops after a failed phase. */
 async function lifecycle(s: Stack, resources: number): Promise<Phase[]> {
@@ -169,7 +154,7 @@ async function scale(sizes: number[]) {
   for (const repos of sizes) {
     const s = await stack(repos);
     try {
-      print(repos, repos * PER_REPO, await lifecycle(s, repos * PER_REPO));
+      print(repos, repos * SCALE_PER_REPO, await lifecycle(s, repos * SCALE_PER_REPO));
     } finally {
       await s.close();
     }
@@ -190,7 +175,7 @@ async function rateWindow(repos: number, limit: RateLimit): Promise<boolean> {
   });
   s.emulator.limitRate(limit);
   try {
-    const phases = await lifecycle(s, repos * PER_REPO);
+    const phases = await lifecycle(s, repos * SCALE_PER_REPO);
     const dup = duplicates(s.emulator);
     const left = [...s.emulator.store.workspaces.get("acme")!.repos.values()].reduce(
       (n, r) => n + r.hooks.length + r.variables.length,
@@ -200,7 +185,7 @@ async function rateWindow(repos: number, limit: RateLimit): Promise<boolean> {
       `\nRolling window: ${limit.requests} requests per ${limit.windowMs / 1000} s (Bitbucket's hour, scaled), ` +
         `${limit.retryAfter ? "with" : "without"} Retry-After`,
     );
-    print(repos, repos * PER_REPO, phases);
+    print(repos, repos * SCALE_PER_REPO, phases);
     const failed = phases.reduce((n, p) => n + p.failed, 0);
     const waits = (s.harness.stderr.match(/rate limited/g) ?? []).length;
     console.log(

@@ -1,5 +1,7 @@
 // The read cache: each collection (a repository's hooks, its variables, a user's SSH keys...) is
-// listed once per run and every read and adoption lookup in it is served from that list.
+// listed once per run and every read and adoption lookup in it is served from that list. Single
+// objects read often and never written by us (a repository, a workspace, the account the
+// credentials act as) are kept the same way.
 //
 // Pulumi runs a refresh's reads, and a stack's creates, all at once, and a stack usually holds
 // several objects of one kind per repository: one listing instead of one GET per object keeps a
@@ -22,11 +24,13 @@ import { processWide } from "./shared";
 export const TTL_MS = 60_000;
 
 interface Entry {
-  list: Promise<readonly unknown[]>;
-  /** When the listing arrived (epoch ms); undefined while it is in flight. */
+  value: Promise<unknown>;
+  /** When the answer arrived (epoch ms); undefined while it is in flight. */
   at?: number;
-  /** The items, once arrived. */
+  /** A collection's items, once arrived (what our writes patch). */
   items?: readonly unknown[];
+  /** A single object: only a write to its own path drops it, not one to a path below it. */
+  single: boolean;
 }
 
 const entries = () => processWide("collections", () => new Map<string, Entry>());
@@ -58,36 +62,52 @@ export function cachedList<T>(
   list: () => Promise<T[]>,
   opts: { fresh?: boolean; now?: () => number } = {},
 ): Promise<readonly T[]> {
+  return remember<readonly T[]>(s, path, list, opts, false);
+}
+
+/** The single object at `path` (a repository, `/user`), from the cache or from `get()`. */
+export function cachedObject<T>(s: Settings, path: string, get: () => Promise<T>): Promise<T> {
+  return remember(s, path, get, {}, true);
+}
+
+function remember<T>(
+  s: Settings,
+  path: string,
+  read: () => Promise<T>,
+  opts: { fresh?: boolean; now?: () => number },
+  single: boolean,
+): Promise<T> {
   const now = opts.now ?? Date.now;
   let view: string;
   try {
     view = viewOf(s);
   } catch {
-    return list(); // no credentials: let the request explain that
+    return read(); // no credentials: let the request explain that
   }
   const key = `${view}\n${normalize(path)}`;
   const map = entries();
   const hit = map.get(key);
   if (hit && !opts.fresh && (hit.at === undefined || now() - hit.at < TTL_MS)) {
-    return hit.list as Promise<readonly T[]>;
+    return hit.value as Promise<T>;
   }
-  const entry: Entry = { list: list() };
+  const entry: Entry = { value: read(), single };
   map.set(key, entry);
-  entry.list.then(
-    (items) => void Object.assign(entry, { at: now(), items }),
+  entry.value.then(
+    (v) => void Object.assign(entry, { at: now(), ...(!single && Array.isArray(v) && { items: v }) }),
     () => void (map.get(key) === entry && map.delete(key)),
   );
-  return entry.list as Promise<readonly T[]>;
+  return entry.value as Promise<T>;
 }
 
 /** Every kept listing on `apiUrl` a write to `path` touches, and how: the collection itself, an item of it, or more. */
 function touched(apiUrl: string, path: string): Array<{ key: string; item?: string; exact: boolean }> {
   const written = normalize(path);
   const out = [];
-  for (const key of entries().keys()) {
+  for (const [key, entry] of entries()) {
     const [api, , collection = ""] = key.split("\n");
     if (api !== apiUrl) continue;
     if (collection === written) out.push({ key, exact: true });
+    else if (entry.single) continue;
     else if (written.startsWith(`${collection}/`)) {
       const rest = written.slice(collection.length + 1);
       out.push({ key, exact: false, ...(!rest.includes("/") && { item: decodeURIComponent(rest) }) });
@@ -126,7 +146,7 @@ export function patchWritten(apiUrl: string, method: string, path: string, answe
       else if (method === "PUT" && answer && typeof answer === "object" && idOf(answer) === id)
         next = items.map((i) => (idOf(i) === id ? answer : i));
     }
-    if (entry && next) Object.assign(entry, { items: next, list: Promise.resolve(next) });
+    if (entry && next) Object.assign(entry, { items: next, value: Promise.resolve(next) });
     else map.delete(t.key);
   }
 }

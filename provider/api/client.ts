@@ -18,7 +18,7 @@ import {
 } from "./auth";
 import { apiError, isApiError, parseErrorBody, type ApiError } from "./errors";
 import { sharedLimiter } from "./limiter";
-import { forgetWritten, patchWritten } from "./cache";
+import { cachedObject, forgetWritten, patchWritten } from "./cache";
 import { rateLimitDelay, retryDelay } from "./retry";
 import { notice, processWide } from "./shared";
 
@@ -344,6 +344,11 @@ export async function request<T = unknown>(
   }
   if (write) patchWritten(s.apiUrl, method, shown, res.data);
   return { status: res.status, data: res.data as T };
+}
+
+/** GET of a single object read often and never written by us (a repository, `/user`): once per run (cache.ts). */
+export function getCached<T>(path: string): Promise<T> {
+  return cachedObject(loadSettings(), path, async () => (await request<T>("GET", path)).data);
 }
 
 /** GET that resolves undefined on 404 (the object is gone). */

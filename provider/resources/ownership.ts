@@ -13,8 +13,7 @@
 //    resource points at (an alias of the same workspace, say), the engine's delete of the old
 //    resource would destroy it: delete skips any object this run adopted.
 
-import { loadSettings } from "../api/auth";
-import { request } from "../api/client";
+import { getCached } from "../api/client";
 import { findIn } from "../api/paginate";
 import { projectPath, repositoryPath, workspacePath, type Location } from "../api/cloud";
 import { notice, processWide } from "../api/shared";
@@ -180,19 +179,6 @@ interface ApiRepository {
   workspace?: ApiWorkspace;
 }
 
-/** One GET per path per run, shared by every resource (the answers do not change within a run). */
-function cachedGet<T>(path: string): Promise<T> {
-  const cache = processWide("locations", () => new Map<string, Promise<T>>());
-  const key = `${loadSettings().apiUrl} ${path.toLowerCase()}`;
-  let hit = cache.get(key);
-  if (!hit) {
-    hit = request<T>("GET", path).then((r) => r.data);
-    cache.set(key, hit);
-    hit.catch(() => cache.delete(key));
-  }
-  return hit;
-}
-
 /**
  * The slugs and uuids of where an object lives. Best effort: without the scope to read the
  * repository or project (or when it no longer exists) it is undefined.
@@ -204,14 +190,14 @@ export async function locationOf(w: {
 }): Promise<Location | undefined> {
   try {
     if (w.repository !== undefined) {
-      const r = await cachedGet<ApiRepository>(repositoryPath(w.workspace, w.repository));
-      const ws = r.workspace ?? (await cachedGet<ApiWorkspace>(workspacePath(w.workspace)));
+      const r = await getCached<ApiRepository>(repositoryPath(w.workspace, w.repository));
+      const ws = r.workspace ?? (await getCached<ApiWorkspace>(workspacePath(w.workspace)));
       const slug = r.full_name?.split("/")[1] ?? w.repository;
       return { workspace: ws.slug, workspaceUuid: ws.uuid, repository: slug, repositoryUuid: r.uuid };
     }
-    const ws = await cachedGet<ApiWorkspace>(workspacePath(w.workspace));
+    const ws = await getCached<ApiWorkspace>(workspacePath(w.workspace));
     if (w.project === undefined) return { workspace: ws.slug, workspaceUuid: ws.uuid };
-    const p = await cachedGet<{ key: string; uuid: string }>(projectPath(w.workspace, w.project));
+    const p = await getCached<{ key: string; uuid: string }>(projectPath(w.workspace, w.project));
     return { workspace: ws.slug, workspaceUuid: ws.uuid, project: p.key, projectUuid: p.uuid };
   } catch {
     return undefined;

@@ -14,12 +14,9 @@
 // - Only the label changes in place (the spec's PUT example); key material replaces, deleting
 //   the old key first since Bitbucket refuses the same key twice.
 
-import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { shim } from "./shim";
-import { loadSettings } from "../api/auth";
-import { processWide } from "../api/shared";
-import { request, deleteIfExists } from "../api/client";
+import { request, deleteIfExists, getCached } from "../api/client";
 import { seg, sshKeysPath } from "../api/cloud";
 import { readListed } from "../api/paginate";
 import { isKeyError, parsePublicKey } from "../ssh";
@@ -118,25 +115,8 @@ function fromApi(user: string | undefined, owner: string, k: ApiKey, keyComment:
   };
 }
 
-/**
- * The uuid of the account the credentials act as (GET /user), asked once per process and
- * credentials: a stack adding many keys makes one call, not one per key.
- */
-async function currentUser(): Promise<string> {
-  const s = loadSettings();
-  const who = crypto
-    .createHash("sha256")
-    .update(JSON.stringify([s.apiUrl, s.token, s.username, s.apiToken, s.oauthClientId]))
-    .digest("hex");
-  const cache = processWide("current-user", () => new Map<string, Promise<string>>());
-  let hit = cache.get(who);
-  if (!hit) {
-    hit = request<{ uuid: string }>("GET", "/user").then((r) => r.data.uuid);
-    cache.set(who, hit);
-    hit.catch(() => cache.delete(who));
-  }
-  return hit;
-}
+/** The uuid of the account the credentials act as: GET /user once per run, however many keys. */
+const currentUser = async () => (await getCached<{ uuid: string }>("/user")).uuid;
 
 const objectKey = (uuid: string) => `SshKey:${uuid}`;
 const keyPath = (owner: string, uuid: string) => `${sshKeysPath(owner)}/${seg(uuid)}`;

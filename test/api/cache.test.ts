@@ -5,7 +5,7 @@
 
 import * as assert from "node:assert/strict";
 import { loadSettings, setProviderConfig, type Settings } from "../../provider/api/auth";
-import { cachedList, forgetWritten, patchWritten, TTL_MS } from "../../provider/api/cache";
+import { cachedList, cachedObject, forgetWritten, patchWritten, TTL_MS } from "../../provider/api/cache";
 import { request } from "../../provider/api/client";
 import { listCached } from "../../provider/api/paginate";
 import { startEmulator, type Emulator } from "../emulator/server";
@@ -131,6 +131,21 @@ describe("read cache (one listing per collection per run)", () => {
     );
     const second = cachedList(s, HOOKS, async () => (calls++, ["after"]));
     assert.deepEqual(await second, ["after"]);
+    assert.equal(calls, 2);
+  });
+
+  it("keeps a single object (a repository) through writes below it; a write to it drops it", async () => {
+    const s = settings();
+    let calls = 0;
+    const get = async () => (calls++, { uuid: "{repo}" });
+    const repo = () => cachedObject(s, "/repositories/acme/api", get);
+    await Promise.all([repo(), repo()]);
+    patchWritten(s.apiUrl, "POST", HOOKS, { uuid: "{h}" });
+    forgetWritten(s.apiUrl, `${HOOKS}/%7Bh%7D`);
+    assert.deepEqual(await repo(), { uuid: "{repo}" });
+    assert.equal(calls, 1, "one GET; the hooks written below it do not change the repository");
+    forgetWritten(s.apiUrl, "/repositories/acme/api");
+    await repo();
     assert.equal(calls, 2);
   });
 

@@ -49,6 +49,26 @@ export function providers(): Promise<Record<string, string>> {
   return captured;
 }
 
+/**
+ * The large-stack shape of the scale bench and the issue-10 tests: repositories svc-0..svc-N-1,
+ * each with 2 webhooks and 2 plain pipeline variables, declared through `svc-*` globs.
+ */
+export const SCALE_MANIFEST = `version: 1
+workspace: acme
+webhooks:
+  - { repositories: "svc-*", url: "https://ci.example.test/push", events: [repo:push] }
+  - { repositories: "svc-*", url: "https://ci.example.test/pr", events: [pullrequest:created] }
+pipelineVariables:
+  - { repositories: "svc-*", key: REGION, value: eu-west-1, secured: false }
+  - { repositories: "svc-*", key: STAGE, value: prod, secured: false }
+`;
+export const SCALE_PER_REPO = 4;
+
+export const scaleSeed = (repos: number): Seed => ({
+  workspaces: { acme: Array.from({ length: repos }, (_, i) => `svc-${i}`) },
+  tokens: { [TOKEN]: { scopes: ALL_SCOPES } },
+});
+
 export interface Fixture {
   emulator: Emulator;
   harness: Harness;

@@ -5,24 +5,11 @@
 import * as assert from "node:assert/strict";
 import { deployManifest } from "../../provider/manifest/expand";
 import { parseManifest } from "../../provider/manifest/load";
-import { ALL_SCOPES } from "../emulator/store";
 import { Engine } from "../harness/deploy";
-import { fixture, TOKEN, type Fixture } from "../harness/fixture";
+import { fixture, SCALE_MANIFEST, scaleSeed, TOKEN, type Fixture } from "../harness/fixture";
 
 const REPOS = 6;
-const MANIFEST = `version: 1
-workspace: acme
-webhooks:
-  - { repositories: "svc-*", url: "https://ci.example.test/push", events: [repo:push] }
-  - { repositories: "svc-*", url: "https://ci.example.test/pr", events: [pullrequest:created] }
-pipelineVariables:
-  - { repositories: "svc-*", key: REGION, value: eu-west-1, secured: false }
-  - { repositories: "svc-*", key: STAGE, value: prod, secured: false }
-`;
-const SEED = {
-  workspaces: { acme: Array.from({ length: REPOS }, (_, i) => `svc-${i}`) },
-  tokens: { [TOKEN]: { scopes: ALL_SCOPES } },
-};
+const SEED = scaleSeed(REPOS);
 
 describe("issue 10: scale under the rate limit", () => {
   let f: Fixture;
@@ -39,7 +26,7 @@ describe("issue 10: scale under the rate limit", () => {
     await f?.close();
   });
   const program = async () =>
-    Object.values((await deployManifest(parseManifest(MANIFEST, "bitbucket.yaml"))).resources);
+    Object.values((await deployManifest(parseManifest(SCALE_MANIFEST, "bitbucket.yaml"))).resources);
   /** "METHOD /path" counts, item ids and repository names replaced so requests group by kind. */
   const tally = () => {
     const out: Record<string, number> = {};
