@@ -90,6 +90,12 @@ export function parsePublicKey(text: unknown): PublicKey | { error: string } {
 
 export const isKeyError = (k: PublicKey | { error: string }): k is { error: string } => "error" in k;
 
+/** A public key as people compare them: `ssh-ed25519 SHA256:...` (the text itself when it does not parse). */
+export function keyShown(text: string): string {
+  const k = parsePublicKey(text);
+  return isKeyError(k) ? text : `${k.type} ${k.fingerprint}`;
+}
+
 /**
  * The public key blob inside a private key (OpenSSH or PEM, via sshpk), to check a key pair
  * belongs together. `encrypted` is true for a passphrase-protected key. Undefined when the

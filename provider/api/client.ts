@@ -197,6 +197,7 @@ async function send(s: Settings, x: Exchange): Promise<AxiosResponse> {
   for (let attempt = 1; ; attempt++) {
     const headers = await x.headers(); // missing credentials and a failed OAuth grant throw here, explained
     let res: AxiosResponse;
+    counted(x.method, x.shown);
     try {
       res = await limiter.run(() =>
         http1().request({
@@ -257,6 +258,34 @@ async function send(s: Settings, x: Exchange): Promise<AxiosResponse> {
   }
 }
 
+/** Requests sent by this process (every attempt), for `plan --stats`: by method, and per path (no query). */
+export interface RequestStats {
+  total: number;
+  byMethod: Record<string, number>;
+  byPath: Map<string, number>;
+}
+
+export const requestStats = (): RequestStats =>
+  processWide("request-stats", () => ({ total: 0, byMethod: {}, byPath: new Map<string, number>() }));
+
+function counted(method: string, shown: string): void {
+  const st = requestStats();
+  const key = `${method} ${shown.replace(/\?.*$/, "")}`;
+  st.total++;
+  st.byMethod[method] = (st.byMethod[method] ?? 0) + 1;
+  st.byPath.set(key, (st.byPath.get(key) ?? 0) + 1);
+}
+
+const readOnlyFlag = () => processWide("read-only", () => ({ on: false }));
+
+/**
+ * While on, every write is refused in this process: `plan` and `export` only read Bitbucket, and
+ * a bug that reached a POST must fail rather than change it.
+ */
+export function setReadOnly(on: boolean): void {
+  readOnlyFlag().on = on;
+}
+
 /**
  * Says that the run waits on Bitbucket's rate limit: at the first pause after a success, then at
  * most once a minute while it lasts (a long wait without Retry-After is many short pauses).
@@ -312,6 +341,12 @@ export async function request<T = unknown>(
   }
   const url = /^https?:\/\//i.test(path) ? onApiOrigin(path, s.apiUrl) : `${s.apiUrl}${path}`;
   const shown = displayPath(url, s.apiUrl);
+  const write = method !== "GET" && method !== "HEAD";
+  if (write && readOnlyFlag().on) {
+    throw new Error(
+      `${method} ${shown}: refused, this command only reads Bitbucket (a bug: please report it)`,
+    );
+  }
   const params = opts.query
     ? (Object.fromEntries(Object.entries(opts.query).filter(([, v]) => v !== undefined)) as Record<
         string,
@@ -319,7 +354,6 @@ export async function request<T = unknown>(
       >)
     : undefined;
   const oauth = credentialsOf(s).kind === "oauth";
-  const write = method !== "GET" && method !== "HEAD";
   let res: AxiosResponse;
   try {
     res = await send(s, {

@@ -1,15 +1,28 @@
 #!/usr/bin/env node
-// The command line: `bitbucket-iac validate [file]` checks a manifest without the network
-// (schema, references, keys, duplicates among explicit repository lists) and prints every
-// problem as file:line:column. Exit 0: valid (or help); 1: problems; 2: usage.
+// The command line:
+//   validate [file]   the manifest, offline: every problem as file:line:column. Exit 0 valid, 1 problems.
+//   plan [file]       what `pulumi up` would do, read from live Bitbucket (read-only calls).
+//                     Exit 0 no changes, 2 changes, 1 error (terraform's -detailed-exitcode).
+//   export            a manifest of what a workspace has, every entry adopt: true.
+// Usage errors exit 2 (plan: 1, since its 2 means "changes").
 //
 // Paths are relative to the directory the user ran the command from: npm sets INIT_CWD to it
 // for `npm run validate -- file` and `npx`, whose own working directory may be the package's.
 
 import * as fs from "fs";
 import * as path from "path";
+import { parseArgs } from "util";
+import { credentialsOf, loadSettings } from "../api/auth";
+import { clearCache } from "../api/cache";
+import { requestStats, setReadOnly } from "../api/client";
 import { expand } from "../manifest/expand";
-import { isManifestError, loadManifest, shownProblems } from "../manifest/load";
+import { isManifestError, loadManifest, shownProblems, type Manifest } from "../manifest/load";
+import { pullRequestFromEnv, upsertComment } from "./comment";
+import { declaredBy } from "./declared";
+import { exportWorkspace } from "./export";
+import { planAll, readState, repositoriesOf, type PlanStats } from "./plan";
+import { progress } from "./progress";
+import { FORMATS, render, summarize, type Format } from "./report";
 
 const HELP = `bitbucket-iac: Bitbucket integration setup as code (webhooks, keys, variables, OAuth consumers).
 
@@ -17,13 +30,17 @@ usage: bitbucket-iac <command> [options]
 
 commands:
   validate [file]   check a manifest offline (default: bitbucket.yaml); exit 0 valid, 1 problems
+  plan [file]       show what \`pulumi up\` would change, read from Bitbucket; exit 0 none, 2 changes, 1 error
+  export            write a manifest of what a workspace has (bitbucket-iac export --help)
 
 options:
-  -h, --help        show this help (also: bitbucket-iac validate --help)
+  -h, --help        show this help (also: bitbucket-iac <command> --help)
   --version         print the version
 
 Apply a manifest with \`pulumi up\` in a Pulumi project whose program calls deployManifest()
-(this repository's Pulumi.yaml does). Docs: README.md in the package.`;
+(this repository's Pulumi.yaml does). Credentials: BITBUCKET_TOKEN (or BITBUCKET_USERNAME +
+BITBUCKET_API_TOKEN, or an OAuth client id + secret); BITBUCKET_API_URL for another server.
+Docs: README.md in the package.`;
 
 const VALIDATE_HELP = `usage: bitbucket-iac validate [file]
 
@@ -35,6 +52,39 @@ globs) are resolved by \`pulumi up\`. Prints every problem as file:line:column p
   -h, --help   show this help
 
 exit status: 0 valid, 1 problems, 2 usage`;
+
+const PLAN_HELP = `usage: bitbucket-iac plan [file] [--format text|markdown|json] [--state state.json] [--comment] [--stats]
+
+Reads Bitbucket (GET only: a read-only token is enough) and prints what \`pulumi up\` would do with
+the manifest: create, update (field by field), adopt, conflict (an existing object that differs,
+without adopt: true), delete. Secrets are never read or shown: write-only values read "(write-only)".
+
+  file              the manifest (default: bitbucket.yaml)
+  --format F        text (default), markdown, or json
+  --state FILE      the stack's state (\`pulumi stack export --file FILE\`): objects the stack manages
+                    are updates, and what it manages but no longer declares is deleted. Without it the
+                    plan is for a new stack: existing objects are adopted or conflicts.
+  --comment         in a Bitbucket Pipelines pull-request build (BITBUCKET_PR_ID,
+                    BITBUCKET_REPO_FULL_NAME): post the plan as a Markdown comment on the pull request,
+                    or edit the one posted before (needs the pullrequest scope)
+  --stats           print the requests made (at most one list per repository and kind) on stderr
+  -h, --help        show this help
+
+exit status: 0 no changes, 2 changes, 1 error`;
+
+const EXPORT_HELP = `usage: bitbucket-iac export --workspace W [--repositories GLOB] [-o file]
+
+Writes a manifest of what the workspace has: webhooks, deploy keys, the account's SSH keys, pipeline
+variables (plain values as they are; secured ones as { fromConfig } references), known hosts and key
+pairs. Every entry says adopt: true, so \`pulumi up\` takes the objects over as they are, and
+\`bitbucket-iac plan\` on the file reports no changes. Read-only calls.
+
+  --workspace W         the workspace slug
+  --repositories GLOB   only repositories whose slug matches (e.g. "svc-*"); default: all
+  -o, --output FILE     write the manifest there (default: standard output)
+  -h, --help            show this help
+
+exit status: 0 written, 1 error, 2 usage`;
 
 const isHelp = (a: string | undefined) => a === "-h" || a === "--help";
 
@@ -49,12 +99,14 @@ function version(): string {
   return "unknown";
 }
 
-export function main(
+type Out = (s: string) => void;
+
+export async function main(
   argv: string[],
-  out: (s: string) => void = console.log,
-  err: (s: string) => void = console.error,
+  out: Out = console.log,
+  err: Out = console.error,
   cwd: string = process.env.INIT_CWD ?? process.cwd(),
-): number {
+): Promise<number> {
   const [command, ...args] = argv;
   if (command === undefined || isHelp(command)) {
     (command === undefined ? err : out)(HELP);
@@ -64,38 +116,214 @@ export function main(
     out(version());
     return 0;
   }
-  if (command !== "validate") {
+  const commands: Record<string, { help: string; usageStatus: number; run: () => Promise<number> | number }> =
+    {
+      validate: { help: VALIDATE_HELP, usageStatus: 2, run: () => validate(args, out, err, cwd) },
+      plan: { help: PLAN_HELP, usageStatus: 1, run: () => plan(args, out, err, cwd) },
+      export: { help: EXPORT_HELP, usageStatus: 2, run: () => exportCommand(args, out, err, cwd) },
+    };
+  const c = commands[command];
+  if (c === undefined) {
     err(`bitbucket-iac: unknown command "${command}"\n\n${HELP}`);
     return 2;
   }
   if (args.some(isHelp)) {
-    out(VALIDATE_HELP);
+    out(c.help);
     return 0;
   }
-  const unknown = args.find((a) => a.startsWith("-"));
-  if (unknown !== undefined || args.length > 1) {
-    err(
-      `bitbucket-iac validate: ${unknown ? `unknown option ${unknown}` : "give one file"}\n\n${VALIDATE_HELP}`,
-    );
-    return 2;
-  }
-  const file = args[0] ?? "bitbucket.yaml";
+  clearCache(); // each command reads Bitbucket as it is now, even when run in-process
   try {
-    const m = loadManifest(path.resolve(cwd, file), {
-      relativeTo: cwd,
-      missingHint: "give its path: bitbucket-iac validate path/to/bitbucket.yaml",
-    });
-    const specs = expand(m, () => undefined); // offline: selectors other than lists are not resolved
-    out(
-      `${file}: valid (${specs.length} resource${specs.length === 1 ? "" : "s"} from explicit repository lists; selectors are resolved by pulumi up)`,
-    );
-    return 0;
+    return await c.run();
   } catch (e) {
-    if (!isManifestError(e)) throw e;
-    for (const line of shownProblems(e.problems)) err(line);
-    err(`${e.problems.length} problem${e.problems.length === 1 ? "" : "s"}`);
+    if (e instanceof UsageError) {
+      err(`bitbucket-iac ${command}: ${e.message}\n\n${c.help}`);
+      return c.usageStatus;
+    }
+    if (isManifestError(e)) {
+      for (const line of shownProblems(e.problems)) err(line);
+      err(`${e.problems.length} problem${e.problems.length === 1 ? "" : "s"}`);
+      return 1;
+    }
+    err(`bitbucket-iac ${command}: ${(e as Error).message}`);
     return 1;
+  } finally {
+    setReadOnly(false);
   }
 }
 
-if (require.main === module) process.exit(main(process.argv.slice(2)));
+class UsageError extends Error {}
+
+/** Options and positionals, or a UsageError naming the first thing wrong. */
+function parse<O extends Record<string, { type: "string" | "boolean"; short?: string }>>(
+  args: string[],
+  options: O,
+  maxPositionals: number,
+) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    const { code, message } = e as { code?: string; message: string };
+    const option = /'([^' ]+)/.exec(message)?.[1] ?? "";
+    throw new UsageError(
+      code === "ERR_PARSE_ARGS_UNKNOWN_OPTION"
+        ? `unknown option ${option}`
+        : code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE"
+          ? `${option} ${/argument missing/.test(message) ? "needs a value" : "takes no value"}`
+          : message,
+    );
+  }
+  if (parsed.positionals.length > maxPositionals)
+    throw new UsageError(maxPositionals ? "give one file" : `unexpected "${parsed.positionals[0]}"`);
+  return parsed;
+}
+
+/** The manifest at `file`, read relative to where the command was run. */
+function load(file: string, cwd: string, command: string): Manifest {
+  return loadManifest(path.resolve(cwd, file), {
+    relativeTo: cwd,
+    missingHint: `give its path: bitbucket-iac ${command} path/to/bitbucket.yaml`,
+  });
+}
+
+function validate(args: string[], out: Out, err: Out, cwd: string): number {
+  const { positionals } = parse(args, {}, 1);
+  const file = positionals[0] ?? "bitbucket.yaml";
+  const m = load(file, cwd, "validate");
+  const specs = expand(m, () => undefined); // offline: selectors other than lists are not resolved
+  out(
+    `${file}: valid (${specs.length} resource${specs.length === 1 ? "" : "s"} from explicit repository lists; selectors are resolved by pulumi up)`,
+  );
+  return 0;
+}
+
+async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<number> {
+  const { values, positionals } = parse(
+    args,
+    {
+      format: { type: "string" },
+      state: { type: "string" },
+      comment: { type: "boolean" },
+      stats: { type: "boolean" },
+    },
+    1,
+  );
+  const format = (values.format ?? "text") as Format;
+  if (!FORMATS.includes(format))
+    throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, not "${values.format}"`);
+  const pr = values.comment ? pullRequestFromEnv() : undefined; // before any call: a misplaced --comment fails fast
+  const file = positionals[0] ?? "bitbucket.yaml";
+  const m = load(file, cwd, "plan");
+  const state =
+    values.state !== undefined ? readState(path.resolve(cwd, values.state), values.state) : undefined;
+  const settings = loadSettings();
+  credentialsOf(settings); // no credentials: one clear error, not one per resource
+  const before = snapshot();
+  const started = Date.now();
+  setReadOnly(true);
+  const declared = await declaredBy(m);
+  const p = progress("plan: resources read", declared.length);
+  const planned = await planAll(declared, state, () => p.tick());
+  p.done();
+  setReadOnly(false);
+  const report = {
+    manifest: file,
+    apiUrl: settings.apiUrl,
+    ...(values.state !== undefined && { state: values.state }),
+    planned,
+  };
+  out(render(report, format));
+  if (values.stats)
+    err(statsLine(stats(before, declared.length, repositoriesOf(declared), Date.now() - started)));
+  if (pr) {
+    const c = await upsertComment(pr, render(report, "markdown"));
+    err(
+      `bitbucket-iac plan: ${c.how} comment ${c.id} on pull request #${pr.id} of ${pr.workspace}/${pr.repository}`,
+    );
+  }
+  const s = summarize(planned);
+  return s.errors ? 1 : s.changes ? 2 : 0;
+}
+
+/** Request counts so far, to measure one command's share. */
+function snapshot(): { total: number; byPath: Map<string, number>; byMethod: Record<string, number> } {
+  const st = requestStats();
+  return { total: st.total, byPath: new Map(st.byPath), byMethod: { ...st.byMethod } };
+}
+
+function stats(
+  before: ReturnType<typeof snapshot>,
+  resources: number,
+  repositories: number,
+  ms: number,
+): PlanStats {
+  const now = requestStats();
+  const perPath = [...now.byPath].map(([k, n]) => n - (before.byPath.get(k) ?? 0)).filter((n) => n > 0);
+  const byMethod = Object.fromEntries(
+    Object.entries(now.byMethod)
+      .map(([k, n]) => [k, n - (before.byMethod[k] ?? 0)] as const)
+      .filter(([, n]) => n > 0),
+  );
+  return {
+    requests: now.total - before.total,
+    byMethod,
+    paths: perPath.length,
+    maxPerPath: Math.max(0, ...perPath),
+    resources,
+    repositories,
+    ms,
+  };
+}
+
+function statsLine(s: PlanStats): string {
+  const per = (n: number) => (n ? (s.requests / n).toFixed(2) : "-");
+  return [
+    `plan stats: ${s.requests} requests (${
+      Object.entries(s.byMethod)
+        .map(([k, n]) => `${n} ${k}`)
+        .join(", ") || "none"
+    }) in ${(s.ms / 1000).toFixed(1)} s`,
+    `  ${s.paths} collections or objects read, each at most ${s.maxPerPath} time${s.maxPerPath === 1 ? "" : "s"}`,
+    `  ${s.resources} resources (${per(s.resources)} requests each), ${s.repositories} repositories (${per(s.repositories)} requests each)`,
+  ].join("\n");
+}
+
+async function exportCommand(args: string[], out: Out, err: Out, cwd: string): Promise<number> {
+  const { values } = parse(
+    args,
+    {
+      workspace: { type: "string" },
+      repositories: { type: "string" },
+      output: { type: "string", short: "o" },
+    },
+    0,
+  );
+  if (!values.workspace)
+    throw new UsageError("--workspace is required: the workspace slug, e.g. --workspace acme");
+  credentialsOf(loadSettings());
+  setReadOnly(true);
+  const r = await exportWorkspace(values.workspace, values.repositories, {
+    start: (total) => progress("export: repositories read", total),
+  });
+  if (values.output !== undefined) {
+    fs.writeFileSync(path.resolve(cwd, values.output), r.text);
+  } else out(r.text);
+  const found = Object.entries(r.counts)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${k}`);
+  err(
+    `bitbucket-iac export: ${found.join(", ") || "nothing found"}${values.output !== undefined ? ` written to ${values.output}` : ""}`,
+  );
+  for (const s of r.skipped) err(`  not exported: ${s}`);
+  if (r.configKeys.length) {
+    err(`  write-only values to set before pulumi up (${r.configKeys.length}):`);
+    for (const k of r.configKeys) err(`    pulumi config set --secret ${k.key} <value>   # ${k.holds}`);
+  }
+  return 0;
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

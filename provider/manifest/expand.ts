@@ -70,7 +70,7 @@ export interface Spec {
   repositories?: string[];
 }
 
-const globRe = (glob: string) =>
+export const globRe = (glob: string) =>
   new RegExp(
     `^${glob
       .replace(/[.+^${}()|[\]\\]/g, "\\$&")
@@ -488,11 +488,23 @@ export interface DeployResult {
   resources: Record<string, pulumi.Resource>;
 }
 
+export interface DeployOptions {
+  /**
+   * Resolves a secret reference instead of stack config and the environment (`plan` gives a
+   * placeholder: it never needs a secret's value).
+   */
+  secret?: (ref: SecretRef) => pulumi.Output<string>;
+}
+
 /**
  * Declares every resource of the manifest. `repos` lists repositories for selectors (default:
  * the Bitbucket API, each workspace once). Throws a ManifestError for problems found on the way.
  */
-export async function deployManifest(m: Manifest, repos?: RepoLister): Promise<DeployResult> {
+export async function deployManifest(
+  m: Manifest,
+  repos?: RepoLister,
+  opts: DeployOptions = {},
+): Promise<DeployResult> {
   // The listing runs in the program, which the provider's `configure` never reaches: give it the
   // stack's bitbucket:* config too (values stay in this process's memory).
   setProviderConfig((k) => pulumi.runtime.getConfig(k));
@@ -513,7 +525,7 @@ export async function deployManifest(m: Manifest, repos?: RepoLister): Promise<D
     const key = `${e.loc.path}.${field}`;
     const near = [field, field.replace(/\.[^.]*$/, ""), field.split(".")[0]!].find((f) => e.at[f]);
     const loc = { ...(near !== undefined ? e.at[near]! : e.loc), path: key };
-    if (!secrets.has(key)) secrets.set(key, secretOf(ref, loc, problems));
+    if (!secrets.has(key)) secrets.set(key, opts.secret ? opts.secret(ref) : secretOf(ref, loc, problems));
     return secrets.get(key)!;
   };
   for (const s of specs) {

@@ -21,7 +21,7 @@ import { shim } from "./shim";
 import { request, deleteIfExists } from "../api/client";
 import { deployKeysPath, ownerLabel, seg, type KeyOwner } from "../api/cloud";
 import { isApiError } from "../api/errors";
-import { readListed } from "../api/paginate";
+import { findIn, readListed } from "../api/paginate";
 import { isKeyError, parsePublicKey } from "../ssh";
 import { configure, partialFailure, withContext, type CheckFailure } from "./common";
 import {
@@ -29,6 +29,7 @@ import {
   createOrAdopt,
   keptByThisRun,
   ownershipOf,
+  type Lookup,
   type Ownership,
   replacedFields,
 } from "./ownership";
@@ -165,6 +166,24 @@ function hint403(e: unknown): unknown {
 
 const explain = (e: unknown, what: string) => withContext(hint403(e), what);
 
+/** Where the declared key would be found (same fingerprint in the same place), and how one found compares. */
+export function lookup(n: Normalized): Lookup<ApiKey> {
+  const fingerprint = fingerprintOfApi({ id: 0, key: n.key });
+  return {
+    what: `deploy key ${fingerprint} on ${ownerLabel(n)}`,
+    natural: naturalKey.deployKey(
+      n.workspace,
+      n.project !== undefined ? `project:${n.project}` : (n.repository ?? ""),
+      fingerprint,
+    ),
+    find: (fresh) => findIn<ApiKey>(deployKeysPath(n), (k) => fingerprintOfApi(k) === fingerprint, { fresh }),
+    differences: (k) =>
+      (k.label ?? "") === n.label
+        ? []
+        : [{ field: "label", live: `"${k.label ?? ""}"`, declared: `"${n.label}"` }],
+  };
+}
+
 // ---- the provider -------------------------------------------------------------------------
 
 export const deployKeyProvider: pulumi.dynamic.ResourceProvider = {
@@ -183,22 +202,13 @@ export const deployKeyProvider: pulumi.dynamic.ResourceProvider = {
 
   async create(inputs: Normalized) {
     const owner: KeyOwner = inputs;
-    const fingerprint = fingerprintOfApi({ id: 0, key: inputs.key });
-    const what = `deploy key ${fingerprint} on ${ownerLabel(owner)}`;
+    const found = lookup(inputs);
+    const what = found.what;
     return createOrAdopt<ApiKey, DeployKeyOutputs>({
-      what,
-      natural: naturalKey.deployKey(
-        owner.workspace,
-        owner.project !== undefined ? `project:${owner.project}` : (owner.repository ?? ""),
-        fingerprint,
-      ),
+      ...found,
       ownership: inputs,
-      collection: deployKeysPath(owner),
-      match: (k) => fingerprintOfApi(k) === fingerprint,
       post: async () => (await request<ApiKey>("POST", deployKeysPath(owner), { body: toApi(inputs) })).data,
       created: (k) => ({ id: idOf(owner, k.id), outs: withInputComment(fromApi(owner, k), inputs) }),
-      differences: (k) =>
-        (k.label ?? "") === inputs.label ? [] : [`label: "${k.label ?? ""}" in Bitbucket`],
       key: (k) => objectKey(owner, k.id),
       adopt: async (k) => {
         const id = idOf(owner, k.id);

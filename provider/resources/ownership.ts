@@ -14,7 +14,6 @@
 //    resource would destroy it: delete skips any object this run adopted.
 
 import { getCached } from "../api/client";
-import { findIn } from "../api/paginate";
 import { projectPath, repositoryPath, workspacePath, type Location } from "../api/cloud";
 import { notice, processWide } from "../api/shared";
 import {
@@ -82,22 +81,43 @@ export function keptByThisRun(key: string, what: string): boolean {
   return true;
 }
 
-export interface CreateOrAdopt<T, O> {
+/**
+ * How an existing object differs from its declaration, field by field: Bitbucket's value and the
+ * declared one as shown to people (never a secret), or a write-only part that cannot be compared.
+ */
+export type Difference =
+  { field: string; live: string; declared: string } | { field: string; writeOnly: true };
+
+/** The difference as the adoption messages say it: `events: repo:push in Bitbucket`. */
+export const said = (d: Difference): string =>
+  "writeOnly" in d
+    ? `${d.field}: set in Bitbucket, write-only, cannot be compared`
+    : `${d.field}: ${d.live} in Bitbucket`;
+
+/**
+ * Where a declaration's object would be found by its natural key, and how one found compares.
+ * Create (below) and `bitbucket-iac plan` both start from it: one copy of the rules.
+ */
+export interface Lookup<T> {
   /** The object, for messages: `webhook https://... on acme/api`. */
   what: string;
   /** Its natural key as declared (claimed before anything is sent), e.g. `Webhook:acme/api:<url>`. */
   natural: string;
+  /**
+   * The object with this natural key, from the run's listing of its collection (cache.ts: one
+   * listing shared by every read and lookup); `fresh` lists again (after a write whose answer was lost).
+   */
+  find(fresh?: boolean): Promise<T | undefined>;
+  /** How an existing object differs from the declaration; a write-only part that cannot be compared counts. */
+  differences(t: T): Difference[];
+}
+
+export interface CreateOrAdopt<T, O> extends Lookup<T> {
   ownership: Ownership;
-  /** The collection the object is in (listed once per run, shared with every read: cache.ts)... */
-  collection: string;
-  /** ...and how to recognise it there by its natural key (hook URL, key fingerprint, variable key). */
-  match: (t: T) => boolean;
   /** The POST; never repeated. */
   post: () => Promise<T>;
   /** The result for an object the POST created. */
   created: (t: T) => { id: string; outs: O } | Promise<{ id: string; outs: O }>;
-  /** How an existing object differs from the declaration; a write-only part that cannot be compared counts. */
-  differences: (t: T) => string[];
   /** Brings an existing object to the declared state (no write when nothing differs). */
   adopt: (t: T) => Promise<{ id: string; outs: O }>;
   /** The registry key of an object: its type and Bitbucket's own id. */
@@ -116,7 +136,7 @@ export async function createOrAdopt<T, O>(c: CreateOrAdopt<T, O>): Promise<{ id:
   claim(c.natural, c.what, who, "created");
   let existing: T | undefined;
   try {
-    existing = await findIn(c.collection, c.match);
+    existing = await c.find();
   } catch (e) {
     throw withContext(e, `create ${c.what}`);
   }
@@ -128,7 +148,7 @@ export async function createOrAdopt<T, O>(c: CreateOrAdopt<T, O>): Promise<{ id:
     const lost = mayHaveCommitted(e);
     if (!lost && !c.exists?.(e)) throw withContext(e, `create ${c.what}`);
     // The list may lag the write: look again, past the cache, a few times.
-    const found = await findAfterWrite(() => findIn(c.collection, c.match, { fresh: true }));
+    const found = await findAfterWrite(() => c.find(true));
     if (found === undefined) throw withContext(e, `create ${c.what}`);
     if (!lost) return adoptExisting(c, found); // 409: someone else's, made meanwhile
     claim(c.key(found), c.what, who, "created");
@@ -139,7 +159,7 @@ export async function createOrAdopt<T, O>(c: CreateOrAdopt<T, O>): Promise<{ id:
 }
 
 async function adoptExisting<T, O>(c: CreateOrAdopt<T, O>, t: T): Promise<{ id: string; outs: O }> {
-  const differs = c.differences(t);
+  const differs = c.differences(t).map(said);
   if (differs.length > 0 && !c.ownership.adopt) throw takeoverRefused(c.what, differs);
   claim(c.key(t), c.what, c.ownership.resourceName, "adopted");
   const r = await c.adopt(t);
@@ -159,7 +179,7 @@ export function takeoverRefused(what: string, differs: string[]): Error {
 }
 
 /** A write-only part Bitbucket holds but never returns: it cannot be compared with the declaration. */
-export const writeOnly = (field: string) => `${field}: set in Bitbucket, write-only, cannot be compared`;
+export const writeOnly = (field: string): Difference => ({ field, writeOnly: true });
 
 // ---- aliases of one workspace, repository or project ----------------------------------------
 //

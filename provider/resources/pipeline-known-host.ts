@@ -18,14 +18,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { shim } from "./shim";
 import { request, deleteIfExists } from "../api/client";
 import { pipelinesSshPath, seg } from "../api/cloud";
-import { readListed } from "../api/paginate";
-import { isKeyError, KEY_TYPES, parsePublicKey } from "../ssh";
+import { findIn, readListed } from "../api/paginate";
+import { isKeyError, KEY_TYPES, keyShown, parsePublicKey } from "../ssh";
 import { configure, partialFailure, statusOf, withContext, type CheckFailure } from "./common";
 import {
   claim,
   createOrAdopt,
   keptByThisRun,
   ownershipOf,
+  type Lookup,
   type Ownership,
   replacedFields,
 } from "./ownership";
@@ -142,6 +143,21 @@ function locate(id: string, props: Partial<PipelineKnownHostOutputs>) {
   };
 }
 
+/** Where the declared entry would be found (same host name), and how one found compares. */
+export function lookup(n: Normalized): Lookup<ApiHost> {
+  return {
+    what: `known host ${n.hostname} on ${n.workspace}/${n.repository}`,
+    natural: naturalKey.knownHost(n.workspace, n.repository, n.hostname),
+    find: (fresh) => findIn<ApiHost>(hostsPath(n), (h) => h.hostname === n.hostname, { fresh }),
+    differences: (h) => {
+      const live = fromApi(n, h).publicKey;
+      return live === n.publicKey
+        ? []
+        : [{ field: "publicKey", live: "another key", declared: keyShown(n.publicKey) }];
+    },
+  };
+}
+
 // ---- the provider -------------------------------------------------------------------------
 
 export const pipelineKnownHostProvider: pulumi.dynamic.ResourceProvider = {
@@ -161,16 +177,12 @@ export const pipelineKnownHostProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async create(inputs: Normalized) {
-    const what = `known host ${inputs.hostname} on ${inputs.workspace}/${inputs.repository}`;
+    const found = lookup(inputs);
+    const what = found.what;
     return createOrAdopt<ApiHost, PipelineKnownHostOutputs>({
-      what,
-      natural: naturalKey.knownHost(inputs.workspace, inputs.repository, inputs.hostname),
+      ...found,
       ownership: inputs,
-      differences: (h) =>
-        fromApi(inputs, h).publicKey === inputs.publicKey ? [] : ["publicKey: another key in Bitbucket"],
       key: (h) => objectKey(h.uuid),
-      collection: hostsPath(inputs),
-      match: (h) => h.hostname === inputs.hostname,
       post: async () => (await request<ApiHost>("POST", hostsPath(inputs), { body: toApi(inputs) })).data,
       exists: (e) => statusOf(e) === 409,
       created: (h) => ({ id: idOf(inputs, h.uuid), outs: fromApi(inputs, h) }),

@@ -17,7 +17,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { shim } from "./shim";
 import { request, getOrUndefined, deleteIfExists } from "../api/client";
 import { pipelinesSshPath } from "../api/cloud";
-import { fingerprintOf, isKeyError, parsePublicKey, privateKeyInfo } from "../ssh";
+import { fingerprintOf, isKeyError, keyShown, parsePublicKey, privateKeyInfo } from "../ssh";
 import {
   configure,
   hashSecret,
@@ -30,9 +30,11 @@ import {
   claim,
   keptByThisRun,
   ownershipOf,
+  said,
   takeoverRefused,
   replacedFields,
   writeOnly,
+  type Lookup,
   type Ownership,
 } from "./ownership";
 import { notice } from "../api/shared";
@@ -153,6 +155,28 @@ async function put(n: Normalized, what: string) {
   }
 }
 
+interface ApiPair {
+  public_key?: string;
+}
+
+/** The repository's pair, if it has one, and how it compares: its private key never can. */
+export function lookup(n: Normalized): Lookup<ApiPair> {
+  return {
+    what: `the Pipelines SSH key pair of ${n.workspace}/${n.repository}`,
+    natural: objectKey(n),
+    find: () => getOrUndefined<ApiPair>(pairPath(n)),
+    differences: (existing) => {
+      const pub = parsePublicKey(existing.public_key ?? "");
+      return [
+        writeOnly("privateKey"),
+        ...(!isKeyError(pub) && pub.normalized === n.publicKey
+          ? []
+          : [{ field: "publicKey", live: "another key", declared: keyShown(n.publicKey) }]),
+      ];
+    },
+  };
+}
+
 // ---- the provider -------------------------------------------------------------------------
 
 export const pipelineSshKeyPairProvider: pulumi.dynamic.ResourceProvider = {
@@ -169,23 +193,18 @@ export const pipelineSshKeyPairProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async create(inputs: Normalized) {
-    const what = `the Pipelines SSH key pair of ${inputs.workspace}/${inputs.repository}`;
+    const found = lookup(inputs);
+    const what = found.what;
     const key = objectKey(inputs);
     claim(key, what, inputs.resourceName, "created");
-    let existing: { public_key?: string } | undefined;
+    let existing: ApiPair | undefined;
     try {
-      existing = await getOrUndefined<{ public_key?: string }>(pairPath(inputs));
+      existing = await found.find();
     } catch (e) {
       throw withContext(e, `create ${what}`);
     }
     if (existing !== undefined) {
-      const pub = parsePublicKey(existing.public_key ?? "");
-      const differs = [
-        writeOnly("privateKey"),
-        ...(!isKeyError(pub) && pub.normalized === inputs.publicKey
-          ? []
-          : ["publicKey: another key in Bitbucket"]),
-      ];
+      const differs = found.differences(existing).map(said);
       if (!inputs.adopt) throw takeoverRefused(what, differs);
       claim(key, what, inputs.resourceName, "adopted");
       notice(`adopted the existing ${what}, replacing it with the declared pair`);

@@ -22,7 +22,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { shim } from "./shim";
 import { request, deleteIfExists } from "../api/client";
 import { environmentsPath, seg, variablesPath, type VariableScope } from "../api/cloud";
-import { listCached, readListed } from "../api/paginate";
+import { findIn, listCached, readListed } from "../api/paginate";
 import {
   configure,
   hashSecret,
@@ -39,6 +39,7 @@ import {
   keptByThisRun,
   ownershipOf,
   writeOnly,
+  type Lookup,
   type Ownership,
   replacedFields,
 } from "./ownership";
@@ -200,6 +201,33 @@ async function environmentUuid(workspace: string, repository: string, name: stri
   );
 }
 
+/**
+ * Where the declared variable would be found (same key in the same scope; a deployment
+ * environment's uuid looked up first), and how one found compares. Values are never shown.
+ */
+export async function lookup(n: Normalized): Promise<Lookup<ApiVariable> & { envUuid?: string }> {
+  const envUuid =
+    n.environment !== undefined && n.repository !== undefined
+      ? await environmentUuid(n.workspace, n.repository, n.environment)
+      : undefined;
+  return {
+    envUuid,
+    what: label(n),
+    natural: naturalKey.variable(n.workspace, n.repository, n.environment, n.key),
+    find: (fresh) =>
+      findIn<ApiVariable>(variablesPath(scopeOf(n, envUuid)), (v) => v.key === n.key, { fresh }),
+    differences: (v) =>
+      v.secured
+        ? [writeOnly("value (secured)")]
+        : [
+            ...(v.value !== n.value
+              ? [{ field: "value", live: "another value", declared: "(not shown)" }]
+              : []),
+            ...(n.secured ? [{ field: "secured", live: "false", declared: "true" }] : []),
+          ],
+  };
+}
+
 // ---- the provider -------------------------------------------------------------------------
 
 export const pipelineVariableProvider: pulumi.dynamic.ResourceProvider = {
@@ -221,30 +249,19 @@ export const pipelineVariableProvider: pulumi.dynamic.ResourceProvider = {
 
   async create(inputs: Normalized) {
     const what = `create ${label(inputs)}`;
-    let envUuid: string | undefined;
-    if (inputs.environment !== undefined && inputs.repository !== undefined) {
-      try {
-        envUuid = await environmentUuid(inputs.workspace, inputs.repository, inputs.environment);
-      } catch (e) {
-        throw withContext(e, what);
-      }
+    let found: Lookup<ApiVariable> & { envUuid?: string };
+    try {
+      found = await lookup(inputs);
+    } catch (e) {
+      throw withContext(e, what);
     }
+    const envUuid = found.envUuid;
     const scope = scopeOf(inputs, envUuid);
     const hash = () => (inputs.secured ? hashSecret(inputs.value) : undefined);
     return createOrAdopt<ApiVariable, PipelineVariableOutputs>({
-      what: label(inputs),
-      natural: naturalKey.variable(inputs.workspace, inputs.repository, inputs.environment, inputs.key),
+      ...found,
       ownership: inputs,
-      differences: (v) =>
-        v.secured
-          ? [writeOnly("value (secured)")]
-          : [
-              ...(v.value !== inputs.value ? ["value: another value in Bitbucket"] : []),
-              ...(inputs.secured ? ["secured: false in Bitbucket"] : []),
-            ],
       key: (v) => objectKey(v.uuid),
-      collection: variablesPath(scope),
-      match: (v) => v.key === inputs.key,
       post: async () =>
         (await request<ApiVariable>("POST", variablesPath(scope), { body: toApi(inputs) })).data,
       exists: (e) => statusOf(e) === 409,

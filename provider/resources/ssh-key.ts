@@ -18,10 +18,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { shim } from "./shim";
 import { request, deleteIfExists, getCached } from "../api/client";
 import { seg, sshKeysPath } from "../api/cloud";
-import { readListed } from "../api/paginate";
+import { findIn, readListed } from "../api/paginate";
 import { isKeyError, parsePublicKey } from "../ssh";
 import { configure, partialFailure, withContext, type CheckFailure } from "./common";
-import { claim, createOrAdopt, keptByThisRun, ownershipOf, type Ownership } from "./ownership";
+import { claim, createOrAdopt, keptByThisRun, ownershipOf, type Lookup, type Ownership } from "./ownership";
 import { naturalKey } from "../names";
 import { checkPublicKey, checkSlug, checkText } from "./validate";
 
@@ -127,6 +127,25 @@ function locate(id: string, props: Partial<SshKeyOutputs>): { owner: string; uui
   return { owner, uuid };
 }
 
+/**
+ * Where the declared key would be found (same fingerprint on the user's account: the credentials'
+ * own account when no user is given), and how one found compares.
+ */
+export async function lookup(n: Normalized): Promise<Lookup<ApiKey> & { user: string }> {
+  const user = n.user ?? (await currentUser());
+  const fp = fingerprint(n.key);
+  return {
+    user,
+    what: `SSH key ${fp} of user ${user}`,
+    natural: naturalKey.sshKey(user, fp),
+    find: (fresh) => findIn<ApiKey>(sshKeysPath(user), (k) => fingerprint(k.key) === fp, { fresh }),
+    differences: (k) =>
+      (k.label ?? "") === n.label
+        ? []
+        : [{ field: "label", live: `"${k.label ?? ""}"`, declared: `"${n.label}"` }],
+  };
+}
+
 // ---- the provider -------------------------------------------------------------------------
 
 export const sshKeyProvider: pulumi.dynamic.ResourceProvider = {
@@ -147,25 +166,17 @@ export const sshKeyProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async create(inputs: Normalized) {
-    let user = inputs.user;
-    if (user === undefined) {
-      try {
-        user = await currentUser();
-      } catch (e) {
-        throw withContext(e, "find the account the credentials belong to (to add the SSH key to it)");
-      }
+    let found: Lookup<ApiKey> & { user: string };
+    try {
+      found = await lookup(inputs);
+    } catch (e) {
+      throw withContext(e, "find the account the credentials belong to (to add the SSH key to it)");
     }
-    const fp = fingerprint(inputs.key);
-    const what = `SSH key ${fp} of user ${user}`;
+    const { user, what } = found;
     return createOrAdopt<ApiKey, SshKeyOutputs>({
-      what,
-      natural: naturalKey.sshKey(user, fp),
+      ...found,
       ownership: inputs,
-      differences: (k) =>
-        (k.label ?? "") === inputs.label ? [] : [`label: "${k.label ?? ""}" in Bitbucket`],
       key: (k) => objectKey(k.uuid),
-      collection: sshKeysPath(user),
-      match: (k) => fingerprint(k.key) === fp,
       post: async () =>
         (
           await request<ApiKey>("POST", sshKeysPath(user), {

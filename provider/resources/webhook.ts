@@ -19,7 +19,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { shim } from "./shim";
 import { request, deleteIfExists } from "../api/client";
 import { hookPath, hooksPath, scopeLabel, type HookScope } from "../api/cloud";
-import { readListed } from "../api/paginate";
+import { findIn, readListed } from "../api/paginate";
 import {
   closeMatches,
   configure,
@@ -36,6 +36,8 @@ import {
   keptByThisRun,
   ownershipOf,
   writeOnly,
+  type Difference,
+  type Lookup,
   type Ownership,
   replacedFields,
 } from "./ownership";
@@ -307,17 +309,39 @@ function matches(h: ApiHook, n: Normalized): boolean {
 }
 
 /** How an existing hook differs from the declaration; a secret it holds cannot be compared. */
-function differences(h: ApiHook, n: Normalized, want: string | undefined): string[] {
-  const out: string[] = [];
-  if ((h.description ?? "") !== n.description) out.push(`description: "${h.description ?? ""}" in Bitbucket`);
-  if ((h.active !== false) !== n.active) out.push(`active: ${h.active !== false} in Bitbucket`);
+function differences(h: ApiHook, n: Normalized): Difference[] {
+  const out: Difference[] = [];
+  const quoted = (s: string | undefined) => `"${s ?? ""}"`;
+  const events = (e: readonly string[] | undefined) => [...(e ?? [])].sort().join(", ");
+  if ((h.description ?? "") !== n.description)
+    out.push({ field: "description", live: quoted(h.description), declared: quoted(n.description) });
+  if ((h.active !== false) !== n.active)
+    out.push({ field: "active", live: String(h.active !== false), declared: String(n.active) });
   if ((h.skip_cert_verification === true) !== n.skipCertVerification)
-    out.push(`skipCertVerification: ${h.skip_cert_verification === true} in Bitbucket`);
+    out.push({
+      field: "skipCertVerification",
+      live: String(h.skip_cert_verification === true),
+      declared: String(n.skipCertVerification),
+    });
   if (!sameSet(h.events, n.events))
-    out.push(`events: ${[...(h.events ?? [])].sort().join(", ")} in Bitbucket`);
+    out.push({ field: "events", live: events(h.events), declared: events(n.events) });
   if (h.secret_set === true) out.push(writeOnly("secret"));
-  else if (want !== undefined) out.push("secret: none in Bitbucket");
+  else if (n.secret !== undefined || n.generateSecret)
+    out.push({ field: "secret", live: "none", declared: n.generateSecret ? "(generated)" : "(write-only)" });
   return out;
+}
+
+/** Where the declared hook would be found (same URL in the same place), and how one found compares. */
+export function lookup(n: Normalized): Lookup<ApiHook> {
+  const scope: HookScope = { workspace: n.workspace, repository: n.repository };
+  return {
+    what: `webhook ${urlForMessages(n.url)} on ${scopeLabel(scope)}`,
+    natural: naturalKey.webhook(scope.workspace, scope.repository, n.url),
+    // Made by hand, or by a run that lost its answer; never an app's read-only hook.
+    find: (fresh) =>
+      findIn<ApiHook>(hooksPath(scope), (h) => h.url === n.url && h.read_only !== true, { fresh }),
+    differences: (h) => differences(h, n),
+  };
 }
 
 const objectKey = (uuid: string) => `Webhook:${uuid}`;
@@ -360,23 +384,18 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
 
   async create(inputs: Normalized) {
     const scope: HookScope = { workspace: inputs.workspace, repository: inputs.repository };
-    const what = `webhook ${urlForMessages(inputs.url)} on ${scopeLabel(scope)}`;
+    const found = lookup(inputs);
     const want = desiredSecret(inputs);
     return createOrAdopt<ApiHook, WebhookOutputs>({
-      what,
-      natural: naturalKey.webhook(scope.workspace, scope.repository, inputs.url),
+      ...found,
       ownership: inputs,
-      // Same URL in the same place (made by hand, or by a run that lost its answer); never an app's read-only hook.
-      collection: hooksPath(scope),
-      match: (h) => h.url === inputs.url && h.read_only !== true,
       post: async () =>
         (await request<ApiHook>("POST", hooksPath(scope), { body: toApi(inputs, want) })).data,
       created: (h) => ({
         id: idOf(scope, h.uuid),
         outs: fromApi(scope, h, inputs, secretState(inputs, want, undefined)),
       }),
-      differences: (h) => differences(h, inputs, want),
-      adopt: (h) => adopt(scope, h, inputs, want, `create ${what}`),
+      adopt: (h) => adopt(scope, h, inputs, want, `create ${found.what}`),
       key: (h) => objectKey(h.uuid),
     });
   },

@@ -15,6 +15,7 @@ import { sshKeyRoutes } from "./routes/ssh-keys";
 import { variableRoutes } from "./routes/variables";
 import { pipelinesSshRoutes } from "./routes/pipelines-ssh";
 import { repositoryRoutes } from "./routes/repositories";
+import { pullRequestRoutes } from "./routes/pullrequests";
 
 export interface Reply {
   status: number;
@@ -118,6 +119,7 @@ const ROUTES: Route[] = [
   ...variableRoutes,
   ...pipelinesSshRoutes,
   ...repositoryRoutes,
+  ...pullRequestRoutes,
   ...oauthRoutes,
 ];
 

@@ -64,6 +64,24 @@ export interface Repo {
   environments: Environment[];
   knownHosts: KnownHost[];
   keyPair?: { private_key: string; public_key: string };
+  /** Pull requests by id (only their comments are modelled). */
+  pullRequests: Map<number, PullRequest>;
+}
+
+export interface PullRequest {
+  id: number;
+  title: string;
+  comments: Comment[];
+}
+
+export interface Comment {
+  id: number;
+  raw: string;
+  /** account_id of the author. */
+  author: string;
+  created_on: string;
+  updated_on: string;
+  deleted: boolean;
 }
 
 export interface Project {
@@ -120,6 +138,8 @@ export interface Seed {
   projects?: Record<string, string[]>;
   /** "workspace/PROJECT" -> repository slugs in that project (both created) */
   projectRepos?: Record<string, string[]>;
+  /** "workspace/repo" -> ids of open pull requests on it */
+  pullRequests?: Record<string, number[]>;
 }
 
 /** Environments Bitbucket creates for every repository with Pipelines. */
@@ -143,6 +163,8 @@ export class Store {
   consumers = new Map<string, Consumer>();
   accounts = new Map<string, Account>();
   private nextKeyId = 1;
+  /** Comment ids are unique across the store, as Bitbucket's are. */
+  nextCommentId = 1000;
 
   constructor(seed: Seed) {
     this.addAccount(ME.account_id, ME.nickname, ME.display_name);
@@ -157,6 +179,10 @@ export class Store {
       const [ws = "", key = ""] = where.split("/");
       if (!this.workspaces.get(ws)?.projects.has(key)) this.addProject(ws, key);
       for (const r of repos) this.addRepo(ws, r).project = key;
+    }
+    for (const [where, ids] of Object.entries(seed.pullRequests ?? {})) {
+      const [ws = "", repo = ""] = where.split("/");
+      for (const id of ids) this.addPullRequest(ws, repo, id);
     }
     for (const [t, c] of Object.entries(seed.tokens ?? {})) this.tokens.set(t, { kind: "oauth", ...c });
     for (const [u, c] of Object.entries(seed.users ?? {})) this.users.set(u, { kind: "api-token", ...c });
@@ -186,9 +212,17 @@ export class Store {
       variables: [],
       environments: DEFAULT_ENVIRONMENTS.map((name) => ({ uuid: braced(), name, variables: [] })),
       knownHosts: [],
+      pullRequests: new Map(),
     };
     w.repos.set(slug, repo);
     return repo;
+  }
+
+  addPullRequest(ws: string, repo: string, id: number): PullRequest {
+    const r = this.workspaces.get(ws)?.repos.get(repo) ?? this.addRepo(ws, repo);
+    const pr: PullRequest = { id, title: `Pull request ${id}`, comments: [] };
+    r.pullRequests.set(id, pr);
+    return pr;
   }
 
   addProject(ws: string, key: string): Project {

@@ -8,10 +8,10 @@ import { MAX_MANIFEST_BYTES, MAX_SHOWN_PROBLEMS } from "../../provider/manifest/
 
 const ROOT = path.resolve(__dirname, "../..");
 
-function run(args: string[]) {
+async function run(args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = main(
+  const code = await main(
     args,
     (s) => out.push(s),
     (s) => err.push(s),
@@ -21,8 +21,8 @@ function run(args: string[]) {
 }
 
 describe("bitbucket-iac validate", () => {
-  it("accepts a valid manifest and says how many resources it found offline", () => {
-    const r = run(["validate", path.join(ROOT, "examples/shippable/bitbucket.yaml")]);
+  it("accepts a valid manifest and says how many resources it found offline", async () => {
+    const r = await run(["validate", path.join(ROOT, "examples/shippable/bitbucket.yaml")]);
     assert.equal(r.code, 0);
     assert.match(
       r.out,
@@ -30,8 +30,8 @@ describe("bitbucket-iac validate", () => {
     );
   });
 
-  it("prints every problem with its position and exits 1", () => {
-    const r = run(["validate", path.join(ROOT, "test/fixtures/bad/35-many-problems-at-once.yaml")]);
+  it("prints every problem with its position and exits 1", async () => {
+    const r = await run(["validate", path.join(ROOT, "test/fixtures/bad/35-many-problems-at-once.yaml")]);
     assert.equal(r.code, 1);
     assert.deepEqual(
       r.err.split("\n").map((l) => l.replace(/^.*35-many-problems-at-once\.yaml:/, "")),
@@ -54,31 +54,31 @@ describe("bitbucket-iac validate", () => {
       return f;
     };
 
-    it("refuses a file over the size limit before parsing it, at file:1:1", () => {
+    it("refuses a file over the size limit before parsing it, at file:1:1", async () => {
       const big = file("big.yaml", "version: 1\n" + "# padding\n".repeat(MAX_MANIFEST_BYTES / 10 + 1));
       const started = Date.now();
-      const r = run(["validate", big]);
+      const r = await run(["validate", big]);
       assert.equal(r.code, 1);
       assert.match(r.err, /big\.yaml:1:1 \(file\): the manifest is 4\.0 MiB; at most 4 MiB is read/);
       assert.ok(Date.now() - started < 2000, "refused without parsing");
     });
 
-    it("says 'not a text file' for binary input, never a stack", () => {
+    it("says 'not a text file' for binary input, never a stack", async () => {
       const bin = file(
         "image.yaml",
         Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00]),
       );
-      assert.deepEqual(run(["validate", bin]).err.split("\n"), [
+      assert.deepEqual((await run(["validate", bin])).err.split("\n"), [
         `${path.relative(process.cwd(), bin)}:1:1 (file): not a text file: a manifest is YAML text in UTF-8 (is this the right file?)`,
         "1 problem",
       ]);
       const latin1 = file("latin1.yaml", Buffer.from("version: 1\nworkspace: caf\xe9\n", "latin1"));
-      assert.match(run(["validate", latin1]).err, /latin1\.yaml:1:1 \(file\): not a text file/);
+      assert.match((await run(["validate", latin1])).err, /latin1\.yaml:1:1 \(file\): not a text file/);
     });
 
-    it("prints at most 50 problems of a junk file, then how many more, each with its position", () => {
+    it("prints at most 50 problems of a junk file, then how many more, each with its position", async () => {
       const junk = Array.from({ length: 400 }, (_, i) => `key${i}: ${i}`).join("\n");
-      const r = run(["validate", file("junk.yaml", `version: 1\n${junk}\n`)]);
+      const r = await run(["validate", file("junk.yaml", `version: 1\n${junk}\n`)]);
       const lines = r.err.split("\n");
       assert.equal(r.code, 1);
       assert.equal(lines.length, MAX_SHOWN_PROBLEMS + 2);
@@ -86,8 +86,8 @@ describe("bitbucket-iac validate", () => {
       assert.deepEqual(lines.slice(-2), ["... and 350 more problems (fix these first)", "400 problems"]);
     });
 
-    it("reports a YAML alias bomb at the first alias, quickly and without a stack", () => {
-      const r = run(["validate", path.join(ROOT, "test/fixtures/bad/40-yaml-alias-bomb.yaml")]);
+    it("reports a YAML alias bomb at the first alias, quickly and without a stack", async () => {
+      const r = await run(["validate", path.join(ROOT, "test/fixtures/bad/40-yaml-alias-bomb.yaml")]);
       assert.equal(r.code, 1);
       assert.match(
         r.err,
@@ -97,24 +97,24 @@ describe("bitbucket-iac validate", () => {
     });
   });
 
-  it("explains its usage and exits 2 on an unknown command, option or extra argument", () => {
-    const lint = run(["lint"]);
+  it("explains its usage and exits 2 on an unknown command, option or extra argument", async () => {
+    const lint = await run(["lint"]);
     assert.equal(lint.code, 2);
     assert.match(
       lint.err,
       /^bitbucket-iac: unknown command "lint"\n\nbitbucket-iac: Bitbucket integration setup as code/,
     );
     assert.match(
-      run(["validate", "--strict"]).err,
+      (await run(["validate", "--strict"])).err,
       /^bitbucket-iac validate: unknown option --strict\n\nusage: bitbucket-iac validate \[file\]/,
     );
-    assert.match(run(["validate", "a.yaml", "b.yaml"]).err, /^bitbucket-iac validate: give one file/);
-    assert.equal(run([]).code, 2);
+    assert.match((await run(["validate", "a.yaml", "b.yaml"])).err, /^bitbucket-iac validate: give one file/);
+    assert.equal((await run([])).code, 2);
   });
 
-  it("prints help to stdout with exit 0, for the tool and for validate, and its version", () => {
+  it("prints help to stdout with exit 0, for the tool and for validate, and its version", async () => {
     for (const args of [["--help"], ["-h"]]) {
-      const r = run(args);
+      const r = await run(args);
       assert.deepEqual([r.code, r.err], [0, ""]);
       assert.match(
         r.out,
@@ -126,11 +126,11 @@ describe("bitbucket-iac validate", () => {
       ["validate", "-h"],
       ["validate", "x.yaml", "-h"],
     ]) {
-      const r = run(args);
+      const r = await run(args);
       assert.deepEqual([r.code, r.err], [0, ""]);
       assert.match(r.out, /^usage: bitbucket-iac validate \[file\]\n/);
     }
-    const v = run(["--version"]);
+    const v = await run(["--version"]);
     assert.deepEqual(v, {
       code: 0,
       out: JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version,
@@ -138,10 +138,10 @@ describe("bitbucket-iac validate", () => {
     });
   });
 
-  it("reads and names files relative to where the user ran it (npm's INIT_CWD), with a hint that fits the command line", () => {
+  it("reads and names files relative to where the user ran it (npm's INIT_CWD), with a hint that fits the command line", async () => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = main(
+    const code = await main(
       ["validate", "broken.yaml"],
       (s) => out.push(s),
       (s) => err.push(s),
@@ -149,7 +149,7 @@ describe("bitbucket-iac validate", () => {
     );
     assert.equal(code, 1);
     assert.match(err[0]!, /^broken\.yaml:6:14 webhooks\[0\]\.events\[0\]/);
-    const missing = run(["validate", "nope.yaml"]);
+    const missing = await run(["validate", "nope.yaml"]);
     assert.equal(missing.code, 1);
     assert.match(
       missing.err,
@@ -163,17 +163,17 @@ describe("bitbucket-iac validate", () => {
     assert.match(viaNpm.stderr, /^broken\.yaml:6:14 /m);
   });
 
-  it("prints exactly the README's transcript for examples/broken.yaml", () => {
+  it("prints exactly the README's transcript for examples/broken.yaml", async () => {
     const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
     const transcript = /\$ npm run validate -- examples\/broken\.yaml\n([\s\S]*?)\n\s*```/.exec(readme)![1]!;
-    const r = run(["validate", "examples/broken.yaml"]);
+    const r = await run(["validate", "examples/broken.yaml"]);
     assert.deepEqual(
       r.err.split("\n"),
       transcript.split("\n").map((l) => l.trim()),
     );
   });
 
-  it("runs as `npm run validate` from the repository", () => {
+  it("runs as `npm run validate` from the repository", async () => {
     const out = execFileSync("npm", ["run", "--silent", "validate"], { cwd: ROOT }).toString();
     assert.match(out, /^bitbucket.yaml: valid \(2 resources/);
   });

@@ -1,0 +1,99 @@
+// What `pulumi up` would declare for a manifest, without the Pulumi engine: the program itself
+// (deployManifest, presets and integration children included) runs under Pulumi's own mocks
+// (`pulumi.runtime.setMocks`), and every custom resource it registers is reported with its
+// type, name and inputs. One source of truth for names and inputs: plan never re-derives them.
+//
+// Secrets are never read: each reference resolves to a placeholder, and the fields that arrive
+// as secrets are named so plan shows them as "(write-only)" and never compares them.
+
+import * as pulumi from "@pulumi/pulumi";
+import { deployManifest, type RepoLister } from "../manifest/expand";
+import type { Manifest } from "../manifest/load";
+
+/** One custom resource the program declares. */
+export interface Declared {
+  /** Resource type: Webhook, DeployKey, ... */
+  type: string;
+  /** Its Pulumi name (the last part of its URN). */
+  name: string;
+  /** Its inputs as the provider's check receives them, secrets as placeholders. */
+  inputs: Record<string, unknown>;
+  /** Input fields given as secrets: never shown, never compared. */
+  secrets: string[];
+}
+
+/** The value every secret reference takes here: never sent, never shown. */
+export const SECRET_PLACEHOLDER = "(secret not read by plan)";
+
+/** The marker the Pulumi SDK puts on a secret value (sdk/nodejs/runtime/rpc.ts specialSigKey). */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+const isSecret = (v: unknown): v is { value?: unknown } =>
+  typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG] !== undefined;
+
+function unwrap(v: unknown): unknown {
+  if (isSecret(v)) return unwrap(v.value);
+  if (Array.isArray(v)) return v.map(unwrap);
+  if (v && typeof v === "object")
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x)]));
+  return v;
+}
+
+/** How long the program may take to register everything (it waits on nothing but its own outputs). */
+const SETTLE_LIMIT_MS = 30_000;
+
+/**
+ * Runs the manifest's program under mocks and returns what it declares, in declaration order.
+ * OAuth consumers answer with their declared scopes as granted (plan cannot verify them), so
+ * integrations gated on them declare their children. Throws the program's first error.
+ */
+export async function declaredBy(m: Manifest, repos?: RepoLister): Promise<Declared[]> {
+  const declared: Declared[] = [];
+  let calls = 0;
+  let pending = 0;
+  await pulumi.runtime.setMocks(
+    {
+      newResource: async (args) => {
+        calls++;
+        if (!args.custom) return { id: undefined, state: {} };
+        pending++;
+        try {
+          const type = args.type.split(":").pop() ?? args.type;
+          const raw = args.inputs as Record<string, unknown>;
+          const inputs = unwrap(raw) as Record<string, unknown>;
+          const secrets = Object.keys(raw).filter((k) => isSecret(raw[k]));
+          declared.push({ type, name: args.name, inputs, secrets });
+          const state = type === "OAuthConsumer" ? { ...inputs, grantedScopes: inputs.scopes } : inputs;
+          return { id: args.name, state };
+        } finally {
+          pending--;
+        }
+      },
+      call: (args) => args.inputs,
+    },
+    "bitbucket-iac",
+    "plan",
+    false,
+  );
+  const { outputs } = await deployManifest(m, repos, {
+    secret: () => pulumi.secret(SECRET_PLACEHOLDER),
+  });
+  // Wait for every output (an integration's gate fails here when its consumer lacks a scope)...
+  await Promise.all(Object.values(outputs).map((o) => awaitOutputs(o)));
+  // ...then for registrations still under way: done when none has started for 100 ms.
+  for (let waited = 0, last = -1, quiet = 0; quiet < 10 && waited < SETTLE_LIMIT_MS; waited += 10) {
+    await new Promise((r) => setTimeout(r, 10));
+    quiet = pending === 0 && calls === last ? quiet + 1 : 0;
+    last = calls;
+  }
+  return declared;
+}
+
+/** Resolves once every output in `v` (an output, or a record of them) has; rejects with the first failure. */
+async function awaitOutputs(v: unknown): Promise<void> {
+  if (pulumi.Output.isInstance(v)) {
+    await (v as unknown as { promise(): Promise<unknown> }).promise();
+  } else if (v && typeof v === "object") {
+    await Promise.all(Object.values(v).map((x) => awaitOutputs(x)));
+  }
+}

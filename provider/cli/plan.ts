@@ -1,0 +1,277 @@
+// `bitbucket-iac plan`: what `pulumi up` would do, read from live Bitbucket with read-only calls.
+//
+// 1. declared.ts runs the program under mocks: every resource, named as `pulumi up` names it.
+// 2. Each goes through its provider's own `check` (normalize) and `lookup` (the natural-key
+//    lookup and comparison create uses, ownership.ts): no second copy of the rules. Lookups
+//    list each collection once per run (cache.ts), so the cost is one list per repository and kind.
+// 3. Without state, the stack is taken to be new: an object found is adopted when identical (or
+//    declared `adopt: true`), else it is a conflict, as the adoption policy says. With `--state`
+//    (a `pulumi stack export`), the objects the stack manages are updates and what it manages but
+//    no longer declares is deleted.
+//
+// Secrets and variable values are never shown: write-only parts read "(write-only)".
+
+import * as fs from "fs";
+import { deployKeyProvider, lookup as deployKeyLookup } from "../resources/deploy-key";
+import { pipelineKnownHostProvider, lookup as knownHostLookup } from "../resources/pipeline-known-host";
+import { pipelineSshKeyPairProvider, lookup as keyPairLookup } from "../resources/pipeline-ssh-key-pair";
+import { pipelineVariableProvider, lookup as variableLookup } from "../resources/pipeline-variable";
+import { sshKeyProvider, lookup as sshKeyLookup } from "../resources/ssh-key";
+import { webhookProvider, lookup as webhookLookup } from "../resources/webhook";
+import type { Difference, Lookup } from "../resources/ownership";
+import type { CheckFailure } from "../resources/common";
+import { keyShown } from "../ssh";
+import type { Declared } from "./declared";
+
+export type Action = "create" | "update" | "adopt" | "conflict" | "delete" | "nothing" | "verify";
+
+/** One field of a planned change; `to` and `from` are as people read them, never a secret. */
+export interface FieldChange {
+  field: string;
+  from?: string;
+  to?: string;
+  /** Write-only: Bitbucket never returns it, so it cannot be compared. */
+  writeOnly?: boolean;
+}
+
+export interface Planned {
+  action: Action;
+  /** Resource type: Webhook, DeployKey, ... */
+  type: string;
+  /** The Pulumi resource name. */
+  name: string;
+  /** The Bitbucket object: `webhook https://... on acme/api`. */
+  what: string;
+  changes: FieldChange[];
+  /** Why, when the action needs saying more (a conflict, a delete kept by retainOnDelete). */
+  note?: string;
+  /** The resource could not be planned (a bad input, a failed read). */
+  error?: string;
+}
+
+/** Whether the planned step changes Bitbucket or the stack (an adoption of an object as it is does not). */
+export const isChange = (p: Planned): boolean =>
+  p.action === "create" ||
+  p.action === "update" ||
+  p.action === "delete" ||
+  p.action === "conflict" ||
+  (p.action === "adopt" && p.changes.some((c) => !c.writeOnly));
+
+interface Planner {
+  check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<unknown>;
+  lookup(inputs: never): Lookup<unknown> | Promise<Lookup<unknown>>;
+}
+
+const PLANNERS: Record<string, Planner> = {
+  Webhook: { check: webhookProvider.check!, lookup: webhookLookup },
+  DeployKey: { check: deployKeyProvider.check!, lookup: deployKeyLookup },
+  SshKey: { check: sshKeyProvider.check!, lookup: sshKeyLookup },
+  PipelineVariable: { check: pipelineVariableProvider.check!, lookup: variableLookup },
+  PipelineSshKeyPair: { check: pipelineSshKeyPairProvider.check!, lookup: keyPairLookup },
+  PipelineKnownHost: { check: pipelineKnownHostProvider.check!, lookup: knownHostLookup },
+};
+
+/** A resource of a `pulumi stack export`: what plan needs to know the stack manages it. */
+export interface StateResource {
+  type: string;
+  name: string;
+  id?: string;
+  retainOnDelete?: boolean;
+}
+
+/**
+ * The bitbucket-iac resources of a `pulumi stack export --file state.json`; an error that says
+ * what is wrong with the file otherwise.
+ */
+export function readState(file: string, shown = file): StateResource[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
+    throw new Error(`--state ${shown}: ${why}; give the output of \`pulumi stack export --file ${shown}\``, {
+      cause: e,
+    });
+  }
+  const resources = (doc as { deployment?: { resources?: unknown } })?.deployment?.resources;
+  if (!Array.isArray(resources)) {
+    throw new Error(
+      `--state ${shown}: not a Pulumi stack export (no deployment.resources); make it with \`pulumi stack export --file ${shown}\``,
+    );
+  }
+  const prefix = "pulumi-nodejs:dynamic/bitbucket:";
+  return resources
+    .filter(
+      (r): r is { type: string; urn: string; id?: string; retainOnDelete?: boolean } =>
+        typeof r?.type === "string" && r.type.startsWith(prefix) && typeof r.urn === "string",
+    )
+    .map((r) => ({
+      type: r.type.slice(prefix.length),
+      name: r.urn.split("::").pop() ?? r.urn,
+      ...(r.id !== undefined && { id: r.id }),
+      ...(r.retainOnDelete === true && { retainOnDelete: true }),
+    }));
+}
+
+/** Fields of normalized inputs that are not the object's own (where it lives, ownership). */
+const NOT_SHOWN = new Set([
+  "adopt",
+  "resourceName",
+  "workspace",
+  "repository",
+  "project",
+  "user",
+  "keyComment",
+]);
+/** Fields shown by what they are, not their text. */
+const KEY_FIELDS = new Set(["key", "publicKey"]);
+
+/** The declared fields of an object to create, as people read them; secrets and values write-only. */
+function createdFields(inputs: Record<string, unknown>, secrets: Set<string>): FieldChange[] {
+  const out: FieldChange[] = [];
+  for (const [field, v] of Object.entries(inputs).sort(([a], [b]) => a.localeCompare(b))) {
+    if (NOT_SHOWN.has(field) || v === undefined || v === false || v === "") continue;
+    if (Array.isArray(v) && v.length === 0) continue;
+    if (secrets.has(field) || (field === "value" && inputs.secured !== false)) {
+      out.push({ field, writeOnly: true });
+      continue;
+    }
+    if (field === "value") {
+      out.push({ field, to: "(not shown)" }); // variable values never appear in output
+      continue;
+    }
+    const shown =
+      KEY_FIELDS.has(field) && typeof v === "string"
+        ? keyShown(v)
+        : Array.isArray(v)
+          ? v.join(", ")
+          : typeof v === "string"
+            ? `"${v}"`
+            : String(v);
+    out.push({ field, to: shown });
+  }
+  return out;
+}
+
+const fromDifference = (d: Difference, secrets: Set<string>): FieldChange =>
+  "writeOnly" in d || secrets.has(d.field)
+    ? { field: d.field, writeOnly: true }
+    : { field: d.field, from: d.live, to: d.declared };
+
+/** Plans one declared resource. `managed`: the stack's state holds it. */
+export async function planOne(d: Declared, managed: boolean): Promise<Planned> {
+  const base = { type: d.type, name: d.name, changes: [] as FieldChange[] };
+  if (d.type === "OAuthConsumer") {
+    return {
+      ...base,
+      action: "verify",
+      what: `OAuth consumer "${String(d.inputs.name ?? d.name)}" in ${String(d.inputs.workspace ?? "")}`,
+      note: "Bitbucket has no API to read consumers: pulumi up verifies its key and secret with a client_credentials grant",
+    };
+  }
+  const planner = PLANNERS[d.type];
+  if (planner === undefined)
+    return { ...base, action: "nothing", what: d.name, error: `no planner for ${d.type}` };
+  const secrets = new Set(d.secrets);
+  const checked = (await planner.check({}, d.inputs)) as {
+    inputs: Record<string, unknown>;
+    failures?: CheckFailure[];
+  };
+  // A placeholder stands for every secret: its own checks mean nothing here.
+  const failures = (checked.failures ?? []).filter((f) => !secrets.has(f.property.replace(/[.[].*$/, "")));
+  if (failures.length) {
+    return {
+      ...base,
+      action: "nothing",
+      what: d.name,
+      error: failures.map((f) => `${f.property}: ${f.reason}`).join("; "),
+    };
+  }
+  let l: Lookup<unknown> | undefined;
+  try {
+    l = await planner.lookup(checked.inputs as never);
+    const found = await l.find();
+    if (found === undefined) {
+      return {
+        ...base,
+        action: "create",
+        what: l.what,
+        changes: createdFields(checked.inputs, secrets),
+        ...(managed && {
+          note: "the stack holds it but it is gone from Bitbucket: pulumi up --refresh creates it again",
+        }),
+      };
+    }
+    const diffs = l.differences(found).map((x) => fromDifference(x, secrets));
+    const comparable = diffs.filter((c) => !c.writeOnly);
+    if (managed) {
+      return { ...base, action: comparable.length ? "update" : "nothing", what: l.what, changes: comparable };
+    }
+    if (diffs.length === 0)
+      return { ...base, action: "adopt", what: l.what, note: "exists, identical: adopted as it is" };
+    if (checked.inputs.adopt === true) return { ...base, action: "adopt", what: l.what, changes: diffs };
+    return {
+      ...base,
+      action: "conflict",
+      what: l.what,
+      changes: diffs,
+      note: "it exists and differs (or holds a write-only value): pulumi up stops here with no write; set adopt: true to take it over, or declare it as it is",
+    };
+  } catch (e) {
+    return { ...base, action: "nothing", what: l?.what ?? d.name, error: (e as Error).message };
+  }
+}
+
+/** Delete steps for what the stack manages but the manifest no longer declares. */
+export function deletions(state: StateResource[], declared: Declared[]): Planned[] {
+  const names = new Set(declared.map((d) => `${d.type}::${d.name}`));
+  return state
+    .filter((r) => !names.has(`${r.type}::${r.name}`))
+    .map((r) => ({
+      action: "delete" as const,
+      type: r.type,
+      name: r.name,
+      what: `${r.type} ${r.id ?? r.name}`,
+      changes: [],
+      ...(r.retainOnDelete && { note: "retainOnDelete: removed from the stack, left in Bitbucket" }),
+    }));
+}
+
+export interface PlanStats {
+  requests: number;
+  byMethod: Record<string, number>;
+  /** Collections (and single objects) read, and the most times any one was read. */
+  paths: number;
+  maxPerPath: number;
+  resources: number;
+  repositories: number;
+  ms: number;
+}
+
+/**
+ * Plans every declared resource (`managed`: names the stack's state holds), in parallel: lookups
+ * of one collection share its single listing. `tick` is called as each one is planned.
+ */
+export async function planAll(
+  declared: Declared[],
+  state: StateResource[] | undefined,
+  tick: () => void = () => undefined,
+): Promise<Planned[]> {
+  const managed = new Set((state ?? []).map((r) => `${r.type}::${r.name}`));
+  const planned = await Promise.all(
+    declared.map(async (d) => {
+      const p = await planOne(d, managed.has(`${d.type}::${d.name}`));
+      tick();
+      return p;
+    }),
+  );
+  return [...planned, ...(state ? deletions(state, declared) : [])];
+}
+
+/** Repositories the declared resources live in (`ws/repo`), for the cost per repository. */
+export const repositoriesOf = (declared: Declared[]): number =>
+  new Set(
+    declared
+      .filter((d) => typeof d.inputs.repository === "string")
+      .map((d) => `${String(d.inputs.workspace)}/${String(d.inputs.repository)}`.toLowerCase()),
+  ).size;
