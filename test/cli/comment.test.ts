@@ -1,0 +1,118 @@
+import * as assert from "node:assert/strict";
+import * as fs from "fs";
+import { startEmulator, type Emulator } from "../emulator/server";
+import { CLOUD_SPEC, CloudContract } from "../contract/openapi";
+import { ALL_SCOPES } from "../emulator/store";
+import { TOKEN } from "../harness/fixture";
+import { byHand, run, useEmulator, workdir } from "./run";
+
+const MANIFEST = `version: 1
+workspace: acme
+webhooks:
+  - repositories: [api]
+    url: https://hooks.example.test/ci
+    events: [repo:push]
+`;
+
+describe("bitbucket-iac plan --comment", function () {
+  this.timeout(60_000);
+  let emu: Emulator;
+  let restore: () => void;
+  const dir = workdir({ "bitbucket.yaml": MANIFEST });
+
+  beforeEach(async () => {
+    emu = await startEmulator({
+      workspaces: { acme: ["api", "infra"] },
+      pullRequests: { "acme/infra": [7] },
+      tokens: { [TOKEN]: { scopes: ALL_SCOPES } },
+    });
+    restore = useEmulator(emu, { BITBUCKET_PR_ID: "7", BITBUCKET_REPO_FULL_NAME: "acme/infra" });
+  });
+  afterEach(async () => {
+    restore();
+    await emu.close();
+  });
+
+  const comments = () => emu.store.workspaces.get("acme")!.repos.get("infra")!.pullRequests.get(7)!.comments;
+
+  it("posts the Markdown plan once, then edits that same comment on each push", async () => {
+    // Someone else's comment is left alone.
+    await byHand(emu, "POST", "/repositories/acme/infra/pullrequests/7/comments", {
+      content: { raw: "LGTM" },
+    });
+    const first = await run(["plan", "--comment"], dir);
+    assert.equal(first.code, 2);
+    assert.match(first.err, /bitbucket-iac plan: created comment \d+ on pull request #7 of acme\/infra/);
+    assert.equal(comments().length, 2);
+    assert.match(comments()[1]!.raw, /^<!-- bitbucket-iac plan -->\n### bitbucket-iac plan: 1 change\n/);
+    assert.match(
+      comments()[1]!.raw,
+      /- \*\*create\*\* webhook https:\/\/hooks\.example\.test\/ci on acme\/api/,
+    );
+
+    // The next push: the hook now exists as declared; the same comment says so.
+    await byHand(emu, "POST", "/repositories/acme/api/hooks", {
+      url: "https://hooks.example.test/ci",
+      events: ["repo:push"],
+    });
+    emu.resetLog();
+    const second = await run(["plan", "--comment"], dir);
+    assert.equal(second.code, 0);
+    assert.match(second.err, new RegExp(`updated comment ${comments()[1]!.id} on pull request #7`));
+    assert.equal(comments().length, 2);
+    assert.equal(comments()[0]!.raw, "LGTM");
+    assert.match(comments()[1]!.raw, /### bitbucket-iac plan: no changes\n/);
+    assert.deepEqual(
+      emu.log().filter((l) => l.includes("pullrequests")),
+      [
+        "GET /2.0/repositories/acme/infra/pullrequests/7/comments",
+        `PUT /2.0/repositories/acme/infra/pullrequests/7/comments/${comments()[1]!.id}`,
+      ],
+    );
+  });
+
+  it("refuses outside a pull-request pipeline before reading anything, and says why", async () => {
+    delete process.env.BITBUCKET_PR_ID;
+    const r = await run(["plan", "--comment"], dir);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.err,
+      /--comment posts on the pull request a Bitbucket Pipelines build runs for, and needs BITBUCKET_PR_ID \(unset\)/,
+    );
+    assert.deepEqual(emu.log(), []);
+  });
+
+  it("names the pull request when Bitbucket refuses the comment", async () => {
+    process.env.BITBUCKET_PR_ID = "8";
+    const r = await run(["plan", "--comment"], dir);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.err,
+      /post the plan comment on pull request #8 of acme\/infra: GET \/repositories\/acme\/infra\/pullrequests\/8\/comments.* failed \(404\): Pull request 8 does not exist/,
+    );
+  });
+
+  it("sends and gets only what Atlassian's spec allows on the comment routes (contract)", async function () {
+    if (!fs.existsSync(CLOUD_SPEC)) {
+      console.log(`    SKIPPED: ${CLOUD_SPEC} is absent; contract tests did not run`);
+      this.skip();
+    }
+    const contract = new CloudContract();
+    await run(["plan", "--comment"], dir);
+    await run(["plan", "--comment"], dir);
+    const prPath = "/repositories/acme/infra/pullrequests/7/comments";
+    await byHand(emu, "GET", `${prPath}/${comments()[0]!.id}`);
+    await byHand(emu, "GET", `${prPath}/999`).catch(() => undefined);
+    const exchanges = emu.entries().filter((e) => e.path.includes("/pullrequests/"));
+    assert.deepEqual([...new Set(exchanges.map((e) => `${e.method} ${e.status}`))].sort(), [
+      "GET 200",
+      "GET 404",
+      "POST 201",
+      "PUT 200",
+    ]);
+    assert.deepEqual(
+      exchanges.flatMap((e) => contract.check(e)),
+      [],
+    );
+  });
+});
