@@ -222,7 +222,7 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
   const started = Date.now();
   setReadOnly(true);
   const declared = await declaredBy(m);
-  const p = progress("plan: resources read", declared.length);
+  const p = progress("plan: resources read", declared.length, progressStream(err));
   const planned = await planAll(declared, state, () => p.tick());
   p.done();
   setReadOnly(false);
@@ -244,6 +244,10 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
   const s = summarize(planned);
   return s.errors ? 1 : s.changes ? 2 : 0;
 }
+
+/** Progress on the terminal itself, or as plain lines through `err` (CI logs, pipes, tests). */
+const progressStream = (err: Out) =>
+  process.stderr.isTTY ? process.stderr : { write: (s: string) => err(s.replace(/\n$/, "")) };
 
 /** Request counts so far, to measure one command's share. */
 function snapshot(): { total: number; byPath: Map<string, number>; byMethod: Record<string, number> } {
@@ -303,7 +307,7 @@ async function exportCommand(args: string[], out: Out, err: Out, cwd: string): P
   credentialsOf(loadSettings());
   setReadOnly(true);
   const r = await exportWorkspace(values.workspace, values.repositories, {
-    start: (total) => progress("export: repositories read", total),
+    start: (total) => progress("export: repositories read", total, progressStream(err)),
   });
   if (values.output !== undefined) {
     fs.writeFileSync(path.resolve(cwd, values.output), r.text);
