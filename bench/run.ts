@@ -27,6 +27,7 @@ import { ALL_SCOPES } from "../test/emulator/store";
 import { providers as capturedProviders, TOKEN } from "../test/harness/fixture";
 import { ed25519, type TestKey } from "../test/keys";
 import { manifestBench } from "./manifest";
+import { runPlanBench } from "./plan";
 import { runScale } from "./scale";
 
 type Props = Record<string, unknown>;
@@ -191,5 +192,9 @@ async function main() {
   console.log(manifestBench());
 }
 
-// `npm run bench -- --scale`: the large-stack runs instead (bench/scale.ts).
-void (process.argv.includes("--scale") ? runScale() : main());
+// `npm run bench -- --scale`: the large-stack runs instead (bench/scale.ts); `-- --plan`: plan's cost (bench/plan.ts).
+void (process.argv.includes("--scale")
+  ? runScale()
+  : process.argv.includes("--plan")
+    ? runPlanBench()
+    : main());

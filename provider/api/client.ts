@@ -258,7 +258,7 @@ async function send(s: Settings, x: Exchange): Promise<AxiosResponse> {
   }
 }
 
-/** Requests sent by this process (every attempt), for `plan --stats`: by method, and per path (no query). */
+/** Requests sent by this process (every attempt), for `plan --stats`: by method, and per path and query (a page). */
 export interface RequestStats {
   total: number;
   byMethod: Record<string, number>;
@@ -270,7 +270,7 @@ export const requestStats = (): RequestStats =>
 
 function counted(method: string, shown: string): void {
   const st = requestStats();
-  const key = `${method} ${shown.replace(/\?.*$/, "")}`;
+  const key = `${method} ${shown}`;
   st.total++;
   st.byMethod[method] = (st.byMethod[method] ?? 0) + 1;
   st.byPath.set(key, (st.byPath.get(key) ?? 0) + 1);

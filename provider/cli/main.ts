@@ -287,7 +287,7 @@ function statsLine(s: PlanStats): string {
         .map(([k, n]) => `${n} ${k}`)
         .join(", ") || "none"
     }) in ${(s.ms / 1000).toFixed(1)} s`,
-    `  ${s.paths} collections or objects read, each at most ${s.maxPerPath} time${s.maxPerPath === 1 ? "" : "s"}`,
+    `  ${s.paths} pages or objects read, each at most ${s.maxPerPath} time${s.maxPerPath === 1 ? "" : "s"}`,
     `  ${s.resources} resources (${per(s.resources)} requests each), ${s.repositories} repositories (${per(s.repositories)} requests each)`,
   ].join("\n");
 }

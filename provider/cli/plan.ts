@@ -240,7 +240,7 @@ export function deletions(state: StateResource[], declared: Declared[]): Planned
 export interface PlanStats {
   requests: number;
   byMethod: Record<string, number>;
-  /** Collections (and single objects) read, and the most times any one was read. */
+  /** Pages (of collections) and single objects read, and the most times any one was read. */
   paths: number;
   maxPerPath: number;
   resources: number;

@@ -1,5 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "yaml";
 import { startEmulator, type Emulator } from "../emulator/server";
 import { CLOUD_SPEC, CloudContract } from "../contract/openapi";
 import { ALL_SCOPES } from "../emulator/store";
@@ -114,5 +116,39 @@ describe("bitbucket-iac plan --comment", function () {
       exchanges.flatMap((e) => contract.check(e)),
       [],
     );
+  });
+});
+
+describe("examples/pipelines/bitbucket-pipelines.yml", () => {
+  const file = path.resolve(__dirname, "../../examples/pipelines/bitbucket-pipelines.yml");
+  const doc = yaml.parse(fs.readFileSync(file, "utf8")) as {
+    definitions: { steps: Array<{ step: { script: string[] } }> };
+    pipelines: {
+      "pull-requests": Record<string, Array<{ step: { script: string[] } }>>;
+      branches: Record<string, Array<{ step: { script: string[] } }>>;
+    };
+  };
+
+  it("validates and plans with --comment on every pull request, and runs pulumi up on main", () => {
+    const pr = doc.pipelines["pull-requests"]["**"]![0]!.step.script;
+    assert.deepEqual(pr, doc.definitions.steps[0]!.step.script, "the pull-request step is the plan step");
+    assert.ok(pr.some((l) => l.includes("bitbucket-iac validate bitbucket.yaml")));
+    assert.ok(
+      pr.some((l) => /bitbucket-iac plan bitbucket\.yaml --comment .*\|\| \[ \$\? -eq 2 \]$/.test(l)),
+    );
+    const main = doc.pipelines.branches.main![0]!.step.script;
+    assert.ok(main.includes("pulumi up --yes"));
+  });
+
+  it("uses only commands and options the CLI has", async () => {
+    const scripts = [...doc.definitions.steps, ...doc.pipelines.branches.main!].flatMap((s) => s.step.script);
+    const calls = scripts.flatMap((l) => [...l.matchAll(/bitbucket-iac (\w+)([^|;&]*)/g)]);
+    assert.ok(calls.length >= 3);
+    for (const [, command, rest] of calls) {
+      const help = (await run([command!, "--help"], ".")).out;
+      assert.match(help, new RegExp(`^usage: bitbucket-iac ${command}`));
+      for (const option of rest!.match(/--[a-z]+/g) ?? [])
+        assert.ok(help.includes(option), `${command} has no ${option}`);
+    }
   });
 });

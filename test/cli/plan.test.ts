@@ -158,7 +158,7 @@ describe("bitbucket-iac plan", function () {
       "a collection listed twice",
     );
     assert.match(r.err, /plan stats: 7 requests \(7 GET\)/);
-    assert.match(r.err, /7 collections or objects read, each at most 1 time/);
+    assert.match(r.err, /7 pages or objects read, each at most 1 time/);
   });
 
   it("adopts identical objects as they are and calls one with a write-only part a conflict, per the adoption policy", async () => {
@@ -176,7 +176,7 @@ describe("bitbucket-iac plan", function () {
     );
     assert.match(
       r.out,
-      /    value \(secured\): \(write-only\)\n    it exists and differs .*set adopt: true to take it over/,
+      / {4}value \(secured\): \(write-only\)\n {4}it exists and differs .*set adopt: true to take it over/,
     );
     assert.match(
       r.out,
@@ -213,18 +213,18 @@ describe("bitbucket-iac plan", function () {
     assert.equal(adopt.code, 2);
     assert.match(
       adopt.out,
-      /< adopt +webhook https:\/\/hooks\.example\.test\/ci on acme\/api\n.*\n    description: "edited by hand" -> ""\n    events: repo:fork, repo:push -> repo:push\n/,
+      /< adopt +webhook https:\/\/hooks\.example\.test\/ci on acme\/api\n.*\n {4}description: "edited by hand" -> ""\n {4}events: repo:fork, repo:push -> repo:push\n/,
     );
-    assert.match(adopt.out, /< adopt +deploy key .*\n.*\n    label: "by hand" -> "CI"\n/);
+    assert.match(adopt.out, /< adopt +deploy key .*\n.*\n {4}label: "by hand" -> "CI"\n/);
     assert.match(
       adopt.out,
-      /< adopt +variable REGION on acme\/api\n.*\n    value: another value -> \(not shown\)\n/,
+      /< adopt +variable REGION on acme\/api\n.*\n {4}value: another value -> \(not shown\)\n/,
     );
-    assert.match(adopt.out, /< adopt +SSH key .*\n.*\n    label: "old" -> "laptop"\n/);
-    assert.match(adopt.out, /< adopt +known host .*\n.*\n    publicKey: another key -> ssh-ed25519 SHA256:/);
+    assert.match(adopt.out, /< adopt +SSH key .*\n.*\n {4}label: "old" -> "laptop"\n/);
+    assert.match(adopt.out, /< adopt +known host .*\n.*\n {4}publicKey: another key -> ssh-ed25519 SHA256:/);
     assert.match(
       adopt.out,
-      /< adopt +the Pipelines SSH key pair .*\n.*\n    privateKey: \(write-only\)\n    publicKey: another key -> ssh-ed25519 SHA256:/,
+      /< adopt +the Pipelines SSH key pair .*\n.*\n {4}privateKey: \(write-only\)\n {4}publicKey: another key -> ssh-ed25519 SHA256:/,
     );
     assert.doesNotMatch(adopt.out, /us-east-1|eu-west-1/);
     assert.match(
@@ -305,7 +305,7 @@ describe("bitbucket-iac plan", function () {
     assert.equal(r.code, 1);
     assert.match(
       r.out,
-      /x error +webhook https:\/\/hooks\.example\.test\/ci on acme\/ghost\n.*\n    GET \/repositories\/acme\/ghost\/hooks.* failed \(404\): Repository acme\/ghost not found/,
+      /x error +webhook https:\/\/hooks\.example\.test\/ci on acme\/ghost\n.*\n {4}GET \/repositories\/acme\/ghost\/hooks.* failed \(404\): Repository acme\/ghost not found/,
     );
     assert.match(r.out, /Plan: 6 to create, .*1 could not be planned\.$/);
 
