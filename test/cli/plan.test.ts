@@ -352,3 +352,32 @@ const fingerprint = (k: { publicLine: string }) => keyShown(k.publicLine).split(
 function meUuid(emu: Emulator): string {
   return [...emu.store.accounts.values()][0]!.uuid;
 }
+
+describe("bitbucket-iac plan on integrations", function () {
+  this.timeout(60_000);
+
+  it("plans the children a preset declares, and counts the consumer as one to verify", async () => {
+    const emu = await startEmulator({ ...DEFAULT_SEED, workspaces: { acme: ["api", "web"] } });
+    const restore = useEmulator(emu);
+    try {
+      const r = await run(
+        ["plan", "examples/puppet-pipelines/bitbucket.yaml"],
+        path.resolve(__dirname, "../.."),
+      );
+      assert.equal(r.code, 2, r.err);
+      assert.deepEqual(
+        r.out.split("\n").filter((l) => l.startsWith("+ create")),
+        [
+          "+ create   webhook https://pipelines.example.com/api/webhooks/bitbucket on acme/api",
+          "+ create   webhook https://pipelines.example.com/api/webhooks/bitbucket on acme/web",
+          `+ create   SSH key SHA256:8qhBfu3z3eOhU/311RC2K50IE8aNhVtsG2NI4nDYxZE of user ${meUuid(emu)}`,
+        ],
+      );
+      assert.match(r.out, /; 0 unchanged, 1 OAuth consumer to verify\.$/);
+      assert.doesNotMatch(r.out, /puppetKey|puppetSecret|not read by plan/);
+    } finally {
+      restore();
+      await emu.close();
+    }
+  });
+});
