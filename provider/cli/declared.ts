@@ -48,6 +48,18 @@ const SETTLE_LIMIT_MS = 30_000;
  * integrations gated on them declare their children. Throws the program's first error.
  */
 export async function declaredBy(m: Manifest, repos?: RepoLister): Promise<Declared[]> {
+  // The SDK records a stack trace with every promise it tracks, for leak reports plan never
+  // prints: without stack traces the program runs about twice as fast (npm run bench -- --plan).
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return await declare(m, repos);
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
+}
+
+async function declare(m: Manifest, repos?: RepoLister): Promise<Declared[]> {
   const declared: Declared[] = [];
   let calls = 0;
   let pending = 0;
