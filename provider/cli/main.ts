@@ -118,7 +118,7 @@ export async function main(
   }
   const commands: Record<string, { help: string; usageStatus: number; run: () => Promise<number> | number }> =
     {
-      validate: { help: VALIDATE_HELP, usageStatus: 2, run: () => validate(args, out, err, cwd) },
+      validate: { help: VALIDATE_HELP, usageStatus: 2, run: () => validate(args, out, cwd) },
       plan: { help: PLAN_HELP, usageStatus: 1, run: () => plan(args, out, err, cwd) },
       export: { help: EXPORT_HELP, usageStatus: 2, run: () => exportCommand(args, out, err, cwd) },
     };
@@ -135,8 +135,8 @@ export async function main(
   try {
     return await c.run();
   } catch (e) {
-    if (e instanceof UsageError) {
-      err(`bitbucket-iac ${command}: ${e.message}\n\n${c.help}`);
+    if ((e as { code?: string }).code === USAGE) {
+      err(`bitbucket-iac ${command}: ${(e as Error).message}\n\n${c.help}`);
       return c.usageStatus;
     }
     if (isManifestError(e)) {
@@ -151,9 +151,11 @@ export async function main(
   }
 }
 
-class UsageError extends Error {}
+const USAGE = "BITBUCKET_IAC_USAGE";
+/** A mistake in the command line itself: answered with the command's help. */
+const usage = (message: string) => Object.assign(new Error(message), { code: USAGE });
 
-/** Options and positionals, or a UsageError naming the first thing wrong. */
+/** Options and positionals, or a usage error naming the first thing wrong. */
 function parse<O extends Record<string, { type: "string" | "boolean"; short?: string }>>(
   args: string[],
   options: O,
@@ -165,7 +167,7 @@ function parse<O extends Record<string, { type: "string" | "boolean"; short?: st
   } catch (e) {
     const { code, message } = e as { code?: string; message: string };
     const option = /'([^' ]+)/.exec(message)?.[1] ?? "";
-    throw new UsageError(
+    throw usage(
       code === "ERR_PARSE_ARGS_UNKNOWN_OPTION"
         ? `unknown option ${option}`
         : code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE"
@@ -174,7 +176,7 @@ function parse<O extends Record<string, { type: "string" | "boolean"; short?: st
     );
   }
   if (parsed.positionals.length > maxPositionals)
-    throw new UsageError(maxPositionals ? "give one file" : `unexpected "${parsed.positionals[0]}"`);
+    throw usage(maxPositionals ? "give one file" : `unexpected "${parsed.positionals[0]}"`);
   return parsed;
 }
 
@@ -186,7 +188,7 @@ function load(file: string, cwd: string, command: string): Manifest {
   });
 }
 
-function validate(args: string[], out: Out, err: Out, cwd: string): number {
+function validate(args: string[], out: Out, cwd: string): number {
   const { positionals } = parse(args, {}, 1);
   const file = positionals[0] ?? "bitbucket.yaml";
   const m = load(file, cwd, "validate");
@@ -210,7 +212,7 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
   );
   const format = (values.format ?? "text") as Format;
   if (!FORMATS.includes(format))
-    throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, not "${values.format}"`);
+    throw usage(`--format must be one of ${FORMATS.join(", ")}, not "${values.format}"`);
   const pr = values.comment ? pullRequestFromEnv() : undefined; // before any call: a misplaced --comment fails fast
   const file = positionals[0] ?? "bitbucket.yaml";
   const m = load(file, cwd, "plan");
@@ -302,8 +304,7 @@ async function exportCommand(args: string[], out: Out, err: Out, cwd: string): P
     },
     0,
   );
-  if (!values.workspace)
-    throw new UsageError("--workspace is required: the workspace slug, e.g. --workspace acme");
+  if (!values.workspace) throw usage("--workspace is required: the workspace slug, e.g. --workspace acme");
   credentialsOf(loadSettings());
   setReadOnly(true);
   const r = await exportWorkspace(values.workspace, values.repositories, {
