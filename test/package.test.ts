@@ -5,7 +5,7 @@
 // Dependencies come from the npm cache that `npm ci` filled (--prefer-offline).
 
 import * as assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "child_process";
+import { execFile, execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -262,5 +262,27 @@ describe("the packed package in a consumer project", function () {
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /^bitbucket.yaml: valid \(1 resource/);
     assert.ok(!fs.existsSync(path.join(dir, "node_modules", "ts-node")), "ts-node is not installed");
+  });
+
+  it("runs `npx bitbucket-iac plan` there against the emulator: read-only, exit 2 for a create", async () => {
+    await emu?.close();
+    emu = await startEmulator({ workspaces: { acme: ["api"] }, tokens: { [TOKEN]: { scopes: ALL_SCOPES } } });
+    // Asynchronous: the emulator answering the command runs in this process.
+    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(
+        "npx",
+        ["--no-install", "bitbucket-iac", "plan", "--format", "json"],
+        { cwd: dir, env: { ...process.env, BITBUCKET_API_URL: emu.apiUrl, BITBUCKET_TOKEN: TOKEN } },
+        (e, stdout, stderr) => resolve({ code: e ? Number(e.code) : 0, stdout, stderr }),
+      ),
+    );
+    assert.equal(r.code, 2, r.stderr);
+    const plan = JSON.parse(r.stdout) as { summary: { create: number }; resources: Array<{ name: string }> };
+    assert.equal(plan.summary.create, 1);
+    assert.deepEqual(
+      plan.resources.map((p) => p.name),
+      ["webhook/acme/api/ci.example.com/hook"],
+    );
+    assert.deepEqual(emu.log(), ["GET /2.0/repositories/acme/api/hooks"]);
   });
 });
