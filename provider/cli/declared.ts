@@ -31,11 +31,12 @@ const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const isSecret = (v: unknown): v is { value?: unknown } =>
   typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG] !== undefined;
 
-function unwrap(v: unknown): unknown {
-  if (isSecret(v)) return unwrap(v.value);
-  if (Array.isArray(v)) return v.map(unwrap);
+/** Values as the engine sends them to a provider that does not accept secrets: unwrapped. */
+export function unwrapSecrets(v: unknown): unknown {
+  if (isSecret(v)) return unwrapSecrets(v.value);
+  if (Array.isArray(v)) return v.map(unwrapSecrets);
   if (v && typeof v === "object")
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x)]));
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
   return v;
 }
 
@@ -72,7 +73,7 @@ async function declare(m: Manifest, repos?: RepoLister): Promise<Declared[]> {
         try {
           const type = args.type.split(":").pop() ?? args.type;
           const raw = args.inputs as Record<string, unknown>;
-          const inputs = unwrap(raw) as Record<string, unknown>;
+          const inputs = unwrapSecrets(raw) as Record<string, unknown>;
           const secrets = Object.keys(raw).filter((k) => isSecret(raw[k]));
           declared.push({ type, name: args.name, inputs, secrets });
           const state = type === "OAuthConsumer" ? { ...inputs, grantedScopes: inputs.scopes } : inputs;

@@ -7,24 +7,15 @@
 // gets a new host process, as each `pulumi` command does.
 
 import * as pulumi from "@pulumi/pulumi";
+import { unwrapSecrets } from "../../provider/cli/declared";
 import type { Harness, Props } from "./engine";
+
+export { unwrapSecrets };
 
 interface RegisterRequest {
   getName(): string;
   getRetainondelete?(): boolean;
   getAliasesList(): Array<{ getSpec?(): { getName(): string } | undefined }>;
-}
-
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-
-/** Values as the engine sends them to a provider that does not accept secrets: unwrapped. */
-export function unwrapSecrets(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(unwrapSecrets);
-  if (v && typeof v === "object") {
-    if (SECRET_SIG in v) return unwrapSecrets((v as { value?: unknown }).value);
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
-  }
-  return v;
 }
 
 export interface StateEntry {
