@@ -218,7 +218,11 @@ export async function lookup(n: Normalized): Promise<Lookup<ApiVariable> & { env
       findIn<ApiVariable>(variablesPath(scopeOf(n, envUuid)), (v) => v.key === n.key, { fresh }),
     differences: (v) =>
       v.secured
-        ? [writeOnly("value (secured)")]
+        ? [
+            writeOnly("value (secured)"),
+            // Un-securing replaces the variable (the UI cannot do it): a difference even with no state.
+            ...(n.secured ? [] : [{ field: "secured", live: "true", declared: "false" }]),
+          ]
         : [
             ...(v.value !== n.value
               ? [{ field: "value", live: "another value", declared: "(not shown)" }]

@@ -264,6 +264,21 @@ describe("bitbucket-iac plan", function () {
     );
   });
 
+  it("shows un-securing a variable the stack manages as a change, though its value cannot be read", async () => {
+    await makeAll(emu);
+    const plain = manifest().replace(
+      "value: { fromEnv: DEPLOY_TOKEN }",
+      "value: not-secret\n    secured: false",
+    );
+    fs.writeFileSync(path.join(dir, "plain.yaml"), plain);
+    fs.writeFileSync(
+      path.join(dir, "state.json"),
+      stateExport(["PipelineVariable::variable/acme/api/DEPLOY_TOKEN"]),
+    );
+    const r = await run(["plan", "plain.yaml", "--state", "state.json"], dir);
+    assert.match(r.out, /~ update {3}variable DEPLOY_TOKEN on acme\/api\n.*\n {4}secured: true -> false\n/);
+  });
+
   it("renders Markdown for a pull request comment (snapshot)", async () => {
     await makeAll(emu);
     emu.store.workspaces.get("acme")!.repos.get("api")!.deployKeys[0]!.label = "by hand";
