@@ -62,6 +62,42 @@ export async function declaredBy(m: Manifest, repos?: RepoLister): Promise<Decla
 
 async function declare(m: Manifest, repos?: RepoLister): Promise<Declared[]> {
   const declared: Declared[] = [];
+  const registrations = await mockRegistrations("plan", async (type, name, raw) => {
+    const inputs = unwrapSecrets(raw) as Record<string, unknown>;
+    const secrets = Object.keys(raw).filter((k) => isSecret(raw[k]));
+    declared.push({ type, name, inputs, secrets });
+    return {
+      id: name,
+      state: type === "OAuthConsumer" ? { ...inputs, grantedScopes: inputs.scopes } : inputs,
+    };
+  });
+  const { outputs } = await deployManifest(m, repos, {
+    secret: () => pulumi.secret(SECRET_PLACEHOLDER),
+  });
+  // Wait for every output (an integration's gate fails here when its consumer lacks a scope)...
+  await Promise.all(Object.values(outputs).map((o) => awaitOutputs(o)));
+  // ...then for registrations still under way.
+  await registrations.settled(SETTLE_LIMIT_MS);
+  return declared;
+}
+
+/** What a custom resource registration answers: its id and output state. */
+export type Registrar = (
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+) => Promise<{ id: string; state: Record<string, unknown> }>;
+
+/**
+ * Installs Pulumi's mocks for a program about to run: every custom resource it registers goes to
+ * `register` (type: the last part of its token, inputs as sent, secrets still marked), components
+ * get no state. `settled` resolves once no registration is under way and none has started for
+ * 100 ms (or after `limitMs`): registrations that wait on other resources' outputs come late.
+ */
+export async function mockRegistrations(
+  stack: string,
+  register: Registrar,
+): Promise<{ settled(limitMs: number): Promise<void> }> {
   let calls = 0;
   let pending = 0;
   await pulumi.runtime.setMocks(
@@ -71,13 +107,7 @@ async function declare(m: Manifest, repos?: RepoLister): Promise<Declared[]> {
         if (!args.custom) return { id: undefined, state: {} };
         pending++;
         try {
-          const type = args.type.split(":").pop() ?? args.type;
-          const raw = args.inputs as Record<string, unknown>;
-          const inputs = unwrapSecrets(raw) as Record<string, unknown>;
-          const secrets = Object.keys(raw).filter((k) => isSecret(raw[k]));
-          declared.push({ type, name: args.name, inputs, secrets });
-          const state = type === "OAuthConsumer" ? { ...inputs, grantedScopes: inputs.scopes } : inputs;
-          return { id: args.name, state };
+          return await register(args.type.split(":").pop() ?? args.type, args.name, args.inputs);
         } finally {
           pending--;
         }
@@ -85,21 +115,18 @@ async function declare(m: Manifest, repos?: RepoLister): Promise<Declared[]> {
       call: (args) => args.inputs,
     },
     "bitbucket-iac",
-    "plan",
+    stack,
     false,
   );
-  const { outputs } = await deployManifest(m, repos, {
-    secret: () => pulumi.secret(SECRET_PLACEHOLDER),
-  });
-  // Wait for every output (an integration's gate fails here when its consumer lacks a scope)...
-  await Promise.all(Object.values(outputs).map((o) => awaitOutputs(o)));
-  // ...then for registrations still under way: done when none has started for 100 ms.
-  for (let waited = 0, last = -1, quiet = 0; quiet < 10 && waited < SETTLE_LIMIT_MS; waited += 10) {
-    await new Promise((r) => setTimeout(r, 10));
-    quiet = pending === 0 && calls === last ? quiet + 1 : 0;
-    last = calls;
-  }
-  return declared;
+  return {
+    async settled(limitMs) {
+      for (let waited = 0, last = -1, quiet = 0; quiet < 10 && waited < limitMs; waited += 10) {
+        await new Promise((r) => setTimeout(r, 10));
+        quiet = pending === 0 && calls === last ? quiet + 1 : 0;
+        last = calls;
+      }
+    },
+  };
 }
 
 /** Resolves once every output in `v` (an output, or a record of them) has; rejects with the first failure. */

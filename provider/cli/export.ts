@@ -26,30 +26,11 @@ import {
 import { isApiError } from "../api/errors";
 import { listAll } from "../api/paginate";
 import { globRe } from "../manifest/expand";
-
-interface ApiHook {
-  url: string;
-  description?: string;
-  active?: boolean;
-  events?: string[];
-  secret_set?: boolean;
-  skip_cert_verification?: boolean;
-  read_only?: boolean | null;
-}
-interface ApiKey {
-  key: string;
-  comment?: string;
-  label?: string;
-}
-interface ApiVariable {
-  key: string;
-  value?: string;
-  secured?: boolean;
-}
-interface ApiHost {
-  hostname: string;
-  public_key?: { key_type?: string; key?: string };
-}
+import type { ApiKey as ApiDeployKey } from "../resources/deploy-key";
+import type { ApiHost } from "../resources/pipeline-known-host";
+import type { ApiVariable } from "../resources/pipeline-variable";
+import type { ApiKey as ApiSshKey } from "../resources/ssh-key";
+import type { ApiHook } from "../resources/webhook";
 
 type Entry = Record<string, unknown>;
 
@@ -156,7 +137,7 @@ export async function exportWorkspace(
     const at = { workspace, repository: repo };
     const [hooks, keys, vars, hosts, pair, envs] = await Promise.all([
       listAll<ApiHook>(hooksPath(at)),
-      listAll<ApiKey>(deployKeysPath(at)),
+      listAll<ApiDeployKey>(deployKeysPath(at)),
       listAll<ApiVariable>(variablesPath(at)),
       listAll<ApiHost>(`${pipelinesSshPath(workspace, repo)}/known_hosts`),
       getOrUndefined<{ public_key?: string }>(`${pipelinesSshPath(workspace, repo)}/key_pair`),
@@ -230,7 +211,7 @@ export async function exportWorkspace(
     await getCached<{ uuid: string }>("/user"),
   ]);
   for (const k of me[0]
-    ? await optional("the account's SSH keys", () => listAll<ApiKey>(sshKeysPath(me[0]!.uuid)))
+    ? await optional("the account's SSH keys", () => listAll<ApiSshKey>(sshKeysPath(me[0]!.uuid)))
     : []) {
     kinds.sshKeys.push({
       key: `${k.key}${k.comment ? ` ${k.comment}` : ""}`,

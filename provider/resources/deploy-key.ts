@@ -77,7 +77,7 @@ export interface DeployKeyOutputs extends Omit<Normalized, "adopt" | "resourceNa
 export const REPLACE_ON = ["workspace", "repository", "project", "key"] as const;
 export const SECRET_OUTPUTS: string[] = [];
 
-interface ApiKey {
+export interface ApiKey {
   id: number;
   key: string;
   comment?: string;

@@ -66,7 +66,7 @@ export interface PipelineKnownHostOutputs extends Omit<Normalized, "adopt" | "re
 export const REPLACE_ON = ["workspace", "repository", "hostname"] as const;
 export const SECRET_OUTPUTS: string[] = [];
 
-interface ApiHost {
+export interface ApiHost {
   uuid: string;
   hostname: string;
   public_key?: { key_type?: string; key?: string; md5_fingerprint?: string; sha256_fingerprint?: string };

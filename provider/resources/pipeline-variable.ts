@@ -93,7 +93,7 @@ export const SECRET_OUTPUTS = ["valueHash"];
 /** Pipelines variable names (Pipelines docs, "User variables"). */
 export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-interface ApiVariable {
+export interface ApiVariable {
   uuid: string;
   key: string;
   value?: string;

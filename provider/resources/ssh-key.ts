@@ -62,7 +62,7 @@ export interface SshKeyOutputs extends Omit<Normalized, "adopt" | "resourceName"
 export const REPLACE_ON = ["user", "key"] as const;
 export const SECRET_OUTPUTS: string[] = [];
 
-interface ApiKey {
+export interface ApiKey {
   uuid: string;
   key: string;
   comment?: string;

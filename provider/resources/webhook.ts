@@ -119,7 +119,7 @@ export const CLOUD_WEBHOOK_EVENTS = [
 const SECRET_MAX = 128;
 
 /** Bitbucket's webhook_subscription as we read it. */
-interface ApiHook {
+export interface ApiHook {
   uuid: string;
   url: string;
   description?: string;

@@ -7,7 +7,7 @@
 // gets a new host process, as each `pulumi` command does.
 
 import * as pulumi from "@pulumi/pulumi";
-import { unwrapSecrets } from "../../provider/cli/declared";
+import { mockRegistrations, unwrapSecrets } from "../../provider/cli/declared";
 import type { Harness, Props } from "./engine";
 
 export { unwrapSecrets };
@@ -63,33 +63,16 @@ export class Engine {
     const steps: Step[] = [];
     const seen = new Set<string>();
     const errors: Error[] = [];
-    let pending = 0;
-    let calls = 0;
-    await pulumi.runtime.setMocks(
-      {
-        newResource: async (args) => {
-          calls++;
-          if (!args.custom) return { id: undefined, state: {} };
-          pending++;
-          try {
-            const type = args.type.split(":").pop() ?? args.type;
-            const key = `${type}::${args.name}`;
-            seen.add(key);
-            const entry = await this.apply(type, args.name, unwrapSecrets(args.inputs) as Props, steps);
-            return { id: entry.id, state: entry.outs };
-          } catch (e) {
-            errors.push(e as Error);
-            throw e;
-          } finally {
-            pending--;
-          }
-        },
-        call: (args) => args.inputs,
-      },
-      "bitbucket-iac",
-      "test",
-      false,
-    );
+    const registrations = await mockRegistrations("test", async (type, name, inputs) => {
+      seen.add(`${type}::${name}`);
+      try {
+        const entry = await this.apply(type, name, unwrapSecrets(inputs) as Props, steps);
+        return { id: entry.id, state: entry.outs };
+      } catch (e) {
+        errors.push(e as Error);
+        throw e;
+      }
+    });
     // The mock monitor hands newResource no options: read retainOnDelete and aliases off the
     // RegisterResource request itself, as the engine would.
     const monitor = pulumi.runtime.getMonitor() as unknown as {
@@ -108,13 +91,7 @@ export class Engine {
     } catch (e) {
       errors.push(e as Error);
     }
-    // Let registrations finish, including those that waited on other resources' outputs:
-    // done when none is under way and none has started for 100 ms (at most 20 s).
-    for (let i = 0, last = -1, quiet = 0; i < 2000 && quiet < 10; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      quiet = pending === 0 && calls === last ? quiet + 1 : 0;
-      last = calls;
-    }
+    await registrations.settled(20_000);
     if (errors.length === 0) {
       for (const key of [...this.state.keys()].reverse()) {
         if (seen.has(key)) continue;

@@ -5,20 +5,11 @@ import * as os from "os";
 import * as path from "path";
 import { main } from "../../provider/cli/main";
 import { MAX_MANIFEST_BYTES, MAX_SHOWN_PROBLEMS } from "../../provider/manifest/load";
+import { run as runIn } from "../cli/run";
 
 const ROOT = path.resolve(__dirname, "../..");
 
-async function run(args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    args,
-    (s) => out.push(s),
-    (s) => err.push(s),
-    ROOT,
-  );
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
+const run = (args: string[]) => runIn(args, ROOT);
 
 describe("bitbucket-iac validate", () => {
   it("accepts a valid manifest and says how many resources it found offline", async () => {
