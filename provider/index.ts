@@ -1,6 +1,13 @@
 // The public surface: `import { Webhook, DeployKey } from "bitbucket-iac"`.
 
-export { Webhook, type WebhookArgs, type WebhookOutputs, CLOUD_WEBHOOK_EVENTS } from "./resources/webhook";
+export {
+  Webhook,
+  type WebhookArgs,
+  type WebhookOutputs,
+  CLOUD_WEBHOOK_EVENTS,
+  DC_WEBHOOK_EVENTS,
+} from "./resources/webhook";
+export { AccessToken, type AccessTokenArgs, type AccessTokenOutputs } from "./resources/access-token";
 export { DeployKey, type DeployKeyArgs, type DeployKeyOutputs } from "./resources/deploy-key";
 export { SshKey, type SshKeyArgs, type SshKeyOutputs } from "./resources/ssh-key";
 export {

@@ -405,13 +405,13 @@ const GENERIC: Preset = {
       listOf<GenericWebhook>(o, "webhooks").forEach((w, i) => {
         const secret =
           w.secret === undefined || generates(w.secret) ? { generateSecret: true } : { secret: w.secret };
-        hookIds.push(
-          new Webhook(
-            `${ctx.name}-hook-${repository}-${urlForName(w.url)}`,
-            { ...where, url: w.url, events: w.events, description: w.description, ...secret },
-            was(`${ctx.name}-hook-${repository}-${i}`),
-          ).uuid,
+        const hook = new Webhook(
+          `${ctx.name}-hook-${repository}-${urlForName(w.url)}`,
+          { ...where, url: w.url, events: w.events, description: w.description, ...secret },
+          was(`${ctx.name}-hook-${repository}-${i}`),
         );
+        // State written before hookId existed has only the uuid until the hook next changes.
+        hookIds.push(pulumi.all([hook.hookId, hook.uuid]).apply(([id, uuid]) => id ?? uuid ?? ""));
       });
       listOf<GenericKey>(o, "deployKeys").forEach((k, i) => {
         keyIds.push(

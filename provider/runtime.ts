@@ -4,6 +4,7 @@
 // code installed now (fixes reach them; every resource's outputs carry a schemaVersion).
 
 import type * as pulumi from "@pulumi/pulumi";
+import { accessTokenProvider } from "./resources/access-token";
 import { deployKeyProvider } from "./resources/deploy-key";
 import { oauthConsumerProvider } from "./resources/oauth-consumer";
 import { pipelineKnownHostProvider } from "./resources/pipeline-known-host";
@@ -49,6 +50,7 @@ const PROVIDERS: Record<string, Provider> = {
   PipelineSshKeyPair: versioned(pipelineSshKeyPairProvider),
   PipelineKnownHost: versioned(pipelineKnownHostProvider),
   OAuthConsumer: versioned(oauthConsumerProvider),
+  AccessToken: versioned(accessTokenProvider),
 };
 
 /** The implementation of a resource type, for the shim in state. */

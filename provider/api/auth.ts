@@ -104,13 +104,33 @@ function checkUrl(name: "apiUrl" | "oauthTokenUrl", value: string): string {
   );
 }
 
+/**
+ * The flavor the connection is configured for (`bitbucket:flavor` / BITBUCKET_FLAVOR, default
+ * cloud): a resource that does not say its own flavor takes this one. An unknown value reads as
+ * cloud here; loadSettings reports it when a request is made.
+ */
+export function flavorSetting(env: NodeJS.ProcessEnv = process.env): "cloud" | "datacenter" {
+  return raw("flavor", env) === "datacenter" ? "datacenter" : "cloud";
+}
+
 /** The settings in force now. Throws a message naming the setting when one is malformed. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const flavor = raw("flavor", env) ?? "cloud";
   if (flavor !== "cloud" && flavor !== "datacenter") {
     throw new Error(`bitbucket:flavor / BITBUCKET_FLAVOR must be "cloud" or "datacenter", got "${flavor}"`);
   }
-  const apiUrl = checkUrl("apiUrl", (raw("apiUrl", env) ?? CLOUD_API_URL).replace(/\/+$/, ""));
+  const given = raw("apiUrl", env);
+  if (flavor === "datacenter" && given === undefined) {
+    throw new Error(
+      `bitbucket:flavor / BITBUCKET_FLAVOR is "datacenter": set bitbucket:apiUrl / BITBUCKET_API_URL to the server's base URL, e.g. https://bitbucket.example.com (without /rest)`,
+    );
+  }
+  const apiUrl = checkUrl("apiUrl", (given ?? CLOUD_API_URL).replace(/\/+$/, ""));
+  if (flavor === "datacenter" && /\/rest(\/|$)/.test(new URL(apiUrl).pathname)) {
+    throw new Error(
+      `bitbucket:apiUrl / BITBUCKET_API_URL is "${apiUrl}": with flavor datacenter give the server's base URL without /rest (e.g. https://bitbucket.example.com); the provider adds /rest/api/latest/... itself`,
+    );
+  }
   const oauthTokenUrl = checkUrl("oauthTokenUrl", raw("oauthTokenUrl", env) ?? CLOUD_TOKEN_URL);
   return {
     apiUrl,

@@ -35,12 +35,18 @@ interface Entry {
 
 const entries = () => processWide("collections", () => new Map<string, Entry>());
 
-/** A collection path as a key: no query, no trailing slash, case-folded (Bitbucket folds slugs). */
-const normalize = (path: string) =>
-  path
-    .replace(/[?#].*$/, "")
-    .replace(/\/+$/, "")
-    .toLowerCase();
+/**
+ * A collection path as a key: no trailing slash, case-folded (Bitbucket folds slugs). A query
+ * stays: it can name the collection (Data Center's `/rest/ssh/latest/keys?user=alice`).
+ */
+const normalize = (path: string) => {
+  const [p = "", q] = path.replace(/#.*$/, "").split("?", 2);
+  const base = p.replace(/\/+$/, "").toLowerCase();
+  return q ? `${base}?${q.toLowerCase()}` : base;
+};
+
+/** The path part of a key, without its query. */
+const pathOf = (key: string) => key.replace(/\?.*$/, "");
 
 /** Whose view a listing is: the API URL and a hash of the credentials (never the credentials). */
 function viewOf(s: Settings): string {
@@ -101,13 +107,17 @@ function remember<T>(
 
 /** Every kept listing on `apiUrl` a write to `path` touches, and how: the collection itself, an item of it, or more. */
 function touched(apiUrl: string, path: string): Array<{ key: string; item?: string; exact: boolean }> {
-  const written = normalize(path);
+  const written = pathOf(normalize(path));
   const out = [];
   for (const [key, entry] of entries()) {
-    const [api, , collection = ""] = key.split("\n");
+    const [api, , named = ""] = key.split("\n");
     if (api !== apiUrl) continue;
-    if (collection === written) out.push({ key, exact: true });
-    else if (entry.single) continue;
+    const collection = pathOf(named);
+    if (named === normalize(path)) out.push({ key, exact: true });
+    else if (collection === written) {
+      // The same collection under another query (another user's keys): drop it.
+      if (!entry.single) out.push({ key, exact: false });
+    } else if (entry.single) continue;
     else if (written.startsWith(`${collection}/`)) {
       const rest = written.slice(collection.length + 1);
       out.push({ key, exact: false, ...(!rest.includes("/") && { item: decodeURIComponent(rest) }) });
@@ -121,10 +131,13 @@ export function forgetWritten(apiUrl: string, path: string): void {
   for (const t of touched(apiUrl, path)) entries().delete(t.key);
 }
 
-/** Bitbucket's id of a listed object: `uuid` (hooks, variables, SSH keys...) or `id` (deploy keys). */
+/**
+ * Bitbucket's id of a listed object: `uuid` (Cloud hooks, variables, SSH keys...), `id` (deploy
+ * keys, Data Center hooks and user keys) or `key.id` (Data Center access keys).
+ */
 const idOf = (o: unknown) => {
-  const r = o as { uuid?: unknown; id?: unknown } | null;
-  return String(r?.uuid ?? r?.id ?? "").toLowerCase();
+  const r = o as { uuid?: unknown; id?: unknown; key?: { id?: unknown } } | null;
+  return String(r?.uuid ?? r?.id ?? (typeof r?.key === "object" ? r.key?.id : undefined) ?? "").toLowerCase();
 };
 
 /**

@@ -25,6 +25,8 @@ import { notice, processWide } from "./shared";
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
+  /** Whether a retry after a 5xx or lost answer is harmless; default by method (retry.ts). */
+  idempotent?: boolean;
 }
 
 export interface Response<T> {
@@ -323,6 +325,24 @@ function outOfPatience(failure: ApiError, s: Settings, waited: number, next: { m
 }
 
 /**
+ * A resource of one flavor on a connection of the other would send its paths to the wrong server
+ * (a Data Center `/rest/...` path under api.bitbucket.org): say which setting to change instead.
+ */
+function checkFlavor(s: Settings, method: string, path: string): void {
+  if (/^https?:\/\//i.test(path)) return; // a pagination link of the server itself
+  const wants = isDataCenterPath(path) ? "datacenter" : "cloud";
+  if (wants === s.flavor) return;
+  throw new Error(
+    wants === "datacenter"
+      ? `${method} ${path.replace(/\?.*$/, "")}: this is a Bitbucket Data Center resource, but the connection is Bitbucket Cloud (bitbucket:flavor / BITBUCKET_FLAVOR is "cloud"): set bitbucket:flavor to datacenter and bitbucket:apiUrl to the server's base URL`
+      : `${method} ${path.replace(/\?.*$/, "")}: this is a Bitbucket Cloud resource, but the connection is Bitbucket Data Center (bitbucket:flavor / BITBUCKET_FLAVOR is "datacenter"): Cloud-only resources cannot be managed on a Data Center server`,
+  );
+}
+
+/** Data Center REST paths start with /rest/ (shared/bitbucket-api.md §8.1); Cloud's are under /2.0. */
+export const isDataCenterPath = (path: string): boolean => path.startsWith("/rest/");
+
+/**
  * Sends one API request with retries. Resolves with any 2xx; throws an ApiError for
  * everything else (after the retries the policy allows). A write (anything but GET) patches the
  * cached listing it changed with its answer, or drops it when it failed or its answer was lost
@@ -334,11 +354,7 @@ export async function request<T = unknown>(
   opts: RequestOptions = {},
 ): Promise<Response<T>> {
   const s = loadSettings();
-  if (s.flavor !== "cloud") {
-    throw new Error(
-      `bitbucket:flavor / BITBUCKET_FLAVOR is "${s.flavor}", but bitbucket-iac manages Bitbucket Cloud only so far: unset it, or point bitbucket:apiUrl at a Cloud API`,
-    );
-  }
+  checkFlavor(s, method, path);
   const url = /^https?:\/\//i.test(path) ? onApiOrigin(path, s.apiUrl) : `${s.apiUrl}${path}`;
   const shown = displayPath(url, s.apiUrl);
   const write = method !== "GET" && method !== "HEAD";
@@ -362,6 +378,7 @@ export async function request<T = unknown>(
       shown,
       ...(params && { params }),
       data: opts.body,
+      ...(opts.idempotent !== undefined && { idempotent: opts.idempotent }),
       headers: async () => ({ Authorization: await authorization(s) }),
       // An OAuth access token can expire between our refresh margin and the server's clock: renew it
       // (one grant for every request that was refused the same token).

@@ -59,7 +59,12 @@ export function formatApiError(f: ApiErrorFields): string {
       `the credentials need scope(s) ${f.requiredScopes.join(", ")} but were granted ${f.grantedScopes?.join(", ") || "none"}: add them to the OAuth consumer or token`,
     );
   }
-  if (f.status === 401)
+  if (f.status === 401 && f.path.startsWith("/rest/"))
+    // Data Center answers 401 for a missing permission too (shared/bitbucket-api.md §8.1).
+    parts.push(
+      "Data Center answers 401 both for bad credentials and for a missing permission: check BITBUCKET_TOKEN / BITBUCKET_USERNAME+BITBUCKET_API_TOKEN, and that the user or token has REPO_ADMIN on the repository (PROJECT_ADMIN for project hooks, keys and tokens)",
+    );
+  else if (f.status === 401)
     parts.push("check BITBUCKET_TOKEN / BITBUCKET_USERNAME+BITBUCKET_API_TOKEN or the bitbucket:* config");
   return parts.join(" - ");
 }

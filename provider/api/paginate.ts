@@ -1,11 +1,14 @@
-// Whole-collection reads. Cloud pages carry `values` and, until the last page, an opaque
-// `next` URL (shared/bitbucket-api.md §1.4); we ask for the maximum `pagelen=100` and
-// follow `next` to the end. Any failed page fails the whole listing: a partial list must
-// never be mistaken for "the object is gone".
+// Whole-collection reads. Any failed page fails the whole listing: a partial list must never
+// be mistaken for "the object is gone".
+// - Cloud pages carry `values` and, until the last page, an opaque `next` URL
+//   (shared/bitbucket-api.md §1.4); we ask for the maximum `pagelen=100` and follow `next`.
+// - Data Center pages carry `values`, `isLastPage` and, until then, `nextPageStart` (§8.1): ask
+//   for `limit=1000` (the server caps it at its configured maximum) and go on from
+//   `start=nextPageStart`; ids are not contiguous, so the start is never computed.
 
 import { loadSettings } from "./auth";
 import { cachedList } from "./cache";
-import { request, type Response } from "./client";
+import { isDataCenterPath, request, type Response } from "./client";
 import { isApiError } from "./errors";
 
 export interface CloudPage<T> {
@@ -14,10 +17,23 @@ export interface CloudPage<T> {
   pagelen?: number;
 }
 
+export interface DataCenterPage<T> {
+  values?: T[];
+  isLastPage?: boolean;
+  nextPageStart?: number;
+  start?: number;
+  limit?: number;
+  size?: number;
+}
+
 /** More pages than any real collection has; a server that never ends its `next` chain is a bug. */
 export const MAX_PAGES = 1000;
 
+/** The page size asked of Data Center; its admin-configured maximum caps it. */
+export const DC_PAGE_LIMIT = 1000;
+
 export async function listAll<T>(path: string, query: Record<string, string | number> = {}): Promise<T[]> {
+  if (isDataCenterPath(path)) return listAllDataCenter<T>(path, query);
   const out: T[] = [];
   let next: string | undefined = path;
   let q: Record<string, string | number> | undefined = { pagelen: 100, ...query };
@@ -31,6 +47,26 @@ export async function listAll<T>(path: string, query: Record<string, string | nu
     q = undefined; // `next` already carries the query
   }
   return out;
+}
+
+async function listAllDataCenter<T>(path: string, query: Record<string, string | number>): Promise<T[]> {
+  const out: T[] = [];
+  let start = 0;
+  for (let page = 0; ; page++) {
+    if (page >= MAX_PAGES) throw new Error(`GET ${path}: more than ${MAX_PAGES} pages; stopping`);
+    const res = await request<DataCenterPage<T>>("GET", path, {
+      query: { ...query, start, limit: DC_PAGE_LIMIT },
+    });
+    out.push(...(res.data.values ?? []));
+    if (res.data.isLastPage !== false) return out;
+    const next = res.data.nextPageStart;
+    if (typeof next !== "number" || next <= start) {
+      throw new Error(
+        `GET ${path}: page at start=${start} says more pages follow but gives no usable nextPageStart (${String(next)}); stopping rather than returning a partial list`,
+      );
+    }
+    start = next;
+  }
 }
 
 /**

@@ -32,7 +32,10 @@ const IDEMPOTENT = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"];
 
 export interface Failure {
   method: string;
-  /** Whether repeating the request is harmless whatever its method (an OAuth token grant). */
+  /**
+   * Whether repeating the request is harmless: true whatever its method (an OAuth token grant),
+   * false even for a PUT (Data Center's PUT that creates an access token); default by method.
+   */
   idempotent?: boolean;
   /** 0 for a network error or timeout. */
   status: number;
@@ -44,7 +47,7 @@ export interface Failure {
 export function isRetryable(f: Failure, policy: Required<RetryOptions> = RETRY_DEFAULTS): boolean {
   if (policy.doNotRetry.includes(f.status)) return false;
   if (f.status === 429) return true;
-  if (!f.idempotent && !IDEMPOTENT.includes(f.method.toUpperCase())) return false;
+  if (!(f.idempotent ?? IDEMPOTENT.includes(f.method.toUpperCase()))) return false;
   return f.status === 0 || f.status >= 500;
 }
 

@@ -1,8 +1,57 @@
 // Input checks several resources share. Each pushes failures that name the property and
 // say what to write instead; none ever echoes a secret.
 
+import { flavorSetting } from "../api/auth";
 import { isKeyError, parsePublicKey } from "../ssh";
 import type { CheckFailure } from "./common";
+
+/** Which Bitbucket a resource lives on. */
+export type Flavor = "cloud" | "datacenter";
+
+const FLAVOR_NAME: Record<Flavor, string> = { cloud: "Bitbucket Cloud", datacenter: "Bitbucket Data Center" };
+
+/**
+ * The resource's `flavor` (default: the connection's, `bitbucket:flavor`), and a failure for each
+ * field the other flavor alone has (a Cloud `workspace` on a Data Center hook, say).
+ */
+export function checkFlavor(
+  raw: Record<string, unknown>,
+  failures: CheckFailure[],
+  fields: { cloudOnly?: string[]; dcOnly?: string[] } = {},
+): Flavor {
+  let flavor: Flavor = flavorSetting();
+  if (raw.flavor === "cloud" || raw.flavor === "datacenter") flavor = raw.flavor;
+  else if (raw.flavor !== undefined && raw.flavor !== null && raw.flavor !== "") {
+    failures.push({
+      property: "flavor",
+      reason: `flavor must be "cloud" or "datacenter", got ${JSON.stringify(raw.flavor)}`,
+    });
+  }
+  const foreign = flavor === "cloud" ? (fields.dcOnly ?? []) : (fields.cloudOnly ?? []);
+  for (const f of foreign) {
+    if (raw[f] === undefined || raw[f] === null || raw[f] === "") continue;
+    failures.push({
+      property: f,
+      reason:
+        `${f} is for ${FLAVOR_NAME[flavor === "cloud" ? "datacenter" : "cloud"]}; this resource is on ${FLAVOR_NAME[flavor]} (flavor: ${flavor})` +
+        (f === "workspace" ? ": Data Center has projects, give project: <KEY>" : ""),
+    });
+  }
+  return flavor;
+}
+
+/** A Data Center project key (`project`), e.g. PROJ or ~alice (a personal project). */
+export function checkProjectKey(
+  raw: Record<string, unknown>,
+  failures: CheckFailure[],
+  opts: { required?: boolean } = {},
+): string | undefined {
+  return checkSlug(raw, "project", failures, {
+    ...(opts.required && { required: "the project key, e.g. PROJ" }),
+    pattern: /^~?[A-Za-z][A-Za-z0-9_]*$/,
+    what: "a project key such as PROJ (or ~user for a personal project)",
+  });
+}
 
 /** A workspace/repository slug or a braced uuid. */
 const SLUG = /^(\{[0-9a-f-]{36}\}|[A-Za-z0-9][A-Za-z0-9._-]*)$/;

@@ -1,24 +1,32 @@
-// Webhook: a Bitbucket Cloud webhook on a repository, or on a whole workspace.
+// Webhook: a webhook on a repository, or on a whole Cloud workspace or Data Center project.
+// One lifecycle for both flavors; what differs (paths, body, ids) is a small adapter, HOOK_API.
 //
-//   create  GET  {hooks}?pagelen=100 (adopt a hook with the same URL), else POST {hooks} -> 201
-//   read    GET  {hooks}/{uuid} -> 200, 404 = gone
-//   update  PUT  {hooks}/{uuid} -> 200, full object (PUT replaces)
-//   delete  DELETE {hooks}/{uuid} -> 204, 404 = already gone
-// where {hooks} is /repositories/{ws}/{repo}/hooks or /workspaces/{ws}/hooks.
+//   create  list {hooks} (adopt a hook with the same URL), else POST {hooks} -> Cloud 201, DC 200
+//   read    from the run's listing of {hooks}; not listed = gone
+//   update  PUT  {hooks}/{id} -> 200, full object (PUT replaces)
+//   delete  DELETE {hooks}/{id} -> 204, 404 = already gone
+// where {hooks} is, on Cloud, /repositories/{ws}/{repo}/hooks or /workspaces/{ws}/hooks, and on
+// Data Center /rest/api/latest/projects/{p}/repos/{r}/webhooks or /rest/api/latest/projects/{p}/webhooks.
 //
-// API facts that shaped it (shared/bitbucket-api.md §2):
-// - The secret is write-only: never returned, only `secret_set`. On PUT an absent secret
-//   is kept and "" removes it (the spec allows "" and null; "" is the one its schema
-//   accepts). We keep a salted hash in state to tell whether the desired secret changed.
-// - Duplicate entries in `events` get a plain-text 400, so events are a sorted set.
+// API facts that shaped it (shared/bitbucket-api.md §2, §8.2):
+// - Cloud: the secret is write-only: never returned, only `secret_set`. On PUT an absent secret
+//   is kept and "" removes it (the spec allows "" and null; "" is the one its schema accepts).
+//   We keep a salted hash in state to tell whether the desired secret changed.
+// - Data Center: the secret travels in `configuration.secret`, and PUT replaces the configuration,
+//   so every PUT carries the secret wanted (none: an empty configuration). DC may return the secret
+//   on GET (unconfirmed for 9.x): we keep only whether one is set, as on Cloud. Ids are integers;
+//   hooks have a `name` (required) instead of a description; `sslVerificationRequired` is the
+//   inverse of Cloud's `skip_cert_verification`.
+// - Duplicate entries in `events` get a 400, so events are a sorted set.
 // - A PUT without `url` is rejected, so every update sends the whole object.
-// - Hooks installed by Connect apps are `read_only`; they are never adopted.
+// - Cloud hooks installed by Connect apps are `read_only`; they are never adopted.
 
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { shim } from "./shim";
 import { request, deleteIfExists } from "../api/client";
-import { hookPath, hooksPath, scopeLabel, type HookScope } from "../api/cloud";
+import { hooksPath, scopeLabel, seg } from "../api/cloud";
+import { dcHooksPath, dcScopeLabel } from "../api/datacenter";
 import { findIn, readListed } from "../api/paginate";
 import {
   closeMatches,
@@ -43,18 +51,24 @@ import {
 } from "./ownership";
 import { notice } from "../api/shared";
 import { naturalKey, urlForMessages } from "../names";
-import { checkSlug } from "./validate";
+import { checkFlavor, checkProjectKey, checkSlug, type Flavor } from "./validate";
 
 export interface WebhookArgs {
-  /** Workspace slug (or `{uuid}`). Changing it replaces the webhook. */
-  workspace: pulumi.Input<string>;
-  /** Repository slug. Absent: a workspace webhook (needs a workspace owner). Changing it replaces the webhook. */
+  /** `cloud` or `datacenter`. Default: the provider's `bitbucket:flavor`. Changing it replaces the webhook. */
+  flavor?: pulumi.Input<Flavor>;
+  /** Cloud: workspace slug (or `{uuid}`). Changing it replaces the webhook. */
+  workspace?: pulumi.Input<string>;
+  /** Data Center: project key, e.g. `PROJ`. Changing it replaces the webhook. */
+  project?: pulumi.Input<string>;
+  /** Repository slug. Absent: a workspace (Cloud) or project (Data Center) webhook. Changing it replaces the webhook. */
   repository?: pulumi.Input<string>;
+  /** Data Center: the hook's name, shown in repository settings. Default: the URL's host. Updates in place. */
+  name?: pulumi.Input<string>;
   /** Where Bitbucket delivers events; must be https unless `allowHttp` is set. Updates in place. */
   url: pulumi.Input<string>;
-  /** Shown in Bitbucket's settings. Default "". Updates in place. */
+  /** Cloud: shown in Bitbucket's settings. Default "". Updates in place. */
   description?: pulumi.Input<string>;
-  /** Events to deliver, e.g. `repo:push`, `pullrequest:created`; a set (order does not matter). Updates in place. */
+  /** Events to deliver, e.g. `repo:push` (Cloud) or `repo:refs_changed` (Data Center); a set (order does not matter). Updates in place. */
   events: pulumi.Input<pulumi.Input<string>[]>;
   /** Whether deliveries are on. Default true. Updates in place. */
   active?: pulumi.Input<boolean>;
@@ -73,11 +87,12 @@ export interface WebhookArgs {
 export type WebhookInputs = pulumi.Unwrap<WebhookArgs>;
 
 /** Inputs after `check`: defaults applied, events sorted. */
-interface Normalized extends Ownership {
-  workspace: string;
-  repository?: string;
+interface Normalized extends Ownership, Where {
   url: string;
-  description: string;
+  /** Cloud: the description ("" by default). */
+  description?: string;
+  /** Data Center: the name (the URL's host by default). */
+  name?: string;
   events: string[];
   active: boolean;
   secret?: string;
@@ -89,8 +104,10 @@ interface Normalized extends Ownership {
 export interface WebhookOutputs extends Omit<Normalized, "secret" | "adopt" | "resourceName"> {
   /** True when the hook existed before and was adopted (taken over) rather than created. */
   adopted?: boolean;
-  /** Bitbucket's id for the hook, braced: `{ec96bf6b-...}`. */
-  uuid: string;
+  /** Bitbucket's id for the hook: Cloud's braced uuid `{ec96bf6b-...}`, Data Center's integer as text. */
+  hookId: string;
+  /** Cloud: the hook's braced uuid (= hookId). */
+  uuid?: string;
   /** Whether Bitbucket holds a secret for the hook. */
   secretSet: boolean;
   /** Salted hash of the secret we set (secret output), to detect a changed secret without storing it. */
@@ -101,7 +118,7 @@ export interface WebhookOutputs extends Omit<Normalized, "secret" | "adopt" | "r
   createdAt?: string;
 }
 
-export const REPLACE_ON = ["workspace", "repository"] as const;
+export const REPLACE_ON = ["flavor", "workspace", "project", "repository"] as const;
 export const SECRET_OUTPUTS = ["secretHash", "generatedSecret"];
 
 /** Event ids the Cloud API accepts (webhook_subscription.events enum in the Cloud OpenAPI spec; a contract test keeps them equal). */
@@ -116,7 +133,141 @@ export const CLOUD_WEBHOOK_EVENTS = [
   "repo:deleted", "repo:fork", "repo:imported", "repo:push", "repo:transfer", "repo:updated",
 ] as const; // prettier-ignore
 
+/**
+ * Event keys Data Center accepts (shared/bitbucket-api.md §8.2: the spec lists none; from
+ * Atlassian's "Event payload" page as quoted by public clients). `pr:reviewer:needs_work` is the
+ * name older servers use for `pr:reviewer:changes_requested`.
+ */
+export const DC_WEBHOOK_EVENTS = [
+  "mirror:repo_synchronized", "pr:comment:added", "pr:comment:deleted", "pr:comment:edited", "pr:declined",
+  "pr:deleted", "pr:from_ref_updated", "pr:merged", "pr:modified", "pr:opened", "pr:reviewer:approved",
+  "pr:reviewer:changes_requested", "pr:reviewer:needs_work", "pr:reviewer:unapproved", "pr:reviewer:updated",
+  "project:modified", "repo:comment:added", "repo:comment:deleted", "repo:comment:edited", "repo:forked",
+  "repo:modified", "repo:refs_changed", "repo:secret_detected",
+] as const; // prettier-ignore
+
 const SECRET_MAX = 128;
+
+/** Where a hook lives: a Cloud workspace or Data Center project, and maybe a repository in it. */
+interface Where {
+  flavor: Flavor;
+  /** Cloud only. */
+  workspace?: string;
+  /** Data Center only. */
+  project?: string;
+  repository?: string;
+}
+
+/** A hook as both flavors' adapters present it: the one shape the lifecycle compares and records. */
+interface HookView {
+  id: string;
+  url: string;
+  /** Cloud description, Data Center name. */
+  label: string;
+  active: boolean;
+  events: string[];
+  secretSet: boolean;
+  skipCertVerification: boolean;
+  /** Installed by an app (Cloud Connect): never adopted. */
+  readOnly: boolean;
+  createdAt?: string;
+}
+
+/** What differs per flavor: where hooks live, and how a hook goes over the wire. */
+interface HookApi {
+  collection(w: Where): string;
+  place(w: Where): string;
+  /** The label's field name in the Args (`description` or `name`). */
+  labelField: "description" | "name";
+  events: readonly string[];
+  /**
+   * The POST/PUT body. `secret` is the secret to send as Cloud's PUT reads it (a string sets it,
+   * "" removes it, undefined keeps it); `want` is the secret the hook should end with.
+   */
+  body(n: Normalized, secret: string | undefined, want: string | undefined): Record<string, unknown>;
+  view(raw: unknown): HookView;
+  /** Whether a PUT without a secret keeps the one set (Cloud) or removes it (DC: PUT replaces `configuration`). */
+  putKeepsSecret: boolean;
+}
+
+/** Bitbucket Data Center's RestWebhook as we read it. */
+export interface DcHook {
+  id: number;
+  name?: string;
+  url: string;
+  active?: boolean;
+  events?: string[];
+  configuration?: { secret?: string };
+  sslVerificationRequired?: boolean;
+  createdDate?: number;
+  scopeType?: string;
+}
+
+const HOOK_API: Record<Flavor, HookApi> = {
+  cloud: {
+    collection: (w) => hooksPath({ workspace: w.workspace ?? "", repository: w.repository }),
+    place: (w) => scopeLabel({ workspace: w.workspace ?? "", repository: w.repository }),
+    labelField: "description",
+    events: CLOUD_WEBHOOK_EVENTS,
+    body: (n, secret) => ({
+      url: n.url,
+      description: n.description ?? "",
+      active: n.active,
+      events: n.events,
+      skip_cert_verification: n.skipCertVerification,
+      ...(secret !== undefined && { secret }),
+    }),
+    view: (raw) => {
+      const h = raw as ApiHook;
+      return {
+        id: h.uuid,
+        url: h.url,
+        label: h.description ?? "",
+        active: h.active !== false,
+        events: [...(h.events ?? [])].sort(),
+        secretSet: h.secret_set === true,
+        skipCertVerification: h.skip_cert_verification === true,
+        readOnly: h.read_only === true,
+        ...(h.created_at && { createdAt: h.created_at }),
+      };
+    },
+    putKeepsSecret: true,
+  },
+  datacenter: {
+    collection: (w) => dcHooksPath({ project: w.project ?? "", repository: w.repository }),
+    place: (w) => dcScopeLabel({ project: w.project ?? "", repository: w.repository }),
+    labelField: "name",
+    events: DC_WEBHOOK_EVENTS,
+    body: (n, _secret, want) => ({
+      name: n.name ?? "",
+      url: n.url,
+      active: n.active,
+      events: n.events,
+      sslVerificationRequired: !n.skipCertVerification,
+      configuration: want === undefined ? {} : { secret: want },
+    }),
+    view: (raw) => {
+      const h = raw as DcHook;
+      const secret = h.configuration?.secret;
+      return {
+        id: String(h.id),
+        url: h.url,
+        label: h.name ?? "",
+        active: h.active !== false,
+        events: [...(h.events ?? [])].sort(),
+        secretSet: typeof secret === "string" && secret !== "",
+        skipCertVerification: h.sslVerificationRequired === false,
+        readOnly: false,
+        ...(typeof h.createdDate === "number" && { createdAt: new Date(h.createdDate).toISOString() }),
+      };
+    },
+    putKeepsSecret: false,
+  },
+};
+
+const apiOf = (w: { flavor?: Flavor }) => HOOK_API[w.flavor ?? "cloud"];
+const hookPath = (w: Where, id: string) => `${apiOf(w).collection(w)}/${seg(id)}`;
+const placeOf = (w: Where) => apiOf(w).place(w);
 
 /** Bitbucket's webhook_subscription as we read it. */
 export interface ApiHook {
@@ -139,8 +290,16 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
   const fail = (property: string, reason: string) => failures.push({ property, reason });
   const str = (v: unknown) => (typeof v === "string" ? v.trim() : undefined);
 
+  const flavor = checkFlavor(raw, failures, {
+    dcOnly: ["project", "name"],
+    cloudOnly: ["workspace", "description"],
+  });
+  const api = HOOK_API[flavor];
   const workspace =
-    checkSlug(raw, "workspace", failures, { required: "the workspace slug, e.g. acme" }) ?? "";
+    flavor === "cloud"
+      ? (checkSlug(raw, "workspace", failures, { required: "the workspace slug, e.g. acme" }) ?? "")
+      : undefined;
+  const project = flavor === "datacenter" ? checkProjectKey(raw, failures, { required: true }) : undefined;
   const repository = checkSlug(raw, "repository", failures);
 
   const allowHttp = raw.allowHttp === true;
@@ -170,11 +329,15 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
     const seen = new Set<string>();
     for (const [i, e] of raw.events.entries()) {
       const ev = typeof e === "string" ? e.trim() : "";
-      if (!(CLOUD_WEBHOOK_EVENTS as readonly string[]).includes(ev)) {
-        const close = closeMatches(ev, CLOUD_WEBHOOK_EVENTS);
+      if (!api.events.includes(ev)) {
+        const close = closeMatches(ev, api.events);
+        const other = flavor === "cloud" ? DC_WEBHOOK_EVENTS : CLOUD_WEBHOOK_EVENTS;
+        const elsewhere = (other as readonly string[]).includes(ev)
+          ? ` (a ${flavor === "cloud" ? "Data Center" : "Cloud"} event; this webhook is on ${flavor === "cloud" ? "Bitbucket Cloud" : "Data Center"})`
+          : "";
         fail(
           `events[${i}]`,
-          `unknown event "${String(e)}"${close.length ? `; did you mean ${close.join(", ")}?` : ""}`,
+          `unknown event "${String(e)}"${elsewhere}${close.length ? `; did you mean ${close.join(", ")}?` : ""}`,
         );
       } else if (seen.has(ev)) {
         fail(`events[${i}]`, `"${ev}" is listed twice (Bitbucket rejects duplicate events)`);
@@ -197,14 +360,27 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
   for (const b of ["active", "skipCertVerification", "allowHttp", "generateSecret"]) {
     if (raw[b] !== undefined && typeof raw[b] !== "boolean") fail(b, `${b} must be true or false`);
   }
-  const description = typeof raw.description === "string" ? raw.description : "";
+  const text = (k: string) => (typeof raw[k] === "string" ? (raw[k] as string).trim() : undefined);
+  for (const k of ["description", "name"]) {
+    if (raw[k] !== undefined && raw[k] !== null && typeof raw[k] !== "string") fail(k, `${k} must be text`);
+  }
+  let host = "";
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    // reported above
+  }
 
   const inputs: Normalized = {
     ...ownershipOf(raw, failures),
-    workspace,
+    flavor,
+    ...(workspace !== undefined && { workspace }),
+    ...(project !== undefined && { project }),
     ...(repository && { repository }),
     url,
-    description,
+    ...(flavor === "cloud"
+      ? { description: typeof raw.description === "string" ? raw.description : "" }
+      : { name: text("name") || host }),
     events,
     active: raw.active !== false,
     ...(secret !== undefined && { secret }),
@@ -215,20 +391,6 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
   return { inputs, failures };
 }
 
-/**
- * The PUT/POST body. `secret`: a string sets it, "" removes it, undefined leaves it as is.
- */
-function toApi(n: Normalized, secret: string | undefined): Record<string, unknown> {
-  return {
-    url: n.url,
-    description: n.description,
-    active: n.active,
-    events: n.events,
-    skip_cert_verification: n.skipCertVerification,
-    ...(secret !== undefined && { secret }),
-  };
-}
-
 /** What state knows of the secret: its hash, and the value when we generated it. */
 interface SecretState {
   hash?: string;
@@ -236,31 +398,33 @@ interface SecretState {
 }
 
 function fromApi(
-  scope: HookScope,
-  h: ApiHook,
+  w: Where,
+  h: HookView,
   n: { allowHttp: boolean; generateSecret: boolean },
   secret: SecretState,
   adopted?: boolean,
 ): WebhookOutputs {
-  const secretSet = h.secret_set === true;
   return {
     ...(adopted && { adopted: true }),
-    workspace: scope.workspace,
-    ...(scope.repository && { repository: scope.repository }),
+    flavor: w.flavor,
+    ...(w.workspace !== undefined && { workspace: w.workspace }),
+    ...(w.project !== undefined && { project: w.project }),
+    ...(w.repository && { repository: w.repository }),
     url: h.url,
-    description: h.description ?? "",
-    events: [...(h.events ?? [])].sort(),
-    active: h.active !== false,
-    skipCertVerification: h.skip_cert_verification === true,
+    [apiOf(w).labelField]: h.label,
+    events: h.events,
+    active: h.active,
+    skipCertVerification: h.skipCertVerification,
     allowHttp: n.allowHttp,
     generateSecret: n.generateSecret,
-    uuid: h.uuid,
-    secretSet,
+    hookId: h.id,
+    ...(w.flavor === "cloud" && { uuid: h.id }),
+    secretSet: h.secretSet,
     // A hash only means something while Bitbucket still holds a secret; a generated secret is
     // kept regardless, so a hook whose secret was removed by hand gets the same one back.
-    ...(secretSet && secret.hash !== undefined && { secretHash: secret.hash }),
+    ...(h.secretSet && secret.hash !== undefined && { secretHash: secret.hash }),
     ...(secret.generated !== undefined && { generatedSecret: secret.generated }),
-    ...(h.created_at && { createdAt: h.created_at }),
+    ...(h.createdAt && { createdAt: h.createdAt }),
   };
 }
 
@@ -280,71 +444,86 @@ const secretState = (n: Normalized, want: string | undefined, hash: string | und
   generated: n.generateSecret ? want : undefined,
 });
 
-function idOf(scope: HookScope, uuid: string): string {
-  return scope.repository ? `${scope.workspace}/${scope.repository}/${uuid}` : `${scope.workspace}/${uuid}`;
+/** The Pulumi id: `ws/repo/{uuid}`, `ws/{uuid}` (Cloud); `PROJ/repo/12`, `PROJ/12` (Data Center). */
+function idOf(w: Where, hookId: string): string {
+  const top = w.flavor === "datacenter" ? w.project : w.workspace;
+  return w.repository ? `${top}/${w.repository}/${hookId}` : `${top}/${hookId}`;
 }
 
-/** Scope and uuid from state, or from the id (`ws/repo/{uuid}` or `ws/{uuid}`) when state lacks them. */
-function locate(id: string, props: Partial<WebhookOutputs>): { scope: HookScope; uuid: string } {
-  if (props.workspace && props.uuid) {
-    return { scope: { workspace: props.workspace, repository: props.repository }, uuid: props.uuid };
+/** Where the hook is and its id, from state (or, when state lacks them, from the id). */
+function locate(id: string, props: Partial<WebhookOutputs>): { where: Where; hookId: string } {
+  const flavor = props.flavor ?? "cloud"; // state written before Data Center support is Cloud's
+  const hookId = props.hookId ?? props.uuid;
+  const top = flavor === "datacenter" ? props.project : props.workspace;
+  if (top && hookId) {
+    return {
+      where: {
+        flavor,
+        [flavor === "datacenter" ? "project" : "workspace"]: top,
+        repository: props.repository,
+      },
+      hookId,
+    };
   }
   const parts = id.split("/");
-  const uuid = parts.pop() ?? "";
-  return { scope: { workspace: parts[0] ?? "", repository: parts[1] }, uuid };
+  const last = parts.pop() ?? "";
+  const key = flavor === "datacenter" ? "project" : "workspace";
+  return { where: { flavor, [key]: parts[0] ?? "", repository: parts[1] }, hookId: last };
 }
 
 const sameSet = (a: readonly string[] = [], b: readonly string[] = []) =>
   a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
 
-/** Whether a hook already has everything in `n` but the secret. */
-function matches(h: ApiHook, n: Normalized): boolean {
-  return (
-    h.url === n.url &&
-    (h.description ?? "") === n.description &&
-    (h.active !== false) === n.active &&
-    (h.skip_cert_verification === true) === n.skipCertVerification &&
-    sameSet(h.events, n.events)
-  );
-}
+const labelOf = (n: Normalized) => (n.flavor === "datacenter" ? (n.name ?? "") : (n.description ?? ""));
 
 /** How an existing hook differs from the declaration; a secret it holds cannot be compared. */
-function differences(h: ApiHook, n: Normalized): Difference[] {
+function differences(h: HookView, n: Normalized): Difference[] {
   const out: Difference[] = [];
-  const quoted = (s: string | undefined) => `"${s ?? ""}"`;
-  const events = (e: readonly string[] | undefined) => [...(e ?? [])].sort().join(", ");
-  if ((h.description ?? "") !== n.description)
-    out.push({ field: "description", live: quoted(h.description), declared: quoted(n.description) });
-  if ((h.active !== false) !== n.active)
-    out.push({ field: "active", live: String(h.active !== false), declared: String(n.active) });
-  if ((h.skip_cert_verification === true) !== n.skipCertVerification)
+  const quoted = (s: string) => `"${s}"`;
+  if (h.label !== labelOf(n))
+    out.push({ field: apiOf(n).labelField, live: quoted(h.label), declared: quoted(labelOf(n)) });
+  if (h.active !== n.active)
+    out.push({ field: "active", live: String(h.active), declared: String(n.active) });
+  if (h.skipCertVerification !== n.skipCertVerification)
     out.push({
       field: "skipCertVerification",
-      live: String(h.skip_cert_verification === true),
+      live: String(h.skipCertVerification),
       declared: String(n.skipCertVerification),
     });
   if (!sameSet(h.events, n.events))
-    out.push({ field: "events", live: events(h.events), declared: events(n.events) });
-  if (h.secret_set === true) out.push(writeOnly("secret"));
+    out.push({ field: "events", live: h.events.join(", "), declared: [...n.events].sort().join(", ") });
+  if (h.secretSet) out.push(writeOnly("secret"));
   else if (n.secret !== undefined || n.generateSecret)
     out.push({ field: "secret", live: "none", declared: n.generateSecret ? "(generated)" : "(write-only)" });
   return out;
 }
 
 /** Where the declared hook would be found (same URL in the same place), and how one found compares. */
-export function lookup(n: Normalized): Lookup<ApiHook> {
-  const scope: HookScope = { workspace: n.workspace, repository: n.repository };
+export function lookup(n: Normalized): Lookup<HookView> {
+  const api = apiOf(n);
   return {
-    what: `webhook ${urlForMessages(n.url)} on ${scopeLabel(scope)}`,
-    natural: naturalKey.webhook(scope.workspace, scope.repository, n.url),
+    what: `webhook ${urlForMessages(n.url)} on ${placeOf(n)}`,
+    natural: naturalKey.webhook(
+      n.flavor === "datacenter" ? `project ${n.project}` : (n.workspace ?? ""),
+      n.repository,
+      n.url,
+    ),
     // Made by hand, or by a run that lost its answer; never an app's read-only hook.
-    find: (fresh) =>
-      findIn<ApiHook>(hooksPath(scope), (h) => h.url === n.url && h.read_only !== true, { fresh }),
+    find: async (fresh) => {
+      const same = (raw: unknown) => {
+        const h = api.view(raw);
+        return h.url === n.url && !h.readOnly;
+      };
+      const raw = await findIn<unknown>(api.collection(n), same, { fresh });
+      return raw === undefined ? undefined : api.view(raw);
+    },
     differences: (h) => differences(h, n),
   };
 }
 
-const objectKey = (uuid: string) => `Webhook:${uuid}`;
+/** Claims are per object: flavor (Cloud uuids and DC integers never meet) and Bitbucket's id. */
+const objectKey = (w: Where, hookId: string) =>
+  w.flavor === "datacenter" ? `Webhook:dc:${w.project}:${hookId}` : `Webhook:${hookId}`;
 
 // ---- the provider -------------------------------------------------------------------------
 
@@ -357,10 +536,11 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id: string, olds: WebhookOutputs, news: Normalized) {
-    const replaces = await replacedFields(REPLACE_ON, olds, news);
+    const replaces = await replacedFields(REPLACE_ON, { ...olds, flavor: olds.flavor ?? "cloud" }, news);
     const changed: string[] = [...replaces];
     if (olds.url !== news.url) changed.push("url");
-    if ((olds.description ?? "") !== news.description) changed.push("description");
+    if ((olds.description ?? "") !== (news.description ?? "")) changed.push("description");
+    if ((olds.name ?? "") !== (news.name ?? "")) changed.push("name");
     if (!sameSet(olds.events, news.events)) changed.push("events");
     if (olds.active !== news.active) changed.push("active");
     if (olds.skipCertVerification !== news.skipCertVerification) changed.push("skipCertVerification");
@@ -383,40 +563,45 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async create(inputs: Normalized) {
-    const scope: HookScope = { workspace: inputs.workspace, repository: inputs.repository };
+    const api = apiOf(inputs);
     const found = lookup(inputs);
     const want = desiredSecret(inputs);
-    return createOrAdopt<ApiHook, WebhookOutputs>({
+    return createOrAdopt<HookView, WebhookOutputs>({
       ...found,
       ownership: inputs,
       post: async () =>
-        (await request<ApiHook>("POST", hooksPath(scope), { body: toApi(inputs, want) })).data,
+        api.view(
+          (await request("POST", api.collection(inputs), { body: api.body(inputs, want, want) })).data,
+        ),
       created: (h) => ({
-        id: idOf(scope, h.uuid),
-        outs: fromApi(scope, h, inputs, secretState(inputs, want, undefined)),
+        id: idOf(inputs, h.id),
+        outs: fromApi(inputs, h, inputs, secretState(inputs, want, undefined)),
       }),
-      adopt: (h) => adopt(scope, h, inputs, want, `create ${found.what}`),
-      key: (h) => objectKey(h.uuid),
+      adopt: (h) => adopt(h, inputs, want, `create ${found.what}`),
+      key: (h) => objectKey(inputs, h.id),
     });
   },
 
   async read(id: string, props: WebhookOutputs) {
-    const { scope, uuid } = locate(id, props);
-    let hook: ApiHook | undefined;
+    const { where, hookId } = locate(id, props);
+    const api = apiOf(where);
+    let raw: unknown;
     try {
-      hook = await readListed<ApiHook>(hooksPath(scope), (h) => h.uuid === uuid);
+      raw = await readListed<unknown>(api.collection(where), (h) => api.view(h).id === hookId);
     } catch (e) {
-      throw withContext(e, `read webhook ${uuid} on ${scopeLabel(scope)}`);
+      throw withContext(e, `read webhook ${hookId} on ${placeOf(where)}`);
     }
-    if (!hook) return {}; // deleted out of band: no id tells the engine it is gone
+    if (raw === undefined) return {}; // deleted out of band: no id tells the engine it is gone
+    const hook = api.view(raw);
     const outs = fromApi(
-      scope,
+      where,
       hook,
       { allowHttp: props.allowHttp === true, generateSecret: props.generateSecret === true },
       { hash: props.secretHash, generated: props.generatedSecret },
       props.adopted,
     );
     const {
+      hookId: _i,
       uuid: _u,
       secretSet: _s,
       secretHash: _h,
@@ -425,14 +610,15 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
       adopted: _a,
       ...inputs
     } = outs;
-    return { id: idOf(scope, hook.uuid), props: outs, inputs };
+    return { id: idOf(where, hook.id), props: outs, inputs };
   },
 
   async update(id: string, olds: WebhookOutputs, news: Normalized) {
-    const { scope, uuid } = locate(id, olds);
+    const { where, hookId } = locate(id, olds);
+    const api = apiOf(where);
     claim(
-      objectKey(uuid),
-      `webhook ${urlForMessages(news.url)} on ${scopeLabel(scope)}`,
+      objectKey(where, hookId),
+      `webhook ${urlForMessages(news.url)} on ${placeOf(where)}`,
       news.resourceName,
       "updated",
     );
@@ -441,48 +627,47 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
     const unchanged = want !== undefined && olds.secretSet && secretMatches(want, olds.secretHash);
     const send = want === undefined ? (olds.secretSet ? "" : undefined) : unchanged ? undefined : want;
     try {
-      const { data } = await request<ApiHook>("PUT", hookPath(scope, uuid), { body: toApi(news, send) });
+      const { data } = await request("PUT", hookPath(where, hookId), { body: api.body(news, send, want) });
       return {
         outs: fromApi(
-          scope,
-          data,
+          where,
+          api.view(data),
           news,
           secretState(news, want, unchanged ? olds.secretHash : undefined),
           olds.adopted,
         ),
       };
     } catch (e) {
-      throw withContext(e, `update webhook ${urlForMessages(news.url)} on ${scopeLabel(scope)}`);
+      throw withContext(e, `update webhook ${urlForMessages(news.url)} on ${placeOf(where)}`);
     }
   },
 
   async delete(id: string, props: WebhookOutputs) {
-    const { scope, uuid } = locate(id, props);
-    if (
-      keptByThisRun(objectKey(uuid), `webhook ${urlForMessages(props.url ?? uuid)} on ${scopeLabel(scope)}`)
-    )
-      return;
+    const { where, hookId } = locate(id, props);
+    const what = `webhook ${urlForMessages(props.url ?? hookId)} on ${placeOf(where)}`;
+    if (keptByThisRun(objectKey(where, hookId), what)) return;
     try {
-      await deleteIfExists(hookPath(scope, uuid));
+      await deleteIfExists(hookPath(where, hookId));
     } catch (e) {
-      throw withContext(e, `delete webhook ${urlForMessages(props.url ?? uuid)} on ${scopeLabel(scope)}`);
+      throw withContext(e, `delete ${what}`);
     }
   },
 };
 
 /** Brings an existing hook to the desired state (one PUT, skipped when nothing differs). */
-async function adopt(scope: HookScope, h: ApiHook, n: Normalized, want: string | undefined, what: string) {
-  const id = idOf(scope, h.uuid);
-  const send = want ?? (h.secret_set ? "" : undefined);
-  if (send === undefined && matches(h, n)) {
-    return { id, outs: fromApi(scope, h, n, {}) };
+async function adopt(h: HookView, n: Normalized, want: string | undefined, what: string) {
+  const api = apiOf(n);
+  const id = idOf(n, h.id);
+  const send = want ?? (h.secretSet ? "" : undefined);
+  if (send === undefined && differences(h, n).length === 0) {
+    return { id, outs: fromApi(n, h, n, {}) };
   }
   try {
-    const { data } = await request<ApiHook>("PUT", hookPath(scope, h.uuid), { body: toApi(n, send) });
-    return { id, outs: fromApi(scope, data, n, secretState(n, want, undefined)) };
+    const { data } = await request("PUT", hookPath(n, h.id), { body: api.body(n, send, want) });
+    return { id, outs: fromApi(n, api.view(data), n, secretState(n, want, undefined)) };
   } catch (e) {
     // The hook exists: record it in state so the next run updates it instead of duplicating it.
-    throw partialFailure(e, id, fromApi(scope, h, n, {}), `${what} (adopting existing hook ${h.uuid})`);
+    throw partialFailure(e, id, fromApi(n, h, n, {}), `${what} (adopting existing hook ${h.id})`);
   }
 }
 
@@ -491,14 +676,18 @@ async function adopt(scope: HookScope, h: ApiHook, n: Normalized, want: string |
 export class Webhook extends pulumi.dynamic.Resource {
   /** The shape of this resource's state (provider/runtime.ts SCHEMA_VERSION). */
   declare public readonly schemaVersion: pulumi.Output<number>;
-  declare public readonly workspace: pulumi.Output<string>;
+  declare public readonly flavor: pulumi.Output<Flavor>;
+  declare public readonly workspace: pulumi.Output<string | undefined>;
+  declare public readonly project: pulumi.Output<string | undefined>;
   declare public readonly repository: pulumi.Output<string | undefined>;
   declare public readonly url: pulumi.Output<string>;
-  declare public readonly description: pulumi.Output<string>;
+  declare public readonly description: pulumi.Output<string | undefined>;
+  declare public readonly name: pulumi.Output<string | undefined>;
   declare public readonly events: pulumi.Output<string[]>;
   declare public readonly active: pulumi.Output<boolean>;
   declare public readonly skipCertVerification: pulumi.Output<boolean>;
-  declare public readonly uuid: pulumi.Output<string>;
+  declare public readonly hookId: pulumi.Output<string>;
+  declare public readonly uuid: pulumi.Output<string | undefined>;
   declare public readonly secretSet: pulumi.Output<boolean>;
   declare public readonly secretHash: pulumi.Output<string | undefined>;
   /** The generated secret, with `generateSecret` (secret). */
@@ -515,6 +704,7 @@ export class Webhook extends pulumi.dynamic.Resource {
       adopted: undefined,
       // A secret stays secret in state and previews even if given as a plain string.
       secret: args.secret === undefined ? undefined : pulumi.secret(args.secret),
+      hookId: undefined,
       uuid: undefined,
       secretSet: undefined,
       secretHash: undefined,

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { setProviderConfig, tokenCache } from "../../provider/api/auth";
+import { loadSettings, setProviderConfig, tokenCache } from "../../provider/api/auth";
 import { request } from "../../provider/api/client";
 import { listAll } from "../../provider/api/paginate";
 import { startEmulator, type Emulator } from "../emulator/server";
@@ -124,13 +124,34 @@ describe("API client", () => {
     assert.ok(!text.includes('tok"') && !text.includes("Bearer") && !text.includes("Authorization"), text);
   });
 
-  it("refuses to talk to Data Center, which it does not support yet, before any request", async () => {
+  it("refuses a Cloud path on a Data Center connection and the reverse, naming the setting, before any request", async () => {
     Object.assign(process.env, { BITBUCKET_TOKEN: "tok", BITBUCKET_FLAVOR: "datacenter" });
     await assert.rejects(
       request("GET", "/repositories/acme/api/hooks"),
-      /is "datacenter", but bitbucket-iac manages Bitbucket Cloud only so far/,
+      /GET \/repositories\/acme\/api\/hooks: this is a Bitbucket Cloud resource, but the connection is Bitbucket Data Center \(bitbucket:flavor \/ BITBUCKET_FLAVOR is "datacenter"\)/,
+    );
+    process.env.BITBUCKET_FLAVOR = "cloud";
+    await assert.rejects(
+      request("GET", "/rest/api/latest/projects/PROJ/repos/api/webhooks"),
+      /this is a Bitbucket Data Center resource, but the connection is Bitbucket Cloud \(bitbucket:flavor \/ BITBUCKET_FLAVOR is "cloud"\): set bitbucket:flavor to datacenter and bitbucket:apiUrl to the server's base URL/,
     );
     assert.deepEqual(emu.log(), []);
+  });
+
+  it("needs the server's base URL (without /rest) for Data Center", () => {
+    const env = { BITBUCKET_FLAVOR: "datacenter" };
+    assert.throws(
+      () => loadSettings(env),
+      /is "datacenter": set bitbucket:apiUrl \/ BITBUCKET_API_URL to the server's base URL/,
+    );
+    assert.throws(
+      () => loadSettings({ ...env, BITBUCKET_API_URL: "https://bitbucket.example.test/rest/api/1.0" }),
+      /give the server's base URL without \/rest/,
+    );
+    assert.equal(
+      loadSettings({ ...env, BITBUCKET_API_URL: "https://bitbucket.example.test/" }).apiUrl,
+      "https://bitbucket.example.test",
+    );
   });
 
   it("answers 401 for a wrong token with a hint where credentials come from", async () => {

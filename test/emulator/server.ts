@@ -1,4 +1,4 @@
-// The Bitbucket Cloud emulator: a real node:http server on 127.0.0.1. A route is a method,
+// The Bitbucket emulator (Cloud under /2.0, Data Center under /rest): a real node:http server on 127.0.0.1. A route is a method,
 // a path pattern, the scopes it needs and a handler; anything unrouted answers 501 so a
 // test never passes against behaviour nobody wrote. Every request is logged, and faults
 // (statuses with headers, delays, connection resets, "commit then fail") can be queued.
@@ -6,7 +6,12 @@
 import * as http from "http";
 import type { AddressInfo, Socket } from "net";
 import { closure } from "../../provider/scopes";
-import { Store, type Credential, type Seed } from "./store";
+import { DC_PERMISSIONS, Store, type Credential, type DcPermission, type Seed } from "./store";
+import { dcError } from "./dc";
+import { dcWebhookRoutes } from "./routes/dc/webhooks";
+import { dcKeyRoutes } from "./routes/dc/keys";
+import { dcTokenRoutes } from "./routes/dc/tokens";
+import { dcProjectRoutes } from "./routes/dc/projects";
 import { webhookRoutes } from "./routes/webhooks";
 import { hookEventRoutes } from "./routes/hook-events";
 import { oauthRoutes } from "./routes/oauth";
@@ -44,8 +49,17 @@ export interface Route {
   path: string;
   /** Scopes the caller must hold (all of them); undefined: public, no auth needed. */
   scopes?: (ctx: Ctx) => string[];
+  /** Data Center routes: the permission the caller needs (it must authenticate); less is a 401. */
+  permission?: (ctx: Ctx) => DcPermission;
   handle: (ctx: Ctx) => Reply;
 }
+
+/** Data Center paths start with /rest/ and answer in its error envelope. */
+const isDc = (path: string) => path.startsWith("/rest/");
+
+/** The error envelope of the flavor a path belongs to. */
+const errorFor = (path: string, status: number, message: string): Reply =>
+  isDc(path) ? dcError(status, message) : error(status, message);
 
 export interface Fault {
   method?: string;
@@ -121,6 +135,10 @@ const ROUTES: Route[] = [
   ...repositoryRoutes,
   ...pullRequestRoutes,
   ...oauthRoutes,
+  ...dcProjectRoutes,
+  ...dcWebhookRoutes,
+  ...dcKeyRoutes,
+  ...dcTokenRoutes,
 ];
 
 function match(pattern: string, path: string): Record<string, string> | undefined {
@@ -162,6 +180,8 @@ export interface Emulator {
   url: string;
   /** The Cloud API base URL, `${url}/2.0`. */
   apiUrl: string;
+  /** The Data Center base URL (the server root: paths are /rest/...), = url. */
+  dcUrl: string;
   store: Store;
   /** "METHOD /path" for each request since the last reset, in order. */
   log(): string[];
@@ -189,7 +209,7 @@ export async function startEmulator(seed: Seed, port = 0): Promise<Emulator> {
 
   /** The 429 the rolling window imposes on this request, if any; otherwise counts it. */
   const overLimit = (path: string): Reply | undefined => {
-    if (!limit || !path.startsWith("/2.0/")) return undefined;
+    if (!limit || !(path.startsWith("/2.0/") || isDc(path))) return undefined;
     const now = Date.now();
     answered = answered.filter((t) => t > now - limit!.windowMs);
     if (answered.length < limit.requests) {
@@ -198,7 +218,7 @@ export async function startEmulator(seed: Seed, port = 0): Promise<Emulator> {
     }
     refused++;
     const freeIn = Math.max(1, Math.ceil((answered[0]! + limit.windowMs - now) / 1000));
-    const reply = error(429, faultMessage(429));
+    const reply = errorFor(path, 429, faultMessage(429));
     return limit.retryAfter ? { ...reply, headers: { "Retry-After": String(freeIn) } } : reply;
   };
 
@@ -242,7 +262,7 @@ export async function startEmulator(seed: Seed, port = 0): Promise<Emulator> {
     }
     if (!found) {
       return pathKnown
-        ? { reply: error(405, `Method ${method} is not allowed on ${u.pathname}`) }
+        ? { reply: errorFor(u.pathname, 405, `Method ${method} is not allowed on ${u.pathname}`) }
         : { reply: { status: 501, body: `[emulator] no route for ${method} ${u.pathname}` } };
     }
     const ctx: Ctx = {
@@ -256,7 +276,25 @@ export async function startEmulator(seed: Seed, port = 0): Promise<Emulator> {
       origin,
       path: u.pathname,
     };
-    if (found.route.scopes) {
+    if (found.route.permission) {
+      const auth = authenticate(store, req.headers.authorization);
+      const route = found.route.path;
+      if (auth === undefined || "status" in auth)
+        return {
+          reply: dcError(401, "Authentication failed. Please check your credentials and try again."),
+          route,
+        };
+      ctx.credential = auth;
+      const need = found.route.permission(ctx);
+      const has = auth.dcPermission ?? "SYS_ADMIN";
+      if (DC_PERMISSIONS.indexOf(has) < DC_PERMISSIONS.indexOf(need)) {
+        // Data Center answers 401, not 403, for a missing permission (shared/bitbucket-api.md §8.1).
+        return {
+          reply: dcError(401, `You are not permitted to access this resource (it needs ${need}).`),
+          route,
+        };
+      }
+    } else if (found.route.scopes) {
       const auth = authenticate(store, req.headers.authorization);
       if (auth === undefined)
         return { reply: error(401, "Authentication required"), route: found.route.path };
@@ -305,7 +343,7 @@ export async function startEmulator(seed: Seed, port = 0): Promise<Emulator> {
           reply = {
             status: fault.status!,
             headers: fault.headers,
-            body: fault.body ?? error(fault.status!, faultMessage(fault.status!)).body,
+            body: fault.body ?? errorFor(u.pathname, fault.status!, faultMessage(fault.status!)).body,
           };
         } else {
           const out = handle(req, rawBody);
@@ -316,7 +354,7 @@ export async function startEmulator(seed: Seed, port = 0): Promise<Emulator> {
             reply = {
               status: fault.status,
               headers: fault.headers,
-              body: fault.body ?? error(fault.status, faultMessage(fault.status)).body,
+              body: fault.body ?? errorFor(u.pathname, fault.status, faultMessage(fault.status)).body,
             };
           }
         }
@@ -348,6 +386,7 @@ export async function startEmulator(seed: Seed, port = 0): Promise<Emulator> {
   return {
     url: origin,
     apiUrl: `${origin}/2.0`,
+    dcUrl: origin,
     store,
     log: () => entries.map((e) => `${e.method} ${e.path}`),
     entries: () => [...entries],

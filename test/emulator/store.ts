@@ -3,6 +3,7 @@
 
 import { randomUUID } from "crypto";
 import { isKeyError, parsePublicKey } from "../../provider/ssh";
+import { DcStore, type DcSeed } from "./dc";
 
 export interface Hook {
   uuid: string;
@@ -117,7 +118,17 @@ export interface Credential {
   expiresAt?: number;
   /** Account the credential acts as (its account_id); default: the seeded "me". */
   account?: string;
+  /** Data Center: the user slug it acts as (default "me"). */
+  dcUser?: string;
+  /** Data Center: the highest permission it holds (default SYS_ADMIN); less answers 401, as DC does. */
+  dcPermission?: DcPermission;
 }
+
+/** Data Center permissions, weakest first (a simplification of DC's per-project/repository grants). */
+export const DC_PERMISSIONS = [
+  "LICENSED_USER", "REPO_READ", "PROJECT_READ", "REPO_WRITE", "PROJECT_WRITE", "REPO_ADMIN", "PROJECT_ADMIN", "ADMIN", "SYS_ADMIN",
+] as const; // prettier-ignore
+export type DcPermission = (typeof DC_PERMISSIONS)[number];
 
 export interface Consumer {
   key: string;
@@ -140,6 +151,8 @@ export interface Seed {
   projectRepos?: Record<string, string[]>;
   /** "workspace/repo" -> ids of open pull requests on it */
   pullRequests?: Record<string, number[]>;
+  /** The Data Center side (/rest): projects, repositories, users. */
+  dc?: DcSeed;
 }
 
 /** Environments Bitbucket creates for every repository with Pipelines. */
@@ -162,11 +175,13 @@ export class Store {
   users = new Map<string, Credential>();
   consumers = new Map<string, Consumer>();
   accounts = new Map<string, Account>();
+  dc: DcStore;
   private nextKeyId = 1;
   /** Comment ids are unique across the store, as Bitbucket's are. */
   nextCommentId = 1000;
 
   constructor(seed: Seed) {
+    this.dc = new DcStore(seed.dc);
     this.addAccount(ME.account_id, ME.nickname, ME.display_name);
     for (const [ws, repos] of Object.entries(seed.workspaces ?? {})) {
       this.addWorkspace(ws);

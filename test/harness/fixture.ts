@@ -3,6 +3,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import {
+  AccessToken,
   DeployKey,
   OAuthConsumer,
   PipelineKnownHost,
@@ -45,6 +46,7 @@ export function providers(): Promise<Record<string, string>> {
     new PipelineSshKeyPair("capture", { ...where, privateKey: k.privatePem, publicKey: k.publicLine }),
     new PipelineKnownHost("capture", { ...where, hostname: "deploy.example.test", publicKey: k.publicLine }),
     new OAuthConsumer("capture", { workspace: "acme", name: "c", scopes: [], key: "k", secret: "s" }),
+    new AccessToken("capture", { project: "PROJ", name: "t", permissions: ["REPO_READ"] }),
   ]).then((c) => c.providers);
   return captured;
 }
@@ -83,6 +85,35 @@ export async function fixture(seed: Seed = DEFAULT_SEED, opts: HarnessOptions = 
       "bitbucket:apiUrl": emulator.apiUrl,
       "bitbucket:token": TOKEN,
       "bitbucket:oauthTokenUrl": `${emulator.url}/site/oauth2/access_token`,
+      ...opts.config,
+    },
+    env: { ...FAST_RETRIES, ...opts.env },
+    cwd: opts.cwd,
+  });
+  return {
+    emulator,
+    harness,
+    close: async () => {
+      harness.close();
+      await emulator.close();
+    },
+  };
+}
+
+/** A Data Center server: project PROJ (repositories api, web), user "me" and "ci-bot". */
+export const DC_SEED: Seed = {
+  dc: { projects: { PROJ: ["api", "web"] }, users: ["ci-bot"] },
+  tokens: { [TOKEN]: { scopes: [] } },
+};
+
+/** An emulator and a host whose connection is Data Center (flavor, server root URL, Bearer token). */
+export async function dcFixture(seed: Seed = DC_SEED, opts: HarnessOptions = {}): Promise<Fixture> {
+  const emulator = await startEmulator(seed);
+  const harness = await Harness.start(await providers(), {
+    config: {
+      "bitbucket:flavor": "datacenter",
+      "bitbucket:apiUrl": emulator.dcUrl,
+      "bitbucket:token": TOKEN,
       ...opts.config,
     },
     env: { ...FAST_RETRIES, ...opts.env },

@@ -332,7 +332,7 @@ describe("Webhook check", () => {
     }); // prettier-ignore
     assert.deepEqual(fs, []);
     assert.deepEqual(inputs, {
-      workspace: "acme", repository: "api", url: URL_A, description: "", events: ["issue:created", "repo:push"],
+      flavor: "cloud", workspace: "acme", repository: "api", url: URL_A, description: "", events: ["issue:created", "repo:push"],
       active: true, generateSecret: false, skipCertVerification: false, allowHttp: false, adopt: false,
     }); // prettier-ignore
   });

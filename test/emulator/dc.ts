@@ -1,0 +1,282 @@
+// The emulator's Bitbucket Data Center (shared/bitbucket-api.md §8, §9 items 11-16): projects and
+// their repositories, webhooks, SSH keys (one record per key on the server, shared by the
+// repositories and projects it gives access to, or owned by a user), and HTTP access tokens.
+// Plain data and the helpers every /rest route shares: the error envelope, paging, lookups.
+
+import { randomBytes } from "crypto";
+import { isKeyError, parsePublicKey } from "../../provider/ssh";
+import type { Ctx, Reply } from "./server";
+
+export interface DcHook {
+  id: number;
+  name: string;
+  url: string;
+  active: boolean;
+  events: string[];
+  configuration: Record<string, string>;
+  sslVerificationRequired: boolean;
+  createdDate: number;
+  updatedDate: number;
+}
+
+/** An SSH key on the server: a user's (personal) key, or an access key record shared by grants. */
+export interface DcKey {
+  id: number;
+  /** `type base64 comment` as added. */
+  text: string;
+  label: string;
+  /** SHA-256, unpadded base64, no prefix (the spec's example). */
+  fingerprint: string;
+  algorithmType: string;
+  bitLength: number;
+  createdDate: number;
+  /** The user a personal key belongs to; undefined for access keys. */
+  user?: string;
+}
+
+/** An access key's grant on one repository or project. */
+export interface DcGrant {
+  keyId: number;
+  permission: string;
+}
+
+export interface DcToken {
+  id: string;
+  name: string;
+  permissions: string[];
+  expiryDays?: number;
+  createdDate: number;
+}
+
+export interface DcRepo {
+  id: number;
+  slug: string;
+  hooks: DcHook[];
+  grants: DcGrant[];
+  tokens: DcToken[];
+}
+
+export interface DcProject {
+  id: number;
+  key: string;
+  repos: Map<string, DcRepo>;
+  hooks: DcHook[];
+  grants: DcGrant[];
+  tokens: DcToken[];
+}
+
+export interface DcSeed {
+  /** project key -> repository slugs */
+  projects?: Record<string, string[]>;
+  /** user slugs besides "me" (whom every credential acts as unless it names another) */
+  users?: string[];
+}
+
+/** How many HTTP access tokens one owner may hold (a server setting; the spec's 400 "maximum"). */
+export const DC_MAX_TOKENS = 100;
+
+export class DcStore {
+  projects = new Map<string, DcProject>();
+  keys = new Map<number, DcKey>();
+  users = new Map<string, { slug: string; tokens: DcToken[] }>();
+  private nextId = 1;
+
+  constructor(seed: DcSeed = {}) {
+    for (const u of ["me", ...(seed.users ?? [])]) this.users.set(u, { slug: u, tokens: [] });
+    for (const [key, repos] of Object.entries(seed.projects ?? {})) {
+      this.addProject(key);
+      for (const r of repos) this.addRepo(key, r);
+    }
+  }
+
+  id(): number {
+    return this.nextId++;
+  }
+
+  addProject(key: string): DcProject {
+    const p: DcProject = { id: this.id(), key, repos: new Map(), hooks: [], grants: [], tokens: [] };
+    this.projects.set(key, p);
+    return p;
+  }
+
+  addRepo(project: string, slug: string): DcRepo {
+    const p = this.projects.get(project) ?? this.addProject(project);
+    const r: DcRepo = { id: this.id(), slug, hooks: [], grants: [], tokens: [] };
+    p.repos.set(slug, r);
+    return r;
+  }
+
+  /** A hook put in place as if made by hand in repository (or project) settings. */
+  addHook(project: string, repo: string | undefined, h: Partial<DcHook> & { url: string }): DcHook {
+    const p = this.projects.get(project);
+    const list = repo === undefined ? p?.hooks : p?.repos.get(repo)?.hooks;
+    if (!list)
+      throw new Error(
+        `[emulator] no Data Center ${repo ? "repository" : "project"} ${project}/${repo ?? ""}`,
+      );
+    const now = Date.now();
+    const hook: DcHook = {
+      id: this.id(),
+      name: "added by hand",
+      active: true,
+      events: ["repo:refs_changed"],
+      configuration: {},
+      sslVerificationRequired: true,
+      createdDate: now,
+      updatedDate: now,
+      ...h,
+    };
+    list.push(hook);
+    return hook;
+  }
+
+  /** The key record for `text`: the one already on the server with its fingerprint, or a new one. */
+  keyFor(text: string, label: string, user?: string): DcKey | { error: string } {
+    const parsed = parsePublicKey(text);
+    if (isKeyError(parsed)) return { error: parsed.error };
+    const fingerprint = parsed.fingerprint.replace(/^SHA256:/, "");
+    const existing = [...this.keys.values()].find((k) => k.fingerprint === fingerprint);
+    if (existing) return existing;
+    const type = parsed.normalized.split(" ")[0] ?? "";
+    const k: DcKey = {
+      id: this.id(),
+      text: text.trim(),
+      label,
+      fingerprint,
+      algorithmType: type.includes("ed25519") ? "ED25519" : type.includes("rsa") ? "RSA" : "ECDSA",
+      bitLength: type.includes("ed25519") ? 256 : type.includes("rsa") ? 2048 : 256,
+      createdDate: Date.now(),
+      ...(user !== undefined && { user }),
+    };
+    this.keys.set(k.id, k);
+    return k;
+  }
+
+  /** Grants an access key on a repository or project, as if added by hand. */
+  addAccessKey(
+    project: string,
+    repo: string | undefined,
+    text: string,
+    permission: string,
+    label = "",
+  ): DcKey {
+    const p = this.projects.get(project);
+    const grants = repo === undefined ? p?.grants : p?.repos.get(repo)?.grants;
+    const k = this.keyFor(text, label);
+    if (!grants || "error" in k)
+      throw new Error(`[emulator] cannot add access key to ${project}/${repo ?? ""}`);
+    grants.push({ keyId: k.id, permission });
+    return k;
+  }
+
+  /** Forgets an access key no repository or project uses any more (its label goes with it). */
+  dropIfUnused(keyId: number): void {
+    const k = this.keys.get(keyId);
+    if (!k || k.user !== undefined) return;
+    for (const p of this.projects.values()) {
+      if (p.grants.some((g) => g.keyId === keyId)) return;
+      for (const r of p.repos.values()) if (r.grants.some((g) => g.keyId === keyId)) return;
+    }
+    this.keys.delete(keyId);
+  }
+
+  /** Adds a personal SSH key to a user, as if added by hand. */
+  addUserKey(user: string, text: string, label = ""): DcKey {
+    const k = this.keyFor(text, label, user);
+    if ("error" in k) throw new Error(`[emulator] bad key: ${k.error}`);
+    return k;
+  }
+
+  /** A new HTTP access token's id and raw value. */
+  newToken(): { id: string; raw: string } {
+    const id = String(100_000_000_000 + this.id());
+    return { id, raw: Buffer.from(`${id}:${randomBytes(24).toString("base64")}`).toString("base64") };
+  }
+}
+
+// ---- what every /rest route shares -----------------------------------------------------------
+
+const EXCEPTIONS: Record<number, string> = {
+  400: "com.atlassian.bitbucket.validation.ArgumentValidationException",
+  401: "com.atlassian.bitbucket.AuthorisationException",
+  404: "com.atlassian.bitbucket.NoSuchEntityException",
+  405: "com.sun.jersey.api.NotFoundException",
+  409: "com.atlassian.bitbucket.DuplicateEntityException",
+  429: "com.atlassian.bitbucket.ratelimit.RateLimitedException",
+};
+
+/** Data Center's error envelope: `{"errors":[{context, message, exceptionName}]}` (§8.1). */
+export function dcError(status: number, message: string, context: string | null = null): Reply {
+  return {
+    status,
+    body: { errors: [{ context, message, exceptionName: EXCEPTIONS[status] ?? null }] },
+  };
+}
+
+/** The emulator's page size cap (an admin setting on a real server; kept small so tests cross pages). */
+export const DC_MAX_LIMIT = 100;
+
+/** One page: `start`, `limit` (default 25), `isLastPage`, and `nextPageStart` while more remain. */
+export function dcPage<T>(ctx: Ctx, items: T[]): Reply {
+  const start = Math.max(0, Number(ctx.query.get("start")) || 0);
+  const limit = Math.min(DC_MAX_LIMIT, Math.max(1, Number(ctx.query.get("limit")) || 25));
+  const values = items.slice(start, start + limit);
+  const isLastPage = start + limit >= items.length;
+  return {
+    status: 200,
+    body: {
+      size: values.length,
+      limit,
+      isLastPage,
+      values,
+      start,
+      ...(!isLastPage && { nextPageStart: start + limit }),
+    },
+  };
+}
+
+export const isReply = (x: unknown): x is Reply => typeof x === "object" && x !== null && "status" in x;
+
+/** The project a path names (keys ignore case), or Data Center's 404. */
+export function dcProjectOf(ctx: Ctx): DcProject | Reply {
+  const key = (ctx.params.projectKey ?? "").toUpperCase();
+  const p = [...ctx.store.dc.projects.values()].find((x) => x.key.toUpperCase() === key);
+  return p ?? dcError(404, `Project ${ctx.params.projectKey} does not exist.`);
+}
+
+/** The repository a path names, or Data Center's 404. */
+export function dcRepoOf(ctx: Ctx): { project: DcProject; repo: DcRepo } | Reply {
+  const project = dcProjectOf(ctx);
+  if (isReply(project)) return project;
+  const slug = (ctx.params.repositorySlug ?? "").toLowerCase();
+  const repo = [...project.repos.values()].find((r) => r.slug.toLowerCase() === slug);
+  return repo
+    ? { project, repo }
+    : dcError(404, `Repository ${project.key}/${ctx.params.repositorySlug} does not exist.`);
+}
+
+/** The repository or project (no repositorySlug in the path) a path names. */
+export function dcScopeOf(ctx: Ctx): { project: DcProject; repo?: DcRepo } | Reply {
+  return ctx.params.repositorySlug === undefined
+    ? ((p) => (isReply(p) ? p : { project: p }))(dcProjectOf(ctx))
+    : dcRepoOf(ctx);
+}
+
+export const projectRef = (p: DcProject) => ({
+  id: p.id,
+  key: p.key,
+  name: p.key,
+  public: false,
+  type: "NORMAL",
+});
+
+export const repoRef = (p: DcProject, r: DcRepo) => ({
+  id: r.id,
+  slug: r.slug,
+  name: r.slug,
+  scmId: "git",
+  state: "AVAILABLE",
+  forkable: true,
+  public: false,
+  project: projectRef(p),
+});
