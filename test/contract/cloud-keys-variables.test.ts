@@ -3,10 +3,10 @@ import * as fs from "fs";
 import axios from "axios";
 import { fixture, TOKEN, type Fixture } from "../harness/fixture";
 import { ed25519, rsa } from "../keys";
-import { CLOUD_SPEC, CloudContract } from "./openapi";
+import { CLOUD_SPEC, Contract } from "./openapi";
 
 describe("contract: keys, variables and Pipelines SSH against the Cloud OpenAPI spec", function () {
-  let contract: CloudContract;
+  let contract: Contract;
   let f: Fixture;
 
   before(async function () {
@@ -14,7 +14,7 @@ describe("contract: keys, variables and Pipelines SSH against the Cloud OpenAPI 
       console.log(`    SKIPPED: ${CLOUD_SPEC} is absent; contract tests did not run`);
       this.skip();
     }
-    contract = new CloudContract();
+    contract = new Contract();
     f = await fixture();
   });
   after(async () => f?.close());

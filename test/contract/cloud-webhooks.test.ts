@@ -3,12 +3,12 @@ import * as fs from "fs";
 import axios from "axios";
 import { CLOUD_WEBHOOK_EVENTS } from "../../provider";
 import { fixture, TOKEN, type Fixture } from "../harness/fixture";
-import { CLOUD_SPEC, CloudContract } from "./openapi";
+import { CLOUD_SPEC, Contract } from "./openapi";
 
 const haveSpecs = fs.existsSync(CLOUD_SPEC);
 
 describe("contract: webhooks and hook_events against the Cloud OpenAPI spec", function () {
-  let contract: CloudContract;
+  let contract: Contract;
   let f: Fixture;
 
   before(async function () {
@@ -16,7 +16,7 @@ describe("contract: webhooks and hook_events against the Cloud OpenAPI spec", fu
       console.log(`    SKIPPED: ${CLOUD_SPEC} is absent; contract tests did not run`);
       this.skip();
     }
-    contract = new CloudContract();
+    contract = new Contract();
     f = await fixture();
   });
   after(async () => f?.close());

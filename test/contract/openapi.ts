@@ -13,6 +13,7 @@ import type { LogEntry } from "../emulator/server";
 
 export const SPECS_DIR = path.resolve(__dirname, "../../../shared/specs");
 export const CLOUD_SPEC = path.join(SPECS_DIR, "bitbucket-cloud.openapi.json");
+export const DC_SPEC = path.join(SPECS_DIR, "bitbucket-datacenter-9.2.openapi.json");
 
 type Content = Record<string, { schema?: { $ref?: string } }>;
 interface Operation {
@@ -39,6 +40,54 @@ const EXTRA_STATUSES: Array<{ method: RegExp; path: RegExp; status: number; why:
   { method: /./, path: /./, status: 429, why: "rate limiting (support.atlassian.com api-request-limits)" },
 ]; // prettier-ignore
 
+/** A JSON pointer into the spec, as a URI fragment. */
+const pointer = (...tokens: string[]) =>
+  `#/${tokens.map((t) => encodeURIComponent(t.replace(/~/g, "~0").replace(/\//g, "~1"))).join("/")}`;
+
+/** What differs between the two specs for checking: where paths start, paging, errors, known departures. */
+interface Profile {
+  spec: string;
+  /** The request path's prefix the spec's paths leave out. */
+  prefix: RegExp;
+  /** Query parameters every paged operation takes (the narratives' "Pagination"). */
+  pageParams: string[];
+  /** The error body's schema. */
+  errorSchema: string;
+  undeclaredBodies: Array<{ path: RegExp; schema: string }>;
+  extraStatuses: Array<{ method: RegExp; path: RegExp; status: number; why: string }>;
+  deviation: (e: ErrorObject) => boolean;
+}
+
+const CLOUD: Profile = {
+  spec: CLOUD_SPEC,
+  prefix: /^\/2\.0/,
+  pageParams: ["page", "pagelen"],
+  errorSchema: "#/components/schemas/error",
+  undeclaredBodies: UNDECLARED_BODIES,
+  extraStatuses: EXTRA_STATUSES,
+  deviation: (e) => acceptedDeviation(e),
+};
+
+/**
+ * Data Center 9.2 (shared/bitbucket-api.md §8, §9): paging is `start`/`limit` on every paged
+ * resource, even where an operation does not list them (webhooks); dates are epoch milliseconds
+ * where the spec says date-time strings ([tf-gavin] `jsonTime`); an error's `context` and
+ * `exceptionName` are null when there is none (the narrative's example).
+ */
+const DATACENTER: Profile = {
+  spec: DC_SPEC,
+  prefix: /^\/rest/,
+  pageParams: ["start", "limit"],
+  errorSchema: "#/components/schemas/RestErrors",
+  undeclaredBodies: [],
+  extraStatuses: [
+    { method: /./, path: /./, status: 429, why: "rate limiting (confluence: Improving instance stability with rate limiting)" },
+  ],
+  deviation: (e) =>
+    (e.keyword === "type" && typeof e.data === "number" && /\/createdDate$/.test(e.instancePath)) ||
+    (e.keyword === "type" && e.data === null && /^\/errors\/\d+\/(context|exceptionName)$/.test(e.instancePath)),
+}; // prettier-ignore
+
 /** Response-body departures from the spec's schemas that real Bitbucket sends. */
 function acceptedDeviation(e: ErrorObject): boolean {
   // Never-used keys and keys without expiry have `last_used: null` / `expires_on: null` (the
@@ -57,14 +106,14 @@ function acceptedDeviation(e: ErrorObject): boolean {
   return false;
 }
 
-export class CloudContract {
+export class Contract {
   private readonly spec: Spec;
   private readonly ajv: Ajv;
   private readonly cache = new Map<string, ValidateFunction>();
   private readonly templates: Array<{ template: string; re: RegExp }>;
 
-  constructor(specPath = CLOUD_SPEC) {
-    this.spec = JSON.parse(fs.readFileSync(specPath, "utf8")) as Spec;
+  constructor(private readonly profile: Profile = CLOUD) {
+    this.spec = JSON.parse(fs.readFileSync(profile.spec, "utf8")) as Spec;
     this.ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, verbose: true });
     addFormats(this.ajv);
     this.ajv.addSchema(this.spec as object, "cloud");
@@ -90,7 +139,7 @@ export class CloudContract {
 
   /** The spec's path template for a request path under /2.0, e.g. /repositories/{workspace}/{repo_slug}/hooks. */
   template(requestPath: string): string | undefined {
-    const p = requestPath.replace(/^\/2\.0/, "");
+    const p = requestPath.replace(this.profile.prefix, "");
     const hits = this.templates.filter((t) => t.re.test(p));
     // Prefer the most literal template (fewest parameters) when several match.
     hits.sort((a, b) => (a.template.match(/\{/g)?.length ?? 0) - (b.template.match(/\{/g)?.length ?? 0));
@@ -109,8 +158,7 @@ export class CloudContract {
     // Query parameters: the operation's own, plus the global pagination ones (narrative "Pagination").
     const declared = new Set([
       ...(op.parameters ?? []).filter((p) => p.in === "query").map((p) => p.name),
-      "page",
-      "pagelen",
+      ...this.profile.pageParams,
     ]);
     for (const q of new URLSearchParams(e.query).keys()) {
       if (!declared.has(q)) problems.push(`${where}: query parameter "${q}" is not declared`);
@@ -118,14 +166,14 @@ export class CloudContract {
 
     // Request body: the declared requestBody, else the object the operation's description names.
     if (e.requestBody !== undefined && (e.method === "POST" || e.method === "PUT")) {
-      const ref = this.requestSchema(op, template);
+      const ref = this.requestSchema(op, template, e.method);
       if (!ref) problems.push(`${where}: sends a body the spec does not describe`);
       else problems.push(...this.validateRequest(ref, e.requestBody).map((m) => `${where}: request ${m}`));
     }
 
     const declaredStatus = op.responses[String(e.status)];
     if (!declaredStatus) {
-      const extra = EXTRA_STATUSES.find(
+      const extra = this.profile.extraStatuses.find(
         (x) => x.status === e.status && x.method.test(e.method) && x.path.test(template),
       );
       if (!extra)
@@ -134,11 +182,25 @@ export class CloudContract {
         );
       else if (typeof e.responseBody !== "string")
         problems.push(
-          ...this.validateBody("#/components/schemas/error", e.responseBody).map((m) => `${where}: ${m}`),
+          ...this.validateBody(this.profile.errorSchema, e.responseBody).map((m) => `${where}: ${m}`),
         );
       return problems;
     }
-    const ref = declaredStatus.content?.["application/json"]?.schema?.$ref;
+    const schema = declaredStatus.content?.["application/json"]?.schema;
+    // An inline schema (Data Center's pages) is checked where it stands in the spec.
+    const ref =
+      schema?.$ref ??
+      (schema &&
+        pointer(
+          "paths",
+          template,
+          e.method.toLowerCase(),
+          "responses",
+          String(e.status),
+          "content",
+          "application/json",
+          "schema",
+        ));
     if (ref) problems.push(...this.validateBody(ref, e.responseBody).map((m) => `${where}: response ${m}`));
     else if (e.responseBody !== undefined && e.status === 204) problems.push(`${where}: a 204 has a body`);
     return problems;
@@ -148,17 +210,30 @@ export class CloudContract {
     const v = this.validator(ref);
     if (v(body)) return [];
     return (v.errors ?? [])
-      .filter((err) => !acceptedDeviation(err))
+      .filter((err) => !this.profile.deviation(err))
       .map((err) => `${err.instancePath || "/"} ${err.message} (${ref})`);
   }
 
-  private requestSchema(op: Operation, template: string): string | undefined {
+  private requestSchema(op: Operation, template: string, method: string): string | undefined {
     const declared = op.requestBody?.$ref
       ? this.spec.components.requestBodies[op.requestBody.$ref.split("/").pop() ?? ""]
       : op.requestBody;
-    const named = UNDECLARED_BODIES.find((u) => u.path.test(template));
+    const named = this.profile.undeclaredBodies.find((u) => u.path.test(template));
+    const schema = declared?.content?.["application/json"]?.schema;
     return (
-      declared?.content?.["application/json"]?.schema?.$ref ??
+      schema?.$ref ??
+      // An inline schema (Data Center's user-key POST) is checked where it stands in the spec.
+      (schema && !op.requestBody?.$ref
+        ? pointer(
+            "paths",
+            template,
+            method.toLowerCase(),
+            "requestBody",
+            "content",
+            "application/json",
+            "schema",
+          )
+        : undefined) ??
       (named && `#/components/schemas/${named.schema}`)
     );
   }
@@ -172,3 +247,6 @@ export class CloudContract {
       .map((err) => `${err.instancePath || "/"} ${err.message} (${ref})`);
   }
 }
+
+/** The same checks against the Data Center 9.2 spec. */
+export const dataCenterContract = () => new Contract(DATACENTER);
