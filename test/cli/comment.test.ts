@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "yaml";
 import { startEmulator, type Emulator } from "../emulator/server";
-import { CLOUD_SPEC, CloudContract } from "../contract/openapi";
+import { CLOUD_SPEC, Contract } from "../contract/openapi";
 import { ALL_SCOPES } from "../emulator/store";
 import { TOKEN } from "../harness/fixture";
 import { byHand, run, useEmulator, workdir } from "./run";
@@ -99,7 +99,7 @@ describe("bitbucket-iac plan --comment", function () {
       console.log(`    SKIPPED: ${CLOUD_SPEC} is absent; contract tests did not run`);
       this.skip();
     }
-    const contract = new CloudContract();
+    const contract = new Contract();
     await run(["plan", "--comment"], dir);
     await run(["plan", "--comment"], dir);
     const prPath = "/repositories/acme/infra/pullrequests/7/comments";
