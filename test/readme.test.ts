@@ -12,6 +12,7 @@ import { sshKeyProvider } from "../provider/resources/ssh-key";
 import { pipelineVariableProvider } from "../provider/resources/pipeline-variable";
 import { pipelineSshKeyPairProvider } from "../provider/resources/pipeline-ssh-key-pair";
 import { pipelineKnownHostProvider } from "../provider/resources/pipeline-known-host";
+import { accessTokenProvider } from "../provider/resources/access-token";
 import { ed25519 } from "./keys";
 import { expand } from "../provider/manifest/expand";
 import { parseManifest } from "../provider/manifest/load";
@@ -26,6 +27,7 @@ const PROVIDERS: Record<string, pulumi.dynamic.ResourceProvider> = {
   PipelineVariable: pipelineVariableProvider,
   PipelineSshKeyPair: pipelineSshKeyPairProvider,
   PipelineKnownHost: pipelineKnownHostProvider,
+  AccessToken: accessTokenProvider,
 };
 
 const unwrap = (v: unknown): unknown =>
@@ -66,6 +68,7 @@ describe("README examples", () => {
         Object.fromEntries(
           Object.entries({
             webhookSecret: "readme-secret",
+            hookSecret: "readme-hook-secret",
             ciPublicKey: key.publicLine,
             puppetPublicKey: ed25519().publicLine,
             deployToken: "t",
