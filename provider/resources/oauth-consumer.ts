@@ -24,7 +24,7 @@ import { clientCredentialsGrant } from "../api/client";
 import { isApiError } from "../api/errors";
 import { checkboxOf, extra, missing, parseScopes, SCOPES } from "../scopes";
 import { closeMatches, configure, withContext, type CheckFailure, withSecretOutputs } from "./common";
-import { checkSlug } from "./validate";
+import { checkSlug, checkCloudOnly } from "./validate";
 
 export interface OAuthConsumerArgs {
   /** Workspace the consumer belongs to (Workspace settings > OAuth consumers). Updates in place. */
@@ -83,6 +83,11 @@ export const SECRET_OUTPUTS = ["key", "secret"];
 
 export function normalize(raw: Record<string, unknown>): { inputs: Normalized; failures: CheckFailure[] } {
   const failures: CheckFailure[] = [];
+  checkCloudOnly(
+    "OAuthConsumer",
+    failures,
+    "Data Center OAuth links are made by an admin in the UI; use an AccessToken for a platform that takes one",
+  );
   const fail = (property: string, reason: string) => failures.push({ property, reason });
   const workspace =
     checkSlug(raw, "workspace", failures, { required: "the workspace the consumer belongs to" }) ?? "";

@@ -31,7 +31,7 @@ import {
   replacedFields,
 } from "./ownership";
 import { naturalKey } from "../names";
-import { checkSlug } from "./validate";
+import { checkSlug, checkCloudOnly } from "./validate";
 
 export interface PipelineKnownHostArgs {
   /** Workspace slug. Changing it replaces the entry. */
@@ -78,6 +78,11 @@ const HOSTNAME = /^(\[[^\]\s]+\]:\d+|[^\s[\]]+)$/;
 
 export function normalize(raw: Record<string, unknown>): { inputs: Normalized; failures: CheckFailure[] } {
   const failures: CheckFailure[] = [];
+  checkCloudOnly(
+    "PipelineKnownHost",
+    failures,
+    "Data Center has no Pipelines; keep known hosts in your CI server",
+  );
   const workspace =
     checkSlug(raw, "workspace", failures, { required: "the workspace slug, e.g. acme" }) ?? "";
   const repository = checkSlug(raw, "repository", failures, { required: "the repository slug" }) ?? "";

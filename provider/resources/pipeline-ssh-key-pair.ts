@@ -38,7 +38,7 @@ import {
   type Ownership,
 } from "./ownership";
 import { notice } from "../api/shared";
-import { checkSlug } from "./validate";
+import { checkSlug, checkCloudOnly } from "./validate";
 
 export interface PipelineSshKeyPairArgs {
   /** Workspace slug. Changing it replaces the pair. */
@@ -78,6 +78,11 @@ export const SECRET_OUTPUTS = ["privateKeyHash"];
 
 export function normalize(raw: Record<string, unknown>): { inputs: Normalized; failures: CheckFailure[] } {
   const failures: CheckFailure[] = [];
+  checkCloudOnly(
+    "PipelineSshKeyPair",
+    failures,
+    "Data Center has no Pipelines; give your CI server its key, and add the public key as a DeployKey or SshKey",
+  );
   const workspace =
     checkSlug(raw, "workspace", failures, { required: "the workspace slug, e.g. acme" }) ?? "";
   const repository =

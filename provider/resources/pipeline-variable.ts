@@ -44,7 +44,7 @@ import {
   replacedFields,
 } from "./ownership";
 import { naturalKey } from "../names";
-import { checkSlug } from "./validate";
+import { checkSlug, checkCloudOnly } from "./validate";
 
 export interface PipelineVariableArgs {
   /** Workspace slug. Changing it replaces the variable. */
@@ -104,6 +104,11 @@ export interface ApiVariable {
 
 export function normalize(raw: Record<string, unknown>): { inputs: Normalized; failures: CheckFailure[] } {
   const failures: CheckFailure[] = [];
+  checkCloudOnly(
+    "PipelineVariable",
+    failures,
+    "Data Center has no Pipelines; keep build variables in your CI server",
+  );
   const fail = (property: string, reason: string) => failures.push({ property, reason });
   const workspace =
     checkSlug(raw, "workspace", failures, { required: "the workspace slug, e.g. acme" }) ?? "";

@@ -40,6 +40,18 @@ export function checkFlavor(
   return flavor;
 }
 
+/**
+ * A failure when the connection is Data Center (`bitbucket:flavor datacenter`) for a kind that only
+ * Bitbucket Cloud has (Pipelines, OAuth consumers): said at preview, not as a 404 at create.
+ */
+export function checkCloudOnly(kind: string, failures: CheckFailure[], instead: string): void {
+  if (flavorSetting() !== "datacenter") return;
+  failures.push({
+    property: "flavor",
+    reason: `${kind} is Bitbucket Cloud only, but the connection is Bitbucket Data Center (bitbucket:flavor / BITBUCKET_FLAVOR is "datacenter"): ${instead}`,
+  });
+}
+
 /** A Data Center project key (`project`), e.g. PROJ or ~alice (a personal project). */
 export function checkProjectKey(
   raw: Record<string, unknown>,
