@@ -1,6 +1,7 @@
 // `npm run bench`: API economy and provider overhead, against the emulator on loopback.
 //
-// For every resource and operation (create, refresh, no-op check+diff, update, delete) it prints
+// For every resource and operation (create, refresh, no-op check+diff, update, delete), on Cloud and
+// then on Data Center (the DC adapters of Webhook, DeployKey, SshKey, and AccessToken), it prints
 //   - the HTTP calls the provider makes (from the emulator's request log), and
 //   - the median latency of the provider operation, called in-process as the dynamic-provider
 //     host calls it, next to the median latency of the same HTTP requests (same methods, paths,
@@ -22,7 +23,8 @@ import { pipelineSshKeyPairProvider } from "../provider/resources/pipeline-ssh-k
 import { pipelineVariableProvider } from "../provider/resources/pipeline-variable";
 import { sshKeyProvider } from "../provider/resources/ssh-key";
 import { webhookProvider } from "../provider/resources/webhook";
-import { startEmulator, type LogEntry } from "../test/emulator/server";
+import { accessTokenProvider } from "../provider/resources/access-token";
+import { startEmulator, type Emulator, type LogEntry } from "../test/emulator/server";
 import { ALL_SCOPES } from "../test/emulator/store";
 import { providers as capturedProviders, TOKEN } from "../test/harness/fixture";
 import { ed25519, type TestKey } from "../test/keys";
@@ -56,16 +58,6 @@ async function main() {
     tokens: { [TOKEN]: { scopes: ALL_SCOPES } },
   });
   setProviderConfig((k) => ({ "bitbucket:apiUrl": emu.apiUrl, "bitbucket:token": TOKEN })[k]);
-  const bare = axios.create({
-    httpAgent: new http.Agent({ keepAlive: true }),
-    headers: { Authorization: `Bearer ${TOKEN}` },
-    validateStatus: () => true,
-  });
-  const replay = async (entries: LogEntry[]) => {
-    for (const e of entries) {
-      await bare.request({ method: e.method, url: `${emu.url}${e.path}${e.query}`, data: e.requestBody });
-    }
-  };
   const keys: TestKey[] = Array.from({ length: total + 1 }, () => ed25519());
   const rsaLike: TestKey[] = Array.from({ length: total + 1 }, () => ed25519("rotated"));
   const where = (i: number) => ({ workspace: "acme", repository: `r${i}` });
@@ -127,69 +119,129 @@ async function main() {
   const sizes: string[] = [];
   console.log(`Against the emulator on loopback; median of ${N} runs after ${WARMUP} warm-up (ms)`);
   console.log("resource            operation          HTTP calls  provider  same calls, bare axios  ratio");
-  for (const b of benches) {
-    const p = b.provider;
-    const checked = async (raw: Props) => ((await p.check({}, raw)) as { inputs: Props }).inputs;
-    const state: Array<{ id: string; outs: Props }> = [];
-    const run: Record<Op, (i: number) => Promise<unknown>> = {
-      create: async (i) => {
-        const c = await p.create(await checked(b.raw(i)));
-        state[i] = { id: c.id, outs: c.outs as Props };
-      },
-      refresh: (i) => p.read(state[i]!.id, state[i]!.outs),
-      "no-op check+diff": async (i) => p.diff(state[i]!.id, state[i]!.outs, await checked(b.raw(i))),
-      update: async (i) => {
-        const u = await p.update(state[i]!.id, state[i]!.outs, await checked(b.changed(i)));
-        state[i]!.outs = u.outs as Props;
-      },
-      delete: (i) => p.delete(state[i]!.id, state[i]!.outs),
-    };
-    for (const op of OPS) {
-      const tp: number[] = [];
-      const tb: number[] = [];
-      let calls = 0;
-      for (let i = 0; i < total; i++) {
-        emu.resetLog();
-        const t0 = process.hrtime.bigint();
-        await run[op](i);
-        const t1 = process.hrtime.bigint();
-        const entries = emu.entries();
-        const t2 = process.hrtime.bigint();
-        await replay(entries);
-        const t3 = process.hrtime.bigint();
-        if (i === WARMUP) calls = entries.length;
-        if (i >= WARMUP) {
-          tp.push(Number(t1 - t0) / 1e6);
-          tb.push(Number(t3 - t2) / 1e6);
-        }
-      }
-      if (op === "create") {
-        const provider = serialized[b.type] ?? "";
-        const entry = {
-          urn: `urn:pulumi:dev::bitbucket-iac::pulumi-nodejs:dynamic/bitbucket:${b.type}::${b.type.toLowerCase()}/acme/r${WARMUP}`,
-          type: `pulumi-nodejs:dynamic/bitbucket:${b.type}`,
-          id: state[WARMUP]!.id,
-          inputs: { ...(await checked(b.raw(WARMUP))), __provider: provider },
-          outputs: { ...state[WARMUP]!.outs, __provider: provider },
-        };
-        const kib = (n: number) => `${(n / 1024).toFixed(2)} KiB`;
-        sizes.push(
-          `${b.type.padEnd(19)} ${kib(provider.length).padStart(10)} ${kib(JSON.stringify(entry).length).padStart(10)}`,
-        );
-      }
-      const ratio = calls > 0 ? `${(median(tp) / median(tb)).toFixed(2)}x` : "n/a";
-      console.log(
-        `${b.type.padEnd(19)} ${op.padEnd(18)} ${String(calls).padStart(10)} ${median(tp).toFixed(3).padStart(9)} ${(calls > 0 ? median(tb).toFixed(3) : "-").padStart(23)} ${ratio.padStart(6)}`,
-      );
-    }
-  }
+  for (const b of benches) await measure(b, emu, serialized, sizes);
   await emu.close();
+
+  // Data Center: the same operations through the DC adapters, one repository each in project P.
+  const dc = await startEmulator({ dc: { projects: { P: repos } }, tokens: { [TOKEN]: { scopes: [] } } });
+  setProviderConfig(
+    (k) => ({ "bitbucket:flavor": "datacenter", "bitbucket:apiUrl": dc.dcUrl, "bitbucket:token": TOKEN })[k],
+  );
+  const at = (i: number) => ({ project: "P", repository: `r${i}` });
+  const dcBenches: Bench[] = [
+    {
+      type: "Webhook (DC)",
+      provider: webhookProvider as Provider,
+      raw: (i) => ({
+        ...at(i),
+        url: `https://hooks.example.test/${i}`,
+        events: ["repo:refs_changed"],
+        secret: "s",
+      }),
+      changed: (i) => ({
+        ...at(i),
+        url: `https://hooks.example.test/${i}`,
+        events: ["pr:opened"],
+        secret: "s",
+      }),
+    },
+    {
+      type: "DeployKey (DC)",
+      provider: deployKeyProvider as Provider,
+      raw: (i) => ({ ...at(i), key: keys[i]!.publicLine, label: "ci" }),
+      changed: (i) => ({ ...at(i), key: keys[i]!.publicLine, label: "ci", permission: "REPO_WRITE" }),
+    },
+    {
+      type: "SshKey (DC)",
+      provider: sshKeyProvider as Provider,
+      raw: (i) => ({ key: rsaLike[i]!.publicLine, label: "a" }),
+      changed: (i) => ({ key: rsaLike[i]!.publicLine, label: "a" }),
+    },
+    {
+      type: "AccessToken (DC)",
+      provider: accessTokenProvider as Provider,
+      raw: (i) => ({ ...at(i), name: "t", permissions: ["REPO_READ"] }),
+      changed: (i) => ({ ...at(i), name: "t", permissions: ["REPO_ADMIN"] }),
+    },
+  ];
+  for (const b of dcBenches) await measure(b, dc, serialized, sizes);
+  await dc.close();
   console.log("");
   console.log("State per resource (secrets as plain text; the engine stores them encrypted)");
   console.log("resource              __provider      state   (targets: 2 KiB, 4 KiB)");
   for (const line of sizes) console.log(line);
   console.log("");
   console.log(manifestBench());
+}
+
+/** Times each operation of one resource against `emu`, printing a line per operation. */
+async function measure(b: Bench, emu: Emulator, serialized: Record<string, string>, sizes: string[]) {
+  const total = N + WARMUP;
+  const bare = axios.create({
+    httpAgent: new http.Agent({ keepAlive: true }),
+    headers: { Authorization: `Bearer ${TOKEN}` },
+    validateStatus: () => true,
+  });
+  const replay = async (entries: LogEntry[]) => {
+    for (const e of entries) {
+      await bare.request({ method: e.method, url: `${emu.url}${e.path}${e.query}`, data: e.requestBody });
+    }
+  };
+  const p = b.provider;
+  const checked = async (raw: Props) => ((await p.check({}, raw)) as { inputs: Props }).inputs;
+  const state: Array<{ id: string; outs: Props }> = [];
+  const run: Record<Op, (i: number) => Promise<unknown>> = {
+    create: async (i) => {
+      const c = await p.create(await checked(b.raw(i)));
+      state[i] = { id: c.id, outs: c.outs as Props };
+    },
+    refresh: (i) => p.read(state[i]!.id, state[i]!.outs),
+    "no-op check+diff": async (i) => p.diff(state[i]!.id, state[i]!.outs, await checked(b.raw(i))),
+    update: async (i) => {
+      const u = await p.update(state[i]!.id, state[i]!.outs, await checked(b.changed(i)));
+      state[i]!.outs = u.outs as Props;
+    },
+    delete: (i) => p.delete(state[i]!.id, state[i]!.outs),
+  };
+  for (const op of OPS) {
+    const tp: number[] = [];
+    const tb: number[] = [];
+    let calls = 0;
+    for (let i = 0; i < total; i++) {
+      emu.resetLog();
+      const t0 = process.hrtime.bigint();
+      await run[op](i);
+      const t1 = process.hrtime.bigint();
+      const entries = emu.entries();
+      const t2 = process.hrtime.bigint();
+      await replay(entries);
+      const t3 = process.hrtime.bigint();
+      if (i === WARMUP) calls = entries.length;
+      if (i >= WARMUP) {
+        tp.push(Number(t1 - t0) / 1e6);
+        tb.push(Number(t3 - t2) / 1e6);
+      }
+    }
+    if (op === "create") {
+      const type = b.type.split(" ")[0]!; // "Webhook (DC)" is a Webhook
+      const provider = serialized[type] ?? "";
+      const entry = {
+        urn: `urn:pulumi:dev::bitbucket-iac::pulumi-nodejs:dynamic/bitbucket:${b.type}::${b.type.toLowerCase()}/acme/r${WARMUP}`,
+        type: `pulumi-nodejs:dynamic/bitbucket:${b.type}`,
+        id: state[WARMUP]!.id,
+        inputs: { ...(await checked(b.raw(WARMUP))), __provider: provider },
+        outputs: { ...state[WARMUP]!.outs, __provider: provider },
+      };
+      const kib = (n: number) => `${(n / 1024).toFixed(2)} KiB`;
+      sizes.push(
+        `${b.type.padEnd(19)} ${kib(provider.length).padStart(10)} ${kib(JSON.stringify(entry).length).padStart(10)}`,
+      );
+    }
+    const ratio = calls > 0 ? `${(median(tp) / median(tb)).toFixed(2)}x` : "n/a";
+    console.log(
+      `${b.type.padEnd(19)} ${op.padEnd(18)} ${String(calls).padStart(10)} ${median(tp).toFixed(3).padStart(9)} ${(calls > 0 ? median(tb).toFixed(3) : "-").padStart(23)} ${ratio.padStart(6)}`,
+    );
+  }
 }
 
 // `npm run bench -- --scale`: the large-stack runs instead (bench/scale.ts); `-- --plan`: plan's cost (bench/plan.ts).

@@ -324,8 +324,9 @@ export const sshKeyProvider: pulumi.dynamic.ResourceProvider = {
     const { flavor, owner, uuid } = locate(id, olds);
     const what = `SSH key ${olds.fingerprint} of ${whose(owner)}`;
     claim(objectKey(flavor, uuid), what, news.resourceName, "updated");
+    // Data Center has no update: every change it could hold replaces the key (diff), so nothing to send.
+    if (!apiOf({ flavor }).labelUpdates) return { outs: { ...olds, keyComment: news.keyComment } };
     try {
-      // Only Cloud gets here (a Data Center label change replaces the key).
       const { data } = await request("PUT", apiOf({ flavor }).item(owner, uuid), {
         body: { label: news.label },
       });

@@ -31,6 +31,9 @@ describe("SshKey on Data Center (user keys)", () => {
     f.emulator.resetLog();
     const same = await f.harness.plan("SshKey", id, outs, sk());
     assert.deepEqual([same.changes, f.emulator.log()], [false, []]);
+    // Data Center has no update endpoint: an update the engine sends anyway writes nothing.
+    const u = await f.harness.update("SshKey", id, outs, same.inputs);
+    assert.deepEqual([u.outs.keyId, f.emulator.log()], [outs.keyId, []]);
   });
 
   it("adds to another user's account with ?user=, replaces on a new label (no update on DC), shows deletion by hand, deletes", async () => {
