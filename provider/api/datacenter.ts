@@ -45,8 +45,3 @@ export const dcTokensPath = (o: TokenOwner) =>
 /** "PROJ/api" or "project PROJ", for messages. */
 export const dcScopeLabel = (s: DcScope) =>
   s.repository === undefined ? `project ${s.project}` : `${s.project}/${s.repository}`;
-
-/** The repositories of a project (for `projects:` selectors) and one repository. */
-export const dcReposPath = (project: string) => `/rest/api/latest/projects/${seg(project)}/repos`;
-export const dcRepoPath = (project: string, repository: string) =>
-  `${dcReposPath(project)}/${seg(repository)}`;

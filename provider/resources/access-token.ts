@@ -23,7 +23,7 @@ import { deleteIfExists, request } from "../api/client";
 import { dcScopeLabel, dcTokensPath, type TokenOwner } from "../api/datacenter";
 import { seg } from "../api/cloud";
 import { findIn, readListed } from "../api/paginate";
-import { configure, withContext, withSecretOutputs, type CheckFailure } from "./common";
+import { changedFields, configure, withContext, withSecretOutputs, type CheckFailure } from "./common";
 import {
   claim,
   createOrAdopt,
@@ -234,12 +234,7 @@ export const accessTokenProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id: string, olds: AccessTokenOutputs, news: Normalized) {
-    const fold = (v: unknown) => (typeof v === "string" ? v.toLowerCase() : (v ?? ""));
-    const replaces: string[] = REPLACE_ON.filter((k) =>
-      k === "project" || k === "repository" || k === "user"
-        ? fold(olds[k]) !== fold(news[k])
-        : (olds[k] ?? "") !== (news[k] ?? ""),
-    );
+    const replaces: string[] = changedFields(REPLACE_ON, olds, news);
     const same = (a: string[] = [], b: string[] = []) => a.join(",") === [...b].sort().join(",");
     const changes =
       replaces.length > 0 || olds.name !== news.name || !same(olds.permissions, news.permissions);

@@ -6,6 +6,7 @@
 import { randomBytes } from "crypto";
 import { isKeyError, parsePublicKey } from "../../provider/ssh";
 import type { Ctx, Reply } from "./server";
+import { isReply } from "./routes/common";
 
 export interface DcHook {
   id: number;
@@ -235,8 +236,6 @@ export function dcPage<T>(ctx: Ctx, items: T[]): Reply {
   };
 }
 
-export const isReply = (x: unknown): x is Reply => typeof x === "object" && x !== null && "status" in x;
-
 /** The project a path names (keys ignore case), or Data Center's 404. */
 export function dcProjectOf(ctx: Ctx): DcProject | Reply {
   const key = (ctx.params.projectKey ?? "").toUpperCase();
@@ -257,9 +256,9 @@ export function dcRepoOf(ctx: Ctx): { project: DcProject; repo: DcRepo } | Reply
 
 /** The repository or project (no repositorySlug in the path) a path names. */
 export function dcScopeOf(ctx: Ctx): { project: DcProject; repo?: DcRepo } | Reply {
-  return ctx.params.repositorySlug === undefined
-    ? ((p) => (isReply(p) ? p : { project: p }))(dcProjectOf(ctx))
-    : dcRepoOf(ctx);
+  if (ctx.params.repositorySlug !== undefined) return dcRepoOf(ctx);
+  const project = dcProjectOf(ctx);
+  return isReply(project) ? project : { project };
 }
 
 export const projectRef = (p: DcProject) => ({

@@ -78,26 +78,12 @@ export interface Fixture {
 }
 
 /** An emulator and a host configured (through Configure, as stack config does) to use it. */
-export async function fixture(seed: Seed = DEFAULT_SEED, opts: HarnessOptions = {}): Promise<Fixture> {
-  const emulator = await startEmulator(seed);
-  const harness = await Harness.start(await providers(), {
-    config: {
-      "bitbucket:apiUrl": emulator.apiUrl,
-      "bitbucket:token": TOKEN,
-      "bitbucket:oauthTokenUrl": `${emulator.url}/site/oauth2/access_token`,
-      ...opts.config,
-    },
-    env: { ...FAST_RETRIES, ...opts.env },
-    cwd: opts.cwd,
-  });
-  return {
-    emulator,
-    harness,
-    close: async () => {
-      harness.close();
-      await emulator.close();
-    },
-  };
+export function fixture(seed: Seed = DEFAULT_SEED, opts: HarnessOptions = {}): Promise<Fixture> {
+  return start(seed, opts, (emulator) => ({
+    "bitbucket:apiUrl": emulator.apiUrl,
+    "bitbucket:token": TOKEN,
+    "bitbucket:oauthTokenUrl": `${emulator.url}/site/oauth2/access_token`,
+  }));
 }
 
 /** A Data Center server: project PROJ (repositories api, web), user "me" and "ci-bot". */
@@ -107,15 +93,22 @@ export const DC_SEED: Seed = {
 };
 
 /** An emulator and a host whose connection is Data Center (flavor, server root URL, Bearer token). */
-export async function dcFixture(seed: Seed = DC_SEED, opts: HarnessOptions = {}): Promise<Fixture> {
+export function dcFixture(seed: Seed = DC_SEED, opts: HarnessOptions = {}): Promise<Fixture> {
+  return start(seed, opts, (emulator) => ({
+    "bitbucket:flavor": "datacenter",
+    "bitbucket:apiUrl": emulator.dcUrl,
+    "bitbucket:token": TOKEN,
+  }));
+}
+
+async function start(
+  seed: Seed,
+  opts: HarnessOptions,
+  connection: (emulator: Emulator) => Record<string, string>,
+): Promise<Fixture> {
   const emulator = await startEmulator(seed);
   const harness = await Harness.start(await providers(), {
-    config: {
-      "bitbucket:flavor": "datacenter",
-      "bitbucket:apiUrl": emulator.dcUrl,
-      "bitbucket:token": TOKEN,
-      ...opts.config,
-    },
+    config: { ...connection(emulator), ...opts.config },
     env: { ...FAST_RETRIES, ...opts.env },
     cwd: opts.cwd,
   });

@@ -8,8 +8,8 @@
 // POST 201, 409 when the key already exists on the server; no update; DELETE 204 always.
 
 import type { Ctx, Reply, Route } from "../../server";
-import { dcError, dcPage, dcScopeOf, isReply, projectRef, repoRef, type DcGrant, type DcKey } from "../../dc";
-import { body } from "../common";
+import { dcError, dcPage, dcScopeOf, projectRef, repoRef, type DcGrant, type DcKey } from "../../dc";
+import { body, isReply } from "../common";
 
 const REPO_KEYS = "/rest/keys/latest/projects/:projectKey/repos/:repositorySlug/ssh";
 const PROJECT_KEYS = "/rest/keys/latest/projects/:projectKey/ssh";

@@ -2,7 +2,8 @@
 // checks need): GET a project, its repositories (paged), one repository.
 
 import type { Route } from "../../server";
-import { dcPage, dcProjectOf, dcRepoOf, isReply, projectRef, repoRef } from "../../dc";
+import { dcPage, dcProjectOf, dcRepoOf, projectRef, repoRef } from "../../dc";
+import { isReply } from "../common";
 
 export const dcProjectRoutes: Route[] = [
   {

@@ -5,8 +5,8 @@
 // authenticates as a Bearer credential of the emulator, with its permissions.
 
 import type { Ctx, Reply, Route } from "../../server";
-import { DC_MAX_TOKENS, dcError, dcPage, dcScopeOf, isReply, type DcToken } from "../../dc";
-import { body } from "../common";
+import { DC_MAX_TOKENS, dcError, dcPage, dcScopeOf, type DcToken } from "../../dc";
+import { body, isReply } from "../common";
 
 /** Permissions a token may hold, per owner kind (Data Center's token UI). */
 const ALLOWED: Record<string, string[]> = {

@@ -5,8 +5,8 @@
 
 import { DC_WEBHOOK_EVENTS } from "../../../../provider/resources/webhook";
 import type { Ctx, Reply, Route } from "../../server";
-import { dcError, dcPage, dcScopeOf, isReply, type DcHook } from "../../dc";
-import { body } from "../common";
+import { dcError, dcPage, dcScopeOf, type DcHook } from "../../dc";
+import { body, isReply } from "../common";
 
 const REPO = "/rest/api/latest/projects/:projectKey/repos/:repositorySlug/webhooks";
 const PROJECT = "/rest/api/latest/projects/:projectKey/webhooks";
