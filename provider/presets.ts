@@ -2,13 +2,16 @@
 // A preset says which OAuth consumer the platform needs (and with which scopes), which
 // repositories it works on, what it creates in Bitbucket (webhooks, keys, variables) and what
 // the platform side needs back (a CLI command, environment variables, a client id).
-// Adding a platform is adding a row here and a test.
+// Adding a platform is adding a row here and a test. Data Center has its own table (the platforms'
+// Server setups differ: an HTTP access token or an SSH key where Cloud has an OAuth consumer).
 
 import * as pulumi from "@pulumi/pulumi";
+import { AccessToken } from "./resources/access-token";
 import { DeployKey } from "./resources/deploy-key";
 import type { OAuthConsumer } from "./resources/oauth-consumer";
 import { PipelineVariable } from "./resources/pipeline-variable";
 import { SshKey } from "./resources/ssh-key";
+import type { Flavor } from "./resources/validate";
 import { Webhook } from "./resources/webhook";
 import { keyNamePart, urlForName } from "./names";
 
@@ -18,7 +21,13 @@ export type Options = Record<string, unknown>;
 export interface BuildContext {
   /** The integration's name, prefix of every child's name. */
   name: string;
+  flavor: Flavor;
+  /** Cloud: the workspace ("" on Data Center). */
   workspace: string;
+  /** Data Center: the project of the repositories. */
+  project?: string;
+  /** Data Center: the server's base URL as the platform reaches it (option `url`, else bitbucket:apiUrl). */
+  serverUrl?: string;
   repositories: string[];
   options: Options;
   consumer?: OAuthConsumer;
@@ -43,16 +52,19 @@ export interface Preset {
   /** Problems with the options, each "option: what to do". Program-time, no network. */
   validate(options: Options): string[];
   /** The objects the options make on each repository (or the account), for the manifest's collision checks. */
-  children(options: Options): PresetChild[];
+  children(options: Options, name: string): PresetChild[];
   /** Declares the children and returns what the platform side needs (secret parts as secret outputs). */
   build(ctx: BuildContext): Record<string, pulumi.Output<unknown>>;
 }
 
 /** One object a preset creates: a webhook URL, a key, a variable name; `path` is its option. */
 export interface PresetChild {
-  kind: "webhook" | "deployKey" | "variable" | "sshKey";
+  kind: "webhook" | "deployKey" | "variable" | "sshKey" | "accessToken";
+  /** The URL, key, variable name or token name. */
   value: string;
   path: string;
+  /** The user an SSH key or access token belongs to (Data Center presets; Cloud: the credentials' account). */
+  owner?: string;
 }
 
 const str = (v: unknown): v is string => typeof v === "string";
@@ -64,7 +76,7 @@ const bool = (o: Options, k: string, dflt: boolean): boolean =>
   typeof o[k] === "boolean" ? (o[k] as boolean) : dflt;
 const problemsOf = (
   o: Options,
-  rules: Array<[string, "string" | "boolean" | "string[]", boolean]>,
+  rules: Array<[string, "string" | "boolean" | "string[]" | "number", boolean]>,
 ): string[] =>
   rules.flatMap(([k, type, required]) => {
     const v = o[k];
@@ -74,6 +86,8 @@ const problemsOf = (
       return Array.isArray(v) && v.every((x) => typeof x === "string")
         ? []
         : [`${k}: must be a list of text`];
+    if (type === "number")
+      return Number.isInteger(v) && (v as number) > 0 ? [] : [`${k}: must be a whole number above 0`];
     return typeof v === type ? [] : [`${k}: must be ${type === "boolean" ? "true or false" : "text"}`];
   });
 const unknownOptions = (o: Options, known: string[]): string[] =>
@@ -83,16 +97,19 @@ const unknownOptions = (o: Options, known: string[]): string[] =>
 
 /** One webhook per repository, with a generated secret unless one is given. */
 function webhooks(ctx: BuildContext, url: pulumi.Input<string>, events: string[], description: string) {
+  const place =
+    ctx.flavor === "datacenter"
+      ? { flavor: "datacenter" as const, project: ctx.gate(ctx.project ?? ""), name: description }
+      : { workspace: ctx.gate(ctx.workspace), description };
   return ctx.repositories.map(
     (repository) =>
       new Webhook(
         `${ctx.name}-hook-${repository}`,
         {
-          workspace: ctx.gate(ctx.workspace),
+          ...place,
           repository,
           url,
           events,
-          description,
           adopt: ctx.adopt,
           ...(ctx.options.webhookSecret !== undefined
             ? { secret: ctx.options.webhookSecret as pulumi.Input<string> }
@@ -107,7 +124,53 @@ function webhooks(ctx: BuildContext, url: pulumi.Input<string>, events: string[]
 const byRepository = <T>(repos: string[], values: pulumi.Output<T>[]) =>
   pulumi.all(values).apply((vs) => Object.fromEntries(repos.map((r, i) => [r, vs[i]])));
 
+/** A preset's webhooks by repository (Cloud: uuid, Data Center: id), and their generated secrets (secret). */
+const hookOutputs = (ctx: BuildContext, hooks: Webhook[]) => ({
+  webhooks: byRepository(
+    ctx.repositories,
+    hooks.map((h) => (ctx.flavor === "cloud" ? h.uuid : h.hookId)),
+  ),
+  webhookSecrets: pulumi.secret(
+    byRepository(
+      ctx.repositories,
+      hooks.map((h) => h.generatedSecret),
+    ),
+  ),
+});
+
 // ---- the presets ------------------------------------------------------------------------------
+
+/** Platform.sh's options about branches and pull requests: the same on Cloud and Server. */
+const PLATFORMSH_BRANCH_OPTIONS = [
+  "fetchBranches",
+  "pruneBranches",
+  "buildPullRequests",
+  "buildPullRequestsPostMerge",
+] as const;
+
+function platformshProblems(o: Options, own: Array<[string, "string" | "number", boolean]>): string[] {
+  const problems = [
+    ...unknownOptions(o, [...own.map(([k]) => k), ...PLATFORMSH_BRANCH_OPTIONS]),
+    ...problemsOf(o, [
+      ...own,
+      ...PLATFORMSH_BRANCH_OPTIONS.map((k) => [k, "boolean", false] as [string, "boolean", boolean]),
+    ]),
+  ];
+  if (bool(o, "pruneBranches", true) && !bool(o, "fetchBranches", true)) {
+    problems.push(
+      "pruneBranches: needs fetchBranches: true (Platform.sh prunes only branches it fetches); set pruneBranches: false",
+    );
+  }
+  return problems;
+}
+
+const platformshFlags = (o: Options) =>
+  [
+    `--fetch-branches=${bool(o, "fetchBranches", true)}`,
+    `--prune-branches=${bool(o, "pruneBranches", true)}`,
+    `--build-pull-requests=${bool(o, "buildPullRequests", true)}`,
+    `--build-pull-requests-post-merge=${bool(o, "buildPullRequestsPostMerge", false)}`,
+  ].join(" ");
 
 const PLATFORMSH: Preset = {
   title: "Platform.sh",
@@ -116,41 +179,12 @@ const PLATFORMSH: Preset = {
   repositories: "one",
   // Platform.sh's guide: Account Email + Read, Repositories Read + Write, Pull requests Read, Webhooks Read + Write.
   requiredScopes: () => ["account", "email", "repository:write", "pullrequest", "webhook"],
-  validate: (o) => {
-    const known = [
-      "project",
-      "fetchBranches",
-      "pruneBranches",
-      "buildPullRequests",
-      "buildPullRequestsPostMerge",
-    ];
-    const problems = [
-      ...unknownOptions(o, known),
-      ...problemsOf(o, [
-        ["project", "string", true],
-        ["fetchBranches", "boolean", false],
-        ["pruneBranches", "boolean", false],
-        ["buildPullRequests", "boolean", false],
-        ["buildPullRequestsPostMerge", "boolean", false],
-      ]),
-    ];
-    if (bool(o, "pruneBranches", true) && !bool(o, "fetchBranches", true)) {
-      problems.push(
-        "pruneBranches: needs fetchBranches: true (Platform.sh prunes only branches it fetches); set pruneBranches: false",
-      );
-    }
-    return problems;
-  },
+  validate: (o) => platformshProblems(o, [["project", "string", true]]),
   // Platform.sh registers its own webhook with the consumer: nothing to create in Bitbucket.
   children: () => [],
   build: (ctx) => {
     const repository = `${ctx.workspace}/${ctx.repositories[0]}`;
-    const flags = [
-      `--fetch-branches=${bool(ctx.options, "fetchBranches", true)}`,
-      `--prune-branches=${bool(ctx.options, "pruneBranches", true)}`,
-      `--build-pull-requests=${bool(ctx.options, "buildPullRequests", true)}`,
-      `--build-pull-requests-post-merge=${bool(ctx.options, "buildPullRequestsPostMerge", false)}`,
-    ].join(" ");
+    const flags = platformshFlags(ctx.options);
     const base = `platform integration:add --project=${String(ctx.options.project)} --type=bitbucket --repository=${repository}`;
     const consumer = ctx.consumer!;
     return {
@@ -215,16 +249,7 @@ const PUPPET_PIPELINES: Preset = {
     const hooks = webhooks(ctx, ctx.options.webhookUrl as string, events, "Puppet Pipelines");
     return {
       sshKeyFingerprint: key.fingerprint,
-      webhooks: byRepository(
-        ctx.repositories,
-        hooks.map((h) => h.uuid),
-      ),
-      webhookSecrets: pulumi.secret(
-        byRepository(
-          ctx.repositories,
-          hooks.map((h) => h.generatedSecret),
-        ),
-      ),
+      ...hookOutputs(ctx, hooks),
     };
   },
 };
@@ -436,6 +461,122 @@ const GENERIC: Preset = {
   },
 };
 
+// ---- Data Center (Bitbucket Server) --------------------------------------------------------
+
+/** The token Platform.sh's Server integration needs (its guide: project read and repository admin). */
+export const PLATFORMSH_SERVER_PERMISSIONS = ["PROJECT_READ", "REPO_ADMIN"];
+
+const tokenNameOf = (ctx: { name: string; options: Options }) =>
+  (ctx.options.tokenName as string | undefined) ?? `platformsh-${ctx.name}`;
+
+const PLATFORMSH_SERVER: Preset = {
+  title: "Platform.sh (Bitbucket Server)",
+  guide:
+    "https://docs.platform.sh/integrations/source/bitbucket.html (Bitbucket Server: an HTTP access token with project read and repository admin)",
+  consumer: "none",
+  repositories: "one",
+  requiredScopes: () => [],
+  validate: (o) =>
+    platformshProblems(o, [
+      ["project", "string", true],
+      ["username", "string", true],
+      ["url", "string", false],
+      ["tokenName", "string", false],
+      ["expiryDays", "number", false],
+      ["rotate", "string", false],
+    ]),
+  children: (o, name) =>
+    str(o.username)
+      ? [
+          {
+            kind: "accessToken",
+            value: tokenNameOf({ name, options: o }),
+            path: "options.username",
+            owner: o.username,
+          },
+        ]
+      : [],
+  // A personal token of `username`: Platform.sh signs in as that user with it (its form asks for both).
+  build: (ctx) => {
+    const o = ctx.options;
+    const token = new AccessToken(
+      `${ctx.name}-token`,
+      {
+        flavor: "datacenter",
+        user: ctx.gate(o.username as string),
+        name: tokenNameOf(ctx),
+        permissions: PLATFORMSH_SERVER_PERMISSIONS,
+        ...(o.expiryDays !== undefined && { expiryDays: o.expiryDays as number }),
+        ...(o.rotate !== undefined && { rotate: o.rotate as string }),
+        adopt: ctx.adopt,
+      },
+      ctx.opts,
+    );
+    const base = `platform integration:add --project=${String(o.project)} --type=bitbucket_server --url=${ctx.serverUrl} --username=${String(o.username)} --repository=${ctx.project}/${ctx.repositories[0]}`;
+    const flags = platformshFlags(o);
+    return {
+      platformCommand: pulumi.secret(pulumi.interpolate`${base} --token=${token.token} ${flags}`),
+      platformCommandTemplate: pulumi.output(`${base} --token="$BITBUCKET_TOKEN" ${flags}`),
+      tokenId: token.tokenId,
+    };
+  },
+};
+
+const PUPPET_PIPELINES_SERVER: Preset = {
+  title: "Puppet Pipelines (Bitbucket Server)",
+  guide:
+    "Puppet Pipelines for Applications: integrate with Bitbucket Server (host, username, SSH port; the platform's SSH key on that user)",
+  consumer: "none",
+  repositories: "many",
+  requiredScopes: () => [],
+  validate: (o) => {
+    const problems = [
+      ...unknownOptions(o, ["username", "sshPublicKey", "sshKeyLabel", "webhookUrl", "events", "webhookSecret", "url", "host", "sshPort"]),
+      ...problemsOf(o, [
+        ["username", "string", true],
+        ["sshPublicKey", "string", true],
+        ["webhookUrl", "string", true],
+        ["events", "string[]", false],
+        ["sshKeyLabel", "string", false],
+        ["url", "string", false],
+        ["host", "string", false],
+        ["sshPort", "number", false],
+      ]),
+    ];
+    if (typeof o.sshPort === "number" && o.sshPort > 65535) problems.push("sshPort: must be a port, 1 to 65535");
+    return problems;
+  }, // prettier-ignore
+  children: (o) => [
+    ...(str(o.sshPublicKey)
+      ? [{ kind: "sshKey" as const, value: o.sshPublicKey, path: "options.sshPublicKey", ...(str(o.username) && { owner: o.username }) }]
+      : []),
+    ...(str(o.webhookUrl) ? [{ kind: "webhook" as const, value: o.webhookUrl, path: "options.webhookUrl" }] : []),
+  ], // prettier-ignore
+  build: (ctx) => {
+    const o = ctx.options;
+    const key = new SshKey(
+      `${ctx.name}-ssh-key`,
+      {
+        flavor: "datacenter",
+        user: ctx.gate(o.username as string),
+        key: o.sshPublicKey as string,
+        label: (o.sshKeyLabel as string) ?? "Puppet Pipelines",
+        adopt: ctx.adopt,
+      },
+      ctx.opts,
+    );
+    const events = (o.events as string[]) ?? ["repo:refs_changed", "pr:opened", "pr:from_ref_updated"];
+    const hooks = webhooks(ctx, o.webhookUrl as string, events, "Puppet Pipelines");
+    return {
+      host: pulumi.output((o.host as string) ?? new URL(ctx.serverUrl ?? "").hostname),
+      username: pulumi.output(o.username as string),
+      sshPort: pulumi.output((o.sshPort as number) ?? 22),
+      sshKeyFingerprint: key.fingerprint,
+      ...hookOutputs(ctx, hooks),
+    };
+  },
+};
+
 export const PRESETS = {
   platformsh: PLATFORMSH,
   "puppet-pipelines": PUPPET_PIPELINES,
@@ -445,3 +586,13 @@ export const PRESETS = {
 } satisfies Record<string, Preset>;
 
 export type PresetName = keyof typeof PRESETS;
+
+/** The presets a Data Center integration can use: the platforms that document a Server setup. */
+export const DATACENTER_PRESETS: Partial<Record<PresetName, Preset>> = {
+  platformsh: PLATFORMSH_SERVER,
+  "puppet-pipelines": PUPPET_PIPELINES_SERVER,
+};
+
+/** The preset of that name for that flavor; undefined when the platform has no setup for it. */
+export const presetFor = (name: PresetName, flavor: Flavor): Preset | undefined =>
+  flavor === "datacenter" ? DATACENTER_PRESETS[name] : PRESETS[name];

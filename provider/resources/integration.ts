@@ -7,20 +7,28 @@
 // credentials) and its declared and granted scopes cover the preset's. A consumer that lacks
 // a scope therefore fails the run before any Bitbucket object is written. Children also
 // depend on the consumer, so a destroy removes them first.
+//
+// On Data Center (`flavor: "datacenter"`, or a `project`) the platform's Server preset is used:
+// no consumer; the children are an HTTP access token, SSH keys and webhooks in the project.
 
 import * as pulumi from "@pulumi/pulumi";
-import { PRESETS, type Options, type PresetName } from "../presets";
+import { DATACENTER_PRESETS, PRESETS, presetFor, type Options, type PresetName } from "../presets";
 import { checkboxOf, missing } from "../scopes";
 import type { OAuthConsumer } from "./oauth-consumer";
+import type { Flavor } from "./validate";
 
 export interface IntegrationArgs {
   /** Which platform: platformsh, puppet-pipelines, shippable, ampersand, or generic. */
   preset: PresetName;
-  /** Workspace slug. */
-  workspace: string;
+  /** `cloud` or `datacenter`. Default: datacenter when `project` is given, else cloud. */
+  flavor?: Flavor;
+  /** Cloud: workspace slug. */
+  workspace?: string;
+  /** Data Center: the project key of the repositories. */
+  project?: string;
   /** Repository slugs the integration covers (platformsh: exactly one; ampersand: none). */
   repositories?: string[];
-  /** The verified OAuth consumer, for presets that need one. */
+  /** Cloud: the verified OAuth consumer, for presets that need one. */
   consumer?: OAuthConsumer;
   /** Preset options (see README "Integrations"). */
   options?: Options;
@@ -38,15 +46,27 @@ export class Integration extends pulumi.ComponentResource {
 
   constructor(name: string, args: IntegrationArgs, opts?: pulumi.ComponentResourceOptions) {
     super("bitbucket:index:Integration", name, {}, opts);
-    const preset = PRESETS[args.preset];
+    const flavor = args.flavor ?? (args.project !== undefined ? "datacenter" : "cloud");
+    const preset = presetFor(args.preset, flavor);
     if (!preset) {
+      const known = Object.keys(flavor === "cloud" ? PRESETS : DATACENTER_PRESETS).join(", ");
       throw new Error(
-        `integration ${name}: unknown preset "${String(args.preset)}" (presets: ${Object.keys(PRESETS).join(", ")})`,
+        `integration ${name}: ${Object.hasOwn(PRESETS, args.preset) ? `preset "${args.preset}" is for Bitbucket Cloud only` : `unknown preset "${String(args.preset)}"`} (${flavor === "cloud" ? "presets" : "Data Center presets"}: ${known})`,
       );
     }
     const options = args.options ?? {};
     const repositories = args.repositories ?? [];
+    const serverUrl = flavor === "datacenter" ? serverUrlOf(options) : undefined;
     const problems = [
+      ...(flavor === "cloud" && !args.workspace ? ["workspace: the workspace slug, e.g. acme"] : []),
+      ...(flavor === "datacenter" && !args.project
+        ? ["project: the project key of the repositories, e.g. PROJ"]
+        : []),
+      ...(flavor === "datacenter" && serverUrl === undefined
+        ? [
+            "url: the server's base URL as the platform reaches it, e.g. https://bitbucket.example.com (bitbucket:apiUrl is not set to default it)",
+          ]
+        : []),
       ...preset.validate(options),
       ...(preset.consumer === "required" && !args.consumer
         ? [`consumer: ${preset.title} needs an OAuth consumer`]
@@ -73,7 +93,10 @@ export class Integration extends pulumi.ComponentResource {
       : pulumi.output(true);
     const outputs = preset.build({
       name,
-      workspace: args.workspace,
+      flavor,
+      workspace: args.workspace ?? "",
+      ...(args.project !== undefined && { project: args.project }),
+      ...(serverUrl !== undefined && { serverUrl }),
       repositories,
       options,
       consumer: args.consumer,
@@ -90,6 +113,15 @@ export class Integration extends pulumi.ComponentResource {
     this.outputs = outputs;
     this.registerOutputs({ ready, ...outputs });
   }
+}
+
+/** The server's base URL a Data Center platform is given: option `url`, else the connection's bitbucket:apiUrl. */
+function serverUrlOf(options: Options): string | undefined {
+  const url =
+    (typeof options.url === "string" && options.url) ||
+    new pulumi.Config("bitbucket").get("apiUrl") ||
+    process.env.BITBUCKET_API_URL;
+  return url ? url.replace(/\/+$/, "") : undefined;
 }
 
 /**

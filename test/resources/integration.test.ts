@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { AMPERSAND_CALLBACK, Integration, OAuthConsumer } from "../../provider";
 import { Engine } from "../harness/deploy";
-import { DEFAULT_SEED, fixture, type Fixture } from "../harness/fixture";
+import { DC_SEED, dcFixture, DEFAULT_SEED, fixture, type Fixture } from "../harness/fixture";
 import { ed25519 } from "../keys";
 
 const KEY = "integration-key-1";
@@ -396,5 +396,85 @@ describe("Integration", () => {
       await engine.destroy();
       assert.equal(repo("api").variables.length + repo("web").deployKeys.length, 0);
     });
+  });
+});
+
+describe("Integration on Data Center (library use)", () => {
+  let f: Fixture;
+  let engine: Engine;
+  beforeEach(async () => {
+    f = await dcFixture(DC_SEED);
+    engine = new Engine(f.harness);
+  });
+  afterEach(async () => f.close());
+  const key = ed25519("pipelines@puppet");
+
+  it("puppet-pipelines: the key on the user's account, a webhook per repository, host/user/port out; a second pass writes nothing", async () => {
+    let puppet: Integration | undefined;
+    const program = () => {
+      pulumi.runtime.setAllConfig({ "bitbucket:apiUrl": "https://bitbucket.example.com" });
+      puppet = new Integration("puppet", {
+        preset: "puppet-pipelines",
+        project: "PROJ",
+        repositories: ["api", "web"],
+        options: {
+          username: "ci-bot",
+          sshPublicKey: key.publicLine,
+          webhookUrl: "https://pipelines.example.test/hook",
+          sshPort: 7999,
+        },
+      });
+      return puppet;
+    };
+    const first = await engine.up(program);
+    assert.equal(first.error, undefined, first.error?.message);
+    assert.deepEqual(writes(f).sort(), [
+      "POST /rest/api/latest/projects/PROJ/repos/api/webhooks",
+      "POST /rest/api/latest/projects/PROJ/repos/web/webhooks",
+      "POST /rest/ssh/latest/keys",
+    ]);
+    const keys = [...f.emulator.store.dc.keys.values()];
+    assert.deepEqual(
+      keys.map((k) => [k.user, k.label]),
+      [["ci-bot", "Puppet Pipelines"]],
+    );
+    const out = await all(puppet!);
+    assert.deepEqual([out.host, out.username, out.sshPort], ["bitbucket.example.com", "ci-bot", 7999]);
+    assert.deepEqual(Object.keys(out.webhooks as object), ["api", "web"]);
+    assert.ok(await isSecret(puppet!.outputs.webhookSecrets));
+    f.emulator.resetLog();
+    const second = await engine.up(program);
+    assert.equal(second.error, undefined, second.error?.message);
+    assert.deepEqual(writes(f), []);
+    await engine.destroy();
+  });
+
+  it("refuses a Cloud-only preset, a missing project and an unknown server URL before anything runs", async () => {
+    const attempt = async (args: Partial<ConstructorParameters<typeof Integration>[1]>) =>
+      (
+        await engine.up(() => {
+          pulumi.runtime.setAllConfig({});
+          return new Integration("x", { preset: "platformsh", ...args });
+        })
+      ).error?.message;
+    const saved = process.env.BITBUCKET_API_URL;
+    delete process.env.BITBUCKET_API_URL;
+    try {
+      assert.equal(
+        await attempt({ preset: "shippable", project: "PROJ" }),
+        'integration x: preset "shippable" is for Bitbucket Cloud only (Data Center presets: platformsh, puppet-pipelines)',
+      );
+      assert.equal(
+        await attempt({
+          flavor: "datacenter",
+          repositories: ["api"],
+          options: { project: "p", username: "u" },
+        }),
+        "integration x (platformsh):\n  project: the project key of the repositories, e.g. PROJ\n  url: the server's base URL as the platform reaches it, e.g. https://bitbucket.example.com (bitbucket:apiUrl is not set to default it)",
+      );
+    } finally {
+      if (saved !== undefined) process.env.BITBUCKET_API_URL = saved;
+    }
+    assert.deepEqual(writes(f), []);
   });
 });
