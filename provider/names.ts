@@ -48,4 +48,5 @@ export const naturalKey = {
   keyPair: (ws: string, repo: string) => `ssh-key-pair ${lower(ws)}/${lower(repo)}`,
   knownHost: (ws: string, repo: string, hostname: string) =>
     `known-host ${lower(ws)}/${lower(repo)} ${hostname.toLowerCase()}`,
+  accessToken: (owner: string, name: string) => `access-token ${lower(owner)} ${name}`,
 };

@@ -39,10 +39,11 @@ const snippets = [
 ].map((m) => m[1]!);
 
 describe("README examples", () => {
-  it("has a manifest example that validates and expands as written", () => {
-    const yaml = [...README.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
-    assert.equal(yaml.length, 1);
-    const specs = expand(parseManifest(yaml[0]!, "README.md"), () => [
+  const manifests = [...README.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+
+  it("has a Cloud manifest example that validates and expands as written", () => {
+    assert.equal(manifests.length, 2);
+    const specs = expand(parseManifest(manifests[0]!, "README.md"), () => [
       { slug: "api" },
       { slug: "web" },
       { slug: "svc-a", project: "SVC" },
@@ -57,6 +58,23 @@ describe("README examples", () => {
       "SshKey",
       "Webhook",
     ]);
+  });
+
+  it("has a Data Center manifest example that validates and expands as written", () => {
+    const m = parseManifest(manifests[1]!, "README.md");
+    assert.equal(m.flavor, "datacenter");
+    const specs = expand(m, (project) => (project === "PROJ" ? [{ slug: "api" }, { slug: "svc-a" }] : []));
+    assert.deepEqual(
+      specs.map((s) => [s.type, s.name]),
+      [
+        ["Integration", "platformsh"],
+        ["Webhook", "webhook/PROJ/*/ci.example.com/bitbucket"],
+        ["Webhook", "webhook/PROJ/svc-a/jenkins.example.com/bitbucket-hook/"],
+        ["DeployKey", "deploy-key/PROJ/*/P1ZvzG0nG3sC"],
+        ["AccessToken", "access-token/PROJ/api/release-job"],
+        ["SshKey", "ssh-key/ci-bot/8qhBfu3z3eOh"],
+      ],
+    );
   });
 
   it("has TypeScript examples to run", () => assert.ok(snippets.length >= 2));

@@ -45,3 +45,6 @@ export const dcTokensPath = (o: TokenOwner) =>
 /** "PROJ/api" or "project PROJ", for messages. */
 export const dcScopeLabel = (s: DcScope) =>
   s.repository === undefined ? `project ${s.project}` : `${s.project}/${s.repository}`;
+
+/** A project's repositories (read, paged): what `repositories:` selectors match on Data Center. */
+export const dcReposPath = (project: string) => `/rest/api/latest/projects/${seg(project)}/repos`;

@@ -1,18 +1,20 @@
 // From a loaded Manifest to resources.
 //
 // expand(): pure. Resolves each entry's repositories (a list, `{ project: KEY }`, or a glob)
-// against the workspace's repositories, gives every resource a stable, readable Pulumi name
+// against the workspace's (Cloud) or project's (Data Center) repositories, gives every resource a stable, readable Pulumi name
 // derived from its natural key (so adding a repository never renames the others), and reports,
 // all at once and with positions: selectors matching nothing, malformed keys, and two entries
 // that would manage the same object.
 //
-// deployManifest(): lists each workspace's repositories once (only when a selector needs it),
+// deployManifest(): lists each workspace's or project's repositories once (only when a selector needs it),
 // reads secret references from stack config or the environment, and declares the resources.
 
 import * as pulumi from "@pulumi/pulumi";
-import { setProviderConfig } from "../api/auth";
+import { flavorSetting, setProviderConfig } from "../api/auth";
 import { repositoriesPath } from "../api/cloud";
+import { dcReposPath } from "../api/datacenter";
 import { listAll } from "../api/paginate";
+import { AccessToken } from "../resources/access-token";
 import { Integration } from "../resources/integration";
 import { DeployKey } from "../resources/deploy-key";
 import { OAuthConsumer } from "../resources/oauth-consumer";
@@ -20,8 +22,9 @@ import { PipelineKnownHost } from "../resources/pipeline-known-host";
 import { PipelineSshKeyPair } from "../resources/pipeline-ssh-key-pair";
 import { PipelineVariable } from "../resources/pipeline-variable";
 import { SshKey } from "../resources/ssh-key";
+import type { Flavor } from "../resources/validate";
 import { Webhook } from "../resources/webhook";
-import { PRESETS } from "../presets";
+import { presetFor, type Preset } from "../presets";
 import { missing } from "../scopes";
 import { fingerprintPart, naturalKey, urlForMessages, urlForName } from "../names";
 import { isKeyError, parsePublicKey } from "../ssh";
@@ -41,8 +44,11 @@ export interface RepoInfo {
   project?: string;
 }
 
-/** The workspace's repositories, or undefined when unknown (offline validation). */
-export type RepoLister = (workspace: string) => RepoInfo[] | undefined;
+/**
+ * The repositories of a workspace (Cloud) or project (Data Center), or undefined when unknown
+ * (offline validation).
+ */
+export type RepoLister = (container: string) => RepoInfo[] | undefined;
 
 type ResourceType =
   | "Webhook"
@@ -52,6 +58,7 @@ type ResourceType =
   | "PipelineSshKeyPair"
   | "PipelineKnownHost"
   | "OAuthConsumer"
+  | "AccessToken"
   | "Integration";
 
 /** One resource to declare. */
@@ -64,7 +71,10 @@ export interface Spec {
   kind: Kind;
   index: number;
   loc: Loc;
+  /** Cloud. */
   workspace?: string;
+  /** Data Center. */
+  project?: string;
   repository?: string;
   /** For integrations: the resolved repositories. */
   repositories?: string[];
@@ -95,6 +105,7 @@ function select(
   sel: Selector,
   loc: Loc,
   repos: RepoLister,
+  asWritten: { container: string; sel: Selector } = { container: `workspace ${workspace}`, sel },
 ): string[] | undefined | Problem {
   if (Array.isArray(sel)) return sel;
   const all = repos(workspace);
@@ -112,7 +123,7 @@ function select(
     .join(", ");
   return {
     loc,
-    message: `${describe(sel)} matches no repository in workspace ${workspace}${known ? ` (repositories: ${known}${all.length > 10 ? ", ..." : ""})` : " (it has none)"}`,
+    message: `${describe(asWritten.sel)} matches no repository in ${asWritten.container}${known ? ` (repositories: ${known}${all.length > 10 ? ", ..." : ""})` : " (it has none)"}`,
   };
 }
 
@@ -141,6 +152,40 @@ const fingerprintOf = (key: unknown) => {
 };
 
 const where = (loc: Loc) => `${loc.path} (${loc.file}:${loc.line}:${loc.col})`;
+
+/** An entry as placement reads it: its workspace (Cloud) or projects (Data Center), and repositories. */
+interface Placed {
+  workspace: string;
+  project?: string;
+  projects?: string[];
+  repositories?: Selector;
+  at: Record<string, Loc>;
+}
+
+/** Where one resource goes: a workspace (Cloud) or project (Data Center), maybe a repository in it. */
+interface Target {
+  container: string;
+  repository?: string;
+}
+
+/** The projects a Data Center entry applies to. */
+const projectsOf = (e: Placed) => e.projects ?? (e.project !== undefined ? [e.project] : []);
+
+/**
+ * Where an entry's selector looks: each workspace or project to list, and what to match in it. On
+ * Data Center `{ project: KEY }` is every repository of KEY, `KEY/glob` a glob in KEY, and a bare
+ * glob or list applies in each of the entry's projects.
+ */
+function lookups(e: Placed, flavor: Flavor): Array<{ container: string; sel: Selector }> {
+  const sel = e.repositories!;
+  if (flavor === "cloud") return [{ container: e.workspace, sel }];
+  if (typeof sel === "object" && !Array.isArray(sel)) return [{ container: sel.project, sel: "*" }];
+  if (typeof sel === "string" && sel.includes("/")) {
+    const [container = "", glob = ""] = sel.split("/");
+    return [{ container, sel: glob }];
+  }
+  return projectsOf(e).map((container) => ({ container, sel }));
+}
 
 /** Resolves, names and checks every resource of the manifest. Throws a ManifestError with every problem. */
 export function expand(m: Manifest, repos: RepoLister): Spec[] {
@@ -182,19 +227,37 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
     byName.set(s.name, s);
     specs.push(s);
   };
-  /** Each repository of an entry (or `[undefined]` for workspace scope when allowed). */
-  const targets = (
-    e: { workspace: string; at: Record<string, Loc>; repositories?: Selector },
-    optional: boolean,
-  ): Array<string | undefined> => {
-    if (e.repositories === undefined) return optional ? [undefined] : [];
-    const r = select(e.workspace, e.repositories, e.at.repositories!, repos);
-    if (isProblem(r)) {
-      problems.push(r);
-      return [];
+  const dc = m.flavor === "datacenter";
+  /**
+   * Each repository of an entry; without `repositories`, its workspace or projects themselves when
+   * `optional` (workspace or project scope), else nothing.
+   */
+  const targets = (e: Placed, optional: boolean): Target[] => {
+    if (e.repositories === undefined) {
+      if (!optional) return [];
+      return dc ? projectsOf(e).map((container) => ({ container })) : [{ container: e.workspace }];
     }
-    return r ?? [];
+    const out: Target[] = [];
+    for (const { container, sel } of lookups(e, m.flavor)) {
+      const written = dc ? { container: `project ${container}`, sel: e.repositories } : undefined;
+      const r = select(container, sel, e.at.repositories!, repos, written);
+      if (isProblem(r)) problems.push(r);
+      else for (const repository of r ?? []) out.push({ container, repository });
+    }
+    return out;
   };
+  /** The Spec fields of a target. */
+  const placeOf = (t: Target) => ({
+    ...(dc ? { project: t.container } : { workspace: t.container }),
+    repository: t.repository,
+  });
+  /** "acme/api", "acme (workspace)", "PROJ/api", "project PROJ": a target in messages. */
+  const shown = (t: Target) =>
+    t.repository !== undefined
+      ? `${t.container}/${t.repository}`
+      : dc
+        ? `project ${t.container}`
+        : `${t.container}/(workspace)`;
   const base = (kind: Kind, e: { index: number; loc: Loc }) => ({ kind, index: e.index, loc: e.loc });
 
   for (const c of m.oauthConsumers) {
@@ -209,60 +272,77 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
     );
   }
   for (const i of m.integrations) {
-    problems.push(...presetProblems(m, i));
-    const repositories =
-      i.repositories === undefined ? [] : targets(i, false).filter((r): r is string => r !== undefined);
+    const preset = presetFor(i.preset, m.flavor);
+    if (!preset) continue; // a Cloud preset in a Data Center manifest: load.ts reported it
+    problems.push(...presetProblems(m, i, preset));
+    const found = targets(i, false);
+    const repositories = found.map((t) => t.repository!);
+    // Its repositories' workspace or project (a `{ project: KEY }` selector's on Data Center).
+    const container = found[0]?.container ?? (dc ? (i.project ?? "") : i.workspace);
     add(
-      { ...base("integrations", i), type: "Integration", name: i.id, workspace: i.workspace, repositories },
+      {
+        ...base("integrations", i),
+        type: "Integration",
+        name: i.id,
+        ...placeOf({ container }),
+        repositories,
+      },
       `integration ${i.id}`,
     );
     // The objects the preset will create are declarations too: they collide like entries.
-    for (const c of PRESETS[i.preset].children(i.options ?? {})) {
+    for (const c of preset.children(i.options ?? {}, i.id)) {
       const loc = { ...(i.at[c.path] ?? i.at.options ?? i.loc), path: `integrations[${i.index}].${c.path}` };
       const what = `${i.preset} integration ${i.id}'s`;
       if (c.kind === "sshKey") {
-        claim(naturalKey.sshKey(undefined, fingerprintOf(c.value)), loc, `${what} SSH key`);
+        claim(naturalKey.sshKey(c.owner, fingerprintOf(c.value)), loc, `${what} SSH key`);
+        continue;
+      }
+      if (c.kind === "accessToken") {
+        claim(
+          naturalKey.accessToken(`~${c.owner}`, c.value),
+          loc,
+          `${what} access token "${c.value}" of ${c.owner}`,
+        );
         continue;
       }
       for (const repo of repositories) {
         const natural =
           c.kind === "webhook"
-            ? naturalKey.webhook(i.workspace, repo, c.value)
+            ? naturalKey.webhook(container, repo, c.value)
             : c.kind === "deployKey"
-              ? naturalKey.deployKey(i.workspace, repo, fingerprintOf(c.value))
-              : naturalKey.variable(i.workspace, repo, undefined, c.value);
+              ? naturalKey.deployKey(container, repo, fingerprintOf(c.value))
+              : naturalKey.variable(container, repo, undefined, c.value);
         claim(
           natural,
           loc,
-          `${what} ${c.kind === "deployKey" ? "deploy key" : c.kind} on ${i.workspace}/${repo}`,
+          `${what} ${c.kind === "deployKey" ? "deploy key" : c.kind} on ${container}/${repo}`,
         );
       }
     }
   }
   for (const w of m.webhooks) {
-    for (const repo of targets(w, true)) {
-      const prefix = `webhook/${w.workspace}/${repo ?? "*"}/`;
+    for (const t of targets(w, true)) {
+      const prefix = `webhook/${t.container}/${t.repository ?? "*"}/`;
       const name = prefix + (w.name ?? urlForName(w.url));
-      // Before names left out a URL's query and credentials, or could be chosen, they were the URL.
+      // Before names left out a URL's query and credentials, or could be chosen, they were the URL (Cloud).
       const was = prefix + w.url.replace(/^https:\/\//, "");
       add(
         {
           ...base("webhooks", w),
           type: "Webhook",
           name,
-          ...(was !== name && { aliases: [was] }),
-          workspace: w.workspace,
-          repository: repo,
+          ...(!dc && was !== name && { aliases: [was] }),
+          ...placeOf(t),
         },
-        `webhook ${urlForMessages(w.url)} on ${w.workspace}/${repo ?? "(workspace)"}`,
-        naturalKey.webhook(w.workspace, repo, w.url),
+        `webhook ${urlForMessages(w.url)} on ${shown(t)}`,
+        naturalKey.webhook(t.container, t.repository, w.url),
       );
     }
   }
   for (const d of m.deployKeys) {
     const k = keyOf(d, "key", problems);
     if (k === undefined) continue;
-    if (d.project !== undefined) {
+    if (!dc && d.project !== undefined) {
       add(
         {
           ...base("deployKeys", d),
@@ -274,17 +354,34 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
         naturalKey.deployKey(d.workspace, `project:${d.project}`, k.fingerprint),
       );
     }
-    for (const repo of d.project === undefined ? targets(d, false) : []) {
+    // Cloud: repository keys; Data Center: those, or without repositories a key on each project.
+    for (const t of dc ? targets(d, true) : d.project === undefined ? targets(d, false) : []) {
       add(
         {
           ...base("deployKeys", d),
           type: "DeployKey",
-          name: `deploy-key/${d.workspace}/${repo}/${k.part}`,
-          workspace: d.workspace,
-          repository: repo,
+          name: `deploy-key/${t.container}/${t.repository ?? "*"}/${k.part}`,
+          ...placeOf(t),
         },
-        `this key on ${d.workspace}/${repo}`,
-        naturalKey.deployKey(d.workspace, repo ?? "", k.fingerprint),
+        `this key on ${shown(t)}`,
+        naturalKey.deployKey(t.container, t.repository ?? "*", k.fingerprint),
+      );
+    }
+  }
+  for (const a of m.accessTokens) {
+    const owners: Array<Target | { user: string }> =
+      a.user !== undefined ? [{ user: a.user }] : targets(a, true);
+    for (const o of owners) {
+      const owner = "user" in o ? `~${o.user}` : `${o.container}/${o.repository ?? "*"}`;
+      add(
+        {
+          ...base("accessTokens", a),
+          type: "AccessToken",
+          name: `access-token/${owner}/${a.name}`,
+          ...("user" in o ? {} : placeOf(o)),
+        },
+        `access token "${a.name}" of ${"user" in o ? `user ${o.user}` : shown(o)}`,
+        naturalKey.accessToken(owner, a.name),
       );
     }
   }
@@ -298,7 +395,7 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
       );
   }
   for (const v of m.pipelineVariables) {
-    for (const repo of targets(v, true)) {
+    for (const repo of targets(v, true).map((t) => t.repository)) {
       const where = `${v.workspace}/${repo ?? "*"}${v.environment !== undefined ? `/${v.environment}` : ""}`;
       add(
         {
@@ -315,7 +412,7 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
   }
   for (const p of m.pipelineSshKeyPairs) {
     keyOf(p, "publicKey", problems);
-    for (const repo of targets(p, false)) {
+    for (const repo of targets(p, false).map((t) => t.repository)) {
       add(
         {
           ...base("pipelineSshKeyPairs", p),
@@ -330,7 +427,7 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
     }
   }
   for (const h of m.knownHosts) {
-    for (const repo of targets(h, false)) {
+    for (const repo of targets(h, false).map((t) => t.repository)) {
       add(
         {
           ...base("knownHosts", h),
@@ -349,8 +446,7 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
 }
 
 /** The preset's own checks, offline: options, consumer presence, and the scopes the consumer declares. */
-function presetProblems(m: Manifest, i: Manifest["integrations"][number]): Problem[] {
-  const preset = PRESETS[i.preset];
+function presetProblems(m: Manifest, i: Manifest["integrations"][number], preset: Preset): Problem[] {
   const problems: Problem[] = preset
     .validate(i.options ?? {})
     .map((message) => ({ loc: i.at.options ?? i.loc, message: `${preset.title}: ${message}` }));
@@ -397,35 +493,57 @@ function presetProblems(m: Manifest, i: Manifest["integrations"][number]): Probl
 
 // ---- deploy -------------------------------------------------------------------------------------
 
-/** Every workspace the manifest's selectors need listed (lists of slugs need none). */
-function workspacesToList(m: Manifest): string[] {
+/** Every workspace or project the manifest's selectors need listed (lists of slugs need none). */
+function containersToList(m: Manifest): string[] {
   const needs = new Set<string>();
   for (const kind of [
     "webhooks",
     "deployKeys",
+    "accessTokens",
     "pipelineVariables",
     "pipelineSshKeyPairs",
     "knownHosts",
     "integrations",
   ] as const) {
-    for (const e of m[kind] as Array<{ workspace: string; repositories?: Selector }>) {
-      if (e.repositories !== undefined && !Array.isArray(e.repositories)) needs.add(e.workspace);
+    for (const e of m[kind] as Placed[]) {
+      if (e.repositories === undefined || Array.isArray(e.repositories)) continue;
+      for (const { container } of lookups(e, m.flavor)) needs.add(container);
     }
   }
   return [...needs].sort();
 }
 
-/** Lists the workspaces' repositories, once each, through the API layer (paginated). */
-export async function listRepositories(workspaces: string[]): Promise<RepoLister> {
+/**
+ * Lists the repositories of workspaces (Cloud) or projects (Data Center), once each, through the
+ * API layer (paginated).
+ */
+export async function listRepositories(containers: string[], flavor: Flavor = "cloud"): Promise<RepoLister> {
   const known = new Map<string, RepoInfo[]>();
-  for (const ws of workspaces) {
-    const values = await listAll<{ slug: string; project?: { key?: string } }>(repositoriesPath(ws));
+  for (const c of containers) {
+    const path = flavor === "cloud" ? repositoriesPath(c) : dcReposPath(c);
+    const values = await listAll<{ slug: string; project?: { key?: string } }>(path);
     known.set(
-      ws,
+      c,
       values.map((r) => ({ slug: r.slug, ...(r.project?.key && { project: r.project.key }) })),
     );
   }
-  return (ws) => known.get(ws) ?? [];
+  return (c) => known.get(c) ?? [];
+}
+
+/**
+ * A problem when the manifest's flavor is not the connection's (`bitbucket:flavor`): said before
+ * anything is listed or declared, with the settings to change.
+ */
+function connectionProblem(m: Manifest): Problem | undefined {
+  const connection = flavorSetting();
+  if (connection === m.flavor) return undefined;
+  return {
+    loc: m.at.flavor ?? { file: m.file, line: 1, col: 1, path: "flavor" },
+    message:
+      m.flavor === "datacenter"
+        ? "the manifest is flavor: datacenter but the connection is Bitbucket Cloud: run `pulumi config set bitbucket:flavor datacenter` and `pulumi config set bitbucket:apiUrl https://<your server>` (or set BITBUCKET_FLAVOR and BITBUCKET_API_URL)"
+        : "the manifest is for Bitbucket Cloud (flavor: cloud, the default) but the connection is Data Center (bitbucket:flavor is datacenter): write `flavor: datacenter` in the manifest, or connect to Cloud",
+  };
 }
 
 /** Reads a secret reference: stack config (as a secret) or the environment. */
@@ -454,6 +572,9 @@ function secretOf(ref: SecretRef, loc: Loc, problems: Problem[]): pulumi.Output<
   }
   return pulumi.secret(v);
 }
+
+/** Whether a spec is a Data Center resource. */
+const dcSpec = (s: Spec) => s.project !== undefined;
 
 const isRef = (v: unknown): v is SecretRef =>
   typeof v === "object" && v !== null && ("fromConfig" in v || "fromEnv" in v);
@@ -508,15 +629,20 @@ export async function deployManifest(
   // The listing runs in the program, which the provider's `configure` never reaches: give it the
   // stack's bitbucket:* config too (values stay in this process's memory).
   setProviderConfig((k) => pulumi.runtime.getConfig(k));
-  const lister = repos ?? (await listRepositories(workspacesToList(m)));
+  const mismatch = connectionProblem(m);
+  if (mismatch) throw manifestError([mismatch]);
+  const lister = repos ?? (await listRepositories(containersToList(m), m.flavor));
   const specs = expand(m, lister);
   const problems: Problem[] = [];
   const resources: Record<string, pulumi.Resource> = {};
   const consumers = new Map<string, OAuthConsumer>();
   const out: Record<Kind, Record<string, unknown>> = {
-    webhooks: {}, deployKeys: {}, sshKeys: {}, pipelineVariables: {}, pipelineSshKeyPairs: {}, knownHosts: {}, oauthConsumers: {}, integrations: {},
+    webhooks: {}, deployKeys: {}, sshKeys: {}, accessTokens: {}, pipelineVariables: {}, pipelineSshKeyPairs: {}, knownHosts: {}, oauthConsumers: {}, integrations: {},
   }; // prettier-ignore
   const generated: Record<string, pulumi.Output<string | undefined>> = {};
+  const tokens: Record<string, pulumi.Output<string>> = {};
+  /** Data Center resources say so (Cloud's inputs stay as they were: no diff for existing stacks). */
+  const flavor = m.flavor === "datacenter" ? { flavor: "datacenter" as const } : {};
 
   // Secrets are read before anything is declared, so a missing one stops the run with every other.
   const secrets = new Map<string, pulumi.Output<string>>();
@@ -538,10 +664,12 @@ export async function deployManifest(
   if (problems.length) throw manifestError(problems);
 
   for (const s of specs) {
-    const where = {
-      workspace: s.workspace ?? "",
-      ...(s.repository !== undefined && { repository: s.repository }),
-    };
+    const repository = s.repository !== undefined ? { repository: s.repository } : {};
+    /** Cloud-only kinds' place (a Data Center manifest has none of them: load.ts refuses them). */
+    const cloudWhere = { workspace: s.workspace ?? "", ...repository };
+    const where = dcSpec(s)
+      ? { flavor: "datacenter" as const, project: s.project, ...repository }
+      : cloudWhere;
     switch (s.type) {
       case "OAuthConsumer": {
         const c = m.oauthConsumers[s.index]!;
@@ -573,7 +701,9 @@ export async function deployManifest(
           s.name,
           {
             preset: i.preset,
-            workspace: i.workspace,
+            ...(s.project !== undefined
+              ? { flavor: "datacenter", project: s.project }
+              : { workspace: i.workspace }),
             repositories: s.repositories,
             consumer: i.consumer !== undefined ? consumers.get(i.consumer) : undefined,
             options: resolve(i.options ?? {}, "options") as Record<string, unknown>,
@@ -599,7 +729,8 @@ export async function deployManifest(
             ...where,
             url: w.url,
             events: w.events,
-            description: w.description,
+            // Data Center's hooks have a name where Cloud's have a description.
+            ...(s.project !== undefined ? { name: w.description } : { description: w.description }),
             active: w.active,
             skipCertVerification: w.skipCertVerification,
             allowHttp: w.allowHttp,
@@ -609,7 +740,7 @@ export async function deployManifest(
           optsOf(s, w),
         );
         resources[s.name] = r;
-        out.webhooks[s.name] = r.uuid;
+        out.webhooks[s.name] = s.project !== undefined ? r.hookId : r.uuid;
         if ("generateSecret" in secretArgs) generated[s.name] = r.generatedSecret;
         break;
       }
@@ -619,7 +750,8 @@ export async function deployManifest(
           s.name,
           {
             ...where,
-            ...(d.project !== undefined && { project: d.project }),
+            ...(!dcSpec(s) && d.project !== undefined && { project: d.project }),
+            ...(d.permission !== undefined && { permission: d.permission }),
             key: d.key,
             label: d.label,
             adopt: d.adopt,
@@ -634,11 +766,26 @@ export async function deployManifest(
         const k = m.sshKeys[s.index]!;
         const r = new SshKey(
           s.name,
-          { user: k.user, key: k.key, label: k.label, adopt: k.adopt },
+          { ...flavor, user: k.user, key: k.key, label: k.label, adopt: k.adopt },
           optsOf(s, k),
         );
         resources[s.name] = r;
         out.sshKeys[s.name] = r.fingerprint;
+        break;
+      }
+      case "AccessToken": {
+        const a = m.accessTokens[s.index]!;
+        const r = new AccessToken(
+          s.name,
+          {
+            ...(a.user !== undefined ? { flavor: "datacenter", user: a.user } : where),
+            name: a.name, permissions: a.permissions, expiryDays: a.expiryDays, rotate: a.rotate, adopt: a.adopt,
+          }, // prettier-ignore
+          optsOf(s, a),
+        );
+        resources[s.name] = r;
+        out.accessTokens[s.name] = r.tokenId;
+        tokens[s.name] = r.token;
         break;
       }
       case "PipelineVariable": {
@@ -646,7 +793,14 @@ export async function deployManifest(
         const value = isRef(v.value) ? secret(v.value, v, "value") : v.value;
         const r = new PipelineVariable(
           s.name,
-          { ...where, environment: v.environment, key: v.key, value, secured: v.secured, adopt: v.adopt },
+          {
+            ...cloudWhere,
+            environment: v.environment,
+            key: v.key,
+            value,
+            secured: v.secured,
+            adopt: v.adopt,
+          },
           optsOf(s, v),
         );
         resources[s.name] = r;
@@ -658,7 +812,7 @@ export async function deployManifest(
         const r = new PipelineSshKeyPair(
           s.name,
           {
-            workspace: where.workspace,
+            workspace: cloudWhere.workspace,
             repository: s.repository ?? "",
             privateKey: secret(p.privateKey, p, "privateKey"),
             publicKey: p.publicKey,
@@ -675,7 +829,7 @@ export async function deployManifest(
         const r = new PipelineKnownHost(
           s.name,
           {
-            workspace: where.workspace,
+            workspace: cloudWhere.workspace,
             repository: s.repository ?? "",
             hostname: h.hostname,
             publicKey: h.publicKey,
@@ -692,5 +846,6 @@ export async function deployManifest(
   const outputs: Record<string, unknown> = {};
   for (const [kind, values] of Object.entries(out)) if (Object.keys(values).length) outputs[kind] = values;
   if (Object.keys(generated).length) outputs.generatedSecrets = pulumi.secret(pulumi.all(generated));
+  if (Object.keys(tokens).length) outputs.accessTokenValues = pulumi.secret(pulumi.all(tokens));
   return { outputs, resources };
 }

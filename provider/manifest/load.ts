@@ -6,7 +6,8 @@
 //    ajv error is translated into plain words at the line and column of the value (or key) it
 //    is about, with "did you mean" for unknown keys and values.
 // 3. Cross-references: ids are unique, an integration's consumer exists, every entry has a
-//    workspace. Duplicates of natural keys are found by expand.ts, here for explicit
+//    workspace (Cloud) or a project (Data Center), and each kind, field and event belongs to the
+//    manifest's flavor. Duplicates of natural keys are found by expand.ts, here for explicit
 //    repository lists, at deploy time for selectors too.
 // No network is touched.
 
@@ -25,7 +26,10 @@ import {
   type Document,
   type Node,
 } from "yaml";
+import { DATACENTER_PRESETS } from "../presets";
 import { closeMatches } from "../resources/common";
+import type { Flavor } from "../resources/validate";
+import { CLOUD_WEBHOOK_EVENTS, DC_WEBHOOK_EVENTS, eventCounterpart } from "../resources/webhook";
 import schemaJson from "../../schema/manifest.schema.json";
 
 /** Where something is in the manifest. */
@@ -96,7 +100,12 @@ interface Entry {
   at: Record<string, Loc>;
   /** Its index in its list. */
   index: number;
+  /** Bitbucket Cloud: the workspace ("" on Data Center). */
   workspace: string;
+  /** Data Center: the project (the entry's, else the top-level one), unless `projects` is given. */
+  project?: string;
+  /** Data Center: several projects, each getting the entry. */
+  projects?: string[];
   /** Take over an existing object that differs (see the schema). */
   adopt?: boolean;
   /** Keep the object in Bitbucket when the entry goes (Pulumi's retainOnDelete). */
@@ -117,14 +126,23 @@ export interface WebhookEntry extends Entry {
 }
 export interface DeployKeyEntry extends Entry {
   repositories?: Selector;
-  project?: string;
   key: string;
   label?: string;
+  /** Data Center: REPO_READ... or PROJECT_READ... */
+  permission?: string;
 }
 export interface SshKeyEntry extends Omit<Entry, "workspace"> {
   user?: string;
   key: string;
   label?: string;
+}
+export interface AccessTokenEntry extends Entry {
+  name: string;
+  permissions: string[];
+  repositories?: Selector;
+  user?: string;
+  expiryDays?: number;
+  rotate?: string;
 }
 export interface PipelineVariableEntry extends Entry {
   repositories?: Selector;
@@ -165,10 +183,16 @@ export interface IntegrationEntry extends Entry {
 export interface Manifest {
   file: string;
   version: 1;
+  flavor: Flavor;
+  /** Where each top-level key's value is. */
+  at: Record<string, Loc>;
   workspace?: string;
+  /** Data Center: the default project. */
+  project?: string;
   webhooks: WebhookEntry[];
   deployKeys: DeployKeyEntry[];
   sshKeys: SshKeyEntry[];
+  accessTokens: AccessTokenEntry[];
   pipelineVariables: PipelineVariableEntry[];
   pipelineSshKeyPairs: PipelineSshKeyPairEntry[];
   knownHosts: KnownHostEntry[];
@@ -180,6 +204,7 @@ export const KINDS = [
   "webhooks",
   "deployKeys",
   "sshKeys",
+  "accessTokens",
   "pipelineVariables",
   "pipelineSshKeyPairs",
   "knownHosts",
@@ -187,6 +212,23 @@ export const KINDS = [
   "integrations",
 ] as const;
 export type Kind = (typeof KINDS)[number];
+
+/** Kinds only Bitbucket Cloud has, and why (for the message when a Data Center manifest lists one). */
+export const CLOUD_ONLY: Partial<Record<Kind, string>> = {
+  pipelineVariables: "Data Center has no Pipelines",
+  pipelineSshKeyPairs: "Data Center has no Pipelines",
+  knownHosts: "Data Center has no Pipelines",
+  oauthConsumers:
+    "Data Center's incoming OAuth applications are made by an administrator, not through this API",
+};
+/** Kinds only Data Center has. */
+export const DC_ONLY: Partial<Record<Kind, string>> = {
+  accessTokens: "Bitbucket Cloud has no API that creates access tokens",
+};
+/** The presets a Data Center manifest may use. */
+const DC_PRESETS = Object.keys(DATACENTER_PRESETS);
+
+const FLAVOR_NAME: Record<Flavor, string> = { cloud: "Bitbucket Cloud", datacenter: "Bitbucket Data Center" };
 
 // ---- positions -----------------------------------------------------------------------------------
 
@@ -259,7 +301,7 @@ const TYPE_WORDS: Record<string, string> = {
 
 const isSecretSchema = (e: ErrorObject) => /^#\/\$defs\/(secretRef|webhookSecret)\//.test(e.schemaPath);
 
-function translate(e: ErrorObject, segs: Segment[], pos: Positions): Problem | undefined {
+function translate(e: ErrorObject, segs: Segment[], pos: Positions, flavor: Flavor): Problem | undefined {
   const parent = (e.parentSchema ?? {}) as {
     description?: string;
     properties?: Record<string, { description?: string }>;
@@ -303,7 +345,11 @@ function translate(e: ErrorObject, segs: Segment[], pos: Positions): Problem | u
           .join(" or ")}, not ${shown}`,
       };
     case "enum": {
-      const allowed = (e.params.allowedValues as unknown[]).map(String);
+      const events: readonly string[] = flavor === "cloud" ? CLOUD_WEBHOOK_EVENTS : DC_WEBHOOK_EVENTS;
+      // Webhook events list both flavors' (for editors); suggest the manifest's flavor's only.
+      const allowed = (e.params.allowedValues as unknown[])
+        .map(String)
+        .filter((v) => segs.at(-2) !== "events" || events.includes(v));
       const close = closeMatches(String(value), allowed);
       return {
         loc: pos.value(segs),
@@ -370,22 +416,27 @@ function segmentsOf(instancePath: string): Segment[] {
 
 // ---- cross-references ------------------------------------------------------------------------------
 
-function crossCheck(data: Record<string, unknown>, pos: Positions): Problem[] {
-  const problems: Problem[] = [];
-  const list = (k: Kind) => (Array.isArray(data[k]) ? (data[k] as Array<Record<string, unknown>>) : []);
-  const topWorkspace = typeof data.workspace === "string" ? data.workspace : undefined;
+/** The manifest's flavor (`flavor:`, default cloud); an invalid value is the schema's to report. */
+const flavorOf = (data: unknown): Flavor =>
+  (data as { flavor?: unknown } | null)?.flavor === "datacenter" ? "datacenter" : "cloud";
 
-  for (const kind of KINDS) {
-    if (kind === "sshKeys") continue;
-    list(kind).forEach((e, i) => {
-      if (e && typeof e === "object" && e.workspace === undefined && topWorkspace === undefined) {
-        problems.push({
-          loc: pos.value([kind, i]),
-          message: "no workspace: set `workspace:` at the top of the manifest or on this entry",
-        });
-      }
+function crossCheck(data: Record<string, unknown>, pos: Positions): Problem[] {
+  const list = (k: Kind) => (Array.isArray(data[k]) ? (data[k] as Array<Record<string, unknown>>) : []);
+  const flavor = flavorOf(data);
+  const problems = flavor === "cloud" ? cloudChecks(data, pos, list) : dataCenterChecks(data, pos, list);
+  // Events of the other flavor are in the schema's list (editors offer both): say which is meant.
+  list("webhooks").forEach((e, i) => {
+    const events: unknown[] = Array.isArray(e?.events) ? e.events : [];
+    events.forEach((ev, j) => {
+      const other = flavor === "cloud" ? DC_WEBHOOK_EVENTS : CLOUD_WEBHOOK_EVENTS;
+      if (typeof ev !== "string" || !(other as readonly string[]).includes(ev)) return;
+      const instead = eventCounterpart(ev, flavor);
+      problems.push({
+        loc: pos.value(["webhooks", i, "events", j]),
+        message: `"${ev}" is a ${FLAVOR_NAME[flavor === "cloud" ? "datacenter" : "cloud"]} event, and this manifest is flavor: ${flavor}${instead ? `; did you mean "${instead}"?` : ""}`,
+      });
     });
-  }
+  });
   for (const kind of ["oauthConsumers", "integrations"] as const) {
     const first = new Map<string, number>();
     list(kind).forEach((e, i) => {
@@ -403,6 +454,7 @@ function crossCheck(data: Record<string, unknown>, pos: Positions): Problem[] {
     .map((c) => c?.id)
     .filter((x): x is string => typeof x === "string");
   list("integrations").forEach((e, i) => {
+    if (flavor === "datacenter") return; // a consumer there is refused as such
     if (typeof e?.consumer !== "string" || consumerIds.includes(e.consumer)) return;
     const close = closeMatches(e.consumer, consumerIds);
     problems.push({
@@ -410,6 +462,46 @@ function crossCheck(data: Record<string, unknown>, pos: Positions): Problem[] {
       message: `no OAuth consumer with id "${e.consumer}"${close.length ? `; did you mean "${close[0]}"?` : ""} (declare it under oauthConsumers${consumerIds.length ? `; ids: ${consumerIds.join(", ")}` : ""})`,
     });
   });
+  return problems;
+}
+
+type Lister = (k: Kind) => Array<Record<string, unknown>>;
+
+/** A Cloud manifest: entries have a workspace; Data Center's kinds and fields are refused. */
+function cloudChecks(data: Record<string, unknown>, pos: Positions, list: Lister): Problem[] {
+  const problems: Problem[] = [];
+  const dcOnly = (message: string) =>
+    `${message} (this manifest is Bitbucket Cloud: flavor: cloud, the default)`;
+  if (data.project !== undefined) {
+    problems.push({
+      loc: pos.key([], "project"),
+      message: dcOnly(
+        "a top-level project is Data Center's default project; on Cloud give `workspace:` (a project deploy key names its project on the entry)",
+      ),
+    });
+  }
+  for (const [kind, why] of Object.entries(DC_ONLY) as Array<[Kind, string]>) {
+    if (data[kind] !== undefined)
+      problems.push({
+        loc: pos.key([], kind),
+        message: dcOnly(`${kind} are Bitbucket Data Center only: ${why}`),
+      });
+  }
+  for (const kind of KINDS) {
+    if (kind === "sshKeys" || DC_ONLY[kind]) continue;
+    list(kind).forEach((e, i) => {
+      if (e && typeof e === "object" && e.workspace === undefined && data.workspace === undefined) {
+        problems.push({
+          loc: pos.value([kind, i]),
+          message: "no workspace: set `workspace:` at the top of the manifest or on this entry",
+        });
+      }
+      for (const field of ["projects", ...(kind === "deployKeys" ? ["permission"] : ["project"])]) {
+        if (e?.[field] !== undefined)
+          problems.push({ loc: pos.key([kind, i], field), message: dcOnly(`${field} is for Data Center`) });
+      }
+    });
+  }
   list("deployKeys").forEach((e, i) => {
     if (e?.repositories !== undefined && e?.project !== undefined) {
       problems.push({
@@ -430,6 +522,91 @@ function crossCheck(data: Record<string, unknown>, pos: Positions): Problem[] {
         message: "environment needs repositories: deployment environments belong to a repository",
       });
     }
+  });
+  return problems;
+}
+
+/**
+ * A Data Center manifest: entries live in a project (their own, `projects`, or the top-level one);
+ * Cloud's kinds, fields and presets are refused, saying what Data Center has instead.
+ */
+function dataCenterChecks(data: Record<string, unknown>, pos: Positions, list: Lister): Problem[] {
+  const problems: Problem[] = [];
+  const cloudOnly = (message: string) => `${message} (this manifest is flavor: datacenter)`;
+  if (data.workspace !== undefined) {
+    problems.push({
+      loc: pos.key([], "workspace"),
+      message: cloudOnly("workspace is Bitbucket Cloud's; Data Center has projects: write `project: KEY`"),
+    });
+  }
+  for (const [kind, why] of Object.entries(CLOUD_ONLY) as Array<[Kind, string]>) {
+    if (data[kind] !== undefined)
+      problems.push({
+        loc: pos.key([], kind),
+        message: cloudOnly(
+          `${kind} are Bitbucket Cloud only: ${why}; remove them, or keep them in a Cloud manifest`,
+        ),
+      });
+  }
+  for (const kind of ["webhooks", "deployKeys", "accessTokens", "integrations"] as const) {
+    list(kind).forEach((e, i) => {
+      if (!e || typeof e !== "object") return;
+      if (e.workspace !== undefined)
+        problems.push({
+          loc: pos.key([kind, i], "workspace"),
+          message: cloudOnly("workspace is Bitbucket Cloud's; give `project: KEY`"),
+        });
+      if (e.project !== undefined && e.projects !== undefined)
+        problems.push({ loc: pos.key([kind, i], "projects"), message: "give project or projects, not both" });
+      const placed = e.project !== undefined || e.projects !== undefined || data.project !== undefined;
+      if (kind === "accessTokens" && e.user !== undefined) {
+        for (const f of ["project", "projects", "repositories"])
+          if (e[f] !== undefined)
+            problems.push({
+              loc: pos.key([kind, i], f),
+              message: `a token of user ${String(e.user)} belongs to the user: remove ${f}, or remove user for a project or repository token`,
+            });
+      } else if (!placed) {
+        problems.push({
+          loc: pos.value([kind, i]),
+          message: `no project: set \`project:\` at the top of the manifest or on this entry (Data Center keeps ${kind === "accessTokens" ? "tokens" : "hooks and keys"} in projects)${kind === "accessTokens" ? ", or user: for a personal token" : ""}`,
+        });
+      }
+      if (kind === "integrations" && e.consumer !== undefined)
+        problems.push({
+          loc: pos.key([kind, i], "consumer"),
+          message: cloudOnly("consumer is Bitbucket Cloud's (OAuth consumers); remove it"),
+        });
+      if (kind === "integrations" && typeof e.preset === "string" && !DC_PRESETS.includes(e.preset))
+        problems.push({
+          loc: pos.value([kind, i, "preset"]),
+          message: cloudOnly(
+            `preset ${e.preset} is for Bitbucket Cloud; on Data Center: ${DC_PRESETS.join(", ")}`,
+          ),
+        });
+      if (kind === "webhooks" && e.description === "")
+        problems.push({
+          loc: pos.value([kind, i, "description"]),
+          message:
+            "must not be empty: on Data Center it is the hook's name (leave it out for the URL's host)",
+        });
+    });
+  }
+  const permissionProblem = (perm: unknown, onRepos: boolean, what: string) =>
+    typeof perm === "string" && perm.startsWith(onRepos ? "PROJECT_" : "REPO_")
+      ? `${perm} is for ${onRepos ? "a project" : "repositories"}: ${what} take ${onRepos ? "REPO_READ, REPO_WRITE or REPO_ADMIN" : "PROJECT_READ, PROJECT_WRITE or PROJECT_ADMIN"}`
+      : undefined;
+  list("deployKeys").forEach((e, i) => {
+    const onRepos = e?.repositories !== undefined;
+    const why = permissionProblem(e?.permission, onRepos, onRepos ? "repository keys" : "project keys");
+    if (why) problems.push({ loc: pos.value(["deployKeys", i, "permission"]), message: why });
+  });
+  list("accessTokens").forEach((e, i) => {
+    if (e?.repositories === undefined || !Array.isArray(e.permissions)) return;
+    e.permissions.forEach((perm: unknown, j: number) => {
+      const why = permissionProblem(perm, true, "repository tokens");
+      if (why) problems.push({ loc: pos.value(["accessTokens", i, "permissions", j]), message: why });
+    });
   });
   return problems;
 }
@@ -514,7 +691,7 @@ export function parseManifest(text: string, file: string): Manifest {
   const problems: Problem[] = [];
   if (!validate(data)) {
     for (const e of validate.errors ?? []) {
-      const p = translate(e, segmentsOf(e.instancePath), pos);
+      const p = translate(e, segmentsOf(e.instancePath), pos, flavorOf(data));
       if (p) problems.push(p);
     }
   }
@@ -523,11 +700,18 @@ export function parseManifest(text: string, file: string): Manifest {
   if (problems.length) throw manifestError(dedupe(problems));
 
   const m = data as Record<string, unknown>;
+  const flavor = flavorOf(m);
+  // An entry's place defaults to the top-level one: the workspace (Cloud), the project (Data
+  // Center, unless the entry names `projects`).
+  const placeOf = (e: Record<string, unknown>) =>
+    flavor === "cloud"
+      ? { workspace: m.workspace }
+      : { workspace: "", ...(e.projects === undefined && m.project !== undefined && { project: m.project }) };
   const withLoc = <T>(kind: Kind): T[] =>
     ((m[kind] as Array<Record<string, unknown>> | undefined) ?? []).map(
       (e, index) =>
         ({
-          workspace: m.workspace,
+          ...placeOf(e),
           ...e,
           loc: pos.value([kind, index]),
           at: {
@@ -540,15 +724,11 @@ export function parseManifest(text: string, file: string): Manifest {
   return {
     file,
     version: 1,
+    flavor,
+    at: Object.fromEntries(Object.keys(m).map((k) => [k, pos.value([k])])),
     ...(typeof m.workspace === "string" && { workspace: m.workspace }),
-    webhooks: withLoc(KINDS[0]),
-    deployKeys: withLoc(KINDS[1]),
-    sshKeys: withLoc(KINDS[2]),
-    pipelineVariables: withLoc(KINDS[3]),
-    pipelineSshKeyPairs: withLoc(KINDS[4]),
-    knownHosts: withLoc(KINDS[5]),
-    oauthConsumers: withLoc(KINDS[6]),
-    integrations: withLoc(KINDS[7]),
+    ...(typeof m.project === "string" && { project: m.project }),
+    ...(Object.fromEntries(KINDS.map((k) => [k, withLoc(k)])) as { [K in Kind]: Manifest[K] }),
   };
 }
 

@@ -146,6 +146,42 @@ export const DC_WEBHOOK_EVENTS = [
   "repo:modified", "repo:refs_changed", "repo:secret_detected",
 ] as const; // prettier-ignore
 
+/** The nearest event of the other flavor, for "did you mean" when a manifest or hook mixes them. */
+const COUNTERPARTS: Array<[cloud: string, dc: string]> = [
+  ["repo:push", "repo:refs_changed"], ["repo:updated", "repo:modified"], ["repo:fork", "repo:forked"],
+  ["repo:commit_comment_created", "repo:comment:added"], ["pullrequest:created", "pr:opened"],
+  ["pullrequest:updated", "pr:modified"], ["pullrequest:push", "pr:from_ref_updated"],
+  ["pullrequest:fulfilled", "pr:merged"], ["pullrequest:rejected", "pr:declined"],
+  ["pullrequest:approved", "pr:reviewer:approved"], ["pullrequest:unapproved", "pr:reviewer:unapproved"],
+  ["pullrequest:changes_request_created", "pr:reviewer:changes_requested"],
+  ["pullrequest:comment_created", "pr:comment:added"], ["pullrequest:comment_updated", "pr:comment:edited"],
+  ["pullrequest:comment_deleted", "pr:comment:deleted"], ["project:updated", "project:modified"],
+]; // prettier-ignore
+
+/** The event of `flavor` that does what `event` (the other flavor's) does, where there is one. */
+export function eventCounterpart(event: string, flavor: Flavor): string | undefined {
+  const pair = COUNTERPARTS.find(([c, d]) => (flavor === "cloud" ? d : c) === event);
+  return pair && (flavor === "cloud" ? pair[0] : pair[1]);
+}
+
+/**
+ * Why `event` is not an event of `flavor` (undefined when it is): says when it is the other
+ * flavor's, and suggests the counterpart or the nearest names.
+ */
+export function eventProblem(event: string, flavor: Flavor): string | undefined {
+  const [mine, other] =
+    flavor === "cloud"
+      ? [CLOUD_WEBHOOK_EVENTS, DC_WEBHOOK_EVENTS]
+      : [DC_WEBHOOK_EVENTS, CLOUD_WEBHOOK_EVENTS];
+  if ((mine as readonly string[]).includes(event)) return undefined;
+  const counterpart = eventCounterpart(event, flavor);
+  const close = counterpart ? [counterpart] : closeMatches(event, mine);
+  const elsewhere = (other as readonly string[]).includes(event)
+    ? ` (a ${flavor === "cloud" ? "Data Center" : "Cloud"} event; this webhook is on ${flavor === "cloud" ? "Bitbucket Cloud" : "Data Center"})`
+    : "";
+  return `unknown event "${event}"${elsewhere}${close.length ? `; did you mean ${close.join(", ")}?` : ""}`;
+}
+
 const SECRET_MAX = 128;
 
 /** Where a hook lives: a Cloud workspace or Data Center project, and maybe a repository in it. */
@@ -179,7 +215,6 @@ interface HookApi {
   place(w: Where): string;
   /** The label's field name in the Args (`description` or `name`). */
   labelField: "description" | "name";
-  events: readonly string[];
   /**
    * The POST/PUT body. `secret` is the secret to send as Cloud's PUT reads it (a string sets it,
    * "" removes it, undefined keeps it); `want` is the secret the hook should end with.
@@ -208,7 +243,6 @@ const HOOK_API: Record<Flavor, HookApi> = {
     collection: (w) => hooksPath({ workspace: w.workspace ?? "", repository: w.repository }),
     place: (w) => scopeLabel({ workspace: w.workspace ?? "", repository: w.repository }),
     labelField: "description",
-    events: CLOUD_WEBHOOK_EVENTS,
     body: (n, secret) => ({
       url: n.url,
       description: n.description ?? "",
@@ -237,7 +271,6 @@ const HOOK_API: Record<Flavor, HookApi> = {
     collection: (w) => dcHooksPath({ project: w.project ?? "", repository: w.repository }),
     place: (w) => dcScopeLabel({ project: w.project ?? "", repository: w.repository }),
     labelField: "name",
-    events: DC_WEBHOOK_EVENTS,
     body: (n, _secret, want) => ({
       name: n.name ?? "",
       url: n.url,
@@ -294,7 +327,6 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
     dcOnly: ["project", "name"],
     cloudOnly: ["workspace", "description"],
   });
-  const api = HOOK_API[flavor];
   const workspace =
     flavor === "cloud"
       ? (checkSlug(raw, "workspace", failures, { required: "the workspace slug, e.g. acme" }) ?? "")
@@ -329,16 +361,9 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
     const seen = new Set<string>();
     for (const [i, e] of raw.events.entries()) {
       const ev = typeof e === "string" ? e.trim() : "";
-      if (!api.events.includes(ev)) {
-        const close = closeMatches(ev, api.events);
-        const other = flavor === "cloud" ? DC_WEBHOOK_EVENTS : CLOUD_WEBHOOK_EVENTS;
-        const elsewhere = (other as readonly string[]).includes(ev)
-          ? ` (a ${flavor === "cloud" ? "Data Center" : "Cloud"} event; this webhook is on ${flavor === "cloud" ? "Bitbucket Cloud" : "Data Center"})`
-          : "";
-        fail(
-          `events[${i}]`,
-          `unknown event "${String(e)}"${elsewhere}${close.length ? `; did you mean ${close.join(", ")}?` : ""}`,
-        );
+      const problem = eventProblem(typeof e === "string" ? ev : String(e), flavor);
+      if (problem) {
+        fail(`events[${i}]`, problem);
       } else if (seen.has(ev)) {
         fail(`events[${i}]`, `"${ev}" is listed twice (Bitbucket rejects duplicate events)`);
       } else seen.add(ev);

@@ -186,7 +186,7 @@ describe("Webhook on Data Center", () => {
       "workspace: workspace is for Bitbucket Cloud; this resource is on Bitbucket Data Center (flavor: datacenter): Data Center has projects, give project: <KEY>",
       "description: description is for Bitbucket Cloud; this resource is on Bitbucket Data Center (flavor: datacenter)",
       "project: project is required: the project key, e.g. PROJ",
-      'events[0]: unknown event "repo:push" (a Cloud event; this webhook is on Data Center); did you mean repo:forked, repo:modified, repo:refs_changed?',
+      'events[0]: unknown event "repo:push" (a Cloud event; this webhook is on Data Center); did you mean repo:refs_changed?',
     ]);
   });
 
