@@ -305,7 +305,14 @@ async function exportCommand(args: string[], out: Out, err: Out, cwd: string): P
     0,
   );
   if (!values.workspace) throw usage("--workspace is required: the workspace slug, e.g. --workspace acme");
-  credentialsOf(loadSettings());
+  const settings = loadSettings();
+  if (settings.flavor === "datacenter") {
+    err(
+      "bitbucket-iac export: reads Bitbucket Cloud workspaces only; on Data Center (bitbucket:flavor / BITBUCKET_FLAVOR is datacenter) write the manifest by hand (examples/datacenter), and `plan` shows what exists",
+    );
+    return 2;
+  }
+  credentialsOf(settings);
   setReadOnly(true);
   const r = await exportWorkspace(values.workspace, values.repositories, {
     start: (total) => progress("export: repositories read", total, progressStream(err)),

@@ -12,6 +12,7 @@
 // Secrets and variable values are never shown: write-only parts read "(write-only)".
 
 import * as fs from "fs";
+import { accessTokenProvider, lookup as accessTokenLookup } from "../resources/access-token";
 import { deployKeyProvider, lookup as deployKeyLookup } from "../resources/deploy-key";
 import { pipelineKnownHostProvider, lookup as knownHostLookup } from "../resources/pipeline-known-host";
 import { pipelineSshKeyPairProvider, lookup as keyPairLookup } from "../resources/pipeline-ssh-key-pair";
@@ -69,6 +70,7 @@ const PLANNERS: Record<string, Planner> = {
   PipelineVariable: { check: pipelineVariableProvider.check!, lookup: variableLookup },
   PipelineSshKeyPair: { check: pipelineSshKeyPairProvider.check!, lookup: keyPairLookup },
   PipelineKnownHost: { check: pipelineKnownHostProvider.check!, lookup: knownHostLookup },
+  AccessToken: { check: accessTokenProvider.check!, lookup: accessTokenLookup },
 };
 
 /** A resource of a `pulumi stack export`: what plan needs to know the stack manages it. */
@@ -116,6 +118,7 @@ export function readState(file: string, shown = file): StateResource[] {
 /** Fields of normalized inputs that are not the object's own (where it lives, ownership). */
 const NOT_SHOWN = new Set([
   "adopt",
+  "flavor",
   "resourceName",
   "workspace",
   "repository",
@@ -268,10 +271,12 @@ export async function planAll(
   return [...planned, ...(state ? deletions(state, declared) : [])];
 }
 
-/** Repositories the declared resources live in (`ws/repo`), for the cost per repository. */
+/** Repositories the declared resources live in (`ws/repo`, Data Center `PROJ/repo`), for the cost per repository. */
 export const repositoriesOf = (declared: Declared[]): number =>
   new Set(
     declared
       .filter((d) => typeof d.inputs.repository === "string")
-      .map((d) => `${String(d.inputs.workspace)}/${String(d.inputs.repository)}`.toLowerCase()),
+      .map((d) =>
+        `${String(d.inputs.workspace ?? d.inputs.project)}/${String(d.inputs.repository)}`.toLowerCase(),
+      ),
   ).size;

@@ -1,4 +1,5 @@
-// `npm run emulator`: the emulator on its own, seeded with a demo workspace, so a person can
+// `npm run emulator`: the emulator on its own, seeded with a demo workspace and a Data Center
+// project, so a person can
 // point `pulumi up` (or curl) at it without a Bitbucket account. EMULATOR_PORT picks the port
 // (default: any free one). Ctrl-C stops it, and so does its parent exiting (no orphan server).
 
@@ -14,6 +15,7 @@ async function main() {
       projectRepos: { "acme/SVC": ["svc-a", "svc-b"] },
       tokens: { [token]: { scopes: ALL_SCOPES } },
       consumers: [{ key: "demo-key", secret: "demo-secret", scopes: ALL_SCOPES, private: true }],
+      dc: { projects: { PROJ: ["api", "web"] }, users: ["ci-bot"] },
     },
     port,
   );
@@ -25,7 +27,10 @@ async function main() {
   export BITBUCKET_TOKEN=${token}
   # or the OAuth client-credentials flow:
   #   BITBUCKET_OAUTH_CLIENT_ID=demo-key BITBUCKET_OAUTH_CLIENT_SECRET=demo-secret
-  #   BITBUCKET_OAUTH_TOKEN_URL=${emu.url}/site/oauth2/access_token`);
+  #   BITBUCKET_OAUTH_TOKEN_URL=${emu.url}/site/oauth2/access_token
+
+Bitbucket Data Center on the same address: project PROJ (api, web), users me and ci-bot
+  export BITBUCKET_FLAVOR=datacenter BITBUCKET_API_URL=${emu.dcUrl} BITBUCKET_TOKEN=${token}`);
   const stop = () => void emu.close().then(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
