@@ -7,6 +7,9 @@
 // it prints per phase (up, no-op up, refresh, destroy): wall time, HTTP requests per resource,
 // ms per resource, the host's peak RSS and the state bytes per resource.
 //
+// The same lifecycle on Data Center (BENCH_DC_SIZES, default 50,200 repositories of project SVC,
+// each with 2 webhooks and 2 repository access tokens: 4N resources, `svc-*` listed with DC paging).
+//
 // Then the rolling-window run: the emulator allows RATE requests per window (Bitbucket Cloud's
 // per-hour window, scaled down so the run crosses it several times) and answers 429 beyond that,
 // with and without `Retry-After` (Cloud is not known to send it). The run must finish with 0
@@ -18,6 +21,24 @@ import { startEmulator, type Emulator, type RateLimit } from "../test/emulator/s
 import { Engine } from "../test/harness/deploy";
 import { Harness } from "../test/harness/engine";
 import { providers, SCALE_MANIFEST, SCALE_PER_REPO, scaleSeed, TOKEN } from "../test/harness/fixture";
+import type { Seed } from "../test/emulator/store";
+
+/** The Data Center stack: 2 webhooks and 2 repository tokens on each repository of SVC. */
+const DC_SCALE_MANIFEST = `version: 1
+flavor: datacenter
+project: SVC
+webhooks:
+  - { repositories: "svc-*", url: "https://ci.example.test/push", events: [repo:refs_changed] }
+  - { repositories: "svc-*", url: "https://ci.example.test/pr", events: [pr:opened] }
+accessTokens:
+  - { repositories: "svc-*", name: ci-read, permissions: [REPO_READ] }
+  - { repositories: "svc-*", name: ci-write, permissions: [REPO_WRITE] }
+`;
+
+const dcScaleSeed = (repos: number): Seed => ({
+  dc: { projects: { SVC: Array.from({ length: repos }, (_, i) => `svc-${i}`) } },
+  tokens: { [TOKEN]: { scopes: [] } },
+});
 
 interface Phase {
   name: string;
@@ -31,19 +52,23 @@ interface Phase {
 }
 
 interface Stack {
+  manifest: string;
   emulator: Emulator;
   engine: Engine;
   harness: Harness;
   close(): Promise<void>;
 }
 
-async function stack(repos: number, env: Record<string, string> = {}): Promise<Stack> {
-  const emulator = await startEmulator(scaleSeed(repos));
-  const config = { "bitbucket:apiUrl": emulator.apiUrl, "bitbucket:token": TOKEN };
+async function stack(repos: number, env: Record<string, string> = {}, dc = false): Promise<Stack> {
+  const emulator = await startEmulator(dc ? dcScaleSeed(repos) : scaleSeed(repos));
+  const apiUrl = dc ? emulator.dcUrl : emulator.apiUrl;
+  const flavor = dc ? "datacenter" : "cloud";
+  const config = { "bitbucket:apiUrl": apiUrl, "bitbucket:token": TOKEN, "bitbucket:flavor": flavor };
   // The program (this process) lists repositories, with the environment's credentials.
-  Object.assign(process.env, { BITBUCKET_API_URL: emulator.apiUrl, BITBUCKET_TOKEN: TOKEN });
+  Object.assign(process.env, { BITBUCKET_API_URL: apiUrl, BITBUCKET_TOKEN: TOKEN, BITBUCKET_FLAVOR: flavor });
   const harness = await Harness.start(await providers(), { config, env });
   return {
+    manifest: dc ? DC_SCALE_MANIFEST : SCALE_MANIFEST,
     emulator,
     harness,
     engine: new Engine(harness),
@@ -90,13 +115,13 @@ async function phase(s: Stack, name: string, run: () => Promise<number>): Promis
   };
 }
 
-const program = () => async () =>
-  Object.values((await deployManifest(parseManifest(SCALE_MANIFEST, "bench.yaml"))).resources);
+const program = (manifest: string) => async () =>
+  Object.values((await deployManifest(parseManifest(manifest, "bench.yaml"))).resources);
 
 /** up, no-op up, refresh, destroy; each counts the operations that failed. Stops after a failed phase. */
 async function lifecycle(s: Stack, resources: number): Promise<Phase[]> {
   const up = async () => {
-    const r = await s.engine.up(program());
+    const r = await s.engine.up(program(s.manifest));
     if (r.error) console.error(`  up failed: ${r.error.message.split("\n")[0]}`);
     return r.error ? Math.max(1, resources - s.engine.state.size) : 0;
   };
@@ -150,10 +175,11 @@ function print(repos: number, resources: number, phases: Phase[]) {
   }
 }
 
-async function scale(sizes: number[]) {
+async function scale(sizes: number[], dc = false) {
   for (const repos of sizes) {
-    const s = await stack(repos);
+    const s = await stack(repos, {}, dc);
     try {
+      if (dc) process.stdout.write("\nData Center:");
       print(repos, repos * SCALE_PER_REPO, await lifecycle(s, repos * SCALE_PER_REPO));
     } finally {
       await s.close();
@@ -205,6 +231,8 @@ async function main() {
   const sizes = (process.env.BENCH_SCALE_SIZES ?? "50,200,500").split(",").map(Number).filter(Boolean);
   console.log("Scale: through the real dynamic-provider host, against the emulator on loopback");
   await scale(sizes);
+  const dcSizes = (process.env.BENCH_DC_SIZES ?? "50,200").split(",").map(Number).filter(Boolean);
+  await scale(dcSizes, true);
   if (process.env.BENCH_RATE_WINDOW === "off") return;
   const window = { requests: 300, windowMs: 4000 };
   const passed = [
