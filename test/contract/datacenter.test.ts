@@ -1,6 +1,10 @@
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
-import { dcFixture, type Fixture } from "../harness/fixture";
+import * as path from "path";
+import { deployManifest } from "../../provider/manifest/expand";
+import { loadManifest } from "../../provider/manifest/load";
+import { Engine } from "../harness/deploy";
+import { dcFixture, FAST_RETRIES, TOKEN, type Fixture } from "../harness/fixture";
 import { ed25519 } from "../keys";
 import { DC_SPEC, dataCenterContract, type Contract } from "./openapi";
 
@@ -156,5 +160,42 @@ describe("contract: every Data Center exchange against the Data Center 9.2 OpenA
       "POST /rest/keys/latest/projects/PROJ/repos/api/ssh -> 202: request /key/text must be string (#/components/schemas/RestSshAccessKey)",
       "POST /rest/keys/latest/projects/PROJ/repos/api/ssh -> 202: status 202 is not declared (declared: 201, 400, 401, 404)",
     ]);
+  });
+
+  it("validates every exchange of a Data Center manifest's up and destroy (repository listing, presets, user tokens and keys)", async () => {
+    const g = await dcFixture(); // the scenario above left its credential without permissions
+    const saved = { ...process.env };
+    Object.assign(process.env, FAST_RETRIES, {
+      BITBUCKET_FLAVOR: "datacenter",
+      BITBUCKET_API_URL: g.emulator.dcUrl,
+      BITBUCKET_TOKEN: TOKEN,
+    });
+    try {
+      const engine = new Engine(g.harness);
+      const example = path.resolve(__dirname, "../../examples/datacenter/bitbucket.yaml");
+      const up = await engine.up(async () =>
+        Object.values((await deployManifest(loadManifest(example))).resources),
+      );
+      assert.equal(up.error, undefined, up.error?.message);
+      await engine.destroy();
+      const entries = g.emulator.entries();
+      const seen = new Set(entries.map((e) => `${e.method} ${contract.template(e.path)} ${e.status}`));
+      for (const must of [
+        "GET /api/latest/projects/{projectKey}/repos 200",
+        "PUT /access-tokens/latest/users/{userSlug} 200",
+        "DELETE /access-tokens/latest/users/{userSlug}/{tokenId} 204",
+        "POST /ssh/latest/keys 201",
+        "POST /api/latest/projects/{projectKey}/webhooks 200",
+        "POST /keys/latest/projects/{projectKey}/ssh 201",
+      ])
+        assert.ok(seen.has(must), `exchange not exercised: ${must} (seen: ${[...seen].join("; ")})`);
+      assert.deepEqual(
+        entries.flatMap((e) => contract.check(e)),
+        [],
+      );
+    } finally {
+      process.env = saved;
+      await g.close();
+    }
   });
 });
