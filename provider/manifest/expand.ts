@@ -573,9 +573,6 @@ function secretOf(ref: SecretRef, loc: Loc, problems: Problem[]): pulumi.Output<
   return pulumi.secret(v);
 }
 
-/** Whether a spec is a Data Center resource. */
-const dcSpec = (s: Spec) => s.project !== undefined;
-
 const isRef = (v: unknown): v is SecretRef =>
   typeof v === "object" && v !== null && ("fromConfig" in v || "fromEnv" in v);
 
@@ -641,8 +638,9 @@ export async function deployManifest(
   }; // prettier-ignore
   const generated: Record<string, pulumi.Output<string | undefined>> = {};
   const tokens: Record<string, pulumi.Output<string>> = {};
+  const dc = m.flavor === "datacenter";
   /** Data Center resources say so (Cloud's inputs stay as they were: no diff for existing stacks). */
-  const flavor = m.flavor === "datacenter" ? { flavor: "datacenter" as const } : {};
+  const flavor = dc ? { flavor: "datacenter" as const } : {};
 
   // Secrets are read before anything is declared, so a missing one stops the run with every other.
   const secrets = new Map<string, pulumi.Output<string>>();
@@ -667,9 +665,7 @@ export async function deployManifest(
     const repository = s.repository !== undefined ? { repository: s.repository } : {};
     /** Cloud-only kinds' place (a Data Center manifest has none of them: load.ts refuses them). */
     const cloudWhere = { workspace: s.workspace ?? "", ...repository };
-    const where = dcSpec(s)
-      ? { flavor: "datacenter" as const, project: s.project, ...repository }
-      : cloudWhere;
+    const where = dc ? { ...flavor, project: s.project, ...repository } : cloudWhere;
     switch (s.type) {
       case "OAuthConsumer": {
         const c = m.oauthConsumers[s.index]!;
@@ -701,9 +697,7 @@ export async function deployManifest(
           s.name,
           {
             preset: i.preset,
-            ...(s.project !== undefined
-              ? { flavor: "datacenter", project: s.project }
-              : { workspace: i.workspace }),
+            ...(dc ? { ...flavor, project: s.project } : { workspace: i.workspace }),
             repositories: s.repositories,
             consumer: i.consumer !== undefined ? consumers.get(i.consumer) : undefined,
             options: resolve(i.options ?? {}, "options") as Record<string, unknown>,
@@ -730,7 +724,7 @@ export async function deployManifest(
             url: w.url,
             events: w.events,
             // Data Center's hooks have a name where Cloud's have a description.
-            ...(s.project !== undefined ? { name: w.description } : { description: w.description }),
+            ...(dc ? { name: w.description } : { description: w.description }),
             active: w.active,
             skipCertVerification: w.skipCertVerification,
             allowHttp: w.allowHttp,
@@ -740,7 +734,7 @@ export async function deployManifest(
           optsOf(s, w),
         );
         resources[s.name] = r;
-        out.webhooks[s.name] = s.project !== undefined ? r.hookId : r.uuid;
+        out.webhooks[s.name] = dc ? r.hookId : r.uuid;
         if ("generateSecret" in secretArgs) generated[s.name] = r.generatedSecret;
         break;
       }
@@ -750,7 +744,7 @@ export async function deployManifest(
           s.name,
           {
             ...where,
-            ...(!dcSpec(s) && d.project !== undefined && { project: d.project }),
+            ...(!dc && d.project !== undefined && { project: d.project }),
             ...(d.permission !== undefined && { permission: d.permission }),
             key: d.key,
             label: d.label,
@@ -778,7 +772,7 @@ export async function deployManifest(
         const r = new AccessToken(
           s.name,
           {
-            ...(a.user !== undefined ? { flavor: "datacenter", user: a.user } : where),
+            ...(a.user !== undefined ? { ...flavor, user: a.user } : where),
             name: a.name, permissions: a.permissions, expiryDays: a.expiryDays, rotate: a.rotate, adopt: a.adopt,
           }, // prettier-ignore
           optsOf(s, a),

@@ -28,7 +28,7 @@ import {
 } from "yaml";
 import { DATACENTER_PRESETS } from "../presets";
 import { closeMatches } from "../resources/common";
-import type { Flavor } from "../resources/validate";
+import { FLAVOR_NAME, type Flavor } from "../resources/validate";
 import { CLOUD_WEBHOOK_EVENTS, DC_WEBHOOK_EVENTS, eventCounterpart } from "../resources/webhook";
 import schemaJson from "../../schema/manifest.schema.json";
 
@@ -227,8 +227,6 @@ export const DC_ONLY: Partial<Record<Kind, string>> = {
 };
 /** The presets a Data Center manifest may use. */
 const DC_PRESETS = Object.keys(DATACENTER_PRESETS);
-
-const FLAVOR_NAME: Record<Flavor, string> = { cloud: "Bitbucket Cloud", datacenter: "Bitbucket Data Center" };
 
 // ---- positions -----------------------------------------------------------------------------------
 

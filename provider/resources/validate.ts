@@ -8,7 +8,10 @@ import type { CheckFailure } from "./common";
 /** Which Bitbucket a resource lives on. */
 export type Flavor = "cloud" | "datacenter";
 
-const FLAVOR_NAME: Record<Flavor, string> = { cloud: "Bitbucket Cloud", datacenter: "Bitbucket Data Center" };
+export const FLAVOR_NAME: Record<Flavor, string> = {
+  cloud: "Bitbucket Cloud",
+  datacenter: "Bitbucket Data Center",
+};
 
 /**
  * The resource's `flavor` (default: the connection's, `bitbucket:flavor`), and a failure for each
