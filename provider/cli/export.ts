@@ -9,8 +9,10 @@
 //   GET /user, /users/{uuid}/ssh-keys               the credentials' own SSH keys
 //
 // Write-only values (webhook secrets, secured variables, key pairs' private keys) cannot be read:
-// they become `{ fromConfig: <key> }` references, and the keys to set are listed. Objects apps
-// own (read-only hooks) are left out. Identical entries on several repositories become one entry.
+// they become `{ fromConfig: <key> }` references, one key per object (config-keys.ts: readable,
+// never shared), and the keys to set are listed. Objects apps own (read-only hooks) are left
+// out. Identical entries on several repositories become one entry; an entry of the workspace is
+// never merged with one of a repository, and nothing is dropped unsaid.
 
 import * as yaml from "yaml";
 import { getCached, getOrUndefined } from "../api/client";
@@ -31,6 +33,7 @@ import type { ApiHost } from "../resources/pipeline-known-host";
 import type { ApiVariable } from "../resources/pipeline-variable";
 import type { ApiKey as ApiSshKey } from "../resources/ssh-key";
 import type { ApiHook } from "../resources/webhook";
+import { configKeysFor, type SecretScope } from "./config-keys";
 
 type Entry = Record<string, unknown>;
 
@@ -45,20 +48,19 @@ export interface Exported {
   skipped: string[];
 }
 
-/** A config key from parts: letters, digits, `-` and `_` (Pulumi config keys). */
-const configKey = (...parts: string[]) => parts.join("-").replace(/[^A-Za-z0-9_-]+/g, "-");
-
 /** Reads everything of `workspace` (repositories matching `glob`) and writes it as a manifest. */
 export async function exportWorkspace(
   workspace: string,
   glob: string | undefined,
   progress: { start(total: number): { tick(): void; done(): void } },
 ): Promise<Exported> {
-  const configKeys: Exported["configKeys"] = [];
   const skipped: string[] = [];
-  const secret = (key: string, holds: string) => {
-    configKeys.push({ key, holds });
-    return { fromConfig: key };
+  // Each reference gets its key once every scope is known (a key can depend on the others).
+  const secrets: Array<{ scope: SecretScope; holds: string; ref: { fromConfig: string } }> = [];
+  const secret = (scope: SecretScope, holds: string) => {
+    const ref = { fromConfig: "" };
+    secrets.push({ scope, holds, ref });
+    return ref;
   };
   const repos = (await listAll<{ slug: string }>(repositoriesPath(workspace)))
     .map((r) => r.slug)
@@ -99,7 +101,9 @@ export async function exportWorkspace(
         ...(h.url.startsWith("http:") && { allowHttp: true }),
         ...(h.secret_set === true && {
           secret: secret(
-            configKey("webhook-secret", repository ?? "workspace", String(n)),
+            repository === undefined
+              ? { kind: "workspace-webhook-secret", parts: [String(n)] }
+              : { kind: "webhook-secret", parts: [repository, String(n)] },
             `the secret of webhook ${h.url} on ${where}`,
           ),
         }),
@@ -117,12 +121,11 @@ export async function exportWorkspace(
         ...(v.secured
           ? {
               value: secret(
-                configKey(
-                  "variable",
-                  repository ?? "workspace",
-                  ...(environment ? [environment] : []),
-                  v.key,
-                ),
+                repository === undefined
+                  ? { kind: "workspace-variable", parts: [v.key] }
+                  : environment === undefined
+                    ? { kind: "variable", parts: [repository, v.key] }
+                    : { kind: "deployment-variable", parts: [repository, environment, v.key] },
                 `secured variable ${v.key} on ${where}`,
               ),
             }
@@ -172,7 +175,7 @@ export async function exportWorkspace(
       kinds.pipelineSshKeyPairs.push({
         repositories: [repo],
         privateKey: secret(
-          configKey("ssh-key-pair", repo),
+          { kind: "ssh-key-pair", parts: [repo] },
           `the private key of the Pipelines SSH key pair of ${workspace}/${repo}`,
         ),
         publicKey: pair.public_key,
@@ -220,22 +223,51 @@ export async function exportWorkspace(
     });
   }
 
-  const counts = Object.fromEntries(Object.entries(kinds).map(([k, v]) => [k, v.length]));
+  const keys = configKeysFor(secrets.map((s) => s.scope));
+  const configKeys: Exported["configKeys"] = secrets.map((s, i) => {
+    s.ref.fromConfig = keys[i]!;
+    return { key: keys[i]!, holds: s.holds };
+  });
   const manifest: Record<string, unknown> = { version: 1, workspace };
-  for (const [kind, entries] of Object.entries(kinds)) if (entries.length) manifest[kind] = grouped(entries);
+  const counts: Record<string, number> = {};
+  for (const [kind, entries] of Object.entries(kinds)) {
+    const written = grouped(entries, (r) => {
+      const where =
+        r !== undefined ? `${workspace}/${r}` : kind === "sshKeys" ? "the account" : `workspace ${workspace}`;
+      skipped.push(
+        `${kind} on ${where}: a second identical object (one entry manages one; delete the duplicate)`,
+      );
+    });
+    // What the file declares: one object per entry and repository.
+    counts[kind] = written.reduce(
+      (n, e) => n + (Array.isArray(e.repositories) ? e.repositories.length : 1),
+      0,
+    );
+    if (written.length) manifest[kind] = written;
+  }
   return { text: render(workspace, glob, manifest, configKeys), configKeys, counts, skipped };
 }
 
-/** Entries equal but for their repositories become one entry listing them all. */
-function grouped(entries: Entry[]): Entry[] {
-  const byRest = new Map<string, Entry>();
+/**
+ * Entries of repositories equal but for their repositories become one entry listing them all.
+ * An entry without repositories (the workspace's, the account's) is never merged with one that
+ * has them; an entry equal to one already there for the same place is left out, and `duplicate`
+ * hears of it with the repository (none: the workspace's or the account's).
+ */
+function grouped(entries: Entry[], duplicate: (repository?: string) => void): Entry[] {
+  const byRest = new Map<string, Entry & { repositories?: string[] }>();
   for (const e of entries) {
-    const { repositories, ...rest } = e;
-    const key = JSON.stringify(rest);
+    const { repositories, ...rest } = e as Entry & { repositories?: string[] };
+    const key = JSON.stringify([repositories !== undefined, rest]);
     const before = byRest.get(key);
-    if (before && Array.isArray(before.repositories) && Array.isArray(repositories)) {
-      before.repositories = [...before.repositories, ...repositories];
-    } else byRest.set(key, { ...(repositories !== undefined && { repositories }), ...rest });
+    if (!before) byRest.set(key, { ...(repositories && { repositories: [...repositories] }), ...rest });
+    else if (!before.repositories || !repositories) duplicate();
+    else {
+      for (const r of repositories) {
+        if (before.repositories.includes(r)) duplicate(r);
+        else before.repositories.push(r);
+      }
+    }
   }
   return [...byRest.values()];
 }
