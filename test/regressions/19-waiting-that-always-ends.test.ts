@@ -79,7 +79,7 @@ describe("issue 19: waiting on 429 always ends", () => {
     assert.ok(took >= 800 && took < 2500, `gave up after about the budget (${took} ms)`);
     const sent = emu.log().length;
     // Each pause lasts at least 100 ms and the budget is 1000 ms of elapsed time: at most 10 pauses.
-    assert.ok(sent >= 5 && sent <= 11, `between 5 and 11 requests, not thousands (${sent})`);
+    assert.ok(sent >= 3 && sent <= 11, `between 3 and 11 requests, not thousands (${sent})`);
   });
 
   it("fails within the budget with a small pause floor when Retry-After is 0, and never asks again sooner than the floor", async () => {
@@ -89,7 +89,7 @@ describe("issue 19: waiting on 429 always ends", () => {
     const { error } = await endsWithin(4000);
     assert.match(error.message, BUDGET_SPENT);
     const at = emu.entries().map((e) => e.at);
-    assert.ok(at.length >= 5 && at.length <= 11, `between 5 and 11 requests (${at.length})`);
+    assert.ok(at.length >= 3 && at.length <= 11, `between 3 and 11 requests (${at.length})`);
     const gaps = at.slice(1).map((t, i) => t - at[i]!);
     assert.ok(
       gaps.every((g) => g >= 95),
