@@ -24,7 +24,10 @@ export interface Settings {
   concurrency: number;
   timeoutMs: number;
   retry: Required<RetryOptions>;
-  /** The longest one request waits on 429s in all before the run fails (default: an hour). */
+  /**
+   * The longest one request waits on 429s in all, as elapsed time since its first 429, before the
+   * run fails (default: an hour).
+   */
   rateLimitWaitMs: number;
 }
 
@@ -44,6 +47,7 @@ export const SETTING_ENV = {
   retryBaseDelayMs: "BITBUCKET_RETRY_BASE_DELAY_MS",
   retryMaxDelayMs: "BITBUCKET_RETRY_MAX_DELAY_MS",
   rateLimitWaitMs: "BITBUCKET_RATE_LIMIT_WAIT_MS",
+  rateLimitMinDelayMs: "BITBUCKET_RATE_LIMIT_MIN_DELAY_MS",
 } as const;
 export type SettingName = keyof typeof SETTING_ENV;
 
@@ -148,6 +152,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       baseDelayMs: int("retryBaseDelayMs", env, RETRY_DEFAULTS.baseDelayMs, 0),
       maxDelayMs: int("retryMaxDelayMs", env, RETRY_DEFAULTS.maxDelayMs, 0),
       doNotRetry: RETRY_DEFAULTS.doNotRetry,
+      // At least 1 ms: a pause of 0 would let a 429 with `Retry-After: 0` be repeated at once.
+      rateLimitMinDelayMs: int("rateLimitMinDelayMs", env, RETRY_DEFAULTS.rateLimitMinDelayMs, 1),
     },
     // Bitbucket Cloud's limit is per rolling hour: waiting that long always frees the window.
     rateLimitWaitMs: int("rateLimitWaitMs", env, 3_600_000, 0),

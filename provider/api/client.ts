@@ -19,7 +19,7 @@ import {
 import { apiError, isApiError, parseErrorBody, type ApiError } from "./errors";
 import { sharedLimiter } from "./limiter";
 import { cachedObject, forgetWritten, patchWritten } from "./cache";
-import { rateLimitDelay, retryDelay } from "./retry";
+import { fitsWaitBudget, rateLimitDelay, retryDelay, type RateLimitPause } from "./retry";
 import { notice, processWide } from "./shared";
 
 export interface RequestOptions {
@@ -187,13 +187,14 @@ const duration = (ms: number) =>
 
 /**
  * Sends `x` through the shared limiter until it succeeds or fails for good: 429 is waited out within
- * the wait budget (bitbucket:rateLimitWaitMs), saying so (reportWait); 5xx and network failures are
+ * the wait budget (bitbucket:rateLimitWaitMs, elapsed time since the request's first 429; each pause
+ * at least bitbucket:rateLimitMinDelayMs), saying so (reportWait); 5xx and network failures are
  * retried per the policy (never a POST unless idempotent).
  */
 async function send(s: Settings, x: Exchange): Promise<AxiosResponse> {
   const limiter = sharedLimiter(s.concurrency);
   const accept = x.accept ?? ((r: AxiosResponse) => r.status >= 200 && r.status < 300);
-  let waited = 0;
+  let limitedSince: number | undefined;
   let limitedInARow = 0;
   let renewed = false;
   for (let attempt = 1; ; attempt++) {
@@ -241,9 +242,10 @@ async function send(s: Settings, x: Exchange): Promise<AxiosResponse> {
       // The backoff grows with this request's 429s and with the process's pauses since a success.
       const inARow = Math.max(++limitedInARow, limiter.stats().pausesInARow + 1);
       const delay = rateLimitDelay(retryAfter, inARow, s.retry);
-      const left = s.rateLimitWaitMs - waited;
-      if (delay.ms > left || left <= 0) throw outOfPatience(failure, s, waited, delay);
-      waited += delay.ms;
+      limitedSince ??= Date.now();
+      const waited = Date.now() - limitedSince;
+      if (!fitsWaitBudget(delay.ms, waited, s.rateLimitWaitMs))
+        throw outOfPatience(failure, s, waited, delay);
       if (limiter.rateLimited(delay.ms)) reportWait(s, `${x.method} ${x.shown.replace(/\?.*$/, "")}`, delay);
       await sleep(delay.ms);
       attempt--; // 429s are held against the wait budget, not the retries
@@ -292,11 +294,17 @@ export function setReadOnly(on: boolean): void {
  * Says that the run waits on Bitbucket's rate limit: at the first pause after a success, then at
  * most once a minute while it lasts (a long wait without Retry-After is many short pauses).
  */
-function reportWait(s: Settings, what: string, delay: { ms: number; told: boolean }): void {
+function reportWait(s: Settings, what: string, delay: RateLimitPause): void {
   const seen = processWide("rate-limit-notice", () => ({ since: 0, last: 0 }));
   const now = Date.now();
   const pauses = sharedLimiter(s.concurrency).stats();
-  const how = `${duration(delay.ms)}${delay.told ? " as its Retry-After asks" : " (no Retry-After: backing off)"}`;
+  const how = `${duration(delay.ms)}${
+    !delay.told
+      ? " (no Retry-After: backing off)"
+      : delay.asked !== undefined && delay.asked < delay.ms
+        ? ` (its Retry-After asks ${duration(delay.asked)}; a pause lasts at least ${duration(s.retry.rateLimitMinDelayMs)}, bitbucket:rateLimitMinDelayMs)`
+        : " as its Retry-After asks"
+  }`;
   if (pauses.pausesInARow === 1) {
     seen.since = now;
     seen.last = now;
@@ -313,11 +321,11 @@ function reportWait(s: Settings, what: string, delay: { ms: number; told: boolea
 }
 
 /** The 429 that outlasted the wait budget, saying what to do. */
-function outOfPatience(failure: ApiError, s: Settings, waited: number, next: { ms: number; told: boolean }) {
+function outOfPatience(failure: ApiError, s: Settings, waited: number, next: RateLimitPause) {
   const budget = `the wait budget (bitbucket:rateLimitWaitMs / BITBUCKET_RATE_LIMIT_WAIT_MS = ${s.rateLimitWaitMs})`;
   failure.message +=
-    next.told && next.ms > s.rateLimitWaitMs - waited
-      ? ` - Bitbucket asks to wait ${duration(next.ms)} more (Retry-After), beyond what is left of ${budget} after ${duration(waited)}`
+    next.asked === next.ms // the pause is what Retry-After asks, not the least pause
+      ? ` - Bitbucket asks to wait ${duration(next.asked)} more (Retry-After), beyond what is left of ${budget} after ${duration(waited)}`
       : ` - still rate limited after waiting ${duration(waited)}, ${budget}`;
   failure.message +=
     ". Bitbucket Cloud counts requests per rolling hour: run again later (what was done is recorded), or raise the budget";

@@ -11,7 +11,7 @@
 //
 // Secrets and variable values are never shown: write-only parts read "(write-only)".
 
-import * as fs from "fs";
+import { isTooLarge, mib, readLimited } from "../read-limited";
 import { accessTokenProvider, lookup as accessTokenLookup } from "../resources/access-token";
 import { deployKeyProvider, lookup as deployKeyLookup } from "../resources/deploy-key";
 import { pipelineKnownHostProvider, lookup as knownHostLookup } from "../resources/pipeline-known-host";
@@ -82,14 +82,32 @@ export interface StateResource {
 }
 
 /**
+ * The most of a `--state` file that is read. A stack export holds every resource's inputs and
+ * outputs, a few KiB each: 64 MiB is tens of thousands of resources, and bounds what a pipe or a
+ * device (`--state /dev/zero`) can make plan hold in memory.
+ */
+export const MAX_STATE_BYTES = 64 * 1024 * 1024;
+
+/**
  * The bitbucket-iac resources of a `pulumi stack export --file state.json`; an error that says
  * what is wrong with the file otherwise.
  */
 export function readState(file: string, shown = file): StateResource[] {
   let doc: unknown;
   try {
-    doc = JSON.parse(fs.readFileSync(file, "utf8"));
+    doc = JSON.parse(readLimited(file, MAX_STATE_BYTES).toString("utf8"));
   } catch (e) {
+    if (isTooLarge(e)) {
+      const limit = mib(MAX_STATE_BYTES);
+      const over =
+        e.size !== undefined
+          ? `the file is ${mib(e.size)}, and plan reads at most ${limit} of a stack export`
+          : `more than ${limit} came from this pipe or device, and plan reads at most ${limit} of a stack export`;
+      throw new Error(
+        `--state ${shown}: ${over}: is this the output of \`pulumi stack export --file ${shown}\`? For a stack this large, plan without --state (it plans as for a new stack)`,
+        { cause: e },
+      );
+    }
     const why = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
     throw new Error(`--state ${shown}: ${why}; give the output of \`pulumi stack export --file ${shown}\``, {
       cause: e,

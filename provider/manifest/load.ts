@@ -13,7 +13,6 @@
 
 import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
-import * as fs from "fs";
 import * as path from "path";
 import {
   isMap,
@@ -27,6 +26,7 @@ import {
   type Node,
 } from "yaml";
 import { DATACENTER_PRESETS } from "../presets";
+import { isTooLarge, readLimited } from "../read-limited";
 import { closeMatches } from "../resources/common";
 import { FLAVOR_NAME, type Flavor } from "../resources/validate";
 import { CLOUD_WEBHOOK_EVENTS, DC_WEBHOOK_EVENTS, eventCounterpart } from "../resources/webhook";
@@ -61,7 +61,10 @@ export function formatProblem(p: Problem): string {
 /** At most this many problems are printed; the rest are counted ("and N more"). */
 export const MAX_SHOWN_PROBLEMS = 50;
 
-/** Manifests larger than this are refused before parsing (a real one is a few KiB; 5,000 entries are 650 KiB). */
+/**
+ * Manifests larger than this are refused before parsing (a real one is a few KiB; 5,000 entries are
+ * 650 KiB). Held against the bytes read, so a pipe or a device is cut here too (read-limited.ts).
+ */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 /** The problems to print: the first MAX_SHOWN_PROBLEMS, then a line counting the rest. */
@@ -746,15 +749,16 @@ export function loadManifest(file: string, opts: LoadOptions = {}): Manifest {
     manifestError([{ loc: { file: shown, line: 1, col: 1, path: "(file)" }, message }]);
   let bytes: Buffer;
   try {
-    const size = fs.statSync(file).size;
-    if (size > MAX_MANIFEST_BYTES) {
+    bytes = readLimited(file, MAX_MANIFEST_BYTES);
+  } catch (e) {
+    if (isTooLarge(e)) {
+      const limit = `${MAX_MANIFEST_BYTES / 1024 / 1024} MiB`;
       throw fileProblem(
-        `the manifest is ${(size / 1024 / 1024).toFixed(1)} MiB; at most ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB is read (split it, or use selectors instead of listing every repository)`,
+        e.size !== undefined
+          ? `the manifest is ${(e.size / 1024 / 1024).toFixed(1)} MiB; at most ${limit} is read (split it, or use selectors instead of listing every repository)`
+          : `more than ${limit} came from this pipe or device, and at most ${limit} of a manifest is read: is this the right file? A real manifest is a few KiB (split a large one, or use selectors instead of listing every repository)`,
       );
     }
-    bytes = fs.readFileSync(file);
-  } catch (e) {
-    if (isManifestError(e)) throw e;
     const code = (e as { code?: string }).code;
     const why =
       code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (e as Error).message;
