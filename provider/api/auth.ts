@@ -48,6 +48,7 @@ export const SETTING_ENV = {
   retryMaxDelayMs: "BITBUCKET_RETRY_MAX_DELAY_MS",
   rateLimitWaitMs: "BITBUCKET_RATE_LIMIT_WAIT_MS",
   rateLimitMinDelayMs: "BITBUCKET_RATE_LIMIT_MIN_DELAY_MS",
+  tokenRenewDays: "BITBUCKET_TOKEN_RENEW_DAYS",
 } as const;
 export type SettingName = keyof typeof SETTING_ENV;
 
@@ -115,6 +116,18 @@ function checkUrl(name: "apiUrl" | "oauthTokenUrl", value: string): string {
  */
 export function flavorSetting(env: NodeJS.ProcessEnv = process.env): "cloud" | "datacenter" {
   return raw("flavor", env) === "datacenter" ? "datacenter" : "cloud";
+}
+
+/** Default of `bitbucket:tokenRenewDays`: a Data Center access token is replaced from a week before it expires. */
+export const TOKEN_RENEW_DAYS_DEFAULT = 7;
+
+/**
+ * How many days before its expiry a Data Center access token is replaced
+ * (`bitbucket:tokenRenewDays` / BITBUCKET_TOKEN_RENEW_DAYS, default 7; 0: only once expired). Read
+ * on its own, as `flavorSetting` is: diff needs it, and nothing else of the connection.
+ */
+export function tokenRenewDays(env: NodeJS.ProcessEnv = process.env): number {
+  return int("tokenRenewDays", env, TOKEN_RENEW_DAYS_DEFAULT, 0);
 }
 
 /** The settings in force now. Throws a message naming the setting when one is malformed. */

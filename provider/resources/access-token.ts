@@ -3,7 +3,7 @@
 // Data Center only: Bitbucket Cloud has no API that creates access tokens.
 //
 //   create  list {tokens} (a token with the same name?), else PUT {tokens} -> 200 with the raw token
-//   read    from the run's listing of {tokens}; not listed = gone (revoked)
+//   read    from the run's listing of {tokens}; not listed = gone (revoked); one due for renewal is reported
 //   update  POST {tokens}/{id} -> 200: name and permissions change in place, the token stays valid
 //   delete  DELETE {tokens}/{id} -> 204, 404 = already gone
 // where {tokens} is /rest/access-tokens/latest/projects/{p}[/repos/{r}] or .../users/{slug}.
@@ -16,6 +16,14 @@
 //   a new one made (its holders must be given the new value). A token our own PUT made but whose
 //   answer was lost is revoked and made again the same way (its value was never seen).
 // - `expiryDays` counts from creation: changing it, or `rotate`, makes a new token (replace).
+//   Data Center cannot renew a token: its expiry date is fixed once set (Atlassian, "Managing HTTP
+//   access tokens"), and an expired token stays listed until it is deleted (KB "How to renew
+//   personal access tokens via REST"). So a token past `expiresAt`, or within
+//   `bitbucket:tokenRenewDays` of it, is replaced too: read says so (`renewDue`), diff replaces on
+//   `expiresAt`, and the replacement's create makes the new token before the old one is deleted.
+// - A replacement keeps the name, so its create would find the old token and refuse it (its value
+//   cannot be read): diff records the token it replaces (process-wide, one host serves a run), and
+//   that token is no candidate for the replacement's lookup.
 
 import * as pulumi from "@pulumi/pulumi";
 import { shim } from "./shim";
@@ -33,7 +41,9 @@ import {
   type Lookup,
   type Ownership,
 } from "./ownership";
-import { notice } from "../api/shared";
+import { notice, processWide } from "../api/shared";
+import { tokenRenewDays } from "../api/auth";
+import { now } from "../api/clock";
 import { checkFlavor, checkProjectKey, checkSlug } from "./validate";
 
 export interface AccessTokenArgs {
@@ -49,7 +59,11 @@ export interface AccessTokenArgs {
   name: pulumi.Input<string>;
   /** What the token may do, e.g. `["PROJECT_READ", "REPO_ADMIN"]`; a set. Repository tokens take REPO_* only. Updates in place. */
   permissions: pulumi.Input<pulumi.Input<string>[]>;
-  /** Days until the token expires, counted from its creation. Default: never (as the server allows). Changing it makes a new token. */
+  /**
+   * Days until the token expires, counted from its creation. Default: never (as the server allows). Changing it makes a
+   * new token. From `bitbucket:tokenRenewDays` days before it expires (default 7; 0: once expired), refresh says so and
+   * `pulumi up` replaces it with a new token (its holders must be given the new value).
+   */
   expiryDays?: pulumi.Input<number>;
   /** Any text; changing it makes a new token (rotation), e.g. a date. Default "". */
   rotate?: pulumi.Input<string>;
@@ -76,8 +90,10 @@ export interface AccessTokenOutputs extends Omit<Normalized, "adopt" | "resource
   /** The token (secret): the only time Bitbucket shows it is at creation. */
   token: string;
   createdAt?: string;
-  /** When it expires, with `expiryDays`. */
+  /** When it expires, with `expiryDays`. From `bitbucket:tokenRenewDays` before it (default 7), the next `up` replaces it. */
   expiresAt?: string;
+  /** True when refresh found it expired or within `bitbucket:tokenRenewDays` of expiring: the next `up` replaces it. */
+  renewDue?: boolean;
   /** True when a token of the same name existed and was replaced by this one. */
   adopted?: boolean;
 }
@@ -96,9 +112,70 @@ export interface ApiToken {
   name: string;
   permissions?: string[];
   createdDate?: number;
+  expiryDays?: number;
+  /** Epoch ms; not in the spec's RestAccessToken, but in real answers (bitbucket-api.md §8.5). */
   expiryDate?: number;
   token?: string;
 }
+
+const DAY = 86_400_000;
+
+/** A token due for renewal: when it expires (epoch ms), and whether it has. */
+export interface Renewal {
+  expiresAt: number;
+  expired: boolean;
+}
+
+/**
+ * Whether a token is due for renewal at `at`: from `renewDays` before it expires, but never in the
+ * first half of its life (a token shorter-lived than twice the margin would otherwise be replaced at
+ * every run). A token without an expiry never is.
+ */
+export function renewalOf(
+  t: { createdAt?: number; expiresAt?: number },
+  at: number,
+  renewDays: number,
+): Renewal | undefined {
+  if (t.expiresAt === undefined || !Number.isFinite(t.expiresAt)) return undefined;
+  const life =
+    t.createdAt !== undefined && Number.isFinite(t.createdAt) ? t.expiresAt - t.createdAt : Infinity;
+  const margin = Math.max(0, Math.min(renewDays * DAY, life / 2));
+  if (at < t.expiresAt - margin) return undefined;
+  return { expiresAt: t.expiresAt, expired: at >= t.expiresAt };
+}
+
+/**
+ * The renewal due now (the clock, `bitbucket:tokenRenewDays`) for a token's dates in epoch ms, if
+ * any. The setting is read only for a token that expires.
+ */
+function renewalDue(createdAt: number | undefined, expiresAt: number | undefined): Renewal | undefined {
+  return expiresAt === undefined ? undefined : renewalOf({ createdAt, expiresAt }, now(), tokenRenewDays());
+}
+
+/** The renewal due for a token's outputs (state), if any. */
+const renewalOfState = (o: Pick<AccessTokenOutputs, "createdAt" | "expiresAt">) =>
+  renewalDue(
+    o.createdAt === undefined ? undefined : Date.parse(o.createdAt),
+    o.expiresAt === undefined ? undefined : Date.parse(o.expiresAt),
+  );
+
+/** `6 days`, `1 day`, `less than a day`. */
+function daysSaid(ms: number): string {
+  const n = Math.floor(ms / DAY);
+  return n < 1 ? "less than a day" : `${n} day${n === 1 ? "" : "s"}`;
+}
+
+/** `expired on <date> (1 day ago)` or `expires on <date> (in 6 days, within bitbucket:tokenRenewDays = 7)`. */
+function renewalSaid(r: Renewal): string {
+  const at = new Date(r.expiresAt).toISOString();
+  return r.expired
+    ? `expired on ${at} (${daysSaid(now() - r.expiresAt)} ago)`
+    : `expires on ${at} (in ${daysSaid(r.expiresAt - now())}, within bitbucket:tokenRenewDays = ${tokenRenewDays()})`;
+}
+
+/** Tokens a replacement is about to replace, by the replacement's natural key (set by diff, read by create). */
+const replacing = () =>
+  processWide("token-replacements", () => new Map<string, { tokenId: string; why: string }>());
 
 // ---- normalize, toApi, fromApi ---------------------------------------------------------
 
@@ -180,14 +257,18 @@ const idOf = (n: Pick<Normalized, "project" | "repository" | "user">, tokenId: s
 
 const iso = (ms: number | undefined) => (typeof ms === "number" ? new Date(ms).toISOString() : undefined);
 
+/** When a token expires (epoch ms): Data Center's `expiryDate`, else its creation plus the days. */
+function expiryOf(t: ApiToken, expiryDays = t.expiryDays): number | undefined {
+  if (typeof t.expiryDate === "number") return t.expiryDate;
+  return expiryDays !== undefined && typeof t.createdDate === "number"
+    ? t.createdDate + expiryDays * DAY
+    : undefined;
+}
+
 function fromApi(n: Normalized, t: ApiToken, token: string, adopted?: boolean): AccessTokenOutputs {
   const { adopt: _a, resourceName: _r, ...declared } = n;
   const createdAt = iso(t.createdDate);
-  const expiresAt =
-    iso(t.expiryDate) ??
-    (n.expiryDays !== undefined && t.createdDate !== undefined
-      ? iso(t.createdDate + n.expiryDays * 86_400_000)
-      : undefined);
+  const expiresAt = iso(expiryOf(t, n.expiryDays));
   return {
     ...declared,
     name: t.name,
@@ -206,13 +287,29 @@ const body = (n: Normalized) => ({
   ...(n.expiryDays !== undefined && { expiryDays: n.expiryDays }),
 });
 
-/** Where a token of the declared name would be found; its value can never be compared. */
-export function lookup(n: Normalized): Lookup<ApiToken> {
+/**
+ * Where a token of the declared name would be found (other than `except`, the token a replacement
+ * replaces); its value can never be compared, and one due for renewal is replaced.
+ */
+export function lookup(n: Normalized, except?: string): Lookup<ApiToken> {
   return {
     what: `access token "${n.name}" of ${placeOf(n)}`,
     natural: `access-token ${idOf(n, "").toLowerCase()} ${n.name}`,
-    find: (fresh) => findIn<ApiToken>(dcTokensPath(ownerOf(n)), (t) => t.name === n.name, { fresh }),
-    differences: () => [writeOnly("token")],
+    find: (fresh) =>
+      findIn<ApiToken>(dcTokensPath(ownerOf(n)), (t) => t.name === n.name && t.id !== except, { fresh }),
+    differences: (t) => {
+      const due = renewalDue(t.createdDate, expiryOf(t, n.expiryDays));
+      if (!due) return [writeOnly("token")];
+      const when = due.expired ? "expired" : `expires in ${daysSaid(due.expiresAt - now())}`;
+      return [
+        writeOnly("token"),
+        {
+          field: "expiresAt",
+          live: `${iso(due.expiresAt)} (${when})`,
+          declared: "a new token: pulumi up replaces it",
+        },
+      ];
+    },
   };
 }
 
@@ -235,6 +332,17 @@ export const accessTokenProvider: pulumi.dynamic.ResourceProvider = {
 
   async diff(_id: string, olds: AccessTokenOutputs, news: Normalized) {
     const replaces: string[] = changedFields(REPLACE_ON, olds, news);
+    const due = renewalOfState(olds);
+    if (due) {
+      replaces.push("expiresAt");
+      notice(
+        `access token "${olds.name}" of ${placeOf(olds)} ${renewalSaid(due)}: pulumi up replaces it: a new token is made, then the old one revoked; give its holders the new token output`,
+      );
+    }
+    if (replaces.length > 0 && typeof olds.tokenId === "string") {
+      const why = due ? renewalSaid(due) : `${replaces.join(", ")} changed`;
+      replacing().set(lookup(news).natural, { tokenId: olds.tokenId, why });
+    }
     const same = (a: string[] = [], b: string[] = []) => a.join(",") === [...b].sort().join(",");
     const changes =
       replaces.length > 0 || olds.name !== news.name || !same(olds.permissions, news.permissions);
@@ -242,12 +350,20 @@ export const accessTokenProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async create(inputs: Normalized) {
-    const found = lookup(inputs);
+    // A replacement: the old token (same name) is not a token to adopt; it is deleted after this.
+    const old = replacing().get(lookup(inputs).natural);
+    const found = lookup(inputs, old?.tokenId);
     return createOrAdopt<ApiToken, AccessTokenOutputs>({
       ...found,
       ownership: inputs,
       post: () => createToken(inputs),
-      created: (t) => ({ id: idOf(inputs, t.id), outs: fromApi(inputs, t, t.token ?? "") }),
+      created: (t) => {
+        if (old)
+          notice(
+            `${found.what}: made token ${t.id} to replace token ${old.tokenId} (${old.why}); the old one is revoked next`,
+          );
+        return { id: idOf(inputs, t.id), outs: fromApi(inputs, t, t.token ?? "") };
+      },
       key: (t) => objectKey(t.id),
       // Its value cannot be read: revoke it and make a new one, which this run then knows.
       adopt: async (old) => {
@@ -286,8 +402,13 @@ export const accessTokenProvider: pulumi.dynamic.ResourceProvider = {
       adopt: false,
     };
     const outs = fromApi(declared, t, props.token, props.adopted);
+    const due = renewalOfState(outs);
+    if (due)
+      notice(
+        `access token "${props.name}" of ${placeOf(props)} ${renewalSaid(due)}: the next pulumi up replaces it with a new token; give its holders the new token output`,
+      );
     const { tokenId: _i, token: _t, createdAt: _c, expiresAt: _e, adopted: _d, ...inputs } = outs;
-    return { id, props: outs, inputs };
+    return { id, props: due ? { ...outs, renewDue: true } : outs, inputs };
   },
 
   async update(id: string, olds: AccessTokenOutputs, news: Normalized) {
@@ -336,6 +457,8 @@ export class AccessToken extends pulumi.dynamic.Resource {
   declare public readonly token: pulumi.Output<string>;
   declare public readonly createdAt: pulumi.Output<string | undefined>;
   declare public readonly expiresAt: pulumi.Output<string | undefined>;
+  /** True when refresh found it expired or within `bitbucket:tokenRenewDays` of expiring: the next `up` replaces it. */
+  declare public readonly renewDue: pulumi.Output<boolean | undefined>;
   /** True when a token of the same name existed and was replaced by this one. */
   declare public readonly adopted: pulumi.Output<boolean | undefined>;
 
@@ -349,6 +472,7 @@ export class AccessToken extends pulumi.dynamic.Resource {
       token: undefined,
       createdAt: undefined,
       expiresAt: undefined,
+      renewDue: undefined,
     };
     super(
       shim("AccessToken"),

@@ -47,6 +47,8 @@ export interface DcToken {
   permissions: string[];
   expiryDays?: number;
   createdDate: number;
+  /** The token itself (the emulator's Bearer credential); deleting the token revokes it. */
+  raw?: string;
 }
 
 export interface DcRepo {

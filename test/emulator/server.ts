@@ -166,7 +166,7 @@ function authenticate(store: Store, header: string | undefined): Credential | Re
   if (kind === "Bearer") {
     const c = store.tokens.get(value);
     if (!c) return error(401, "Token is invalid or not supported for this endpoint.");
-    if (c.expiresAt !== undefined && c.expiresAt <= Date.now()) return error(401, "Access token expired.");
+    if (c.expiresAt !== undefined && c.expiresAt <= store.now()) return error(401, "Access token expired.");
     return c;
   }
   if (kind === "Basic") {

@@ -114,7 +114,7 @@ export interface Credential {
   scopes: string[];
   /** Access tokens (repository/project/workspace) get X-RateLimit-* headers. */
   kind: "oauth" | "access-token" | "api-token";
-  /** Epoch ms; an OAuth token past it answers 401 "Access token expired." */
+  /** Epoch ms (the store's clock); a token past it answers 401 (Cloud: "Access token expired."). */
   expiresAt?: number;
   /** Account the credential acts as (its account_id); default: the seeded "me". */
   account?: string;
@@ -176,6 +176,11 @@ export class Store {
   consumers = new Map<string, Consumer>();
   accounts = new Map<string, Account>();
   dc: DcStore;
+  /**
+   * The emulator's clock (epoch ms): Data Center token dates and expiry, credential expiry. A test
+   * moves it, and gives the provider's host the same instant through BITBUCKET_IAC_NOW.
+   */
+  now: () => number = () => Date.now();
   private nextKeyId = 1;
   /** Comment ids are unique across the store, as Bitbucket's are. */
   nextCommentId = 1000;

@@ -97,14 +97,16 @@ export class Harness {
     private proc: ChildProcess,
     private client: InstanceType<typeof provrpc.ResourceProviderClient>,
     private readonly providers: Record<string, string>,
-    private readonly opts: HarnessOptions,
+    private opts: HarnessOptions,
   ) {}
 
   /**
    * A new host process, as the next `pulumi up` gets: process-wide state (the claim registry,
-   * caches, tokens) starts empty. What the old one printed stays in `stderr`.
+   * caches, tokens) starts empty. What the old one printed stays in `stderr`. `env` adds to (or
+   * changes) the host's environment from now on, e.g. a clock moved with BITBUCKET_IAC_NOW.
    */
-  async restart(): Promise<void> {
+  async restart(env: Record<string, string> = {}): Promise<void> {
+    this.opts = { ...this.opts, env: { ...this.opts.env, ...env } };
     const next = await Harness.start(this.providers, this.opts);
     this.close();
     this.proc = next.proc;

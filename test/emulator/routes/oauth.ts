@@ -35,7 +35,7 @@ function token(ctx: Ctx): Reply {
   ctx.store.tokens.set(access, {
     kind: "oauth",
     scopes: consumer.scopes,
-    expiresAt: Date.now() + TOKEN_LIFETIME_S * 1000,
+    expiresAt: ctx.store.now() + TOKEN_LIFETIME_S * 1000,
   });
   return {
     status: 200,

@@ -2,7 +2,9 @@
 // §8.5, §9 item 15): PUT on the collection creates (200, the raw `token` only in that answer),
 // POST on a token updates the fields it names, DELETE 204. Ids are strings of digits. 400 for a
 // missing name, missing/empty/unknown permissions, or an owner at the maximum. A created token
-// authenticates as a Bearer credential of the emulator, with its permissions.
+// authenticates as a Bearer credential of the emulator, with its permissions, until it expires
+// (`expiryDays` after `createdDate`, on the store's clock: then 401, and it stays listed, as Data
+// Center keeps expired tokens until they are revoked) or is deleted.
 
 import type { Ctx, Reply, Route } from "../../server";
 import { DC_MAX_TOKENS, dcError, dcPage, dcScopeOf, type DcToken } from "../../dc";
@@ -29,6 +31,8 @@ function ownerOf(ctx: Ctx): { tokens: DcToken[]; kind: string } | Reply {
     : { tokens: s.project.tokens, kind: "project" };
 }
 
+const DAY = 86_400_000;
+
 const render = (t: DcToken) => ({
   id: t.id,
   name: t.name,
@@ -36,7 +40,7 @@ const render = (t: DcToken) => ({
   permissions: [...t.permissions],
   ...(t.expiryDays !== undefined && {
     expiryDays: t.expiryDays,
-    expiryDate: t.createdDate + t.expiryDays * 86_400_000,
+    expiryDate: t.createdDate + t.expiryDays * DAY,
   }),
 });
 
@@ -103,7 +107,8 @@ function routesAt(base: string): Route[] {
           name: b.name,
           permissions: (b.permissions as string[]).map(String),
           ...(typeof b.expiryDays === "number" && { expiryDays: b.expiryDays }),
-          createdDate: Date.now(),
+          createdDate: ctx.store.now(),
+          raw,
         };
         o.tokens.push(t);
         ctx.store.tokens.set(raw, {
@@ -111,6 +116,7 @@ function routesAt(base: string): Route[] {
           scopes: [],
           dcPermission: "REPO_ADMIN",
           dcUser: "me",
+          ...(t.expiryDays !== undefined && { expiresAt: t.createdDate + t.expiryDays * DAY }),
         });
         return { status: 200, body: { id, name: t.name, createdDate: t.createdDate, token: raw } };
       },
@@ -148,6 +154,7 @@ function routesAt(base: string): Route[] {
         const r = one(ctx);
         if (isReply(r)) return r;
         r.tokens.splice(r.tokens.indexOf(r.token), 1);
+        if (r.token.raw !== undefined) ctx.store.tokens.delete(r.token.raw);
         return { status: 204 };
       },
     },
