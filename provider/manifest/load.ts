@@ -30,6 +30,7 @@ import { DATACENTER_PRESETS, PRESETS, presetFor, type PresetName } from "../pres
 import { closeMatches } from "../resources/common";
 import { FLAVOR_NAME, type Flavor } from "../resources/validate";
 import { CLOUD_WEBHOOK_EVENTS, DC_WEBHOOK_EVENTS, eventCounterpart } from "../resources/webhook";
+import { globProblem } from "./glob";
 import schemaJson from "../../schema/manifest.schema.json";
 
 /** Where something is in the manifest. */
@@ -446,6 +447,13 @@ function crossCheck(data: Record<string, unknown>, pos: Positions): Problem[] {
           loc: pos.value([kind, i, "id"]),
           message: `id "${e.id}" is already used by ${kind}[${before}] (line ${pos.value([kind, before]).line})`,
         });
+    });
+  }
+  // A glob is matched against every repository listed: its size is capped (glob.ts).
+  for (const kind of KINDS) {
+    list(kind).forEach((e, i) => {
+      const why = typeof e?.repositories === "string" ? globProblem(e.repositories) : undefined;
+      if (why) problems.push({ loc: pos.value([kind, i, "repositories"]), message: why });
     });
   }
   // Option values the platform gives a format go into the command an operator runs: each is
