@@ -6,6 +6,7 @@
 // Server setups differ: an HTTP access token or an SSH key where Cloud has an OAuth consumer).
 
 import * as pulumi from "@pulumi/pulumi";
+import { quote } from "shell-quote";
 import { AccessToken } from "./resources/access-token";
 import { DeployKey } from "./resources/deploy-key";
 import type { OAuthConsumer } from "./resources/oauth-consumer";
@@ -51,6 +52,12 @@ export interface Preset {
   requiredScopes(options: Options): string[];
   /** Problems with the options, each "option: what to do". Program-time, no network. */
   validate(options: Options): string[];
+  /**
+   * The format each text option must have where the platform defines one (its value goes into a
+   * command the operator runs). validate() refuses a value outside it; so does the manifest loader,
+   * at the option's line and column.
+   */
+  formats?: Record<string, OptionFormat>;
   /** The objects the options make on each repository (or the account), for the manifest's collision checks. */
   children(options: Options, name: string): PresetChild[];
   /** Declares the children and returns what the platform side needs (secret parts as secret outputs). */
@@ -65,6 +72,12 @@ export interface PresetChild {
   path: string;
   /** The user an SSH key or access token belongs to (Data Center presets; Cloud: the credentials' account). */
   owner?: string;
+}
+
+/** A format an option's value must have, and what to write instead (the value is never echoed: a URL may carry a token). */
+export interface OptionFormat {
+  test(value: string): boolean;
+  what: string;
 }
 
 const str = (v: unknown): v is string => typeof v === "string";
@@ -94,6 +107,65 @@ const unknownOptions = (o: Options, known: string[]): string[] =>
   Object.keys(o)
     .filter((k) => !known.includes(k))
     .map((k) => `${k}: not an option of this preset (options: ${known.join(", ") || "none"})`);
+
+// ---- option formats ---------------------------------------------------------------------------
+
+/** A Platform.sh project id as `platform project:list` prints it: lowercase letters and digits. */
+const PLATFORMSH_PROJECT: OptionFormat = {
+  test: (v) => /^[a-z0-9]{1,64}$/.test(v),
+  what: "must be a Platform.sh project id: lowercase letters and digits, as `platform project:list` prints it (e.g. abcdefgh1234567)",
+};
+
+/** A Bitbucket user slug, as the manifest's `accessTokens[].user` takes it. */
+const USER_SLUG: OptionFormat = {
+  test: (v) => /^[A-Za-z0-9][A-Za-z0-9._@-]{0,254}$/.test(v),
+  what: "must be a Bitbucket user slug: letters, digits, '.', '_', '@' and '-', starting with a letter or digit (e.g. ci-bot)",
+};
+
+/**
+ * A server's base URL: http(s)://host[:port][/path] and nothing a base URL does not need (no
+ * credentials, query or fragment), in characters that need no escaping; anything else %-encoded.
+ */
+const BASE_URL: OptionFormat = {
+  test: (v) => {
+    if (!/^https?:\/\/[A-Za-z0-9.:[\]%-]+(\/[A-Za-z0-9._~%/-]*)?$/i.test(v)) return false;
+    try {
+      return new URL(v).hostname !== "";
+    } catch {
+      return false;
+    }
+  },
+  what: "must be an http(s) base URL such as https://bitbucket.example.com: no spaces, user:password@, ?query or #fragment (other characters %-encoded)",
+};
+
+/** "option: what to write" for each text option outside its format. */
+const misformatted = (o: Options, formats: Record<string, OptionFormat>): string[] =>
+  Object.entries(formats).flatMap(([k, f]) =>
+    typeof o[k] === "string" && !f.test(o[k]) ? [`${k}: ${f.what}`] : [],
+  );
+
+// ---- commands the platform side runs ------------------------------------------------------------
+
+/** A flag's value, or an environment variable the operator's shell expands (written `"$NAME"`). */
+export type CommandValue = string | { env: string };
+
+/** Characters every POSIX shell reads as themselves inside a word (Python's shlex.quote leaves the same set bare). */
+const SHELL_SAFE = /^[A-Za-z0-9@%+=:,./_-]+$/;
+
+/**
+ * `platform integration:add --name=value ...` as shell text. Each value is one shell word that the
+ * shell reads back as exactly that value: bare when every character is safe (so commands read as
+ * the platform's guide writes them), else quoted by shell-quote. A value can never end the
+ * command, start another, or comment out the flags after it.
+ */
+export function platformCommand(flags: Array<[name: string, value: CommandValue]>): string {
+  const word = (v: CommandValue | undefined) => {
+    if (typeof v === "object") return `"$${v.env}"`;
+    const s = v ?? ""; // an output not known yet: a preview, or `plan` offline
+    return SHELL_SAFE.test(s) ? s : quote([s]);
+  };
+  return ["platform", "integration:add", ...flags.map(([name, v]) => `--${name}=${word(v)}`)].join(" ");
+}
 
 /** One webhook per repository, with a generated secret unless one is given. */
 function webhooks(ctx: BuildContext, url: pulumi.Input<string>, events: string[], description: string) {
@@ -164,13 +236,14 @@ function platformshProblems(o: Options, own: Array<[string, "string" | "number",
   return problems;
 }
 
-const platformshFlags = (o: Options) =>
-  [
-    `--fetch-branches=${bool(o, "fetchBranches", true)}`,
-    `--prune-branches=${bool(o, "pruneBranches", true)}`,
-    `--build-pull-requests=${bool(o, "buildPullRequests", true)}`,
-    `--build-pull-requests-post-merge=${bool(o, "buildPullRequestsPostMerge", false)}`,
-  ].join(" ");
+const platformshFlags = (o: Options): Array<[string, string]> => [
+  ["fetch-branches", String(bool(o, "fetchBranches", true))],
+  ["prune-branches", String(bool(o, "pruneBranches", true))],
+  ["build-pull-requests", String(bool(o, "buildPullRequests", true))],
+  ["build-pull-requests-post-merge", String(bool(o, "buildPullRequestsPostMerge", false))],
+];
+
+const PLATFORMSH_FORMATS = { project: PLATFORMSH_PROJECT };
 
 const PLATFORMSH: Preset = {
   title: "Platform.sh",
@@ -179,20 +252,34 @@ const PLATFORMSH: Preset = {
   repositories: "one",
   // Platform.sh's guide: Account Email + Read, Repositories Read + Write, Pull requests Read, Webhooks Read + Write.
   requiredScopes: () => ["account", "email", "repository:write", "pullrequest", "webhook"],
-  validate: (o) => platformshProblems(o, [["project", "string", true]]),
+  validate: (o) => [
+    ...platformshProblems(o, [["project", "string", true]]),
+    ...misformatted(o, PLATFORMSH_FORMATS),
+  ],
+  formats: PLATFORMSH_FORMATS,
   // Platform.sh registers its own webhook with the consumer: nothing to create in Bitbucket.
   children: () => [],
   build: (ctx) => {
-    const repository = `${ctx.workspace}/${ctx.repositories[0]}`;
+    const place: Array<[string, string]> = [
+      ["project", String(ctx.options.project)],
+      ["type", "bitbucket"],
+      ["repository", `${ctx.workspace}/${ctx.repositories[0]}`],
+    ];
     const flags = platformshFlags(ctx.options);
-    const base = `platform integration:add --project=${String(ctx.options.project)} --type=bitbucket --repository=${repository}`;
     const consumer = ctx.consumer!;
     return {
       platformCommand: pulumi.secret(
-        pulumi.interpolate`${ctx.gate(base)} --key=${consumer.key} --secret=${consumer.secret} ${flags}`,
+        pulumi
+          .all([ctx.gate(consumer.key), consumer.secret])
+          .apply(([key, secret]) => platformCommand([...place, ["key", key], ["secret", secret], ...flags])),
       ),
       platformCommandTemplate: pulumi.output(
-        `${base} --key="$BITBUCKET_KEY" --secret="$BITBUCKET_SECRET" ${flags}`,
+        platformCommand([
+          ...place,
+          ["key", { env: "BITBUCKET_KEY" }],
+          ["secret", { env: "BITBUCKET_SECRET" }],
+          ...flags,
+        ]),
       ),
     };
   },
@@ -257,6 +344,8 @@ const PUPPET_PIPELINES: Preset = {
 /** Shippable names an integration's environment variables after it: `<NAME>_INTEGRATION_URL`. */
 export const envPrefix = (name: string) => name.toUpperCase().replace(/[^A-Z0-9]+/g, "_");
 
+const SHIPPABLE_FORMATS = { url: BASE_URL };
+
 const SHIPPABLE: Preset = {
   title: "Shippable",
   guide: "Shippable docs: Bitbucket integration (URL + API token; jobs get <NAME>_INTEGRATION_URL/_TOKEN)",
@@ -272,6 +361,7 @@ const SHIPPABLE: Preset = {
         ["webhookUrl", "string", false],
         ["events", "string[]", false],
       ]),
+      ...misformatted(o, SHIPPABLE_FORMATS),
     ];
     if (o.token === undefined)
       problems.push("token: required: the Bitbucket API token Shippable uses (a secret from config)");
@@ -282,6 +372,7 @@ const SHIPPABLE: Preset = {
     }
     return problems;
   },
+  formats: SHIPPABLE_FORMATS,
   children: (o) =>
     str(o.webhookUrl) ? [{ kind: "webhook" as const, value: o.webhookUrl, path: "options.webhookUrl" }] : [],
   build: (ctx) => {
@@ -469,6 +560,8 @@ export const PLATFORMSH_SERVER_PERMISSIONS = ["PROJECT_READ", "REPO_ADMIN"];
 const tokenNameOf = (ctx: { name: string; options: Options }) =>
   (ctx.options.tokenName as string | undefined) ?? `platformsh-${ctx.name}`;
 
+const PLATFORMSH_SERVER_FORMATS = { project: PLATFORMSH_PROJECT, username: USER_SLUG, url: BASE_URL };
+
 const PLATFORMSH_SERVER: Preset = {
   title: "Platform.sh (Bitbucket Server)",
   guide:
@@ -476,8 +569,8 @@ const PLATFORMSH_SERVER: Preset = {
   consumer: "none",
   repositories: "one",
   requiredScopes: () => [],
-  validate: (o) =>
-    platformshProblems(o, [
+  validate: (o) => [
+    ...platformshProblems(o, [
       ["project", "string", true],
       ["username", "string", true],
       ["url", "string", false],
@@ -485,6 +578,9 @@ const PLATFORMSH_SERVER: Preset = {
       ["expiryDays", "number", false],
       ["rotate", "string", false],
     ]),
+    ...misformatted(o, PLATFORMSH_SERVER_FORMATS),
+  ],
+  formats: PLATFORMSH_SERVER_FORMATS,
   children: (o, name) =>
     str(o.username)
       ? [
@@ -512,15 +608,27 @@ const PLATFORMSH_SERVER: Preset = {
       },
       ctx.opts,
     );
-    const base = `platform integration:add --project=${String(o.project)} --type=bitbucket_server --url=${ctx.serverUrl} --username=${String(o.username)} --repository=${ctx.project}/${ctx.repositories[0]}`;
+    const place: Array<[string, string]> = [
+      ["project", String(o.project)],
+      ["type", "bitbucket_server"],
+      ["url", ctx.serverUrl ?? ""],
+      ["username", String(o.username)],
+      ["repository", `${ctx.project}/${ctx.repositories[0]}`],
+    ];
     const flags = platformshFlags(o);
     return {
-      platformCommand: pulumi.secret(pulumi.interpolate`${base} --token=${token.token} ${flags}`),
-      platformCommandTemplate: pulumi.output(`${base} --token="$BITBUCKET_TOKEN" ${flags}`),
+      platformCommand: pulumi.secret(
+        token.token.apply((t) => platformCommand([...place, ["token", t], ...flags])),
+      ),
+      platformCommandTemplate: pulumi.output(
+        platformCommand([...place, ["token", { env: "BITBUCKET_TOKEN" }], ...flags]),
+      ),
       tokenId: token.tokenId,
     };
   },
 };
+
+const PUPPET_PIPELINES_SERVER_FORMATS = { username: USER_SLUG, url: BASE_URL };
 
 const PUPPET_PIPELINES_SERVER: Preset = {
   title: "Puppet Pipelines (Bitbucket Server)",
@@ -542,10 +650,12 @@ const PUPPET_PIPELINES_SERVER: Preset = {
         ["host", "string", false],
         ["sshPort", "number", false],
       ]),
+      ...misformatted(o, PUPPET_PIPELINES_SERVER_FORMATS),
     ];
     if (typeof o.sshPort === "number" && o.sshPort > 65535) problems.push("sshPort: must be a port, 1 to 65535");
     return problems;
   }, // prettier-ignore
+  formats: PUPPET_PIPELINES_SERVER_FORMATS,
   children: (o) => [
     ...(str(o.sshPublicKey)
       ? [{ kind: "sshKey" as const, value: o.sshPublicKey, path: "options.sshPublicKey", ...(str(o.username) && { owner: o.username }) }]

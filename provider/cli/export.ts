@@ -27,7 +27,7 @@ import {
 } from "../api/cloud";
 import { isApiError } from "../api/errors";
 import { listAll } from "../api/paginate";
-import { globRe } from "../manifest/expand";
+import { matchesGlob } from "../manifest/glob";
 import type { ApiKey as ApiDeployKey } from "../resources/deploy-key";
 import type { ApiHost } from "../resources/pipeline-known-host";
 import type { ApiVariable } from "../resources/pipeline-variable";
@@ -64,7 +64,7 @@ export async function exportWorkspace(
   };
   const repos = (await listAll<{ slug: string }>(repositoriesPath(workspace)))
     .map((r) => r.slug)
-    .filter((slug) => glob === undefined || globRe(glob).test(slug))
+    .filter((slug) => glob === undefined || matchesGlob(glob, slug))
     .sort();
   const kinds = {
     webhooks: [] as Entry[],

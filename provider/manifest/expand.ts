@@ -28,6 +28,7 @@ import { presetFor, type Preset } from "../presets";
 import { missing } from "../scopes";
 import { fingerprintPart, naturalKey, urlForMessages, urlForName } from "../names";
 import { isKeyError, parsePublicKey } from "../ssh";
+import { globProblem, matchesGlob } from "./glob";
 import {
   manifestError,
   type Kind,
@@ -80,14 +81,6 @@ export interface Spec {
   repositories?: string[];
 }
 
-export const globRe = (glob: string) =>
-  new RegExp(
-    `^${glob
-      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-      .replace(/\*/g, "[^/]*")
-      .replace(/\?/g, "[^/]")}$`,
-  );
-
 function describe(sel: Selector): string {
   return Array.isArray(sel)
     ? sel.join(", ")
@@ -112,9 +105,7 @@ function select(
   if (all === undefined) return undefined;
   const hits =
     typeof sel === "string"
-      ? all.filter((r) =>
-          sel.includes("/") ? globRe(sel).test(`${workspace}/${r.slug}`) : globRe(sel).test(r.slug),
-        )
+      ? all.filter((r) => matchesGlob(sel, sel.includes("/") ? `${workspace}/${r.slug}` : r.slug))
       : all.filter((r) => r.project?.toUpperCase() === sel.project.toUpperCase());
   if (hits.length) return hits.map((r) => r.slug).sort();
   const known = all
@@ -238,6 +229,11 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
       return dc ? projectsOf(e).map((container) => ({ container })) : [{ container: e.workspace }];
     }
     const out: Target[] = [];
+    const tooBig = typeof e.repositories === "string" ? globProblem(e.repositories) : undefined;
+    if (tooBig) {
+      problems.push({ loc: e.at.repositories!, message: tooBig });
+      return out;
+    }
     for (const { container, sel } of lookups(e, m.flavor)) {
       const written = dc ? { container: `project ${container}`, sel: e.repositories } : undefined;
       const r = select(container, sel, e.at.repositories!, repos, written);

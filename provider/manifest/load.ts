@@ -25,11 +25,12 @@ import {
   type Document,
   type Node,
 } from "yaml";
-import { DATACENTER_PRESETS } from "../presets";
+import { DATACENTER_PRESETS, PRESETS, presetFor, type PresetName } from "../presets";
 import { isTooLarge, readLimited } from "../read-limited";
 import { closeMatches } from "../resources/common";
 import { FLAVOR_NAME, type Flavor } from "../resources/validate";
 import { CLOUD_WEBHOOK_EVENTS, DC_WEBHOOK_EVENTS, eventCounterpart } from "../resources/webhook";
+import { globProblem } from "./glob";
 import schemaJson from "../../schema/manifest.schema.json";
 
 /** Where something is in the manifest. */
@@ -451,6 +452,32 @@ function crossCheck(data: Record<string, unknown>, pos: Positions): Problem[] {
         });
     });
   }
+  // A glob is matched against every repository listed: its size is capped (glob.ts).
+  for (const kind of KINDS) {
+    list(kind).forEach((e, i) => {
+      const why = typeof e?.repositories === "string" ? globProblem(e.repositories) : undefined;
+      if (why) problems.push({ loc: pos.value([kind, i, "repositories"]), message: why });
+    });
+  }
+  // Option values the platform gives a format go into the command an operator runs: each is
+  // refused at its own position (validate() says the same at check time).
+  list("integrations").forEach((e, i) => {
+    const name = e?.preset;
+    const preset =
+      typeof name === "string" && Object.hasOwn(PRESETS, name)
+        ? presetFor(name as PresetName, flavor)
+        : undefined;
+    const options = e?.options;
+    if (!preset?.formats || typeof options !== "object" || options === null) return;
+    for (const [option, format] of Object.entries(preset.formats)) {
+      const v = (options as Record<string, unknown>)[option];
+      if (typeof v === "string" && !format.test(v))
+        problems.push({
+          loc: pos.value(["integrations", i, "options", option]),
+          message: `${preset.title}: ${option}: ${format.what}`,
+        });
+    }
+  });
   const consumerIds = list("oauthConsumers")
     .map((c) => c?.id)
     .filter((x): x is string => typeof x === "string");
