@@ -126,6 +126,31 @@ describe("issue 19.1: ownership across runs", () => {
     );
   });
 
+  it("keeps the hook when the entry moved to an alias of its repository (its {uuid}) and a run failed between", async () => {
+    const repoUuid = f.emulator.store.workspaces.get("acme")!.repos.get("api")!.uuid;
+    const at = (name: string, repository: string) => () =>
+      new Webhook(name, { workspace: "acme", repository, url: URL_A, events: ["repo:push"] });
+    const blocker = () =>
+      new Webhook("blocker", { workspace: "acme", repository: "web", url: URL_B, events: ["repo:push"] });
+    assert.equal((await engine.up(() => [at("by-slug", "api")()])).error, undefined);
+    const failed = await engine.up(() => [at("by-uuid", repoUuid)(), blocker()]);
+    assert.match(String(failed.error), /already exists in Bitbucket and differs/);
+    assert.equal(
+      engine.entry("Webhook", "by-uuid")?.outs.uuid,
+      engine.entry("Webhook", "by-slug")?.outs.uuid,
+    );
+    const third = await engine.up(() => [at("by-uuid", repoUuid)()]);
+    assert.equal(third.error, undefined);
+    assert.deepEqual(ops(third.steps), ["delete Webhook by-slug", "same Webhook by-uuid"]);
+    assert.deepEqual(
+      f.emulator.store.workspaces
+        .get("acme")!
+        .repos.get("api")!
+        .hooks.map((h) => h.url),
+      [URL_A],
+    );
+  });
+
   describe("every kind follows the rule", () => {
     const k = ed25519();
     const where = { workspace: "acme", repository: "api" };
