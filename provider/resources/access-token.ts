@@ -35,6 +35,7 @@ import { changedFields, configure, withContext, withSecretOutputs, type CheckFai
 import {
   claim,
   createOrAdopt,
+  holdUnlessReplaced,
   keptByThisRun,
   ownershipOf,
   writeOnly,
@@ -346,7 +347,11 @@ export const accessTokenProvider: pulumi.dynamic.ResourceProvider = {
     const same = (a: string[] = [], b: string[] = []) => a.join(",") === [...b].sort().join(",");
     const changes =
       replaces.length > 0 || olds.name !== news.name || !same(olds.permissions, news.permissions);
-    return { changes, replaces, deleteBeforeReplace: false };
+    return holdUnlessReplaced(
+      { changes, replaces, deleteBeforeReplace: false },
+      objectKey(olds.tokenId),
+      news.resourceName,
+    );
   },
 
   async create(inputs: Normalized) {

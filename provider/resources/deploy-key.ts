@@ -34,6 +34,7 @@ import { configure, partialFailure, withContext, type CheckFailure } from "./com
 import {
   claim,
   createOrAdopt,
+  holdUnlessReplaced,
   keptByThisRun,
   ownershipOf,
   type Difference,
@@ -352,7 +353,7 @@ export const deployKeyProvider: pulumi.dynamic.ResourceProvider = {
     return normalize(news);
   },
 
-  async diff(_id: string, olds: DeployKeyOutputs, news: Normalized) {
+  async diff(id: string, olds: DeployKeyOutputs, news: Normalized) {
     const replaces: string[] = await replacedFields(
       REPLACE_ON,
       { ...olds, flavor: olds.flavor ?? "cloud" },
@@ -361,11 +362,16 @@ export const deployKeyProvider: pulumi.dynamic.ResourceProvider = {
     const labelChanged = (olds.label ?? "") !== news.label;
     if (labelChanged && (news.project !== undefined || news.flavor === "datacenter")) replaces.push("label");
     const permissionChanged = news.permission !== undefined && olds.permission !== news.permission;
-    return {
-      changes: replaces.length > 0 || labelChanged || permissionChanged,
-      replaces,
-      deleteBeforeReplace: true,
-    };
+    const { owner, keyId } = locate(id, olds);
+    return holdUnlessReplaced(
+      {
+        changes: replaces.length > 0 || labelChanged || permissionChanged,
+        replaces,
+        deleteBeforeReplace: true,
+      },
+      objectKey(owner, keyId),
+      news.resourceName,
+    );
   },
 
   async create(inputs: Normalized) {

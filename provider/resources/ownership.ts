@@ -9,9 +9,11 @@
 // 2. Claims. One dynamic-provider host serves a whole `pulumi up`, so a process-wide registry
 //    (on globalThis) records which resource of this run manages which object and natural key.
 //    A second resource reaching for the same one fails, naming both.
-// 3. No delete of a claimed object. When a replacement adopted the very object its old
-//    resource points at (an alias of the same workspace, say), the engine's delete of the old
-//    resource would destroy it: delete skips any object this run adopted.
+// 3. No delete of a held object. When a replacement adopted the very object its old resource
+//    points at (an alias of the same workspace, say), or a resource of the program keeps an
+//    object that a record left by an earlier, failed run also points at (a renamed entry that
+//    adopted it), the engine's delete of the old record would destroy it: delete skips any object
+//    another resource of this run adopted, updated or keeps (diff records what each keeps).
 
 import { getCached } from "../api/client";
 import { projectPath, repositoryPath, workspacePath, type Location } from "../api/cloud";
@@ -46,7 +48,8 @@ export function ownershipOf(raw: Record<string, unknown>, failures: CheckFailure
 
 interface Claim {
   resource: string | undefined;
-  how: "created" | "adopted" | "updated";
+  /** "held": diffed without a replace, so the resource keeps the object this run (rule 3). */
+  how: "created" | "adopted" | "updated" | "held";
 }
 
 const registry = () => processWide("claims", () => new Map<string, Claim>());
@@ -69,14 +72,34 @@ export function claim(key: string, what: string, resource: string | undefined, h
 }
 
 /**
- * Whether delete must leave `key` alone: a resource of this run adopted it, so it is the
- * replacement's object now (the engine deletes the old resource after creating its replacement).
+ * Diff's part in rule 3. A resource whose diff keeps its object (no replace) holds that object in
+ * this run. The engine diffs every resource the program declares before it deletes any resource
+ * the program no longer declares, so a delete sees every holder, even across runs: a record left
+ * by an earlier, failed run that points at the same object is dropped without deleting it.
+ * Returns the diff unchanged.
+ */
+export function holdUnlessReplaced<D extends { replaces: string[] }>(
+  diff: D,
+  key: string,
+  resource: string | undefined,
+): D {
+  if (diff.replaces.length === 0 && !registry().has(key)) registry().set(key, { resource, how: "held" });
+  return diff;
+}
+
+/**
+ * Whether delete must leave `key` alone: another resource of this run holds it. Either a
+ * replacement adopted it (the engine deletes the old resource after creating its replacement),
+ * or a resource of the program keeps it (diffed without replace, or updated) while the engine
+ * deletes a record that points at the same object. Only the record goes; the object stays.
  */
 export function keptByThisRun(key: string, what: string): boolean {
   const c = registry().get(key);
-  if (c?.how !== "adopted") return false;
+  if (c === undefined || c.how === "created") return false;
   notice(
-    `not deleting ${what}: ${named(c.resource)} adopted it in this run (a replacement that found the same object), so it stays`,
+    c.how === "adopted"
+      ? `not deleting ${what}: ${named(c.resource)} adopted it in this run (a replacement that found the same object), so it stays`
+      : `not deleting ${what}: ${named(c.resource)} holds it in this stack (this record, left by an earlier run, points at the same object), so only the record is removed`,
   );
   return true;
 }

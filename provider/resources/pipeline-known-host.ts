@@ -24,6 +24,7 @@ import { configure, partialFailure, statusOf, withContext, type CheckFailure } f
 import {
   claim,
   createOrAdopt,
+  holdUnlessReplaced,
   keptByThisRun,
   ownershipOf,
   type Lookup,
@@ -172,13 +173,18 @@ export const pipelineKnownHostProvider: pulumi.dynamic.ResourceProvider = {
     return normalize(news);
   },
 
-  async diff(_id: string, olds: PipelineKnownHostOutputs, news: Normalized) {
+  async diff(id: string, olds: PipelineKnownHostOutputs, news: Normalized) {
     const replaces: string[] = await replacedFields(REPLACE_ON, olds, news);
-    return {
-      changes: replaces.length > 0 || olds.publicKey !== news.publicKey,
-      replaces,
-      deleteBeforeReplace: false,
-    };
+    const { uuid } = locate(id, olds);
+    return holdUnlessReplaced(
+      {
+        changes: replaces.length > 0 || olds.publicKey !== news.publicKey,
+        replaces,
+        deleteBeforeReplace: false,
+      },
+      objectKey(uuid),
+      news.resourceName,
+    );
   },
 
   async create(inputs: Normalized) {

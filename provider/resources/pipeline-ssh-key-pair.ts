@@ -28,6 +28,7 @@ import {
 } from "./common";
 import {
   claim,
+  holdUnlessReplaced,
   keptByThisRun,
   ownershipOf,
   said,
@@ -194,7 +195,11 @@ export const pipelineSshKeyPairProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id: string, olds: PipelineSshKeyPairOutputs, news: Normalized) {
     const replaces: string[] = await replacedFields(REPLACE_ON, olds, news);
     const changed = olds.publicKey !== news.publicKey || !secretMatches(news.privateKey, olds.privateKeyHash);
-    return { changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace: false };
+    return holdUnlessReplaced(
+      { changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace: false },
+      objectKey(olds),
+      news.resourceName,
+    );
   },
 
   async create(inputs: Normalized) {

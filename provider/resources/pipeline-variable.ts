@@ -36,6 +36,7 @@ import {
 import {
   claim,
   createOrAdopt,
+  holdUnlessReplaced,
   keptByThisRun,
   ownershipOf,
   writeOnly,
@@ -253,7 +254,11 @@ export const pipelineVariableProvider: pulumi.dynamic.ResourceProvider = {
       ? !olds.secured || !secretMatches(news.value, olds.valueHash)
       : olds.value !== news.value;
     const changes = replaces.length > 0 || valueChanged || olds.secured !== news.secured;
-    return { changes, replaces, deleteBeforeReplace: true };
+    return holdUnlessReplaced(
+      { changes, replaces, deleteBeforeReplace: true },
+      objectKey(olds.uuid),
+      news.resourceName,
+    );
   },
 
   async create(inputs: Normalized) {

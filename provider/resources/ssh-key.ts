@@ -26,7 +26,15 @@ import { statusOf } from "./common";
 import { findIn, readListed } from "../api/paginate";
 import { isKeyError, parsePublicKey } from "../ssh";
 import { configure, partialFailure, withContext, type CheckFailure } from "./common";
-import { claim, createOrAdopt, keptByThisRun, ownershipOf, type Lookup, type Ownership } from "./ownership";
+import {
+  claim,
+  createOrAdopt,
+  holdUnlessReplaced,
+  keptByThisRun,
+  ownershipOf,
+  type Lookup,
+  type Ownership,
+} from "./ownership";
 import { naturalKey } from "../names";
 import { checkFlavor, checkPublicKey, checkSlug, checkText, type Flavor } from "./validate";
 
@@ -229,7 +237,7 @@ export const sshKeyProvider: pulumi.dynamic.ResourceProvider = {
     return normalize(news);
   },
 
-  async diff(_id: string, olds: SshKeyOutputs, news: Normalized) {
+  async diff(id: string, olds: SshKeyOutputs, news: Normalized) {
     const replaces: string[] = [];
     if ((olds.flavor ?? "cloud") !== news.flavor) replaces.push("flavor");
     if (olds.key !== news.key) replaces.push("key");
@@ -238,7 +246,12 @@ export const sshKeyProvider: pulumi.dynamic.ResourceProvider = {
       replaces.push("user");
     const labelChanged = (olds.label ?? "") !== news.label;
     if (labelChanged && !apiOf(news).labelUpdates) replaces.push("label");
-    return { changes: replaces.length > 0 || labelChanged, replaces, deleteBeforeReplace: true };
+    const { flavor, uuid } = locate(id, olds);
+    return holdUnlessReplaced(
+      { changes: replaces.length > 0 || labelChanged, replaces, deleteBeforeReplace: true },
+      objectKey(flavor, uuid),
+      news.resourceName,
+    );
   },
 
   async create(inputs: Normalized) {

@@ -41,6 +41,7 @@ import {
 import {
   claim,
   createOrAdopt,
+  holdUnlessReplaced,
   keptByThisRun,
   ownershipOf,
   writeOnly,
@@ -560,7 +561,7 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
     return { inputs, failures };
   },
 
-  async diff(_id: string, olds: WebhookOutputs, news: Normalized) {
+  async diff(id: string, olds: WebhookOutputs, news: Normalized) {
     const replaces = await replacedFields(REPLACE_ON, { ...olds, flavor: olds.flavor ?? "cloud" }, news);
     const changed: string[] = [...replaces];
     if (olds.url !== news.url) changed.push("url");
@@ -584,7 +585,12 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
         `replacing webhook ${urlForMessages(news.url)} (${replaces.join(", ")} changed) generates a new secret: give the receiving side the new generatedSecret after the update`,
       );
     }
-    return { changes: changed.length > 0, replaces: [...replaces], deleteBeforeReplace: false };
+    const { where, hookId } = locate(id, olds);
+    return holdUnlessReplaced(
+      { changes: changed.length > 0, replaces: [...replaces], deleteBeforeReplace: false },
+      objectKey(where, hookId),
+      news.resourceName,
+    );
   },
 
   async create(inputs: Normalized) {

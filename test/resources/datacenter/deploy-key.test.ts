@@ -69,6 +69,7 @@ describe("DeployKey on Data Center (SSH access keys)", () => {
         .changes,
       true,
     );
+    await f.harness.restart(); // a later run deletes it: within one run the engine never deletes a resource it diffed without replace (#19.1)
     await f.harness.delete("DeployKey", id, read.props);
     assert.equal(grants().length, 0);
     assert.equal((await f.harness.read("DeployKey", id, read.props)).id, "");
