@@ -14,7 +14,9 @@
 //   We keep a salted hash in state to tell whether the desired secret changed.
 // - Data Center: the secret travels in `configuration.secret`, and PUT replaces the configuration,
 //   so every PUT carries the secret wanted (none: an empty configuration). DC may return the secret
-//   on GET (unconfirmed for 9.x): we keep only whether one is set, as on Cloud. Ids are integers;
+//   on GET (Atlassian does not document it for 9.x; a server may mask it): an answer that carries
+//   one says a secret is set, one that does not says nothing, and state keeps what was last sent
+//   (secretSet, secretHash). We never store the secret itself. Ids are integers;
 //   hooks have a `name` (required) instead of a description; `sslVerificationRequired` is the
 //   inverse of Cloud's `skip_cert_verification`.
 // - Duplicate entries in `events` get a 400, so events are a sorted set.
@@ -202,7 +204,8 @@ interface HookView {
   label: string;
   active: boolean;
   events: string[];
-  secretSet: boolean;
+  /** Whether a secret is set; undefined when the answer does not say (Data Center may mask it). */
+  secretSet: boolean | undefined;
   skipCertVerification: boolean;
   /** Installed by an app (Cloud Connect): never adopted. */
   readOnly: boolean;
@@ -288,7 +291,8 @@ const HOOK_API: Record<Flavor, HookApi> = {
         label: h.name ?? "",
         active: h.active !== false,
         events: [...(h.events ?? [])].sort(),
-        secretSet: typeof secret === "string" && secret !== "",
+        // An answer without the secret may come from a server that masks it: it tells nothing.
+        secretSet: typeof secret === "string" && secret !== "" ? true : undefined,
         skipCertVerification: h.sslVerificationRequired === false,
         readOnly: false,
         ...(typeof h.createdDate === "number" && { createdAt: new Date(h.createdDate).toISOString() }),
@@ -416,8 +420,12 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
   return { inputs, failures };
 }
 
-/** What state knows of the secret: its hash, and the value when we generated it. */
+/**
+ * What state knows of the secret: whether one was sent (or, on read, recorded), its hash, and the
+ * value when we generated it. `set` stands in when Bitbucket's answer does not say.
+ */
 interface SecretState {
+  set?: boolean;
   hash?: string;
   generated?: string;
 }
@@ -429,6 +437,7 @@ function fromApi(
   secret: SecretState,
   adopted?: boolean,
 ): WebhookOutputs {
+  const secretSet = h.secretSet ?? secret.set === true;
   return {
     ...(adopted && { adopted: true }),
     flavor: w.flavor,
@@ -444,10 +453,10 @@ function fromApi(
     generateSecret: n.generateSecret,
     hookId: h.id,
     ...(w.flavor === "cloud" && { uuid: h.id }),
-    secretSet: h.secretSet,
+    secretSet,
     // A hash only means something while Bitbucket still holds a secret; a generated secret is
     // kept regardless, so a hook whose secret was removed by hand gets the same one back.
-    ...(h.secretSet && secret.hash !== undefined && { secretHash: secret.hash }),
+    ...(secretSet && secret.hash !== undefined && { secretHash: secret.hash }),
     ...(secret.generated !== undefined && { generatedSecret: secret.generated }),
     ...(h.createdAt && { createdAt: h.createdAt }),
   };
@@ -465,6 +474,7 @@ function desiredSecret(n: Normalized, olds?: Partial<WebhookOutputs>): string | 
 
 /** State for a secret that was just sent (or kept). */
 const secretState = (n: Normalized, want: string | undefined, hash: string | undefined): SecretState => ({
+  set: want !== undefined,
   hash: want === undefined ? undefined : (hash ?? hashSecret(want)),
   generated: n.generateSecret ? want : undefined,
 });
@@ -517,9 +527,16 @@ function differences(h: HookView, n: Normalized): Difference[] {
     });
   if (!sameSet(h.events, n.events))
     out.push({ field: "events", live: h.events.join(", "), declared: [...n.events].sort().join(", ") });
+  // A server that masks the secret (Data Center) leaves it unknown: a declared one cannot be
+  // compared; with none declared there is nothing to compare.
+  const declared = n.generateSecret ? "(generated)" : "(write-only)";
   if (h.secretSet) out.push(writeOnly("secret"));
   else if (n.secret !== undefined || n.generateSecret)
-    out.push({ field: "secret", live: "none", declared: n.generateSecret ? "(generated)" : "(write-only)" });
+    out.push({
+      field: "secret",
+      live: h.secretSet === undefined ? "unknown (not returned)" : "none",
+      declared,
+    });
   return out;
 }
 
@@ -622,7 +639,7 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
       where,
       hook,
       { allowHttp: props.allowHttp === true, generateSecret: props.generateSecret === true },
-      { hash: props.secretHash, generated: props.generatedSecret },
+      { set: props.secretSet === true, hash: props.secretHash, generated: props.generatedSecret },
       props.adopted,
     );
     const {
