@@ -117,7 +117,8 @@ export interface WebhookEntry extends Entry {
   /** Stable name in the stack instead of the URL's host and path. */
   name?: string;
   allowHttp?: boolean;
-  url: string;
+  /** The URL, or a reference to it (a URL that carries a credential can stay out of the manifest). */
+  url: string | SecretRef;
   events: string[];
   description?: string;
   active?: boolean;
@@ -434,6 +435,15 @@ function crossCheck(data: Record<string, unknown>, pos: Positions): Problem[] {
         message: `"${ev}" is a ${FLAVOR_NAME[flavor === "cloud" ? "datacenter" : "cloud"]} event, and this manifest is flavor: ${flavor}${instead ? `; did you mean "${instead}"?` : ""}`,
       });
     });
+  });
+  // A URL read from config or the environment cannot name the resource: the entry names it.
+  list("webhooks").forEach((e, i) => {
+    if (typeof e?.url === "object" && e.url !== null && e.name === undefined)
+      problems.push({
+        loc: pos.value(["webhooks", i, "url"]),
+        message:
+          "a url given by reference needs a name on the entry (letters, digits, ., _ and -): its stable name in the stack, since the URL itself cannot name it",
+      });
   });
   for (const kind of ["oauthConsumers", "integrations"] as const) {
     const first = new Map<string, number>();

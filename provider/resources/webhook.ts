@@ -52,7 +52,7 @@ import {
   replacedFields,
 } from "./ownership";
 import { notice } from "../api/shared";
-import { naturalKey, urlForMessages } from "../names";
+import { hasCredentials, naturalKey, redactUrl, redactUrlIn } from "../names";
 import { checkFlavor, checkProjectKey, checkSlug, type Flavor } from "./validate";
 
 export interface WebhookArgs {
@@ -66,7 +66,11 @@ export interface WebhookArgs {
   repository?: pulumi.Input<string>;
   /** Data Center: the hook's name, shown in repository settings. Default: the URL's host. Updates in place. */
   name?: pulumi.Input<string>;
-  /** Where Bitbucket delivers events; must be https unless `allowHttp` is set. Updates in place. */
+  /**
+   * Where Bitbucket delivers events; must be https unless `allowHttp` is set. Updates in place.
+   * Secret when it carries a credential (user:password@, a query such as `?token=`, a fragment):
+   * kept encrypted in state and shown redacted (`?token=***`); a plain URL stays plain.
+   */
   url: pulumi.Input<string>;
   /** Cloud: shown in Bitbucket's settings. Default "". Updates in place. */
   description?: pulumi.Input<string>;
@@ -121,6 +125,7 @@ export interface WebhookOutputs extends Omit<Normalized, "secret" | "adopt" | "r
 }
 
 export const REPLACE_ON = ["flavor", "workspace", "project", "repository"] as const;
+/** Secret outputs; `url` too when it carries a credential (names.ts hasCredentials). */
 export const SECRET_OUTPUTS = ["secretHash", "generatedSecret"];
 
 /** Event ids the Cloud API accepts (webhook_subscription.events enum in the Cloud OpenAPI spec; a contract test keeps them equal). */
@@ -346,15 +351,15 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
     try {
       parsed = new URL(url);
     } catch {
-      fail("url", `"${urlForMessages(url)}" is not a valid URL`);
+      fail("url", `"${redactUrl(url)}" is not a valid URL`);
     }
     if (parsed && parsed.protocol === "http:" && !allowHttp) {
       fail(
         "url",
-        `"${urlForMessages(url)}" is not https: payloads would travel in plain text; use https, or set allowHttp: true`,
+        `"${redactUrl(url)}" is not https: payloads would travel in plain text; use https, or set allowHttp: true`,
       );
     } else if (parsed && parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-      fail("url", `"${urlForMessages(url)}" must be an https URL`);
+      fail("url", `"${redactUrl(url)}" must be an https URL`);
     }
   }
 
@@ -544,7 +549,7 @@ function differences(h: HookView, n: Normalized): Difference[] {
 export function lookup(n: Normalized): Lookup<HookView> {
   const api = apiOf(n);
   return {
-    what: `webhook ${urlForMessages(n.url)} on ${placeOf(n)}`,
+    what: `webhook ${redactUrl(n.url)} on ${placeOf(n)}`,
     natural: naturalKey.webhook(
       n.flavor === "datacenter" ? `project ${n.project}` : (n.workspace ?? ""),
       n.repository,
@@ -598,7 +603,7 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
     if (replaces.length > 0 && news.generateSecret && olds.generatedSecret !== undefined) {
       // The replacement is a new hook with a new random secret: the receiver must be told.
       notice(
-        `replacing webhook ${urlForMessages(news.url)} (${replaces.join(", ")} changed) generates a new secret: give the receiving side the new generatedSecret after the update`,
+        `replacing webhook ${redactUrl(news.url)} (${replaces.join(", ")} changed) generates a new secret: give the receiving side the new generatedSecret after the update`,
       );
     }
     return { changes: changed.length > 0, replaces: [...replaces], deleteBeforeReplace: false };
@@ -608,20 +613,22 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
     const api = apiOf(inputs);
     const found = lookup(inputs);
     const want = desiredSecret(inputs);
-    return createOrAdopt<HookView, WebhookOutputs>({
-      ...found,
-      ownership: inputs,
-      post: async () =>
-        api.view(
-          (await request("POST", api.collection(inputs), { body: api.body(inputs, want, want) })).data,
-        ),
-      created: (h) => ({
-        id: idOf(inputs, h.id),
-        outs: fromApi(inputs, h, inputs, secretState(inputs, want, undefined)),
+    return withoutCredentials(inputs.url, () =>
+      createOrAdopt<HookView, WebhookOutputs>({
+        ...found,
+        ownership: inputs,
+        post: async () =>
+          api.view(
+            (await request("POST", api.collection(inputs), { body: api.body(inputs, want, want) })).data,
+          ),
+        created: (h) => ({
+          id: idOf(inputs, h.id),
+          outs: fromApi(inputs, h, inputs, secretState(inputs, want, undefined)),
+        }),
+        adopt: (h) => adopt(h, inputs, want, `create ${found.what}`),
+        key: (h) => objectKey(inputs, h.id),
       }),
-      adopt: (h) => adopt(h, inputs, want, `create ${found.what}`),
-      key: (h) => objectKey(inputs, h.id),
-    });
+    );
   },
 
   async read(id: string, props: WebhookOutputs) {
@@ -660,7 +667,7 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
     const api = apiOf(where);
     claim(
       objectKey(where, hookId),
-      `webhook ${urlForMessages(news.url)} on ${placeOf(where)}`,
+      `webhook ${redactUrl(news.url)} on ${placeOf(where)}`,
       news.resourceName,
       "updated",
     );
@@ -680,21 +687,45 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
         ),
       };
     } catch (e) {
-      throw withContext(e, `update webhook ${urlForMessages(news.url)} on ${placeOf(where)}`);
+      throw redacted(withContext(e, `update webhook ${redactUrl(news.url)} on ${placeOf(where)}`), news.url);
     }
   },
 
   async delete(id: string, props: WebhookOutputs) {
     const { where, hookId } = locate(id, props);
-    const what = `webhook ${urlForMessages(props.url ?? hookId)} on ${placeOf(where)}`;
+    const what = `webhook ${redactUrl(props.url ?? hookId)} on ${placeOf(where)}`;
     if (keptByThisRun(objectKey(where, hookId), what)) return;
     try {
       await deleteIfExists(hookPath(where, hookId));
     } catch (e) {
-      throw withContext(e, `delete ${what}`);
+      throw redacted(withContext(e, `delete ${what}`), props.url ?? "");
     }
   },
 };
+
+/**
+ * `e` with every URL, and every trace of `url`'s credentials, redacted from what the host sends
+ * and prints (its message, a partial failure's reasons, its stack): Bitbucket's own message may
+ * quote the URL.
+ */
+function redacted(e: unknown, url: string): unknown {
+  if (typeof e !== "object" || e === null) return e;
+  const err = e as { message?: unknown; stack?: unknown; reasons?: unknown };
+  for (const k of ["message", "stack"] as const)
+    if (typeof err[k] === "string") err[k] = redactUrlIn(err[k] as string, url);
+  if (Array.isArray(err.reasons))
+    err.reasons = err.reasons.map((r: unknown) => (typeof r === "string" ? redactUrlIn(r, url) : r));
+  return e;
+}
+
+/** Runs `op`; what it throws has `url`'s credentials redacted. */
+async function withoutCredentials<T>(url: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (e) {
+    throw redacted(e, url);
+  }
+}
 
 /** Brings an existing hook to the desired state (one PUT, skipped when nothing differs). */
 async function adopt(h: HookView, n: Normalized, want: string | undefined, what: string) {
@@ -739,8 +770,19 @@ export class Webhook extends pulumi.dynamic.Resource {
   declare public readonly adopted: pulumi.Output<boolean | undefined>;
 
   constructor(name: string, args: WebhookArgs, opts?: pulumi.CustomResourceOptions) {
+    // A URL that carries a credential is a secret: encrypted in state (the engine marks the `url`
+    // output secret after a secret input; listed too when known now). Plain URLs stay plain.
+    const credentials = typeof args.url === "string" && hasCredentials(args.url);
     const props = {
       ...args,
+      url:
+        typeof args.url === "string"
+          ? credentials
+            ? pulumi.secret(args.url)
+            : args.url
+          : pulumi
+              .output(args.url)
+              .apply((u) => (typeof u === "string" && hasCredentials(u) ? pulumi.secret(u) : u)),
       schemaVersion: undefined,
       resourceName: name,
       adopted: undefined,
@@ -753,6 +795,7 @@ export class Webhook extends pulumi.dynamic.Resource {
       generatedSecret: undefined,
       createdAt: undefined,
     };
-    super(shim("Webhook"), name, props, withSecretOutputs(opts, SECRET_OUTPUTS), "bitbucket", "Webhook");
+    const secretOutputs = credentials ? [...SECRET_OUTPUTS, "url"] : SECRET_OUTPUTS;
+    super(shim("Webhook"), name, props, withSecretOutputs(opts, secretOutputs), "bitbucket", "Webhook");
   }
 }
