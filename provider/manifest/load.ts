@@ -385,9 +385,10 @@ function translate(e: ErrorObject, segs: Segment[], pos: Positions, flavor: Flav
     case "maxProperties":
       return {
         loc: pos.value(segs),
-        message: isSecretSchema(e)
-          ? `give exactly one of ${Object.keys(parent.properties ?? {}).join(", ")}`
-          : `must have ${e.keyword === "minProperties" ? "at least" : "at most"} ${e.params.limit} key(s)`,
+        message:
+          isSecretSchema(e) || /^\/webhooks\/\d+\/url$/.test(e.instancePath)
+            ? `give exactly one of ${Object.keys(parent.properties ?? {}).join(", ")}`
+            : `must have ${e.keyword === "minProperties" ? "at least" : "at most"} ${e.params.limit} key(s)`,
       };
     default:
       return { loc: pos.value(segs), message: e.message ?? e.keyword };

@@ -337,6 +337,14 @@ webhooks:
         return true;
       },
     );
+    assert.throws(
+      () =>
+        parseManifest(
+          entry("\n    name: ci").replace("{ fromConfig: ciHookUrl }", "{ fromConfig: a, fromEnv: B }"),
+          "bitbucket.yaml",
+        ),
+      /bitbucket\.yaml:5:10 webhooks\[0\]\.url: give exactly one of fromConfig, fromEnv/,
+    );
     const m = parseManifest(entry("\n    name: ci"), "bitbucket.yaml");
     pulumi.runtime.setAllConfig({});
     await assert.rejects(
