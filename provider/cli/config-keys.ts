@@ -7,6 +7,7 @@
 //   deployment-variable-api-Production-TOKEN      deployment variable (api, Production, TOKEN)
 //   workspace-variable-TOKEN                      workspace variable
 //   webhook-secret-api-2 / workspace-webhook-secret-1, ssh-key-pair-api
+//   webhook-url-api-2 / workspace-webhook-url-1  a webhook URL that carries a credential
 //
 // Such a key is exact when every part is letters, digits and `_` (the repository slug may also
 // hold single inner `-`): the prefix says the kind, the kind says how many parts follow, and
@@ -24,6 +25,8 @@ import { createHash } from "crypto";
 export const SECRET_KINDS = {
   "webhook-secret": ["repository", "hook number"],
   "workspace-webhook-secret": ["hook number"],
+  "webhook-url": ["repository", "hook number"],
+  "workspace-webhook-url": ["hook number"],
   variable: ["repository", "key"],
   "deployment-variable": ["repository", "environment", "key"],
   "workspace-variable": ["key"],

@@ -31,6 +31,10 @@ const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const isSecret = (v: unknown): v is { value?: unknown } =>
   typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG] !== undefined;
 
+/** Whether a value as the engine gets it is, or holds, a secret. */
+export const containsSecret = (v: unknown): boolean =>
+  isSecret(v) || (typeof v === "object" && v !== null && Object.values(v).some(containsSecret));
+
 /** Values as the engine sends them to a provider that does not accept secrets: unwrapped. */
 export function unwrapSecrets(v: unknown): unknown {
   if (isSecret(v)) return unwrapSecrets(v.value);

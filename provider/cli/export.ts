@@ -10,9 +10,10 @@
 //
 // Write-only values (webhook secrets, secured variables, key pairs' private keys) cannot be read:
 // they become `{ fromConfig: <key> }` references, one key per object (config-keys.ts: readable,
-// never shared), and the keys to set are listed. Objects apps own (read-only hooks) are left
-// out. Identical entries on several repositories become one entry; an entry of the workspace is
-// never merged with one of a repository, and nothing is dropped unsaid.
+// never shared), and the keys to set are listed; so does a webhook URL that carries a credential
+// (`?token=`, user:password@), named by its host and path. Objects apps own (read-only hooks) are
+// left out. Identical entries on several repositories become one entry; an entry of the workspace
+// is never merged with one of a repository, and nothing is dropped unsaid.
 
 import * as yaml from "yaml";
 import { getCached, getOrUndefined } from "../api/client";
@@ -33,6 +34,7 @@ import type { ApiHost } from "../resources/pipeline-known-host";
 import type { ApiVariable } from "../resources/pipeline-variable";
 import type { ApiKey as ApiSshKey } from "../resources/ssh-key";
 import type { ApiHook } from "../resources/webhook";
+import { hasCredentials, redactUrl, urlForName } from "../names";
 import { configKeysFor, type SecretScope } from "./config-keys";
 
 type Entry = Record<string, unknown>;
@@ -77,15 +79,28 @@ export async function exportWorkspace(
 
   const hookEntries = (hooks: ApiHook[], repository: string | undefined) => {
     const seen = new Set<string>();
+    const names = new Set<string>();
+    /** The entry's name when its URL is a reference: the URL's host and path, unique here. */
+    const nameFor = (url: string) => {
+      const base =
+        urlForName(url)
+          .replace(/[^A-Za-z0-9._-]+/g, "-")
+          .replace(/^[^A-Za-z0-9]+|-+$/g, "") || "webhook";
+      let name = base;
+      for (let i = 2; names.has(name); i++) name = `${base}-${i}`;
+      names.add(name);
+      return name;
+    };
     for (const h of hooks) {
       const where = `${workspace}/${repository ?? "(workspace)"}`;
+      const shown = redactUrl(h.url);
       if (h.read_only === true) {
-        skipped.push(`webhook ${h.url} on ${where}: installed by an app (read-only)`);
+        skipped.push(`webhook ${shown} on ${where}: installed by an app (read-only)`);
         continue;
       }
       if (seen.has(h.url)) {
         skipped.push(
-          `webhook ${h.url} on ${where}: a second hook with the same URL (one resource per URL; delete the duplicate)`,
+          `webhook ${shown} on ${where}: a second hook with the same URL (one resource per URL; delete the duplicate)`,
         );
         continue;
       }
@@ -93,7 +108,18 @@ export async function exportWorkspace(
       const n = seen.size;
       kinds.webhooks.push({
         ...(repository !== undefined && { repositories: [repository] }),
-        url: h.url,
+        // A URL with a credential stays out of the file: a reference to set, and a name.
+        ...(hasCredentials(h.url)
+          ? {
+              name: nameFor(h.url),
+              url: secret(
+                repository === undefined
+                  ? { kind: "workspace-webhook-url", parts: [String(n)] }
+                  : { kind: "webhook-url", parts: [repository, String(n)] },
+                `the URL of webhook ${shown} on ${where} (it carries a credential: copy it from the hook's settings)`,
+              ),
+            }
+          : { url: h.url }),
         events: [...(h.events ?? [])].sort(),
         ...(h.description && { description: h.description }),
         ...(h.active === false && { active: false }),
@@ -104,7 +130,7 @@ export async function exportWorkspace(
             repository === undefined
               ? { kind: "workspace-webhook-secret", parts: [String(n)] }
               : { kind: "webhook-secret", parts: [repository, String(n)] },
-            `the secret of webhook ${h.url} on ${where}`,
+            `the secret of webhook ${shown} on ${where}`,
           ),
         }),
         adopt: true,

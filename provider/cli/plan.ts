@@ -9,7 +9,9 @@
 //    (a `pulumi stack export`), the objects the stack manages are updates and what it manages but
 //    no longer declares is deleted.
 //
-// Secrets and variable values are never shown: write-only parts read "(write-only)".
+// Secrets and variable values are never shown: write-only parts read "(write-only)". URLs are
+// shown redacted (names.ts redactUrl): a credential in one reads `?token=***`. A secret plan did
+// not read (a reference) cannot be looked up by: a webhook whose URL is one is left to pulumi up.
 
 import { isTooLarge, mib, readLimited } from "../read-limited";
 import { accessTokenProvider, lookup as accessTokenLookup } from "../resources/access-token";
@@ -21,8 +23,9 @@ import { sshKeyProvider, lookup as sshKeyLookup } from "../resources/ssh-key";
 import { webhookProvider, lookup as webhookLookup } from "../resources/webhook";
 import type { Difference, Lookup } from "../resources/ownership";
 import type { CheckFailure } from "../resources/common";
+import { redactUrl } from "../names";
 import { keyShown } from "../ssh";
-import type { Declared } from "./declared";
+import { SECRET_PLACEHOLDER, type Declared } from "./declared";
 
 export type Action = "create" | "update" | "adopt" | "conflict" | "delete" | "nothing" | "verify";
 
@@ -61,10 +64,12 @@ export const isChange = (p: Planned): boolean =>
 interface Planner {
   check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<unknown>;
   lookup(inputs: never): Lookup<unknown> | Promise<Lookup<unknown>>;
+  /** Fields the lookup finds the object by that may be secret references (plan does not read them). */
+  keyFields?: string[];
 }
 
 const PLANNERS: Record<string, Planner> = {
-  Webhook: { check: webhookProvider.check!, lookup: webhookLookup },
+  Webhook: { check: webhookProvider.check!, lookup: webhookLookup, keyFields: ["url"] },
   DeployKey: { check: deployKeyProvider.check!, lookup: deployKeyLookup },
   SshKey: { check: sshKeyProvider.check!, lookup: sshKeyLookup },
   PipelineVariable: { check: pipelineVariableProvider.check!, lookup: variableLookup },
@@ -146,6 +151,8 @@ const NOT_SHOWN = new Set([
 ]);
 /** Fields shown by what they are, not their text. */
 const KEY_FIELDS = new Set(["key", "publicKey"]);
+/** Fields that hold a URL: shown redacted, secret or not (a secret one is a URL with credentials). */
+const URL_FIELDS = new Set(["url", "callbackUrl"]);
 
 /** The declared fields of an object to create, as people read them; secrets and values write-only. */
 function createdFields(inputs: Record<string, unknown>, secrets: Set<string>): FieldChange[] {
@@ -153,6 +160,10 @@ function createdFields(inputs: Record<string, unknown>, secrets: Set<string>): F
   for (const [field, v] of Object.entries(inputs).sort(([a], [b]) => a.localeCompare(b))) {
     if (NOT_SHOWN.has(field) || v === undefined || v === false || v === "") continue;
     if (Array.isArray(v) && v.length === 0) continue;
+    if (URL_FIELDS.has(field) && typeof v === "string" && v !== SECRET_PLACEHOLDER) {
+      out.push({ field, to: `"${redactUrl(v)}"` });
+      continue;
+    }
     if (secrets.has(field) || (field === "value" && inputs.secured !== false)) {
       out.push({ field, writeOnly: true });
       continue;
@@ -194,12 +205,14 @@ export async function planOne(d: Declared, managed: boolean): Promise<Planned> {
   if (planner === undefined)
     return { ...base, action: "nothing", what: d.name, error: `no planner for ${d.type}` };
   const secrets = new Set(d.secrets);
+  // Secrets plan did not read (references) are placeholders; others (a URL with credentials) are real.
+  const unread = new Set(d.secrets.filter((k) => d.inputs[k] === SECRET_PLACEHOLDER));
   const checked = (await planner.check({}, d.inputs)) as {
     inputs: Record<string, unknown>;
     failures?: CheckFailure[];
   };
   // A placeholder stands for every secret: its own checks mean nothing here.
-  const failures = (checked.failures ?? []).filter((f) => !secrets.has(f.property.replace(/[.[].*$/, "")));
+  const failures = (checked.failures ?? []).filter((f) => !unread.has(f.property.replace(/[.[].*$/, "")));
   if (failures.length) {
     return {
       ...base,
@@ -211,6 +224,15 @@ export async function planOne(d: Declared, managed: boolean): Promise<Planned> {
   let l: Lookup<unknown> | undefined;
   try {
     l = await planner.lookup(checked.inputs as never);
+    const unknownKey = planner.keyFields?.filter((f) => unread.has(f)) ?? [];
+    if (unknownKey.length) {
+      return {
+        ...base,
+        action: "verify",
+        what: l.what,
+        note: `its ${unknownKey.join(", ")} comes from a secret reference, which plan does not read, so plan cannot look it up; pulumi up finds it by that value and adopts or creates it`,
+      };
+    }
     const found = await l.find();
     if (found === undefined) {
       return {

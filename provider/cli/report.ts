@@ -39,7 +39,10 @@ export interface Summary {
   /** Adoptions of objects as they are (write-only parts re-sent, not compared). */
   adoptAsIs: number;
   unchanged: number;
+  /** OAuth consumers pulumi up verifies (plan cannot read them). */
   verify: number;
+  /** Other objects plan cannot look up: their natural key is a secret it does not read (a webhook URL from config). */
+  unread: number;
   errors: number;
   /** Steps that change Bitbucket or the stack: exit status 2 when any. */
   changes: number;
@@ -55,7 +58,8 @@ export function summarize(planned: Planned[]): Summary {
     conflict: count((p) => p.action === "conflict"),
     adoptAsIs: count((p) => p.action === "adopt" && !isChange(p)),
     unchanged: count((p) => p.action === "nothing"),
-    verify: count((p) => p.action === "verify"),
+    verify: count((p) => p.action === "verify" && p.type === "OAuthConsumer"),
+    unread: count((p) => p.action === "verify" && p.type !== "OAuthConsumer"),
     errors: planned.filter((p) => p.error).length,
     changes: count(isChange),
   };
@@ -74,6 +78,7 @@ export function summaryLine(s: Summary): string {
     ...(s.adoptAsIs ? [`${s.adoptAsIs} adopted as they are`] : []),
     `${s.unchanged} unchanged`,
     ...(s.verify ? [`${s.verify} OAuth consumer${s.verify === 1 ? "" : "s"} to verify`] : []),
+    ...(s.unread ? [`${s.unread} not looked up (a URL from a secret reference)`] : []),
     ...(s.errors ? [`${s.errors} could not be planned`] : []),
   ];
   return `${s.changes === 0 && !s.errors ? "No changes. " : ""}Plan: ${parts.join(", ")}; ${quiet.join(", ")}.`;

@@ -26,7 +26,7 @@ import type { Flavor } from "../resources/validate";
 import { Webhook } from "../resources/webhook";
 import { presetFor, type Preset } from "../presets";
 import { missing } from "../scopes";
-import { fingerprintPart, naturalKey, urlForMessages, urlForName } from "../names";
+import { fingerprintPart, hasCredentials, naturalKey, redactUrl, urlForName } from "../names";
 import { isKeyError, parsePublicKey } from "../ssh";
 import { globProblem, matchesGlob } from "./glob";
 import {
@@ -317,21 +317,26 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
     }
   }
   for (const w of m.webhooks) {
+    // A URL given by reference is unknown here: the entry's name (required then) names it, and
+    // the reference stands for it in the natural key.
+    const url = typeof w.url === "string" ? w.url : refText(w.url);
     for (const t of targets(w, true)) {
       const prefix = `webhook/${t.container}/${t.repository ?? "*"}/`;
-      const name = prefix + (w.name ?? urlForName(w.url));
-      // Before names left out a URL's query and credentials, or could be chosen, they were the URL (Cloud).
-      const was = prefix + w.url.replace(/^https:\/\//, "");
+      const name = prefix + (w.name ?? urlForName(url));
+      // Before names left out a URL's query and credentials, or could be chosen, they were the URL
+      // (Cloud). Not for a URL with credentials: Pulumi keeps aliases in state, in clear.
+      const was = prefix + url.replace(/^https:\/\//, "");
+      const alias = !dc && typeof w.url === "string" && !hasCredentials(w.url) && was !== name;
       add(
         {
           ...base("webhooks", w),
           type: "Webhook",
           name,
-          ...(!dc && was !== name && { aliases: [was] }),
+          ...(alias && { aliases: [was] }),
           ...placeOf(t),
         },
-        `webhook ${urlForMessages(w.url)} on ${shown(t)}`,
-        naturalKey.webhook(t.container, t.repository, w.url),
+        `webhook ${typeof w.url === "string" ? redactUrl(w.url) : `(url from ${url})`} on ${shown(t)}`,
+        naturalKey.webhook(t.container, t.repository, url),
       );
     }
   }
@@ -572,6 +577,10 @@ function secretOf(ref: SecretRef, loc: Loc, problems: Problem[]): pulumi.Output<
 const isRef = (v: unknown): v is SecretRef =>
   typeof v === "object" && v !== null && ("fromConfig" in v || "fromEnv" in v);
 
+/** A reference as messages show it: `stack config <key>`, `environment variable <NAME>`. */
+const refText = (ref: SecretRef): string =>
+  "fromConfig" in ref ? `stack config ${ref.fromConfig}` : `environment variable ${ref.fromEnv}`;
+
 /** Every secret reference in an entry, at any depth, with its path (`options.webhooks[0].secret`). */
 function refsIn(v: unknown, path = ""): Array<[string, SecretRef]> {
   if (isRef(v)) return [[path, v]];
@@ -717,7 +726,7 @@ export async function deployManifest(
           s.name,
           {
             ...where,
-            url: w.url,
+            url: isRef(w.url) ? secret(w.url, w, "url") : w.url,
             events: w.events,
             // Data Center's hooks have a name where Cloud's have a description.
             ...(dc ? { name: w.description } : { description: w.description }),

@@ -121,7 +121,8 @@ export interface WebhookEntry extends Entry {
   /** Stable name in the stack instead of the URL's host and path. */
   name?: string;
   allowHttp?: boolean;
-  url: string;
+  /** The URL, or a reference to it (a URL that carries a credential can stay out of the manifest). */
+  url: string | SecretRef;
   events: string[];
   description?: string;
   active?: boolean;
@@ -388,9 +389,10 @@ function translate(e: ErrorObject, segs: Segment[], pos: Positions, flavor: Flav
     case "maxProperties":
       return {
         loc: pos.value(segs),
-        message: isSecretSchema(e)
-          ? `give exactly one of ${Object.keys(parent.properties ?? {}).join(", ")}`
-          : `must have ${e.keyword === "minProperties" ? "at least" : "at most"} ${e.params.limit} key(s)`,
+        message:
+          isSecretSchema(e) || /^\/webhooks\/\d+\/url$/.test(e.instancePath)
+            ? `give exactly one of ${Object.keys(parent.properties ?? {}).join(", ")}`
+            : `must have ${e.keyword === "minProperties" ? "at least" : "at most"} ${e.params.limit} key(s)`,
       };
     default:
       return { loc: pos.value(segs), message: e.message ?? e.keyword };
@@ -438,6 +440,15 @@ function crossCheck(data: Record<string, unknown>, pos: Positions): Problem[] {
         message: `"${ev}" is a ${FLAVOR_NAME[flavor === "cloud" ? "datacenter" : "cloud"]} event, and this manifest is flavor: ${flavor}${instead ? `; did you mean "${instead}"?` : ""}`,
       });
     });
+  });
+  // A URL read from config or the environment cannot name the resource: the entry names it.
+  list("webhooks").forEach((e, i) => {
+    if (typeof e?.url === "object" && e.url !== null && e.name === undefined)
+      problems.push({
+        loc: pos.value(["webhooks", i, "url"]),
+        message:
+          "a url given by reference needs a name on the entry (letters, digits, ., _ and -): its stable name in the stack, since the URL itself cannot name it",
+      });
   });
   for (const kind of ["oauthConsumers", "integrations"] as const) {
     const first = new Map<string, number>();

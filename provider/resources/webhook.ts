@@ -14,7 +14,9 @@
 //   We keep a salted hash in state to tell whether the desired secret changed.
 // - Data Center: the secret travels in `configuration.secret`, and PUT replaces the configuration,
 //   so every PUT carries the secret wanted (none: an empty configuration). DC may return the secret
-//   on GET (unconfirmed for 9.x): we keep only whether one is set, as on Cloud. Ids are integers;
+//   on GET (Atlassian does not document it for 9.x; a server may mask it): an answer that carries
+//   one says a secret is set, one that does not says nothing, and state keeps what was last sent
+//   (secretSet, secretHash). We never store the secret itself. Ids are integers;
 //   hooks have a `name` (required) instead of a description; `sslVerificationRequired` is the
 //   inverse of Cloud's `skip_cert_verification`.
 // - Duplicate entries in `events` get a 400, so events are a sorted set.
@@ -51,7 +53,7 @@ import {
   replacedFields,
 } from "./ownership";
 import { notice } from "../api/shared";
-import { naturalKey, urlForMessages } from "../names";
+import { hasCredentials, naturalKey, redactUrl, redactUrlIn } from "../names";
 import { checkFlavor, checkProjectKey, checkSlug, type Flavor } from "./validate";
 
 export interface WebhookArgs {
@@ -65,7 +67,11 @@ export interface WebhookArgs {
   repository?: pulumi.Input<string>;
   /** Data Center: the hook's name, shown in repository settings. Default: the URL's host. Updates in place. */
   name?: pulumi.Input<string>;
-  /** Where Bitbucket delivers events; must be https unless `allowHttp` is set. Updates in place. */
+  /**
+   * Where Bitbucket delivers events; must be https unless `allowHttp` is set. Updates in place.
+   * Secret when it carries a credential (user:password@, a query such as `?token=`, a fragment):
+   * kept encrypted in state and shown redacted (`?token=***`); a plain URL stays plain.
+   */
   url: pulumi.Input<string>;
   /** Cloud: shown in Bitbucket's settings. Default "". Updates in place. */
   description?: pulumi.Input<string>;
@@ -120,6 +126,7 @@ export interface WebhookOutputs extends Omit<Normalized, "secret" | "adopt" | "r
 }
 
 export const REPLACE_ON = ["flavor", "workspace", "project", "repository"] as const;
+/** Secret outputs; `url` too when it carries a credential (names.ts hasCredentials). */
 export const SECRET_OUTPUTS = ["secretHash", "generatedSecret"];
 
 /** Event ids the Cloud API accepts (webhook_subscription.events enum in the Cloud OpenAPI spec; a contract test keeps them equal). */
@@ -203,7 +210,8 @@ interface HookView {
   label: string;
   active: boolean;
   events: string[];
-  secretSet: boolean;
+  /** Whether a secret is set; undefined when the answer does not say (Data Center may mask it). */
+  secretSet: boolean | undefined;
   skipCertVerification: boolean;
   /** Installed by an app (Cloud Connect): never adopted. */
   readOnly: boolean;
@@ -289,7 +297,8 @@ const HOOK_API: Record<Flavor, HookApi> = {
         label: h.name ?? "",
         active: h.active !== false,
         events: [...(h.events ?? [])].sort(),
-        secretSet: typeof secret === "string" && secret !== "",
+        // An answer without the secret may come from a server that masks it: it tells nothing.
+        secretSet: typeof secret === "string" && secret !== "" ? true : undefined,
         skipCertVerification: h.sslVerificationRequired === false,
         readOnly: false,
         ...(typeof h.createdDate === "number" && { createdAt: new Date(h.createdDate).toISOString() }),
@@ -343,15 +352,15 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
     try {
       parsed = new URL(url);
     } catch {
-      fail("url", `"${urlForMessages(url)}" is not a valid URL`);
+      fail("url", `"${redactUrl(url)}" is not a valid URL`);
     }
     if (parsed && parsed.protocol === "http:" && !allowHttp) {
       fail(
         "url",
-        `"${urlForMessages(url)}" is not https: payloads would travel in plain text; use https, or set allowHttp: true`,
+        `"${redactUrl(url)}" is not https: payloads would travel in plain text; use https, or set allowHttp: true`,
       );
     } else if (parsed && parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-      fail("url", `"${urlForMessages(url)}" must be an https URL`);
+      fail("url", `"${redactUrl(url)}" must be an https URL`);
     }
   }
 
@@ -417,8 +426,12 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
   return { inputs, failures };
 }
 
-/** What state knows of the secret: its hash, and the value when we generated it. */
+/**
+ * What state knows of the secret: whether one was sent (or, on read, recorded), its hash, and the
+ * value when we generated it. `set` stands in when Bitbucket's answer does not say.
+ */
 interface SecretState {
+  set?: boolean;
   hash?: string;
   generated?: string;
 }
@@ -430,6 +443,7 @@ function fromApi(
   secret: SecretState,
   adopted?: boolean,
 ): WebhookOutputs {
+  const secretSet = h.secretSet ?? secret.set === true;
   return {
     ...(adopted && { adopted: true }),
     flavor: w.flavor,
@@ -445,10 +459,10 @@ function fromApi(
     generateSecret: n.generateSecret,
     hookId: h.id,
     ...(w.flavor === "cloud" && { uuid: h.id }),
-    secretSet: h.secretSet,
+    secretSet,
     // A hash only means something while Bitbucket still holds a secret; a generated secret is
     // kept regardless, so a hook whose secret was removed by hand gets the same one back.
-    ...(h.secretSet && secret.hash !== undefined && { secretHash: secret.hash }),
+    ...(secretSet && secret.hash !== undefined && { secretHash: secret.hash }),
     ...(secret.generated !== undefined && { generatedSecret: secret.generated }),
     ...(h.createdAt && { createdAt: h.createdAt }),
   };
@@ -466,6 +480,7 @@ function desiredSecret(n: Normalized, olds?: Partial<WebhookOutputs>): string | 
 
 /** State for a secret that was just sent (or kept). */
 const secretState = (n: Normalized, want: string | undefined, hash: string | undefined): SecretState => ({
+  set: want !== undefined,
   hash: want === undefined ? undefined : (hash ?? hashSecret(want)),
   generated: n.generateSecret ? want : undefined,
 });
@@ -518,9 +533,16 @@ function differences(h: HookView, n: Normalized): Difference[] {
     });
   if (!sameSet(h.events, n.events))
     out.push({ field: "events", live: h.events.join(", "), declared: [...n.events].sort().join(", ") });
+  // A server that masks the secret (Data Center) leaves it unknown: a declared one cannot be
+  // compared; with none declared there is nothing to compare.
+  const declared = n.generateSecret ? "(generated)" : "(write-only)";
   if (h.secretSet) out.push(writeOnly("secret"));
   else if (n.secret !== undefined || n.generateSecret)
-    out.push({ field: "secret", live: "none", declared: n.generateSecret ? "(generated)" : "(write-only)" });
+    out.push({
+      field: "secret",
+      live: h.secretSet === undefined ? "unknown (not returned)" : "none",
+      declared,
+    });
   return out;
 }
 
@@ -528,7 +550,7 @@ function differences(h: HookView, n: Normalized): Difference[] {
 export function lookup(n: Normalized): Lookup<HookView> {
   const api = apiOf(n);
   return {
-    what: `webhook ${urlForMessages(n.url)} on ${placeOf(n)}`,
+    what: `webhook ${redactUrl(n.url)} on ${placeOf(n)}`,
     natural: naturalKey.webhook(
       n.flavor === "datacenter" ? `project ${n.project}` : (n.workspace ?? ""),
       n.repository,
@@ -582,7 +604,7 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
     if (replaces.length > 0 && news.generateSecret && olds.generatedSecret !== undefined) {
       // The replacement is a new hook with a new random secret: the receiver must be told.
       notice(
-        `replacing webhook ${urlForMessages(news.url)} (${replaces.join(", ")} changed) generates a new secret: give the receiving side the new generatedSecret after the update`,
+        `replacing webhook ${redactUrl(news.url)} (${replaces.join(", ")} changed) generates a new secret: give the receiving side the new generatedSecret after the update`,
       );
     }
     const { where, hookId } = locate(id, olds);
@@ -597,20 +619,22 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
     const api = apiOf(inputs);
     const found = lookup(inputs);
     const want = desiredSecret(inputs);
-    return createOrAdopt<HookView, WebhookOutputs>({
-      ...found,
-      ownership: inputs,
-      post: async () =>
-        api.view(
-          (await request("POST", api.collection(inputs), { body: api.body(inputs, want, want) })).data,
-        ),
-      created: (h) => ({
-        id: idOf(inputs, h.id),
-        outs: fromApi(inputs, h, inputs, secretState(inputs, want, undefined)),
+    return withoutCredentials(inputs.url, () =>
+      createOrAdopt<HookView, WebhookOutputs>({
+        ...found,
+        ownership: inputs,
+        post: async () =>
+          api.view(
+            (await request("POST", api.collection(inputs), { body: api.body(inputs, want, want) })).data,
+          ),
+        created: (h) => ({
+          id: idOf(inputs, h.id),
+          outs: fromApi(inputs, h, inputs, secretState(inputs, want, undefined)),
+        }),
+        adopt: (h) => adopt(h, inputs, want, `create ${found.what}`),
+        key: (h) => objectKey(inputs, h.id),
       }),
-      adopt: (h) => adopt(h, inputs, want, `create ${found.what}`),
-      key: (h) => objectKey(inputs, h.id),
-    });
+    );
   },
 
   async read(id: string, props: WebhookOutputs) {
@@ -628,7 +652,7 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
       where,
       hook,
       { allowHttp: props.allowHttp === true, generateSecret: props.generateSecret === true },
-      { hash: props.secretHash, generated: props.generatedSecret },
+      { set: props.secretSet === true, hash: props.secretHash, generated: props.generatedSecret },
       props.adopted,
     );
     const {
@@ -649,7 +673,7 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
     const api = apiOf(where);
     claim(
       objectKey(where, hookId),
-      `webhook ${urlForMessages(news.url)} on ${placeOf(where)}`,
+      `webhook ${redactUrl(news.url)} on ${placeOf(where)}`,
       news.resourceName,
       "updated",
     );
@@ -669,21 +693,45 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
         ),
       };
     } catch (e) {
-      throw withContext(e, `update webhook ${urlForMessages(news.url)} on ${placeOf(where)}`);
+      throw redacted(withContext(e, `update webhook ${redactUrl(news.url)} on ${placeOf(where)}`), news.url);
     }
   },
 
   async delete(id: string, props: WebhookOutputs) {
     const { where, hookId } = locate(id, props);
-    const what = `webhook ${urlForMessages(props.url ?? hookId)} on ${placeOf(where)}`;
+    const what = `webhook ${redactUrl(props.url ?? hookId)} on ${placeOf(where)}`;
     if (keptByThisRun(objectKey(where, hookId), what)) return;
     try {
       await deleteIfExists(hookPath(where, hookId));
     } catch (e) {
-      throw withContext(e, `delete ${what}`);
+      throw redacted(withContext(e, `delete ${what}`), props.url ?? "");
     }
   },
 };
+
+/**
+ * `e` with every URL, and every trace of `url`'s credentials, redacted from what the host sends
+ * and prints (its message, a partial failure's reasons, its stack): Bitbucket's own message may
+ * quote the URL.
+ */
+function redacted(e: unknown, url: string): unknown {
+  if (typeof e !== "object" || e === null) return e;
+  const err = e as { message?: unknown; stack?: unknown; reasons?: unknown };
+  for (const k of ["message", "stack"] as const)
+    if (typeof err[k] === "string") err[k] = redactUrlIn(err[k] as string, url);
+  if (Array.isArray(err.reasons))
+    err.reasons = err.reasons.map((r: unknown) => (typeof r === "string" ? redactUrlIn(r, url) : r));
+  return e;
+}
+
+/** Runs `op`; what it throws has `url`'s credentials redacted. */
+async function withoutCredentials<T>(url: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (e) {
+    throw redacted(e, url);
+  }
+}
 
 /** Brings an existing hook to the desired state (one PUT, skipped when nothing differs). */
 async function adopt(h: HookView, n: Normalized, want: string | undefined, what: string) {
@@ -728,8 +776,19 @@ export class Webhook extends pulumi.dynamic.Resource {
   declare public readonly adopted: pulumi.Output<boolean | undefined>;
 
   constructor(name: string, args: WebhookArgs, opts?: pulumi.CustomResourceOptions) {
+    // A URL that carries a credential is a secret: encrypted in state (the engine marks the `url`
+    // output secret after a secret input; listed too when known now). Plain URLs stay plain.
+    const credentials = typeof args.url === "string" && hasCredentials(args.url);
     const props = {
       ...args,
+      url:
+        typeof args.url === "string"
+          ? credentials
+            ? pulumi.secret(args.url)
+            : args.url
+          : pulumi
+              .output(args.url)
+              .apply((u) => (typeof u === "string" && hasCredentials(u) ? pulumi.secret(u) : u)),
       schemaVersion: undefined,
       resourceName: name,
       adopted: undefined,
@@ -742,6 +801,7 @@ export class Webhook extends pulumi.dynamic.Resource {
       generatedSecret: undefined,
       createdAt: undefined,
     };
-    super(shim("Webhook"), name, props, withSecretOutputs(opts, SECRET_OUTPUTS), "bitbucket", "Webhook");
+    const secretOutputs = credentials ? [...SECRET_OUTPUTS, "url"] : SECRET_OUTPUTS;
+    super(shim("Webhook"), name, props, withSecretOutputs(opts, secretOutputs), "bitbucket", "Webhook");
   }
 }

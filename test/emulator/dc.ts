@@ -73,6 +73,12 @@ export interface DcSeed {
   projects?: Record<string, string[]>;
   /** user slugs besides "me" (whom every credential acts as unless it names another) */
   users?: string[];
+  /**
+   * Answer webhooks without `configuration.secret` (GET list, GET one, POST and PUT answers), as a
+   * server that masks it would: Atlassian does not document that 9.x returns it. Default false
+   * (returned as stored). `npm run emulator` sets it from EMULATOR_DC_MASK_WEBHOOK_SECRET=1.
+   */
+  maskWebhookSecret?: boolean;
 }
 
 /** How many HTTP access tokens one owner may hold (a server setting; the spec's 400 "maximum"). */
@@ -82,9 +88,12 @@ export class DcStore {
   projects = new Map<string, DcProject>();
   keys = new Map<number, DcKey>();
   users = new Map<string, { slug: string; tokens: DcToken[] }>();
+  /** See DcSeed.maskWebhookSecret; tests may switch it at any time. */
+  maskWebhookSecret: boolean;
   private nextId = 1;
 
   constructor(seed: DcSeed = {}) {
+    this.maskWebhookSecret = seed.maskWebhookSecret === true;
     for (const u of ["me", ...(seed.users ?? [])]) this.users.set(u, { slug: u, tokens: [] });
     for (const [key, repos] of Object.entries(seed.projects ?? {})) {
       this.addProject(key);

@@ -1,7 +1,9 @@
 // `npm run emulator`: the emulator on its own, seeded with a demo workspace and a Data Center
 // project, so a person can
 // point `pulumi up` (or curl) at it without a Bitbucket account. EMULATOR_PORT picks the port
-// (default: any free one). Ctrl-C stops it, and so does its parent exiting (no orphan server).
+// (default: any free one). EMULATOR_DC_MASK_WEBHOOK_SECRET=1: Data Center answers webhooks
+// without their secret, as a server that masks it would (Atlassian does not say whether 9.x
+// returns it). Ctrl-C stops it, and so does its parent exiting (no orphan server).
 
 import { startEmulator } from "./server";
 import { ALL_SCOPES } from "./store";
@@ -15,7 +17,11 @@ async function main() {
       projectRepos: { "acme/SVC": ["svc-a", "svc-b"] },
       tokens: { [token]: { scopes: ALL_SCOPES } },
       consumers: [{ key: "demo-key", secret: "demo-secret", scopes: ALL_SCOPES, private: true }],
-      dc: { projects: { PROJ: ["api", "web"] }, users: ["ci-bot"] },
+      dc: {
+        projects: { PROJ: ["api", "web"] },
+        users: ["ci-bot"],
+        maskWebhookSecret: process.env.EMULATOR_DC_MASK_WEBHOOK_SECRET === "1",
+      },
     },
     port,
   );
@@ -29,7 +35,8 @@ async function main() {
   #   BITBUCKET_OAUTH_CLIENT_ID=demo-key BITBUCKET_OAUTH_CLIENT_SECRET=demo-secret
   #   BITBUCKET_OAUTH_TOKEN_URL=${emu.url}/site/oauth2/access_token
 
-Bitbucket Data Center on the same address: project PROJ (api, web), users me and ci-bot
+Bitbucket Data Center on the same address: project PROJ (api, web), users me and ci-bot,
+  webhook secrets ${emu.store.dc.maskWebhookSecret ? "masked in answers" : "returned as stored (EMULATOR_DC_MASK_WEBHOOK_SECRET=1 masks them)"}
   export BITBUCKET_FLAVOR=datacenter BITBUCKET_API_URL=${emu.dcUrl} BITBUCKET_TOKEN=${token}`);
   const stop = () => void emu.close().then(() => process.exit(0));
   process.on("SIGINT", stop);

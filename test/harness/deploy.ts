@@ -4,10 +4,13 @@
 // Diff against the state of the last run and then Update, or Replace (deleting first when the
 // provider asks for it). Resources the program no longer declares are deleted, last created
 // first. State lives in memory, between the runs of one test. Each run (up, refresh, destroy)
-// gets a new host process, as each `pulumi` command does.
+// gets a new host process, as each `pulumi` command does. Secrets are tracked as the engine does
+// for a provider that does not accept them (the dynamic-provider host): an output is secret when
+// its input of the same name was, or when it is listed in additionalSecretOutputs; `checkpoint`
+// shows the state as `pulumi stack export` writes it, secrets encrypted.
 
 import * as pulumi from "@pulumi/pulumi";
-import { mockRegistrations, unwrapSecrets } from "../../provider/cli/declared";
+import { containsSecret, mockRegistrations, unwrapSecrets } from "../../provider/cli/declared";
 import type { Harness, Props } from "./engine";
 
 export { unwrapSecrets };
@@ -16,6 +19,7 @@ interface RegisterRequest {
   getName(): string;
   getRetainondelete?(): boolean;
   getAliasesList(): Array<{ getSpec?(): { getName(): string } | undefined }>;
+  getAdditionalsecretoutputsList?(): string[];
 }
 
 export interface StateEntry {
@@ -26,12 +30,17 @@ export interface StateEntry {
   outs: Props;
   /** The resource's retainOnDelete: a delete only drops it from state. */
   retain?: boolean;
+  /** Inputs the program gave as secrets: encrypted in state. */
+  secretInputs?: string[];
+  /** Outputs encrypted in state: those of a secret input, and additionalSecretOutputs. */
+  secretOutputs?: string[];
 }
 
 /** The options of a registration the engine acts on, read off the request as the engine gets it. */
 interface Registered {
   retain: boolean;
   aliases: string[];
+  secretOutputs: string[];
 }
 
 export interface Step {
@@ -66,7 +75,8 @@ export class Engine {
     const registrations = await mockRegistrations("test", async (type, name, inputs) => {
       seen.add(`${type}::${name}`);
       try {
-        const entry = await this.apply(type, name, unwrapSecrets(inputs) as Props, steps);
+        const secret = Object.keys(inputs).filter((k) => containsSecret(inputs[k]));
+        const entry = await this.apply(type, name, unwrapSecrets(inputs) as Props, steps, secret);
         return { id: entry.id, state: entry.outs };
       } catch (e) {
         errors.push(e as Error);
@@ -83,6 +93,7 @@ export class Engine {
       this.registered.set(req.getName(), {
         retain: req.getRetainondelete?.() === true,
         aliases: req.getAliasesList().flatMap((a) => a.getSpec?.()?.getName() || []),
+        secretOutputs: req.getAdditionalsecretoutputsList?.() ?? [],
       });
       return register(req, cb);
     };
@@ -136,9 +147,37 @@ export class Engine {
     return this.state.get(`${type}::${name}`);
   }
 
-  private async apply(type: string, name: string, raw: Props, steps: Step[]): Promise<StateEntry> {
+  /**
+   * The state as `pulumi stack export` writes it (without --show-secrets): every resource with its
+   * inputs and outputs, secret values encrypted (here a marker: their text is not in it).
+   */
+  checkpoint(): string {
+    const encrypted = { [SECRET_SIG]: "1b47061264138c4ac30d75fd1eb44270", ciphertext: "(encrypted)" };
+    const shown = (o: Props, secret: string[] = []) =>
+      Object.fromEntries(Object.entries(o).map(([k, v]) => [k, secret.includes(k) ? encrypted : v]));
+    const resources = [...this.state.values()].map((e) => ({
+      urn: `urn:pulumi:test::bitbucket-iac::pulumi-nodejs:dynamic/bitbucket:${e.type}::${e.name}`,
+      type: `pulumi-nodejs:dynamic/bitbucket:${e.type}`,
+      id: e.id,
+      inputs: shown(e.inputs, e.secretInputs),
+      outputs: shown(e.outs, e.secretOutputs),
+    }));
+    return JSON.stringify({ version: 3, deployment: { resources } }, null, 2);
+  }
+
+  private async apply(
+    type: string,
+    name: string,
+    raw: Props,
+    steps: Step[],
+    secretInputs: string[] = [],
+  ): Promise<StateEntry> {
     const key = `${type}::${name}`;
-    const opts = this.registered.get(name) ?? { retain: false, aliases: [] };
+    const opts = this.registered.get(name) ?? { retain: false, aliases: [], secretOutputs: [] };
+    const secrets = {
+      secretInputs,
+      secretOutputs: [...new Set([...secretInputs, ...opts.secretOutputs])].sort(),
+    };
     // An alias carries the state of the resource's old name over (no replace).
     for (const alias of opts.aliases) {
       const was = this.state.get(`${type}::${alias}`);
@@ -156,23 +195,23 @@ export class Engine {
     if (!old) {
       const { id, outs } = await this.harness.create(type, inputs);
       steps.push({ op: "create", type, name });
-      return this.record(key, { type, name, id, inputs, outs });
+      return this.record(key, { type, name, id, inputs, outs, ...secrets });
     }
     const diff = await this.harness.diff(type, old.id, old.outs, inputs);
     if (!diff.changes) {
       steps.push({ op: "same", type, name });
-      return this.record(key, { ...old, inputs });
+      return this.record(key, { ...old, inputs, ...secrets });
     }
     if (diff.replaces.length === 0) {
       const { outs } = await this.harness.update(type, old.id, old.outs, inputs);
       steps.push({ op: "update", type, name });
-      return this.record(key, { ...old, inputs, outs });
+      return this.record(key, { ...old, inputs, outs, ...secrets });
     }
     if (diff.deleteBeforeReplace) await this.harness.delete(type, old.id, old.outs);
     const { id, outs } = await this.harness.create(type, inputs);
     if (!diff.deleteBeforeReplace) await this.harness.delete(type, old.id, old.outs);
     steps.push({ op: "replace", type, name });
-    return this.record(key, { type, name, id, inputs, outs });
+    return this.record(key, { type, name, id, inputs, outs, ...secrets });
   }
 
   private record(key: string, e: StateEntry): StateEntry {
@@ -182,6 +221,9 @@ export class Engine {
     return entry;
   }
 }
+
+/** The marker Pulumi puts on a secret value (sdk/nodejs/runtime/rpc.ts specialSigKey). */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
 /** `fn` over `items`, at most `parallel` at a time; results in the order of `items`. */
 async function pooled<T, R>(items: T[], parallel: number, fn: (t: T) => Promise<R>): Promise<R[]> {

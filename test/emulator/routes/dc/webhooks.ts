@@ -1,6 +1,7 @@
 // Data Center webhooks, repository and project (shared/bitbucket-api.md §8.2, §9 item 12):
 // create answers 200 (not 201) with an integer id and epoch-ms dates; the secret lives in
-// `configuration` and is returned as stored; PUT replaces the hook, configuration included;
+// `configuration` and is returned as stored, or, with the store's maskWebhookSecret, never
+// returned (Atlassian does not document either); PUT replaces the hook, configuration included;
 // REPO_ADMIN (PROJECT_ADMIN for project hooks) or 401.
 
 import { DC_WEBHOOK_EVENTS } from "../../../../provider/resources/webhook";
@@ -11,7 +12,13 @@ import { body, isReply } from "../common";
 const REPO = "/rest/api/latest/projects/:projectKey/repos/:repositorySlug/webhooks";
 const PROJECT = "/rest/api/latest/projects/:projectKey/webhooks";
 
-const render = (h: DcHook, scopeType: string) => ({ ...h, configuration: { ...h.configuration }, scopeType });
+function render(ctx: Ctx, h: DcHook, scopeType: string) {
+  const { secret, ...rest } = h.configuration;
+  const configuration = ctx.store.dc.maskWebhookSecret
+    ? rest
+    : { ...rest, ...(secret !== undefined && { secret }) };
+  return { ...h, configuration, scopeType };
+}
 
 function hooksOf(ctx: Ctx): { hooks: DcHook[]; scopeType: string } | Reply {
   const s = dcScopeOf(ctx);
@@ -72,7 +79,7 @@ function routesAt(base: string): Route[] {
           ? list
           : dcPage(
               ctx,
-              list.hooks.map((h) => render(h, list.scopeType)),
+              list.hooks.map((h) => render(ctx, h, list.scopeType)),
             );
       },
     },
@@ -89,7 +96,7 @@ function routesAt(base: string): Route[] {
         const now = Date.now();
         const hook: DcHook = { id: ctx.store.dc.id(), ...fields(b), createdDate: now, updatedDate: now };
         list.hooks.push(hook);
-        return { status: 200, body: render(hook, list.scopeType) };
+        return { status: 200, body: render(ctx, hook, list.scopeType) };
       },
     },
     {
@@ -98,7 +105,7 @@ function routesAt(base: string): Route[] {
       permission,
       handle: (ctx) => {
         const r = one(ctx);
-        return isReply(r) ? r : { status: 200, body: render(r.hook, r.list.scopeType) };
+        return isReply(r) ? r : { status: 200, body: render(ctx, r.hook, r.list.scopeType) };
       },
     },
     {
@@ -112,7 +119,7 @@ function routesAt(base: string): Route[] {
         const bad = validate(b);
         if (bad) return bad;
         Object.assign(r.hook, fields(b), { updatedDate: Date.now() });
-        return { status: 200, body: render(r.hook, r.list.scopeType) };
+        return { status: 200, body: render(ctx, r.hook, r.list.scopeType) };
       },
     },
     {
