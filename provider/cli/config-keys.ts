@@ -6,8 +6,9 @@
 //   variable-my-repo-DEPLOY_TOKEN                 repository variable (my-repo, DEPLOY_TOKEN)
 //   deployment-variable-api-Production-TOKEN      deployment variable (api, Production, TOKEN)
 //   workspace-variable-TOKEN                      workspace variable
-//   webhook-secret-api-2 / workspace-webhook-secret-1, ssh-key-pair-api
-//   webhook-url-api-2 / workspace-webhook-url-1  a webhook URL that carries a credential
+//   webhook-secret-api-ci-example-com-hook--3f2a1b  a hook's secret, by its URL's host and path
+//   webhook-url-api-ci-example-com-hook--9c0d1e     a webhook URL that carries a credential
+//   workspace-webhook-secret-..., ssh-key-pair-api
 //
 // Such a key is exact when every part is letters, digits and `_` (the repository slug may also
 // hold single inner `-`): the prefix says the kind, the kind says how many parts follow, and
@@ -23,10 +24,10 @@ import { createHash } from "crypto";
 
 /** The kinds of write-only values, with the parts naming each one (`repository` first, where it has one). */
 export const SECRET_KINDS = {
-  "webhook-secret": ["repository", "hook number"],
-  "workspace-webhook-secret": ["hook number"],
-  "webhook-url": ["repository", "hook number"],
-  "workspace-webhook-url": ["hook number"],
+  "webhook-secret": ["repository", "hook"],
+  "workspace-webhook-secret": ["hook"],
+  "webhook-url": ["repository", "hook"],
+  "workspace-webhook-url": ["hook"],
   variable: ["repository", "key"],
   "deployment-variable": ["repository", "environment", "key"],
   "workspace-variable": ["key"],

@@ -105,7 +105,11 @@ export async function exportWorkspace(
         continue;
       }
       seen.add(h.url);
-      const n = seen.size;
+      // The hook in its key: its URL's host and path (never the query), stable however Bitbucket
+      // orders the list; with the hook's uuid when another hook here shares host and path.
+      const n = hooks.some((o) => o !== h && urlForName(o.url) === urlForName(h.url))
+        ? `${urlForName(h.url)} ${h.uuid}`
+        : urlForName(h.url);
       kinds.webhooks.push({
         ...(repository !== undefined && { repositories: [repository] }),
         // A URL with a credential stays out of the file: a reference to set, and a name.
@@ -114,8 +118,8 @@ export async function exportWorkspace(
               name: nameFor(h.url),
               url: secret(
                 repository === undefined
-                  ? { kind: "workspace-webhook-url", parts: [String(n)] }
-                  : { kind: "webhook-url", parts: [repository, String(n)] },
+                  ? { kind: "workspace-webhook-url", parts: [n] }
+                  : { kind: "webhook-url", parts: [repository, n] },
                 `the URL of webhook ${shown} on ${where} (it carries a credential: copy it from the hook's settings)`,
               ),
             }
@@ -128,8 +132,8 @@ export async function exportWorkspace(
         ...(h.secret_set === true && {
           secret: secret(
             repository === undefined
-              ? { kind: "workspace-webhook-secret", parts: [String(n)] }
-              : { kind: "webhook-secret", parts: [repository, String(n)] },
+              ? { kind: "workspace-webhook-secret", parts: [n] }
+              : { kind: "webhook-secret", parts: [repository, n] },
             `the secret of webhook ${shown} on ${where}`,
           ),
         }),

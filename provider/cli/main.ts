@@ -20,6 +20,7 @@ import { isManifestError, loadManifest, shownProblems, type Manifest } from "../
 import { pullRequestFromEnv, upsertComment } from "./comment";
 import { declaredBy } from "./declared";
 import { exportWorkspace } from "./export";
+import { globProblem } from "../manifest/glob";
 import { planAll, readState, repositoriesOf, type PlanStats } from "./plan";
 import { progress } from "./progress";
 import { FORMATS, render, summarize, type Format } from "./report";
@@ -305,6 +306,8 @@ async function exportCommand(args: string[], out: Out, err: Out, cwd: string): P
     0,
   );
   if (!values.workspace) throw usage("--workspace is required: the workspace slug, e.g. --workspace acme");
+  const tooLarge = values.repositories === undefined ? undefined : globProblem(values.repositories);
+  if (tooLarge !== undefined) throw usage(`--repositories: ${tooLarge}`);
   const settings = loadSettings();
   if (settings.flavor === "datacenter") {
     err(

@@ -337,7 +337,7 @@ export const accessTokenProvider: pulumi.dynamic.ResourceProvider = {
     if (due) {
       replaces.push("expiresAt");
       notice(
-        `access token "${olds.name}" of ${placeOf(olds)} ${renewalSaid(due)}: pulumi up replaces it: a new token is made, then the old one revoked; give its holders the new token output`,
+        `access token "${olds.name}" of ${placeOf(olds)} ${renewalSaid(due)}: pulumi up replaces it: a new token is made, then the old one revoked (kept if the resource is retainOnDelete or protected: revoke it by hand); give its holders the new token output`,
       );
     }
     if (replaces.length > 0 && typeof olds.tokenId === "string") {
@@ -365,7 +365,7 @@ export const accessTokenProvider: pulumi.dynamic.ResourceProvider = {
       created: (t) => {
         if (old)
           notice(
-            `${found.what}: made token ${t.id} to replace token ${old.tokenId} (${old.why}); the old one is revoked next`,
+            `${found.what}: made token ${t.id} to replace token ${old.tokenId} (${old.why}); the engine revokes the old one next, unless the resource is retainOnDelete`,
           );
         return { id: idOf(inputs, t.id), outs: fromApi(inputs, t, t.token ?? "") };
       },

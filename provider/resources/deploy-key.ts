@@ -246,7 +246,7 @@ const keyPath = (o: Where, keyId: number | string) => `${apiOf(o).collection(o)}
  */
 const objectKey = (o: Where, keyId: number | string) =>
   o.flavor === "datacenter"
-    ? `DeployKey:dc:${o.project}/${o.repository ?? ""}:${keyId}`
+    ? `DeployKey:dc:${o.project?.toUpperCase()}/${o.repository?.toLowerCase() ?? ""}:${keyId}`
     : `DeployKey:${o.project !== undefined ? "project" : "repository"}:${keyId}`;
 
 function idOf(o: Where, keyId: number): string {

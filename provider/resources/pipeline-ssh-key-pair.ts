@@ -30,6 +30,7 @@ import {
   claim,
   holdUnlessReplaced,
   keptByThisRun,
+  locationOf,
   ownershipOf,
   said,
   takeoverRefused,
@@ -146,9 +147,34 @@ function outputs(
 const pairPath = (n: { workspace: string; repository: string }) =>
   `${pipelinesSshPath(n.workspace, n.repository)}/key_pair`;
 
-/** One pair per repository: the repository is the object. */
+/**
+ * One pair per repository: the repository is the object. A `{uuid}` repository names it alone
+ * (repository uuids are unique across Bitbucket); a slug needs its workspace.
+ */
 const objectKey = (n: { workspace: string; repository: string }) =>
-  `PipelineSshKeyPair:${n.workspace}/${n.repository}`.toLowerCase();
+  (n.repository.startsWith("{")
+    ? `PipelineSshKeyPair:${n.repository}`
+    : `PipelineSshKeyPair:${n.workspace}/${n.repository}`
+  ).toLowerCase();
+
+/**
+ * Every key a resource holding this repository's pair may have used: the place as written, and
+ * as Bitbucket names it (slugs, the workspace's uuid, the repository's uuid), read at delete time
+ * (a cached GET of the repository). Without that read, only the place as written.
+ */
+async function objectKeysOf(n: { workspace: string; repository: string }): Promise<string[]> {
+  const at = await locationOf(n);
+  if (at?.repositoryUuid === undefined || at.repository === undefined) return [objectKey(n)];
+  const slug = at.repository;
+  return [
+    ...new Set([
+      objectKey(n),
+      objectKey({ workspace: at.workspace, repository: slug }),
+      objectKey({ workspace: at.workspaceUuid, repository: slug }),
+      objectKey({ workspace: at.workspace, repository: at.repositoryUuid }),
+    ]),
+  ];
+}
 
 async function put(n: Normalized, what: string) {
   try {
@@ -258,10 +284,10 @@ export const pipelineSshKeyPairProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async delete(_id: string, props: PipelineSshKeyPairOutputs) {
-    if (
-      keptByThisRun(objectKey(props), `the Pipelines SSH key pair of ${props.workspace}/${props.repository}`)
-    )
-      return;
+    const what = `the Pipelines SSH key pair of ${props.workspace}/${props.repository}`;
+    if (keptByThisRun(objectKey(props), what)) return;
+    // Held under another name of the same repository ({uuid}, another case): it stays too.
+    for (const key of await objectKeysOf(props)) if (keptByThisRun(key, what)) return;
     try {
       await deleteIfExists(pairPath(props));
     } catch (e) {

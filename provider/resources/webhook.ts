@@ -571,7 +571,7 @@ export function lookup(n: Normalized): Lookup<HookView> {
 
 /** Claims are per object: flavor (Cloud uuids and DC integers never meet) and Bitbucket's id. */
 const objectKey = (w: Where, hookId: string) =>
-  w.flavor === "datacenter" ? `Webhook:dc:${w.project}:${hookId}` : `Webhook:${hookId}`;
+  w.flavor === "datacenter" ? `Webhook:dc:${w.project?.toUpperCase()}:${hookId}` : `Webhook:${hookId}`;
 
 // ---- the provider -------------------------------------------------------------------------
 

@@ -119,7 +119,7 @@ describe("bitbucket-iac export", function () {
     // Write-only values are references, listed with what each one holds; none is in the file.
     assert.match(
       exported.err,
-      /write-only values to set before pulumi up \(9\):\n {4}pulumi config set --secret webhook-secret-svc-000-2 <value> {3}# the secret of webhook https:\/\/deploy\.example\.test\/hook on acme\/svc-000/,
+      /write-only values to set before pulumi up \(9\):\n {4}pulumi config set --secret webhook-secret-svc-000-deploy-example-test-hook--[0-9a-f]{6} <value> {3}# the secret of webhook https:\/\/deploy\.example\.test\/hook on acme\/svc-000/,
     );
     assert.match(text, /pulumi config set --secret variable-svc-002-DEPLOY_TOKEN <value>/);
     assert.doesNotMatch(text, /\bt[012]\b|\bs[0-3]\b|PRIVATE KEY/);
@@ -161,5 +161,13 @@ describe("bitbucket-iac export", function () {
       missing.err,
       /^bitbucket-iac export: --workspace is required: the workspace slug, e\.g\. --workspace acme\n\nusage: bitbucket-iac export/,
     );
+    emu.resetLog();
+    const hostile = await run(["export", "--workspace", "acme", "--repositories", "*a".repeat(21)], dir);
+    assert.equal(hostile.code, 2);
+    assert.match(
+      hostile.err,
+      /^bitbucket-iac export: --repositories: the glob has 21 wildcards \(\* and \?\); at most 20 are allowed/,
+    );
+    assert.deepEqual(emu.log(), [], "refused before any request");
   });
 });

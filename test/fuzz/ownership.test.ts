@@ -1,13 +1,15 @@
 // Issue 19.1 as a property: over generated sequences of runs (webhooks declared under changing
-// names and URLs, some runs failed by an unrelated conflict so the engine skips their deletes),
-// nothing the stack holds is ever deleted, nothing is duplicated and nothing is orphaned. Each run
-// is a new host process, as each `pulumi up` is. FUZZ_SEED and FUZZ_RUNS make a longer run.
+// names and URLs, a key pair under changing names and spellings of its repository, some runs
+// failed by an unrelated conflict so the engine skips their deletes), nothing the stack holds is
+// ever deleted, nothing is duplicated and nothing is orphaned. Each run is a new host process, as
+// each `pulumi up` is. FUZZ_SEED and FUZZ_RUNS make a longer run.
 
 import * as assert from "node:assert/strict";
 import fc from "fast-check";
-import { Webhook } from "../../provider";
+import { PipelineSshKeyPair, Webhook } from "../../provider";
 import { Engine } from "../harness/deploy";
 import { fixture, type Fixture } from "../harness/fixture";
+import { ed25519 } from "../keys";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 1919);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 3);
@@ -18,6 +20,8 @@ const BLOCKED = "https://hooks.example.test/blocked";
 interface Run {
   /** name -> index into URLS; one name per URL (two names on one URL is another, tested, error). */
   hooks: Array<[string, number]>;
+  /** The repository's key pair under a name, its place written as a slug, another case or its {uuid}. */
+  pair?: [string, "api" | "API" | "uuid"];
   /** An entry whose hook exists by hand and differs: its create fails the run, deletes are skipped. */
   fails: boolean;
 }
@@ -27,8 +31,15 @@ const run: fc.Arbitrary<Run> = fc.record({
     maxLength: 2,
     selector: ([, url]) => url,
   }),
+  pair: fc.option(
+    fc.tuple(fc.constantFrom("p", "q"), fc.constantFrom("api" as const, "API" as const, "uuid" as const)),
+    {
+      nil: undefined,
+    },
+  ),
   fails: fc.boolean(),
 });
+const KEY = ed25519();
 
 describe("issue 19.1 property: nothing the stack holds is deleted across runs", () => {
   let f: Fixture;
@@ -48,7 +59,8 @@ describe("issue 19.1 property: nothing the stack holds is deleted across runs", 
         const web = f.emulator.store.workspaces.get("acme")!.repos.get("web")!;
         web.hooks.length = 0;
         f.emulator.store.addHook("acme", "web", { url: BLOCKED, events: ["issue:created"] });
-        for (const [i, r] of [...runs, { hooks: [], fails: false }].entries()) {
+        delete api().keyPair;
+        for (const [i, r] of [...runs, { hooks: [], fails: false } as Run].entries()) {
           const result = await engine.up(() => [
             ...r.hooks.map(
               ([name, url]) =>
@@ -59,6 +71,17 @@ describe("issue 19.1 property: nothing the stack holds is deleted across runs", 
                   events: ["repo:push"],
                 }),
             ),
+            ...(r.pair
+              ? [
+                  new PipelineSshKeyPair(r.pair[0], {
+                    workspace: "acme",
+                    repository: r.pair[1] === "uuid" ? api().uuid : r.pair[1],
+                    privateKey: KEY.privatePem,
+                    publicKey: KEY.publicLine,
+                    adopt: true,
+                  }),
+                ]
+              : []),
             ...(r.fails
               ? [
                   new Webhook("blocked", {
@@ -94,8 +117,15 @@ describe("issue 19.1 property: nothing the stack holds is deleted across runs", 
             live.length,
             `run ${i + 1}: a URL has two hooks`,
           );
+          const pairs = [...engine.state.values()].filter((e) => e.type === "PipelineSshKeyPair");
+          assert.equal(
+            api().keyPair !== undefined,
+            pairs.length > 0,
+            `run ${i + 1}: ${pairs.length} key pair record(s), and the repository ${api().keyPair ? "has" : "has no"} pair`,
+          );
         }
         assert.deepEqual(api().hooks, [], "the last run declares nothing: everything is deleted");
+        assert.equal(api().keyPair, undefined, "the key pair too");
       }),
       {
         seed: SEED,
@@ -108,6 +138,15 @@ describe("issue 19.1 property: nothing the stack holds is deleted across runs", 
               { hooks: [["a", 0]], fails: false },
               { hooks: [["b", 0]], fails: true },
               { hooks: [["b", 0]], fails: false },
+            ],
+          ],
+          // A key pair moved to its repository's {uuid} (found in review), then to another case.
+          [
+            [
+              { hooks: [], pair: ["p", "api"], fails: false },
+              { hooks: [], pair: ["q", "uuid"], fails: true },
+              { hooks: [], pair: ["q", "uuid"], fails: false },
+              { hooks: [], pair: ["p", "API"], fails: false },
             ],
           ],
         ],

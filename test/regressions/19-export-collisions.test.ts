@@ -295,4 +295,26 @@ describe("issue 19.2: export cannot collide or drop", function () {
     );
     assert.deepEqual(objectsOf(again.out).objects, EXPECTED_OBJECTS);
   });
+
+  it("keeps a webhook secret's config key when a hook listed before it is deleted by hand (keys do not follow list order)", async () => {
+    const LATER = "https://later.example.test/hook";
+    await byHand(f.emulator, "POST", "/repositories/acme/my.repo/hooks", {
+      url: LATER,
+      events: ["repo:push"],
+      secret: "whsec-L5",
+    });
+    const keyOf = (out: string, url: string) =>
+      objectsOf(out).refs.find(([object]) => object === `webhook my.repo ${url}`)?.[1];
+    const before = await run(["export", "--workspace", "acme"], dir);
+    const key = keyOf(before.out, LATER);
+    assert.match(String(key), /^webhook-secret-my-repo-later-example-test-hook--[0-9a-f]{6}$/);
+    const repo = f.emulator.store.workspaces.get("acme")!.repos.get("my.repo")!;
+    repo.hooks.splice(
+      repo.hooks.findIndex((h) => h.url === CI),
+      1,
+    );
+    const after = await run(["export", "--workspace", "acme"], dir);
+    assert.equal(keyOf(after.out, LATER), key, "the same key still names whsec-L5's hook");
+    assert.equal(keyOf(after.out, CI), undefined);
+  });
 });

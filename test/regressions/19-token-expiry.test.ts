@@ -100,11 +100,11 @@ describe("issue 19 case 6: a Data Center access token near or past its expiry is
 
     const renewed = await replace(fx, made.id, read.props, tok(), "expiresAt");
     await fx.harness.expectStderr(
-      /bitbucket-iac: access token "platform\.sh" of PROJ\/api expires on 2026-04-01T09:00:00\.000Z \(in 6 days, within bitbucket:tokenRenewDays = 7\): pulumi up replaces it: a new token is made, then the old one revoked; give its holders the new token output/,
+      /bitbucket-iac: access token "platform\.sh" of PROJ\/api expires on 2026-04-01T09:00:00\.000Z \(in 6 days, within bitbucket:tokenRenewDays = 7\): pulumi up replaces it: a new token is made, then the old one revoked \(kept if the resource is retainOnDelete or protected: revoke it by hand\); give its holders the new token output/,
     );
     await fx.harness.expectStderr(
       new RegExp(
-        `bitbucket-iac: access token "platform\\.sh" of PROJ/api: made token ${String(renewed.outs.tokenId)} to replace token ${String(made.outs.tokenId)} \\(expires on 2026-04-01T09:00:00\\.000Z \\(in 6 days, within bitbucket:tokenRenewDays = 7\\)\\); the old one is revoked next`,
+        `bitbucket-iac: access token "platform\\.sh" of PROJ/api: made token ${String(renewed.outs.tokenId)} to replace token ${String(made.outs.tokenId)} \\(expires on 2026-04-01T09:00:00\\.000Z \\(in 6 days, within bitbucket:tokenRenewDays = 7\\)\\); the engine revokes the old one next, unless the resource is retainOnDelete`,
       ),
     );
     assert.notEqual(renewed.outs.token, made.outs.token);
