@@ -1,7 +1,9 @@
 // loadManifest: bitbucket.yaml -> a typed Manifest, or every problem at once.
 //
-// 1. YAML is parsed with source positions (the `yaml` package's LineCounter); syntax errors and
-//    duplicate keys are reported where they are.
+// 1. YAML is parsed with source positions (line starts counted here: the `yaml` package's
+//    LineCounter misses line breaks inside tokens it cannot read); syntax errors, duplicate keys,
+//    aliases without an anchor or inside their own value, and nesting past MAX_DEPTH are reported
+//    where they are, in one pass without recursion.
 // 2. The JSON Schema (schema/manifest.schema.json, compiled once with ajv) checks shapes; each
 //    ajv error is translated into plain words at the line and column of the value (or key) it
 //    is about, with "did you mean" for unknown keys and values.
@@ -15,15 +17,17 @@ import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020"
 import addFormats from "ajv-formats";
 import * as path from "path";
 import {
+  isAlias,
+  isCollection,
   isMap,
   isNode,
   isPair,
   isScalar,
-  LineCounter,
   parseDocument,
   visit,
   type Document,
   type Node,
+  type YAMLMap,
 } from "yaml";
 import { DATACENTER_PRESETS, PRESETS, presetFor, type PresetName } from "../presets";
 import { isTooLarge, readLimited } from "../read-limited";
@@ -237,21 +241,65 @@ const DC_PRESETS = Object.keys(DATACENTER_PRESETS);
 
 type Segment = string | number;
 
-/** "webhooks[2].url" from ["webhooks", 2, "url"]. */
+/** Characters a message never prints as they are: control, format, lone surrogate, line separators. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\u2028\u2029]/gu;
+
+/** Text with every unprintable character escaped (\n, \u001b...), so it cannot forge an output line or a terminal escape. */
+const clean = (s: string) =>
+  s.replace(UNPRINTABLE, (c) =>
+    c === "\n"
+      ? "\\n"
+      : c === "\r"
+        ? "\\r"
+        : c === "\t"
+          ? "\\t"
+          : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+
+/** At most `max` characters, cut with "...". */
+const cut = (s: string, max = 60) => (s.length > max ? `${s.slice(0, max - 3)}...` : s);
+
+/** User text as a message quotes it: escaped, cut short, in double quotes. */
+const quote = (s: string) => `"${clean(cut(s))}"`;
+
+/** A value as a message shows it: text quoted, anything else as JSON, cut short. */
+const shownValue = (v: unknown) =>
+  typeof v === "string" ? quote(v) : clean(cut(JSON.stringify(v) ?? String(v)));
+
+/** "Did you mean" candidates; none for long text, which is no typo (and would cost seconds to compare). */
+const suggest = (s: string, known: readonly string[]) => (s.length > 100 ? [] : closeMatches(s, known));
+
+/** "webhooks[2].url" from ["webhooks", 2, "url"]; a key that is long or unprintable is quoted. */
 export const pathText = (segs: Segment[]) =>
-  segs.reduce<string>((acc, s) => (typeof s === "number" ? `${acc}[${s}]` : acc ? `${acc}.${s}` : s), "") ||
+  segs
+    .map((s) =>
+      typeof s === "string" && (s.length > 60 || new RegExp(UNPRINTABLE.source, "u").test(s)) ? quote(s) : s,
+    )
+    .reduce<string>((acc, s) => (typeof s === "number" ? `${acc}[${s}]` : acc ? `${acc}.${s}` : s), "") ||
   "(top level)";
 
 class Positions {
+  /** Offset of each line's first character. */
+  private readonly lineStarts: number[] = [0];
+  /** Each mapping's pairs by key, built when first asked (an unknown key each, not a scan each). */
+  private readonly pairs = new WeakMap<YAMLMap, Map<string, Node>>();
+
   constructor(
     private readonly doc: Document,
-    private readonly lc: LineCounter,
+    text: string,
     private readonly file: string,
-  ) {}
+  ) {
+    for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) this.lineStarts.push(i + 1);
+  }
 
   at(offset: number, segs: Segment[]): Loc {
-    const { line, col } = this.lc.linePos(offset);
-    return { file: this.file, line, col, path: pathText(segs) };
+    let [lo, hi] = [0, this.lineStarts.length - 1];
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.lineStarts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { file: this.file, line: lo + 1, col: offset - this.lineStarts[lo]! + 1, path: pathText(segs) };
   }
 
   /** The node at a path, or the nearest ancestor that exists. */
@@ -273,9 +321,15 @@ class Positions {
   key(segs: Segment[], key: string): Loc {
     const { node } = this.node(segs);
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === key);
-      const k = pair?.key;
-      if (isNode(k) && k.range) return this.at(k.range[0], [...segs, key]);
+      let keys = this.pairs.get(node);
+      if (!keys) {
+        keys = new Map();
+        for (const p of node.items)
+          if (isScalar(p.key) && !keys.has(String(p.key.value))) keys.set(String(p.key.value), p.key);
+        this.pairs.set(node, keys);
+      }
+      const k = keys.get(key);
+      if (k?.range) return this.at(k.range[0], [...segs, key]);
     }
     return this.value(segs);
   }
@@ -310,10 +364,7 @@ function translate(e: ErrorObject, segs: Segment[], pos: Positions, flavor: Flav
     properties?: Record<string, { description?: string }>;
   };
   const value = e.data;
-  const shown =
-    typeof value === "string"
-      ? `"${value.length > 60 ? `${value.slice(0, 57)}...` : value}"`
-      : JSON.stringify(value);
+  const shown = () => shownValue(value); // only when said: for an unknown key the value is the whole mapping
   switch (e.keyword) {
     case "if":
       return undefined; // the "then"/"else" error says what is wrong
@@ -324,10 +375,10 @@ function translate(e: ErrorObject, segs: Segment[], pos: Positions, flavor: Flav
     }
     case "additionalProperties": {
       const key = String(e.params.additionalProperty);
-      const close = closeMatches(key, Object.keys(parent.properties ?? {}));
+      const close = suggest(key, Object.keys(parent.properties ?? {}));
       return {
         loc: pos.key(segs, key),
-        message: `unknown key "${key}"${close.length ? `; did you mean "${close[0]}"?` : ""} (keys here: ${Object.keys(parent.properties ?? {}).join(", ")})`,
+        message: `unknown key ${quote(key)}${close.length ? `; did you mean "${close[0]}"?` : ""} (keys here: ${Object.keys(parent.properties ?? {}).join(", ")})`,
       };
     }
     case "type":
@@ -345,7 +396,7 @@ function translate(e: ErrorObject, segs: Segment[], pos: Positions, flavor: Flav
         message: `must be ${String(e.params.type)
           .split(",")
           .map((t) => TYPE_WORDS[t] ?? t)
-          .join(" or ")}, not ${shown}`,
+          .join(" or ")}, not ${shown()}`,
       };
     case "enum": {
       const events: readonly string[] = flavor === "cloud" ? CLOUD_WEBHOOK_EVENTS : DC_WEBHOOK_EVENTS;
@@ -353,26 +404,26 @@ function translate(e: ErrorObject, segs: Segment[], pos: Positions, flavor: Flav
       const allowed = (e.params.allowedValues as unknown[])
         .map(String)
         .filter((v) => segs.at(-2) !== "events" || events.includes(v));
-      const close = closeMatches(String(value), allowed);
+      const close = typeof value === "string" ? suggest(value, allowed) : [];
       return {
         loc: pos.value(segs),
-        message: `${shown} is not allowed here${close.length ? `; did you mean ${close.map((c) => `"${c}"`).join(", ")}?` : allowed.length <= 8 ? ` (one of: ${allowed.join(", ")})` : ""}`,
+        message: `${shown()} is not allowed here${close.length ? `; did you mean ${close.map((c) => `"${c}"`).join(", ")}?` : allowed.length <= 8 ? ` (one of: ${allowed.join(", ")})` : ""}`,
       };
     }
     case "const":
       return {
         loc: pos.value(segs),
-        message: `must be ${JSON.stringify(e.params.allowedValue)}, not ${shown}`,
+        message: `must be ${JSON.stringify(e.params.allowedValue)}, not ${shown()}`,
       };
     case "pattern":
       return {
         loc: pos.value(segs),
-        message: `${shown} is not valid: ${parent.description ?? `must match ${e.params.pattern}`}`,
+        message: `${shown()} is not valid: ${parent.description ?? `must match ${e.params.pattern}`}`,
       };
     case "format":
       return {
         loc: pos.value(segs),
-        message: `${shown} is not a valid ${e.params.format === "uri" ? "URL" : e.params.format}`,
+        message: `${shown()} is not a valid ${e.params.format === "uri" ? "URL" : e.params.format}`,
       };
     case "minItems":
       return { loc: pos.value(segs), message: `must list at least ${e.params.limit}` };
@@ -380,7 +431,7 @@ function translate(e: ErrorObject, segs: Segment[], pos: Positions, flavor: Flav
       const list = value as unknown[];
       return {
         loc: pos.value([...segs, e.params.i as number]),
-        message: `${JSON.stringify(list[e.params.i as number])} is listed twice`,
+        message: `${shownValue(list[e.params.i as number])} is listed twice`,
       };
     }
     case "minLength":
@@ -459,7 +510,7 @@ function crossCheck(data: Record<string, unknown>, pos: Positions): Problem[] {
       else
         problems.push({
           loc: pos.value([kind, i, "id"]),
-          message: `id "${e.id}" is already used by ${kind}[${before}] (line ${pos.value([kind, before]).line})`,
+          message: `id ${quote(e.id)} is already used by ${kind}[${before}] (line ${pos.value([kind, before]).line})`,
         });
     });
   }
@@ -495,10 +546,10 @@ function crossCheck(data: Record<string, unknown>, pos: Positions): Problem[] {
   list("integrations").forEach((e, i) => {
     if (flavor === "datacenter") return; // a consumer there is refused as such
     if (typeof e?.consumer !== "string" || consumerIds.includes(e.consumer)) return;
-    const close = closeMatches(e.consumer, consumerIds);
+    const close = suggest(e.consumer, consumerIds);
     problems.push({
       loc: pos.value(["integrations", i, "consumer"]),
-      message: `no OAuth consumer with id "${e.consumer}"${close.length ? `; did you mean "${close[0]}"?` : ""} (declare it under oauthConsumers${consumerIds.length ? `; ids: ${consumerIds.join(", ")}` : ""})`,
+      message: `no OAuth consumer with id ${quote(e.consumer)}${close.length ? `; did you mean ${quote(close[0]!)}?` : ""} (declare it under oauthConsumers${consumerIds.length ? `; ids: ${consumerIds.map((c) => clean(cut(c))).join(", ")}` : ""})`,
     });
   });
   return problems;
@@ -603,7 +654,7 @@ function dataCenterChecks(data: Record<string, unknown>, pos: Positions, list: L
           if (e[f] !== undefined)
             problems.push({
               loc: pos.key([kind, i], f),
-              message: `a token of user ${String(e.user)} belongs to the user: remove ${f}, or remove user for a project or repository token`,
+              message: `a token of user ${clean(cut(String(e.user)))} belongs to the user: remove ${f}, or remove user for a project or repository token`,
             });
       } else if (!placed) {
         problems.push({
@@ -620,7 +671,7 @@ function dataCenterChecks(data: Record<string, unknown>, pos: Positions, list: L
         problems.push({
           loc: pos.value([kind, i, "preset"]),
           message: cloudOnly(
-            `preset ${e.preset} is for Bitbucket Cloud; on Data Center: ${DC_PRESETS.join(", ")}`,
+            `preset ${clean(cut(e.preset))} is for Bitbucket Cloud; on Data Center: ${DC_PRESETS.join(", ")}`,
           ),
         });
       if (kind === "webhooks" && e.description === "")
@@ -633,7 +684,7 @@ function dataCenterChecks(data: Record<string, unknown>, pos: Positions, list: L
   }
   const permissionProblem = (perm: unknown, onRepos: boolean, what: string) =>
     typeof perm === "string" && perm.startsWith(onRepos ? "PROJECT_" : "REPO_")
-      ? `${perm} is for ${onRepos ? "a project" : "repositories"}: ${what} take ${onRepos ? "REPO_READ, REPO_WRITE or REPO_ADMIN" : "PROJECT_READ, PROJECT_WRITE or PROJECT_ADMIN"}`
+      ? `${clean(cut(perm))} is for ${onRepos ? "a project" : "repositories"}: ${what} take ${onRepos ? "REPO_READ, REPO_WRITE or REPO_ADMIN" : "PROJECT_READ, PROJECT_WRITE or PROJECT_ADMIN"}`
       : undefined;
   list("deployKeys").forEach((e, i) => {
     const onRepos = e?.repositories !== undefined;
@@ -652,6 +703,107 @@ function dataCenterChecks(data: Record<string, unknown>, pos: Positions, list: L
 
 /** How far one alias may expand (yaml's own guard, kept at its default). */
 const MAX_ALIAS_COUNT = 100;
+
+/** How deep lists and mappings may nest, aliases counted (a manifest needs about eight levels). */
+export const MAX_DEPTH = 64;
+
+/** How many anchors and aliases a manifest may hold: yaml resolves each alias by a scan of those before it. */
+export const MAX_ANCHORS = 1000;
+
+const TOO_DEEP = `YAML: nested more than ${MAX_DEPTH} levels deep; a manifest needs a few`;
+
+/** The nodes right below a collection (a mapping's keys and values), in document order. */
+const childrenOf = (n: unknown): Node[] =>
+  isCollection(n)
+    ? (n.items as unknown[]).flatMap((it) => (isPair(it) ? [it.key, it.value] : [it])).filter(isNode)
+    : [];
+
+/**
+ * What the parser leaves to us, found in one pass over the document without recursion (no depth
+ * or size makes it throw, no key count makes it slow): a key twice in a mapping (yaml's own check
+ * compares each key with every other), an alias without an anchor before it or inside the value
+ * it names (that value would contain itself), more than MAX_ANCHORS anchors and aliases, and
+ * nesting past MAX_DEPTH, counting what aliases bring in.
+ */
+function structureProblems(doc: Document, pos: Positions): Problem[] {
+  const problems: Problem[] = [];
+  const at = (n: Node) => pos.at(n.range?.[0] ?? 0, []);
+  const anchors = new Map<string, Node>();
+  /** Levels from a node down to its deepest value, through aliases (anchored nodes are asked). */
+  const height = new Map<Node, number>();
+  let named = 0;
+  const stack: Array<{ node: Node; depth: number; after?: Node[] }> = isNode(doc.contents)
+    ? [{ node: doc.contents, depth: 1 }]
+    : [];
+  while (stack.length) {
+    const { node, depth, after } = stack.pop()!;
+    if (after) {
+      height.set(node, 1 + after.reduce((h, k) => Math.max(h, height.get(k) ?? 1), 0));
+      continue;
+    }
+    if ((node.anchor !== undefined || isAlias(node)) && ++named > MAX_ANCHORS) {
+      problems.push({
+        loc: at(node),
+        message: `YAML: more than ${MAX_ANCHORS} anchors and aliases; write the entries out instead`,
+      });
+      break;
+    }
+    if (isAlias(node)) {
+      const target = anchors.get(node.source);
+      const start = node.range?.[0] ?? 0;
+      const name = clean(cut(node.source));
+      if (target === undefined) {
+        problems.push({
+          loc: at(node),
+          message: `YAML: alias *${name} names no anchor before it (write &${name} on the value first)`,
+        });
+      } else if (target.range && start >= target.range[0] && start < target.range[1]) {
+        const where = pos.at(target.range[0], []);
+        problems.push({
+          loc: at(node),
+          message: `YAML: alias *${name} is inside the value it names (&${name} at ${where.line}:${where.col}): that value would contain itself`,
+        });
+      } else if (depth - 1 + (height.get(target) ?? 1) > MAX_DEPTH) {
+        problems.push({ loc: at(node), message: TOO_DEEP });
+        break;
+      } else height.set(node, height.get(target) ?? 1);
+      continue;
+    }
+    if (node.anchor !== undefined) anchors.set(node.anchor, node);
+    if (depth > MAX_DEPTH) {
+      problems.push({ loc: at(node), message: TOO_DEEP });
+      break;
+    }
+    if (isMap(node)) {
+      const seen = new Set<unknown>();
+      for (const { key } of node.items) {
+        if (!isScalar(key)) continue;
+        if (seen.has(key.value)) problems.push({ loc: at(key), message: "YAML: Map keys must be unique" });
+        seen.add(key.value);
+      }
+    }
+    const kids = childrenOf(node);
+    stack.push({ node, depth, after: kids });
+    for (let i = kids.length - 1; i >= 0; i--) stack.push({ node: kids[i]!, depth: depth + 1 });
+  }
+  return problems;
+}
+
+/** The parser's own errors in plain words, each once; a stack overflow in it is nesting too deep. */
+function yamlProblems(doc: Document, text: string, pos: Positions): Problem[] {
+  const seen = new Set<string>();
+  const problems: Problem[] = [];
+  for (const e of doc.errors) {
+    const deep = /call stack/i.test(e.message);
+    const key = deep ? "deep" : `${e.pos[0]}:${e.code}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const offset = /^Flow (sequence|mapping)/.test(e.message) ? unclosedBracket(text, e.pos[0]) : e.pos[0];
+    const said = e.message.split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "") ?? "";
+    problems.push({ loc: pos.at(offset, []), message: deep ? TOO_DEEP : `YAML: ${clean(cut(said, 200))}` });
+  }
+  return problems;
+}
 
 // ---- loading ------------------------------------------------------------------------------------------
 
@@ -688,19 +840,14 @@ function optionPositions(options: unknown, at: (segs: Segment[]) => Loc): Record
 
 /** Parses and checks manifest text; `file` is used in messages. Throws a ManifestError listing every problem. */
 export function parseManifest(text: string, file: string): Manifest {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  const pos = new Positions(doc, lc, file);
-  if (doc.errors.length) {
-    throw manifestError(
-      doc.errors.map((e) => ({
-        loc: pos.at(
-          /^Flow (sequence|mapping)/.test(e.message) ? unclosedBracket(text, e.pos[0]) : e.pos[0],
-          [],
-        ),
-        message: `YAML: ${e.message.split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "")}`,
-      })),
-    );
+  // Keys are checked by structureProblems (linear); logLevel: "error" keeps yaml's warnings off stderr.
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false, logLevel: "error" });
+  const pos = new Positions(doc, text, file);
+  const structural = [...yamlProblems(doc, text, pos), ...structureProblems(doc, pos)];
+  if (structural.length) {
+    // Nesting too deep is said once, whichever pass found it first.
+    const deep = structural.findIndex((p) => p.message === TOO_DEEP);
+    throw manifestError(structural.filter((p, i) => p.message !== TOO_DEEP || i === deep));
   }
   let data: unknown;
   try {
@@ -712,9 +859,9 @@ export function parseManifest(text: string, file: string): Manifest {
     throw manifestError([
       {
         loc: pos.at(first ?? 0, []),
-        message: /alias/i.test((e as Error).message)
+        message: /excessive alias/i.test((e as Error).message)
           ? `YAML: aliases here expand to too many nodes (more than ${MAX_ALIAS_COUNT} per alias); write the entries out instead`
-          : `YAML: ${(e as Error).message.split("\n")[0]}`,
+          : `YAML: ${clean(cut((e as Error).message.split("\n")[0] ?? "", 200))}`,
       },
     ]);
   }
