@@ -10,9 +10,9 @@ import { PipelineSshKeyPair, Webhook } from "../../provider";
 import { Engine } from "../harness/deploy";
 import { fixture, type Fixture } from "../harness/fixture";
 import { ed25519 } from "../keys";
+import { fuzzParams, runsOf } from "./params";
 
-const SEED = Number(process.env.FUZZ_SEED ?? 1919);
-const RUNS = Number(process.env.FUZZ_RUNS ?? 3);
+const RUNS = runsOf(3);
 const URLS = ["https://hooks.example.test/1", "https://hooks.example.test/2"];
 const NAMES = ["a", "b", "c"];
 const BLOCKED = "https://hooks.example.test/blocked";
@@ -48,9 +48,8 @@ describe("issue 19.1 property: nothing the stack holds is deleted across runs", 
   });
   after(async () => f?.close());
 
-  it(`holds over generated run sequences (seed ${SEED}, ${RUNS} sequences)`, async function () {
+  it(`holds over generated run sequences (${RUNS} sequences)`, async function () {
     this.timeout(RUNS * 6 * 30_000);
-    console.log(`      fast-check seed ${SEED}, ${RUNS} runs (FUZZ_SEED / FUZZ_RUNS to change)`);
     await fc.assert(
       fc.asyncProperty(fc.array(run, { minLength: 2, maxLength: 4 }), async (runs) => {
         const engine = new Engine(f.harness);
@@ -128,8 +127,7 @@ describe("issue 19.1 property: nothing the stack holds is deleted across runs", 
         assert.equal(api().keyPair, undefined, "the key pair too");
       }),
       {
-        seed: SEED,
-        numRuns: RUNS,
+        ...fuzzParams<[Run[]]>("run sequences", 3),
         endOnFailure: true,
         // The issue's sequence first: a rename whose run fails, then a run that keeps the new name.
         examples: [
