@@ -425,8 +425,12 @@ const AMPERSAND: Preset = {
   callbackUrl: AMPERSAND_CALLBACK,
   repositories: "none",
   requiredScopes: (o) => [
-    ...((o.read as string[]) ?? []).map((x) => AMPERSAND_OBJECTS[x]?.read ?? x),
-    ...((o.write as string[]) ?? []).map((x) => AMPERSAND_OBJECTS[x]?.write ?? x),
+    ...listOf<unknown>(o, "read")
+      .filter(str)
+      .map((x) => AMPERSAND_OBJECTS[x]?.read ?? x),
+    ...listOf<unknown>(o, "write")
+      .filter(str)
+      .map((x) => AMPERSAND_OBJECTS[x]?.write ?? x),
   ],
   validate: (o) => {
     const problems = [
@@ -436,7 +440,7 @@ const AMPERSAND: Preset = {
         ["write", "string[]", false],
       ]),
     ];
-    const objects = [...((o.read as string[]) ?? []), ...((o.write as string[]) ?? [])];
+    const objects = [...listOf<unknown>(o, "read"), ...listOf<unknown>(o, "write")].filter(str);
     if (objects.length === 0)
       problems.push(
         "read: list the objects Ampersand reads (and write: those it writes), e.g. read: [repository, pullrequest]",

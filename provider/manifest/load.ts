@@ -841,7 +841,16 @@ function optionPositions(options: unknown, at: (segs: Segment[]) => Loc): Record
 /** Parses and checks manifest text; `file` is used in messages. Throws a ManifestError listing every problem. */
 export function parseManifest(text: string, file: string): Manifest {
   // Keys are checked by structureProblems (linear); logLevel: "error" keeps yaml's warnings off stderr.
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false, logLevel: "error" });
+  // yaml makes an Error per problem, thousands for a damaged file, each recording a stack no one
+  // reads (all of mocha's, which sets no limit): parse without.
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false, logLevel: "error" });
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
   const pos = new Positions(doc, text, file);
   const structural = [...yamlProblems(doc, text, pos), ...structureProblems(doc, pos)];
   if (structural.length) {

@@ -31,7 +31,15 @@ import { deleteIfExists, request } from "../api/client";
 import { dcScopeLabel, dcTokensPath, type TokenOwner } from "../api/datacenter";
 import { seg } from "../api/cloud";
 import { findIn, readListed } from "../api/paginate";
-import { changedFields, configure, withContext, withSecretOutputs, type CheckFailure } from "./common";
+import {
+  changedFields,
+  configure,
+  findAfterWrite,
+  mayHaveCommitted,
+  withContext,
+  withSecretOutputs,
+  type CheckFailure,
+} from "./common";
 import {
   claim,
   createOrAdopt,
@@ -380,7 +388,15 @@ export const accessTokenProvider: pulumi.dynamic.ResourceProvider = {
           );
           return { id: idOf(inputs, t.id), outs: fromApi(inputs, t, t.token ?? "") };
         } catch (e) {
-          throw withContext(e, `create ${found.what} (replacing existing token ${old.id})`);
+          // That PUT's answer may be lost too: revoke what it made (its value was never seen either).
+          const left = mayHaveCommitted(e) ? await findAfterWrite(() => found.find(true)) : undefined;
+          if (left === undefined)
+            throw withContext(e, `create ${found.what} (replacing existing token ${old.id})`);
+          const revoked = await deleteIfExists(`${dcTokensPath(ownerOf(inputs))}/${seg(left.id)}`).then(
+            () => "the token that PUT made was revoked: run again",
+            () => `token ${left.id} that PUT made may remain, its value unknown: revoke it in Bitbucket`,
+          );
+          throw withContext(e, `create ${found.what} (replacing existing token ${old.id}; ${revoked})`);
         }
       },
     });

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import fc from "fast-check";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { CLOUD_WEBHOOK_EVENTS, DC_WEBHOOK_EVENTS } from "../../provider/resources/webhook";
 import { ed25519 } from "../keys";
 
@@ -250,6 +250,9 @@ export const EXAMPLES = fs
   .readdirSync(path.join(ROOT, "examples"), { withFileTypes: true })
   .filter((d) => d.isDirectory() && fs.existsSync(path.join(ROOT, "examples", d.name, "bitbucket.yaml")))
   .map((d) => fs.readFileSync(path.join(ROOT, "examples", d.name, "bitbucket.yaml"), "utf8"));
+
+/** The examples as data, to mutate like generated ones (their integrations' options above all). */
+const EXAMPLE_DATA = EXAMPLES.map((text) => parse(text) as Obj);
 
 /** Block YAML (the yaml package's own style) or JSON, which is YAML too. */
 export const serialize = (m: Obj, style: "block" | "json"): string =>
@@ -546,7 +549,7 @@ function mutateText(text: string, ms: TextMutation[]): string {
 /** A mutated manifest: a valid one (or an example) changed by 1-3 object and 0-3 text mutations. */
 export const mutatedText: fc.Arbitrary<string> = fc
   .record({
-    base: fc.oneof(cloudManifest, dcManifest),
+    base: fc.oneof(cloudManifest, dcManifest, fc.constantFrom(...EXAMPLE_DATA)),
     style: fc.constantFrom("block", "json") as fc.Arbitrary<"block" | "json">,
     objects: fc.array(objectMutation, { minLength: 1, maxLength: 3 }),
     texts: fc.array(textMutation, { maxLength: 3 }),
@@ -559,6 +562,30 @@ export const mutatedText: fc.Arbitrary<string> = fc
       text = text.replace(new RegExp(`"?${SENTINEL(i)}"?`), () => s);
     });
     return mutateText(text, texts);
+  });
+
+/** Every option a preset reads (presets.ts), and a few it does not. */
+const OPTION_NAMES = [
+  "project", "fetchBranches", "pruneBranches", "buildPullRequests", "buildPullRequestsPostMerge", "username",
+  "url", "host", "sshPort", "sshPublicKey", "sshKeyLabel", "webhookUrl", "webhookSecret", "events", "token",
+  "integrationName", "read", "write", "scopes", "webhooks", "deployKeys", "variables", "nope",
+]; // prettier-ignore
+
+/** An example's integrations with options of any type: what presets read before anything checks it. */
+export const hostileOptions: fc.Arbitrary<string> = fc
+  .record({
+    base: fc.constantFrom(...EXAMPLE_DATA.filter((m) => Array.isArray(m.integrations))),
+    at: fc.nat(),
+    options: fc.dictionary(fc.constantFrom(...OPTION_NAMES), hostileValue, { minKeys: 1, maxKeys: 4 }),
+    keep: fc.boolean(),
+    style: fc.constantFrom("block", "json") as fc.Arbitrary<"block" | "json">,
+  })
+  .map(({ base, at, options, keep, style }) => {
+    const m = structuredClone(base);
+    const list = m.integrations as Obj[];
+    const i = list[at % list.length]!;
+    i.options = { ...(keep && (i.options as Obj)), ...options };
+    return serialize(m, style);
   });
 
 /** An example manifest damaged as text only. */
