@@ -16,7 +16,7 @@
 import * as assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Emulator, Fault } from "../emulator/server";
-import type { HostError, Props } from "../harness/engine";
+import type { Harness, HostError, Props } from "../harness/engine";
 import { dcFixture, fixture, type Fixture } from "../harness/fixture";
 import { ed25519 } from "../keys";
 import { fuzzParams, LONG } from "./params";
@@ -359,7 +359,14 @@ interface State {
 /** How often each step ended how, across a property's runs (printed: what the schedules exercised). */
 type Tally = Map<string, number>;
 
-async function lifecycle(f: Fixture, kind: Kind, n: number, schedule: Schedule, tally: Tally): Promise<void> {
+async function lifecycle(
+  f: Fixture,
+  destroyer: Harness,
+  kind: Kind,
+  n: number,
+  schedule: Schedule,
+  tally: Tally,
+): Promise<void> {
   const { harness, emulator } = f;
   const run = kind.run(n, emulator);
   const resourceName = `fuzz-${kind.type}-${n}`;
@@ -467,10 +474,11 @@ async function lifecycle(f: Fixture, kind: Kind, n: number, schedule: Schedule, 
     }
   }
 
-  // Delete (`pulumi destroy`), re-run while it fails.
+  // Delete (`pulumi destroy`), re-run while it fails: a command of its own, so a host of its own
+  // (the host that diffed and updated the resource holds it for the rest of that run: #19.1).
   for (let i = 0; i < ATTEMPTS; i++) {
     const r = await step(`destroy #${i + 1}`, schedule.delete[i]!, () =>
-      harness.delete(kind.type, state!.id, state!.outs),
+      destroyer.delete(kind.type, state!.id, state!.outs),
     );
     if ("ok" in r) {
       expect("none", undefined);
@@ -490,15 +498,23 @@ for (const [flavor, kinds, start] of [
     if (LONG) this.timeout(0);
     else this.timeout(120_000);
     let f: Fixture;
+    /** The host `pulumi destroy` runs in: one that never diffed, created or updated anything. */
+    let destroyer: Harness;
     let n = 0;
-    before(async () => (f = await start(undefined, { env: FUZZ_ENV })));
-    after(async () => f?.close());
+    before(async () => {
+      f = await start(undefined, { env: FUZZ_ENV });
+      destroyer = await f.harness.fork();
+    });
+    after(async () => {
+      destroyer?.close();
+      await f?.close();
+    });
 
     for (const kind of kinds) {
       it(`${kind.type}: never leaves a duplicate or an orphan, whatever fails and however often it is re-run`, async () => {
         const tally: Tally = new Map();
         await fc.assert(
-          fc.asyncProperty(scheduleArb, (schedule) => lifecycle(f, kind, n++, schedule, tally)),
+          fc.asyncProperty(scheduleArb, (schedule) => lifecycle(f, destroyer, kind, n++, schedule, tally)),
           {
             ...fuzzParams<[Schedule]>(`${flavor} ${kind.type} lifecycles`, RUNS),
             examples: KNOWN.map((k): [Schedule] => [k]),

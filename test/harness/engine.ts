@@ -114,6 +114,11 @@ export class Harness {
     next.proc.stderr!.on("data", (c: Buffer) => (this.stderr += c.toString()));
   }
 
+  /** Another host process beside this one, with the same providers and settings: another command's. */
+  fork(): Promise<Harness> {
+    return Harness.start(this.providers, this.opts);
+  }
+
   static async start(providers: Record<string, string>, opts: HarnessOptions = {}): Promise<Harness> {
     const proc = spawn(process.execPath, [HOST, "127.0.0.1:0"], {
       cwd: opts.cwd ?? process.cwd(),
