@@ -81,7 +81,13 @@ export function shownProblems(problems: Problem[]): string[] {
 }
 
 export function manifestError(problems: Problem[]): ManifestError {
-  const sorted = [...problems].sort((a, b) => a.loc.line - b.loc.line || a.loc.col - b.loc.col);
+  // Every problem passes here (expand's and the presets' too): none prints a control character
+  // from the manifest, or a line longer than a terminal can show.
+  const said = problems.map((p) => ({
+    loc: { ...p.loc, path: clean(cut(p.loc.path, 200)) },
+    message: clean(cut(p.message, 600)),
+  }));
+  const sorted = said.sort((a, b) => a.loc.line - b.loc.line || a.loc.col - b.loc.col);
   const n = sorted.length;
   const err = new Error(
     `${n} problem${n === 1 ? "" : "s"} in the manifest:\n${shownProblems(sorted).join("\n")}`,

@@ -20,7 +20,10 @@ import { pipelinesSshPath } from "../api/cloud";
 import { fingerprintOf, isKeyError, keyShown, parsePublicKey, privateKeyInfo } from "../ssh";
 import {
   configure,
+  findAfterWrite,
   hashSecret,
+  mayHaveCommitted,
+  partialFailure,
   secretMatches,
   withContext,
   type CheckFailure,
@@ -245,11 +248,20 @@ export const pipelineSshKeyPairProvider: pulumi.dynamic.ResourceProvider = {
       claim(key, what, inputs.resourceName, "adopted");
       notice(`adopted the existing ${what}, replacing it with the declared pair`);
     }
-    const outs = await put(inputs, `set ${what}`);
-    return {
-      id: `${inputs.workspace}/${inputs.repository}`,
-      outs: { ...outs, ...(existing !== undefined && { adopted: true }) },
-    };
+    const id = `${inputs.workspace}/${inputs.repository}`;
+    let outs: PipelineSshKeyPairOutputs;
+    try {
+      outs = await put(inputs, `set ${what}`);
+    } catch (e) {
+      // The PUT may have set the pair and lost its answer: when the pair there is ours, the
+      // engine records it (the next run updates it) rather than leave it for a takeover refusal.
+      const now = mayHaveCommitted(e) ? await findAfterWrite(() => found.find()) : undefined;
+      const pub = parsePublicKey(now?.public_key ?? "");
+      if (isKeyError(pub) || pub.normalized !== inputs.publicKey) throw e;
+      const set = outputs(inputs, pub.normalized, hashSecret(inputs.privateKey));
+      throw partialFailure(e, id, set, "the pair was set but the answer was lost (kept in state)");
+    }
+    return { id, outs: { ...outs, ...(existing !== undefined && { adopted: true }) } };
   },
 
   async read(id: string, props: PipelineSshKeyPairOutputs) {

@@ -106,11 +106,13 @@ const first = (...faults: GenFault[]): GenFault[][] => [faults, [], []];
 /**
  * Schedules every property runs first, whatever the seed: the paths a short run might miss. A
  * create whose answer is lost and whose adoption then fails (the engine must get the id), a
- * token's create lost twice, lookups that lag, and writes lost on update and delete.
+ * token's create lost twice, a PUT lost on every try, lookups that fail after a lost answer,
+ * and writes lost on update and delete.
  */
 const KNOWN: Schedule[] = [
   { create: first({ method: "POST", kind: "lost answer (502)", times: 1 }, { method: "PUT", kind: "503", times: 3 }), refresh: [], update: none(), delete: none() },
   { create: first({ method: "PUT", kind: "lost answer (500)", times: 2 }), refresh: [], update: none(), delete: none() },
+  { create: first({ method: "PUT", kind: "lost answer (500)", times: 3 }), refresh: [], update: none(), delete: none() },
   { create: first({ method: "POST", kind: "lost answer (reset)", times: 1 }, { method: "GET", kind: "500", times: 4 }), refresh: [], update: none(), delete: none() },
   {
     create: none(),

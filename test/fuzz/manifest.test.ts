@@ -315,6 +315,13 @@ describe("fuzz: what the manifest fuzz suite found, as fixed examples", () => {
       ]);
   });
 
+  it("keeps a preset's problem about a hostile option key on one printable line of bounded length", () => {
+    const key = `${"k".repeat(3000)}\u001b[31m`;
+    const text = `version: 1\nworkspace: acme\nintegrations:\n  - { id: s, preset: shippable, options: { token: { fromEnv: T }, integrationName: ci, "${key}": 1 } }\n`;
+    const [first] = problemsOf(text);
+    assert.match(first ?? "", /^4:42 integrations\[0\]\.options: Shippable: k{500,}\.\.\.$/);
+  });
+
   it("shows a value with a line break or an escape sequence escaped, so it cannot forge a line of output", () => {
     assert.deepEqual(
       problemsOf('version: 1\nworkspace: "acme\\nfuzz.yaml:1:1 (top level): fine\\e[31m\\u202e"\n'),
