@@ -22,7 +22,7 @@ import { ed25519 } from "../keys";
 import { fuzzParams, LONG } from "./params";
 
 /** The host's request timeout here, and how long a "timeout" fault keeps the request. */
-const TIMEOUT_MS = 250;
+const TIMEOUT_MS = 150;
 const FUZZ_ENV = {
   BITBUCKET_TIMEOUT_MS: String(TIMEOUT_MS),
   // Three tries per request: a burst of three faults outlasts the retries, so steps fail too.
@@ -34,8 +34,8 @@ const FUZZ_ENV = {
 /** How many times a user re-runs a failing `pulumi up` (or destroy) before giving up. */
 const ATTEMPTS = 3;
 
-/** Runs per kind in `npm test` (10 kinds; FUZZ_RUNS raises it). */
-const RUNS = 12;
+/** Runs per kind in `npm test`, the KNOWN schedules included (10 kinds; FUZZ_RUNS raises it). */
+const RUNS = 16;
 
 // ---- fault schedules -------------------------------------------------------------------------
 

@@ -110,7 +110,7 @@ describe("fuzz: manifests through validate", function () {
           "a valid manifest",
         );
       }),
-      fuzzParams("valid manifests", 150),
+      fuzzParams("valid manifests", 100),
     );
   });
 
@@ -124,7 +124,7 @@ describe("fuzz: manifests through validate", function () {
   it("answers integration options of any type (what presets read) the same way", () => {
     fc.assert(
       fc.property(hostileOptions, (text) => assertWellFormed(text, validate(text))),
-      fuzzParams("hostile integration options", 150),
+      fuzzParams("hostile integration options", 100),
     );
   });
 
