@@ -18,7 +18,7 @@ const NAMES = ["a", "b", "c"];
 const BLOCKED = "https://hooks.example.test/blocked";
 
 interface Run {
-  /** name -> index into URLS; one name per URL (two names on one URL is another, tested, error). */
+  /** name -> index into URLS; names and URLs unique (two names on one URL is another, tested, error). */
   hooks: Array<[string, number]>;
   /** The repository's key pair under a name, its place written as a slug, another case or its {uuid}. */
   pair?: [string, "api" | "API" | "uuid"];
@@ -29,7 +29,8 @@ interface Run {
 const run: fc.Arbitrary<Run> = fc.record({
   hooks: fc.uniqueArray(fc.tuple(fc.constantFrom(...NAMES), fc.constantFrom(0, 1)), {
     maxLength: 2,
-    selector: ([, url]) => url,
+    // One resource per name and per URL: a name twice is a duplicate URN, a URL twice a claim error.
+    comparator: (a, b) => a[0] === b[0] || a[1] === b[1],
   }),
   pair: fc.option(
     fc.tuple(fc.constantFrom("p", "q"), fc.constantFrom("api" as const, "API" as const, "uuid" as const)),
@@ -111,11 +112,15 @@ describe("issue 19.1 property: nothing the stack holds is deleted across runs", 
               `run ${i + 1}: hook ${h.url} is in Bitbucket but no resource holds it (orphaned)`,
             );
           }
-          assert.equal(
-            new Set(live.map((h) => h.url)).size,
-            live.length,
-            `run ${i + 1}: a URL has two hooks`,
-          );
+          // A failed run may leave two held hooks on one URL (one moved in place to the URL of one
+          // the run would have deleted): every one is held, and the next run that succeeds deletes it.
+          if (!r.fails) {
+            assert.equal(
+              new Set(live.map((h) => h.url)).size,
+              live.length,
+              `run ${i + 1} succeeded and a URL has two hooks`,
+            );
+          }
           const pairs = [...engine.state.values()].filter((e) => e.type === "PipelineSshKeyPair");
           assert.equal(
             api().keyPair !== undefined,
