@@ -87,6 +87,10 @@ export function holdUnlessReplaced<D extends { replaces: string[] }>(
   return diff;
 }
 
+/** Whether any resource of this run holds an object whose key starts with `prefix` (no call needed otherwise). */
+export const holdsAny = (prefix: string): boolean =>
+  [...registry()].some(([key, c]) => key.startsWith(prefix) && c.how !== "created");
+
 /**
  * Whether delete must leave `key` alone: another resource of this run holds it. Either a
  * replacement adopted it (the engine deletes the old resource after creating its replacement),

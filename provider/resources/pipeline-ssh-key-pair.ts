@@ -32,6 +32,7 @@ import {
 import {
   claim,
   holdUnlessReplaced,
+  holdsAny,
   keptByThisRun,
   locationOf,
   ownershipOf,
@@ -155,10 +156,7 @@ const pairPath = (n: { workspace: string; repository: string }) =>
  * (repository uuids are unique across Bitbucket); a slug needs its workspace.
  */
 const objectKey = (n: { workspace: string; repository: string }) =>
-  (n.repository.startsWith("{")
-    ? `PipelineSshKeyPair:${n.repository}`
-    : `PipelineSshKeyPair:${n.workspace}/${n.repository}`
-  ).toLowerCase();
+  `PipelineSshKeyPair:${(n.repository.startsWith("{") ? n.repository : `${n.workspace}/${n.repository}`).toLowerCase()}`;
 
 /**
  * Every key a resource holding this repository's pair may have used: the place as written, and
@@ -298,8 +296,11 @@ export const pipelineSshKeyPairProvider: pulumi.dynamic.ResourceProvider = {
   async delete(_id: string, props: PipelineSshKeyPairOutputs) {
     const what = `the Pipelines SSH key pair of ${props.workspace}/${props.repository}`;
     if (keptByThisRun(objectKey(props), what)) return;
-    // Held under another name of the same repository ({uuid}, another case): it stays too.
-    for (const key of await objectKeysOf(props)) if (keptByThisRun(key, what)) return;
+    // Held under another name of the same repository ({uuid}, another case): it stays too. The
+    // repository is read only when some pair is held at all (a plain destroy makes no extra call).
+    if (holdsAny("PipelineSshKeyPair:")) {
+      for (const key of await objectKeysOf(props)) if (keptByThisRun(key, what)) return;
+    }
     try {
       await deleteIfExists(pairPath(props));
     } catch (e) {
