@@ -24,8 +24,7 @@ import { PipelineVariable } from "../resources/pipeline-variable";
 import { SshKey } from "../resources/ssh-key";
 import type { Flavor } from "../resources/validate";
 import { Webhook } from "../resources/webhook";
-import { presetFor, type Preset } from "../presets";
-import { missing } from "../scopes";
+import { consumerProblems, presetFor, type Preset } from "../presets";
 import { fingerprintPart, hasCredentials, naturalKey, redactUrl, urlForName } from "../names";
 import { isKeyError, parsePublicKey } from "../ssh";
 import { globProblem, matchesGlob } from "./glob";
@@ -446,6 +445,13 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
   return specs;
 }
 
+/**
+ * The command that prints one secret output of integration `id`: the program exports every
+ * integration's outputs under the stack output `integrations` (ids are letters, digits, - and _).
+ */
+const revealCommand = (id: string) => (output: string) =>
+  `pulumi stack output --show-secrets --json integrations | jq -r '.["${id}"].${output}'`;
+
 /** The preset's own checks, offline: options, consumer presence, and the scopes the consumer declares. */
 function presetProblems(m: Manifest, i: Manifest["integrations"][number], preset: Preset): Problem[] {
   const problems: Problem[] = preset
@@ -461,21 +467,22 @@ function presetProblems(m: Manifest, i: Manifest["integrations"][number], preset
   if (preset.consumer === "none" && i.consumer !== undefined) {
     problems.push({
       loc: i.at.consumer!,
-      message: `${preset.title} does not use an OAuth consumer; remove consumer`,
+      message: `${preset.title} does not use an OAuth consumer (${preset.noConsumer ?? "none is needed"}); remove consumer`,
     });
   }
   if (consumer) {
-    const lacks = missing(consumer.scopes, preset.requiredScopes(i.options ?? {}));
-    if (lacks.length) {
+    const declared = {
+      scopes: consumer.scopes,
+      callbackUrl: consumer.callbackUrl,
+      private: consumer.private !== false,
+    };
+    for (const p of consumerProblems(preset, i.options ?? {}, declared)) {
+      const lacks = p.lacks ?? [];
       problems.push({
-        loc: consumer.at.scopes ?? consumer.loc,
-        message: `${preset.title} (integration ${i.id}) needs ${lacks.join(", ")}: add ${lacks.length === 1 ? "it" : "them"} to these scopes and tick ${lacks.length === 1 ? "it" : "them"} in Bitbucket`,
-      });
-    }
-    if (preset.callbackUrl !== undefined && consumer.callbackUrl !== preset.callbackUrl) {
-      problems.push({
-        loc: consumer.at.callbackUrl ?? consumer.loc,
-        message: `${preset.title} requires callbackUrl: ${preset.callbackUrl}`,
+        loc: consumer.at[p.field] ?? consumer.loc,
+        message: p.lacks
+          ? `${preset.title} (integration ${i.id}) needs ${lacks.join(", ")}: add ${lacks.length === 1 ? "it" : "them"} to these scopes and tick ${lacks.length === 1 ? "it" : "them"} in Bitbucket`
+          : p.message!,
       });
     }
   }
@@ -486,7 +493,7 @@ function presetProblems(m: Manifest, i: Manifest["integrations"][number], preset
   if (preset.repositories === "none" && i.repositories !== undefined) {
     problems.push({
       loc: i.at.repositories!,
-      message: `${preset.title} works on the consumer alone; remove repositories`,
+      message: preset.noRepositories ?? `${preset.title} takes no repositories; remove them`,
     });
   }
   return problems;
@@ -707,6 +714,7 @@ export async function deployManifest(
             consumer: i.consumer !== undefined ? consumers.get(i.consumer) : undefined,
             options: resolve(i.options ?? {}, "options") as Record<string, unknown>,
             adopt: i.adopt,
+            reveal: revealCommand(i.id),
           },
           optsOf(s, i),
         );

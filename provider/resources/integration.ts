@@ -12,8 +12,17 @@
 // no consumer; the children are an HTTP access token, SSH keys and webhooks in the project.
 
 import * as pulumi from "@pulumi/pulumi";
-import { DATACENTER_PRESETS, PRESETS, presetFor, type Options, type PresetName } from "../presets";
-import { checkboxOf, missing } from "../scopes";
+import {
+  checkboxes,
+  consumerProblems,
+  DATACENTER_PRESETS,
+  PRESETS,
+  presetFor,
+  type Options,
+  type Preset,
+  type PresetName,
+} from "../presets";
+import { missing } from "../scopes";
 import type { OAuthConsumer } from "./oauth-consumer";
 import type { Flavor } from "./validate";
 
@@ -34,6 +43,11 @@ export interface IntegrationArgs {
   options?: Options;
   /** Let the children take over existing objects that differ from what the preset declares. Default false. */
   adopt?: boolean;
+  /**
+   * How `instructions` tell the operator to reveal one of the secret outputs (the manifest: a
+   * `pulumi stack output --show-secrets` command). Default: names the output of this integration.
+   */
+  reveal?: (output: string) => string;
 }
 
 export class Integration extends pulumi.ComponentResource {
@@ -72,13 +86,15 @@ export class Integration extends pulumi.ComponentResource {
         ? [`consumer: ${preset.title} needs an OAuth consumer`]
         : []),
       ...(preset.consumer === "none" && args.consumer
-        ? [`consumer: ${preset.title} does not use an OAuth consumer; remove it`]
+        ? [
+            `consumer: ${preset.title} does not use an OAuth consumer (${preset.noConsumer ?? "none is needed"}); remove it`,
+          ]
         : []),
       ...(preset.repositories === "one" && repositories.length !== 1
         ? [`repositories: ${preset.title} connects exactly one repository, got ${repositories.length}`]
         : []),
       ...(preset.repositories === "none" && repositories.length
-        ? [`repositories: ${preset.title} works on the consumer alone; remove repositories`]
+        ? [`repositories: ${preset.noRepositories ?? `${preset.title} takes no repositories; remove them`}`]
         : []),
       ...(preset.repositories === "many" && new Set(repositories).size !== repositories.length
         ? ["repositories: listed twice"]
@@ -89,7 +105,7 @@ export class Integration extends pulumi.ComponentResource {
     }
     this.requiredScopes = preset.requiredScopes(options);
     const ready = args.consumer
-      ? consumerGate(name, args.preset, args.consumer, this.requiredScopes, preset.callbackUrl)
+      ? consumerGate(name, args.preset, preset, options, args.consumer)
       : pulumi.output(true);
     const outputs = preset.build({
       name,
@@ -108,6 +124,10 @@ export class Integration extends pulumi.ComponentResource {
       },
       adopt: args.adopt === true,
       gate: <T>(v: pulumi.Input<T>) => pulumi.all([ready, v]).apply(([, x]) => x as T),
+      reveal:
+        args.reveal ??
+        ((output) =>
+          `pulumi stack output --show-secrets <the output holding integration ${name}'s ${output}>`),
     });
     this.ready = ready;
     this.outputs = outputs;
@@ -125,41 +145,46 @@ function serverUrlOf(options: Options): string | undefined {
 }
 
 /**
- * True once the consumer declares and was granted every scope the preset needs (and has the
- * callback URL the platform requires); otherwise an error saying what to declare or tick.
- * Declared scopes are checked in previews too; granted ones once the consumer is verified.
+ * True once the consumer declares and was granted every scope the preset needs, and is what the
+ * platform's guide says (callback URL, private); otherwise an error saying what to declare or tick.
+ * Declared values are checked in previews too; granted scopes once the consumer is verified (a
+ * public consumer's cannot be read: Bitbucket answers its grant with an error).
  */
 function consumerGate(
   name: string,
-  preset: string,
+  presetName: string,
+  preset: Preset,
+  options: Options,
   consumer: OAuthConsumer,
-  required: string[],
-  callbackUrl?: string,
 ) {
-  const where = `integration ${name} (${preset})`;
+  const where = `integration ${name} (${presetName})`;
+  const required = preset.requiredScopes(options);
   const declared = pulumi
-    .all([consumer.scopes, consumer.name, consumer.callbackUrl])
-    .apply(([scopes, cname, cb]) => {
-      const lacks = missing(scopes, required);
+    .all([consumer.scopes, consumer.name, consumer.callbackUrl, consumer.private])
+    .apply(([scopes, cname, callbackUrl, isPrivate]) => {
+      const found = consumerProblems(preset, options, {
+        scopes,
+        ...(callbackUrl !== undefined && { callbackUrl }),
+        private: isPrivate !== false,
+      });
+      const messages = found.map((p) =>
+        p.lacks
+          ? `does not declare ${p.lacks.join(", ")}; add them to its scopes and tick ${checkboxes(p.lacks)} in Bitbucket`
+          : `${p.message!} (declared: ${p.field === "callbackUrl" ? (callbackUrl ?? "none") : "private: false"})`,
+      );
+      if (messages.length) throw new Error(`${where}: OAuth consumer "${cname}" ${messages.join("; ")}`);
+      return true;
+    });
+  return pulumi
+    .all([declared, consumer.grantedScopes, consumer.name, consumer.private])
+    .apply(([, granted, cname, isPrivate]) => {
+      if (isPrivate === false) return true; // public: nothing granted can be read back
+      const lacks = missing(granted, required);
       if (lacks.length) {
         throw new Error(
-          `${where}: OAuth consumer "${cname}" does not declare ${lacks.join(", ")}; add them to its scopes and tick ${lacks.map((s) => `"${checkboxOf(s)}"`).join(", ")} in Bitbucket`,
-        );
-      }
-      if (callbackUrl !== undefined && cb !== callbackUrl) {
-        throw new Error(
-          `${where}: OAuth consumer "${cname}" must have callback URL ${callbackUrl} (declared: ${cb ?? "none"}); set it in Bitbucket and in callbackUrl`,
+          `${where}: OAuth consumer "${cname}" was not granted ${lacks.join(", ")}; tick ${checkboxes(lacks)} in Workspace settings > OAuth consumers > ${cname} > Edit`,
         );
       }
       return true;
     });
-  return pulumi.all([declared, consumer.grantedScopes, consumer.name]).apply(([, granted, cname]) => {
-    const lacks = missing(granted, required);
-    if (lacks.length) {
-      throw new Error(
-        `${where}: OAuth consumer "${cname}" was not granted ${lacks.join(", ")}; tick ${lacks.map((s) => `"${checkboxOf(s)}"`).join(", ")} in Workspace settings > OAuth consumers > ${cname} > Edit`,
-      );
-    }
-    return true;
-  });
 }

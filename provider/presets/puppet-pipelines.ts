@@ -1,0 +1,187 @@
+// Puppet Pipelines, from its guide "Integrate Bitbucket" (Cloud, Server, OAuth permissions):
+//
+// Cloud   1. Integrations  2. Connect Bitbucket (Bitbucket's authorization page)  3. Grant access
+//         4. Integrations  5. copy the SSH key  6. add it to your Bitbucket account.
+//         Pipelines authorizes its own OAuth app (the guide's permission table is what Bitbucket
+//         asks for at "Grant access") and posts its own webhooks: the Bitbucket side here is the
+//         SSH key on the account alone.
+// Server  gear icon > Integrations > Bitbucket Server; Host, Username, Password, SSH Port (22 by
+//         default); Add Credentials. The password: a personal HTTP access token of `username`
+//         made here (Bitbucket Server takes one wherever it asks for a password over HTTP), with
+//         the least that lets Pipelines read repositories and manage its hooks.
+
+import * as pulumi from "@pulumi/pulumi";
+import { AccessToken } from "../resources/access-token";
+import { SshKey } from "../resources/ssh-key";
+import {
+  BASE_URL,
+  instructions,
+  misformatted,
+  problemsOf,
+  str,
+  unknownOptions,
+  USER_SLUG,
+  type Preset,
+} from "./common";
+
+export const PUPPET_PIPELINES_GUIDE = "Puppet Pipelines for Applications: Integrate Bitbucket";
+
+/** What Bitbucket asks the user to grant Pipelines' own OAuth app (the guide's "Pipelines Bitbucket Permissions"). */
+export const PUPPET_PIPELINES_GRANTS =
+  "Account: Write, Team membership: Read, Repositories: Write, Pull requests: Write, Issues and Snippets: Read, Wikis: Write, Webhooks: Read and Write";
+
+/**
+ * The Server integration's token: Pipelines reads repositories (REPO_READ, implied by REPO_ADMIN)
+ * and manages its hooks (repository webhooks need REPO_ADMIN); PROJECT_READ lists the projects.
+ */
+export const PUPPET_PIPELINES_SERVER_PERMISSIONS = ["PROJECT_READ", "REPO_ADMIN"];
+
+/** Options earlier versions took that the guide has no place for. */
+const NO_WEBHOOKS =
+  "Puppet Pipelines posts its own webhooks with the access it is granted (its guide gives no webhook URL); remove it (a webhook of your own: declare it under webhooks)";
+
+export const PUPPET_PIPELINES: Preset = {
+  title: "Puppet Pipelines",
+  guide: `${PUPPET_PIPELINES_GUIDE} (Integrate with Bitbucket)`,
+  consumer: "none",
+  noConsumer:
+    "Pipelines connects with its own OAuth app (Integrations > Connect Bitbucket > Grant access); remove consumer, and the consumer itself if nothing else uses it",
+  repositories: "none",
+  noRepositories:
+    "Pipelines reaches every repository the account that grants access can (through that account's SSH key); remove repositories",
+  requiredScopes: () => [],
+  validate: (o) => [
+    ...unknownOptions(o, ["sshPublicKey", "sshKeyLabel"], {
+      webhookUrl: NO_WEBHOOKS,
+      events: NO_WEBHOOKS,
+      webhookSecret: NO_WEBHOOKS,
+    }),
+    ...problemsOf(o, [
+      ["sshPublicKey", "string", false],
+      ["sshKeyLabel", "string", false],
+    ]),
+  ],
+  children: (o) =>
+    str(o.sshPublicKey) ? [{ kind: "sshKey", value: o.sshPublicKey, path: "options.sshPublicKey" }] : [],
+  build: (ctx) => {
+    const given = typeof ctx.options.sshPublicKey === "string";
+    const label = (ctx.options.sshKeyLabel as string | undefined) ?? "Puppet Pipelines";
+    const key = given
+      ? new SshKey(
+          `${ctx.name}-ssh-key`,
+          { key: ctx.gate(ctx.options.sshPublicKey as string), label, adopt: ctx.adopt },
+          ctx.opts,
+        )
+      : undefined;
+    const account = key ? key.owner : pulumi.output("");
+    const fingerprint = key ? key.fingerprint : pulumi.output("");
+    return {
+      ...(key && { sshKeyFingerprint: key.fingerprint }),
+      instructions: instructions([account, fingerprint], (owner, fp) => [
+        "In Puppet Pipelines, click Integrations.",
+        "Click Connect Bitbucket: Bitbucket's authorization page opens in a new browser tab.",
+        `Click Grant access, signed in to Bitbucket as the account this stack's credentials belong to${owner ? ` (${owner})` : ""}: its SSH key is the one Pipelines uses. Bitbucket asks for ${PUPPET_PIPELINES_GRANTS}.`,
+        "In Pipelines, click Integrations.",
+        "Copy the SSH key.",
+        key
+          ? `Add the SSH key to your Bitbucket account: done by this stack (${fp}, label "${label}", in Personal settings > SSH keys).`
+          : `Add the SSH key to your Bitbucket account: set it as options.sshPublicKey of integration ${ctx.name} and run \`pulumi up\` again; this stack then adds it.`,
+      ]),
+    };
+  },
+};
+
+const tokenNameOf = (ctx: { name: string; options: Record<string, unknown> }) =>
+  (ctx.options.tokenName as string | undefined) ?? `puppet-pipelines-${ctx.name}`;
+
+/** Options earlier versions took: the Server guide asks for none of them. */
+const SERVER_REFUSED = {
+  sshPublicKey:
+    "the Bitbucket Server guide adds no SSH key (Pipelines signs in with the username and password it is given); remove it",
+  sshKeyLabel: "the Bitbucket Server guide adds no SSH key; remove it",
+  webhookUrl: NO_WEBHOOKS,
+  events: NO_WEBHOOKS,
+  webhookSecret: NO_WEBHOOKS,
+};
+
+const SERVER_FORMATS = { username: USER_SLUG, url: BASE_URL };
+
+export const PUPPET_PIPELINES_SERVER: Preset = {
+  title: "Puppet Pipelines (Bitbucket Server)",
+  guide: `${PUPPET_PIPELINES_GUIDE} (Integrate with Bitbucket Server)`,
+  consumer: "none",
+  repositories: "none",
+  noRepositories:
+    "Pipelines signs in as username and reaches the repositories that user can; remove repositories",
+  requiredScopes: () => [],
+  validate: (o) => {
+    const known = ["username", "url", "host", "sshPort", "tokenName", "expiryDays", "rotate"];
+    const problems = [
+      ...unknownOptions(o, known, SERVER_REFUSED),
+      ...problemsOf(o, [
+        ["username", "string", true],
+        ["url", "string", false],
+        ["host", "string", false],
+        ["sshPort", "number", false],
+        ["tokenName", "string", false],
+        ["expiryDays", "number", false],
+        ["rotate", "string", false],
+      ]),
+      ...misformatted(o, SERVER_FORMATS),
+    ];
+    if (typeof o.sshPort === "number" && o.sshPort > 65535)
+      problems.push("sshPort: must be a port, 1 to 65535");
+    return problems;
+  },
+  formats: SERVER_FORMATS,
+  children: (o, name) =>
+    str(o.username)
+      ? [
+          {
+            kind: "accessToken",
+            value: tokenNameOf({ name, options: o }),
+            path: "options.username",
+            owner: o.username,
+          },
+        ]
+      : [],
+  build: (ctx) => {
+    const o = ctx.options;
+    const username = o.username as string;
+    const token = new AccessToken(
+      `${ctx.name}-token`,
+      {
+        flavor: "datacenter",
+        user: ctx.gate(username),
+        name: tokenNameOf(ctx),
+        permissions: PUPPET_PIPELINES_SERVER_PERMISSIONS,
+        ...(o.expiryDays !== undefined && { expiryDays: o.expiryDays as number }),
+        ...(o.rotate !== undefined && { rotate: o.rotate as string }),
+        adopt: ctx.adopt,
+      },
+      ctx.opts,
+    );
+    // The base URL as the platform reaches it, port and context path included.
+    const host = (o.host as string | undefined) ?? ctx.serverUrl ?? "";
+    const sshPort = (o.sshPort as number | undefined) ?? 22;
+    return {
+      host: pulumi.output(host),
+      username: pulumi.output(username),
+      password: token.token, // a secret output of the token
+      sshPort: pulumi.output(sshPort),
+      tokenId: token.tokenId,
+      instructions: instructions([token.name], (name) => [
+        "In the Pipelines web UI, click the gear icon at the top right.",
+        "Click the Integrations link on the left.",
+        "Click the Bitbucket Server button.",
+        `Host: ${host}`,
+        `Username: ${username}`,
+        `Password: the HTTP access token "${name}" this stack made for ${username} (${PUPPET_PIPELINES_SERVER_PERMISSIONS.join(", ")}); \`${ctx.reveal("password")}\` prints it.`,
+        o.sshPort === undefined
+          ? "SSH Port: 22 (the guide's default; if your server's SSH clone URLs name another port, such as Bitbucket's own default 7999, set options.sshPort and enter that)."
+          : `SSH Port: ${sshPort}`,
+        "Click the Add Credentials button.",
+      ]),
+    };
+  },
+};
