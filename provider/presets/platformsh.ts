@@ -127,7 +127,7 @@ export const PLATFORMSH: Preset = {
       validateCommand: pulumi.output(check),
       instructions: instructions([consumer.name], (name) => [
         `Set up an OAuth consumer: done by you in Bitbucket and verified by this stack ("${name}": private, with a callback URL, and ${PLATFORMSH_SCOPES.map(checkboxOf).join(", ")}).`,
-        `Enable the Cloud integration: run the command \`${ctx.reveal("platformCommand")}\` prints (\`${template.trim()}\` with the consumer's Key and Secret; it starts with a space, so your shell keeps it out of history).`,
+        `Enable the Cloud integration: run the command that \`${ctx.reveal("platformCommand")}\` prints, \`${template.trim()}\` with the consumer's Key and Secret filled in (its leading space keeps it out of your shell history).`,
         ...laterSteps(project, update, check),
       ]),
     };
@@ -204,7 +204,7 @@ export const PLATFORMSH_SERVER: Preset = {
       tokenId: token.tokenId,
       instructions: instructions([token.name], (name) => [
         `Generate a token: done by this stack (personal HTTP access token "${name}" of ${String(o.username)}, with read access to projects and admin access to repositories: ${PLATFORMSH_SERVER_PERMISSIONS.join(", ")}).`,
-        `Enable the Server integration: run the command \`${ctx.reveal("platformCommand")}\` prints (\`${template.trim()}\` with the token; it starts with a space, so your shell keeps it out of history).`,
+        `Enable the Server integration: run the command that \`${ctx.reveal("platformCommand")}\` prints, \`${template.trim()}\` with the token filled in (its leading space keeps it out of your shell history).`,
         ...laterSteps(project, update, check),
       ]),
     };
