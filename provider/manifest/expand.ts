@@ -454,9 +454,12 @@ const revealCommand = (id: string) => (output: string) =>
 
 /** The preset's own checks, offline: options, consumer presence, and the scopes the consumer declares. */
 function presetProblems(m: Manifest, i: Manifest["integrations"][number], preset: Preset): Problem[] {
-  const problems: Problem[] = preset
-    .validate(i.options ?? {})
-    .map((message) => ({ loc: i.at.options ?? i.loc, message: `${preset.title}: ${message}` }));
+  // Each problem at its option's position when it has one ("webhookUrl: ..."), else at options.
+  const problems: Problem[] = preset.validate(i.options ?? {}).map((message) => {
+    const option = /^([A-Za-z]\w*):/.exec(message)?.[1];
+    const loc = (option !== undefined && i.at[`options.${option}`]) || i.at.options || i.loc;
+    return { loc, message: `${preset.title}: ${message}` };
+  });
   const consumer = m.oauthConsumers.find((c) => c.id === i.consumer);
   if (preset.consumer === "required" && i.consumer === undefined) {
     problems.push({
@@ -467,7 +470,7 @@ function presetProblems(m: Manifest, i: Manifest["integrations"][number], preset
   if (preset.consumer === "none" && i.consumer !== undefined) {
     problems.push({
       loc: i.at.consumer!,
-      message: `${preset.title} does not use an OAuth consumer (${preset.noConsumer ?? "none is needed"}); remove consumer`,
+      message: `${preset.title} does not use an OAuth consumer (${preset.noConsumer ?? "none is needed"}); remove consumer (and the consumer's entry, if nothing else uses it)`,
     });
   }
   if (consumer) {

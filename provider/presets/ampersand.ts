@@ -17,15 +17,15 @@ import { instructions, listOf, problemsOf, str, unknownOptions, type Preset } fr
 export const AMPERSAND_GUIDE = 'Ampersand docs (docs.withampersand.com): provider guide "Bitbucket"';
 export const AMPERSAND_CALLBACK = "https://api.withampersand.com/callbacks/v1/oauth";
 
-/** An object Ampersand reads or writes: its endpoint and the OAuth scope each action needs (null: none). */
+/** An object Ampersand reads or writes: its endpoint and the OAuth scope each action needs (null: none; absent: not done). */
 interface AmpersandObject {
   path: string;
-  read: string | null;
+  read?: string | null;
   write?: string;
 }
 
 /**
- * The guide's "Supported Objects": reading all of them, writing those it lists for writes.
+ * The guide's "Supported Objects": those it reads, and those it writes.
  * addon/linkers: Bitbucket removed the linker endpoints in May 2026 (absent from the Cloud spec);
  * Connect apps read them with their own JWT, so no consumer permission applies.
  */
@@ -42,7 +42,7 @@ export const AMPERSAND_OBJECTS: Record<string, AmpersandObject> = {
   hooks: { path: "/workspaces/{workspace}/hooks", read: "webhook", write: "webhook" },
   members: { path: "/workspaces/{workspace}/members", read: "account" },
   projects: { path: "/workspaces/{workspace}/projects", read: "project", write: "project:admin" },
-  snippets: { path: "/snippets/{workspace}", read: "snippet", write: "snippet:write" },
+  snippets: { path: "/snippets/{workspace}", write: "snippet:write" },
 };
 
 /** The object names of earlier versions, and the guide's names for them. */
@@ -55,28 +55,31 @@ const RENAMED: Record<string, string> = {
   webhook: "hooks",
 };
 
+const objectOf = (x: string): AmpersandObject | undefined =>
+  Object.hasOwn(AMPERSAND_OBJECTS, x) ? AMPERSAND_OBJECTS[x] : undefined;
+
 const scopesOf = (o: { read?: unknown; write?: unknown } & Record<string, unknown>) => [
   ...listOf<unknown>(o, "read")
     .filter(str)
-    .flatMap((x) => AMPERSAND_OBJECTS[x]?.read ?? []),
+    .flatMap((x) => objectOf(x)?.read ?? []),
   ...listOf<unknown>(o, "write")
     .filter(str)
-    .flatMap((x) => AMPERSAND_OBJECTS[x]?.write ?? []),
+    .flatMap((x) => objectOf(x)?.write ?? []),
 ];
 
 function objectProblems(o: Record<string, unknown>, action: "read" | "write"): string[] {
   return listOf<unknown>(o, action)
     .filter(str)
     .flatMap((x) => {
-      const known = AMPERSAND_OBJECTS[x];
-      if (known && (action === "read" || known.write)) return [];
+      const known = objectOf(x);
+      if (known && known[action] !== undefined) return [];
       const names = Object.entries(AMPERSAND_OBJECTS)
-        .filter(([, v]) => action === "read" || v.write)
+        .filter(([, v]) => v[action] !== undefined)
         .map(([k]) => k);
       const hint = RENAMED[x] ? `; Ampersand's guide calls it ${RENAMED[x]}` : "";
       return [
         known
-          ? `write: Ampersand does not write "${x}" (it writes: ${names.join(", ")})`
+          ? `${action}: Ampersand does not ${action} "${x}" (it ${action}s: ${names.join(", ")})`
           : `${action}: unknown object "${x.slice(0, 60)}"${hint} (objects Ampersand ${action}s: ${names.join(", ")})`,
       ];
     });

@@ -46,7 +46,7 @@ export interface Preset {
   /** The platform's own setup guide the preset follows (a URL where one was confirmed). */
   guide: string;
   consumer: "required" | "optional" | "none";
-  /** Why a consumer is refused, when `consumer` is "none" (the platform brings its own, or none is used). */
+  /** Why a consumer is refused, when `consumer` is "none": what the platform uses instead. */
   noConsumer?: string;
   consumerNeeds?: ConsumerNeeds;
   repositories: "none" | "one" | "many";

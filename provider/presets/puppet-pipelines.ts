@@ -44,8 +44,7 @@ export const PUPPET_PIPELINES: Preset = {
   title: "Puppet Pipelines",
   guide: `${PUPPET_PIPELINES_GUIDE} (Integrate with Bitbucket)`,
   consumer: "none",
-  noConsumer:
-    "Pipelines connects with its own OAuth app (Integrations > Connect Bitbucket > Grant access); remove consumer, and the consumer itself if nothing else uses it",
+  noConsumer: "Pipelines connects with its own OAuth app: Integrations > Connect Bitbucket > Grant access",
   repositories: "none",
   noRepositories:
     "Pipelines reaches every repository the account that grants access can (through that account's SSH key); remove repositories",
