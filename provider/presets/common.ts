@@ -160,6 +160,12 @@ export const BASE_URL: OptionFormat = {
   what: "must be an http(s) base URL such as https://bitbucket.example.com: no spaces, user:password@, ?query or #fragment (other characters %-encoded)",
 };
 
+/** A host as a platform's form takes it: a base URL or host[:port][/path], no spaces or control characters. */
+export const HOST: OptionFormat = {
+  test: (v) => /^[^\s\p{C}`]{1,255}$/u.test(v),
+  what: "must be the server's address, e.g. https://bitbucket.example.com:8443/bitbucket (no spaces)",
+};
+
 /** A name shown in a platform's form (a friendly name): printable text, no control characters. */
 export const FRIENDLY_NAME: OptionFormat = {
   test: (v) => /^[^\p{C}`]{1,100}$/u.test(v) && v.trim() === v,
@@ -246,9 +252,13 @@ export function platformCommand(
 
 // ---- instructions -----------------------------------------------------------------------------
 
-/** Numbered steps, skipping the ones that do not apply (false or undefined). */
+/** A step on one line: control characters and line separators in a value show as `\uXXXX`, so none can start a step of its own. */
+const oneLine = (s: string) =>
+  s.replace(/[\p{Cc}\p{Zl}\p{Zp}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+
+/** Numbered steps, skipping the ones that do not apply (false or undefined), each on one line. */
 export const numbered = (steps: Array<string | false | undefined>): string[] =>
-  steps.filter((s): s is string => typeof s === "string").map((s, i) => `${i + 1}. ${s}`);
+  steps.filter((s): s is string => typeof s === "string").map((s, i) => `${i + 1}. ${oneLine(s)}`);
 
 /** Steps that name values only known once resources exist (fingerprints, ids): never secret ones. */
 export function instructions<T extends unknown[]>(

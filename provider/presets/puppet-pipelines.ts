@@ -15,6 +15,7 @@ import { AccessToken } from "../resources/access-token";
 import { SshKey } from "../resources/ssh-key";
 import {
   BASE_URL,
+  HOST,
   instructions,
   misformatted,
   problemsOf,
@@ -103,7 +104,7 @@ const SERVER_REFUSED = {
   webhookSecret: NO_WEBHOOKS,
 };
 
-const SERVER_FORMATS = { username: USER_SLUG, url: BASE_URL };
+const SERVER_FORMATS = { username: USER_SLUG, url: BASE_URL, host: HOST };
 
 export const PUPPET_PIPELINES_SERVER: Preset = {
   title: "Puppet Pipelines (Bitbucket Server)",
