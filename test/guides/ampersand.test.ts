@@ -3,6 +3,7 @@
 // the consumer it registers (the exact callback URL, public or private), and the Dashboard steps.
 
 import * as assert from "node:assert/strict";
+import * as fc from "fast-check";
 import * as fs from "fs";
 import * as path from "path";
 import { Integration, OAuthConsumer } from "../../provider";
@@ -144,6 +145,9 @@ const steps = (id: string, permissions: string[]): Step[] => [
   { guide: DASHBOARD_STEPS[5]!, words: bold(DASHBOARD_STEPS[5]!) },
 ];
 
+const SEED = Number(process.env.FUZZ_SEED ?? 25);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
+
 const accepts = (options: Record<string, unknown>) => presetFor("ampersand", "cloud")!.validate(options);
 
 describe("guide: Ampersand on Bitbucket Cloud", () => {
@@ -200,6 +204,28 @@ describe("guide: Ampersand on Bitbucket Cloud", () => {
         const w = await ampersand({ write: [name] }, { scopes: [scope] });
         assert.deepEqual(w.integration!.requiredScopes, [scope], `write ${name}`);
       }
+    });
+
+    it("requires, for any objects of the guide's lists, exactly their scopes together", () => {
+      const preset = presetFor("ampersand", "cloud")!;
+      fc.assert(
+        fc.property(
+          fc.subarray(Object.keys(READ_OBJECTS)),
+          fc.subarray(Object.keys(WRITE_OBJECTS)),
+          (read, write) => {
+            fc.pre(read.length + write.length > 0);
+            const expected = new Set([
+              ...read.flatMap((x) => READ_SCOPE[x] ?? []),
+              ...write.map((x) => WRITE_SCOPE[x]!),
+            ]);
+            assert.deepEqual(
+              [...new Set(preset.requiredScopes({ read, write }))].sort(),
+              [...expected].sort(),
+            );
+          },
+        ),
+        { seed: SEED, numRuns: RUNS },
+      );
     });
 
     it("refuses a consumer that lacks an object's scope, naming the checkbox", async () => {

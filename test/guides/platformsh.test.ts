@@ -7,7 +7,7 @@ import * as fc from "fast-check";
 import * as fs from "fs";
 import * as path from "path";
 import { Integration, OAuthConsumer } from "../../provider";
-import { closure } from "../../provider/scopes";
+import { checkboxOf, closure } from "../../provider/scopes";
 import {
   ANSWERS,
   argv,
@@ -278,7 +278,9 @@ describe("guide: Platform.sh on Bitbucket Cloud", () => {
       for (const scope of guideScopes()) {
         await assert.rejects(
           cloud({}, { scopes: guideScopes().filter((s) => s !== scope) }),
-          (e: Error) => e.message.includes(`does not declare ${scope};`),
+          (e: Error) =>
+            e.message.includes(`does not declare ${scope};`) &&
+            e.message.includes(`tick "${checkboxOf(scope)}"`),
           scope,
         );
       }
@@ -443,6 +445,7 @@ describe("guide: Platform.sh on Bitbucket Server", () => {
       assert.equal(token.user, "ci-bot");
       assert.equal(token.project, undefined, "a personal token, not a project's");
       assert.equal(token.repository, undefined, "a personal token, not a repository's");
+      assert.deepEqual(w.integration!.requiredScopes, [], "no OAuth scope: Server has no consumer");
     });
 
     it("refuses an OAuth consumer: the Server guide has none", () => {

@@ -295,6 +295,7 @@ describe("guide: Puppet Pipelines on Bitbucket Server", () => {
       assert.equal(token.user, "ci-bot");
       assert.equal(token.project, undefined);
       assert.equal(token.repository, undefined);
+      assert.deepEqual(w.integration!.requiredScopes, [], "no OAuth scope: Server has no consumer");
     });
 
     it("refuses an SSH key and webhook options: the Server form asks for none", async () => {
