@@ -42,7 +42,7 @@ export const AMPERSAND_OBJECTS: Record<string, AmpersandObject> = {
   hooks: { path: "/workspaces/{workspace}/hooks", read: "webhook", write: "webhook" },
   members: { path: "/workspaces/{workspace}/members", read: "account" },
   projects: { path: "/workspaces/{workspace}/projects", read: "project", write: "project:admin" },
-  snippets: { path: "/snippets/{workspace}", write: "snippet:write" },
+  snippets: { path: "/snippets", write: "snippet:write" },
 };
 
 /** The object names of earlier versions, and the guide's names for them. */
@@ -118,7 +118,7 @@ export const AMPERSAND: Preset = {
       clientSecret: pulumi.secret(consumer.secret),
       callbackUrl: pulumi.output(AMPERSAND_CALLBACK),
       instructions: instructions([consumer.name, consumer.private], (name, isPrivate) => [
-        `Register a Bitbucket OAuth app: done by you in Bitbucket and verified by this stack ("${name}", Callback URL ${AMPERSAND_CALLBACK}, permissions ${scopes.map(checkboxOf).join(", ") || "none"}${isPrivate ? "" : "; a public consumer, whose permissions Bitbucket does not show to this stack: check them in its settings"}).`,
+        `Register a Bitbucket OAuth app: done by you in Bitbucket and verified by this stack ("${name}", Callback URL ${AMPERSAND_CALLBACK}, permissions ${scopes.map(checkboxOf).join(", ") || "none"}${isPrivate !== false ? "" : "; a public consumer, whose permissions Bitbucket does not show to this stack: check them in its settings"}).`,
         "Log in to your Ampersand Dashboard (https://dashboard.withampersand.com).",
         "Select the project where you want to create a Bitbucket integration.",
         "Select Provider Apps.",

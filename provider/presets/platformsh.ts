@@ -54,9 +54,11 @@ function problems(o: Options, own: Rule[]): string[] {
     ...unknownOptions(o, [...own.map(([k]) => k), ...BRANCH_OPTIONS.map(([k]) => k)]),
     ...problemsOf(o, [...own, ...BRANCH_OPTIONS.map(([k]): Rule => [k, "boolean", false])]),
   ];
-  if (bool(o, "pruneBranches", true) && !bool(o, "fetchBranches", true)) {
+  // The guide: "If --fetch-branches is disabled, --prune-branches is automatically set to false,
+  // even if specifically set to true": an explicit true would not do what it says.
+  if (o.pruneBranches === true && !bool(o, "fetchBranches", true)) {
     found.push(
-      "pruneBranches: needs fetchBranches: true (Platform.sh prunes only branches it fetches); set pruneBranches: false",
+      "pruneBranches: needs fetchBranches: true (Platform.sh prunes only branches it fetches, and sets pruneBranches to false without it); remove pruneBranches or set it to false",
     );
   }
   return found;

@@ -167,7 +167,7 @@ export const PUPPET_PIPELINES_SERVER: Preset = {
     return {
       host: pulumi.output(host),
       username: pulumi.output(username),
-      password: token.token, // a secret output of the token
+      password: pulumi.secret(token.token),
       sshPort: pulumi.output(sshPort),
       tokenId: token.tokenId,
       instructions: instructions([token.name], (name) => [
