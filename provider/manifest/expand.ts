@@ -454,9 +454,12 @@ const revealCommand = (id: string) => (output: string) =>
 
 /** The preset's own checks, offline: options, consumer presence, and the scopes the consumer declares. */
 function presetProblems(m: Manifest, i: Manifest["integrations"][number], preset: Preset): Problem[] {
-  const problems: Problem[] = preset
-    .validate(i.options ?? {})
-    .map((message) => ({ loc: i.at.options ?? i.loc, message: `${preset.title}: ${message}` }));
+  // A problem with one option given ("webhookUrl: ...") is reported at that option, else at options.
+  const problems: Problem[] = preset.validate(i.options ?? {}).map((message) => {
+    const option = /^([A-Za-z][A-Za-z0-9]*):/.exec(message)?.[1];
+    const at = option !== undefined ? i.at[`options.${option}`] : undefined;
+    return { loc: at ?? i.at.options ?? i.loc, message: `${preset.title}: ${message}` };
+  });
   const consumer = m.oauthConsumers.find((c) => c.id === i.consumer);
   if (preset.consumer === "required" && i.consumer === undefined) {
     problems.push({

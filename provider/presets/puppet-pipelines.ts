@@ -45,7 +45,7 @@ export const PUPPET_PIPELINES: Preset = {
   guide: `${PUPPET_PIPELINES_GUIDE} (Integrate with Bitbucket)`,
   consumer: "none",
   noConsumer:
-    "Pipelines connects with its own OAuth app (Integrations > Connect Bitbucket > Grant access); remove consumer, and the consumer itself if nothing else uses it",
+    "Pipelines connects with its own OAuth app: Integrations > Connect Bitbucket > Grant access; a consumer made for it earlier can be deleted in Bitbucket if nothing else uses it",
   repositories: "none",
   noRepositories:
     "Pipelines reaches every repository the account that grants access can (through that account's SSH key); remove repositories",
@@ -167,7 +167,8 @@ export const PUPPET_PIPELINES_SERVER: Preset = {
     return {
       host: pulumi.output(host),
       username: pulumi.output(username),
-      password: token.token, // a secret output of the token
+      // Secret here, not only through the token's additionalSecretOutputs (which the engine alone applies: mocks and `plan` see it plain).
+      password: pulumi.secret(token.token),
       sshPort: pulumi.output(sshPort),
       tokenId: token.tokenId,
       instructions: instructions([token.name], (name) => [
