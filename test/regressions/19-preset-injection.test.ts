@@ -93,7 +93,7 @@ async function mocked(
 }
 
 /** What a preset may be handed: a formatted option only if the preset accepts it. */
-const valid = (preset: "cloud" | "datacenter", options: Record<string, string>) =>
+const valid = (preset: "cloud" | "datacenter", options: Record<string, string | boolean>) =>
   presetFor("platformsh", preset)!.validate(options).length === 0;
 
 const cloudIntegration =
