@@ -167,6 +167,7 @@ export const PUPPET_PIPELINES_SERVER: Preset = {
     return {
       host: pulumi.output(host),
       username: pulumi.output(username),
+      // Secret here, not only through the token's additionalSecretOutputs (which the engine alone applies: mocks and `plan` see it plain).
       password: pulumi.secret(token.token),
       sshPort: pulumi.output(sshPort),
       tokenId: token.tokenId,

@@ -170,7 +170,7 @@ function consumerGate(
       const messages = found.map((p) =>
         p.lacks
           ? `does not declare ${p.lacks.join(", ")}; add them to its scopes and tick ${checkboxes(p.lacks)} in Bitbucket`
-          : `${p.message!} (declared: ${p.field === "callbackUrl" ? (callbackUrl ?? "none") : "private: false"})`,
+          : `${p.field === "private" ? "is declared private: false" : callbackUrl ? `has callback URL ${callbackUrl}` : "declares no callback URL"}: ${p.message!}`,
       );
       if (messages.length) throw new Error(`${where}: OAuth consumer "${cname}" ${messages.join("; ")}`);
       return true;

@@ -311,7 +311,7 @@ describe("fuzz: what the manifest fuzz suite found, as fixed examples", () => {
       ].join("\n");
     for (const read of ["5", "repository", "[{ a: 1 }]"])
       assert.deepEqual(problemsOf(ampersand(read)).slice(0, 1), [
-        "6:59 integrations[0].options: Ampersand: read: must be a list of text",
+        "6:67 integrations[0].options.read: Ampersand: read: must be a list of text",
       ]);
   });
 

@@ -13,11 +13,11 @@ const run = (args: string[]) => runIn(args, ROOT);
 
 describe("bitbucket-iac validate", () => {
   it("accepts a valid manifest and says how many resources it found offline", async () => {
-    const r = await run(["validate", path.join(ROOT, "examples/shippable/bitbucket.yaml")]);
+    const r = await run(["validate", path.join(ROOT, "examples/platformsh/bitbucket.yaml")]);
     assert.equal(r.code, 0);
     assert.match(
       r.out,
-      /bitbucket.yaml: valid \(3 resources from explicit repository lists; selectors are resolved by pulumi up\)/,
+      /bitbucket.yaml: valid \(2 resources from explicit repository lists; selectors are resolved by pulumi up\)/,
     );
   });
 

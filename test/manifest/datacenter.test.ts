@@ -4,6 +4,7 @@
 // what the platforms ask for, and destroy leaves the server as it was.
 
 import * as assert from "node:assert/strict";
+import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { deployManifest } from "../../provider/manifest/expand";
@@ -18,10 +19,8 @@ const EXAMPLE = path.resolve(__dirname, "../../examples/datacenter/bitbucket.yam
 const DECLARED = [
   ["AccessToken", "access-token/PROJ/api/release-job"],
   ["AccessToken", "platformsh-token"],
+  ["AccessToken", "puppet-token"],
   ["DeployKey", "deploy-key/PROJ/*/P1ZvzG0nG3sC"],
-  ["SshKey", "puppet-ssh-key"],
-  ["Webhook", "puppet-hook-api"],
-  ["Webhook", "puppet-hook-web"],
   ["Webhook", "webhook/PROJ/*/ci.example.com/bitbucket"],
 ];
 
@@ -62,8 +61,6 @@ describe("manifest: a Data Center server from examples/datacenter", () => {
       "every resource created, through the harness",
     );
     assert.ok(first.steps.every((s) => s.op === "create"));
-    // `PROJ/*` was resolved by listing the project's repositories (DC paging).
-    assert.ok(f.emulator.log().includes("GET /rest/api/latest/projects/PROJ/repos"));
 
     const dc = f.emulator.store.dc;
     const proj = dc.projects.get("PROJ")!;
@@ -72,11 +69,9 @@ describe("manifest: a Data Center server from examples/datacenter", () => {
       [["Team CI", "https://ci.example.com/bitbucket", ["pr:merged", "pr:opened", "repo:refs_changed"]]],
     );
     assert.deepEqual(
-      ["api", "web"].map((r) => proj.repos.get(r)!.hooks.map((h) => [h.name, h.events])),
-      [
-        [["Puppet Pipelines", ["pr:from_ref_updated", "pr:opened", "repo:refs_changed"]]],
-        [["Puppet Pipelines", ["pr:from_ref_updated", "pr:opened", "repo:refs_changed"]]],
-      ],
+      ["api", "web"].map((r) => proj.repos.get(r)!.hooks),
+      [[], []],
+      "no repository hook: the platforms set their own",
     );
     assert.deepEqual(
       proj.grants.map((g) => g.permission),
@@ -86,32 +81,44 @@ describe("manifest: a Data Center server from examples/datacenter", () => {
       proj.repos.get("api")!.tokens.map((t) => [t.name, t.permissions, t.expiryDays]),
       [["release-job", ["REPO_READ"], 90]],
     );
-    const botKeys = [...dc.keys.values()].filter((k) => k.user === "ci-bot").map((k) => k.label);
-    assert.deepEqual(botKeys, ["Puppet Pipelines"]);
+    assert.deepEqual(
+      [...dc.keys.values()].filter((k) => k.user !== undefined),
+      [],
+      "no user SSH key: the Server guides add none",
+    );
 
-    // What the platforms need: the Platform.sh command with a working token; Puppet's form fields.
+    // What the platforms need: the Platform.sh command with a working token; Puppet's form fields,
+    // its password a working token too.
     const integrations = outputs.integrations as Record<string, Record<string, pulumi.Output<unknown>>>;
     const command = await valueOf<string>(integrations.platformsh!.platformCommand);
     const token = /--token=(\S+)/.exec(command)?.[1] ?? "";
     assert.equal(
       command.replace(token, "<token>"),
-      `platform integration:add --project=abcdefgh1234567 --type=bitbucket_server --url=${f.emulator.dcUrl} --username=ci-bot --repository=PROJ/api --token=<token> --fetch-branches=true --prune-branches=true --build-pull-requests=true --build-pull-requests-post-merge=false`,
+      ` platform integration:add --type=bitbucket_server --project=abcdefgh1234567 --base-url=${f.emulator.dcUrl} --username=ci-bot --token=<token> --repository=PROJ/api`,
     );
     assert.ok(f.emulator.store.tokens.has(token), "the token in the command authenticates");
-    const botToken = dc.users.get("ci-bot")!.tokens;
-    assert.deepEqual(
-      botToken.map((t) => [t.name, t.permissions]),
-      [["platformsh-platformsh", ["PROJECT_READ", "REPO_ADMIN"]]],
-    );
+    const botTokens = dc.users.get("ci-bot")!.tokens;
+    assert.deepEqual(botTokens.map((t) => [t.name, t.permissions]).sort(), [
+      ["platformsh-platformsh", ["PROJECT_READ", "REPO_ADMIN"]],
+      ["puppet-pipelines-puppet", ["PROJECT_READ", "REPO_ADMIN"]],
+    ]);
     assert.equal(
       await valueOf(integrations.platformsh!.platformCommandTemplate),
       command.replace(`--token=${token}`, '--token="$BITBUCKET_TOKEN"'),
     );
+    assert.equal(
+      await valueOf(integrations.platformsh!.validateCommand),
+      "platform integration:validate --project=abcdefgh1234567",
+    );
     const puppet = integrations.puppet!;
     assert.deepEqual(
       [await valueOf(puppet.host), await valueOf(puppet.username), await valueOf(puppet.sshPort)],
-      ["127.0.0.1", "ci-bot", 22],
+      [f.emulator.dcUrl, "ci-bot", 22],
     );
+    const password = await valueOf<string>(puppet.password);
+    assert.equal(password, botTokens.find((t) => t.name === "puppet-pipelines-puppet")?.raw);
+    assert.ok(f.emulator.store.tokens.has(password), "the password authenticates");
+    assert.notEqual(password, token, "one token per platform");
     const values = await valueOf<Record<string, string>>(outputs.accessTokenValues);
     assert.ok(f.emulator.store.tokens.has(values["access-token/PROJ/api/release-job"] ?? "-"));
 
@@ -134,6 +141,37 @@ describe("manifest: a Data Center server from examples/datacenter", () => {
       [...dc.keys.values()].filter((k) => k.user === "ci-bot"),
       [],
     );
+  });
+
+  it("resolves a `PROJ/*` selector by listing the project's repositories", async () => {
+    const dir = workdir({
+      "bitbucket.yaml": [
+        "version: 1",
+        "flavor: datacenter",
+        "project: PROJ",
+        "accessTokens:",
+        "  - name: reader",
+        '    repositories: "PROJ/*"',
+        "    permissions: [REPO_READ]",
+        "",
+      ].join("\n"),
+    });
+    try {
+      const engine = new Engine(f.harness);
+      const up = await engine.up(async () =>
+        Object.values((await deployManifest(loadManifest(path.join(dir, "bitbucket.yaml")))).resources),
+      );
+      assert.equal(up.error, undefined, up.error?.message);
+      assert.ok(f.emulator.log().includes("GET /rest/api/latest/projects/PROJ/repos"));
+      const proj = f.emulator.store.dc.projects.get("PROJ")!;
+      assert.deepEqual(
+        ["api", "web"].map((r) => proj.repos.get(r)!.tokens.map((t) => t.name)),
+        [["reader"], ["reader"]],
+      );
+      await engine.destroy();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses to run a Data Center manifest on a Cloud connection, naming the settings", async () => {

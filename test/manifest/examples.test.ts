@@ -16,11 +16,13 @@ import type { Seed } from "../emulator/store";
 const ROOT = path.resolve(__dirname, "../..");
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const isSecretValue = (v: unknown) => typeof v === "object" && v !== null && SECRET_SIG in v;
+/** Resolves an output (secret or not) to its value. */
+const valueOf = <T>(o: unknown): Promise<T> =>
+  new Promise((ok) => (o as pulumi.Output<T>).apply((v) => (ok(v), v)));
 
 /** Stack config the examples read (their secrets). */
 const CONFIG: Record<string, string> = {
   platformshKey: "psh-key", platformshSecret: "psh-secret",
-  puppetKey: "puppet-key", puppetSecret: "puppet-secret",
   ampersandClientId: "amp-key", ampersandClientSecret: "amp-secret",
   shippableToken: "shippable-token", deployToken: "deploy-token",
 }; // prettier-ignore
@@ -37,8 +39,8 @@ const SEED: Seed = {
   projectRepos: { "acme/SVC": ["svc-a", "svc-b"] },
   consumers: [
     { key: "psh-key", secret: "psh-secret", scopes: ["account", "email", "repository:write", "pullrequest", "webhook"], private: true },
-    { key: "puppet-key", secret: "puppet-secret", scopes: ["account", "account:write", "team", "repository", "repository:write", "pullrequest", "pullrequest:write", "issue", "snippet", "wiki", "webhook"], private: true },
-    { key: "amp-key", secret: "amp-secret", scopes: ["account", "repository", "pullrequest", "pullrequest:write", "issue"], private: true },
+    // Public, as the Ampersand example declares it (its guide does not ask for a private consumer).
+    { key: "amp-key", secret: "amp-secret", scopes: ["repository", "project", "webhook", "pipeline", "pipeline:variable"], private: false },
   ],
 }; // prettier-ignore
 
@@ -49,18 +51,10 @@ const EXPECTED: Record<string, Array<[string, string]>> = {
     ["Webhook", "webhook/acme/api/ci.example.com/bitbucket"],
   ],
   "examples/platformsh/bitbucket.yaml": [["OAuthConsumer", "oauth-consumer/platformsh"]],
-  "examples/shippable/bitbucket.yaml": [
-    ["PipelineVariable", "variable/acme/api/SHIPPABLE_PROJECT"],
-    ["PipelineVariable", "variable/acme/web/SHIPPABLE_PROJECT"],
-    ["Webhook", "shippable-hook-api"],
-    ["Webhook", "shippable-hook-web"],
-  ],
-  "examples/puppet-pipelines/bitbucket.yaml": [
-    ["OAuthConsumer", "oauth-consumer/puppet"],
-    ["SshKey", "puppet-ssh-key"],
-    ["Webhook", "puppet-hook-api"],
-    ["Webhook", "puppet-hook-web"],
-  ],
+  // Shippable sets its own webhooks with the token: nothing to create in Bitbucket.
+  "examples/shippable/bitbucket.yaml": [],
+  // Pipelines connects with its own OAuth app and posts its own webhooks: its SSH key alone.
+  "examples/puppet-pipelines/bitbucket.yaml": [["SshKey", "puppet-ssh-key"]],
   "examples/ampersand/bitbucket.yaml": [["OAuthConsumer", "oauth-consumer/ampersand"]],
   "examples/multi-repo/bitbucket.yaml": [
     ["DeployKey", "deploy-key/acme/svc-a/wpWpGAiht1Nt"],
@@ -195,15 +189,29 @@ describe("manifest examples through the engine harness", () => {
       });
       try {
         const engine = new Engine(f.harness);
+        let outputs: Record<string, unknown> = {};
         const program = async () => {
           setConfig();
-          const { resources } = await deployManifest(loadManifest(path.join(ROOT, file)));
-          return Object.values(resources);
+          const r = await deployManifest(loadManifest(path.join(ROOT, file)));
+          outputs = r.outputs;
+          return Object.values(r.resources);
         };
         const first = await engine.up(program);
         assert.equal(first.error, undefined, first.error?.message);
         const custom = EXPECTED[file]!.length;
         assert.equal(first.steps.filter((s) => s.op === "create").length, custom);
+        if (custom === 0) assert.deepEqual(f.emulator.log(), [], "nothing to create: not one Bitbucket call");
+        // Every integration hands over its guide's remaining steps, numbered, secrets only by reference.
+        const integrations = (outputs.integrations ?? {}) as Record<string, Record<string, unknown>>;
+        for (const [id, outs] of Object.entries(integrations)) {
+          const steps = await valueOf<string[]>(outs.instructions);
+          assert.ok(steps.length > 0, `integration ${id} has instructions`);
+          steps.forEach((step, n) => {
+            assert.ok(step.startsWith(`${n + 1}. `), `${id} step ${n + 1} is numbered: ${step}`);
+            for (const secret of Object.values(CONFIG))
+              assert.ok(!step.includes(secret), `${id} step ${n + 1} holds a secret`);
+          });
+        }
         const second = await engine.up(program);
         assert.equal(second.error, undefined, second.error?.message);
         assert.deepEqual(

