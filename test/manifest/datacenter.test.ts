@@ -22,6 +22,9 @@ const DECLARED = [
   ["AccessToken", "puppet-token"],
   ["DeployKey", "deploy-key/PROJ/*/P1ZvzG0nG3sC"],
   ["Webhook", "webhook/PROJ/*/ci.example.com/bitbucket"],
+  ["Webhook", "webhook/PROJ/api/jenkins.example.com/bitbucket-hook/"],
+  ["Webhook", "webhook/PROJ/web/jenkins.example.com/bitbucket-hook/"],
+  ["SshKey", "ssh-key/ci-bot/8qhBfu3z3eOh"],
 ];
 
 /** Resolves an output (secret or not) to its value. */
@@ -69,10 +72,15 @@ describe("manifest: a Data Center server from examples/datacenter", () => {
       [["Team CI", "https://ci.example.com/bitbucket", ["pr:merged", "pr:opened", "repo:refs_changed"]]],
     );
     assert.deepEqual(
-      ["api", "web"].map((r) => proj.repos.get(r)!.hooks),
-      [[], []],
-      "no repository hook: the platforms set their own",
+      ["api", "web"].map((r) => proj.repos.get(r)!.hooks.map((h) => [h.name, h.url, h.events])),
+      [
+        [["Jenkins", "https://jenkins.example.com/bitbucket-hook/", ["pr:opened", "repo:refs_changed"]]],
+        [["Jenkins", "https://jenkins.example.com/bitbucket-hook/", ["pr:opened", "repo:refs_changed"]]],
+      ],
+      "the manifest's Jenkins hook on each repository of PROJ/*, and none from the platforms (they set their own)",
     );
+    // `PROJ/*` was resolved by listing the project's repositories.
+    assert.ok(f.emulator.log().includes("GET /rest/api/latest/projects/PROJ/repos"));
     assert.deepEqual(
       proj.grants.map((g) => g.permission),
       ["PROJECT_READ"],
@@ -82,9 +90,9 @@ describe("manifest: a Data Center server from examples/datacenter", () => {
       [["release-job", ["REPO_READ"], 90]],
     );
     assert.deepEqual(
-      [...dc.keys.values()].filter((k) => k.user !== undefined),
-      [],
-      "no user SSH key: the Server guides add none",
+      [...dc.keys.values()].filter((k) => k.user !== undefined).map((k) => [k.user, k.label]),
+      [["ci-bot", "ci-bot clone"]],
+      "ci-bot's own key from sshKeys, and none from the platforms: the Server guides add none",
     );
 
     // What the platforms need: the Platform.sh command with a working token; Puppet's form fields,

@@ -159,7 +159,7 @@ describe("issue 25: every preset follows its platform's guide", function () {
         ).error?.message;
       assert.equal(
         await attempt({ consumer: consumer() }),
-        "integration puppet (puppet-pipelines):\n  consumer: Puppet Pipelines does not use an OAuth consumer (Pipelines connects with its own OAuth app: Integrations > Connect Bitbucket > Grant access; a consumer made for it earlier can be deleted in Bitbucket if nothing else uses it); remove it",
+        "integration puppet (puppet-pipelines):\n  consumer: Puppet Pipelines does not use an OAuth consumer (Pipelines connects with its own OAuth app: Integrations > Connect Bitbucket > Grant access); remove it",
       );
       assert.equal(
         await attempt({ options: { webhookUrl: "https://pipelines.example.test/hooks/bitbucket" } }),
@@ -205,7 +205,7 @@ describe("issue 25: every preset follows its platform's guide", function () {
           .filter((l) => l.includes("bitbucket.yaml:"))
           .map((l) => l.replace(/^.*bitbucket\.yaml:/, ""));
         assert.deepEqual(lines, [
-          "12:15 integrations[0].consumer: Puppet Pipelines does not use an OAuth consumer (Pipelines connects with its own OAuth app: Integrations > Connect Bitbucket > Grant access; a consumer made for it earlier can be deleted in Bitbucket if nothing else uses it); remove consumer",
+          "12:15 integrations[0].consumer: Puppet Pipelines does not use an OAuth consumer (Pipelines connects with its own OAuth app: Integrations > Connect Bitbucket > Grant access); remove consumer (and the consumer's entry, if nothing else uses it)",
           "14:19 integrations[0].options.webhookUrl: Puppet Pipelines: webhookUrl: Puppet Pipelines posts its own webhooks with the access it is granted (its guide gives no webhook URL); remove it (a webhook of your own: declare it under webhooks)",
         ]);
         assert.deepEqual(f!.emulator.log(), []);
@@ -560,7 +560,7 @@ describe("issue 25: every preset follows its platform's guide", function () {
             "bitbucket.yaml:24:19 integrations[1].repositories: Pipelines reaches every repository the account that grants access can (through that account's SSH key); remove repositories",
             "bitbucket.yaml:26:19 integrations[1].options.webhookUrl: Puppet Pipelines: webhookUrl: Puppet Pipelines posts its own webhooks with the access it is granted (its guide gives no webhook URL); remove it (a webhook of your own: declare it under webhooks)",
             "bitbucket.yaml:32:12 integrations[2].options.url: Shippable: url: Shippable sets <NAME>_INTEGRATION_URL itself (its form has no URL field); remove it",
-            `bitbucket.yaml:36:22 integrations[3].options.read: Ampersand: read: unknown object "repository"; Ampersand's guide calls it repositories (objects Ampersand reads: addon/linkers, pipelines-config/variables, repositories, user/emails, hook_events, hooks, members, projects, snippets)`,
+            `bitbucket.yaml:36:22 integrations[3].options.read: Ampersand: read: unknown object "repository"; Ampersand's guide calls it repositories (objects Ampersand reads: addon/linkers, pipelines-config/variables, repositories, user/emails, hook_events, hooks, members, projects)`,
           ],
         );
       } finally {

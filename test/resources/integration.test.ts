@@ -173,7 +173,7 @@ describe("Integration", () => {
       assert.equal(steps.length, 3);
       assert.match(
         steps[1]!,
-        /^2\. Enable the Cloud integration: run the command `pulumi stack output --show-secrets .*platformCommand.*` prints/,
+        /^2\. Enable the Cloud integration: run the command that `pulumi stack output --show-secrets .*platformCommand.*` prints/,
       );
       assert.equal(
         steps[2],
@@ -203,10 +203,10 @@ describe("Integration", () => {
 
     it("refuses pruneBranches without fetchBranches, and a missing project, before anything runs", async () => {
       await setup(PSH);
-      const { error } = await engine.up(program({ fetchBranches: false }));
+      const { error } = await engine.up(program({ fetchBranches: false, pruneBranches: true }));
       assert.equal(
         error?.message,
-        "integration psh (platformsh):\n  project: required\n  pruneBranches: needs fetchBranches: true (Platform.sh prunes only branches it fetches); set pruneBranches: false",
+        "integration psh (platformsh):\n  project: required\n  pruneBranches: needs fetchBranches: true (Platform.sh prunes only branches it fetches, and sets pruneBranches to false without it); remove pruneBranches or set it to false",
       );
       assert.deepEqual(writes(f), []);
     });
@@ -301,7 +301,7 @@ describe("Integration", () => {
           "integration puppet (puppet-pipelines):",
           `  webhookUrl: ${NO_WEBHOOKS}`,
           `  events: ${NO_WEBHOOKS}`,
-          "  consumer: Puppet Pipelines does not use an OAuth consumer (Pipelines connects with its own OAuth app: Integrations > Connect Bitbucket > Grant access; a consumer made for it earlier can be deleted in Bitbucket if nothing else uses it); remove it",
+          "  consumer: Puppet Pipelines does not use an OAuth consumer (Pipelines connects with its own OAuth app: Integrations > Connect Bitbucket > Grant access); remove it",
           "  repositories: Pipelines reaches every repository the account that grants access can (through that account's SSH key); remove repositories",
         ].join("\n"),
       );
