@@ -56,6 +56,16 @@ export function covers(granted: Iterable<string>, required: Iterable<string>): b
   return missing(granted, required).length === 0;
 }
 
+/**
+ * The scopes a consumer made for `required` may declare: those and what they imply, and the read
+ * level of each (the consumer form ticks "Read" with "Write", "Admin" or "Edit variables").
+ */
+export function allowedFor(required: Iterable<string>): Set<string> {
+  const out = closure(required);
+  for (const s of [...out]) out.add(s.split(":")[0]!);
+  return out;
+}
+
 /** Granted scopes beyond what `declared` asks for (directly or by implication), sorted. */
 export function extra(granted: Iterable<string>, declared: Iterable<string>): string[] {
   const wanted = closure(declared);

@@ -24,7 +24,8 @@ import { PipelineVariable } from "../resources/pipeline-variable";
 import { SshKey } from "../resources/ssh-key";
 import type { Flavor } from "../resources/validate";
 import { Webhook } from "../resources/webhook";
-import { consumerProblems, presetFor, type Preset } from "../presets";
+import { checkboxes, consumerProblems, presetFor, type Preset } from "../presets";
+import { allowedFor } from "../scopes";
 import { fingerprintPart, hasCredentials, naturalKey, redactUrl, urlForName } from "../names";
 import { isKeyError, parsePublicKey } from "../ssh";
 import { globProblem, matchesGlob } from "./glob";
@@ -450,7 +451,45 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
  * integration's outputs under the stack output `integrations` (ids are letters, digits, - and _).
  */
 const revealCommand = (id: string) => (output: string) =>
-  `pulumi stack output --show-secrets --json integrations | jq -r '.["${id}"].${output}'`;
+  `\`pulumi stack output --show-secrets --json integrations | jq -r '.["${id}"].${output}'\``;
+
+/**
+ * Least privilege: the scopes a consumer declares beyond what every integration using it needs
+ * (reported once, with the first of them). A consumer no integration uses is the user's own business.
+ * Checked here, where every use of a consumer is known (an Integration alone sees only its own).
+ */
+function excessScopes(
+  m: Manifest,
+  i: Manifest["integrations"][number],
+  consumer: Manifest["oauthConsumers"][number],
+): Problem[] {
+  const uses = m.integrations.filter((j) => j.consumer === i.consumer);
+  // Only when every use is well formed: a refused consumer, or a bad option, is reported as such.
+  // A generic integration without `scopes` says nothing about what its consumer is for.
+  const presets = uses.map((j) => presetFor(j.preset, m.flavor));
+  const settled = presets.every(
+    (p, n) => p && p.consumer !== "none" && p.validate(uses[n]!.options ?? {}).length === 0,
+  );
+  if (
+    uses[0] !== i ||
+    !settled ||
+    uses.some((j) => j.preset === "generic" && j.options?.scopes === undefined)
+  )
+    return [];
+  const needed = uses.flatMap((j) => presetFor(j.preset, m.flavor)?.requiredScopes(j.options ?? {}) ?? []);
+  const allowed = allowedFor(needed);
+  const beyond = [...new Set(consumer.scopes)].filter((s) => !allowed.has(s)).sort();
+  if (!beyond.length) return [];
+  const who = uses
+    .map((j) => `${presetFor(j.preset, m.flavor)?.title ?? j.preset} (integration ${j.id})`)
+    .join(", ");
+  return [
+    {
+      loc: consumer.at.scopes ?? consumer.loc,
+      message: `${beyond.join(", ")}: more than ${who} needs; untick ${checkboxes(beyond)} in Bitbucket and remove ${beyond.length === 1 ? "it" : "them"} here (the platform gets every permission the consumer has)`,
+    },
+  ];
+}
 
 /** The preset's own checks, offline: options, consumer presence, and the scopes the consumer declares. */
 function presetProblems(m: Manifest, i: Manifest["integrations"][number], preset: Preset): Problem[] {
@@ -474,6 +513,7 @@ function presetProblems(m: Manifest, i: Manifest["integrations"][number], preset
     });
   }
   if (consumer) {
+    problems.push(...excessScopes(m, i, consumer));
     const declared = {
       scopes: consumer.scopes,
       callbackUrl: consumer.callbackUrl,

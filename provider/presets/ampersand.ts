@@ -123,8 +123,8 @@ export const AMPERSAND: Preset = {
         "Select the project where you want to create a Bitbucket integration.",
         "Select Provider Apps.",
         "Select Bitbucket from the Provider list.",
-        `Client ID: paste what \`${ctx.reveal("clientId")}\` prints into the Client ID field.`,
-        `Client Secret: paste what \`${ctx.reveal("clientSecret")}\` prints into the Client Secret field.`,
+        `Client ID: paste what ${ctx.reveal("clientId")} prints into the Client ID field.`,
+        `Client Secret: paste what ${ctx.reveal("clientSecret")} prints into the Client Secret field.`,
         "Click Save Changes.",
       ]),
     };

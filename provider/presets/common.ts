@@ -29,7 +29,7 @@ export interface BuildContext {
   adopt: boolean;
   /** Holds a value back until the consumer is verified to cover the preset's scopes. */
   gate: <T>(v: pulumi.Input<T>) => pulumi.Output<T>;
-  /** The command (or words) that reveal one of this integration's secret outputs to the operator. */
+  /** How the operator reveals one of this integration's secret outputs: a command in backquotes, or words. */
   reveal: (output: string) => string;
 }
 
@@ -162,8 +162,8 @@ export const BASE_URL: OptionFormat = {
 
 /** A host as a platform's form takes it: a base URL or host[:port][/path], no spaces or control characters. */
 export const HOST: OptionFormat = {
-  test: (v) => /^[^\s\p{C}`]{1,255}$/u.test(v),
-  what: "must be the server's address, e.g. https://bitbucket.example.com:8443/bitbucket (no spaces)",
+  test: (v) => /^[^\s\p{C}`@?#]{1,255}$/u.test(v),
+  what: "must be the server's address, e.g. https://bitbucket.example.com:8443/bitbucket (no spaces, user:password@, ?query or #fragment)",
 };
 
 /** A name shown in a platform's form (a friendly name): printable text, no control characters. */
@@ -252,9 +252,13 @@ export function platformCommand(
 
 // ---- instructions -----------------------------------------------------------------------------
 
-/** A step on one line: control characters and line separators in a value show as `\uXXXX`, so none can start a step of its own. */
+/**
+ * A step on one line, as it reads: control and format characters (bidirectional overrides,
+ * zero-width spaces) and line separators in a value show as `\uXXXX`, so none can start a step of
+ * its own or make text read otherwise than it is.
+ */
 const oneLine = (s: string) =>
-  s.replace(/[\p{Cc}\p{Zl}\p{Zp}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  s.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 
 /** Numbered steps, skipping the ones that do not apply (false or undefined), each on one line. */
 export const numbered = (steps: Array<string | false | undefined>): string[] =>

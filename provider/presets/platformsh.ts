@@ -13,7 +13,6 @@
 //         `platform integration:update` (true, true, true, false by default).
 
 import * as pulumi from "@pulumi/pulumi";
-import { AccessToken } from "../resources/access-token";
 import { checkboxOf } from "../scopes";
 import {
   BASE_URL,
@@ -23,7 +22,6 @@ import {
   PLATFORMSH_PROJECT,
   platformCommand,
   problemsOf,
-  str,
   unknownOptions,
   USER_SLUG,
   type BuildContext,
@@ -32,6 +30,7 @@ import {
   type Preset,
   type Rule,
 } from "./common";
+import { serverToken, tokenChild, TOKEN_RULES } from "./server-token";
 
 export const PLATFORMSH_GUIDE = "https://docs.platform.sh/integrations/source/bitbucket.html";
 
@@ -116,7 +115,7 @@ export const PLATFORMSH: Preset = {
       ["repository", repository],
     ];
     const consumer = ctx.consumer!;
-    const template = add(flags({ env: "BITBUCKET_KEY" }, { env: "BITBUCKET_SECRET" }));
+    const template = add(flags({ env: "PLATFORMSH_KEY" }, { env: "PLATFORMSH_SECRET" }));
     const { update, check } = followUps(ctx.options);
     return {
       platformCommand: pulumi.secret(
@@ -129,15 +128,12 @@ export const PLATFORMSH: Preset = {
       validateCommand: pulumi.output(check),
       instructions: instructions([consumer.name], (name) => [
         `Set up an OAuth consumer: done by you in Bitbucket and verified by this stack ("${name}": private, with a callback URL, and ${PLATFORMSH_SCOPES.map(checkboxOf).join(", ")}).`,
-        `Enable the Cloud integration: run the command that \`${ctx.reveal("platformCommand")}\` prints, \`${template.trim()}\` with the consumer's Key and Secret filled in (its leading space keeps it out of your shell history).`,
+        `Enable the Cloud integration: run the command that ${ctx.reveal("platformCommand")} prints, \`${template.trim()}\` with the consumer's Key and Secret filled in (its leading space keeps it out of your shell history).`,
         ...laterSteps(project, update, check),
       ]),
     };
   },
 };
-
-const tokenNameOf = (ctx: { name: string; options: Options }) =>
-  (ctx.options.tokenName as string | undefined) ?? `platformsh-${ctx.name}`;
 
 const SERVER_FORMATS = { project: PLATFORMSH_PROJECT, username: USER_SLUG, url: BASE_URL };
 
@@ -153,41 +149,17 @@ export const PLATFORMSH_SERVER: Preset = {
       ["project", "string", true],
       ["username", "string", true],
       ["url", "string", false],
-      ["tokenName", "string", false],
-      ["expiryDays", "number", false],
-      ["rotate", "string", false],
+      ...TOKEN_RULES,
     ]),
     ...misformatted(o, SERVER_FORMATS),
   ],
   formats: SERVER_FORMATS,
-  children: (o, name) =>
-    str(o.username)
-      ? [
-          {
-            kind: "accessToken",
-            value: tokenNameOf({ name, options: o }),
-            path: "options.username",
-            owner: o.username,
-          },
-        ]
-      : [],
+  children: tokenChild("platformsh"),
   // A personal token of `username`: Platform.sh signs in as that user with it (its form asks for both).
   build: (ctx: BuildContext) => {
     const o = ctx.options;
     const project = String(o.project);
-    const token = new AccessToken(
-      `${ctx.name}-token`,
-      {
-        flavor: "datacenter",
-        user: ctx.gate(o.username as string),
-        name: tokenNameOf(ctx),
-        permissions: PLATFORMSH_SERVER_PERMISSIONS,
-        ...(o.expiryDays !== undefined && { expiryDays: o.expiryDays as number }),
-        ...(o.rotate !== undefined && { rotate: o.rotate as string }),
-        adopt: ctx.adopt,
-      },
-      ctx.opts,
-    );
+    const token = serverToken(ctx, "platformsh", PLATFORMSH_SERVER_PERMISSIONS);
     const flags = (t: CommandValue): Array<[string, CommandValue]> => [
       ["type", "bitbucket_server"],
       ["project", project],
@@ -196,7 +168,7 @@ export const PLATFORMSH_SERVER: Preset = {
       ["token", t],
       ["repository", `${ctx.project}/${ctx.repositories[0]}`],
     ];
-    const template = add(flags({ env: "BITBUCKET_TOKEN" }));
+    const template = add(flags({ env: "PLATFORMSH_TOKEN" }));
     const { update, check } = followUps(o);
     return {
       platformCommand: pulumi.secret(token.token.apply((t) => add(flags(t)))),
@@ -206,7 +178,7 @@ export const PLATFORMSH_SERVER: Preset = {
       tokenId: token.tokenId,
       instructions: instructions([token.name], (name) => [
         `Generate a token: done by this stack (personal HTTP access token "${name}" of ${String(o.username)}, with read access to projects and admin access to repositories: ${PLATFORMSH_SERVER_PERMISSIONS.join(", ")}).`,
-        `Enable the Server integration: run the command that \`${ctx.reveal("platformCommand")}\` prints, \`${template.trim()}\` with the token filled in (its leading space keeps it out of your shell history).`,
+        `Enable the Server integration: run the command that ${ctx.reveal("platformCommand")} prints, \`${template.trim()}\` with the token filled in (its leading space keeps it out of your shell history).`,
         ...laterSteps(project, update, check),
       ]),
     };

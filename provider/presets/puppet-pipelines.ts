@@ -11,8 +11,8 @@
 //         the least that lets Pipelines read repositories and manage its hooks.
 
 import * as pulumi from "@pulumi/pulumi";
-import { AccessToken } from "../resources/access-token";
 import { SshKey } from "../resources/ssh-key";
+import { isKeyError, parsePublicKey } from "../ssh";
 import {
   BASE_URL,
   HOST,
@@ -23,7 +23,9 @@ import {
   unknownOptions,
   USER_SLUG,
   type Preset,
+  type Rule,
 } from "./common";
+import { serverToken, tokenChild, TOKEN_RULES } from "./server-token";
 
 export const PUPPET_PIPELINES_GUIDE = "Puppet Pipelines for Applications: Integrate Bitbucket";
 
@@ -50,17 +52,23 @@ export const PUPPET_PIPELINES: Preset = {
   noRepositories:
     "Pipelines reaches every repository the account that grants access can (through that account's SSH key); remove repositories",
   requiredScopes: () => [],
-  validate: (o) => [
-    ...unknownOptions(o, ["sshPublicKey", "sshKeyLabel"], {
-      webhookUrl: NO_WEBHOOKS,
-      events: NO_WEBHOOKS,
-      webhookSecret: NO_WEBHOOKS,
-    }),
-    ...problemsOf(o, [
-      ["sshPublicKey", "string", false],
-      ["sshKeyLabel", "string", false],
-    ]),
-  ],
+  validate: (o) => {
+    const key = typeof o.sshPublicKey === "string" ? parsePublicKey(o.sshPublicKey) : undefined;
+    return [
+      ...unknownOptions(o, ["sshPublicKey", "sshKeyLabel"], {
+        webhookUrl: NO_WEBHOOKS,
+        events: NO_WEBHOOKS,
+        webhookSecret: NO_WEBHOOKS,
+      }),
+      ...problemsOf(o, [
+        ["sshPublicKey", "string", false],
+        ["sshKeyLabel", "string", false],
+      ]),
+      ...(key && isKeyError(key)
+        ? [`sshPublicKey: ${key.error} (paste the public key Pipelines shows)`]
+        : []),
+    ];
+  },
   children: (o) =>
     str(o.sshPublicKey) ? [{ kind: "sshKey", value: o.sshPublicKey, path: "options.sshPublicKey" }] : [],
   build: (ctx) => {
@@ -73,14 +81,13 @@ export const PUPPET_PIPELINES: Preset = {
           ctx.opts,
         )
       : undefined;
-    const account = key ? key.owner : pulumi.output("");
     const fingerprint = key ? key.fingerprint : pulumi.output("");
     return {
       ...(key && { sshKeyFingerprint: key.fingerprint }),
-      instructions: instructions([account, fingerprint], (owner, fp) => [
+      instructions: instructions([fingerprint], (fp) => [
         "In Puppet Pipelines, click Integrations.",
         "Click Connect Bitbucket: Bitbucket's authorization page opens in a new browser tab.",
-        `Click Grant access, signed in to Bitbucket as the account this stack's credentials belong to${owner ? ` (${owner})` : ""}: its SSH key is the one Pipelines uses. Bitbucket asks for ${PUPPET_PIPELINES_GRANTS}.`,
+        `Click Grant access, signed in to Bitbucket as the account this stack's credentials belong to: its SSH key is the one Pipelines uses. Bitbucket asks for ${PUPPET_PIPELINES_GRANTS}.`,
         "In Pipelines, click Integrations.",
         "Copy the SSH key.",
         key
@@ -90,9 +97,6 @@ export const PUPPET_PIPELINES: Preset = {
     };
   },
 };
-
-const tokenNameOf = (ctx: { name: string; options: Record<string, unknown> }) =>
-  (ctx.options.tokenName as string | undefined) ?? `puppet-pipelines-${ctx.name}`;
 
 /** Options earlier versions took: the Server guide asks for none of them. */
 const SERVER_REFUSED = {
@@ -115,52 +119,41 @@ export const PUPPET_PIPELINES_SERVER: Preset = {
     "Pipelines signs in as username and reaches the repositories that user can; remove repositories",
   requiredScopes: () => [],
   validate: (o) => {
-    const known = ["username", "url", "host", "sshPort", "tokenName", "expiryDays", "rotate"];
+    const rules: Rule[] = [
+      ["username", "string", true],
+      ["url", "string", false],
+      ["host", "string", false],
+      ["sshPort", "number", false],
+      ["password", "string", false],
+      ...TOKEN_RULES,
+    ];
     const problems = [
-      ...unknownOptions(o, known, SERVER_REFUSED),
-      ...problemsOf(o, [
-        ["username", "string", true],
-        ["url", "string", false],
-        ["host", "string", false],
-        ["sshPort", "number", false],
-        ["tokenName", "string", false],
-        ["expiryDays", "number", false],
-        ["rotate", "string", false],
-      ]),
+      ...unknownOptions(
+        o,
+        rules.map(([k]) => k),
+        SERVER_REFUSED,
+      ),
+      ...problemsOf(o, rules),
       ...misformatted(o, SERVER_FORMATS),
     ];
+    if (o.password !== undefined)
+      for (const [k] of TOKEN_RULES)
+        if (o[k] !== undefined)
+          problems.push(`${k}: only for the token this preset makes, and password is given; remove one`);
     if (typeof o.sshPort === "number" && o.sshPort > 65535)
       problems.push("sshPort: must be a port, 1 to 65535");
     return problems;
   },
   formats: SERVER_FORMATS,
-  children: (o, name) =>
-    str(o.username)
-      ? [
-          {
-            kind: "accessToken",
-            value: tokenNameOf({ name, options: o }),
-            path: "options.username",
-            owner: o.username,
-          },
-        ]
-      : [],
+  children: (o, name) => (o.password === undefined ? tokenChild("puppet-pipelines")(o, name) : []),
   build: (ctx) => {
     const o = ctx.options;
     const username = o.username as string;
-    const token = new AccessToken(
-      `${ctx.name}-token`,
-      {
-        flavor: "datacenter",
-        user: ctx.gate(username),
-        name: tokenNameOf(ctx),
-        permissions: PUPPET_PIPELINES_SERVER_PERMISSIONS,
-        ...(o.expiryDays !== undefined && { expiryDays: o.expiryDays as number }),
-        ...(o.rotate !== undefined && { rotate: o.rotate as string }),
-        adopt: ctx.adopt,
-      },
-      ctx.opts,
-    );
+    // The user's own password when given (a secret reference), else a token made for it.
+    const token =
+      o.password === undefined
+        ? serverToken(ctx, "puppet-pipelines", PUPPET_PIPELINES_SERVER_PERMISSIONS)
+        : undefined;
     // The base URL as the platform reaches it, port and context path included.
     const host = (o.host as string | undefined) ?? ctx.serverUrl ?? "";
     const sshPort = (o.sshPort as number | undefined) ?? 22;
@@ -168,16 +161,18 @@ export const PUPPET_PIPELINES_SERVER: Preset = {
       host: pulumi.output(host),
       username: pulumi.output(username),
       // Secret here, not only through the token's additionalSecretOutputs (which the engine alone applies: mocks and `plan` see it plain).
-      password: pulumi.secret(token.token),
+      password: pulumi.secret(token ? token.token : (o.password as pulumi.Input<string>)),
       sshPort: pulumi.output(sshPort),
-      tokenId: token.tokenId,
-      instructions: instructions([token.name], (name) => [
+      ...(token && { tokenId: token.tokenId }),
+      instructions: instructions([token ? token.name : ""], (name) => [
         "In the Pipelines web UI, click the gear icon at the top right.",
         "Click the Integrations link on the left.",
         "Click the Bitbucket Server button.",
         `Host: ${host}`,
         `Username: ${username}`,
-        `Password: the HTTP access token "${name}" this stack made for ${username} (${PUPPET_PIPELINES_SERVER_PERMISSIONS.join(", ")}); \`${ctx.reveal("password")}\` prints it.`,
+        token
+          ? `Password: the HTTP access token "${name}" this stack made for ${username} (${PUPPET_PIPELINES_SERVER_PERMISSIONS.join(", ")}); ${ctx.reveal("password")} prints it.`
+          : `Password: ${username}'s password, as given in options.password; ${ctx.reveal("password")} prints it.`,
         o.sshPort === undefined
           ? "SSH Port: 22 (the guide's default; if your server's SSH clone URLs name another port, such as Bitbucket's own default 7999, set options.sshPort and enter that)."
           : `SSH Port: ${sshPort}`,

@@ -95,7 +95,7 @@ export const SHIPPABLE: Preset = {
         "Select scm as the Integration family.",
         "Choose Bitbucket from the list of integration types.",
         `Friendly name for your integration: ${name}`,
-        `Token: paste the token \`${ctx.reveal("token")}\` prints into the Token textbox.`,
+        `Token: paste the token ${ctx.reveal("token")} prints into the Token textbox.`,
         "Click Save.",
         resources.length
           ? `Resources (gitRepo, ciRepo, syncRepo) name it with integration: ${name}; their jobs receive ${names.join(", ")}.`

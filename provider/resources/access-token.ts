@@ -30,6 +30,7 @@ import { shim } from "./shim";
 import { deleteIfExists, request } from "../api/client";
 import { dcScopeLabel, dcTokensPath, type TokenOwner } from "../api/datacenter";
 import { seg } from "../api/cloud";
+import { isApiError } from "../api/errors";
 import { findIn, readListed } from "../api/paginate";
 import {
   changedFields,
@@ -51,7 +52,7 @@ import {
   type Ownership,
 } from "./ownership";
 import { notice, processWide } from "../api/shared";
-import { tokenRenewDays } from "../api/auth";
+import { credentialsOf, loadSettings, tokenRenewDays } from "../api/auth";
 import { now } from "../api/clock";
 import { checkFlavor, checkProjectKey, checkSlug } from "./validate";
 
@@ -326,9 +327,31 @@ const objectKey = (tokenId: string) => `AccessToken:${tokenId}`;
 
 /** PUT creates; never repeated (a repeat would make a second token). */
 async function createToken(n: Normalized): Promise<ApiToken> {
-  return (await request<ApiToken>("PUT", dcTokensPath(ownerOf(n)), { body: body(n), idempotent: false }))
-    .data;
+  try {
+    return (await request<ApiToken>("PUT", dcTokensPath(ownerOf(n)), { body: body(n), idempotent: false }))
+      .data;
+  } catch (e) {
+    // Bitbucket: "You can't use a token to perform changes on behalf of a user (for example, create
+    // new tokens ...)": a personal token is made by its user signed in with a password.
+    if (
+      isApiError(e) &&
+      (e.status === 401 || e.status === 403) &&
+      n.user !== undefined &&
+      signedInWithToken()
+    )
+      e.message += ` (a personal token is made by ${n.user} signed in with a password, not with a token: set bitbucket:username ${n.user} and its password in bitbucket:apiToken, and unset bitbucket:token)`;
+    throw e;
+  }
 }
+
+/** Whether the connection signs in with an HTTP access token (Bearer), which cannot make tokens. */
+const signedInWithToken = () => {
+  try {
+    return credentialsOf(loadSettings()).kind === "bearer";
+  } catch {
+    return false;
+  }
+};
 
 // ---- the provider -------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import {
+  BASE_URL,
   checkboxes,
   consumerProblems,
   DATACENTER_PRESETS,
@@ -44,8 +45,9 @@ export interface IntegrationArgs {
   /** Let the children take over existing objects that differ from what the preset declares. Default false. */
   adopt?: boolean;
   /**
-   * How `instructions` tell the operator to reveal one of the secret outputs (the manifest: a
-   * `pulumi stack output --show-secrets` command). Default: names the output of this integration.
+   * How `instructions` tell the operator to reveal one of the secret outputs: a command in
+   * backquotes (the manifest passes its `pulumi stack output --show-secrets ...` command), or words.
+   * Default: names the output.
    */
   reveal?: (output: string) => string;
 }
@@ -81,6 +83,7 @@ export class Integration extends pulumi.ComponentResource {
             "url: the server's base URL as the platform reaches it, e.g. https://bitbucket.example.com (bitbucket:apiUrl is not set to default it)",
           ]
         : []),
+      ...(flavor === "datacenter" ? serverUrlProblem(options, serverUrl) : []),
       ...preset.validate(options),
       ...(preset.consumer === "required" && !args.consumer
         ? [`consumer: ${preset.title} needs an OAuth consumer`]
@@ -126,8 +129,7 @@ export class Integration extends pulumi.ComponentResource {
       gate: <T>(v: pulumi.Input<T>) => pulumi.all([ready, v]).apply(([, x]) => x as T),
       reveal:
         args.reveal ??
-        ((output) =>
-          `pulumi stack output --show-secrets <the output holding integration ${name}'s ${output}>`),
+        ((output) => `\`pulumi stack output --show-secrets\` (this integration's output ${output})`),
     });
     this.ready = ready;
     this.outputs = outputs;
@@ -143,6 +145,17 @@ function serverUrlOf(options: Options): string | undefined {
     process.env.BITBUCKET_API_URL;
   return url ? url.replace(/\/+$/, "") : undefined;
 }
+
+/**
+ * Why the connection's URL cannot be handed to the platform (it goes into commands and
+ * instructions that are not secret): it must be a plain base URL. The value is never echoed.
+ */
+const serverUrlProblem = (options: Options, url: string | undefined): string[] =>
+  url === undefined || typeof options.url === "string" || BASE_URL.test(url)
+    ? []
+    : [
+        "url: bitbucket:apiUrl is not a plain base URL (it has credentials, a query or a fragment, which would be printed for the platform); set options.url to the address the platform reaches, e.g. https://bitbucket.example.com",
+      ];
 
 /**
  * True once the consumer declares and was granted every scope the preset needs, and is what the

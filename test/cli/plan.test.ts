@@ -425,9 +425,19 @@ describe("bitbucket-iac plan on integrations", function () {
     const emu = await startEmulator({ ...DEFAULT_SEED, workspaces: { acme: ["api", "web"] } });
     const restore = useEmulator(emu);
     try {
-      const r = await run(
-        ["plan", "examples/puppet-pipelines/bitbucket.yaml"],
-        path.resolve(__dirname, "../.."),
+      // The example with the key Pipelines shows pasted in (the example itself ships none).
+      const example = fs.readFileSync(
+        path.resolve(__dirname, "../../examples/puppet-pipelines/bitbucket.yaml"),
+        "utf8",
+      );
+      const dir = workdir({
+        "bitbucket.yaml": example.replace(
+          "# sshPublicKey: ssh-ed25519 AAAA... pipelines@puppet",
+          "sshPublicKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIihzfTZjBGidcZAPW8/r4bH2csyjxXyZ0YIpH2dxn+e pipelines@puppet",
+        ),
+      });
+      const r = await run(["plan", "bitbucket.yaml"], dir).finally(() =>
+        fs.rmSync(dir, { recursive: true, force: true }),
       );
       assert.equal(r.code, 2, r.err);
       assert.deepEqual(

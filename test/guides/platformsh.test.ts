@@ -203,7 +203,7 @@ describe("guide: Platform.sh on Bitbucket Cloud", () => {
     // The template: the same command, the credentials from the operator's environment.
     const template = w.outputs.platformCommandTemplate as string;
     assert.ok(template.startsWith(" platform "), "the template keeps the leading space too");
-    assert.deepEqual(read(template, { BITBUCKET_KEY: KEY, BITBUCKET_SECRET: SECRET }), expected);
+    assert.deepEqual(read(template, { PLATFORMSH_KEY: KEY, PLATFORMSH_SECRET: SECRET }), expected);
   });
 
   it("sets the guide's optional parameters with integration:update, only those the manifest sets, never on integration:add", async () => {
@@ -390,7 +390,7 @@ describe("guide: Platform.sh on Bitbucket Server", () => {
       "<REPOSITORY>": "PROJ/api",
     });
     assert.deepEqual(read(w.outputs.platformCommand), expected);
-    assert.deepEqual(read(w.outputs.platformCommandTemplate, { BITBUCKET_TOKEN: ANSWERS.token }), expected);
+    assert.deepEqual(read(w.outputs.platformCommandTemplate, { PLATFORMSH_TOKEN: ANSWERS.token }), expected);
     assert.equal(w.secret.platformCommand, true);
   });
 

@@ -112,7 +112,7 @@ describe("manifest: a Data Center server from examples/datacenter", () => {
     ]);
     assert.equal(
       await valueOf(integrations.platformsh!.platformCommandTemplate),
-      command.replace(`--token=${token}`, '--token="$BITBUCKET_TOKEN"'),
+      command.replace(`--token=${token}`, '--token="$PLATFORMSH_TOKEN"'),
     );
     assert.equal(
       await valueOf(integrations.platformsh!.validateCommand),

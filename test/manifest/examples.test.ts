@@ -54,7 +54,7 @@ const EXPECTED: Record<string, Array<[string, string]>> = {
   // Shippable sets its own webhooks with the token: nothing to create in Bitbucket.
   "examples/shippable/bitbucket.yaml": [],
   // Pipelines connects with its own OAuth app and posts its own webhooks: its SSH key alone.
-  "examples/puppet-pipelines/bitbucket.yaml": [["SshKey", "puppet-ssh-key"]],
+  "examples/puppet-pipelines/bitbucket.yaml": [],
   "examples/ampersand/bitbucket.yaml": [["OAuthConsumer", "oauth-consumer/ampersand"]],
   "examples/multi-repo/bitbucket.yaml": [
     ["DeployKey", "deploy-key/acme/svc-a/wpWpGAiht1Nt"],

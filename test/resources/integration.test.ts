@@ -165,7 +165,7 @@ describe("Integration", () => {
       assert.equal(await isSecret(integration!.outputs.platformCommandTemplate), false);
       assert.equal(
         outs.platformCommandTemplate,
-        ' platform integration:add --type=bitbucket --project=abc123xyz --key="$BITBUCKET_KEY" --secret="$BITBUCKET_SECRET" --repository=acme/api',
+        ' platform integration:add --type=bitbucket --project=abc123xyz --key="$PLATFORMSH_KEY" --secret="$PLATFORMSH_SECRET" --repository=acme/api',
       );
       assert.equal(outs.validateCommand, "platform integration:validate --project=abc123xyz");
       assert.equal(outs.updateCommand, undefined, "no branch option set: the guide's defaults stand");
@@ -173,7 +173,7 @@ describe("Integration", () => {
       assert.equal(steps.length, 3);
       assert.match(
         steps[1]!,
-        /^2\. Enable the Cloud integration: run the command that `pulumi stack output --show-secrets .*platformCommand.*` prints/,
+        /^2\. Enable the Cloud integration: run the command that `pulumi stack output --show-secrets` \(this integration's output platformCommand\) prints/,
       );
       assert.equal(
         steps[2],
@@ -467,6 +467,40 @@ describe("Integration", () => {
       await engine.destroy();
       assert.equal(repo("api").variables.length + repo("web").deployKeys.length, 0);
     });
+
+    // The gate: a consumer short of the preset's scopes stops the run before any Bitbucket write,
+    // whether it does not declare a scope (known in previews) or was not granted it (known once verified).
+    for (const [declared, granted, message] of [
+      [["webhook"], ["webhook", "repository"], /OAuth consumer "Platform" does not declare repository/],
+      [
+        ["webhook", "repository"],
+        ["webhook"],
+        /OAuth consumer "Platform" (was not granted|of workspace acme lacks) repository/,
+      ],
+    ] as const) {
+      it(`writes nothing when the consumer ${message.source.includes("not declare") ? "does not declare" : "was not granted"} a scope the preset needs`, async () => {
+        await setup([...granted]);
+        const { error } = await engine.up(() => {
+          const c = consumer([...declared]);
+          return [
+            c,
+            new Integration("gen", {
+              preset: "generic",
+              workspace: "acme",
+              repositories: ["api"],
+              consumer: c,
+              options: {
+                scopes: ["webhook", "repository"],
+                webhooks: [{ url: "https://ci.example.test/hook", events: ["repo:push"] }],
+              },
+            }),
+          ];
+        });
+        assert.match(String(error?.message), message);
+        assert.deepEqual(writes(f), [], "no webhook was written");
+        assert.equal(f.emulator.store.allHooks().length, 0);
+      });
+    }
   });
 });
 
