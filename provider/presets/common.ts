@@ -3,6 +3,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { quote } from "shell-quote";
+import { closeMatches } from "../resources/common";
 import type { OAuthConsumer } from "../resources/oauth-consumer";
 import type { Flavor } from "../resources/validate";
 import { checkboxOf, missing } from "../scopes";
@@ -118,11 +119,11 @@ export const problemsOf = (o: Options, rules: Rule[]): string[] =>
 export const unknownOptions = (o: Options, known: string[], refused: Record<string, string> = {}): string[] =>
   Object.keys(o)
     .filter((k) => !known.includes(k))
-    .map((k) =>
-      Object.hasOwn(refused, k)
-        ? `${k}: ${refused[k]}`
-        : `${k}: not an option of this preset (options: ${known.join(", ") || "none"})`,
-    );
+    .map((k) => {
+      if (Object.hasOwn(refused, k)) return `${k}: ${refused[k]}`;
+      const close = closeMatches(k, known, 1)[0];
+      return `${k}: not an option of this preset${close ? `; did you mean ${close}?` : ""} (options: ${known.join(", ") || "none"})`;
+    });
 
 /** "option: what to write" for each text option outside its format. */
 export const misformatted = (o: Options, formats: Record<string, OptionFormat>): string[] =>

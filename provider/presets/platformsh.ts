@@ -88,6 +88,10 @@ const laterSteps = (project: string, update: string | undefined, check: string) 
   `Validate the integration: \`${check}\`.`,
 ];
 
+/** The guide's first words: "In both cases, you need to install the Platform.sh CLI, if you haven't already done so". */
+const INSTALL_CLI =
+  "Install the Platform.sh CLI, if you haven't already done so: the steps below run `platform`.";
+
 /** `add` as the guide writes it: with a leading space, so shells that ignore such lines keep the secret out of history. */
 const add = (flags: Array<[string, CommandValue]>) => ` ${platformCommand(flags)}`;
 
@@ -127,6 +131,7 @@ export const PLATFORMSH: Preset = {
       ...(update !== undefined && { updateCommand: pulumi.output(update) }),
       validateCommand: pulumi.output(check),
       instructions: instructions([consumer.name], (name) => [
+        INSTALL_CLI,
         `Set up an OAuth consumer: done by you in Bitbucket and verified by this stack ("${name}": private, with a callback URL, and ${PLATFORMSH_SCOPES.map(checkboxOf).join(", ")}).`,
         `Enable the Cloud integration: run the command that ${ctx.reveal("platformCommand")} prints, \`${template.trim()}\` with the consumer's Key and Secret filled in (its leading space keeps it out of your shell history).`,
         ...laterSteps(project, update, check),
@@ -177,6 +182,7 @@ export const PLATFORMSH_SERVER: Preset = {
       validateCommand: pulumi.output(check),
       tokenId: token.tokenId,
       instructions: instructions([token.name], (name) => [
+        INSTALL_CLI,
         `Generate a token: done by this stack (personal HTTP access token "${name}" of ${String(o.username)}, with read access to projects and admin access to repositories: ${PLATFORMSH_SERVER_PERMISSIONS.join(", ")}).`,
         `Enable the Server integration: run the command that ${ctx.reveal("platformCommand")} prints, \`${template.trim()}\` with the token filled in (its leading space keeps it out of your shell history).`,
         ...laterSteps(project, update, check),

@@ -77,6 +77,9 @@ const OPTIONAL_PARAMETERS: Array<[flag: string, byDefault: boolean]> = [
 const PRUNE_NEEDS_FETCH = "The `--prune-branches` option depends on `--fetch-branches` being enabled.";
 
 /** The section headings, in the guide's order (the steps the instructions walk). */
+/** "In both cases, you need to [install the Platform.sh CLI](...), if you haven't already done so". */
+const INSTALL_CLI = "if you haven't already done so";
+
 const HEADINGS = {
   consumer: "1. Set up an OAuth consumer",
   cloud: "2. Enable the Cloud integration",
@@ -148,6 +151,7 @@ const read = (command: unknown, env: Record<string, string> = {}) => cli(argv(co
 
 /** The Cloud section's steps, the optional parameters' update when there is one, then validate. */
 const cloudSteps = (update?: string): Step[] => [
+  { guide: INSTALL_CLI, words: ["Install the Platform.sh CLI", INSTALL_CLI] },
   {
     guide: HEADINGS.consumer,
     words: [
@@ -355,6 +359,7 @@ describe("guide: Platform.sh on Bitbucket Server", () => {
   it("walks the guide's steps in order: the token, the integration:add command, validate", async () => {
     const w = await server();
     walkSteps(w.outputs.instructions, [
+      { guide: INSTALL_CLI, words: ["Install the Platform.sh CLI", INSTALL_CLI] },
       {
         guide: HEADINGS.token,
         words: [

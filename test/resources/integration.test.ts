@@ -170,14 +170,15 @@ describe("Integration", () => {
       assert.equal(outs.validateCommand, "platform integration:validate --project=abc123xyz");
       assert.equal(outs.updateCommand, undefined, "no branch option set: the guide's defaults stand");
       const steps = assertSteps(outs.instructions, [KEY, SECRET]);
-      assert.equal(steps.length, 3);
+      assert.equal(steps.length, 4);
+      assert.match(steps[0]!, /^1\. Install the Platform\.sh CLI, if you haven't already done so/);
       assert.match(
-        steps[1]!,
-        /^2\. Enable the Cloud integration: run the command that `pulumi stack output --show-secrets` \(this integration's output platformCommand\) prints/,
+        steps[2]!,
+        /^3\. Enable the Cloud integration: run the command that `pulumi stack output --show-secrets` \(this integration's output platformCommand\) prints/,
       );
       assert.equal(
-        steps[2],
-        "3. Validate the integration: `platform integration:validate --project=abc123xyz`.",
+        steps[3],
+        "4. Validate the integration: `platform integration:validate --project=abc123xyz`.",
       );
       const second = await engine.up(program());
       assert.deepEqual(
