@@ -289,6 +289,8 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
     for (const c of preset.children(i.options ?? {}, i.id)) {
       const loc = { ...(i.at[c.path] ?? i.at.options ?? i.loc), path: `integrations[${i.index}].${c.path}` };
       const what = `${i.preset} integration ${i.id}'s`;
+      // A key that does not parse is reported as such (by the preset or the resource), not as a collision.
+      if ((c.kind === "sshKey" || c.kind === "deployKey") && fingerprintOf(c.value) === "") continue;
       if (c.kind === "sshKey") {
         claim(naturalKey.sshKey(c.owner, fingerprintOf(c.value)), loc, `${what} SSH key`);
         continue;

@@ -95,6 +95,10 @@ export const listOf = <T>(o: Options, k: string): T[] => (Array.isArray(o[k]) ? 
 export const bool = (o: Options, k: string, dflt: boolean): boolean =>
   typeof o[k] === "boolean" ? (o[k] as boolean) : dflt;
 
+/** A manifest's secret reference, as validate() sees it before it is resolved. */
+const isSecretRef = (v: unknown) =>
+  typeof v === "object" && v !== null && ("fromConfig" in v || "fromEnv" in v);
+
 export type Rule = [option: string, type: "string" | "boolean" | "string[]" | "number", required: boolean];
 
 /** "option: what to do" for each option of the wrong type, or required and missing. */
@@ -103,6 +107,7 @@ export const problemsOf = (o: Options, rules: Rule[]): string[] =>
     const v = o[k];
     if (v === undefined) return required ? [`${k}: required`] : [];
     if (pulumi.Output.isInstance(v)) return []; // a secret or computed value: checked by the resource that takes it
+    if (isSecretRef(v)) return []; // the manifest's { fromConfig } / { fromEnv }: resolved to a secret when deployed
     if (type === "string[]")
       return Array.isArray(v) && v.every((x) => typeof x === "string")
         ? []
