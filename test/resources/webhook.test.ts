@@ -274,6 +274,38 @@ describe("Webhook", () => {
     assert.equal(diff.changes, false);
   });
 
+  for (const [field, apiField, liveValue] of [
+    ["active", "active", false],
+    ["skipCertVerification", "skip_cert_verification", true],
+  ] as const) {
+    it(`refuses an existing hook that differs only in ${field}, with zero writes; adopt: true takes it over and sets ${field}`, async () => {
+      const uuid = "{11111111-2222-3333-4444-555555555555}";
+      f.emulator.store.addHook("acme", "api", { uuid, url: URL_A, [apiField]: liveValue });
+      const stored = () => f.emulator.store.allHooks()[0]?.[apiField];
+      const declared = { [field]: !liveValue };
+      await assert.rejects(f.harness.up("Webhook", hook(declared)), (e: Error) =>
+        e.message.includes(
+          "create webhook https://hooks.example.test/a on acme/api: it already exists in Bitbucket and differs from this declaration " +
+            `(${field}: ${liveValue} in Bitbucket). Nothing was changed. To take it over and bring it to the declared state, set adopt: true`,
+        ),
+      );
+      assert.deepEqual(f.emulator.log(), ["GET /2.0/repositories/acme/api/hooks"], "zero writes");
+      assert.equal(stored(), liveValue);
+
+      await f.harness.restart(); // the next run, with adopt: true
+      f.emulator.resetLog();
+      const { id, outs } = await f.harness.up("Webhook", hook({ ...declared, adopt: true }));
+      assert.equal(id, `acme/api/${uuid}`);
+      assert.deepEqual(f.emulator.log(), [
+        "GET /2.0/repositories/acme/api/hooks",
+        `PUT /2.0/repositories/acme/api/hooks/${enc(uuid)}`,
+      ]);
+      assert.equal(f.emulator.store.allHooks().length, 1);
+      assert.equal(stored(), !liveValue);
+      assert.deepEqual([outs[field], outs.adopted], [!liveValue, true]);
+    });
+  }
+
   it("never adopts a read-only hook installed by a Connect app", async () => {
     f.emulator.store.addHook("acme", "api", {
       uuid: "{99999999-2222-3333-4444-555555555555}",
