@@ -69,6 +69,18 @@ describe("PipelineSshKeyPair", () => {
     await f.harness.delete("PipelineSshKeyPair", id, outs);
   });
 
+  it("deletes a pair that was already removed by hand: the 404 is fine and nothing is left", async () => {
+    const { id, outs } = await f.harness.up("PipelineSshKeyPair", pair());
+    repo().keyPair = undefined;
+    await f.harness.restart(); // removed by hand: the next run (a destroy) sees it gone
+    f.emulator.resetLog();
+    await f.harness.delete("PipelineSshKeyPair", id, outs);
+    const [del] = f.emulator.entries();
+    assert.deepEqual([del?.method, del?.path, del?.status], ["DELETE", `${SSH}/key_pair`, 404]);
+    assert.equal(repo().keyPair, undefined);
+    assert.equal((await f.harness.read("PipelineSshKeyPair", id, outs)).id, "");
+  });
+
   it("refuses a mismatched pair, a passphrase-protected key and a public key as the private one", async () => {
     const failures = async (raw: Props) => (await f.harness.check("PipelineSshKeyPair", raw)).failures;
     const other = ed25519();
@@ -159,6 +171,18 @@ describe("PipelineKnownHost", () => {
     await f.harness.delete("PipelineKnownHost", id, after);
     assert.equal(repo().knownHosts.length, 0);
     assert.equal((await f.harness.read("PipelineKnownHost", id, after)).id, "");
+  });
+
+  it("deletes an entry that was already deleted by hand: the 404 is fine and nothing is left", async () => {
+    const { id, outs } = await f.harness.up("PipelineKnownHost", host());
+    repo().knownHosts.splice(0);
+    await f.harness.restart(); // deleted by hand: the next run (a destroy) sees it gone
+    f.emulator.resetLog();
+    await f.harness.delete("PipelineKnownHost", id, outs);
+    const [del] = f.emulator.entries();
+    assert.deepEqual([del?.method, del?.status], ["DELETE", 404], "Bitbucket said it was not there");
+    assert.equal(repo().knownHosts.length, 0);
+    assert.equal((await f.harness.read("PipelineKnownHost", id, outs)).id, "");
   });
 
   it("refuses an existing entry for the same hostname with another key unless adopt: true", async () => {

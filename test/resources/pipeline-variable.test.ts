@@ -233,6 +233,33 @@ describe("PipelineVariable", () => {
     assert.ok(f.emulator.entries().some((e) => e.status === 409));
   });
 
+  for (const [scope, inputs, list] of [
+    ["a repository", () => v(), () => repo().variables],
+    [
+      "a workspace",
+      () => ({ workspace: "acme", key: "ORG_WIDE", value: "w" }),
+      () => f.emulator.store.workspaces.get("acme")!.variables,
+    ],
+    [
+      "a deployment environment",
+      () => v({ environment: "Production" }),
+      () => repo().environments.find((e) => e.name === "Production")!.variables,
+    ],
+  ] as const) {
+    it(`deletes a variable on ${scope} that was already deleted by hand: the 404 is fine and nothing is left`, async () => {
+      const { id, outs } = await f.harness.up("PipelineVariable", inputs());
+      assert.equal(list().length, 1);
+      list().splice(0);
+      await f.harness.restart(); // deleted by hand: the next run (a destroy) sees it gone
+      f.emulator.resetLog();
+      await f.harness.delete("PipelineVariable", id, outs);
+      const [del] = f.emulator.entries();
+      assert.deepEqual([del?.method, del?.status], ["DELETE", 404], "Bitbucket said it was not there");
+      assert.equal(list().length, 0);
+      assert.equal((await f.harness.read("PipelineVariable", id, outs)).id, "");
+    });
+  }
+
   it("refuses bad names, empty secured values and an environment without a repository", async () => {
     const failures = async (raw: Props) => (await f.harness.check("PipelineVariable", raw)).failures;
     assert.deepEqual(await failures(v({ key: "1st-token" })), [
