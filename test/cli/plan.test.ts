@@ -345,6 +345,25 @@ describe("bitbucket-iac plan", function () {
     );
   });
 
+  it("exits 2 when the plan has exactly one change, and 0 once it is made", async () => {
+    fs.writeFileSync(
+      path.join(dir, "one.yaml"),
+      "version: 1\nworkspace: acme\npipelineVariables:\n  - repositories: [api]\n    key: REGION\n    value: eu-west-1\n    secured: false\n",
+    );
+    const one = await run(["plan", "one.yaml"], dir);
+    assert.equal(one.code, 2, one.out + one.err);
+    assert.match(one.out, /\+ create +variable REGION on acme\/api\n/);
+    assert.match(one.out, /Plan: 1 to create, 0 to update, 0 to delete, /);
+    await byHand(emu, "POST", "/repositories/acme/api/pipelines_config/variables", {
+      key: "REGION",
+      value: "eu-west-1",
+      secured: false,
+    });
+    const none = await run(["plan", "one.yaml"], dir);
+    assert.equal(none.code, 0, none.out + none.err);
+    assert.match(none.out, /Plan: 0 to create, 0 to update, 0 to delete, /);
+  });
+
   it("prints JSON with a summary and every resource, unchanged ones included", async () => {
     await makeAll(emu);
     const r = await run(["plan", "adopt.yaml", "--format", "json"], dir);
