@@ -168,7 +168,13 @@ describe("the packed package in a consumer project", function () {
   });
 
   it("type-checks a strict consumer and the README's library examples (exactOptionalPropertyTypes, library types checked too)", () => {
-    assert.ok(LIBRARY_SNIPPETS.length >= 2);
+    assert.equal(
+      LIBRARY_SNIPPETS.length,
+      README.match(/^```ts$/gm)?.length,
+      "each ```ts fence is type-checked",
+    );
+    for (const code of LIBRARY_SNIPPETS)
+      assert.match(code, /^import \{ [A-Z]\w*(, [A-Z]\w*)* \} from "bitbucket-iac";$/m);
     const tsc = spawnSync(process.execPath, [path.join(dir, "node_modules/typescript/bin/tsc"), "-p", dir], {
       encoding: "utf8",
     });

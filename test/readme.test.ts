@@ -77,7 +77,15 @@ describe("README examples", () => {
     );
   });
 
-  it("has TypeScript examples to run", () => assert.ok(snippets.length >= 2));
+  it("runs every ```ts example, each one importing resources from bitbucket-iac", () => {
+    assert.equal(
+      snippets.length,
+      README.match(/^```ts$/gm)?.length,
+      "each ```ts fence is an example run below",
+    );
+    for (const code of snippets)
+      assert.match(code, /^import \{ [A-Z]\w*(, [A-Z]\w*)* \} from "bitbucket-iac";$/m);
+  });
 
   snippets.forEach((code, n) => {
     it(`example ${n + 1} declares resources that pass their checks`, async () => {

@@ -1,19 +1,15 @@
 import * as assert from "node:assert/strict";
-import * as fs from "fs";
 import axios from "axios";
 import { fixture, TOKEN, type Fixture } from "../harness/fixture";
 import { ed25519, rsa } from "../keys";
-import { CLOUD_SPEC, Contract } from "./openapi";
+import { CLOUD_SPEC, Contract, requireSpec } from "./openapi";
 
 describe("contract: keys, variables and Pipelines SSH against the Cloud OpenAPI spec", function () {
   let contract: Contract;
   let f: Fixture;
 
   before(async function () {
-    if (!fs.existsSync(CLOUD_SPEC)) {
-      console.log(`    SKIPPED: ${CLOUD_SPEC} is absent; contract tests did not run`);
-      this.skip();
-    }
+    requireSpec(this, CLOUD_SPEC);
     contract = new Contract();
     f = await fixture();
   });

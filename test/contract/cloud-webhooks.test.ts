@@ -1,21 +1,15 @@
 import * as assert from "node:assert/strict";
-import * as fs from "fs";
 import axios from "axios";
 import { CLOUD_WEBHOOK_EVENTS } from "../../provider";
 import { fixture, TOKEN, type Fixture } from "../harness/fixture";
-import { CLOUD_SPEC, Contract } from "./openapi";
-
-const haveSpecs = fs.existsSync(CLOUD_SPEC);
+import { CLOUD_SPEC, Contract, requireSpec } from "./openapi";
 
 describe("contract: webhooks and hook_events against the Cloud OpenAPI spec", function () {
   let contract: Contract;
   let f: Fixture;
 
   before(async function () {
-    if (!haveSpecs) {
-      console.log(`    SKIPPED: ${CLOUD_SPEC} is absent; contract tests did not run`);
-      this.skip();
-    }
+    requireSpec(this, CLOUD_SPEC);
     contract = new Contract();
     f = await fixture();
   });

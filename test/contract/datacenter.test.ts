@@ -1,22 +1,18 @@
 import * as assert from "node:assert/strict";
-import * as fs from "fs";
 import * as path from "path";
 import { deployManifest } from "../../provider/manifest/expand";
 import { loadManifest } from "../../provider/manifest/load";
 import { Engine } from "../harness/deploy";
 import { dcFixture, FAST_RETRIES, TOKEN, type Fixture } from "../harness/fixture";
 import { ed25519 } from "../keys";
-import { DC_SPEC, dataCenterContract, type Contract } from "./openapi";
+import { DC_SPEC, dataCenterContract, requireSpec, type Contract } from "./openapi";
 
 describe("contract: every Data Center exchange against the Data Center 9.2 OpenAPI spec", function () {
   let contract: Contract;
   let f: Fixture;
 
   before(async function () {
-    if (!fs.existsSync(DC_SPEC)) {
-      console.log(`    SKIPPED: ${DC_SPEC} is absent; contract tests did not run`);
-      this.skip();
-    }
+    requireSpec(this, DC_SPEC);
     contract = dataCenterContract();
     f = await dcFixture();
   });

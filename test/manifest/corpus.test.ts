@@ -16,7 +16,16 @@ const files = fs
   .sort();
 
 describe("manifest: the bad-manifest corpus", () => {
-  it("holds at least 30 manifests", () => assert.ok(files.length >= 30, `${files.length} files`));
+  it("holds only YAML manifests numbered from 01 without a gap, up to the latest at least", () => {
+    assert.deepEqual(fs.readdirSync(DIR).sort(), files, "nothing but .yaml in the corpus");
+    const numbers = files.map((f) => Number(/^(\d+)-/.exec(f)?.[1]));
+    assert.deepEqual(
+      numbers,
+      files.map((_, i) => i + 1),
+      "fixtures numbered 1, 2, 3, ... (a missing number is a lost fixture)",
+    );
+    assert.ok(files.includes("56-two-unparseable-keys-are-not-a-collision.yaml"), files.at(-1));
+  });
 
   for (const f of files) {
     it(`reports ${f.replace(/^\d+-|\.yaml$/g, "").replace(/-/g, " ")} at the right line and column`, () => {

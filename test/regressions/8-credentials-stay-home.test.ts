@@ -2,8 +2,14 @@
 // clear text across a network.
 
 import * as assert from "node:assert/strict";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
 import * as http from "http";
+import * as https from "https";
+import * as net from "net";
 import type { AddressInfo } from "net";
+import * as os from "os";
+import * as path from "path";
 import { loadSettings, setProviderConfig, tokenCache } from "../../provider/api/auth";
 import { hookPath, seg } from "../../provider/api/cloud";
 import { listAll } from "../../provider/api/paginate";
@@ -25,6 +31,58 @@ async function server(answer: (url: string, origin: string) => unknown) {
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
   const origin = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
   return { seen, origin, close: () => new Promise<void>((r) => srv.close(() => r())) };
+}
+
+/** A self-signed certificate for 127.0.0.1, made now by openssl (nothing secret is committed). */
+function selfSigned(): { key: string; cert: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bbiac-tls-"));
+  try {
+    const [key, cert] = [path.join(dir, "key.pem"), path.join(dir, "cert.pem")];
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"].concat([
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+      ]),
+      { stdio: "ignore", timeout: 20_000 },
+    );
+    return { key: fs.readFileSync(key, "utf8"), cert: fs.readFileSync(cert, "utf8") };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * One loopback port speaking both https and plain http (told apart by the first byte: 0x16 opens
+ * a TLS handshake), so that `https://127.0.0.1:P` and `http://127.0.0.1:P` share host and port
+ * and differ only in scheme. Records what each side received.
+ */
+async function dualServer(answer: (url: string, port: number) => unknown) {
+  const seen = { https: [] as Seen[], http: [] as Seen[] };
+  const handler = (side: Seen[]) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+    side.push({ url: req.url ?? "", authorization: req.headers.authorization });
+    res.setHeader("Content-Type", "application/json");
+    res.setHeader("Connection", "close");
+    res.end(JSON.stringify(answer(req.url ?? "", port)));
+  };
+  const tls = https.createServer(selfSigned(), handler(seen.https));
+  const plain = http.createServer(handler(seen.http));
+  const front = net.createServer((socket) => {
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.once("readable", () => {
+      const first = socket.read(1) as Buffer | null;
+      if (!first) return void socket.destroy();
+      socket.unshift(first);
+      (first[0] === 0x16 ? tls : plain).emit("connection", socket);
+    });
+  });
+  await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
+  const port = (front.address() as AddressInfo).port;
+  return { seen, port, close: () => new Promise<void>((r) => front.close(() => r())) };
 }
 
 describe("issue 8.7: credentials stay on the configured hosts", () => {
@@ -56,6 +114,42 @@ describe("issue 8.7: credentials stay on the configured hosts", () => {
     } finally {
       await api.close();
       await elsewhere.close();
+    }
+  });
+
+  it("refuses a pagination link that drops to plain http on the API's own host and port, and that port's plain http receives nothing", async function () {
+    this.timeout(30_000);
+    const api = await dualServer((_url, port) => ({
+      values: [{ uuid: "{a}" }],
+      next: `http://127.0.0.1:${port}/2.0/page2`,
+    }));
+    const trust = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    try {
+      Object.assign(process.env, FAST_RETRIES, {
+        BITBUCKET_API_URL: `https://127.0.0.1:${api.port}/2.0`,
+        BITBUCKET_TOKEN: "tok-must-stay-encrypted",
+        NODE_TLS_REJECT_UNAUTHORIZED: "0", // the certificate is self-signed; read at each connect
+      });
+      tokenCache().clear();
+      const outcome = await listAll("/repositories/acme/api/hooks").then(
+        () => "followed",
+        (e: Error) => e.message,
+      );
+      assert.deepEqual(api.seen.http, [], "the plain-http side of the same host and port received nothing");
+      assert.deepEqual(
+        api.seen.https.map((s) => s.authorization),
+        ["Bearer tok-must-stay-encrypted"],
+        "only the first page, over https, carried the token",
+      );
+      assert.ok(!outcome.includes("tok-must-stay-encrypted"), outcome);
+      assert.match(
+        outcome,
+        /refused to follow a pagination link away from the API origin https:\/\/127\.0\.0\.1:\d+/,
+      );
+    } finally {
+      if (trust === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      else process.env.NODE_TLS_REJECT_UNAUTHORIZED = trust;
+      await api.close();
     }
   });
 

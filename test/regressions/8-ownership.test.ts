@@ -69,9 +69,15 @@ describe("issue 8: ownership safety", () => {
         assert.deepEqual(writes(f), [], "no write at all");
       }
       const repo = f.emulator.store.workspaces.get("acme")!.repos.get("api")!;
-      assert.equal(repo.hooks.length, 1);
-      assert.equal(repo.knownHosts.length, 1);
-      assert.ok(repo.keyPair);
+      assert.deepEqual(
+        repo.hooks.map((h) => h.url),
+        [URL_A],
+      );
+      assert.deepEqual(
+        repo.knownHosts.map((h) => `${h.hostname} ${h.key_type} ${h.key}`),
+        [`deploy.example.test ${key.normalized}`],
+      );
+      assert.equal(repo.keyPair?.public_key, key.normalized, "the declared key pair is still there");
     });
 
     it("keeps the object when an alias cannot be resolved and the engine replaces: the replacement adopts it, the old delete is skipped", async () => {
