@@ -24,7 +24,7 @@ import { PipelineVariable } from "../resources/pipeline-variable";
 import { SshKey } from "../resources/ssh-key";
 import type { Flavor } from "../resources/validate";
 import { Webhook } from "../resources/webhook";
-import { checkboxes, consumerProblems, presetFor, type Preset } from "../presets";
+import { checkboxes, consumerProblems, isSecretRef, presetFor, type Preset } from "../presets";
 import { allowedFor } from "../scopes";
 import { fingerprintPart, hasCredentials, naturalKey, redactUrl, urlForName } from "../names";
 import { isKeyError, parsePublicKey } from "../ssh";
@@ -478,13 +478,11 @@ function excessScopes(
     uses.some((j) => j.preset === "generic" && j.options?.scopes === undefined)
   )
     return [];
-  const needed = uses.flatMap((j) => presetFor(j.preset, m.flavor)?.requiredScopes(j.options ?? {}) ?? []);
+  const needed = uses.flatMap((j, n) => presets[n]!.requiredScopes(j.options ?? {}));
   const allowed = allowedFor(needed);
   const beyond = [...new Set(consumer.scopes)].filter((s) => !allowed.has(s)).sort();
   if (!beyond.length) return [];
-  const who = uses
-    .map((j) => `${presetFor(j.preset, m.flavor)?.title ?? j.preset} (integration ${j.id})`)
-    .join(", ");
+  const who = uses.map((j, n) => `${presets[n]!.title} (integration ${j.id})`).join(", ");
   return [
     {
       loc: consumer.at.scopes ?? consumer.loc,
@@ -626,8 +624,7 @@ function secretOf(ref: SecretRef, loc: Loc, problems: Problem[]): pulumi.Output<
   return pulumi.secret(v);
 }
 
-const isRef = (v: unknown): v is SecretRef =>
-  typeof v === "object" && v !== null && ("fromConfig" in v || "fromEnv" in v);
+const isRef = (v: unknown): v is SecretRef => isSecretRef(v);
 
 /** A reference as messages show it: `stack config <key>`, `environment variable <NAME>`. */
 const refText = (ref: SecretRef): string =>

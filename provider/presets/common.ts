@@ -96,7 +96,7 @@ export const bool = (o: Options, k: string, dflt: boolean): boolean =>
   typeof o[k] === "boolean" ? (o[k] as boolean) : dflt;
 
 /** A manifest's secret reference, as validate() sees it before it is resolved. */
-const isSecretRef = (v: unknown) =>
+export const isSecretRef = (v: unknown): v is { fromConfig: string } | { fromEnv: string } =>
   typeof v === "object" && v !== null && ("fromConfig" in v || "fromEnv" in v);
 
 export type Rule = [option: string, type: "string" | "boolean" | "string[]" | "number", required: boolean];

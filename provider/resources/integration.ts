@@ -9,7 +9,7 @@
 // depend on the consumer, so a destroy removes them first.
 //
 // On Data Center (`flavor: "datacenter"`, or a `project`) the platform's Server preset is used:
-// no consumer; the children are an HTTP access token, SSH keys and webhooks in the project.
+// no consumer; the child is the personal HTTP access token the platform signs in with.
 
 import * as pulumi from "@pulumi/pulumi";
 import {
