@@ -14,6 +14,7 @@ import { spawn, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { HostMutation } from "./mutation";
 /* eslint-disable @typescript-eslint/no-require-imports */
 const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
 const provproto = require("@pulumi/pulumi/proto/provider_pb");
@@ -98,6 +99,7 @@ export class Harness {
     private client: InstanceType<typeof provrpc.ResourceProviderClient>,
     private readonly providers: Record<string, string>,
     private opts: HarnessOptions,
+    private mutation: HostMutation | undefined,
   ) {}
 
   /**
@@ -111,6 +113,7 @@ export class Harness {
     this.close();
     this.proc = next.proc;
     this.client = next.client;
+    this.mutation = next.mutation;
     next.proc.stderr!.on("data", (c: Buffer) => (this.stderr += c.toString()));
   }
 
@@ -120,9 +123,10 @@ export class Harness {
   }
 
   static async start(providers: Record<string, string>, opts: HarnessOptions = {}): Promise<Harness> {
+    const mutation = HostMutation.forNewHost();
     const proc = spawn(process.execPath, [HOST, "127.0.0.1:0"], {
       cwd: opts.cwd ?? process.cwd(),
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...opts.env },
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...opts.env, ...mutation?.env() },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const port = await new Promise<number>((resolve, reject) => {
@@ -142,7 +146,7 @@ export class Harness {
       proc.on("exit", (code) => reject(new Error(`dynamic-provider host exited (${code})`)));
     });
     const client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    const h = new Harness(proc, client, providers, opts);
+    const h = new Harness(proc, client, providers, opts, mutation);
     proc.stderr!.on("data", (c: Buffer) => (h.stderr += c.toString()));
     const req = new provproto.ConfigureRequest();
     req.setArgs(struct(opts.config ?? {}));
@@ -157,6 +161,7 @@ export class Harness {
   }
 
   private call<T>(method: string, req: unknown): Promise<T> {
+    this.mutation?.request();
     return new Promise((resolve, reject) => {
       this.client[method](req, { deadline: Date.now() + 60_000 }, (err: grpc.ServiceError | null, res: T) => {
         if (err) reject(hostError(err));
@@ -295,6 +300,7 @@ export class Harness {
 
   close(): void {
     this.client.close();
+    this.mutation?.closing(this.proc);
     this.proc.kill();
   }
 }

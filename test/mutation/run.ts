@@ -1,0 +1,112 @@
+// `npm run test:mutation [-- <module>...] [--mutate=<glob>] [--spec=<glob>] [--incremental]`: runs StrykerJS on
+// each module of modules.ts against its tests, then reports each module's mutation score against
+// its floor and exits 1 if one is below. `--mutate` narrows a module to some of its files
+// (e.g. `resources --mutate=provider/resources/webhook.ts`, or a line range: `webhook.ts:520-530`),
+// `--spec` to some of its tests; `--incremental` re-tests only the
+// mutants whose code or tests changed since the module's last run. Reports: reports/mutation/<module>.html (browse the survivors),
+// <module>.json, and <module>-survivors.txt (one line per surviving mutant).
+//
+// How it fits the harness: Stryker copies the repository to .stryker-tmp/sandbox-*, mutates the
+// sources there with every mutant switched off, and builds them to dist/ (sandbox.js), so the
+// dynamic-provider host loads the same mutants; test/harness/mutation.ts tells each host which
+// mutant is on and brings back what the host reached.
+
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { MODULES, type MutationModule } from "./modules";
+import { survivors, tallies, verdictLine, type Report } from "./score";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const OUT = path.join(ROOT, "reports", "mutation");
+const STRYKER = path.join(ROOT, "node_modules", "@stryker-mutator", "core", "bin", "stryker.js");
+
+interface Options {
+  incremental: boolean;
+  mutate?: string;
+  spec?: string;
+}
+
+function config(m: MutationModule, o: Options): object {
+  return {
+    packageManager: "npm",
+    testRunner: "mocha",
+    coverageAnalysis: "perTest",
+    mutate: o.mutate ? [o.mutate] : m.mutate,
+    mochaOptions: {
+      spec: o.spec ? [o.spec] : m.spec,
+      require: ["ts-node/register/transpile-only", "test/mutation/hooks.ts"],
+    },
+    buildCommand: "node test/mutation/sandbox.js", // in the sandbox; the repository is in the environment
+    symlinkNodeModules: false,
+    disableTypeChecks: "{provider,test}/**/*.ts",
+    ignorePatterns: ["dist", "bin", "reports", ".stryker-tmp"],
+    tempDirName: ".stryker-tmp",
+    concurrency: os.availableParallelism(),
+    timeoutMS: 10_000,
+    // Module-level code runs once, before any test: its mutants would need every test, each time.
+    ignoreStatic: true,
+    reporters: ["progress", "json", "html"],
+    jsonReporter: { fileName: path.join(OUT, `${m.name}.json`) },
+    htmlReporter: { fileName: path.join(OUT, `${m.name}.html`) },
+    incremental: o.incremental,
+    incrementalFile: path.join(OUT, `${m.name}.incremental.json`),
+    thresholds: { high: 90, low: m.floor, break: null },
+  };
+}
+
+function main(argv: string[]): number {
+  const options: Options = {
+    incremental: argv.includes("--incremental"),
+    mutate: argv.find((a) => a.startsWith("--mutate="))?.slice("--mutate=".length),
+    spec: argv.find((a) => a.startsWith("--spec="))?.slice("--spec=".length),
+  };
+  const names = argv.filter((a) => !a.startsWith("--"));
+  const unknown = names.filter((n) => !MODULES.some((m) => m.name === n));
+  if (unknown.length > 0) {
+    console.error(
+      `unknown module ${unknown.join(", ")}: choose from ${MODULES.map((m) => m.name).join(", ")}`,
+    );
+    return 2;
+  }
+  const chosen = names.length > 0 ? MODULES.filter((m) => names.includes(m.name)) : MODULES;
+  fs.mkdirSync(OUT, { recursive: true });
+
+  const lines: string[] = [];
+  let allHold = true;
+  for (const m of chosen) {
+    const file = path.join(os.tmpdir(), `bbiac-stryker-${m.name}-${process.pid}.json`);
+    fs.writeFileSync(file, JSON.stringify(config(m, options), null, 2));
+    const reportFile = path.join(OUT, `${m.name}.json`);
+    fs.rmSync(reportFile, { force: true });
+    const started = Date.now();
+    const run = spawnSync(process.execPath, [STRYKER, "run", file], {
+      cwd: ROOT,
+      stdio: "inherit",
+      env: { ...process.env, BITBUCKET_IAC_REPOSITORY: ROOT },
+    });
+    fs.rmSync(file, { force: true });
+    const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+    if (run.status !== 0 || !fs.existsSync(reportFile)) {
+      lines.push(
+        `${m.name}: Stryker failed (exit ${run.status ?? run.signal}) after ${minutes} min; see its output above`,
+      );
+      allHold = false;
+      continue;
+    }
+    const report = JSON.parse(fs.readFileSync(reportFile, "utf8")) as Report;
+    const { total, files } = tallies(report);
+    const verdict = verdictLine(options.mutate ? `${m.name} (${options.mutate})` : m.name, total, m.floor);
+    allHold &&= verdict.holds;
+    lines.push(`${verdict.line} [${minutes} min]`);
+    for (const f of files)
+      lines.push(`  ${verdictLine(f.file, f.tally, m.floor).line.replace(/; floor.*/, "")}`);
+    const left = survivors(report);
+    fs.writeFileSync(path.join(OUT, `${m.name}-survivors.txt`), left.join("\n") + (left.length ? "\n" : ""));
+  }
+  console.log(`\nMutation scores (reports in ${path.relative(ROOT, OUT)}/):\n${lines.join("\n")}`);
+  return allHold ? 0 : 1;
+}
+
+process.exitCode = main(process.argv.slice(2));
