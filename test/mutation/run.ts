@@ -22,6 +22,9 @@ const ROOT = path.resolve(__dirname, "..", "..");
 const OUT = path.join(ROOT, "reports", "mutation");
 const STRYKER = path.join(ROOT, "node_modules", "@stryker-mutator", "core", "bin", "stryker.js");
 
+/** A module's name as a file name: `resources/webhook` → `resources-webhook`. */
+const slug = (m: MutationModule) => m.name.replace(/\//g, "-");
+
 interface Options {
   incremental: boolean;
   mutate?: string;
@@ -48,10 +51,10 @@ function config(m: MutationModule, o: Options): object {
     // Module-level code runs once, before any test: its mutants would need every test, each time.
     ignoreStatic: true,
     reporters: ["progress", "json", "html"],
-    jsonReporter: { fileName: path.join(OUT, `${m.name}.json`) },
-    htmlReporter: { fileName: path.join(OUT, `${m.name}.html`) },
+    jsonReporter: { fileName: path.join(OUT, `${slug(m)}.json`) },
+    htmlReporter: { fileName: path.join(OUT, `${slug(m)}.html`) },
     incremental: o.incremental,
-    incrementalFile: path.join(OUT, `${m.name}.incremental.json`),
+    incrementalFile: path.join(OUT, `${slug(m)}.incremental.json`),
     thresholds: { high: 90, low: m.floor, break: null },
   };
 }
@@ -63,22 +66,23 @@ function main(argv: string[]): number {
     spec: argv.find((a) => a.startsWith("--spec="))?.slice("--spec=".length),
   };
   const names = argv.filter((a) => !a.startsWith("--"));
-  const unknown = names.filter((n) => !MODULES.some((m) => m.name === n));
+  const picks = (n: string, m: MutationModule) => m.name === n || m.name.startsWith(`${n}/`);
+  const unknown = names.filter((n) => !MODULES.some((m) => picks(n, m)));
   if (unknown.length > 0) {
     console.error(
       `unknown module ${unknown.join(", ")}: choose from ${MODULES.map((m) => m.name).join(", ")}`,
     );
     return 2;
   }
-  const chosen = names.length > 0 ? MODULES.filter((m) => names.includes(m.name)) : MODULES;
+  const chosen = names.length > 0 ? MODULES.filter((m) => names.some((n) => picks(n, m))) : MODULES;
   fs.mkdirSync(OUT, { recursive: true });
 
   const lines: string[] = [];
   let allHold = true;
   for (const m of chosen) {
-    const file = path.join(os.tmpdir(), `bbiac-stryker-${m.name}-${process.pid}.json`);
+    const file = path.join(os.tmpdir(), `bbiac-stryker-${slug(m)}-${process.pid}.json`);
     fs.writeFileSync(file, JSON.stringify(config(m, options), null, 2));
-    const reportFile = path.join(OUT, `${m.name}.json`);
+    const reportFile = path.join(OUT, `${slug(m)}.json`);
     fs.rmSync(reportFile, { force: true });
     const started = Date.now();
     const run = spawnSync(process.execPath, [STRYKER, "run", file], {
@@ -103,7 +107,7 @@ function main(argv: string[]): number {
     for (const f of files)
       lines.push(`  ${verdictLine(f.file, f.tally, m.floor).line.replace(/; floor.*/, "")}`);
     const left = survivors(report);
-    fs.writeFileSync(path.join(OUT, `${m.name}-survivors.txt`), left.join("\n") + (left.length ? "\n" : ""));
+    fs.writeFileSync(path.join(OUT, `${slug(m)}-survivors.txt`), left.join("\n") + (left.length ? "\n" : ""));
   }
   console.log(`\nMutation scores (reports in ${path.relative(ROOT, OUT)}/):\n${lines.join("\n")}`);
   return allHold ? 0 : 1;
