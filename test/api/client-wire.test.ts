@@ -1,0 +1,189 @@
+// The API client as a server sees it (what is sent, how often, on which connection) and as a
+// caller sees it (what resolves, what fails and with which message), against a scripted loopback
+// server (wire.ts), so every answer, delay and dropped connection is the test's to choose.
+
+import * as assert from "node:assert/strict";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as https from "https";
+import * as os from "os";
+import * as path from "path";
+import { setProviderConfig, tokenCache } from "../../provider/api/auth";
+import {
+  deleteIfExists,
+  getCached,
+  getOrUndefined,
+  request,
+  requestStats,
+  setReadOnly,
+} from "../../provider/api/client";
+import { isApiError } from "../../provider/api/errors";
+import { listCached } from "../../provider/api/paginate";
+import { freshProcess, useSettings, wireServer, type Answer, type Received, type WireServer } from "./wire";
+
+const HOOKS = "/repositories/acme/api/hooks";
+const TOKEN_PATH = "/site/oauth2/access_token";
+
+/** What a rejected promise was rejected with, as an Error. */
+const failure = (p: Promise<unknown>): Promise<Error> =>
+  p.then(
+    () => assert.fail("expected a failure"),
+    (e: Error) => e,
+  );
+
+describe("API client on the wire", () => {
+  const saved = { ...process.env };
+  let srv: WireServer | undefined;
+  let stderr: string[];
+  const savedError = console.error;
+
+  /** Starts the scripted server and points the settings at it (a Bearer token unless told otherwise). */
+  async function serve(
+    answer: (r: Received, n: number) => Answer | Promise<Answer>,
+    settings: Record<string, string> = {},
+  ): Promise<WireServer> {
+    srv = await wireServer(answer);
+    useSettings({ BITBUCKET_API_URL: `${srv.origin}/2.0`, BITBUCKET_TOKEN: "tok", ...settings });
+    return srv;
+  }
+
+  beforeEach(() => {
+    setProviderConfig(() => undefined);
+    tokenCache().clear();
+    freshProcess();
+    stderr = [];
+    console.error = (...a: unknown[]) => void stderr.push(a.join(" "));
+  });
+  afterEach(async () => {
+    console.error = savedError;
+    setReadOnly(false);
+    process.env = { ...saved };
+    await srv?.close();
+    srv = undefined;
+  });
+
+  describe("what is sent", () => {
+    it("sends Accept: application/json, User-Agent: bitbucket-iac and the query without its undefined values", async () => {
+      const s = await serve(() => ({ body: { values: [] } }));
+      await request("GET", HOOKS, { query: { q: 'url="x"', fields: undefined, pagelen: 5 } });
+      assert.deepEqual(s.lines(), [`GET /2.0${HOOKS}?q=url%3D%22x%22&pagelen=5`]);
+      assert.equal(s.received[0]?.headers.accept, "application/json");
+      assert.equal(s.received[0]?.headers["user-agent"], "bitbucket-iac");
+      assert.equal(s.received[0]?.headers.authorization, "Bearer tok");
+    });
+
+    it("reuses one keep-alive connection for requests one after another", async () => {
+      const s = await serve(() => ({ body: {} }));
+      for (let i = 0; i < 3; i++) await request("GET", HOOKS);
+      assert.deepEqual(
+        s.received.map((r) => r.connection),
+        [1, 1, 1],
+      );
+    });
+
+    it("reuses one keep-alive connection over https too", async function () {
+      this.timeout(30_000);
+      const { key, cert } = selfSigned();
+      srv = await wireServer(
+        () => ({ body: {} }),
+        (h) => https.createServer({ key, cert }, h),
+      );
+      useSettings({ BITBUCKET_API_URL: `${srv.origin}/2.0`, BITBUCKET_TOKEN: "tok" });
+      const trust = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0"; // self-signed; read at each connect
+      try {
+        for (let i = 0; i < 3; i++) await request("GET", HOOKS);
+      } finally {
+        if (trust === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+        else process.env.NODE_TLS_REJECT_UNAUTHORIZED = trust;
+      }
+      assert.deepEqual(
+        srv.received.map((r) => r.connection),
+        [1, 1, 1],
+      );
+    });
+
+    it("sends a relative path whose query holds a URL to the API, as a path", async () => {
+      const s = await serve(() => ({ body: {} }));
+      await request("GET", `${HOOKS}?q=url%3D"https://hooks.example.test/x"`);
+      assert.deepEqual(s.lines(), [`GET /2.0${HOOKS}?q=url%3D%22https://hooks.example.test/x%22`]);
+    });
+
+    it("refuses a `next` link to another origin naming it without its query or fragment, and that origin receives nothing", async () => {
+      const other = await wireServer(() => ({ body: { values: [{ uuid: "stolen" }] } }));
+      try {
+        const s = await serve(() => ({ body: {} }));
+        const err = await failure(request("GET", `${other.origin}/2.0/page2?page=2&sig=abc#frag`));
+        assert.equal(
+          err.message,
+          `GET ${other.origin}/2.0/page2: refused to follow a pagination link away from the API origin ${s.origin}; credentials are sent only there`,
+        );
+        assert.deepEqual(other.received, []);
+        assert.deepEqual(s.received, []);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it("names the path without its query when refusing a path of the other flavor", async () => {
+      await serve(() => ({ body: {} }));
+      const err = await failure(request("GET", "/rest/api/latest/projects/P/repos/r/webhooks?start=0"));
+      assert.match(
+        err.message,
+        /^GET \/rest\/api\/latest\/projects\/P\/repos\/r\/webhooks: this is a Bitbucket Data Center resource/,
+      );
+      process.env.BITBUCKET_FLAVOR = "datacenter";
+      process.env.BITBUCKET_API_URL = srv!.origin;
+      const back = await failure(request("GET", `${HOOKS}?pagelen=100`));
+      assert.match(back.message, /^GET \/repositories\/acme\/api\/hooks: this is a Bitbucket Cloud resource/);
+      assert.deepEqual(srv!.received, []);
+    });
+
+    it("counts every attempt in requestStats, by method and by path with its query", async () => {
+      const s = await serve((r, n) => (n === 0 ? { status: 503 } : { status: r.method === "POST" ? 201 : 200, body: {} }));
+      const st = requestStats();
+      const before = { total: st.total, get: st.byMethod.GET ?? 0, post: st.byMethod.POST ?? 0 };
+      const page = `GET ${HOOKS}?page=2`;
+      const pageBefore = st.byPath.get(page) ?? 0;
+      const postBefore = st.byPath.get(`POST ${HOOKS}`) ?? 0;
+      await request("GET", `${HOOKS}?page=2`); // 503, then 200
+      await request("POST", HOOKS, { body: { url: "https://hooks.example.test/x" } });
+      assert.equal(s.received.length, 3);
+      assert.deepEqual(
+        { total: st.total, get: st.byMethod.GET, post: st.byMethod.POST },
+        { total: before.total + 3, get: before.get + 2, post: before.post + 1 },
+      );
+      assert.equal(st.byPath.get(page), pageBefore + 2);
+      assert.equal(st.byPath.get(`POST ${HOOKS}`), postBefore + 1);
+    });
+  });
+});
+
+/** A self-signed certificate for 127.0.0.1, made now by openssl (nothing secret is committed). */
+function selfSigned(): { key: string; cert: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bbiac-tls-"));
+  try {
+    const [key, cert] = [path.join(dir, "key.pem"), path.join(dir, "cert.pem")];
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"].concat([
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+      ]),
+      { stdio: "ignore", timeout: 20_000 },
+    );
+    return { key: fs.readFileSync(key, "utf8"), cert: fs.readFileSync(cert, "utf8") };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void isApiError;
+void getCached;
+void getOrUndefined;
+void deleteIfExists;
+void listCached;
