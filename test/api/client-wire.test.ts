@@ -157,6 +157,138 @@ describe("API client on the wire", () => {
       assert.equal(st.byPath.get(`POST ${HOOKS}`), postBefore + 1);
     });
   });
+
+  describe("what fails, and how", () => {
+    it("says a refused connection is a network failure and asks whether the API URL is right", async () => {
+      const s = await serve(() => ({ body: {} }), { BITBUCKET_MAX_RETRIES: "0" });
+      await s.close(); // nothing listens on its port any more
+      const err = await failure(request("GET", HOOKS));
+      assert.equal(err.message, `GET ${HOOKS} failed (network): ECONNREFUSED: is the API URL right?`);
+      assert.ok(isApiError(err) && err.status === 0);
+    });
+
+    it("says a request unanswered within timeoutMs failed, naming the setting", async () => {
+      await serve(() => ({ delayMs: 1_000, body: {} }), { BITBUCKET_MAX_RETRIES: "0", BITBUCKET_TIMEOUT_MS: "150" });
+      const err = await failure(request("GET", HOOKS));
+      assert.equal(
+        err.message,
+        `GET ${HOOKS} failed (network): no answer within 150 ms (bitbucket:timeoutMs / BITBUCKET_TIMEOUT_MS)`,
+      );
+    });
+
+    it("repeats a GET whose connection was lost, never a POST", async () => {
+      const s = await serve((_r, n) => (n === 0 || n === 2 ? { reset: true } : { body: { ok: true } }));
+      assert.deepEqual((await request("GET", HOOKS)).data, { ok: true });
+      const err = await failure(request("POST", HOOKS, { body: { url: "https://hooks.example.test/x" } }));
+      assert.equal(err.message, `POST ${HOOKS} failed (network): ECONNRESET`);
+      assert.deepEqual(s.lines(), [`GET /2.0${HOOKS}`, `GET /2.0${HOOKS}`, `POST /2.0${HOOKS}`]);
+    });
+
+    it("waits between retries as Retry-After asks, within the retry cap", async () => {
+      const s = await serve((_r, n) => (n === 0 ? { status: 503, headers: { "Retry-After": "0.3" } } : { body: {} }), {
+        BITBUCKET_RETRY_MAX_DELAY_MS: "5000",
+      });
+      const t0 = Date.now();
+      await request("GET", HOOKS);
+      assert.equal(s.received.length, 2);
+      assert.ok(Date.now() - t0 >= 290, `waited ${Date.now() - t0} ms`);
+    });
+
+    it("takes a 3xx as a failure and follows no redirect", async () => {
+      for (const status of [300, 302]) {
+        const s = await serve(() => ({ status, headers: { Location: "/2.0/elsewhere" } }));
+        const err = await failure(request("GET", HOOKS));
+        assert.equal(err.message, `GET ${HOOKS} failed (${status}): no message`);
+        assert.deepEqual(s.lines(), [`GET /2.0${HOOKS}`]);
+        await s.close();
+        srv = undefined;
+      }
+    });
+
+    it("gives the seconds of Retry-After on the error, and none when it is absent or not a number of seconds", async () => {
+      const seen: Array<number | undefined> = [];
+      for (const retryAfter of ["7", undefined, "Wed, 21 Oct 2099 07:28:00 GMT"]) {
+        const s = await serve(
+          () => ({ status: 503, ...(retryAfter !== undefined && { headers: { "Retry-After": retryAfter } }) }),
+          { BITBUCKET_MAX_RETRIES: "0" },
+        );
+        const err = await failure(request("GET", HOOKS));
+        assert.ok(isApiError(err), err.message);
+        seen.push(err.retryAfterSeconds);
+        assert.equal(err.message, `GET ${HOOKS} failed (503): no message`);
+        await s.close();
+        srv = undefined;
+      }
+      assert.deepEqual(seen, [7, undefined, undefined]);
+    });
+
+    it("never repeats a PUT marked not idempotent after a 5xx, and repeats a POST marked idempotent", async () => {
+      const s = await serve((_r, n) => (n <= 1 ? { status: 503 } : { body: {} }));
+      await assert.rejects(request("PUT", `${HOOKS}/x`, { body: {}, idempotent: false }), /failed \(503\)/);
+      await request("POST", HOOKS, { body: {}, idempotent: true });
+      assert.deepEqual(s.lines(), [`PUT /2.0${HOOKS}/x`, `POST /2.0${HOOKS}`, `POST /2.0${HOOKS}`]);
+    });
+
+    it("sends a refused static token once: only an OAuth token is renewed", async () => {
+      const s = await serve(() => ({ status: 401, body: { type: "error", error: { message: "Unauthorized" } } }));
+      await assert.rejects(request("GET", HOOKS), /failed \(401\): Unauthorized - check BITBUCKET_TOKEN/);
+      assert.deepEqual(s.lines(), [`GET /2.0${HOOKS}`]);
+    });
+
+    it("refuses every write while read-only, before sending it, and still reads with GET and HEAD", async () => {
+      const s = await serve(() => ({ body: {} }));
+      setReadOnly(true);
+      for (const method of ["POST", "PUT", "DELETE"]) {
+        const err = await failure(request(method, `${HOOKS}?x=1`, { body: {} }));
+        assert.equal(
+          err.message,
+          `${method} ${HOOKS}?x=1: refused, this command only reads Bitbucket (a bug: please report it)`,
+        );
+      }
+      await request("GET", HOOKS);
+      await request("HEAD", HOOKS);
+      setReadOnly(false);
+      await request("DELETE", `${HOOKS}/x`);
+      assert.deepEqual(s.lines(), [`GET /2.0${HOOKS}`, `HEAD /2.0${HOOKS}`, `DELETE /2.0${HOOKS}/x`]);
+    });
+  });
+
+  describe("reads and deletes that expect an object may be gone", () => {
+    it("getOrUndefined gives the object, undefined on 404, and throws on any other failure: a failed read is not 'gone'", async () => {
+      const answers: Answer[] = [{ body: { uuid: "{a}" } }, { status: 404 }, { status: 403 }, { status: 500 }];
+      await serve((_r, n) => answers[n] ?? { status: 500 }, { BITBUCKET_MAX_RETRIES: "0" });
+      assert.deepEqual(await getOrUndefined(`${HOOKS}/a`), { uuid: "{a}" });
+      assert.equal(await getOrUndefined(`${HOOKS}/a`), undefined);
+      await assert.rejects(getOrUndefined(`${HOOKS}/a`), /GET \/repositories\/acme\/api\/hooks\/a failed \(403\)/);
+      await assert.rejects(getOrUndefined(`${HOOKS}/a`), /failed \(500\)/);
+    });
+
+    it("deleteIfExists sends DELETE and takes 404 as done, but fails on anything else", async () => {
+      const answers: Answer[] = [{ status: 204 }, { status: 404 }, { status: 403 }];
+      const s = await serve((_r, n) => answers[n] ?? { status: 500 }, { BITBUCKET_MAX_RETRIES: "0" });
+      await deleteIfExists(`${HOOKS}/a`);
+      await deleteIfExists(`${HOOKS}/a`);
+      await assert.rejects(deleteIfExists(`${HOOKS}/a`), /DELETE \/repositories\/acme\/api\/hooks\/a failed \(403\)/);
+      assert.deepEqual(s.lines(), Array(3).fill(`DELETE /2.0${HOOKS}/a`));
+    });
+
+    it("getCached reads an object once per run", async () => {
+      const s = await serve(() => ({ body: { slug: "api" } }));
+      assert.deepEqual(await getCached("/repositories/acme/api"), { slug: "api" });
+      assert.deepEqual(await getCached("/repositories/acme/api"), { slug: "api" });
+      assert.equal(s.received.length, 1);
+    });
+
+    it("keeps the run's listing of a collection when a read of one of its items fails", async () => {
+      const s = await serve((r) =>
+        r.url.startsWith(`/2.0${HOOKS}/`) ? { status: 404 } : { body: { values: [{ uuid: "{a}" }] } },
+      );
+      assert.equal((await listCached(HOOKS)).length, 1);
+      assert.equal(await getOrUndefined(`${HOOKS}/gone`), undefined);
+      assert.equal((await listCached(HOOKS)).length, 1);
+      assert.deepEqual(s.lines(), [`GET /2.0${HOOKS}?pagelen=100`, `GET /2.0${HOOKS}/gone`]);
+    });
+  });
 });
 
 /** A self-signed certificate for 127.0.0.1, made now by openssl (nothing secret is committed). */
@@ -182,8 +314,3 @@ function selfSigned(): { key: string; cert: string } {
   }
 }
 
-void isApiError;
-void getCached;
-void getOrUndefined;
-void deleteIfExists;
-void listCached;
