@@ -253,6 +253,118 @@ describe("API client on the wire", () => {
     });
   });
 
+  describe("OAuth tokens", () => {
+    /** A server granting `at-1`, `at-2`... and answering API requests with `api(token)`. */
+    async function oauth(
+      api: (token: string, r: Received) => Answer = () => ({ body: {} }),
+      grant: (n: number, r: Received) => Answer | undefined = () => undefined,
+      settings: Record<string, string> = {},
+    ) {
+      let grants = 0;
+      const s = await serve(
+        (r) => {
+          if (r.url === TOKEN_PATH) {
+            grants++;
+            return grant(grants, r) ?? { body: { access_token: `at-${grants}`, expires_in: 7200 } };
+          }
+          return api(String(r.headers.authorization).replace(/^Bearer /, ""), r);
+        },
+        { BITBUCKET_TOKEN: "", BITBUCKET_OAUTH_CLIENT_ID: "ck", BITBUCKET_OAUTH_CLIENT_SECRET: "cs", ...settings },
+      );
+      process.env.BITBUCKET_OAUTH_TOKEN_URL = `${s.origin}${TOKEN_PATH}`;
+      delete process.env.BITBUCKET_TOKEN;
+      return s;
+    }
+    const seen = (s: WireServer) => s.received.map((r) => `${r.method} ${r.url} ${r.headers.authorization ?? ""}`);
+
+    it("keeps one token per OAuth consumer: each request sends its own consumer's", async () => {
+      const s = await oauth();
+      await request("GET", HOOKS);
+      process.env.BITBUCKET_OAUTH_CLIENT_ID = "other";
+      await request("GET", HOOKS);
+      process.env.BITBUCKET_OAUTH_CLIENT_ID = "ck";
+      await request("GET", HOOKS);
+      assert.deepEqual(seen(s).filter((l) => l.startsWith("GET")), [
+        `GET /2.0${HOOKS} Bearer at-1`,
+        `GET /2.0${HOOKS} Bearer at-2`,
+        `GET /2.0${HOOKS} Bearer at-1`,
+      ]);
+    });
+
+    it("asks for a token again after a refused grant: a failed grant is not kept", async () => {
+      const s = await oauth(undefined, (n) =>
+        n === 1 ? { status: 400, body: { error: "invalid_grant", error_description: "try again" } } : undefined,
+      );
+      await assert.rejects(request("GET", HOOKS), new RegExp(`^BitbucketApiError: POST ${TOKEN_PATH} failed \\(400\\): try again`));
+      await request("GET", HOOKS);
+      assert.deepEqual(seen(s).map((l) => l.split(" ").slice(0, 2).join(" ")), [
+        `POST ${TOKEN_PATH}`,
+        `POST ${TOKEN_PATH}`,
+        `GET /2.0${HOOKS}`,
+      ]);
+    });
+
+    it("refuses a token answer without an access token, sending no request with it", async () => {
+      for (const body of [{}, null, { access_token: 42 }]) {
+        const s = await oauth(undefined, () => ({ body: JSON.stringify(body), headers: { "Content-Type": "application/json" } }));
+        await assert.rejects(request("GET", HOOKS), new RegExp(`^BitbucketApiError: POST ${TOKEN_PATH} failed \\(200\\): no message$`));
+        assert.deepEqual(seen(s), [`POST ${TOKEN_PATH} Basic ${Buffer.from("ck:cs").toString("base64")}`]);
+        tokenCache().clear();
+        await s.close();
+        srv = undefined;
+      }
+    });
+
+    it("renews a token past its refresh time once for requests made together", async () => {
+      const s = await oauth();
+      await request("GET", HOOKS);
+      for (const [k, v] of tokenCache()) tokenCache().set(k, { ...(v as { accessToken: string }), refreshAt: Date.now() - 1 });
+      await Promise.all([1, 2, 3].map(() => request("GET", HOOKS)));
+      assert.deepEqual(seen(s).slice(2).sort(), [
+        `GET /2.0${HOOKS} Bearer at-2`,
+        `GET /2.0${HOOKS} Bearer at-2`,
+        `GET /2.0${HOOKS} Bearer at-2`,
+        `POST ${TOKEN_PATH} Basic ${Buffer.from("ck:cs").toString("base64")}`,
+      ]);
+    });
+
+    it("renews a refused token once, then fails with Bitbucket's 401", async () => {
+      const s = await oauth(() => ({ status: 401, body: { type: "error", error: { message: "Access token expired." } } }));
+      await assert.rejects(request("GET", HOOKS), /^BitbucketApiError: GET \/repositories\/acme\/api\/hooks failed \(401\): Access token expired\./);
+      assert.deepEqual(seen(s).map((l) => l.split(" ").slice(0, 2).join(" ")), [
+        `POST ${TOKEN_PATH}`,
+        `GET /2.0${HOOKS}`,
+        `POST ${TOKEN_PATH}`,
+        `GET /2.0${HOOKS}`,
+      ]);
+    });
+
+    it("does not renew the token on a 403 or 404", async () => {
+      for (const status of [403, 404]) {
+        const s = await oauth(() => ({ status }));
+        await assert.rejects(request("GET", HOOKS), new RegExp(`failed \\(${status}\\)`));
+        assert.deepEqual(seen(s).map((l) => l.split(" ")[0]), ["POST", "GET"]);
+        tokenCache().clear();
+        await s.close();
+        srv = undefined;
+      }
+    });
+
+    it("does not count a token renewal against the retries", async () => {
+      const s = await oauth((token) => (token === "at-1" ? { status: 401 } : { status: 503 }), undefined, {
+        BITBUCKET_MAX_RETRIES: "1",
+      });
+      await assert.rejects(request("GET", HOOKS), /failed \(503\)/);
+      assert.deepEqual(seen(s), [
+        `POST ${TOKEN_PATH} Basic ${Buffer.from("ck:cs").toString("base64")}`,
+        `GET /2.0${HOOKS} Bearer at-1`,
+        `POST ${TOKEN_PATH} Basic ${Buffer.from("ck:cs").toString("base64")}`,
+        `GET /2.0${HOOKS} Bearer at-2`,
+        `GET /2.0${HOOKS} Bearer at-2`,
+      ]);
+    });
+  });
+
   describe("reads and deletes that expect an object may be gone", () => {
     it("getOrUndefined gives the object, undefined on 404, and throws on any other failure: a failed read is not 'gone'", async () => {
       const answers: Answer[] = [{ body: { uuid: "{a}" } }, { status: 404 }, { status: 403 }, { status: 500 }];
