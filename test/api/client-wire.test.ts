@@ -365,6 +365,59 @@ describe("API client on the wire", () => {
     });
   });
 
+  describe("429: waiting, and saying so", () => {
+    const TOO_MANY = { status: 429, headers: { "Retry-After": "0" } };
+
+    it("says once that it is rate limited, then again only after each further minute, naming the path without its query", async () => {
+      const realNow = Date.now;
+      const t0 = realNow();
+      let offset = 0;
+      Date.now = () => t0 + offset; // stands still but when the server moves it: 30 s per 429
+      try {
+        await serve(
+          (_r, n) => {
+            if (n >= 4) return { body: {} };
+            offset += 30_000;
+            return TOO_MANY;
+          },
+          { BITBUCKET_RATE_LIMIT_WAIT_MS: "600000", BITBUCKET_CONCURRENCY: "4" },
+        );
+        await request("GET", `${HOOKS}?page=2`);
+      } finally {
+        Date.now = realNow;
+        freshProcess(); // the limiter read the clock above
+      }
+      assert.deepEqual(stderr, [
+        "bitbucket-iac: rate limited by Bitbucket (429 on GET /repositories/acme/api/hooks): waiting 10 ms (its Retry-After asks 0 ms; a pause lasts at least 10 ms, bitbucket:rateLimitMinDelayMs), then 2 request(s) at a time; a request waits at most 10 min 0 s in all (bitbucket:rateLimitWaitMs)",
+        "bitbucket-iac: still rate limited by Bitbucket after 1 min 0 s (429 on GET /repositories/acme/api/hooks): waiting 10 ms (its Retry-After asks 0 ms; a pause lasts at least 10 ms, bitbucket:rateLimitMinDelayMs)",
+      ]);
+    });
+
+    it("writes a wait budget of a minute or more in minutes and seconds", async () => {
+      for (const [budget, shown] of [
+        ["60000", "1 min 0 s"],
+        ["90000", "1 min 30 s"],
+        ["4500", "4.5 s"],
+      ] as const) {
+        freshProcess();
+        stderr.length = 0;
+        const s = await serve((_r, n) => (n === 0 ? TOO_MANY : { body: {} }), { BITBUCKET_RATE_LIMIT_WAIT_MS: budget });
+        await request("GET", HOOKS);
+        assert.equal(stderr.length, 1);
+        assert.ok(stderr[0]!.endsWith(`; a request waits at most ${shown} in all (bitbucket:rateLimitWaitMs)`), stderr[0]);
+        await s.close();
+        srv = undefined;
+      }
+    });
+
+    it("does not count 429s against the retries of a later 5xx", async () => {
+      const answers: Answer[] = [TOO_MANY, TOO_MANY, { status: 503 }];
+      const s = await serve((_r, n) => answers[n] ?? { body: { ok: true } }, { BITBUCKET_MAX_RETRIES: "1" });
+      assert.deepEqual((await request("GET", HOOKS)).data, { ok: true });
+      assert.equal(s.received.length, 4);
+    });
+  });
+
   describe("reads and deletes that expect an object may be gone", () => {
     it("getOrUndefined gives the object, undefined on 404, and throws on any other failure: a failed read is not 'gone'", async () => {
       const answers: Answer[] = [{ body: { uuid: "{a}" } }, { status: 404 }, { status: 403 }, { status: 500 }];
