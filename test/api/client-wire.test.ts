@@ -140,7 +140,9 @@ describe("API client on the wire", () => {
     });
 
     it("counts every attempt in requestStats, by method and by path with its query", async () => {
-      const s = await serve((r, n) => (n === 0 ? { status: 503 } : { status: r.method === "POST" ? 201 : 200, body: {} }));
+      const s = await serve((r, n) =>
+        n === 0 ? { status: 503 } : { status: r.method === "POST" ? 201 : 200, body: {} },
+      );
       const st = requestStats();
       const before = { total: st.total, get: st.byMethod.GET ?? 0, post: st.byMethod.POST ?? 0 };
       const page = `GET ${HOOKS}?page=2`;
@@ -168,7 +170,10 @@ describe("API client on the wire", () => {
     });
 
     it("says a request unanswered within timeoutMs failed, naming the setting", async () => {
-      await serve(() => ({ delayMs: 1_000, body: {} }), { BITBUCKET_MAX_RETRIES: "0", BITBUCKET_TIMEOUT_MS: "150" });
+      await serve(() => ({ delayMs: 1_000, body: {} }), {
+        BITBUCKET_MAX_RETRIES: "0",
+        BITBUCKET_TIMEOUT_MS: "150",
+      });
       const err = await failure(request("GET", HOOKS));
       assert.equal(
         err.message,
@@ -185,9 +190,12 @@ describe("API client on the wire", () => {
     });
 
     it("waits between retries as Retry-After asks, within the retry cap", async () => {
-      const s = await serve((_r, n) => (n === 0 ? { status: 503, headers: { "Retry-After": "0.3" } } : { body: {} }), {
-        BITBUCKET_RETRY_MAX_DELAY_MS: "5000",
-      });
+      const s = await serve(
+        (_r, n) => (n === 0 ? { status: 503, headers: { "Retry-After": "0.3" } } : { body: {} }),
+        {
+          BITBUCKET_RETRY_MAX_DELAY_MS: "5000",
+        },
+      );
       const t0 = Date.now();
       await request("GET", HOOKS);
       assert.equal(s.received.length, 2);
@@ -209,7 +217,10 @@ describe("API client on the wire", () => {
       const seen: Array<number | undefined> = [];
       for (const retryAfter of ["7", undefined, "Wed, 21 Oct 2099 07:28:00 GMT"]) {
         const s = await serve(
-          () => ({ status: 503, ...(retryAfter !== undefined && { headers: { "Retry-After": retryAfter } }) }),
+          () => ({
+            status: 503,
+            ...(retryAfter !== undefined && { headers: { "Retry-After": retryAfter } }),
+          }),
           { BITBUCKET_MAX_RETRIES: "0" },
         );
         const err = await failure(request("GET", HOOKS));
@@ -230,7 +241,10 @@ describe("API client on the wire", () => {
     });
 
     it("sends a refused static token once: only an OAuth token is renewed", async () => {
-      const s = await serve(() => ({ status: 401, body: { type: "error", error: { message: "Unauthorized" } } }));
+      const s = await serve(() => ({
+        status: 401,
+        body: { type: "error", error: { message: "Unauthorized" } },
+      }));
       await assert.rejects(request("GET", HOOKS), /failed \(401\): Unauthorized - check BITBUCKET_TOKEN/);
       assert.deepEqual(s.lines(), [`GET /2.0${HOOKS}`]);
     });
@@ -269,13 +283,19 @@ describe("API client on the wire", () => {
           }
           return api(String(r.headers.authorization).replace(/^Bearer /, ""), r);
         },
-        { BITBUCKET_TOKEN: "", BITBUCKET_OAUTH_CLIENT_ID: "ck", BITBUCKET_OAUTH_CLIENT_SECRET: "cs", ...settings },
+        {
+          BITBUCKET_TOKEN: "",
+          BITBUCKET_OAUTH_CLIENT_ID: "ck",
+          BITBUCKET_OAUTH_CLIENT_SECRET: "cs",
+          ...settings,
+        },
       );
       process.env.BITBUCKET_OAUTH_TOKEN_URL = `${s.origin}${TOKEN_PATH}`;
       delete process.env.BITBUCKET_TOKEN;
       return s;
     }
-    const seen = (s: WireServer) => s.received.map((r) => `${r.method} ${r.url} ${r.headers.authorization ?? ""}`);
+    const seen = (s: WireServer) =>
+      s.received.map((r) => `${r.method} ${r.url} ${r.headers.authorization ?? ""}`);
 
     it("keeps one token per OAuth consumer: each request sends its own consumer's", async () => {
       const s = await oauth();
@@ -284,30 +304,39 @@ describe("API client on the wire", () => {
       await request("GET", HOOKS);
       process.env.BITBUCKET_OAUTH_CLIENT_ID = "ck";
       await request("GET", HOOKS);
-      assert.deepEqual(seen(s).filter((l) => l.startsWith("GET")), [
-        `GET /2.0${HOOKS} Bearer at-1`,
-        `GET /2.0${HOOKS} Bearer at-2`,
-        `GET /2.0${HOOKS} Bearer at-1`,
-      ]);
+      assert.deepEqual(
+        seen(s).filter((l) => l.startsWith("GET")),
+        [`GET /2.0${HOOKS} Bearer at-1`, `GET /2.0${HOOKS} Bearer at-2`, `GET /2.0${HOOKS} Bearer at-1`],
+      );
     });
 
     it("asks for a token again after a refused grant: a failed grant is not kept", async () => {
       const s = await oauth(undefined, (n) =>
-        n === 1 ? { status: 400, body: { error: "invalid_grant", error_description: "try again" } } : undefined,
+        n === 1
+          ? { status: 400, body: { error: "invalid_grant", error_description: "try again" } }
+          : undefined,
       );
-      await assert.rejects(request("GET", HOOKS), new RegExp(`^BitbucketApiError: POST ${TOKEN_PATH} failed \\(400\\): try again`));
+      await assert.rejects(
+        request("GET", HOOKS),
+        new RegExp(`^BitbucketApiError: POST ${TOKEN_PATH} failed \\(400\\): try again`),
+      );
       await request("GET", HOOKS);
-      assert.deepEqual(seen(s).map((l) => l.split(" ").slice(0, 2).join(" ")), [
-        `POST ${TOKEN_PATH}`,
-        `POST ${TOKEN_PATH}`,
-        `GET /2.0${HOOKS}`,
-      ]);
+      assert.deepEqual(
+        seen(s).map((l) => l.split(" ").slice(0, 2).join(" ")),
+        [`POST ${TOKEN_PATH}`, `POST ${TOKEN_PATH}`, `GET /2.0${HOOKS}`],
+      );
     });
 
     it("refuses a token answer without an access token, sending no request with it", async () => {
       for (const body of [{}, null, { access_token: 42 }]) {
-        const s = await oauth(undefined, () => ({ body: JSON.stringify(body), headers: { "Content-Type": "application/json" } }));
-        await assert.rejects(request("GET", HOOKS), new RegExp(`^BitbucketApiError: POST ${TOKEN_PATH} failed \\(200\\): no message$`));
+        const s = await oauth(undefined, () => ({
+          body: JSON.stringify(body),
+          headers: { "Content-Type": "application/json" },
+        }));
+        await assert.rejects(
+          request("GET", HOOKS),
+          new RegExp(`^BitbucketApiError: POST ${TOKEN_PATH} failed \\(200\\): no message$`),
+        );
         assert.deepEqual(seen(s), [`POST ${TOKEN_PATH} Basic ${Buffer.from("ck:cs").toString("base64")}`]);
         tokenCache().clear();
         await s.close();
@@ -318,7 +347,8 @@ describe("API client on the wire", () => {
     it("renews a token past its refresh time once for requests made together", async () => {
       const s = await oauth();
       await request("GET", HOOKS);
-      for (const [k, v] of tokenCache()) tokenCache().set(k, { ...(v as { accessToken: string }), refreshAt: Date.now() - 1 });
+      for (const [k, v] of tokenCache())
+        tokenCache().set(k, { ...(v as { accessToken: string }), refreshAt: Date.now() - 1 });
       await Promise.all([1, 2, 3].map(() => request("GET", HOOKS)));
       assert.deepEqual(seen(s).slice(2).sort(), [
         `GET /2.0${HOOKS} Bearer at-2`,
@@ -329,21 +359,28 @@ describe("API client on the wire", () => {
     });
 
     it("renews a refused token once, then fails with Bitbucket's 401", async () => {
-      const s = await oauth(() => ({ status: 401, body: { type: "error", error: { message: "Access token expired." } } }));
-      await assert.rejects(request("GET", HOOKS), /^BitbucketApiError: GET \/repositories\/acme\/api\/hooks failed \(401\): Access token expired\./);
-      assert.deepEqual(seen(s).map((l) => l.split(" ").slice(0, 2).join(" ")), [
-        `POST ${TOKEN_PATH}`,
-        `GET /2.0${HOOKS}`,
-        `POST ${TOKEN_PATH}`,
-        `GET /2.0${HOOKS}`,
-      ]);
+      const s = await oauth(() => ({
+        status: 401,
+        body: { type: "error", error: { message: "Access token expired." } },
+      }));
+      await assert.rejects(
+        request("GET", HOOKS),
+        /^BitbucketApiError: GET \/repositories\/acme\/api\/hooks failed \(401\): Access token expired\./,
+      );
+      assert.deepEqual(
+        seen(s).map((l) => l.split(" ").slice(0, 2).join(" ")),
+        [`POST ${TOKEN_PATH}`, `GET /2.0${HOOKS}`, `POST ${TOKEN_PATH}`, `GET /2.0${HOOKS}`],
+      );
     });
 
     it("does not renew the token on a 403 or 404", async () => {
       for (const status of [403, 404]) {
         const s = await oauth(() => ({ status }));
         await assert.rejects(request("GET", HOOKS), new RegExp(`failed \\(${status}\\)`));
-        assert.deepEqual(seen(s).map((l) => l.split(" ")[0]), ["POST", "GET"]);
+        assert.deepEqual(
+          seen(s).map((l) => l.split(" ")[0]),
+          ["POST", "GET"],
+        );
         tokenCache().clear();
         await s.close();
         srv = undefined;
@@ -401,10 +438,15 @@ describe("API client on the wire", () => {
       ] as const) {
         freshProcess();
         stderr.length = 0;
-        const s = await serve((_r, n) => (n === 0 ? TOO_MANY : { body: {} }), { BITBUCKET_RATE_LIMIT_WAIT_MS: budget });
+        const s = await serve((_r, n) => (n === 0 ? TOO_MANY : { body: {} }), {
+          BITBUCKET_RATE_LIMIT_WAIT_MS: budget,
+        });
         await request("GET", HOOKS);
         assert.equal(stderr.length, 1);
-        assert.ok(stderr[0]!.endsWith(`; a request waits at most ${shown} in all (bitbucket:rateLimitWaitMs)`), stderr[0]);
+        assert.ok(
+          stderr[0]!.endsWith(`; a request waits at most ${shown} in all (bitbucket:rateLimitWaitMs)`),
+          stderr[0],
+        );
         await s.close();
         srv = undefined;
       }
@@ -420,11 +462,19 @@ describe("API client on the wire", () => {
 
   describe("reads and deletes that expect an object may be gone", () => {
     it("getOrUndefined gives the object, undefined on 404, and throws on any other failure: a failed read is not 'gone'", async () => {
-      const answers: Answer[] = [{ body: { uuid: "{a}" } }, { status: 404 }, { status: 403 }, { status: 500 }];
+      const answers: Answer[] = [
+        { body: { uuid: "{a}" } },
+        { status: 404 },
+        { status: 403 },
+        { status: 500 },
+      ];
       await serve((_r, n) => answers[n] ?? { status: 500 }, { BITBUCKET_MAX_RETRIES: "0" });
       assert.deepEqual(await getOrUndefined(`${HOOKS}/a`), { uuid: "{a}" });
       assert.equal(await getOrUndefined(`${HOOKS}/a`), undefined);
-      await assert.rejects(getOrUndefined(`${HOOKS}/a`), /GET \/repositories\/acme\/api\/hooks\/a failed \(403\)/);
+      await assert.rejects(
+        getOrUndefined(`${HOOKS}/a`),
+        /GET \/repositories\/acme\/api\/hooks\/a failed \(403\)/,
+      );
       await assert.rejects(getOrUndefined(`${HOOKS}/a`), /failed \(500\)/);
     });
 
@@ -433,7 +483,10 @@ describe("API client on the wire", () => {
       const s = await serve((_r, n) => answers[n] ?? { status: 500 }, { BITBUCKET_MAX_RETRIES: "0" });
       await deleteIfExists(`${HOOKS}/a`);
       await deleteIfExists(`${HOOKS}/a`);
-      await assert.rejects(deleteIfExists(`${HOOKS}/a`), /DELETE \/repositories\/acme\/api\/hooks\/a failed \(403\)/);
+      await assert.rejects(
+        deleteIfExists(`${HOOKS}/a`),
+        /DELETE \/repositories\/acme\/api\/hooks\/a failed \(403\)/,
+      );
       assert.deepEqual(s.lines(), Array(3).fill(`DELETE /2.0${HOOKS}/a`));
     });
 
@@ -478,4 +531,3 @@ function selfSigned(): { key: string; cert: string } {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
-

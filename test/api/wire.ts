@@ -62,7 +62,9 @@ export async function wireServer(
         if (a.reset) return void req.socket.destroy();
         const body = a.body === undefined ? "" : typeof a.body === "string" ? a.body : JSON.stringify(a.body);
         res.writeHead(a.status ?? 200, {
-          ...(typeof a.body === "string" || a.body === undefined ? {} : { "Content-Type": "application/json" }),
+          ...(typeof a.body === "string" || a.body === undefined
+            ? {}
+            : { "Content-Type": "application/json" }),
           ...a.headers,
         });
         res.end(body);
