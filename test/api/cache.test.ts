@@ -248,6 +248,19 @@ describe("read cache (one listing per collection per run)", () => {
     assert.equal(c.calls, 1, "the newer listing is still kept");
   });
 
+  it("lists again after a Data Center token create, a PUT to the collection whose answer holds the raw token", async () => {
+    const s = settings();
+    const tokens = "/rest/access-tokens/latest/users/alice";
+    const c = {
+      calls: 0,
+      list: async () => (c.calls++, c.calls === 1 ? [] : [{ id: "252973515069", name: "ci" }]),
+    };
+    await cachedList(s, tokens, c.list);
+    patchWritten(s.apiUrl, "PUT", tokens, { id: "252973515069", name: "ci", token: "MjUyOTcz-raw" });
+    assert.deepEqual(await cachedList(s, tokens, c.list), [{ id: "252973515069", name: "ci" }]);
+    assert.equal(c.calls, 2, "only a POST's answer is added to a listing");
+  });
+
   describe("through the client, against the emulator", () => {
     let emu: Emulator;
     const saved = { ...process.env };
