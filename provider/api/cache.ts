@@ -164,9 +164,6 @@ export function patchWritten(apiUrl: string, method: string, path: string, answe
   }
 }
 
-/** How many listings are kept (tests). */
-export const cachedCollections = (): number => entries().size;
-
 /** Forgets everything kept: a command run in a long-lived process (tests, the demo) reads afresh. */
 export function clearCache(): void {
   entries().clear();

@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import {
   credentialsOf,
+  flavorSetting,
   loadSettings,
   refreshTime,
   setProviderConfig,
@@ -75,5 +76,76 @@ describe("settings and credentials", () => {
     assert.equal(refreshTime(0, 600), 600_000 - 60_000);
     assert.equal(refreshTime(0, 60), 30_000);
     assert.equal(refreshTime(0, 10), 0);
+  });
+  it("falls back to the environment when a stack config value is empty, and trims what it reads", () => {
+    setProviderConfig((k) => ({ "bitbucket:token": "", "bitbucket:flavor": "  " })[k]);
+    const s = loadSettings({ BITBUCKET_TOKEN: " t ", BITBUCKET_API_URL: " https://api.example.test/2.0 " });
+    assert.equal(s.token, "t");
+    assert.equal(s.flavor, "cloud", "a blank flavor is the default");
+    assert.equal(s.apiUrl, "https://api.example.test/2.0");
+  });
+
+  it("reads the configured flavor on its own: datacenter when it says so, cloud otherwise", () => {
+    assert.equal(flavorSetting({ BITBUCKET_FLAVOR: "datacenter" }), "datacenter");
+    assert.equal(flavorSetting({}), "cloud");
+    assert.equal(flavorSetting({ BITBUCKET_FLAVOR: "server" }), "cloud");
+    setProviderConfig((k) => ({ "bitbucket:flavor": "datacenter" })[k]);
+    assert.equal(flavorSetting({}), "datacenter");
+  });
+
+  it("accepts plain http only to this machine, and no other scheme", () => {
+    for (const url of [
+      "http://localhost:8080",
+      "http://127.0.0.100:1/2.0",
+      "http://[::1]:1",
+      "http://LOCALHOST",
+    ])
+      assert.equal(loadSettings({ BITBUCKET_API_URL: url }).apiUrl, url, url);
+    for (const host of ["evil-localhost", "localhost.evil.test", "127.0.0.1.evil.test"])
+      assert.throws(
+        () => loadSettings({ BITBUCKET_API_URL: `http://${host}/2.0` }),
+        {
+          message: `bitbucket:apiUrl / BITBUCKET_API_URL is plain http to ${host}: credentials would travel in clear text; use https (http is accepted only for localhost)`,
+        },
+        host,
+      );
+    assert.throws(() => loadSettings({ BITBUCKET_API_URL: "ftp://localhost/2.0" }), {
+      message: 'bitbucket:apiUrl / BITBUCKET_API_URL must be an https URL, got "ftp://localhost/2.0"',
+    });
+  });
+
+  it("refuses a Data Center URL that ends in /rest, saying to give the base URL", () => {
+    assert.throws(
+      () =>
+        loadSettings({
+          BITBUCKET_FLAVOR: "datacenter",
+          BITBUCKET_API_URL: "https://bitbucket.example.test/rest/",
+        }),
+      {
+        message:
+          'bitbucket:apiUrl / BITBUCKET_API_URL is "https://bitbucket.example.test/rest": with flavor datacenter give the server\'s base URL without /rest (e.g. https://bitbucket.example.com); the provider adds /rest/api/latest/... itself',
+      },
+    );
+    assert.equal(
+      loadSettings({
+        BITBUCKET_FLAVOR: "datacenter",
+        BITBUCKET_API_URL: "https://bitbucket.example.test/restful",
+      }).apiUrl,
+      "https://bitbucket.example.test/restful",
+    );
+  });
+
+  it("says all the ways to give credentials, and which half of an OAuth consumer is missing", () => {
+    assert.throws(() => credentialsOf(loadSettings({})), {
+      message:
+        "no Bitbucket credentials: set BITBUCKET_TOKEN, or BITBUCKET_USERNAME and BITBUCKET_API_TOKEN, or BITBUCKET_OAUTH_CLIENT_ID and BITBUCKET_OAUTH_CLIENT_SECRET (or the bitbucket:token, ... stack config, set with --secret)",
+    });
+    assert.throws(() => credentialsOf(loadSettings({ BITBUCKET_OAUTH_CLIENT_ID: "k" })), {
+      message:
+        "no Bitbucket credentials (BITBUCKET_OAUTH_CLIENT_ID is set but BITBUCKET_OAUTH_CLIENT_SECRET is not): set BITBUCKET_TOKEN, or BITBUCKET_USERNAME and BITBUCKET_API_TOKEN, or BITBUCKET_OAUTH_CLIENT_ID and BITBUCKET_OAUTH_CLIENT_SECRET (or the bitbucket:token, ... stack config, set with --secret)",
+    });
+    assert.throws(() => credentialsOf(loadSettings({ BITBUCKET_OAUTH_CLIENT_SECRET: "s" })), {
+      message: /^no Bitbucket credentials: set BITBUCKET_TOKEN/,
+    });
   });
 });

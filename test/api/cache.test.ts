@@ -157,6 +157,110 @@ describe("read cache (one listing per collection per run)", () => {
     assert.equal(c.calls, 2);
   });
 
+  it("patches a Data Center user's key listing, named by its ?user= query, with a DELETE of one key", async () => {
+    const s = settings();
+    const alice = "/rest/ssh/latest/keys?user=alice";
+    const c = { calls: 0, list: async () => (c.calls++, [{ id: 5 }, { id: 6 }]) };
+    await cachedList(s, alice, c.list);
+    patchWritten(s.apiUrl, "DELETE", "/rest/ssh/latest/keys/5", "");
+    assert.deepEqual(await cachedList(s, alice, c.list), [{ id: 6 }]);
+    assert.equal(c.calls, 1, "the deleted key is gone without listing again");
+  });
+
+  it("drops the credentials' own key listing when a write goes to the same keys under ?user=", async () => {
+    const s = settings();
+    const own = { calls: 0, list: async () => (own.calls++, [{ id: 5 }]) };
+    await cachedList(s, "/rest/ssh/latest/keys", own.list);
+    // alice may be the credentials' own user: the same collection, named another way
+    patchWritten(s.apiUrl, "POST", "/rest/ssh/latest/keys?user=alice", { id: 7 });
+    await cachedList(s, "/rest/ssh/latest/keys", own.list);
+    assert.equal(own.calls, 2, "listed again");
+    forgetWritten(s.apiUrl, "/rest/ssh/latest/keys?user=alice");
+    await cachedList(s, "/rest/ssh/latest/keys", own.list);
+    assert.equal(own.calls, 3, "listed again after a failed write too");
+  });
+
+  it("patches a Data Center access key listing by key.id, and lists again after a permission change", async () => {
+    const s = settings();
+    const keys = "/rest/keys/latest/projects/PROJ/repos/api/ssh";
+    let permission = "REPO_READ";
+    const c = {
+      calls: 0,
+      list: async () => (
+        c.calls++,
+        [
+          { key: { id: 12 }, permission },
+          { key: { id: 13 }, permission: "REPO_READ" },
+        ]
+      ),
+    };
+    await cachedList(s, keys, c.list);
+    patchWritten(s.apiUrl, "DELETE", `${keys}/13`, "");
+    assert.deepEqual(await cachedList(s, keys, c.list), [{ key: { id: 12 }, permission: "REPO_READ" }]);
+    assert.equal(c.calls, 1, "the revoked key is gone without listing again");
+    permission = "REPO_WRITE";
+    patchWritten(s.apiUrl, "PUT", `${keys}/12/permission/REPO_WRITE`, { key: { id: 12 }, permission });
+    assert.deepEqual(await cachedList(s, keys, c.list), [
+      { key: { id: 12 }, permission: "REPO_WRITE" },
+      { key: { id: 13 }, permission: "REPO_READ" },
+    ]);
+    assert.equal(c.calls, 2, "a write below an item is not patched in: listed again");
+  });
+
+  it("lists again after a PUT whose answer does not name the item it replaced", async () => {
+    const s = settings();
+    let v = 1;
+    const c = { calls: 0, list: async () => (c.calls++, [{ uuid: "{a}", v }]) };
+    await cachedList(s, HOOKS, c.list);
+    v = 2;
+    patchWritten(s.apiUrl, "PUT", `${HOOKS}/%7Ba%7D`, { v: 2 });
+    assert.deepEqual(await cachedList(s, HOOKS, c.list), [{ uuid: "{a}", v: 2 }]);
+    assert.equal(c.calls, 2);
+  });
+
+  it("drops a listing under way when a DELETE of one of its items lands meanwhile", async () => {
+    const s = settings();
+    let release!: () => void;
+    let calls = 0;
+    const list = () => (calls++, new Promise<unknown[]>((r) => (release = () => r([{ uuid: "{a}" }]))));
+    const first = cachedList(s, HOOKS, list);
+    patchWritten(s.apiUrl, "DELETE", `${HOOKS}/%7Ba%7D`, "");
+    release();
+    await first;
+    assert.deepEqual(await cachedList(s, HOOKS, async () => (calls++, [])), []);
+    assert.equal(calls, 2);
+  });
+
+  it("keeps the newer listing when an older one, dropped by a write, fails afterwards", async () => {
+    const s = settings();
+    let fail!: () => void;
+    const older = cachedList(
+      s,
+      HOOKS,
+      () => new Promise<string[]>((_, reject) => (fail = () => reject(new Error("502")))),
+    );
+    forgetWritten(s.apiUrl, HOOKS);
+    const c = counter(["newer"]);
+    assert.deepEqual(await cachedList(s, HOOKS, c.list), ["newer"]);
+    fail();
+    await assert.rejects(older, /502/);
+    assert.deepEqual(await cachedList(s, HOOKS, c.list), ["newer"]);
+    assert.equal(c.calls, 1, "the newer listing is still kept");
+  });
+
+  it("lists again after a Data Center token create, a PUT to the collection whose answer holds the raw token", async () => {
+    const s = settings();
+    const tokens = "/rest/access-tokens/latest/users/alice";
+    const c = {
+      calls: 0,
+      list: async () => (c.calls++, c.calls === 1 ? [] : [{ id: "252973515069", name: "ci" }]),
+    };
+    await cachedList(s, tokens, c.list);
+    patchWritten(s.apiUrl, "PUT", tokens, { id: "252973515069", name: "ci", token: "MjUyOTcz-raw" });
+    assert.deepEqual(await cachedList(s, tokens, c.list), [{ id: "252973515069", name: "ci" }]);
+    assert.equal(c.calls, 2, "only a POST's answer is added to a listing");
+  });
+
   describe("through the client, against the emulator", () => {
     let emu: Emulator;
     const saved = { ...process.env };

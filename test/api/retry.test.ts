@@ -192,4 +192,25 @@ describe("retry policy", () => {
       undefined,
     );
   });
+  it("retries HEAD and OPTIONS like GET, and no other status than 0, 5xx and 429", () => {
+    for (const method of ["HEAD", "OPTIONS"])
+      assert.equal(isRetryable({ method, status: 503 }), true, method);
+    for (const status of [200, 304, 418, 499])
+      assert.equal(isRetryable({ method: "GET", status }), false, `${status}`);
+  });
+
+  it("never retries a status the policy lists in doNotRetry, even a 5xx or a 429", () => {
+    const policy = { ...RETRY_DEFAULTS, doNotRetry: [429, 503] };
+    assert.equal(isRetryable({ method: "GET", status: 503 }, policy), false);
+    assert.equal(isRetryable({ method: "POST", status: 429 }, policy), false);
+    assert.equal(isRetryable({ method: "GET", status: 502 }, policy), true);
+  });
+
+  it("reads fractional seconds and surrounding blanks in Retry-After, but not an ISO date or a bare negative number", () => {
+    assert.equal(parseRetryAfter("1.25", NOW), 1250);
+    assert.equal(parseRetryAfter(" 3 ", NOW), 3000);
+    assert.equal(parseRetryAfter(` ${new Date(NOW + 2000).toUTCString()} `, NOW), 2000);
+    assert.equal(parseRetryAfter(new Date(NOW + 7000).toISOString(), NOW), undefined, "not an HTTP date");
+    assert.equal(parseRetryAfter("-100", NOW), undefined, "not the year -100");
+  });
 });
