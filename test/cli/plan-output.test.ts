@@ -17,7 +17,10 @@ const deployKey = ed25519("ci@example.test");
 const host = ed25519();
 const fingerprint = (k: { publicLine: string }) => keyShown(k.publicLine).split(" ")[1]!;
 
-/** Every way a field can be shown: quoted text, a list, a boolean, a key, a URL with a credential, a secret, a value. */
+/**
+ * Every way a field can be shown: quoted text, a list, a boolean, a key, a URL with a credential, a
+ * secret, a value; and fields left out: false, empty, not given (the second webhook has no secret).
+ */
 const MANIFEST = `version: 1
 workspace: acme
 webhooks:
@@ -28,6 +31,10 @@ webhooks:
     skipCertVerification: true
     active: false
     secret: { fromConfig: hookSecret }
+  - repositories: [api]
+    url: https://hooks.example.test/plain
+    events: [repo:push]
+    description: ""
   - repositories: [api]
     name: deploys
     url: { fromConfig: deployHookUrl }
@@ -124,8 +131,13 @@ describe("bitbucket-iac plan: what it says", function () {
         "    secret: (write-only)",
         "    skipCertVerification: true",
         '    url: "https://hooks.example.test/ci?token=***"',
+        "+ create   webhook https://hooks.example.test/plain on acme/api",
+        "    resource: Webhook webhook/acme/api/hooks.example.test/plain",
+        "    active: true",
+        "    events: repo:push",
+        '    url: "https://hooks.example.test/plain"',
         "",
-        "Plan: 5 to create, 0 to update, 0 to delete, 0 to adopt with changes; 0 unchanged, 1 OAuth consumer to verify, 1 not looked up (a URL from a secret reference).",
+        "Plan: 6 to create, 0 to update, 0 to delete, 0 to adopt with changes; 0 unchanged, 1 OAuth consumer to verify, 1 not looked up (a URL from a secret reference).",
       ].join("\n"),
     );
     assert.doesNotMatch(r.out, /abc123|eu-west-1/);
