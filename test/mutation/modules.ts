@@ -115,6 +115,7 @@ export const MODULES: MutationModule[] = [
     mutate: ["provider/cli/plan.ts"],
     spec: [
       "test/cli/plan.test.ts",
+      "test/cli/plan-output.test.ts",
       "test/cli/comment.test.ts",
       "test/regressions/19-byte-limited-reading.test.ts",
     ],
