@@ -149,6 +149,8 @@ const NOT_SHOWN = new Set([
   "user",
   "keyComment",
 ]);
+/** Fields that are true unless declared otherwise: `false` there is news (an inactive hook, a plain variable). */
+const TRUE_BY_DEFAULT = new Set(["active", "secured"]);
 /** Fields shown by what they are, not their text. */
 const KEY_FIELDS = new Set(["key", "publicKey"]);
 /** Fields that hold a URL: shown redacted, secret or not (a secret one is a URL with credentials). */
@@ -158,7 +160,8 @@ const URL_FIELDS = new Set(["url", "callbackUrl"]);
 function createdFields(inputs: Record<string, unknown>, secrets: Set<string>): FieldChange[] {
   const out: FieldChange[] = [];
   for (const [field, v] of Object.entries(inputs).sort(([a], [b]) => a.localeCompare(b))) {
-    if (NOT_SHOWN.has(field) || v === undefined || v === false || v === "") continue;
+    if (NOT_SHOWN.has(field) || v === undefined || v === "") continue;
+    if (v === false && !TRUE_BY_DEFAULT.has(field)) continue;
     if (Array.isArray(v) && v.length === 0) continue;
     if (URL_FIELDS.has(field) && typeof v === "string" && v !== SECRET_PLACEHOLDER) {
       out.push({ field, to: `"${redactUrl(v)}"` });

@@ -19,7 +19,8 @@ const fingerprint = (k: { publicLine: string }) => keyShown(k.publicLine).split(
 
 /**
  * Every way a field can be shown: quoted text, a list, a boolean, a key, a URL with a credential, a
- * secret, a value; and fields left out: false, empty, not given (the second webhook has no secret).
+ * secret, a value; `false` where the default is true (an inactive hook, a plain variable); and
+ * fields left out: false by default, empty, not given (the second webhook has no secret).
  */
 const MANIFEST = `version: 1
 workspace: acme
@@ -123,9 +124,11 @@ describe("bitbucket-iac plan: what it says", function () {
         "+ create   variable REGION on acme/api",
         "    resource: PipelineVariable variable/acme/api/REGION",
         "    key: REGION",
+        "    secured: false",
         "    value: (not shown)",
         "+ create   webhook https://hooks.example.test/ci?token=*** on acme/api",
         "    resource: Webhook webhook/acme/api/hooks.example.test/ci",
+        "    active: false",
         '    description: "CI hook"',
         "    events: pullrequest:created, repo:push",
         "    secret: (write-only)",
@@ -245,6 +248,7 @@ describe("bitbucket-iac plan: what it says", function () {
         "+ create   variable REGION on acme/api",
         "    resource: PipelineVariable variable/acme/api/REGION",
         "    key: REGION",
+        "    secured: false",
         "    value: (not shown)",
         "    the stack holds it but it is gone from Bitbucket: pulumi up --refresh creates it again",
         "- delete   DeployKey deploy-key/acme/web/no-id",
