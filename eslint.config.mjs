@@ -9,7 +9,13 @@ export default tseslint.config(
     files: ["**/*.js"],
     languageOptions: {
       sourceType: "commonjs",
-      globals: { require: "readonly", process: "readonly", __dirname: "readonly", module: "readonly" },
+      globals: {
+        require: "readonly",
+        process: "readonly",
+        __dirname: "readonly",
+        module: "readonly",
+        setInterval: "readonly",
+      },
     },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },

@@ -5,8 +5,9 @@
 // process: it loads the instrumented dist/ of Stryker's sandbox, so it must be told the active
 // mutant (Stryker's own `__STRYKER_ACTIVE_MUTANT__` variable) and, in the dry run, hand back what
 // it reached, or every mutant only the host runs would be "not covered" (and never tested).
-// A host writes what it reached when it exits (test/mutation/host-coverage.js, preloaded); that
-// is credited to every test that talked to it. Outside Stryker all of this is off.
+// A host writes what it reached when it exits (test/mutation/host-preload.js, preloaded); that
+// is credited to every test that talked to it. The preload also ends a host whose test process is
+// gone. Outside Stryker all of this is off.
 
 import type { ChildProcess } from "child_process";
 import * as fs from "fs";
@@ -24,7 +25,7 @@ interface StrykerNamespace {
   mutantCoverage?: Coverage;
 }
 
-const PRELOAD = path.join(__dirname, "..", "mutation", "host-coverage.js");
+const PRELOAD = path.join(__dirname, "..", "mutation", "host-preload.js");
 const pending = new Set<Promise<void>>();
 
 const stryker = (): StrykerNamespace | undefined =>
@@ -48,11 +49,14 @@ export class HostMutation {
     return new HostMutation(ns, file);
   }
 
-  /** What the host's environment adds: the active mutant, or where to write what it reached. */
+  /** What the host's environment adds: the preload, and the active mutant or where to write what it reached. */
   env(): Record<string, string> {
-    if (this.coverageFile)
-      return { NODE_OPTIONS: `--require "${PRELOAD}"`, BITBUCKET_IAC_HOST_COVERAGE: this.coverageFile };
-    return { __STRYKER_ACTIVE_MUTANT__: String(this.ns.activeMutant) };
+    const preload = {
+      NODE_OPTIONS: `--require "${PRELOAD}"`,
+      BITBUCKET_IAC_HOST_PARENT: String(process.pid),
+    };
+    if (this.coverageFile) return { ...preload, BITBUCKET_IAC_HOST_COVERAGE: this.coverageFile };
+    return { ...preload, __STRYKER_ACTIVE_MUTANT__: String(this.ns.activeMutant) };
   }
 
   /** Called on every request to the host: the test making it is credited with what the host reaches. */
