@@ -54,7 +54,7 @@ export const MODULES: MutationModule[] = [
   {
     name: "resources/pipeline-variable",
     mutate: ["provider/resources/pipeline-variable.ts"],
-    spec: ["test/resources/pipeline-variable.test.ts"],
+    spec: ["test/resources/pipeline-variable.test.ts", "test/resources/datacenter/cloud-only.test.ts"],
     floor: 80,
   },
   {
