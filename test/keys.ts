@@ -1,7 +1,11 @@
-// Real SSH keys for tests, made with node:crypto so no ssh-keygen is needed: an OpenSSH public
+// Real keys for tests. SSH keys, made with node:crypto so no ssh-keygen is needed: an OpenSSH public
 // line, the private key as PKCS#8 PEM, and (Ed25519) the same private key in OpenSSH format.
 
+import { execFileSync } from "child_process";
 import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 
 const str = (b: Buffer | string) => {
   const buf = typeof b === "string" ? Buffer.from(b) : b;
@@ -83,4 +87,27 @@ export function rsa(comment = "rsa@example.test"): TestKey {
     normalized,
     privatePem: privateKey.export({ format: "pem", type: "pkcs1" }).toString(),
   };
+}
+
+/** A self-signed certificate for 127.0.0.1, made now by openssl (nothing secret is committed). */
+export function selfSigned(): { key: string; cert: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bbiac-tls-"));
+  try {
+    const [key, cert] = [path.join(dir, "key.pem"), path.join(dir, "cert.pem")];
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"].concat([
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+      ]),
+      { stdio: "ignore", timeout: 20_000 },
+    );
+    return { key: fs.readFileSync(key, "utf8"), cert: fs.readFileSync(cert, "utf8") };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

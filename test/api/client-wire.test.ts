@@ -3,11 +3,7 @@
 // server (wire.ts), so every answer, delay and dropped connection is the test's to choose.
 
 import * as assert from "node:assert/strict";
-import { execFileSync } from "child_process";
-import * as fs from "fs";
 import * as https from "https";
-import * as os from "os";
-import * as path from "path";
 import { setProviderConfig, tokenCache } from "../../provider/api/auth";
 import {
   deleteIfExists,
@@ -19,6 +15,7 @@ import {
 } from "../../provider/api/client";
 import { isApiError } from "../../provider/api/errors";
 import { listCached } from "../../provider/api/paginate";
+import { selfSigned } from "../keys";
 import { freshProcess, useSettings, wireServer, type Answer, type Received, type WireServer } from "./wire";
 
 const HOOKS = "/repositories/acme/api/hooks";
@@ -508,26 +505,3 @@ describe("API client on the wire", () => {
     });
   });
 });
-
-/** A self-signed certificate for 127.0.0.1, made now by openssl (nothing secret is committed). */
-function selfSigned(): { key: string; cert: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bbiac-tls-"));
-  try {
-    const [key, cert] = [path.join(dir, "key.pem"), path.join(dir, "cert.pem")];
-    execFileSync(
-      "openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"].concat([
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-      ]),
-      { stdio: "ignore", timeout: 20_000 },
-    );
-    return { key: fs.readFileSync(key, "utf8"), cert: fs.readFileSync(cert, "utf8") };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}

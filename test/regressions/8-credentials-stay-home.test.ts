@@ -2,18 +2,15 @@
 // clear text across a network.
 
 import * as assert from "node:assert/strict";
-import { execFileSync } from "child_process";
-import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
 import * as net from "net";
 import type { AddressInfo } from "net";
-import * as os from "os";
-import * as path from "path";
 import { loadSettings, setProviderConfig, tokenCache } from "../../provider/api/auth";
 import { hookPath, seg } from "../../provider/api/cloud";
 import { listAll } from "../../provider/api/paginate";
 import { FAST_RETRIES } from "../harness/fixture";
+import { selfSigned } from "../keys";
 
 interface Seen {
   url: string;
@@ -31,29 +28,6 @@ async function server(answer: (url: string, origin: string) => unknown) {
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
   const origin = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
   return { seen, origin, close: () => new Promise<void>((r) => srv.close(() => r())) };
-}
-
-/** A self-signed certificate for 127.0.0.1, made now by openssl (nothing secret is committed). */
-function selfSigned(): { key: string; cert: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bbiac-tls-"));
-  try {
-    const [key, cert] = [path.join(dir, "key.pem"), path.join(dir, "cert.pem")];
-    execFileSync(
-      "openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"].concat([
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-      ]),
-      { stdio: "ignore", timeout: 20_000 },
-    );
-    return { key: fs.readFileSync(key, "utf8"), cert: fs.readFileSync(cert, "utf8") };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /**
