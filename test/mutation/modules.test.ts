@@ -33,4 +33,15 @@ describe("the mutation modules (test/mutation/modules.ts)", () => {
     assert.deepEqual(wrong, []);
     assert.ok(owners.has(path.join("provider", "cli", "plan.ts")), "plan is mutated");
   });
+
+  it("run every test file of test/manifest against the manifest module, and each once", () => {
+    const manifest = MODULES.find((m) => m.name === "manifest")!;
+    const listed = manifest.spec.flatMap(matches);
+    assert.deepEqual(
+      matches("test/manifest/*.test.ts").filter((f) => !listed.includes(f)),
+      [],
+      "a new test file under test/manifest is missing from the module's spec",
+    );
+    assert.equal(new Set(listed).size, listed.length, "no test file is listed twice");
+  });
 });

@@ -102,11 +102,19 @@ export const MODULES: MutationModule[] = [
   {
     name: "manifest",
     mutate: ["provider/manifest/**/*.ts"],
+    // In-process tests first: a mutant stops at its first failing test, and the later files
+    // start the CLI or a provider host (seconds per test).
     spec: [
-      "test/manifest/*.test.ts",
+      "test/manifest/corpus.test.ts",
+      "test/manifest/expand.test.ts",
+      "test/manifest/schema.test.ts",
       "test/regressions/19-glob-linear.test.ts",
       "test/regressions/19-preset-injection.test.ts",
       "test/regressions/25-presets-follow-guides.test.ts",
+      "test/manifest/cli.test.ts",
+      "test/manifest/example-instructions.test.ts",
+      "test/manifest/datacenter.test.ts",
+      "test/manifest/examples.test.ts",
     ],
     floor: 80,
   },
