@@ -2,9 +2,11 @@
 // each module of modules.ts against its tests, then reports each module's mutation score against
 // its floor and exits 1 if one is below. `--mutate` narrows a module to some of its files
 // (e.g. `resources --mutate=provider/resources/webhook.ts`, or a line range: `webhook.ts:520-530`),
-// `--spec` to some of its tests; `--incremental` re-tests only the
-// mutants whose code or tests changed since the module's last run. Reports: reports/mutation/<module>.html (browse the survivors),
-// <module>.json, and <module>-survivors.txt (one line per surviving mutant).
+// `--spec` to some of its tests; `--incremental` re-tests only the mutants whose code or tests
+// changed since the module's last whole run (each whole run leaves its results for that in
+// <module>.incremental.json; a narrowed run leaves them alone). Reports:
+// reports/mutation/<module>.html (browse the survivors), <module>.json, and
+// <module>-survivors.txt (one line per surviving mutant).
 //
 // How it fits the harness: Stryker copies the repository to .stryker-tmp/sandbox-*, mutates the
 // sources there with every mutant switched off, and builds them to dist/ (sandbox.js), so the
@@ -25,13 +27,14 @@ const STRYKER = path.join(ROOT, "node_modules", "@stryker-mutator", "core", "bin
 /** A module's name as a file name: `resources/webhook` → `resources-webhook`. */
 const slug = (m: MutationModule) => m.name.replace(/\//g, "-");
 
-interface Options {
+export interface Options {
   incremental: boolean;
   mutate?: string;
   spec?: string;
 }
 
-function config(m: MutationModule, o: Options): object {
+export function config(m: MutationModule, o: Options): object {
+  const narrowed = o.mutate !== undefined || o.spec !== undefined;
   return {
     packageManager: "npm",
     testRunner: "mocha",
@@ -53,18 +56,27 @@ function config(m: MutationModule, o: Options): object {
     reporters: ["progress", "json", "html"],
     jsonReporter: { fileName: path.join(OUT, `${slug(m)}.json`) },
     htmlReporter: { fileName: path.join(OUT, `${slug(m)}.html`) },
-    incremental: o.incremental,
+    // Stryker writes the incremental file only in incremental mode; `force` tests every mutant
+    // in it, so a whole run is both a full measurement and the next `--incremental` run's baseline.
+    incremental: !narrowed,
+    force: !narrowed && !o.incremental,
     incrementalFile: path.join(OUT, `${slug(m)}.incremental.json`),
     thresholds: { high: 90, low: m.floor, break: null },
   };
 }
 
-function main(argv: string[]): number {
+export function main(argv: string[]): number {
   const options: Options = {
     incremental: argv.includes("--incremental"),
     mutate: argv.find((a) => a.startsWith("--mutate="))?.slice("--mutate=".length),
     spec: argv.find((a) => a.startsWith("--spec="))?.slice("--spec=".length),
   };
+  if (options.incremental && (options.mutate !== undefined || options.spec !== undefined)) {
+    console.error(
+      "--incremental re-tests a whole module against its last whole run: leave out --mutate and --spec",
+    );
+    return 2;
+  }
   const names = argv.filter((a) => !a.startsWith("--"));
   const picks = (n: string, m: MutationModule) => m.name === n || m.name.startsWith(`${n}/`);
   const unknown = names.filter((n) => !MODULES.some((m) => picks(n, m)));
@@ -113,4 +125,4 @@ function main(argv: string[]): number {
   return allHold ? 0 : 1;
 }
 
-process.exitCode = main(process.argv.slice(2));
+if (require.main === module) process.exitCode = main(process.argv.slice(2));
