@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import * as os from "os";
 import { config, main } from "./run";
 import { MODULES } from "./modules";
 
@@ -27,19 +28,55 @@ describe("npm run test:mutation (test/mutation/run.ts)", () => {
     }
   });
 
-  it("refuses --incremental with --mutate or --spec, saying why, before running anything", () => {
+  it("samples with Stryker's checker, keeping every core for the tests", () => {
+    const cores = os.availableParallelism();
+    const whole = config(webhook, { incremental: false }) as { concurrency: number; checkers?: string[] };
+    assert.deepEqual([whole.concurrency, whole.checkers], [cores, undefined]);
+    const sampled = config(webhook, { incremental: false, sample: { fraction: 0.2, seed: "1" } }) as {
+      concurrency: number;
+      checkers: string[];
+      plugins: string[];
+    };
+    assert.deepEqual(sampled.checkers, ["sample"]);
+    assert.equal(sampled.concurrency, 2 * cores, "Stryker gives checkers half the workers");
+    assert.match(sampled.plugins[1]!, /test\/mutation\/sample-checker\.mjs$/);
+    assert.equal(sampled.plugins[0], "@stryker-mutator/mocha-runner");
+  });
+
+  it("refuses a sample that is not a fraction above 0 and at most 1, before running anything", () => {
+    const said: string[] = [];
+    const error = console.error;
+    console.error = (m: string) => said.push(m);
+    try {
+      for (const bad of [["--sample=20%"], ["--sample=0"], ["--sample=1.5"], ["--sample=0.2", "--seed=a b"]])
+        assert.equal(main(["resources/webhook", ...bad]), 2, bad.join(" "));
+    } finally {
+      console.error = error;
+    }
+    assert.equal(said.length, 4);
+    assert.equal(
+      said[0],
+      "--sample=20%: give the fraction of mutants to test, above 0 and at most 1, e.g. --sample=0.2, and a seed of letters or digits",
+    );
+    assert.match(said[3]!, /^--sample=0\.2 --seed=a b: give the fraction/);
+  });
+
+  it("refuses --incremental with --mutate, --spec or --sample, saying why, before running anything", () => {
     const said: string[] = [];
     const error = console.error;
     console.error = (m: string) => said.push(m);
     try {
       assert.equal(main(["resources/webhook", "--incremental", "--mutate=provider/resources/webhook.ts"]), 2);
       assert.equal(main(["resources/webhook", "--incremental", "--spec=test/resources/webhook.test.ts"]), 2);
+      assert.equal(main(["resources/webhook", "--incremental", "--sample=0.2"]), 2);
     } finally {
       console.error = error;
     }
-    assert.deepEqual(said, [
-      "--incremental re-tests a whole module against its last whole run: leave out --mutate and --spec",
-      "--incremental re-tests a whole module against its last whole run: leave out --mutate and --spec",
-    ]);
+    assert.deepEqual(
+      said,
+      Array(3).fill(
+        "--incremental re-tests a whole module against its last whole run: leave out --mutate, --spec and --sample",
+      ),
+    );
   });
 });

@@ -1,11 +1,16 @@
-// `npm run test:mutation [-- <module>...] [--mutate=<glob>] [--spec=<glob>] [--incremental]`: runs StrykerJS on
-// each module of modules.ts against its tests, then reports each module's mutation score against
-// its floor and exits 1 if one is below. `--mutate` narrows a module to some of its files
-// (e.g. `resources --mutate=provider/resources/webhook.ts`, or a line range: `webhook.ts:520-530`),
-// `--spec` to some of its tests; `--incremental` re-tests only the mutants whose code or tests
-// changed since the module's last whole run (each whole run leaves its results for that in
-// <module>.incremental.json; a narrowed run leaves them alone). Reports:
-// reports/mutation/<module>.html (browse the survivors), <module>.json, and
+// `npm run test:mutation [-- <module>...] [--mutate=<glob>] [--spec=<glob>]
+// [--sample=<fraction> [--seed=<n>]] [--incremental]`: runs StrykerJS on each module of modules.ts
+// against its tests, then reports each module's mutation score against its floor and exits 1 if
+// one is below.
+// - `--mutate` narrows a module to some of its files (e.g. `resources
+//   --mutate=provider/resources/webhook.ts`, or a line range: `webhook.ts:520-530`), `--spec` to
+//   some of its tests.
+// - `--sample` tests a random share of its mutants: an estimate of the score with its 95%
+//   interval, in that share of the time (sample-checker.mjs).
+// - `--incremental` re-tests only the mutants whose code or tests changed since the module's last
+//   whole run (each whole run leaves its results for that in <module>.incremental.json; a narrowed
+//   or sampled run leaves them alone).
+// Reports: reports/mutation/<module>.html (browse the survivors), <module>.json, and
 // <module>-survivors.txt (one line per surviving mutant).
 //
 // How it fits the harness: Stryker copies the repository to .stryker-tmp/sandbox-*, mutates the
@@ -31,10 +36,17 @@ export interface Options {
   incremental: boolean;
   mutate?: string;
   spec?: string;
+  /** Test only this fraction of the mutants, drawn with this seed (sample-checker.mjs). */
+  sample?: { fraction: number; seed: string };
 }
 
+const SAMPLER = path.join(__dirname, "sample-checker.mjs");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { SAMPLE_ENV } = require(SAMPLER) as { SAMPLE_ENV: string };
+
 export function config(m: MutationModule, o: Options): object {
-  const narrowed = o.mutate !== undefined || o.spec !== undefined;
+  const narrowed = o.mutate !== undefined || o.spec !== undefined || o.sample !== undefined;
+  const cores = os.availableParallelism();
   return {
     packageManager: "npm",
     testRunner: "mocha",
@@ -49,7 +61,9 @@ export function config(m: MutationModule, o: Options): object {
     disableTypeChecks: "{provider,test}/**/*.ts",
     ignorePatterns: ["dist", "bin", "reports", ".stryker-tmp"],
     tempDirName: ".stryker-tmp",
-    concurrency: os.availableParallelism(),
+    // Stryker gives half its workers to checkers when there are any; the sampler's take no time.
+    concurrency: o.sample ? 2 * cores : cores,
+    ...(o.sample && { checkers: ["sample"], plugins: ["@stryker-mutator/mocha-runner", SAMPLER] }),
     timeoutMS: 10_000,
     // Module-level code runs once, before any test: its mutants would need every test, each time.
     ignoreStatic: true,
@@ -71,9 +85,20 @@ export function main(argv: string[]): number {
     mutate: argv.find((a) => a.startsWith("--mutate="))?.slice("--mutate=".length),
     spec: argv.find((a) => a.startsWith("--spec="))?.slice("--spec=".length),
   };
-  if (options.incremental && (options.mutate !== undefined || options.spec !== undefined)) {
+  const fraction = argv.find((a) => a.startsWith("--sample="))?.slice("--sample=".length);
+  if (fraction !== undefined) {
+    const seed = argv.find((a) => a.startsWith("--seed="))?.slice("--seed=".length) ?? "1";
+    if (!/^(0?\.\d*[1-9]\d*|1)$/.test(fraction) || !/^\w+$/.test(seed)) {
+      console.error(
+        `--sample=${fraction}${seed !== "1" ? ` --seed=${seed}` : ""}: give the fraction of mutants to test, above 0 and at most 1, e.g. --sample=0.2, and a seed of letters or digits`,
+      );
+      return 2;
+    }
+    options.sample = { fraction: Number(fraction), seed };
+  }
+  if (options.incremental && (options.mutate ?? options.spec ?? options.sample) !== undefined) {
     console.error(
-      "--incremental re-tests a whole module against its last whole run: leave out --mutate and --spec",
+      "--incremental re-tests a whole module against its last whole run: leave out --mutate, --spec and --sample",
     );
     return 2;
   }
@@ -100,7 +125,11 @@ export function main(argv: string[]): number {
     const run = spawnSync(process.execPath, [STRYKER, "run", file], {
       cwd: ROOT,
       stdio: "inherit",
-      env: { ...process.env, BITBUCKET_IAC_REPOSITORY: ROOT },
+      env: {
+        ...process.env,
+        BITBUCKET_IAC_REPOSITORY: ROOT,
+        ...(options.sample && { [SAMPLE_ENV]: `${options.sample.fraction}:${options.sample.seed}` }),
+      },
     });
     fs.rmSync(file, { force: true });
     const minutes = ((Date.now() - started) / 60_000).toFixed(1);
@@ -113,7 +142,15 @@ export function main(argv: string[]): number {
     }
     const report = JSON.parse(fs.readFileSync(reportFile, "utf8")) as Report;
     const { total, files } = tallies(report);
-    const verdict = verdictLine(options.mutate ? `${m.name} (${options.mutate})` : m.name, total, m.floor);
+    const narrowedTo = [
+      options.mutate,
+      options.sample && `--sample=${options.sample.fraction} --seed=${options.sample.seed}`,
+    ].filter(Boolean);
+    const verdict = verdictLine(
+      narrowedTo.length ? `${m.name} (${narrowedTo.join(", ")})` : m.name,
+      total,
+      m.floor,
+    );
     allHold &&= verdict.holds;
     lines.push(`${verdict.line} [${minutes} min]`);
     for (const f of files)

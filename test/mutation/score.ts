@@ -1,13 +1,15 @@
 // Mutation scores from Stryker's JSON report (mutation-testing-report-schema), per file and per
 // module, and the verdict against a floor. Score = detected / valid, as Stryker counts it:
 // detected = Killed + Timeout; valid = detected + Survived + NoCoverage (compile and runtime
-// errors and ignored mutants count for neither).
+// errors, ignored mutants, and those a sampled run left out count for neither). A sampled run's
+// score is an estimate: its line gives the 95% interval.
 
 export interface ReportMutant {
   id: string;
   mutatorName: string;
   replacement?: string;
   status: string;
+  statusReason?: string;
   location: { start: { line: number; column: number } };
 }
 export interface Report {
@@ -20,7 +22,12 @@ export interface Tally {
   survived: number;
   noCoverage: number;
   invalid: number;
+  /** Left out of a sampled run (sample-checker.mjs). */
+  notSampled: number;
 }
+
+/** How the reason of a mutant a sampled run left out starts (sample-checker.mjs says it so). */
+export const NOT_SAMPLED = "not in the sample";
 
 export const score = (t: Tally): number => {
   const detected = t.killed + t.timeout;
@@ -29,12 +36,13 @@ export const score = (t: Tally): number => {
 };
 
 function tally(mutants: ReportMutant[]): Tally {
-  const t: Tally = { killed: 0, timeout: 0, survived: 0, noCoverage: 0, invalid: 0 };
+  const t: Tally = { killed: 0, timeout: 0, survived: 0, noCoverage: 0, invalid: 0, notSampled: 0 };
   for (const m of mutants) {
     if (m.status === "Killed") t.killed++;
     else if (m.status === "Timeout") t.timeout++;
     else if (m.status === "Survived") t.survived++;
     else if (m.status === "NoCoverage") t.noCoverage++;
+    else if (m.status === "CompileError" && m.statusReason?.startsWith(NOT_SAMPLED)) t.notSampled++;
     else if (m.status !== "Ignored") t.invalid++;
   }
   return t;
@@ -69,13 +77,33 @@ export function survivors(report: Report): string[] {
 
 const pct = (n: number) => `${n.toFixed(1)}%`;
 
+/**
+ * The 95% Wilson interval of a score measured on a random sample (in percent): where the score of
+ * all the mutants lies, 19 times in 20. Sound at the ends too (a sample all killed is not "100%").
+ */
+export function interval(t: Tally): { low: number; high: number } {
+  const n = t.killed + t.timeout + t.survived + t.noCoverage;
+  if (n === 0) return { low: 0, high: 100 };
+  const z = 1.96;
+  const p = (t.killed + t.timeout) / n;
+  const centre = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
+  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / (1 + (z * z) / n);
+  return { low: 100 * Math.max(0, centre - half), high: 100 * Math.min(1, centre + half) };
+}
+
 /** One line per module: its score against its floor, and whether it holds. */
 export function verdictLine(name: string, t: Tally, floor: number): { line: string; holds: boolean } {
   const s = score(t);
   const holds = s >= floor;
   const counts = `${t.killed} killed, ${t.timeout} timed out, ${t.survived} survived, ${t.noCoverage} not reached`;
+  const tested = t.killed + t.timeout + t.survived + t.noCoverage;
+  const { low, high } = interval(t);
+  const sample =
+    t.notSampled > 0
+      ? `, a sample of ${tested} of ${tested + t.notSampled} mutants: 95% interval ${low.toFixed(0)}-${high.toFixed(0)}%`
+      : "";
   return {
     holds,
-    line: `${name}: ${pct(s)} (${counts}); floor ${floor}%: ${holds ? "holds" : `BELOW by ${(floor - s).toFixed(1)} points`}`,
+    line: `${name}: ${pct(s)} (${counts}${sample}); floor ${floor}%: ${holds ? "holds" : `BELOW by ${(floor - s).toFixed(1)} points`}`,
   };
 }
