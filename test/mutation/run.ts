@@ -46,7 +46,6 @@ const { SAMPLE_ENV } = require(SAMPLER) as { SAMPLE_ENV: string };
 
 export function config(m: MutationModule, o: Options): object {
   const narrowed = o.mutate !== undefined || o.spec !== undefined || o.sample !== undefined;
-  const cores = os.availableParallelism();
   return {
     packageManager: "npm",
     testRunner: "mocha",
@@ -61,8 +60,9 @@ export function config(m: MutationModule, o: Options): object {
     disableTypeChecks: "{provider,test}/**/*.ts",
     ignorePatterns: ["dist", "bin", "reports", ".stryker-tmp"],
     tempDirName: ".stryker-tmp",
-    // Stryker gives half its workers to checkers when there are any; the sampler's take no time.
-    concurrency: o.sample ? 2 * cores : cores,
+    // With a checker (the sampler), Stryker starts with half the workers checking and hands them
+    // to the tests once every mutant is checked, which the sampler does at once: as many as cores.
+    concurrency: os.availableParallelism(),
     ...(o.sample && { checkers: ["sample"], plugins: ["@stryker-mutator/mocha-runner", SAMPLER] }),
     timeoutMS: 10_000,
     // Module-level code runs once, before any test: its mutants would need every test, each time.
