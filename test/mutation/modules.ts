@@ -33,6 +33,7 @@ export const MODULES: MutationModule[] = [
     mutate: ["provider/resources/webhook.ts"],
     spec: [
       "test/resources/webhook.test.ts",
+      "test/resources/webhook-changes.test.ts",
       "test/resources/webhook-faults.test.ts",
       "test/resources/datacenter/webhook.test.ts",
       "test/regressions/19-dc-webhook-secret-masked.test.ts",
