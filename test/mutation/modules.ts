@@ -67,7 +67,7 @@ export const MODULES: MutationModule[] = [
   {
     name: "resources/oauth-consumer",
     mutate: ["provider/resources/oauth-consumer.ts"],
-    spec: ["test/resources/oauth-consumer.test.ts"],
+    spec: ["test/resources/oauth-consumer.test.ts", "test/resources/oauth-consumer-checks.test.ts"],
     floor: 80,
   },
   {
