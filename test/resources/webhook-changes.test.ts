@@ -1,8 +1,10 @@
 // Webhook changes a user makes after the first `pulumi up`, and the states older versions wrote:
 // the cases a sampled mutation run of provider/resources/webhook.ts found no test for (issue 26).
 import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { Webhook } from "../../provider";
 import { dcFixture, fixture, type Fixture } from "../harness/fixture";
-import type { HostError, Props } from "../harness/engine";
+import { captureProviders, type HostError, type Props } from "../harness/engine";
 
 const URL_A = "https://hooks.example.test/a";
 const cloudHook = (over: Props = {}): Props => ({
@@ -77,7 +79,9 @@ describe("Webhook, changed after it was made (Cloud)", () => {
   it("names the hook and its place when a delete fails, and never shows the URL's credential", async () => {
     const secretUrl = "https://hooks.example.test/a?token=hunter2";
     const { id, outs } = await f.harness.up("Webhook", cloudHook({ url: secretUrl }));
-    f.emulator.fault({ method: "DELETE", status: 500, times: 10 });
+    // Bitbucket's own message may quote the URL.
+    const quoting = { type: "error", error: { message: `could not remove the hook to ${secretUrl}` } };
+    f.emulator.fault({ method: "DELETE", status: 500, times: 10, body: quoting });
     const failed = await f.harness.delete("Webhook", id, outs).then(
       () => assert.fail("deleted"),
       (e: HostError) => e,
@@ -87,6 +91,20 @@ describe("Webhook, changed after it was made (Cloud)", () => {
       /delete webhook https:\/\/hooks\.example\.test\/a\?token=\*\*\* on acme\/api/,
     );
     assert.doesNotMatch(`${failed.message}\n${f.harness.stderr}`, /hunter2/);
+  });
+
+  it("fails a refresh whose listing fails, naming the hook, instead of taking the hook for gone", async () => {
+    const { id, outs } = await f.harness.up("Webhook", cloudHook());
+    await f.harness.restart(); // `pulumi refresh` is another run: nothing read before is cached
+    f.emulator.fault({ method: "GET", path: "/hooks", status: 500, times: 20 });
+    const failed = await f.harness.read("Webhook", id, outs).then(
+      () => assert.fail("read"),
+      (e: HostError) => e,
+    );
+    assert.match(
+      failed.message,
+      new RegExp(`^read webhook ${String(outs.uuid).replace(/[{}]/g, "\\$&")} on acme/api: `),
+    );
   });
 
   it("refuses Data Center's fields on a Cloud hook, and text fields given as something else", async () => {
@@ -134,5 +152,24 @@ describe("Webhook, changed after it was made (Data Center)", () => {
     await f.harness.update("Webhook", id, outs, renamed.inputs);
     assert.equal(stored()?.name, "deploys");
     assert.deepEqual(stored()?.configuration, { secret: "s3cret" });
+  });
+});
+
+describe("Webhook in the program", () => {
+  const SECRET_SIG = "4dabf18193072939515e22adb298388d"; // how the SDK marks a secret value
+  it("passes a URL from config (an Output) through, secret when it carries a credential", async () => {
+    const where = { workspace: "acme", repository: "api", events: ["repo:push"] };
+    const { declared } = await captureProviders(() => [
+      new Webhook("plain", { ...where, url: pulumi.output("https://hooks.example.test/plain") }),
+      new Webhook("credential", {
+        ...where,
+        url: pulumi.output("https://hooks.example.test/c?token=hunter2"),
+      }),
+    ]);
+    const url = (name: string) => declared.find((d) => d.name === name)?.inputs.url;
+    assert.equal(url("plain"), "https://hooks.example.test/plain");
+    const secret = url("credential") as Record<string, unknown>;
+    assert.equal(secret[SECRET_SIG] !== undefined, true, JSON.stringify(secret));
+    assert.equal(secret.value, "https://hooks.example.test/c?token=hunter2");
   });
 });
