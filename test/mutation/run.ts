@@ -64,7 +64,10 @@ export function config(m: MutationModule, o: Options): object {
     // to the tests once every mutant is checked, which the sampler does at once: as many as cores.
     concurrency: os.availableParallelism(),
     ...(o.sample && { checkers: ["sample"], plugins: ["@stryker-mutator/mocha-runner", SAMPLER] }),
-    timeoutMS: 10_000,
+    // A mutant that makes a test run past its time counts as detected: leave room for a busy
+    // machine (a test process and a host per worker on 2 cores), or load passes for a kill.
+    timeoutFactor: 2,
+    timeoutMS: 15_000,
     // Module-level code runs once, before any test: its mutants would need every test, each time.
     ignoreStatic: true,
     reporters: ["progress", "json", "html"],
