@@ -61,7 +61,11 @@ export const MODULES: MutationModule[] = [
   {
     name: "resources/pipeline-ssh",
     mutate: ["provider/resources/pipeline-ssh-key-pair.ts", "provider/resources/pipeline-known-host.ts"],
-    spec: ["test/resources/pipeline-ssh.test.ts", "test/regressions/19-key-pair-answer-lost.test.ts"],
+    spec: [
+      "test/resources/pipeline-ssh.test.ts",
+      "test/resources/pipeline-ssh-changes.test.ts",
+      "test/regressions/19-key-pair-answer-lost.test.ts",
+    ],
     floor: 80,
   },
   {
