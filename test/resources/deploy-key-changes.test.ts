@@ -46,6 +46,29 @@ describe("DeployKey, several in one run and after it was made (Cloud)", () => {
     );
   });
 
+  it("adds the same key to two repositories of one workspace in one run", async () => {
+    await f.harness.up("DeployKey", dk({ resourceName: "api" }));
+    await f.harness.up("DeployKey", dk({ repository: "web", resourceName: "web" }));
+    const webKeys = f.emulator.store.workspaces.get("acme")!.repos.get("web")!.deployKeys;
+    assert.deepEqual([repoKeys()[0]?.key, webKeys[0]?.key], [key.normalized, key.normalized]);
+  });
+
+  it("keeps a repository key and a project key apart when Bitbucket gives both the same id (ids are per kind)", async () => {
+    const repo = await f.harness.up("DeployKey", dk({ resourceName: "r" }));
+    const other = ed25519("p@build");
+    const onProject = f.emulator.store.addDeployKey("acme", { project: "PROJ" }, other.publicLine, "p");
+    onProject.id = Number(repo.outs.keyId);
+    const { id, outs } = await f.harness.up("DeployKey", {
+      workspace: "acme",
+      project: "PROJ",
+      key: other.publicLine,
+      label: "p",
+      resourceName: "p",
+    });
+    assert.deepEqual([id, outs.adopted], [`acme/projects/PROJ/${onProject.id}`, true]);
+    assert.deepEqual([repoKeys().length, projectKeys("PROJ").length], [1, 1]);
+  });
+
   it("takes over a project key with another label with adopt: true, re-adding it with the declared label", async () => {
     const byHand = f.emulator.store.addDeployKey("acme", { project: "PROJ" }, key.publicLine, "by hand");
     const { id, outs } = await f.harness.up("DeployKey", {
