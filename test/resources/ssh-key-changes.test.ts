@@ -38,11 +38,16 @@ describe("SshKey, several in one run and after it was made (Cloud)", () => {
     );
   });
 
-  it("diffs a state written before Data Center support (no flavor) with no replace", async () => {
+  it("diffs, refreshes and deletes a state written before Data Center support (no flavor), with no replace", async () => {
     const { id, outs } = await f.harness.up("SshKey", { key: key.publicLine, label: "a" });
     const { flavor: _, ...before } = outs;
     const d = await f.harness.plan("SshKey", id, before, { key: key.publicLine, label: "a" });
     assert.deepEqual([d.changes, d.replaces], [false, []]);
+    const read = await f.harness.read("SshKey", id, before);
+    assert.deepEqual([read.id, read.props.flavor, read.props.label], [id, "cloud", "a"]);
+    await f.harness.restart();
+    await f.harness.delete("SshKey", id, before);
+    assert.equal(me().sshKeys.length, 0);
   });
 
   it("names the key and the user's account when a delete fails", async () => {
@@ -67,10 +72,28 @@ describe("SshKey, several in one run and after it was made (Cloud)", () => {
   });
 });
 
-describe("SshKey, imported by id (Data Center)", () => {
+describe("SshKey, several in one run and imported by id (Data Center)", () => {
   let f: Fixture;
   beforeEach(async () => (f = await dcFixture()));
   afterEach(async () => f.close());
+
+  it("adds two keys to the credentials' own account in one run, each declared by its own resource", async () => {
+    await f.harness.up("SshKey", { key: ed25519("a@dc").publicLine, resourceName: "a" });
+    await f.harness.up("SshKey", { key: ed25519("b@dc").publicLine, resourceName: "b" });
+    assert.equal([...f.emulator.store.dc.keys.values()].filter((k) => k.user === "me").length, 2);
+  });
+
+  it("names the key and the credentials' own account when a delete fails", async () => {
+    const { id, outs } = await f.harness.up("SshKey", { key: ed25519("a@dc").publicLine });
+    await f.harness.restart();
+    f.emulator.fault({ method: "DELETE", status: 500, times: 10 });
+    const failed = await f.harness.delete("SshKey", id, outs).then(
+      () => assert.fail("deleted"),
+      (e: HostError) => e,
+    );
+    const prefix = `delete SSH key ${String(outs.fingerprint)} of the credentials' user: `;
+    assert.ok(failed.message.startsWith(prefix), failed.message);
+  });
 
   it("reads a key of the credentials' own account from the id alone, as `pulumi import` does", async () => {
     const key = ed25519("puppet@pipelines");
