@@ -24,6 +24,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { shim } from "./shim";
+import { flavorSetting } from "../api/auth";
 import { request, deleteIfExists } from "../api/client";
 import { deployKeysPath, ownerLabel, seg, type KeyOwner } from "../api/cloud";
 import { dcAccessKeyPermissionPath, dcAccessKeysPath, dcScopeLabel } from "../api/datacenter";
@@ -259,7 +260,8 @@ function idOf(o: Where, keyId: number): string {
 
 /** Owner and key id from state, or from the id when state lacks them. */
 function locate(id: string, props: Partial<DeployKeyOutputs>): { owner: Where; keyId: string } {
-  const flavor = props.flavor ?? "cloud"; // state written before Data Center support is Cloud's
+  // State written before Data Center support is Cloud's; an id alone (import) is the connection's.
+  const flavor = props.flavor ?? (props.keyId === undefined ? flavorSetting() : "cloud");
   if ((props.workspace || props.project) && props.keyId !== undefined) {
     return {
       owner: { flavor, workspace: props.workspace, repository: props.repository, project: props.project },

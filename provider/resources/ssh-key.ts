@@ -19,6 +19,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { shim } from "./shim";
+import { flavorSetting } from "../api/auth";
 import { request, deleteIfExists, getCached } from "../api/client";
 import { seg, sshKeysPath } from "../api/cloud";
 import { dcSshKeyPath, dcSshKeysPath } from "../api/datacenter";
@@ -196,8 +197,9 @@ const objectKey = (flavor: Flavor, id: string) =>
 const idOf = (owner: string, keyId: string) => `${owner || "~"}/${keyId}`;
 
 function locate(id: string, props: Partial<SshKeyOutputs>): { flavor: Flavor; owner: string; uuid: string } {
-  const flavor = props.flavor ?? "cloud"; // state written before Data Center support is Cloud's
   const keyId = props.keyId ?? props.keyUuid;
+  // State written before Data Center support is Cloud's; an id alone (import) is the connection's.
+  const flavor = props.flavor ?? (keyId === undefined ? flavorSetting() : "cloud");
   if (props.owner !== undefined && keyId) return { flavor, owner: props.owner, uuid: keyId };
   const [owner = "", uuid = ""] = id.split("/");
   return { flavor, owner: owner === "~" ? "" : owner, uuid };

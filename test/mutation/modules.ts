@@ -43,13 +43,21 @@ export const MODULES: MutationModule[] = [
   {
     name: "resources/deploy-key",
     mutate: ["provider/resources/deploy-key.ts"],
-    spec: ["test/resources/deploy-key.test.ts", "test/resources/datacenter/deploy-key.test.ts"],
+    spec: [
+      "test/resources/deploy-key.test.ts",
+      "test/resources/deploy-key-changes.test.ts",
+      "test/resources/datacenter/deploy-key.test.ts",
+    ],
     floor: 80,
   },
   {
     name: "resources/ssh-key",
     mutate: ["provider/resources/ssh-key.ts"],
-    spec: ["test/resources/ssh-key.test.ts", "test/resources/datacenter/ssh-key.test.ts"],
+    spec: [
+      "test/resources/ssh-key.test.ts",
+      "test/resources/ssh-key-changes.test.ts",
+      "test/resources/datacenter/ssh-key.test.ts",
+    ],
     floor: 80,
   },
   {
