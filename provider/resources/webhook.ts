@@ -26,6 +26,7 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { shim } from "./shim";
+import { flavorSetting } from "../api/auth";
 import { request, deleteIfExists } from "../api/client";
 import { hooksPath, scopeLabel, seg } from "../api/cloud";
 import { dcHooksPath, dcScopeLabel } from "../api/datacenter";
@@ -493,8 +494,9 @@ function idOf(w: Where, hookId: string): string {
 
 /** Where the hook is and its id, from state (or, when state lacks them, from the id). */
 function locate(id: string, props: Partial<WebhookOutputs>): { where: Where; hookId: string } {
-  const flavor = props.flavor ?? "cloud"; // state written before Data Center support is Cloud's
   const hookId = props.hookId ?? props.uuid;
+  // State written before Data Center support is Cloud's; an id alone (import) is the connection's.
+  const flavor = props.flavor ?? (hookId === undefined ? flavorSetting() : "cloud");
   const top = flavor === "datacenter" ? props.project : props.workspace;
   if (top && hookId) {
     return {

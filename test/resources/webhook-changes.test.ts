@@ -139,6 +139,14 @@ describe("Webhook, changed after it was made (Data Center)", () => {
   });
   const stored = () => f.emulator.store.dc.projects.get("PROJ")!.repos.get("api")!.hooks[0];
 
+  it("reads a hook from its id alone, as `pulumi import` does, on the connection's flavor", async () => {
+    const { id } = await f.harness.up("Webhook", dcHook({ name: "CI" }));
+    await f.harness.restart();
+    const read = await f.harness.read("Webhook", id, {});
+    assert.equal(read.id, id);
+    assert.deepEqual([read.props.flavor, read.props.project, read.props.name], ["datacenter", "PROJ", "CI"]);
+  });
+
   it("renames a hook in place, trims the name, and keeps its secret, which the server must be sent again", async () => {
     const { id, outs } = await f.harness.up("Webhook", dcHook({ name: "CI", secret: "s3cret" }));
     const renamed = await f.harness.plan(
