@@ -101,6 +101,7 @@ export const MODULES: MutationModule[] = [
       "provider/resources/integration.ts",
     ],
     spec: [
+      "test/resources/validate.test.ts",
       "test/resources/faults.test.ts",
       "test/resources/secrets.test.ts",
       "test/resources/serialization.test.ts",
