@@ -4,12 +4,14 @@
 //
 // A Stryker "checker" plugin: Stryker asks it about each mutant before any test runs, and a mutant
 // it refuses is not tested. Which mutants are in the sample is a hash of the seed and the mutant
-// (file, place, mutator, replacement): the same seed picks the same mutants in every run, so a
+// (file, mutator, replacement, the code it replaces): the same seed picks the same mutants in
+// every run, even after edits elsewhere in the file, so a
 // sample measured before new tests can be measured again after them. Stryker has no other status
 // for "left out" than "CompileError"; the reason says what it is, and test/mutation/score.ts counts
 // those mutants for neither side of the score. ESM, as Stryker loads its plugins.
 
 import { createHash } from "node:crypto";
+import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
 import { PluginKind, declareClassPlugin } from "@stryker-mutator/api/plugin";
@@ -25,13 +27,21 @@ export function inSample(key, fraction, seed) {
   return h.readUInt32BE(0) / 2 ** 32 < fraction;
 }
 
-/** What identifies a mutant across runs: its file (from the sandbox's root), place, mutator and replacement. */
-export function mutantKey(mutant, root) {
+/**
+ * What identifies a mutant across runs: its file (from the sandbox's root), mutator, replacement,
+ * and the code it replaces: the text of its lines and its columns, not its line numbers, so an
+ * edit elsewhere in the file (a new import, a fix above it) leaves the draw as it was. `source` is
+ * the file's text as written (Stryker's positions are zero-based).
+ */
+export function mutantKey(mutant, root, source) {
   const { start, end } = mutant.location;
   const file = path.relative(root, mutant.fileName).split(path.sep).join("/");
-  return [file, start.line, start.column, end.line, end.column, mutant.mutatorName, mutant.replacement].join(
-    ":",
-  );
+  const code = source
+    .split("\n")
+    .slice(start.line, end.line + 1)
+    .map((l) => l.trim())
+    .join("\n");
+  return [file, mutant.mutatorName, mutant.replacement, start.column, end.column, code].join("\0");
 }
 
 class SampleChecker {
@@ -43,12 +53,23 @@ class SampleChecker {
     this.seed = seed;
     if (!(this.fraction > 0 && this.fraction <= 1) || !seed)
       throw new Error(`${SAMPLE_ENV} must be <fraction>:<seed>, e.g. 0.2:1 (npm run test:mutation sets it)`);
+    this.sources = new Map();
+  }
+
+  /** A file as written, from the working copy (the sandbox's copy is instrumented). */
+  source(file) {
+    if (!this.sources.has(file)) {
+      const root = process.env.BITBUCKET_IAC_REPOSITORY ?? process.cwd();
+      this.sources.set(file, fs.readFileSync(path.join(root, file), "utf8"));
+    }
+    return this.sources.get(file);
   }
 
   async check(mutants) {
     const results = {};
     for (const m of mutants) {
-      results[m.id] = inSample(mutantKey(m, process.cwd()), this.fraction, this.seed)
+      const key = mutantKey(m, process.cwd(), this.source(path.relative(process.cwd(), m.fileName)));
+      results[m.id] = inSample(key, this.fraction, this.seed)
         ? { status: "passed" }
         : {
             status: "compileError",

@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import * as fs from "fs";
 import * as path from "path";
 import { NOT_SAMPLED } from "./score";
 
@@ -6,7 +7,7 @@ import { NOT_SAMPLED } from "./score";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const checker = require("./sample-checker.mjs") as {
   inSample(key: string, fraction: number, seed: string): boolean;
-  mutantKey(m: object, root: string): string;
+  mutantKey(m: object, root: string, source: string): string;
   NOT_SAMPLED: string;
   SAMPLE_ENV: string;
   strykerPlugins: Array<{ name: string; injectableClass: new () => SampleChecker }>;
@@ -35,22 +36,27 @@ describe("a sampled mutation run (test/mutation/sample-checker.mjs)", () => {
     assert.equal(drawn(1, "1").length, keys.length, "a fraction of 1 is every mutant");
   });
 
-  it("knows a mutant by its file from the sandbox's root, place, mutator and replacement, not by Stryker's id", () => {
+  it("knows a mutant by its file, mutator, replacement and the code it replaces, not by its line or Stryker's id", () => {
+    const root = "/tmp/.stryker-tmp/sandbox-1";
+    const source = ["import a from 'a';", "function f(a, b) {", "  return a === b;", "}"].join("\n");
     const m = {
       id: "17",
-      fileName: path.join("/tmp/.stryker-tmp/sandbox-1", "provider", "resources", "webhook.ts"),
+      fileName: path.join(root, "provider", "resources", "webhook.ts"),
       mutatorName: "EqualityOperator",
       replacement: "a !== b",
-      location: { start: { line: 520, column: 8 }, end: { line: 520, column: 15 } },
+      location: { start: { line: 2, column: 9 }, end: { line: 2, column: 16 } }, // zero-based, as Stryker's
     };
+    const key = checker.mutantKey(m, root, source);
     assert.equal(
-      checker.mutantKey(m, "/tmp/.stryker-tmp/sandbox-1"),
-      "provider/resources/webhook.ts:520:8:520:15:EqualityOperator:a !== b",
+      key,
+      ["provider/resources/webhook.ts", "EqualityOperator", "a !== b", 9, 16, "return a === b;"].join("\0"),
     );
-    assert.equal(
-      checker.mutantKey({ ...m, id: "99" }, "/tmp/.stryker-tmp/sandbox-1"),
-      checker.mutantKey(m, "/tmp/.stryker-tmp/sandbox-1"),
-    );
+    assert.equal(checker.mutantKey({ ...m, id: "99" }, root, source), key);
+    // A line added above it moves it down a line: the same mutant, drawn or not as before.
+    const moved = { ...m, location: { start: { line: 3, column: 9 }, end: { line: 3, column: 16 } } };
+    assert.equal(checker.mutantKey(moved, root, `import b from 'b';\n${source}`), key);
+    // The code it replaces edited: another mutant.
+    assert.notEqual(checker.mutantKey(m, root, source.replace("a === b", "a === b || !a")), key);
   });
 
   it("lets Stryker test the sampled mutants and leaves the others out with a reason the score recognises", async () => {
@@ -61,9 +67,12 @@ describe("a sampled mutation run (test/mutation/sample-checker.mjs)", () => {
     try {
       const c = new plugin.injectableClass();
       await c.init();
+      // Lines 0-199 of the working copy's client.ts, each with one mutant.
+      const file = path.join("provider", "api", "client.ts");
+      const source = fs.readFileSync(path.join(process.cwd(), file), "utf8");
       const mutants = Array.from({ length: 200 }, (_, i) => ({
         id: String(i),
-        fileName: path.join(process.cwd(), "provider", "api", "client.ts"),
+        fileName: path.join(process.cwd(), file),
         mutatorName: "StringLiteral",
         replacement: '""',
         location: { start: { line: i, column: 1 }, end: { line: i, column: 9 } },
@@ -73,7 +82,7 @@ describe("a sampled mutation run (test/mutation/sample-checker.mjs)", () => {
       assert.deepEqual(
         tested.map((m) => m.id),
         mutants
-          .filter((m) => checker.inSample(checker.mutantKey(m, process.cwd()), 0.5, "3"))
+          .filter((m) => checker.inSample(checker.mutantKey(m, process.cwd(), source), 0.5, "3"))
           .map((m) => m.id),
       );
       assert.ok(tested.length > 70 && tested.length < 130, `${tested.length} of 200`);
