@@ -122,6 +122,7 @@ export const MODULES: MutationModule[] = [
       "test/manifest/corpus.test.ts",
       "test/manifest/expand.test.ts",
       "test/manifest/schema.test.ts",
+      "test/manifest/limits-and-positions.test.ts",
       "test/regressions/19-glob-linear.test.ts",
       "test/regressions/19-preset-injection.test.ts",
       "test/regressions/25-presets-follow-guides.test.ts",
