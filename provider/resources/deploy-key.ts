@@ -24,7 +24,6 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { shim } from "./shim";
-import { flavorSetting } from "../api/auth";
 import { request, deleteIfExists } from "../api/client";
 import { deployKeysPath, ownerLabel, seg, type KeyOwner } from "../api/cloud";
 import { dcAccessKeyPermissionPath, dcAccessKeysPath, dcScopeLabel } from "../api/datacenter";
@@ -51,6 +50,7 @@ import {
   checkPublicKey,
   checkSlug,
   checkText,
+  stateFlavor,
   type Flavor,
 } from "./validate";
 
@@ -260,8 +260,7 @@ function idOf(o: Where, keyId: number): string {
 
 /** Owner and key id from state, or from the id when state lacks them. */
 function locate(id: string, props: Partial<DeployKeyOutputs>): { owner: Where; keyId: string } {
-  // State written before Data Center support is Cloud's; an id alone (import) is the connection's.
-  const flavor = props.flavor ?? (props.keyId === undefined ? flavorSetting() : "cloud");
+  const flavor = stateFlavor(props.flavor, props.keyId !== undefined);
   if ((props.workspace || props.project) && props.keyId !== undefined) {
     return {
       owner: { flavor, workspace: props.workspace, repository: props.repository, project: props.project },

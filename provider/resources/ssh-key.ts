@@ -19,7 +19,6 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { shim } from "./shim";
-import { flavorSetting } from "../api/auth";
 import { request, deleteIfExists, getCached } from "../api/client";
 import { seg, sshKeysPath } from "../api/cloud";
 import { dcSshKeyPath, dcSshKeysPath } from "../api/datacenter";
@@ -37,7 +36,7 @@ import {
   type Ownership,
 } from "./ownership";
 import { naturalKey } from "../names";
-import { checkFlavor, checkPublicKey, checkSlug, checkText, type Flavor } from "./validate";
+import { checkFlavor, checkPublicKey, checkSlug, checkText, stateFlavor, type Flavor } from "./validate";
 
 export interface SshKeyArgs {
   /** `cloud` or `datacenter`. Default: the provider's `bitbucket:flavor`. Changing it replaces the key. */
@@ -198,8 +197,7 @@ const idOf = (owner: string, keyId: string) => `${owner || "~"}/${keyId}`;
 
 function locate(id: string, props: Partial<SshKeyOutputs>): { flavor: Flavor; owner: string; uuid: string } {
   const keyId = props.keyId ?? props.keyUuid;
-  // State written before Data Center support is Cloud's; an id alone (import) is the connection's.
-  const flavor = props.flavor ?? (keyId === undefined ? flavorSetting() : "cloud");
+  const flavor = stateFlavor(props.flavor, keyId !== undefined);
   if (props.owner !== undefined && keyId) return { flavor, owner: props.owner, uuid: keyId };
   const [owner = "", uuid = ""] = id.split("/");
   return { flavor, owner: owner === "~" ? "" : owner, uuid };

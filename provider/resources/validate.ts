@@ -44,6 +44,15 @@ export function checkFlavor(
 }
 
 /**
+ * The flavor of an object the engine names by id: the one its state records; state written before
+ * Data Center support records none and is Cloud's; no state at all (`pulumi import`) is the
+ * connection's.
+ */
+export function stateFlavor(recorded: Flavor | undefined, hasState: boolean): Flavor {
+  return recorded ?? (hasState ? "cloud" : flavorSetting());
+}
+
+/**
  * A failure when the connection is Data Center (`bitbucket:flavor datacenter`) for a kind that only
  * Bitbucket Cloud has (Pipelines, OAuth consumers): said at preview, not as a 404 at create.
  */

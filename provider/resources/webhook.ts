@@ -26,7 +26,6 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { shim } from "./shim";
-import { flavorSetting } from "../api/auth";
 import { request, deleteIfExists } from "../api/client";
 import { hooksPath, scopeLabel, seg } from "../api/cloud";
 import { dcHooksPath, dcScopeLabel } from "../api/datacenter";
@@ -55,7 +54,7 @@ import {
 } from "./ownership";
 import { notice } from "../api/shared";
 import { hasCredentials, naturalKey, redactUrl, redactUrlIn } from "../names";
-import { checkFlavor, checkProjectKey, checkSlug, type Flavor } from "./validate";
+import { checkFlavor, checkProjectKey, checkSlug, stateFlavor, type Flavor } from "./validate";
 
 export interface WebhookArgs {
   /** `cloud` or `datacenter`. Default: the provider's `bitbucket:flavor`. Changing it replaces the webhook. */
@@ -495,8 +494,7 @@ function idOf(w: Where, hookId: string): string {
 /** Where the hook is and its id, from state (or, when state lacks them, from the id). */
 function locate(id: string, props: Partial<WebhookOutputs>): { where: Where; hookId: string } {
   const hookId = props.hookId ?? props.uuid;
-  // State written before Data Center support is Cloud's; an id alone (import) is the connection's.
-  const flavor = props.flavor ?? (hookId === undefined ? flavorSetting() : "cloud");
+  const flavor = stateFlavor(props.flavor, hookId !== undefined);
   const top = flavor === "datacenter" ? props.project : props.workspace;
   if (top && hookId) {
     return {

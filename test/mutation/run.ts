@@ -44,8 +44,11 @@ const SAMPLER = path.join(__dirname, "sample-checker.mjs");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { SAMPLE_ENV } = require(SAMPLER) as { SAMPLE_ENV: string };
 
+/** Whether a run covers only part of its module: it neither reads nor writes the module's baseline. */
+const isNarrowed = (o: Options) => o.mutate !== undefined || o.spec !== undefined || o.sample !== undefined;
+
 export function config(m: MutationModule, o: Options): object {
-  const narrowed = o.mutate !== undefined || o.spec !== undefined || o.sample !== undefined;
+  const narrowed = isNarrowed(o);
   return {
     packageManager: "npm",
     testRunner: "mocha",
@@ -99,7 +102,7 @@ export function main(argv: string[]): number {
     }
     options.sample = { fraction: Number(fraction), seed };
   }
-  if (options.incremental && (options.mutate ?? options.spec ?? options.sample) !== undefined) {
+  if (options.incremental && isNarrowed(options)) {
     console.error(
       "--incremental re-tests a whole module against its last whole run: leave out --mutate, --spec and --sample",
     );
