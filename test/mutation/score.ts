@@ -29,11 +29,10 @@ export interface Tally {
 /** How the reason of a mutant a sampled run left out starts (sample-checker.mjs says it so). */
 export const NOT_SAMPLED = "not in the sample";
 
-export const score = (t: Tally): number => {
-  const detected = t.killed + t.timeout;
-  const valid = detected + t.survived + t.noCoverage;
-  return valid === 0 ? 100 : (100 * detected) / valid;
-};
+const detected = (t: Tally) => t.killed + t.timeout;
+const valid = (t: Tally) => detected(t) + t.survived + t.noCoverage;
+
+export const score = (t: Tally): number => (valid(t) === 0 ? 100 : (100 * detected(t)) / valid(t));
 
 function tally(mutants: ReportMutant[]): Tally {
   const t: Tally = { killed: 0, timeout: 0, survived: 0, noCoverage: 0, invalid: 0, notSampled: 0 };
@@ -82,10 +81,10 @@ const pct = (n: number) => `${n.toFixed(1)}%`;
  * all the mutants lies, 19 times in 20. Sound at the ends too (a sample all killed is not "100%").
  */
 export function interval(t: Tally): { low: number; high: number } {
-  const n = t.killed + t.timeout + t.survived + t.noCoverage;
+  const n = valid(t);
   if (n === 0) return { low: 0, high: 100 };
   const z = 1.96;
-  const p = (t.killed + t.timeout) / n;
+  const p = detected(t) / n;
   const centre = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
   const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / (1 + (z * z) / n);
   return { low: 100 * Math.max(0, centre - half), high: 100 * Math.min(1, centre + half) };
@@ -96,7 +95,7 @@ export function verdictLine(name: string, t: Tally, floor: number): { line: stri
   const s = score(t);
   const holds = s >= floor;
   const counts = `${t.killed} killed, ${t.timeout} timed out, ${t.survived} survived, ${t.noCoverage} not reached`;
-  const tested = t.killed + t.timeout + t.survived + t.noCoverage;
+  const tested = valid(t);
   const { low, high } = interval(t);
   const sample =
     t.notSampled > 0
