@@ -15,7 +15,7 @@
 // with and without `Retry-After` (Cloud is not known to send it). The run must finish with 0
 // failed operations and 0 duplicate objects; it exits 1 otherwise. Numbers are not asserted.
 
-import { deployManifest } from "../provider/manifest/expand";
+import { deployManifest } from "../provider/manifest/deploy";
 import { parseManifest } from "../provider/manifest/load";
 import { startEmulator, type Emulator, type RateLimit } from "../test/emulator/server";
 import { Engine } from "../test/harness/deploy";

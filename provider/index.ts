@@ -37,4 +37,5 @@ export {
   type Manifest,
   type ManifestError,
 } from "./manifest/load";
-export { deployManifest, expand } from "./manifest/expand";
+export { deployManifest } from "./manifest/deploy";
+export { expand } from "./manifest/expand";

@@ -4,7 +4,7 @@
 
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { deployManifest } from "./manifest/expand";
+import { deployManifest } from "./manifest/deploy";
 import { loadManifest } from "./manifest/load";
 
 export = async () => {

@@ -7,7 +7,8 @@
 // as secrets are named so plan shows them as "(write-only)" and never compares them.
 
 import * as pulumi from "@pulumi/pulumi";
-import { deployManifest, type RepoLister } from "../manifest/expand";
+import { deployManifest } from "../manifest/deploy";
+import type { RepoLister } from "../manifest/expand";
 import type { Manifest } from "../manifest/load";
 
 /** One custom resource the program declares. */

@@ -14,13 +14,8 @@
 // not read (a reference) cannot be looked up by: a webhook whose URL is one is left to pulumi up.
 
 import { isTooLarge, mib, readLimited } from "../read-limited";
-import { accessTokenProvider, lookup as accessTokenLookup } from "../resources/access-token";
-import { deployKeyProvider, lookup as deployKeyLookup } from "../resources/deploy-key";
-import { pipelineKnownHostProvider, lookup as knownHostLookup } from "../resources/pipeline-known-host";
-import { pipelineSshKeyPairProvider, lookup as keyPairLookup } from "../resources/pipeline-ssh-key-pair";
-import { pipelineVariableProvider, lookup as variableLookup } from "../resources/pipeline-variable";
-import { sshKeyProvider, lookup as sshKeyLookup } from "../resources/ssh-key";
-import { webhookProvider, lookup as webhookLookup } from "../resources/webhook";
+import { KINDS } from "../kinds";
+import type { LookupPlanner, VerifyPlanner } from "../kinds/kind";
 import type { Difference, Lookup } from "../resources/ownership";
 import type { CheckFailure } from "../resources/common";
 import { redactUrl } from "../names";
@@ -61,22 +56,10 @@ export const isChange = (p: Planned): boolean =>
   p.action === "conflict" ||
   (p.action === "adopt" && p.changes.some((c) => !c.writeOnly));
 
-interface Planner {
-  check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<unknown>;
-  lookup(inputs: never): Lookup<unknown> | Promise<Lookup<unknown>>;
-  /** Fields the lookup finds the object by that may be secret references (plan does not read them). */
-  keyFields?: string[];
-}
-
-const PLANNERS: Record<string, Planner> = {
-  Webhook: { check: webhookProvider.check!, lookup: webhookLookup, keyFields: ["url"] },
-  DeployKey: { check: deployKeyProvider.check!, lookup: deployKeyLookup },
-  SshKey: { check: sshKeyProvider.check!, lookup: sshKeyLookup },
-  PipelineVariable: { check: pipelineVariableProvider.check!, lookup: variableLookup },
-  PipelineSshKeyPair: { check: pipelineSshKeyPairProvider.check!, lookup: keyPairLookup },
-  PipelineKnownHost: { check: pipelineKnownHostProvider.check!, lookup: knownHostLookup },
-  AccessToken: { check: accessTokenProvider.check!, lookup: accessTokenLookup },
-};
+/** How each resource type is planned, from its kind's descriptor (kinds/). */
+const PLANNERS = new Map<string, LookupPlanner | VerifyPlanner>(
+  KINDS.flatMap((k) => (k.plan ? [[k.type, k.plan] as const] : [])),
+);
 
 /** A resource of a `pulumi stack export`: what plan needs to know the stack manages it. */
 export interface StateResource {
@@ -196,15 +179,9 @@ const fromDifference = (d: Difference, secrets: Set<string>): FieldChange =>
 /** Plans one declared resource. `managed`: the stack's state holds it. */
 export async function planOne(d: Declared, managed: boolean): Promise<Planned> {
   const base = { type: d.type, name: d.name, changes: [] as FieldChange[] };
-  if (d.type === "OAuthConsumer") {
-    return {
-      ...base,
-      action: "verify",
-      what: `OAuth consumer "${String(d.inputs.name ?? d.name)}" in ${String(d.inputs.workspace ?? "")}`,
-      note: "Bitbucket has no API to read consumers: pulumi up verifies its key and secret with a client_credentials grant",
-    };
-  }
-  const planner = PLANNERS[d.type];
+  const planner = PLANNERS.get(d.type);
+  if (planner !== undefined && "verify" in planner)
+    return { ...base, action: "verify", ...planner.verify(d.inputs, d.name) };
   if (planner === undefined)
     return { ...base, action: "nothing", what: d.name, error: `no planner for ${d.type}` };
   const secrets = new Set(d.secrets);

@@ -29,27 +29,17 @@ import {
   type Node,
   type YAMLMap,
 } from "yaml";
-import { DATACENTER_PRESETS, PRESETS, presetFor, type PresetName } from "../presets";
+import { KINDS, type Kind, type Manifest } from "../kinds";
+import type { CheckContext, Loc, Problem, Raw } from "../kinds/kind";
 import { isTooLarge, readLimited } from "../read-limited";
 import { closeMatches } from "../resources/common";
-import { FLAVOR_NAME, type Flavor } from "../resources/validate";
-import { CLOUD_WEBHOOK_EVENTS, DC_WEBHOOK_EVENTS, eventCounterpart } from "../resources/webhook";
+import type { Flavor } from "../resources/validate";
+import { CLOUD_WEBHOOK_EVENTS, DC_WEBHOOK_EVENTS } from "../resources/webhook";
 import { globProblem } from "./glob";
 import schemaJson from "../../schema/manifest.schema.json";
 
-/** Where something is in the manifest. */
-export interface Loc {
-  file: string;
-  line: number;
-  col: number;
-  /** JSON path in plain notation: webhooks[2].url */
-  path: string;
-}
-
-export interface Problem {
-  loc: Loc;
-  message: string;
-}
+export type { Loc, Problem, SecretRef, Selector } from "../kinds/kind";
+export type * from "../kinds";
 
 export const MANIFEST_ERROR = "BITBUCKET_MANIFEST_ERROR";
 
@@ -101,147 +91,6 @@ export function manifestError(problems: Problem[]): ManifestError {
 
 export const isManifestError = (e: unknown): e is ManifestError =>
   typeof e === "object" && e !== null && (e as { code?: unknown }).code === MANIFEST_ERROR;
-
-// ---- the typed manifest ------------------------------------------------------------------------
-
-export type SecretRef = { fromConfig: string } | { fromEnv: string };
-export type Selector = string[] | { project: string } | string;
-
-interface Entry {
-  /** Where the entry starts, for messages. */
-  loc: Loc;
-  /** Where each of its fields' values is. */
-  at: Record<string, Loc>;
-  /** Its index in its list. */
-  index: number;
-  /** Bitbucket Cloud: the workspace ("" on Data Center). */
-  workspace: string;
-  /** Data Center: the project (the entry's, else the top-level one), unless `projects` is given. */
-  project?: string;
-  /** Data Center: several projects, each getting the entry. */
-  projects?: string[];
-  /** Take over an existing object that differs (see the schema). */
-  adopt?: boolean;
-  /** Keep the object in Bitbucket when the entry goes (Pulumi's retainOnDelete). */
-  retainOnDelete?: boolean;
-}
-
-export interface WebhookEntry extends Entry {
-  repositories?: Selector;
-  /** Stable name in the stack instead of the URL's host and path. */
-  name?: string;
-  allowHttp?: boolean;
-  /** The URL, or a reference to it (a URL that carries a credential can stay out of the manifest). */
-  url: string | SecretRef;
-  events: string[];
-  description?: string;
-  active?: boolean;
-  secret?: SecretRef | { generate: true };
-  skipCertVerification?: boolean;
-}
-export interface DeployKeyEntry extends Entry {
-  repositories?: Selector;
-  key: string;
-  label?: string;
-  /** Data Center: REPO_READ... or PROJECT_READ... */
-  permission?: string;
-}
-export interface SshKeyEntry extends Omit<Entry, "workspace"> {
-  user?: string;
-  key: string;
-  label?: string;
-}
-export interface AccessTokenEntry extends Entry {
-  name: string;
-  permissions: string[];
-  repositories?: Selector;
-  user?: string;
-  expiryDays?: number;
-  rotate?: string;
-}
-export interface PipelineVariableEntry extends Entry {
-  repositories?: Selector;
-  environment?: string;
-  key: string;
-  value: string | SecretRef;
-  secured?: boolean;
-}
-export interface PipelineSshKeyPairEntry extends Entry {
-  repositories: Selector;
-  privateKey: SecretRef;
-  publicKey: string;
-}
-export interface KnownHostEntry extends Entry {
-  repositories: Selector;
-  hostname: string;
-  publicKey: string;
-}
-export interface OAuthConsumerEntry extends Entry {
-  id: string;
-  name: string;
-  description?: string;
-  callbackUrl?: string;
-  url?: string;
-  private?: boolean;
-  scopes: string[];
-  key: SecretRef;
-  secret: SecretRef;
-}
-export interface IntegrationEntry extends Entry {
-  id: string;
-  preset: "platformsh" | "puppet-pipelines" | "shippable" | "ampersand" | "generic";
-  consumer?: string;
-  repositories?: Selector;
-  options?: Record<string, unknown>;
-}
-
-export interface Manifest {
-  file: string;
-  version: 1;
-  flavor: Flavor;
-  /** Where each top-level key's value is. */
-  at: Record<string, Loc>;
-  workspace?: string;
-  /** Data Center: the default project. */
-  project?: string;
-  webhooks: WebhookEntry[];
-  deployKeys: DeployKeyEntry[];
-  sshKeys: SshKeyEntry[];
-  accessTokens: AccessTokenEntry[];
-  pipelineVariables: PipelineVariableEntry[];
-  pipelineSshKeyPairs: PipelineSshKeyPairEntry[];
-  knownHosts: KnownHostEntry[];
-  oauthConsumers: OAuthConsumerEntry[];
-  integrations: IntegrationEntry[];
-}
-
-export const KINDS = [
-  "webhooks",
-  "deployKeys",
-  "sshKeys",
-  "accessTokens",
-  "pipelineVariables",
-  "pipelineSshKeyPairs",
-  "knownHosts",
-  "oauthConsumers",
-  "integrations",
-] as const;
-export type Kind = (typeof KINDS)[number];
-
-/** Kinds only Bitbucket Cloud has, and why (for the message when a Data Center manifest lists one). */
-export const CLOUD_ONLY: Partial<Record<Kind, string>> = {
-  pipelineVariables: "Data Center has no Pipelines",
-  pipelineSshKeyPairs: "Data Center has no Pipelines",
-  knownHosts: "Data Center has no Pipelines",
-  oauthConsumers:
-    "Data Center's incoming OAuth applications are made by an administrator, not through this API",
-};
-/** Kinds only Data Center has. */
-export const DC_ONLY: Partial<Record<Kind, string>> = {
-  accessTokens: "Bitbucket Cloud has no API that creates access tokens",
-};
-/** The presets a Data Center manifest may use. */
-const DC_PRESETS = Object.keys(DATACENTER_PRESETS);
 
 // ---- positions -----------------------------------------------------------------------------------
 
@@ -481,231 +330,126 @@ function segmentsOf(instancePath: string): Segment[] {
 const flavorOf = (data: unknown): Flavor =>
   (data as { flavor?: unknown } | null)?.flavor === "datacenter" ? "datacenter" : "cloud";
 
+/** The checks beyond the schema: each kind's flavors and placement, globs, and each kind's own. */
 function crossCheck(data: Record<string, unknown>, pos: Positions): Problem[] {
-  const list = (k: Kind) => (Array.isArray(data[k]) ? (data[k] as Array<Record<string, unknown>>) : []);
-  const flavor = flavorOf(data);
-  const problems = flavor === "cloud" ? cloudChecks(data, pos, list) : dataCenterChecks(data, pos, list);
-  // Events of the other flavor are in the schema's list (editors offer both): say which is meant.
-  list("webhooks").forEach((e, i) => {
-    const events: unknown[] = Array.isArray(e?.events) ? e.events : [];
-    events.forEach((ev, j) => {
-      const other = flavor === "cloud" ? DC_WEBHOOK_EVENTS : CLOUD_WEBHOOK_EVENTS;
-      if (typeof ev !== "string" || !(other as readonly string[]).includes(ev)) return;
-      const instead = eventCounterpart(ev, flavor);
-      problems.push({
-        loc: pos.value(["webhooks", i, "events", j]),
-        message: `"${ev}" is a ${FLAVOR_NAME[flavor === "cloud" ? "datacenter" : "cloud"]} event, and this manifest is flavor: ${flavor}${instead ? `; did you mean "${instead}"?` : ""}`,
-      });
-    });
-  });
-  // A URL read from config or the environment cannot name the resource: the entry names it.
-  list("webhooks").forEach((e, i) => {
-    if (typeof e?.url === "object" && e.url !== null && e.name === undefined)
-      problems.push({
-        loc: pos.value(["webhooks", i, "url"]),
-        message:
-          "a url given by reference needs a name on the entry (letters, digits, ., _ and -): its stable name in the stack, since the URL itself cannot name it",
-      });
-  });
-  for (const kind of ["oauthConsumers", "integrations"] as const) {
-    const first = new Map<string, number>();
-    list(kind).forEach((e, i) => {
-      if (typeof e?.id !== "string") return;
-      const before = first.get(e.id);
-      if (before === undefined) first.set(e.id, i);
-      else
-        problems.push({
-          loc: pos.value([kind, i, "id"]),
-          message: `id ${quote(e.id)} is already used by ${kind}[${before}] (line ${pos.value([kind, before]).line})`,
-        });
-    });
-  }
+  const ctx = checkContext(data, pos);
+  const problems = ctx.flavor === "cloud" ? cloudPlacement(ctx) : dataCenterPlacement(ctx);
+  for (const kind of KINDS)
+    if (kind.check && kind.flavors[ctx.flavor] === true) problems.push(...kind.check(ctx));
   // A glob is matched against every repository listed: its size is capped (glob.ts).
   for (const kind of KINDS) {
-    list(kind).forEach((e, i) => {
+    ctx.list(kind.key).forEach((e, i) => {
       const why = typeof e?.repositories === "string" ? globProblem(e.repositories) : undefined;
-      if (why) problems.push({ loc: pos.value([kind, i, "repositories"]), message: why });
+      if (why) problems.push({ loc: pos.value([kind.key, i, "repositories"]), message: why });
     });
   }
-  // Option values the platform gives a format go into the command an operator runs: each is
-  // refused at its own position (validate() says the same at check time).
-  list("integrations").forEach((e, i) => {
-    const name = e?.preset;
-    const preset =
-      typeof name === "string" && Object.hasOwn(PRESETS, name)
-        ? presetFor(name as PresetName, flavor)
-        : undefined;
-    const options = e?.options;
-    if (!preset?.formats || typeof options !== "object" || options === null) return;
-    for (const [option, format] of Object.entries(preset.formats)) {
-      const v = (options as Record<string, unknown>)[option];
-      if (typeof v === "string" && !format.test(v))
-        problems.push({
-          loc: pos.value(["integrations", i, "options", option]),
-          message: `${preset.title}: ${option}: ${format.what}`,
-        });
-    }
-  });
-  const consumerIds = list("oauthConsumers")
-    .map((c) => c?.id)
-    .filter((x): x is string => typeof x === "string");
-  list("integrations").forEach((e, i) => {
-    if (flavor === "datacenter") return; // a consumer there is refused as such
-    if (typeof e?.consumer !== "string" || consumerIds.includes(e.consumer)) return;
-    const close = suggest(e.consumer, consumerIds);
-    problems.push({
-      loc: pos.value(["integrations", i, "consumer"]),
-      message: `no OAuth consumer with id ${quote(e.consumer)}${close.length ? `; did you mean ${quote(close[0]!)}?` : ""} (declare it under oauthConsumers${consumerIds.length ? `; ids: ${consumerIds.map((c) => clean(cut(c))).join(", ")}` : ""})`,
-    });
-  });
   return problems;
 }
 
-type Lister = (k: Kind) => Array<Record<string, unknown>>;
+function checkContext(data: Record<string, unknown>, pos: Positions): CheckContext {
+  return {
+    flavor: flavorOf(data),
+    data,
+    list: (k) => (Array.isArray(data[k]) ? (data[k] as Raw[]) : []),
+    at: (segs) => pos.value(segs),
+    keyAt: (segs, key) => pos.key(segs, key),
+    quote,
+    clean: (s) => clean(cut(s)),
+    suggest,
+  };
+}
 
 /** A Cloud manifest: entries have a workspace; Data Center's kinds and fields are refused. */
-function cloudChecks(data: Record<string, unknown>, pos: Positions, list: Lister): Problem[] {
+function cloudPlacement(ctx: CheckContext): Problem[] {
   const problems: Problem[] = [];
   const dcOnly = (message: string) =>
     `${message} (this manifest is Bitbucket Cloud: flavor: cloud, the default)`;
-  if (data.project !== undefined) {
+  if (ctx.data.project !== undefined) {
     problems.push({
-      loc: pos.key([], "project"),
+      loc: ctx.keyAt([], "project"),
       message: dcOnly(
         "a top-level project is Data Center's default project; on Cloud give `workspace:` (a project deploy key names its project on the entry)",
       ),
     });
   }
-  for (const [kind, why] of Object.entries(DC_ONLY) as Array<[Kind, string]>) {
-    if (data[kind] !== undefined)
+  for (const kind of KINDS) {
+    const why = kind.flavors.cloud;
+    if (why !== true && ctx.data[kind.key] !== undefined)
       problems.push({
-        loc: pos.key([], kind),
-        message: dcOnly(`${kind} are Bitbucket Data Center only: ${why}`),
+        loc: ctx.keyAt([], kind.key),
+        message: dcOnly(`${kind.key} are Bitbucket Data Center only: ${why}`),
       });
   }
   for (const kind of KINDS) {
-    if (kind === "sshKeys" || DC_ONLY[kind]) continue;
-    list(kind).forEach((e, i) => {
-      if (e && typeof e === "object" && e.workspace === undefined && data.workspace === undefined) {
+    if (!kind.placed || kind.flavors.cloud !== true) continue;
+    ctx.list(kind.key).forEach((e, i) => {
+      if (e && typeof e === "object" && e.workspace === undefined && ctx.data.workspace === undefined) {
         problems.push({
-          loc: pos.value([kind, i]),
+          loc: ctx.at([kind.key, i]),
           message: "no workspace: set `workspace:` at the top of the manifest or on this entry",
         });
       }
-      for (const field of ["projects", ...(kind === "deployKeys" ? ["permission"] : ["project"])]) {
+      for (const field of kind.dataCenterFields ?? ["projects", "project"]) {
         if (e?.[field] !== undefined)
-          problems.push({ loc: pos.key([kind, i], field), message: dcOnly(`${field} is for Data Center`) });
+          problems.push({
+            loc: ctx.keyAt([kind.key, i], field),
+            message: dcOnly(`${field} is for Data Center`),
+          });
       }
     });
   }
-  list("deployKeys").forEach((e, i) => {
-    if (e?.repositories !== undefined && e?.project !== undefined) {
-      problems.push({
-        loc: pos.value(["deployKeys", i, "project"]),
-        message: "give repositories (repository keys) or project (a project key), not both",
-      });
-    } else if (e && typeof e === "object" && e.repositories === undefined && e.project === undefined) {
-      problems.push({
-        loc: pos.value(["deployKeys", i]),
-        message: "give repositories (repository keys) or project (a project key)",
-      });
-    }
-  });
-  list("pipelineVariables").forEach((e, i) => {
-    if (e?.environment !== undefined && e?.repositories === undefined) {
-      problems.push({
-        loc: pos.value(["pipelineVariables", i, "environment"]),
-        message: "environment needs repositories: deployment environments belong to a repository",
-      });
-    }
-  });
   return problems;
 }
 
 /**
  * A Data Center manifest: entries live in a project (their own, `projects`, or the top-level one);
- * Cloud's kinds, fields and presets are refused, saying what Data Center has instead.
+ * Cloud's kinds and fields are refused, saying what Data Center has instead.
  */
-function dataCenterChecks(data: Record<string, unknown>, pos: Positions, list: Lister): Problem[] {
+function dataCenterPlacement(ctx: CheckContext): Problem[] {
   const problems: Problem[] = [];
   const cloudOnly = (message: string) => `${message} (this manifest is flavor: datacenter)`;
-  if (data.workspace !== undefined) {
+  if (ctx.data.workspace !== undefined) {
     problems.push({
-      loc: pos.key([], "workspace"),
+      loc: ctx.keyAt([], "workspace"),
       message: cloudOnly("workspace is Bitbucket Cloud's; Data Center has projects: write `project: KEY`"),
     });
   }
-  for (const [kind, why] of Object.entries(CLOUD_ONLY) as Array<[Kind, string]>) {
-    if (data[kind] !== undefined)
+  for (const kind of KINDS) {
+    const why = kind.flavors.datacenter;
+    if (why !== true && ctx.data[kind.key] !== undefined)
       problems.push({
-        loc: pos.key([], kind),
+        loc: ctx.keyAt([], kind.key),
         message: cloudOnly(
-          `${kind} are Bitbucket Cloud only: ${why}; remove them, or keep them in a Cloud manifest`,
+          `${kind.key} are Bitbucket Cloud only: ${why}; remove them, or keep them in a Cloud manifest`,
         ),
       });
   }
-  for (const kind of ["webhooks", "deployKeys", "accessTokens", "integrations"] as const) {
-    list(kind).forEach((e, i) => {
+  for (const kind of KINDS) {
+    if (!kind.placed || kind.flavors.datacenter !== true) continue;
+    ctx.list(kind.key).forEach((e, i) => {
       if (!e || typeof e !== "object") return;
       if (e.workspace !== undefined)
         problems.push({
-          loc: pos.key([kind, i], "workspace"),
+          loc: ctx.keyAt([kind.key, i], "workspace"),
           message: cloudOnly("workspace is Bitbucket Cloud's; give `project: KEY`"),
         });
       if (e.project !== undefined && e.projects !== undefined)
-        problems.push({ loc: pos.key([kind, i], "projects"), message: "give project or projects, not both" });
-      const placed = e.project !== undefined || e.projects !== undefined || data.project !== undefined;
-      if (kind === "accessTokens" && e.user !== undefined) {
-        for (const f of ["project", "projects", "repositories"])
-          if (e[f] !== undefined)
-            problems.push({
-              loc: pos.key([kind, i], f),
-              message: `a token of user ${clean(cut(String(e.user)))} belongs to the user: remove ${f}, or remove user for a project or repository token`,
-            });
-      } else if (!placed) {
         problems.push({
-          loc: pos.value([kind, i]),
-          message: `no project: set \`project:\` at the top of the manifest or on this entry (Data Center keeps ${kind === "accessTokens" ? "tokens" : "hooks and keys"} in projects)${kind === "accessTokens" ? ", or user: for a personal token" : ""}`,
+          loc: ctx.keyAt([kind.key, i], "projects"),
+          message: "give project or projects, not both",
         });
-      }
-      if (kind === "integrations" && e.consumer !== undefined)
-        problems.push({
-          loc: pos.key([kind, i], "consumer"),
-          message: cloudOnly("consumer is Bitbucket Cloud's (OAuth consumers); remove it"),
-        });
-      if (kind === "integrations" && typeof e.preset === "string" && !DC_PRESETS.includes(e.preset))
-        problems.push({
-          loc: pos.value([kind, i, "preset"]),
-          message: cloudOnly(
-            `preset ${clean(cut(e.preset))} is for Bitbucket Cloud; on Data Center: ${DC_PRESETS.join(", ")}`,
-          ),
-        });
-      if (kind === "webhooks" && e.description === "")
-        problems.push({
-          loc: pos.value([kind, i, "description"]),
-          message:
-            "must not be empty: on Data Center it is the hook's name (leave it out for the URL's host)",
-        });
+      const placed = e.project !== undefined || e.projects !== undefined || ctx.data.project !== undefined;
+      const noProject =
+        typeof kind.noProject === "function" ? kind.noProject(e) : (kind.noProject ?? NO_PROJECT);
+      if (!placed && noProject !== undefined)
+        problems.push({ loc: ctx.at([kind.key, i]), message: noProject });
     });
   }
-  const permissionProblem = (perm: unknown, onRepos: boolean, what: string) =>
-    typeof perm === "string" && perm.startsWith(onRepos ? "PROJECT_" : "REPO_")
-      ? `${clean(cut(perm))} is for ${onRepos ? "a project" : "repositories"}: ${what} take ${onRepos ? "REPO_READ, REPO_WRITE or REPO_ADMIN" : "PROJECT_READ, PROJECT_WRITE or PROJECT_ADMIN"}`
-      : undefined;
-  list("deployKeys").forEach((e, i) => {
-    const onRepos = e?.repositories !== undefined;
-    const why = permissionProblem(e?.permission, onRepos, onRepos ? "repository keys" : "project keys");
-    if (why) problems.push({ loc: pos.value(["deployKeys", i, "permission"]), message: why });
-  });
-  list("accessTokens").forEach((e, i) => {
-    if (e?.repositories === undefined || !Array.isArray(e.permissions)) return;
-    e.permissions.forEach((perm: unknown, j: number) => {
-      const why = permissionProblem(perm, true, "repository tokens");
-      if (why) problems.push({ loc: pos.value(["accessTokens", i, "permissions", j]), message: why });
-    });
-  });
   return problems;
 }
+
+const NO_PROJECT =
+  "no project: set `project:` at the top of the manifest or on this entry (Data Center keeps hooks and keys in projects)";
 
 /** How far one alias may expand (yaml's own guard, kept at its default). */
 const MAX_ALIAS_COUNT = 100;
@@ -929,7 +673,7 @@ export function parseManifest(text: string, file: string): Manifest {
     at: Object.fromEntries(Object.keys(m).map((k) => [k, pos.value([k])])),
     ...(typeof m.workspace === "string" && { workspace: m.workspace }),
     ...(typeof m.project === "string" && { project: m.project }),
-    ...(Object.fromEntries(KINDS.map((k) => [k, withLoc(k)])) as { [K in Kind]: Manifest[K] }),
+    ...(Object.fromEntries(KINDS.map(({ key }) => [key, withLoc(key)])) as { [K in Kind]: Manifest[K] }),
   };
 }
 

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as path from "path";
-import { deployManifest } from "../../provider/manifest/expand";
+import { deployManifest } from "../../provider/manifest/deploy";
 import { loadManifest } from "../../provider/manifest/load";
 import { Engine } from "../harness/deploy";
 import { dcFixture, FAST_RETRIES, TOKEN, type Fixture } from "../harness/fixture";

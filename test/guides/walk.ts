@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "shell-quote";
 import type { Integration } from "../../provider";
 import { mockRegistrations, unwrapSecrets, type Registrar } from "../../provider/cli/declared";
-import { deployManifest } from "../../provider/manifest/expand";
+import { deployManifest } from "../../provider/manifest/deploy";
 import { loadManifest } from "../../provider/manifest/load";
 import { SECRET_OUTPUTS as TOKEN_SECRETS } from "../../provider/resources/access-token";
 import { SECRET_OUTPUTS as CONSUMER_SECRETS } from "../../provider/resources/oauth-consumer";

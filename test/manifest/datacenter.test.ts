@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { deployManifest } from "../../provider/manifest/expand";
+import { deployManifest } from "../../provider/manifest/deploy";
 import { isManifestError, loadManifest } from "../../provider/manifest/load";
 import { Engine } from "../harness/deploy";
 import { DC_SEED, dcFixture, FAST_RETRIES, TOKEN, type Fixture } from "../harness/fixture";

@@ -8,7 +8,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { deployManifest } from "../../provider/manifest/expand";
+import { deployManifest } from "../../provider/manifest/deploy";
 import { loadManifest } from "../../provider/manifest/load";
 import { isKeyError, parsePublicKey } from "../../provider/ssh";
 

@@ -7,7 +7,7 @@
 import * as assert from "node:assert/strict";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { deployManifest } from "../../provider/manifest/expand";
+import { deployManifest } from "../../provider/manifest/deploy";
 import { loadManifest } from "../../provider/manifest/load";
 import { Engine } from "../harness/deploy";
 import { DEFAULT_SEED, fixture, FAST_RETRIES, TOKEN } from "../harness/fixture";

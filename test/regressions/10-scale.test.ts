@@ -3,7 +3,7 @@
 // every resource at once (the engine's default parallelism is unbounded).
 
 import * as assert from "node:assert/strict";
-import { deployManifest } from "../../provider/manifest/expand";
+import { deployManifest } from "../../provider/manifest/deploy";
 import { parseManifest } from "../../provider/manifest/load";
 import { Engine } from "../harness/deploy";
 import { fixture, SCALE_MANIFEST, scaleSeed, TOKEN, type Fixture } from "../harness/fixture";

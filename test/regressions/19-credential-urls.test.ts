@@ -11,7 +11,7 @@ import * as path from "path";
 import fc from "fast-check";
 import * as yaml from "yaml";
 import * as pulumi from "@pulumi/pulumi";
-import { deployManifest } from "../../provider/manifest/expand";
+import { deployManifest } from "../../provider/manifest/deploy";
 import { isManifestError, parseManifest } from "../../provider/manifest/load";
 import { hasCredentials, redactUrl, urlForName } from "../../provider/names";
 import { Engine, type Step } from "../harness/deploy";

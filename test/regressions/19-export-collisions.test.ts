@@ -10,7 +10,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "yaml";
-import { deployManifest } from "../../provider/manifest/expand";
+import { deployManifest } from "../../provider/manifest/deploy";
 import { parseManifest } from "../../provider/manifest/load";
 import { byHand, run, useEmulator, workdir } from "../cli/run";
 import { braced, ALL_SCOPES } from "../emulator/store";

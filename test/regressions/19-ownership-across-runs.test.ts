@@ -13,7 +13,7 @@ import {
   SshKey,
   Webhook,
 } from "../../provider";
-import { deployManifest } from "../../provider/manifest/expand";
+import { deployManifest } from "../../provider/manifest/deploy";
 import { parseManifest } from "../../provider/manifest/load";
 import { Engine, type Step } from "../harness/deploy";
 import { fixture, type Fixture } from "../harness/fixture";

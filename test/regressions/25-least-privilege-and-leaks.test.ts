@@ -17,7 +17,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AccessToken, AMPERSAND_CALLBACK, Integration } from "../../provider";
 import { setProviderConfig } from "../../provider/api/auth";
 import { mockRegistrations } from "../../provider/cli/declared";
-import { deployManifest } from "../../provider/manifest/expand";
+import { deployManifest } from "../../provider/manifest/deploy";
 import { loadManifest } from "../../provider/manifest/load";
 import { Engine } from "../harness/deploy";
 import { DC_SEED, dcFixture, TOKEN, type Fixture } from "../harness/fixture";

@@ -12,7 +12,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "shell-quote";
 import { AMPERSAND_CALLBACK, Integration, OAuthConsumer } from "../../provider";
-import { deployManifest } from "../../provider/manifest/expand";
+import { deployManifest } from "../../provider/manifest/deploy";
 import { loadManifest } from "../../provider/manifest/load";
 import { Engine } from "../harness/deploy";
 import { DC_SEED, dcFixture, DEFAULT_SEED, fixture, type Fixture } from "../harness/fixture";

@@ -11,7 +11,7 @@ import {
   Webhook,
   type WebhookArgs,
 } from "../../provider";
-import { deployManifest } from "../../provider/manifest/expand";
+import { deployManifest } from "../../provider/manifest/deploy";
 import { parseManifest } from "../../provider/manifest/load";
 import { Engine, type Step } from "../harness/deploy";
 import { DEFAULT_SEED, fixture, TOKEN, type Fixture } from "../harness/fixture";

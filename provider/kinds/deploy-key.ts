@@ -1,0 +1,122 @@
+// Deploy keys: `deployKeys:` entries. Cloud: a key per repository, or a project's key; Data Center:
+// an access key per repository, or (no repositories) per project. The resource:
+// provider/resources/deploy-key.ts.
+
+import { deployKeysPath } from "../api/cloud";
+import { listAll } from "../api/paginate";
+import { naturalKey } from "../names";
+import { DeployKey, deployKeyProvider, lookup, type ApiKey } from "../resources/deploy-key";
+import type { CheckContext, Entry, KindDescriptor, Problem, Selector } from "./kind";
+
+export interface DeployKeyEntry extends Entry {
+  repositories?: Selector;
+  key: string;
+  label?: string;
+  /** Data Center: REPO_READ... or PROJECT_READ... */
+  permission?: string;
+}
+
+export const deployKeys = {
+  key: "deployKeys",
+  type: "DeployKey",
+  schema: "deployKey",
+  fields: [
+    "workspace", "project", "projects", "repositories", "key", "label", "permission", "adopt", "retainOnDelete",
+  ], // prettier-ignore
+  flavors: { cloud: true, datacenter: true },
+  placed: true,
+  // Cloud names a project key's project on the entry.
+  dataCenterFields: ["projects", "permission"],
+  check: (ctx) => (ctx.flavor === "cloud" ? cloudCheck(ctx) : permissionCheck(ctx)),
+  expand(d, ctx) {
+    const k = ctx.keyOf(d, "key");
+    if (k === undefined) return;
+    if (!ctx.dc && d.project !== undefined) {
+      ctx.add(
+        { name: `deploy-key/${d.workspace}/project:${d.project}/${k.part}`, workspace: d.workspace },
+        `this key on project ${d.project}`,
+        naturalKey.deployKey(d.workspace, `project:${d.project}`, k.fingerprint),
+      );
+    }
+    // Cloud: repository keys; Data Center: those, or without repositories a key on each project.
+    for (const t of ctx.dc ? ctx.targets(d, true) : d.project === undefined ? ctx.targets(d, false) : []) {
+      ctx.add(
+        { name: `deploy-key/${t.container}/${t.repository ?? "*"}/${k.part}`, ...ctx.placeOf(t) },
+        `this key on ${ctx.shown(t)}`,
+        naturalKey.deployKey(t.container, t.repository ?? "*", k.fingerprint),
+      );
+    }
+  },
+  declare(s, d, ctx) {
+    const r = new DeployKey(
+      s.name,
+      {
+        ...ctx.where,
+        ...(!ctx.dc && d.project !== undefined && { project: d.project }),
+        ...(d.permission !== undefined && { permission: d.permission }),
+        key: d.key,
+        label: d.label,
+        adopt: d.adopt,
+      },
+      ctx.opts,
+    );
+    return { resource: r, output: r.fingerprint };
+  },
+  plan: { check: deployKeyProvider.check!, lookup },
+  export: {
+    async repository(repository, sink) {
+      for (const k of await listAll<ApiKey>(deployKeysPath({ workspace: sink.workspace, repository }))) {
+        sink.add({
+          repositories: [repository],
+          key: `${k.key}${k.comment ? ` ${k.comment}` : ""}`,
+          ...(k.label && { label: k.label }),
+          adopt: true,
+        });
+      }
+    },
+  },
+} satisfies KindDescriptor<DeployKeyEntry, "deployKeys">;
+
+/** Cloud: repository keys or a project's key, one of the two. */
+function cloudCheck(ctx: CheckContext): Problem[] {
+  const problems: Problem[] = [];
+  ctx.list("deployKeys").forEach((e, i) => {
+    if (e?.repositories !== undefined && e?.project !== undefined) {
+      problems.push({
+        loc: ctx.at(["deployKeys", i, "project"]),
+        message: "give repositories (repository keys) or project (a project key), not both",
+      });
+    } else if (e && typeof e === "object" && e.repositories === undefined && e.project === undefined) {
+      problems.push({
+        loc: ctx.at(["deployKeys", i]),
+        message: "give repositories (repository keys) or project (a project key)",
+      });
+    }
+  });
+  return problems;
+}
+
+/**
+ * Why a Data Center permission does not fit where it is used (a project's on repositories, or the
+ * reverse); undefined when it fits. Access tokens' permissions follow the same rule.
+ */
+export const permissionProblem = (
+  ctx: CheckContext,
+  perm: unknown,
+  onRepos: boolean,
+  what: string,
+): string | undefined =>
+  typeof perm === "string" && perm.startsWith(onRepos ? "PROJECT_" : "REPO_")
+    ? `${ctx.clean(perm)} is for ${onRepos ? "a project" : "repositories"}: ${what} take ${onRepos ? "REPO_READ, REPO_WRITE or REPO_ADMIN" : "PROJECT_READ, PROJECT_WRITE or PROJECT_ADMIN"}`
+    : undefined;
+
+/** Data Center: a repository key takes a repository permission, a project key a project one. */
+function permissionCheck(ctx: CheckContext): Problem[] {
+  const problems: Problem[] = [];
+  ctx.list("deployKeys").forEach((e, i) => {
+    const onRepos = e?.repositories !== undefined;
+    const why = permissionProblem(ctx, e?.permission, onRepos, onRepos ? "repository keys" : "project keys");
+    if (why) problems.push({ loc: ctx.at(["deployKeys", i, "permission"]), message: why });
+  });
+  return problems;
+}

@@ -1,0 +1,53 @@
+// The kinds of the manifest, in the order their resources are declared: OAuth consumers first
+// (integrations name them), then integrations (the objects their presets make are claimed before
+// entries, so an entry that collides with one is the one told), then the rest. Export writes
+// its kinds in this order too.
+
+import { accessTokens } from "./access-token";
+import { deployKeys } from "./deploy-key";
+import { integrations } from "./integration";
+import type { Entry, KindDescriptor, ManifestBase } from "./kind";
+import { oauthConsumers } from "./oauth-consumer";
+import { knownHosts } from "./pipeline-known-host";
+import { pipelineSshKeyPairs } from "./pipeline-ssh-key-pair";
+import { pipelineVariables } from "./pipeline-variable";
+import { sshKeys } from "./ssh-key";
+import { webhooks } from "./webhook";
+
+const ALL = [
+  oauthConsumers,
+  integrations,
+  webhooks,
+  deployKeys,
+  accessTokens,
+  sshKeys,
+  pipelineVariables,
+  pipelineSshKeyPairs,
+  knownHosts,
+] as const;
+
+/** A manifest key of a kind: `webhooks`, ... */
+export type Kind = (typeof ALL)[number]["key"];
+
+/** Every kind, as the generic code (manifest/, cli/) loops over them. */
+export const KINDS: ReadonlyArray<KindDescriptor<Entry, Kind>> = ALL;
+
+/** Each kind's entries, under its key (the entry type is the one its descriptor expands). */
+type Entries = { [D in (typeof ALL)[number] as D["key"]]: Array<Parameters<D["expand"]>[0]> };
+
+/** A loaded manifest: the top level, and each kind's entries. */
+export interface Manifest extends ManifestBase, Entries {}
+
+/** The descriptor of a kind, by its manifest key. */
+export const kindOf = (key: string): KindDescriptor<Entry, Kind> | undefined =>
+  KINDS.find((k) => k.key === key);
+
+export type { AccessTokenEntry } from "./access-token";
+export type { DeployKeyEntry } from "./deploy-key";
+export type { IntegrationEntry } from "./integration";
+export type { OAuthConsumerEntry } from "./oauth-consumer";
+export type { KnownHostEntry } from "./pipeline-known-host";
+export type { PipelineSshKeyPairEntry } from "./pipeline-ssh-key-pair";
+export type { PipelineVariableEntry } from "./pipeline-variable";
+export type { SshKeyEntry } from "./ssh-key";
+export type { WebhookEntry } from "./webhook";

@@ -1,0 +1,277 @@
+// What a kind of manifest entry is. Every kind (webhooks, deploy keys, ...) is one descriptor in
+// this folder, and everything the manifest, plan and export know about it is there: its key and
+// entry type, the flavors that have it, its checks beyond the schema, how an entry expands into
+// resource specs (names, natural keys), how a spec becomes a resource, how plan looks it up, and
+// how export reads it back. The generic code (manifest/load.ts, manifest/expand.ts,
+// manifest/deploy.ts, cli/plan.ts, cli/export.ts) loops over the descriptors of kinds/index.ts.
+// The resource itself (check/diff/create/read/update/delete, the API adapters) is
+// provider/resources/<kind>.ts; its descriptor here has the same file name.
+
+import type * as pulumi from "@pulumi/pulumi";
+import type { SecretScope } from "../cli/config-keys";
+import type { OAuthConsumer } from "../resources/oauth-consumer";
+import type { Lookup } from "../resources/ownership";
+import type { Flavor } from "../resources/validate";
+import type { Manifest } from "./index";
+
+/** Where something is in the manifest. */
+export interface Loc {
+  file: string;
+  line: number;
+  col: number;
+  /** JSON path in plain notation: webhooks[2].url */
+  path: string;
+}
+
+export interface Problem {
+  loc: Loc;
+  message: string;
+}
+
+export type SecretRef = { fromConfig: string } | { fromEnv: string };
+export type Selector = string[] | { project: string } | string;
+
+/** What every entry of every kind has once loaded. */
+export interface Entry {
+  /** Where the entry starts, for messages. */
+  loc: Loc;
+  /** Where each of its fields' values is. */
+  at: Record<string, Loc>;
+  /** Its index in its list. */
+  index: number;
+  /** Bitbucket Cloud: the workspace ("" on Data Center). */
+  workspace: string;
+  /** Data Center: the project (the entry's, else the top-level one), unless `projects` is given. */
+  project?: string;
+  /** Data Center: several projects, each getting the entry. */
+  projects?: string[];
+  /** Take over an existing object that differs (see the schema). */
+  adopt?: boolean;
+  /** Keep the object in Bitbucket when the entry goes (Pulumi's retainOnDelete). */
+  retainOnDelete?: boolean;
+}
+
+/** The manifest's top level, beside the lists of entries (kinds/index.ts adds those). */
+export interface ManifestBase {
+  file: string;
+  version: 1;
+  flavor: Flavor;
+  /** Where each top-level key's value is. */
+  at: Record<string, Loc>;
+  workspace?: string;
+  /** Data Center: the default project. */
+  project?: string;
+}
+
+export type ResourceType =
+  | "Webhook"
+  | "DeployKey"
+  | "SshKey"
+  | "PipelineVariable"
+  | "PipelineSshKeyPair"
+  | "PipelineKnownHost"
+  | "OAuthConsumer"
+  | "AccessToken"
+  | "Integration";
+
+/** One resource to declare. */
+export interface Spec {
+  type: ResourceType;
+  /** The Pulumi resource name: `webhook/acme/api/ci.example.com/hook`. */
+  name: string;
+  /** Names earlier versions gave the same resource (kept as Pulumi aliases: no replace on upgrade). */
+  aliases?: string[];
+  /** The manifest key of its entry: `webhooks`. */
+  kind: string;
+  index: number;
+  loc: Loc;
+  /** Cloud. */
+  workspace?: string;
+  /** Data Center. */
+  project?: string;
+  repository?: string;
+  /** For integrations: the resolved repositories. */
+  repositories?: string[];
+}
+
+// ---- load: checks beyond the schema -------------------------------------------------------------
+
+/** An entry as written, before it is known to be well formed (the schema's errors are said apart). */
+export type Raw = Record<string, unknown> | undefined;
+
+/** What a kind's load-time checks get: the raw manifest, positions, and how messages quote text. */
+export interface CheckContext {
+  flavor: Flavor;
+  /** The whole manifest as written. */
+  data: Record<string, unknown>;
+  /** The raw entries of a kind (this one's: `list(key)`). */
+  list(key: string): Raw[];
+  /** Where the value at a path is (`["webhooks", 0, "url"]`). */
+  at(segs: Array<string | number>): Loc;
+  /** Where a key of the mapping at a path is (for a key that should not be there). */
+  keyAt(segs: Array<string | number>, key: string): Loc;
+  /** User text as a message quotes it: escaped, cut short, in double quotes. */
+  quote(s: string): string;
+  /** User text escaped and cut short, unquoted. */
+  clean(s: string): string;
+  /** "Did you mean" candidates. */
+  suggest(s: string, known: readonly string[]): string[];
+}
+
+// ---- expand: entries to specs -------------------------------------------------------------------
+
+/** An entry as placement reads it: its workspace (Cloud) or projects (Data Center), and repositories. */
+export interface Placed {
+  workspace: string;
+  project?: string;
+  projects?: string[];
+  repositories?: Selector;
+  at: Record<string, Loc>;
+}
+
+/** Where one resource goes: a workspace (Cloud) or project (Data Center), maybe a repository in it. */
+export interface Target {
+  container: string;
+  repository?: string;
+}
+
+/** The fields of a Spec a kind chooses (the rest, type, kind, index and position, come from its entry). */
+export type SpecPart = Pick<
+  Spec,
+  "name" | "aliases" | "workspace" | "project" | "repository" | "repositories"
+>;
+
+/** Where a spec's resource lives. */
+export type Place = Pick<Spec, "workspace" | "project" | "repository">;
+
+/** What a kind's expand gets: the manifest, and the one way to add a resource or claim an object. */
+export interface ExpandContext {
+  m: Manifest;
+  dc: boolean;
+  problems: Problem[];
+  /**
+   * Adds a resource of this entry; `what` names it in messages. A second declaration of the same
+   * natural key (case-folded as Bitbucket folds it), or of the same name, is a problem naming both.
+   */
+  add(spec: SpecPart, what: string, natural?: string): void;
+  /** Claims an object declared at `loc` without a resource of its own (an integration's child). */
+  claim(natural: string, loc: Loc, what: string): boolean;
+  /**
+   * Each repository the entry's selector names; without `repositories`, its workspace or projects
+   * themselves when `optional` (workspace or project scope), else nothing.
+   */
+  targets(e: Placed, optional: boolean): Target[];
+  /** The Spec fields of a target (`workspace` on Cloud, `project` on Data Center; `repository`). */
+  placeOf(t: Target): Place;
+  /** "acme/api", "acme/(workspace)", "PROJ/api", "project PROJ": a target in messages. */
+  shown(t: Target): string;
+  /** A key field's fingerprint and its short part for names; a problem at the field when malformed. */
+  keyOf(e: Entry, field: string): { fingerprint: string; part: string } | undefined;
+  /** A reference as messages show it: `stack config <key>`, `environment variable <NAME>`. */
+  refText(ref: SecretRef): string;
+}
+
+// ---- deploy: specs to resources -----------------------------------------------------------------
+
+/** What a kind's declare gets for one spec. */
+export interface DeclareContext {
+  dc: boolean;
+  /** `{ flavor: "datacenter" }` on Data Center; nothing on Cloud (its inputs stay as they were). */
+  flavor: { flavor?: "datacenter" };
+  /** Where the spec's resource lives: Data Center `{ flavor, project, repository? }`, else cloudWhere. */
+  where: { flavor?: "datacenter"; project?: string; workspace?: string; repository?: string };
+  /** Cloud-only kinds' place (a Data Center manifest has none of them: load refuses them). */
+  cloudWhere: { workspace: string; repository?: string };
+  /** The secret `field` (a path: `options.webhooks[0].secret`) of the entry refers to. */
+  secret(ref: SecretRef, field: string): pulumi.Output<string>;
+  /** Resource options the entry asks for: retainOnDelete, and aliases of earlier names. */
+  opts: pulumi.CustomResourceOptions;
+  /** The manifest's OAuth consumers declared so far, by id (they come before integrations). */
+  consumers: Map<string, OAuthConsumer>;
+}
+
+/** A declared resource and what the stack outputs say of it. */
+export interface Declared {
+  resource: pulumi.Resource;
+  /** Its stack output, under the kind's key and `outputKey` (default: the resource name). */
+  output: unknown;
+  outputKey?: string;
+  /** A secret made for it (a generated webhook secret): stack output `generatedSecrets`. */
+  generatedSecret?: pulumi.Output<string | undefined>;
+  /** A token value (an access token): stack output `accessTokenValues`. */
+  token?: pulumi.Output<string>;
+}
+
+// ---- plan ---------------------------------------------------------------------------------------
+
+/** How plan reads a resource of a type from live Bitbucket: the provider's own check and lookup. */
+export interface LookupPlanner {
+  check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<unknown>;
+  lookup(inputs: never): Lookup<unknown> | Promise<Lookup<unknown>>;
+  /** Fields the lookup finds the object by that may be secret references (plan does not read them). */
+  keyFields?: string[];
+}
+
+/** A resource plan cannot read back: what it is, and why `pulumi up` verifies it instead. */
+export interface VerifyPlanner {
+  verify(inputs: Record<string, unknown>, name: string): { what: string; note: string };
+}
+
+// ---- export -------------------------------------------------------------------------------------
+
+/** Where an exporter puts what it reads. */
+export interface ExportSink {
+  workspace: string;
+  /** Adds an entry of this kind (`adopt: true` is the exporter's to write). */
+  add(entry: Record<string, unknown>): void;
+  /** A `{ fromConfig }` reference for a write-only value; its key is chosen once every scope is known. */
+  secret(scope: SecretScope, holds: string): { fromConfig: string };
+  /** Says what was left out, and why. */
+  skip(message: string): void;
+  /** Reads what needs more access: a 403 or 404 is said (as `what`) and reads as nothing. */
+  optional<T>(what: string, read: () => Promise<T[]>): Promise<T[]>;
+}
+
+/** How export reads a kind back from Bitbucket Cloud (read-only calls). */
+export interface Exporter {
+  /** The objects of one repository. */
+  repository?(repository: string, sink: ExportSink): Promise<void>;
+  /** The workspace's own objects (only when every repository is exported). */
+  workspace?(sink: ExportSink): Promise<void>;
+  /** The credentials' account's objects. */
+  account?(sink: ExportSink): Promise<void>;
+}
+
+// ---- the descriptor -----------------------------------------------------------------------------
+
+/** Everything about one kind of manifest entry. */
+export interface KindDescriptor<E extends Entry = Entry, K extends string = string> {
+  /** The manifest's key: `webhooks`. */
+  key: K;
+  /** The resource each entry declares. */
+  type: ResourceType;
+  /** Its entry in the schema's `$defs` (schema/manifest.schema.json): `webhook`. */
+  schema: string;
+  /** The fields an entry may have: the schema's properties of it (test/architecture checks they agree). */
+  fields: readonly string[];
+  /** Which flavors have it; for one that does not, why (said when a manifest of that flavor lists it). */
+  flavors: Record<Flavor, true | string>;
+  /** Its entries live in a workspace (Cloud) or a project (Data Center); false: the account's. */
+  placed: boolean;
+  /** Fields a Cloud entry must not have (Data Center's): default `project` and `projects`. */
+  dataCenterFields?: string[];
+  /** Checks beyond the schema, on the raw manifest (any flavor; the kind's flavors only). */
+  check?(ctx: CheckContext): Problem[];
+  /** The message when a Data Center entry has no project; undefined: the kind checks it itself. */
+  noProject?: string | ((e: Record<string, unknown>) => string | undefined);
+  /** A hint added when two entries would get one resource name. */
+  sameName?: string;
+  /** The resource specs of one entry (ctx.add each). */
+  expand(e: E, ctx: ExpandContext): void;
+  /** Declares the resource of one of its specs. */
+  declare(s: Spec, e: E, ctx: DeclareContext): Declared;
+  /** How plan reads its resources back (by `type`). */
+  plan?: LookupPlanner | VerifyPlanner;
+  /** How export reads it back (Cloud). */
+  export?: Exporter;
+}

@@ -1,0 +1,80 @@
+// OAuth consumers: `oauthConsumers:` entries (Cloud only), made by hand in Bitbucket and verified
+// by `pulumi up`; integrations name them by id. The resource: provider/resources/oauth-consumer.ts.
+
+import { OAuthConsumer } from "../resources/oauth-consumer";
+import type { CheckContext, Entry, KindDescriptor, Problem, SecretRef } from "./kind";
+
+export interface OAuthConsumerEntry extends Entry {
+  id: string;
+  name: string;
+  description?: string;
+  callbackUrl?: string;
+  url?: string;
+  private?: boolean;
+  scopes: string[];
+  key: SecretRef;
+  secret: SecretRef;
+}
+
+export const oauthConsumers = {
+  key: "oauthConsumers",
+  type: "OAuthConsumer",
+  schema: "oauthConsumer",
+  fields: [
+    "id",
+    "workspace",
+    "name",
+    "description",
+    "callbackUrl",
+    "url",
+    "private",
+    "scopes",
+    "key",
+    "secret",
+  ],
+  flavors: {
+    cloud: true,
+    datacenter:
+      "Data Center's incoming OAuth applications are made by an administrator, not through this API",
+  },
+  placed: true,
+  check: (ctx) => uniqueIds(ctx, "oauthConsumers"),
+  expand(c, ctx) {
+    ctx.add({ name: `oauth-consumer/${c.id}`, workspace: c.workspace }, `OAuth consumer ${c.id}`);
+  },
+  declare(s, c, ctx) {
+    const r = new OAuthConsumer(s.name, {
+      workspace: c.workspace, name: c.name, description: c.description, callbackUrl: c.callbackUrl, url: c.url,
+      private: c.private, scopes: c.scopes, key: ctx.secret(c.key, "key"), secret: ctx.secret(c.secret, "secret"),
+    }); // prettier-ignore
+    ctx.consumers.set(c.id, r);
+    return {
+      resource: r,
+      outputKey: c.id,
+      output: { grantedScopes: r.grantedScopes, verifiedAt: r.verifiedAt, settingsUrl: r.settingsUrl },
+    };
+  },
+  plan: {
+    verify: (inputs, name) => ({
+      what: `OAuth consumer "${String(inputs.name ?? name)}" in ${String(inputs.workspace ?? "")}`,
+      note: "Bitbucket has no API to read consumers: pulumi up verifies its key and secret with a client_credentials grant",
+    }),
+  },
+} satisfies KindDescriptor<OAuthConsumerEntry, "oauthConsumers">;
+
+/** Ids of one kind are unique (integrations name consumers by id; outputs are keyed by id). */
+export function uniqueIds(ctx: CheckContext, kind: string): Problem[] {
+  const problems: Problem[] = [];
+  const first = new Map<string, number>();
+  ctx.list(kind).forEach((e, i) => {
+    if (typeof e?.id !== "string") return;
+    const before = first.get(e.id);
+    if (before === undefined) first.set(e.id, i);
+    else
+      problems.push({
+        loc: ctx.at([kind, i, "id"]),
+        message: `id ${ctx.quote(e.id)} is already used by ${kind}[${before}] (line ${ctx.at([kind, before]).line})`,
+      });
+  });
+  return problems;
+}

@@ -1,0 +1,210 @@
+// deployManifest(): lists each workspace's or project's repositories once (only when a selector
+// needs it), reads secret references from stack config or the environment, and lets each kind
+// (kinds/) declare the resources expand() named.
+
+import * as pulumi from "@pulumi/pulumi";
+import { flavorSetting, setProviderConfig } from "../api/auth";
+import { repositoriesPath } from "../api/cloud";
+import { dcReposPath } from "../api/datacenter";
+import { listAll } from "../api/paginate";
+import { KINDS, kindOf, type Manifest } from "../kinds";
+import type { DeclareContext, Entry, Loc, Placed, Problem, SecretRef, Spec } from "../kinds/kind";
+import { isSecretRef } from "../presets";
+import type { OAuthConsumer } from "../resources/oauth-consumer";
+import type { Flavor } from "../resources/validate";
+import { expand, lookups, type RepoInfo, type RepoLister } from "./expand";
+import { manifestError } from "./load";
+
+export interface DeployResult {
+  /**
+   * Stack outputs: per kind, name -> id or fingerprint (plain records of outputs, so each keeps
+   * its own secretness); `integrations`: id -> what the platform needs; `generatedSecrets` (secret).
+   */
+  outputs: Record<string, unknown>;
+  /** The declared resources by Pulumi name. */
+  resources: Record<string, pulumi.Resource>;
+}
+
+export interface DeployOptions {
+  /**
+   * Resolves a secret reference instead of stack config and the environment (`plan` gives a
+   * placeholder: it never needs a secret's value).
+   */
+  secret?: (ref: SecretRef) => pulumi.Output<string>;
+}
+
+/**
+ * Declares every resource of the manifest. `repos` lists repositories for selectors (default:
+ * the Bitbucket API, each workspace once). Throws a ManifestError for problems found on the way.
+ */
+export async function deployManifest(
+  m: Manifest,
+  repos?: RepoLister,
+  opts: DeployOptions = {},
+): Promise<DeployResult> {
+  // The listing runs in the program, which the provider's `configure` never reaches: give it the
+  // stack's bitbucket:* config too (values stay in this process's memory).
+  setProviderConfig((k) => pulumi.runtime.getConfig(k));
+  const mismatch = connectionProblem(m);
+  if (mismatch) throw manifestError([mismatch]);
+  const lister = repos ?? (await listRepositories(containersToList(m), m.flavor));
+  const specs = expand(m, lister);
+  const secret = readSecrets(m, specs, opts);
+  const resources: Record<string, pulumi.Resource> = {};
+  const out: Record<string, Record<string, unknown>> = {};
+  const generated: Record<string, pulumi.Output<string | undefined>> = {};
+  const tokens: Record<string, pulumi.Output<string>> = {};
+  const consumers = new Map<string, OAuthConsumer>();
+  for (const s of specs) {
+    const e = m[s.kind as keyof Manifest] as unknown as Entry[];
+    const entry = e[s.index]!;
+    const ctx: DeclareContext = {
+      ...placement(s, m.flavor),
+      secret: (ref, field) => secret(ref, entry, field),
+      opts: optsOf(s, entry),
+      consumers,
+    };
+    const d = kindOf(s.kind)!.declare(s, entry, ctx);
+    resources[s.name] = d.resource;
+    (out[s.kind] ??= {})[d.outputKey ?? s.name] = d.output;
+    if (d.generatedSecret) generated[s.name] = d.generatedSecret;
+    if (d.token) tokens[s.name] = d.token;
+  }
+  const outputs: Record<string, unknown> = {};
+  for (const { key } of KINDS) if (out[key]) outputs[key] = out[key];
+  if (Object.keys(generated).length) outputs.generatedSecrets = pulumi.secret(pulumi.all(generated));
+  if (Object.keys(tokens).length) outputs.accessTokenValues = pulumi.secret(pulumi.all(tokens));
+  return { outputs, resources };
+}
+
+/** Where a spec's resource lives, as its kind's declare reads it. */
+function placement(s: Spec, flavor: Flavor): Pick<DeclareContext, "dc" | "flavor" | "where" | "cloudWhere"> {
+  const dc = flavor === "datacenter";
+  /** Data Center resources say so (Cloud's inputs stay as they were: no diff for existing stacks). */
+  const flavorArg = dc ? { flavor: "datacenter" as const } : {};
+  const repository = s.repository !== undefined ? { repository: s.repository } : {};
+  const cloudWhere = { workspace: s.workspace ?? "", ...repository };
+  const where = dc ? { ...flavorArg, project: s.project, ...repository } : cloudWhere;
+  return { dc, flavor: flavorArg, where, cloudWhere };
+}
+
+/** Resource options an entry asks for: retainOnDelete, and aliases of names earlier versions gave. */
+function optsOf(s: Spec, e: { retainOnDelete?: boolean }): pulumi.CustomResourceOptions {
+  return {
+    ...(e.retainOnDelete !== undefined && { retainOnDelete: e.retainOnDelete }),
+    ...(s.aliases && { aliases: s.aliases.map((name) => ({ name })) }),
+  };
+}
+
+// ---- secrets ------------------------------------------------------------------------------------
+
+type SecretOf = (ref: SecretRef, e: Entry, field: string) => pulumi.Output<string>;
+
+/**
+ * Reads every secret reference of the declared entries before anything is declared, so a missing
+ * one stops the run with every other; returns the secret a field refers to (read once per field).
+ */
+function readSecrets(m: Manifest, specs: Spec[], opts: DeployOptions): SecretOf {
+  const problems: Problem[] = [];
+  const secrets = new Map<string, pulumi.Output<string>>();
+  /** The secret `field` of entry `e` refers to; its position is the field's (or the nearest known). */
+  const secret: SecretOf = (ref, e, field) => {
+    const key = `${e.loc.path}.${field}`;
+    const near = [field, field.replace(/\.[^.]*$/, ""), field.split(".")[0]!].find((f) => e.at[f]);
+    const loc = { ...(near !== undefined ? e.at[near]! : e.loc), path: key };
+    if (!secrets.has(key)) secrets.set(key, opts.secret ? opts.secret(ref) : secretOf(ref, loc, problems));
+    return secrets.get(key)!;
+  };
+  for (const s of specs) {
+    const e = (m[s.kind as keyof Manifest] as unknown as Entry[])[s.index]!;
+    for (const [field, ref] of refsIn(e)) secret(ref, e, field);
+  }
+  if (problems.length) throw manifestError(problems);
+  return secret;
+}
+
+/** Reads a secret reference: stack config (as a secret) or the environment. */
+function secretOf(ref: SecretRef, loc: Loc, problems: Problem[]): pulumi.Output<string> {
+  if ("fromConfig" in ref) {
+    const [ns, key] = ref.fromConfig.includes(":")
+      ? ref.fromConfig.split(":", 2)
+      : [undefined, ref.fromConfig];
+    const config = new pulumi.Config(ns);
+    if (config.get(key ?? "") === undefined) {
+      problems.push({
+        loc,
+        message: `stack config "${ref.fromConfig}" is not set: run \`pulumi config set --secret ${ref.fromConfig} <value>\``,
+      });
+      return pulumi.secret("");
+    }
+    return config.requireSecret(key ?? "");
+  }
+  const v = process.env[ref.fromEnv];
+  if (v === undefined || v === "") {
+    problems.push({
+      loc,
+      message: `environment variable ${ref.fromEnv} is not set (export it before \`pulumi up\`)`,
+    });
+    return pulumi.secret("");
+  }
+  return pulumi.secret(v);
+}
+
+/** Every secret reference in an entry, at any depth, with its path (`options.webhooks[0].secret`). */
+function refsIn(v: unknown, path = ""): Array<[string, SecretRef]> {
+  if (isSecretRef(v)) return [[path, v]];
+  const join = (k: string | number) => (typeof k === "number" ? `${path}[${k}]` : path ? `${path}.${k}` : k);
+  if (Array.isArray(v)) return v.flatMap((x, i) => refsIn(x, join(i)));
+  if (v && typeof v === "object")
+    return Object.entries(v)
+      .filter(([k]) => k !== "at" && k !== "loc")
+      .flatMap(([k, x]) => refsIn(x, join(k)));
+  return [];
+}
+
+// ---- the connection and its repositories --------------------------------------------------------
+
+/** Every workspace or project the manifest's selectors need listed (lists of slugs need none). */
+function containersToList(m: Manifest): string[] {
+  const needs = new Set<string>();
+  for (const kind of KINDS) {
+    for (const e of m[kind.key] as Placed[]) {
+      if (e.repositories === undefined || Array.isArray(e.repositories)) continue;
+      for (const { container } of lookups(e, m.flavor)) needs.add(container);
+    }
+  }
+  return [...needs].sort();
+}
+
+/**
+ * Lists the repositories of workspaces (Cloud) or projects (Data Center), once each, through the
+ * API layer (paginated).
+ */
+export async function listRepositories(containers: string[], flavor: Flavor = "cloud"): Promise<RepoLister> {
+  const known = new Map<string, RepoInfo[]>();
+  for (const c of containers) {
+    const path = flavor === "cloud" ? repositoriesPath(c) : dcReposPath(c);
+    const values = await listAll<{ slug: string; project?: { key?: string } }>(path);
+    known.set(
+      c,
+      values.map((r) => ({ slug: r.slug, ...(r.project?.key && { project: r.project.key }) })),
+    );
+  }
+  return (c) => known.get(c) ?? [];
+}
+
+/**
+ * A problem when the manifest's flavor is not the connection's (`bitbucket:flavor`): said before
+ * anything is listed or declared, with the settings to change.
+ */
+function connectionProblem(m: Manifest): Problem | undefined {
+  const connection = flavorSetting();
+  if (connection === m.flavor) return undefined;
+  return {
+    loc: m.at.flavor ?? { file: m.file, line: 1, col: 1, path: "flavor" },
+    message:
+      m.flavor === "datacenter"
+        ? "the manifest is flavor: datacenter but the connection is Bitbucket Cloud: run `pulumi config set bitbucket:flavor datacenter` and `pulumi config set bitbucket:apiUrl https://<your server>` (or set BITBUCKET_FLAVOR and BITBUCKET_API_URL)"
+        : "the manifest is for Bitbucket Cloud (flavor: cloud, the default) but the connection is Data Center (bitbucket:flavor is datacenter): write `flavor: datacenter` in the manifest, or connect to Cloud",
+  };
+}
