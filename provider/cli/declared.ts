@@ -7,6 +7,7 @@
 // as secrets are named so plan shows them as "(write-only)" and never compares them.
 
 import * as pulumi from "@pulumi/pulumi";
+import { verified } from "../kinds";
 import { deployManifest } from "../manifest/deploy";
 import type { RepoLister } from "../manifest/expand";
 import type { Manifest } from "../manifest/load";
@@ -73,7 +74,7 @@ async function declare(m: Manifest, repos?: RepoLister): Promise<Declared[]> {
     declared.push({ type, name, inputs, secrets });
     return {
       id: name,
-      state: type === "OAuthConsumer" ? { ...inputs, grantedScopes: inputs.scopes } : inputs,
+      state: verified(type)?.assumed(inputs) ?? inputs,
     };
   });
   const { outputs } = await deployManifest(m, repos, {

@@ -2,6 +2,7 @@
 // comment, JSON for tools. Sorted by action then resource name, so a plan diffs cleanly between
 // runs; unchanged resources are counted, not listed (JSON lists every one).
 
+import { verified } from "../kinds";
 import { isChange, type Action, type FieldChange, type Planned } from "./plan";
 
 export type Format = "text" | "markdown" | "json";
@@ -58,8 +59,8 @@ export function summarize(planned: Planned[]): Summary {
     conflict: count((p) => p.action === "conflict"),
     adoptAsIs: count((p) => p.action === "adopt" && !isChange(p)),
     unchanged: count((p) => p.action === "nothing"),
-    verify: count((p) => p.action === "verify" && p.type === "OAuthConsumer"),
-    unread: count((p) => p.action === "verify" && p.type !== "OAuthConsumer"),
+    verify: count((p) => p.action === "verify" && verified(p.type) !== undefined),
+    unread: count((p) => p.action === "verify" && verified(p.type) === undefined),
     errors: planned.filter((p) => p.error).length,
     changes: count(isChange),
   };

@@ -6,7 +6,7 @@
 import { accessTokens } from "./access-token";
 import { deployKeys } from "./deploy-key";
 import { integrations } from "./integration";
-import type { Entry, KindDescriptor, ManifestBase } from "./kind";
+import type { Entry, KindDescriptor, ManifestBase, VerifyPlanner } from "./kind";
 import { oauthConsumers } from "./oauth-consumer";
 import { knownHosts } from "./pipeline-known-host";
 import { pipelineSshKeyPairs } from "./pipeline-ssh-key-pair";
@@ -41,6 +41,12 @@ export interface Manifest extends ManifestBase, Entries {}
 /** The descriptor of a kind, by its manifest key. */
 export const kindOf = (key: string): KindDescriptor<Entry, Kind> | undefined =>
   KINDS.find((k) => k.key === key);
+
+/** How a resource type plan cannot read back is verified instead (OAuth consumers); undefined for the rest. */
+export function verified(type: string): VerifyPlanner | undefined {
+  const plan = KINDS.find((k) => k.type === type)?.plan;
+  return plan && "verify" in plan ? plan : undefined;
+}
 
 export type { AccessTokenEntry } from "./access-token";
 export type { DeployKeyEntry } from "./deploy-key";

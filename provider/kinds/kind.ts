@@ -215,6 +215,8 @@ export interface LookupPlanner {
 /** A resource plan cannot read back: what it is, and why `pulumi up` verifies it instead. */
 export interface VerifyPlanner {
   verify(inputs: Record<string, unknown>, name: string): { what: string; note: string };
+  /** The outputs plan's mocks answer for it, as if `pulumi up` verified it as declared. */
+  assumed(inputs: Record<string, unknown>): Record<string, unknown>;
 }
 
 // ---- export -------------------------------------------------------------------------------------

@@ -59,6 +59,8 @@ export const oauthConsumers = {
       what: `OAuth consumer "${String(inputs.name ?? name)}" in ${String(inputs.workspace ?? "")}`,
       note: "Bitbucket has no API to read consumers: pulumi up verifies its key and secret with a client_credentials grant",
     }),
+    // Granted what it declares: the integrations' gates then check the declaration.
+    assumed: (inputs) => ({ ...inputs, grantedScopes: inputs.scopes }),
   },
 } satisfies KindDescriptor<OAuthConsumerEntry, "oauthConsumers">;
 

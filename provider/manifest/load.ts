@@ -590,6 +590,24 @@ function optionPositions(options: unknown, at: (segs: Segment[]) => Loc): Record
 
 /** Parses and checks manifest text; `file` is used in messages. Throws a ManifestError listing every problem. */
 export function parseManifest(text: string, file: string): Manifest {
+  const { doc, pos } = parseYaml(text, file);
+  const data = dataOf(doc, pos, file);
+  const validate = validator();
+  const problems: Problem[] = [];
+  if (!validate(data)) {
+    for (const e of validate.errors ?? []) {
+      const p = translate(e, segmentsOf(e.instancePath), pos, flavorOf(data));
+      if (p) problems.push(p);
+    }
+  }
+  if (typeof data === "object" && !Array.isArray(data))
+    problems.push(...crossCheck(data as Record<string, unknown>, pos));
+  if (problems.length) throw manifestError(dedupe(problems));
+  return typed(data as Record<string, unknown>, pos, file);
+}
+
+/** The YAML document and its positions; a ManifestError for what the parser or the structure pass finds. */
+function parseYaml(text: string, file: string): { doc: Document; pos: Positions } {
   // Keys are checked by structureProblems (linear); logLevel: "error" keeps yaml's warnings off stderr.
   // yaml makes an Error per problem, thousands for a damaged file, each recording a stack no one
   // reads (all of mocha's, which sets no limit): parse without.
@@ -608,6 +626,11 @@ export function parseManifest(text: string, file: string): Manifest {
     const deep = structural.findIndex((p) => p.message === TOO_DEEP);
     throw manifestError(structural.filter((p, i) => p.message !== TOO_DEEP || i === deep));
   }
+  return { doc, pos };
+}
+
+/** The document as plain data; a ManifestError when aliases expand too far, or it is empty. */
+function dataOf(doc: Document, pos: Positions, file: string): unknown {
   let data: unknown;
   try {
     // yaml refuses documents whose aliases expand past maxAliasCount (a "billion laughs" bomb).
@@ -632,19 +655,11 @@ export function parseManifest(text: string, file: string): Manifest {
       },
     ]);
   }
-  const validate = validator();
-  const problems: Problem[] = [];
-  if (!validate(data)) {
-    for (const e of validate.errors ?? []) {
-      const p = translate(e, segmentsOf(e.instancePath), pos, flavorOf(data));
-      if (p) problems.push(p);
-    }
-  }
-  if (typeof data === "object" && !Array.isArray(data))
-    problems.push(...crossCheck(data as Record<string, unknown>, pos));
-  if (problems.length) throw manifestError(dedupe(problems));
+  return data;
+}
 
-  const m = data as Record<string, unknown>;
+/** The typed manifest of checked data: every entry with its place, position and the positions of its fields. */
+function typed(m: Record<string, unknown>, pos: Positions, file: string): Manifest {
   const flavor = flavorOf(m);
   // An entry's place defaults to the top-level one: the workspace (Cloud), the project (Data
   // Center, unless the entry names `projects`).

@@ -16,7 +16,7 @@ describe("the mutation modules (test/mutation/modules.ts)", () => {
     assert.deepEqual(empty, []);
   });
 
-  it("mutate every source file of provider/api, provider/resources and provider/manifest, each in one module", () => {
+  it("mutate every source file of provider/api, provider/resources, provider/kinds and provider/manifest, each in one module", () => {
     const owners = new Map<string, string[]>();
     for (const m of MODULES) {
       const excluded = new Set(m.mutate.filter((g) => g.startsWith("!")).flatMap((g) => matches(g.slice(1))));
@@ -24,7 +24,7 @@ describe("the mutation modules (test/mutation/modules.ts)", () => {
         for (const f of matches(g).filter((f) => !excluded.has(f)))
           owners.set(f, [...(owners.get(f) ?? []), m.name]);
     }
-    const sources = ["provider/api/*.ts", "provider/resources/*.ts", "provider/manifest/*.ts"]
+    const sources = ["provider/api/*.ts", "provider/resources/*.ts", "provider/kinds/*.ts", "provider/manifest/*.ts"]
       .flatMap(matches)
       .filter((f) => f !== path.join("provider", "resources", "shim.ts")); // loads the runtime; nothing to mutate
     const wrong = sources

@@ -115,7 +115,9 @@ export const MODULES: MutationModule[] = [
   },
   {
     name: "manifest",
-    mutate: ["provider/manifest/**/*.ts"],
+    // The kinds' descriptors (provider/kinds/) are the manifest's per-kind half; export reads
+    // through them too.
+    mutate: ["provider/manifest/**/*.ts", "provider/kinds/**/*.ts"],
     // In-process tests first: a mutant stops at its first failing test, and the later files
     // start the CLI or a provider host (seconds per test).
     spec: [
@@ -130,6 +132,7 @@ export const MODULES: MutationModule[] = [
       "test/manifest/example-instructions.test.ts",
       "test/manifest/datacenter.test.ts",
       "test/manifest/examples.test.ts",
+      "test/cli/export.test.ts",
     ],
     floor: 80,
   },
