@@ -3,12 +3,33 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { quote } from "shell-quote";
-import { closeMatches } from "../resources/common";
+import type { AccessToken, AccessTokenArgs } from "../resources/access-token";
+import type { DeployKey, DeployKeyArgs } from "../resources/deploy-key";
 import type { OAuthConsumer } from "../resources/oauth-consumer";
+import type { PipelineVariable, PipelineVariableArgs } from "../resources/pipeline-variable";
+import type { SshKey, SshKeyArgs } from "../resources/ssh-key";
 import type { Flavor } from "../resources/validate";
+import type { Webhook, WebhookArgs } from "../resources/webhook";
 import { checkboxOf, missing } from "../scopes";
+import { closeMatches } from "../suggest";
 
 export type Options = Record<string, unknown>;
+
+/** Declares one resource: the resource's own constructor, as Integration hands it down. */
+export type Declares<Args, R> = (name: string, args: Args, opts: pulumi.CustomResourceOptions) => R;
+
+/**
+ * The resources a preset may declare, one per kind of child (the keys are `PresetChild` kinds).
+ * The presets sit below the resources and import none of them at run time (types only, which
+ * compile to nothing): `Integration`, a resource, hands the constructors down.
+ */
+export interface Declare {
+  webhook: Declares<WebhookArgs, Webhook>;
+  deployKey: Declares<DeployKeyArgs, DeployKey>;
+  variable: Declares<PipelineVariableArgs, PipelineVariable>;
+  sshKey: Declares<SshKeyArgs, SshKey>;
+  accessToken: Declares<AccessTokenArgs, AccessToken>;
+}
 
 /** What a preset's `build` gets: where to create children, and a gate every child input goes through. */
 export interface BuildContext {
@@ -26,6 +47,8 @@ export interface BuildContext {
   consumer?: OAuthConsumer;
   /** Child resource options: parent, a dependency on the consumer, and retainOnDelete. */
   opts: pulumi.CustomResourceOptions;
+  /** The children's constructors. */
+  declare: Declare;
   /** Whether children may take over existing objects that differ (the integration's `adopt`). */
   adopt: boolean;
   /** Holds a value back until the consumer is verified to cover the preset's scopes. */

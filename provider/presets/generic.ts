@@ -4,9 +4,6 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { keyNamePart, urlForName } from "../names";
-import { DeployKey } from "../resources/deploy-key";
-import { PipelineVariable } from "../resources/pipeline-variable";
-import { Webhook } from "../resources/webhook";
 import { instructions, listOf, problemsOf, unknownOptions, type Preset } from "./common";
 
 interface GenericWebhook {
@@ -73,7 +70,7 @@ export const GENERIC: Preset = {
       listOf<GenericWebhook>(o, "webhooks").forEach((w, i) => {
         const secret =
           w.secret === undefined || generates(w.secret) ? { generateSecret: true } : { secret: w.secret };
-        const hook = new Webhook(
+        const hook = ctx.declare.webhook(
           `${ctx.name}-hook-${repository}-${urlForName(w.url)}`,
           { ...where, url: w.url, events: w.events, description: w.description, ...secret },
           was(`${ctx.name}-hook-${repository}-${i}`),
@@ -83,7 +80,7 @@ export const GENERIC: Preset = {
       });
       listOf<GenericKey>(o, "deployKeys").forEach((k, i) => {
         keyIds.push(
-          new DeployKey(
+          ctx.declare.deployKey(
             `${ctx.name}-key-${repository}-${keyNamePart(k.key) ?? i}`,
             { ...where, key: k.key, label: k.label },
             was(`${ctx.name}-key-${repository}-${i}`),
@@ -92,7 +89,7 @@ export const GENERIC: Preset = {
       });
       listOf<GenericVariable>(o, "variables").forEach((v) => {
         varIds.push(
-          new PipelineVariable(
+          ctx.declare.variable(
             `${ctx.name}-var-${repository}-${v.key}`,
             { ...where, key: v.key, value: v.value, secured: v.secured },
             ctx.opts,

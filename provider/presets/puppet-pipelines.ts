@@ -11,7 +11,6 @@
 //         the least that lets Pipelines read repositories and manage its hooks.
 
 import * as pulumi from "@pulumi/pulumi";
-import { SshKey } from "../resources/ssh-key";
 import { isKeyError, parsePublicKey } from "../ssh";
 import {
   BASE_URL,
@@ -75,7 +74,7 @@ export const PUPPET_PIPELINES: Preset = {
     const given = typeof ctx.options.sshPublicKey === "string";
     const label = (ctx.options.sshKeyLabel as string | undefined) ?? "Puppet Pipelines";
     const key = given
-      ? new SshKey(
+      ? ctx.declare.sshKey(
           `${ctx.name}-ssh-key`,
           { key: ctx.gate(ctx.options.sshPublicKey as string), label, adopt: ctx.adopt },
           ctx.opts,

@@ -2,7 +2,7 @@
 // `username` (the platform signs in as that user), named `<prefix>-<integration>` unless
 // `tokenName` says otherwise, renewed by `expiryDays`/`rotate` as any AccessToken is.
 
-import { AccessToken } from "../resources/access-token";
+import type { AccessToken } from "../resources/access-token";
 import { str, type BuildContext, type Options, type PresetChild, type Rule } from "./common";
 
 /** The options every Server token takes, beside the preset's own. */
@@ -26,7 +26,7 @@ export const tokenChild =
 /** Declares the token of `username` with exactly `permissions`. */
 export function serverToken(ctx: BuildContext, prefix: string, permissions: string[]): AccessToken {
   const o = ctx.options;
-  return new AccessToken(
+  return ctx.declare.accessToken(
     `${ctx.name}-token`,
     {
       flavor: "datacenter",

@@ -1,10 +1,13 @@
 // Helpers every resource provider shares: configure, secret hashing, check failures with
-// close-match suggestions, and the error shapes Pulumi understands.
+// close-match suggestions (provider/suggest.ts), and the error shapes Pulumi understands.
 
 import * as crypto from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { loadSettings, setProviderConfig } from "../api/auth";
 import { isApiError } from "../api/errors";
+
+// Suggestions live below the presets too (provider/suggest.ts); the resources and the manifest import them from here.
+export { closeMatches, editDistance } from "../suggest";
 
 /** The dynamic provider's `configure`: keep the stack's `bitbucket:*` config for this process. */
 export async function configure(req: { config: { get(key: string): string | undefined } }): Promise<void> {
@@ -25,40 +28,6 @@ export function secretMatches(secret: string, hash: string | undefined): boolean
 export interface CheckFailure {
   property: string;
   reason: string;
-}
-
-/** Levenshtein distance, for "did you mean" suggestions. */
-export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
-
-/**
- * Up to `n` known names closest to `name`: an abbreviation of the part before ":" with the same
- * rest (`repo:write` -> `repository:write`) first, then by edit distance or a shared prefix.
- */
-export function closeMatches(name: string, known: readonly string[], n = 3): string[] {
-  const lower = name.toLowerCase();
-  const [head = "", ...rest] = lower.split(":");
-  const limit = Math.max(2, Math.floor(name.length / 3));
-  const score = (k: string) => {
-    const [kh = "", ...kr] = k.split(":");
-    if (head && kh !== head && kh.startsWith(head) && kr.join(":") === rest.join(":")) return 0;
-    return editDistance(lower, k);
-  };
-  return known
-    .map((k) => ({ k, d: score(k) }))
-    .filter(({ k, d }) => d <= limit || k.startsWith(head + ":") || k.includes(lower))
-    .sort((x, y) => x.d - y.d || x.k.localeCompare(y.k))
-    .slice(0, n)
-    .map(({ k }) => k);
 }
 
 /** Prefixes an API error with the operation and object, keeping its typed fields. */

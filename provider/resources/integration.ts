@@ -19,13 +19,19 @@ import {
   DATACENTER_PRESETS,
   PRESETS,
   presetFor,
+  type Declare,
   type Options,
   type Preset,
   type PresetName,
 } from "../presets";
 import { missing } from "../scopes";
+import { AccessToken } from "./access-token";
+import { DeployKey } from "./deploy-key";
 import type { OAuthConsumer } from "./oauth-consumer";
+import { PipelineVariable } from "./pipeline-variable";
+import { SshKey } from "./ssh-key";
 import type { Flavor } from "./validate";
+import { Webhook } from "./webhook";
 
 export interface IntegrationArgs {
   /** Which platform: platformsh, puppet-pipelines, shippable, ampersand, or generic. */
@@ -51,6 +57,15 @@ export interface IntegrationArgs {
    */
   reveal?: (output: string) => string;
 }
+
+/** The resources a preset may declare (the presets sit below the resources: they are handed these). */
+const DECLARE: Declare = {
+  webhook: (name, args, opts) => new Webhook(name, args, opts),
+  deployKey: (name, args, opts) => new DeployKey(name, args, opts),
+  variable: (name, args, opts) => new PipelineVariable(name, args, opts),
+  sshKey: (name, args, opts) => new SshKey(name, args, opts),
+  accessToken: (name, args, opts) => new AccessToken(name, args, opts),
+};
 
 export class Integration extends pulumi.ComponentResource {
   /** Resolves to true once the consumer is verified to cover the preset; fails the run otherwise. */
@@ -125,6 +140,7 @@ export class Integration extends pulumi.ComponentResource {
         dependsOn: args.consumer ? [args.consumer] : [],
         ...(opts?.retainOnDelete !== undefined && { retainOnDelete: opts.retainOnDelete }),
       },
+      declare: DECLARE,
       adopt: args.adopt === true,
       gate: <T>(v: pulumi.Input<T>) => pulumi.all([ready, v]).apply(([, x]) => x as T),
       reveal:

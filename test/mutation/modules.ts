@@ -99,6 +99,7 @@ export const MODULES: MutationModule[] = [
       "provider/resources/ownership.ts",
       "provider/resources/validate.ts",
       "provider/resources/integration.ts",
+      "provider/suggest.ts",
     ],
     spec: [
       "test/resources/validate.test.ts",
