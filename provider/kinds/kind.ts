@@ -63,20 +63,10 @@ export interface ManifestBase {
   project?: string;
 }
 
-export type ResourceType =
-  | "Webhook"
-  | "DeployKey"
-  | "SshKey"
-  | "PipelineVariable"
-  | "PipelineSshKeyPair"
-  | "PipelineKnownHost"
-  | "OAuthConsumer"
-  | "AccessToken"
-  | "Integration";
-
 /** One resource to declare. */
 export interface Spec {
-  type: ResourceType;
+  /** Its resource type: `Webhook`, `DeployKey`, ... (its kind's `type`). */
+  type: string;
   /** The Pulumi resource name: `webhook/acme/api/ci.example.com/hook`. */
   name: string;
   /** Names earlier versions gave the same resource (kept as Pulumi aliases: no replace on upgrade). */
@@ -250,8 +240,8 @@ export interface Exporter {
 export interface KindDescriptor<E extends Entry = Entry, K extends string = string> {
   /** The manifest's key: `webhooks`. */
   key: K;
-  /** The resource each entry declares. */
-  type: ResourceType;
+  /** The resource type each entry declares: `Webhook` (provider/runtime.ts serves it), or `Integration`. */
+  type: string;
   /** Its entry in the schema's `$defs` (schema/manifest.schema.json): `webhook`. */
   schema: string;
   /** The fields an entry may have: the schema's properties of it (test/architecture checks they agree). */
