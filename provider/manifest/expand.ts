@@ -32,68 +32,77 @@ export type RepoLister = (container: string) => RepoInfo[] | undefined;
 /** Resolves, names and checks every resource of the manifest. Throws a ManifestError with every problem. */
 export function expand(m: Manifest, repos: RepoLister): Spec[] {
   const problems: Problem[] = [];
-  const specs: Spec[] = [];
-  const ctx = context(m, repos, problems, specs);
+  const declared = new Declarations(problems);
+  const shared = { m, dc: m.flavor === "datacenter", problems, ...placement(m, repos, problems) };
   for (const kind of KINDS) {
     for (const e of m[kind.key]) {
-      const add: ExpandContext["add"] = (part, what, natural) =>
-        ctx.add(
-          { ...part, type: kind.type, kind: kind.key, index: e.index, loc: e.loc },
-          what,
-          natural,
-          kind.sameName,
-        );
-      kind.expand(e, { ...ctx, add });
+      kind.expand(e, {
+        ...shared,
+        claim: (natural, loc, what) => declared.claim(natural, loc, what),
+        add: (part, what, natural) =>
+          declared.add(
+            { ...part, type: kind.type, kind: kind.key, index: e.index, loc: e.loc },
+            what,
+            natural,
+            kind.sameName,
+          ),
+      });
     }
   }
   if (problems.length) throw manifestError(problems);
-  return specs;
+  return declared.specs;
 }
 
 const where = (loc: Loc) => `${loc.path} (${loc.file}:${loc.line}:${loc.col})`;
 
-/** What every kind's expand shares: the resources and objects declared so far, and placement. */
-function context(
-  m: Manifest,
-  repos: RepoLister,
-  problems: Problem[],
-  specs: Spec[],
-): Omit<ExpandContext, "add"> & {
-  add(s: Spec, what: string, natural: string | undefined, sameName: string | undefined): void;
-} {
-  const byName = new Map<string, Spec>();
-  const byObject = new Map<string, Loc>();
-  const dc = m.flavor === "datacenter";
-  const claim = (natural: string, loc: Loc, what: string): boolean => {
-    const before = byObject.get(natural);
+/**
+ * The resources and objects declared so far. A second declaration of an object (its natural key,
+ * across entries and integrations' children, case-folded as Bitbucket folds it), or of a resource
+ * name, is a problem naming both places.
+ */
+class Declarations {
+  readonly specs: Spec[] = [];
+  private readonly byName = new Map<string, Spec>();
+  private readonly byObject = new Map<string, Loc>();
+
+  constructor(private readonly problems: Problem[]) {}
+
+  claim(natural: string, loc: Loc, what: string): boolean {
+    const before = this.byObject.get(natural);
     if (before) {
-      problems.push({
+      this.problems.push({
         loc,
         message: `${what} is already declared at ${where(before)}: both would manage one Bitbucket object; keep one`,
       });
       return false;
     }
-    byObject.set(natural, loc);
+    this.byObject.set(natural, loc);
     return true;
-  };
+  }
+
+  add(s: Spec, what: string, natural: string | undefined, sameName = ""): void {
+    if (natural !== undefined && !this.claim(natural, s.loc, what)) return;
+    const before = this.byName.get(s.name);
+    if (before) {
+      this.problems.push({
+        loc: s.loc,
+        message: `${what} would have the same resource name as ${where(before.loc)}${sameName}; keep one entry`,
+      });
+      return;
+    }
+    this.byName.set(s.name, s);
+    this.specs.push(s);
+  }
+}
+
+/** Where resources go and how messages show it, for every kind's expand. */
+function placement(
+  m: Manifest,
+  repos: RepoLister,
+  problems: Problem[],
+): Pick<ExpandContext, "targets" | "placeOf" | "shown" | "keyOf" | "refText"> {
+  const dc = m.flavor === "datacenter";
   return {
-    m,
-    dc,
-    problems,
-    claim,
-    add(s, what, natural, sameName = "") {
-      if (natural !== undefined && !claim(natural, s.loc, what)) return;
-      const before = byName.get(s.name);
-      if (before) {
-        problems.push({
-          loc: s.loc,
-          message: `${what} would have the same resource name as ${where(before.loc)}${sameName}; keep one entry`,
-        });
-        return;
-      }
-      byName.set(s.name, s);
-      specs.push(s);
-    },
     targets: (e, optional) => targets(e, optional, m.flavor, repos, problems),
     placeOf: (t) => ({
       ...(dc ? { project: t.container } : { workspace: t.container }),
