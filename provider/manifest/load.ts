@@ -213,96 +213,122 @@ const TYPE_WORDS: Record<string, string> = {
 
 const isSecretSchema = (e: ErrorObject) => /^#\/\$defs\/(secretRef|webhookSecret)\//.test(e.schemaPath);
 
+/** The schema around a failed keyword, as far as messages read it. */
+interface ParentSchema {
+  description?: string;
+  properties?: Record<string, { description?: string }>;
+}
+
+/** One ajv error with what its message needs: where it points and the schema around it. */
+interface SchemaError {
+  e: ErrorObject;
+  segs: Segment[];
+  pos: Positions;
+  flavor: Flavor;
+  parent: ParentSchema;
+  /** The value, shown; only when said: for an unknown key the value is the whole mapping. */
+  shown: () => string;
+}
+
 function translate(e: ErrorObject, segs: Segment[], pos: Positions, flavor: Flavor): Problem | undefined {
-  const parent = (e.parentSchema ?? {}) as {
-    description?: string;
-    properties?: Record<string, { description?: string }>;
+  const parent = (e.parentSchema ?? {}) as ParentSchema;
+  const err: SchemaError = { e, segs, pos, flavor, parent, shown: () => shownValue(e.data) };
+  const say = Object.hasOwn(KEYWORD_PROBLEMS, e.keyword) ? KEYWORD_PROBLEMS[e.keyword] : undefined;
+  return say ? say(err) : atValue(err, e.message ?? e.keyword);
+}
+
+/** What each ajv keyword's failure says, in plain words; any other keyword says ajv's message. */
+const KEYWORD_PROBLEMS: Record<string, (err: SchemaError) => Problem | undefined> = {
+  if: () => undefined, // the "then"/"else" error says what is wrong
+  required: missingKey,
+  additionalProperties: unknownKey,
+  type: wrongType,
+  enum: notAllowed,
+  const: (err) => atValue(err, `must be ${JSON.stringify(err.e.params.allowedValue)}, not ${err.shown()}`),
+  pattern: (err) =>
+    atValue(
+      err,
+      `${err.shown()} is not valid: ${err.parent.description ?? `must match ${err.e.params.pattern}`}`,
+    ),
+  format: (err) =>
+    atValue(
+      err,
+      `${err.shown()} is not a valid ${err.e.params.format === "uri" ? "URL" : err.e.params.format}`,
+    ),
+  minItems: (err) => atValue(err, `must list at least ${err.e.params.limit}`),
+  uniqueItems: listedTwice,
+  minLength: (err) => atValue(err, "must not be empty"),
+  minProperties: keyCount,
+  maxProperties: keyCount,
+};
+
+function atValue({ pos, segs }: SchemaError, message: string): Problem {
+  return { loc: pos.value(segs), message };
+}
+
+function missingKey(err: SchemaError): Problem {
+  const missing = String(err.e.params.missingProperty);
+  const what = err.parent.properties?.[missing]?.description;
+  return atValue(err, `missing "${missing}"${what ? `: ${what}` : ""}`);
+}
+
+function unknownKey({ e, segs, pos, parent }: SchemaError): Problem {
+  const key = String(e.params.additionalProperty);
+  const close = suggest(key, Object.keys(parent.properties ?? {}));
+  return {
+    loc: pos.key(segs, key),
+    message: `unknown key ${quote(key)}${close.length ? `; did you mean "${close[0]}"?` : ""} (keys here: ${Object.keys(parent.properties ?? {}).join(", ")})`,
   };
-  const value = e.data;
-  const shown = () => shownValue(value); // only when said: for an unknown key the value is the whole mapping
-  switch (e.keyword) {
-    case "if":
-      return undefined; // the "then"/"else" error says what is wrong
-    case "required": {
-      const missing = String(e.params.missingProperty);
-      const what = parent.properties?.[missing]?.description;
-      return { loc: pos.value(segs), message: `missing "${missing}"${what ? `: ${what}` : ""}` };
-    }
-    case "additionalProperties": {
-      const key = String(e.params.additionalProperty);
-      const close = suggest(key, Object.keys(parent.properties ?? {}));
-      return {
-        loc: pos.key(segs, key),
-        message: `unknown key ${quote(key)}${close.length ? `; did you mean "${close[0]}"?` : ""} (keys here: ${Object.keys(parent.properties ?? {}).join(", ")})`,
-      };
-    }
-    case "type":
-      if (isSecretSchema(e) && typeof value !== "object") {
-        const generate = e.schemaPath.includes("webhookSecret")
-          ? ", or { generate: true } for a random one kept in state"
-          : "";
-        return {
-          loc: pos.value(segs),
-          message: `a secret cannot be written in the manifest: use { fromConfig: <name> } and run \`pulumi config set --secret <name> <value>\`, or { fromEnv: <NAME> }${generate}`,
-        };
-      }
-      return {
-        loc: pos.value(segs),
-        message: `must be ${String(e.params.type)
-          .split(",")
-          .map((t) => TYPE_WORDS[t] ?? t)
-          .join(" or ")}, not ${shown()}`,
-      };
-    case "enum": {
-      const events: readonly string[] = flavor === "cloud" ? CLOUD_WEBHOOK_EVENTS : DC_WEBHOOK_EVENTS;
-      // Webhook events list both flavors' (for editors); suggest the manifest's flavor's only.
-      const allowed = (e.params.allowedValues as unknown[])
-        .map(String)
-        .filter((v) => segs.at(-2) !== "events" || events.includes(v));
-      const close = typeof value === "string" ? suggest(value, allowed) : [];
-      return {
-        loc: pos.value(segs),
-        message: `${shown()} is not allowed here${close.length ? `; did you mean ${close.map((c) => `"${c}"`).join(", ")}?` : allowed.length <= 8 ? ` (one of: ${allowed.join(", ")})` : ""}`,
-      };
-    }
-    case "const":
-      return {
-        loc: pos.value(segs),
-        message: `must be ${JSON.stringify(e.params.allowedValue)}, not ${shown()}`,
-      };
-    case "pattern":
-      return {
-        loc: pos.value(segs),
-        message: `${shown()} is not valid: ${parent.description ?? `must match ${e.params.pattern}`}`,
-      };
-    case "format":
-      return {
-        loc: pos.value(segs),
-        message: `${shown()} is not a valid ${e.params.format === "uri" ? "URL" : e.params.format}`,
-      };
-    case "minItems":
-      return { loc: pos.value(segs), message: `must list at least ${e.params.limit}` };
-    case "uniqueItems": {
-      const list = value as unknown[];
-      return {
-        loc: pos.value([...segs, e.params.i as number]),
-        message: `${shownValue(list[e.params.i as number])} is listed twice`,
-      };
-    }
-    case "minLength":
-      return { loc: pos.value(segs), message: "must not be empty" };
-    case "minProperties":
-    case "maxProperties":
-      return {
-        loc: pos.value(segs),
-        message:
-          isSecretSchema(e) || /^\/webhooks\/\d+\/url$/.test(e.instancePath)
-            ? `give exactly one of ${Object.keys(parent.properties ?? {}).join(", ")}`
-            : `must have ${e.keyword === "minProperties" ? "at least" : "at most"} ${e.params.limit} key(s)`,
-      };
-    default:
-      return { loc: pos.value(segs), message: e.message ?? e.keyword };
+}
+
+function wrongType(err: SchemaError): Problem {
+  const { e } = err;
+  if (isSecretSchema(e) && typeof e.data !== "object") {
+    const generate = e.schemaPath.includes("webhookSecret")
+      ? ", or { generate: true } for a random one kept in state"
+      : "";
+    return atValue(
+      err,
+      `a secret cannot be written in the manifest: use { fromConfig: <name> } and run \`pulumi config set --secret <name> <value>\`, or { fromEnv: <NAME> }${generate}`,
+    );
   }
+  const types = String(e.params.type)
+    .split(",")
+    .map((t) => TYPE_WORDS[t] ?? t)
+    .join(" or ");
+  return atValue(err, `must be ${types}, not ${err.shown()}`);
+}
+
+function notAllowed(err: SchemaError): Problem {
+  const { e, segs, flavor } = err;
+  const events: readonly string[] = flavor === "cloud" ? CLOUD_WEBHOOK_EVENTS : DC_WEBHOOK_EVENTS;
+  // Webhook events list both flavors' (for editors); suggest the manifest's flavor's only.
+  const allowed = (e.params.allowedValues as unknown[])
+    .map(String)
+    .filter((v) => segs.at(-2) !== "events" || events.includes(v));
+  const close = typeof e.data === "string" ? suggest(e.data, allowed) : [];
+  return atValue(
+    err,
+    `${err.shown()} is not allowed here${close.length ? `; did you mean ${close.map((c) => `"${c}"`).join(", ")}?` : allowed.length <= 8 ? ` (one of: ${allowed.join(", ")})` : ""}`,
+  );
+}
+
+function listedTwice({ e, segs, pos }: SchemaError): Problem {
+  const list = e.data as unknown[];
+  return {
+    loc: pos.value([...segs, e.params.i as number]),
+    message: `${shownValue(list[e.params.i as number])} is listed twice`,
+  };
+}
+
+function keyCount(err: SchemaError): Problem {
+  const { e, parent } = err;
+  return atValue(
+    err,
+    isSecretSchema(e) || /^\/webhooks\/\d+\/url$/.test(e.instancePath)
+      ? `give exactly one of ${Object.keys(parent.properties ?? {}).join(", ")}`
+      : `must have ${e.keyword === "minProperties" ? "at least" : "at most"} ${e.params.limit} key(s)`,
+  );
 }
 
 /** One problem per place: ajv may report several for the same value (a union type, an if/else). */

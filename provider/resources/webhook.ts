@@ -330,9 +330,6 @@ export interface ApiHook {
 /** Validates and normalizes raw inputs; every problem is reported, each naming its property. */
 export function normalize(raw: Record<string, unknown>): { inputs: Normalized; failures: CheckFailure[] } {
   const failures: CheckFailure[] = [];
-  const fail = (property: string, reason: string) => failures.push({ property, reason });
-  const str = (v: unknown) => (typeof v === "string" ? v.trim() : undefined);
-
   const flavor = checkFlavor(raw, failures, {
     dcOnly: ["project", "name"],
     cloudOnly: ["workspace", "description"],
@@ -343,68 +340,10 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
       : undefined;
   const project = flavor === "datacenter" ? checkProjectKey(raw, failures, { required: true }) : undefined;
   const repository = checkSlug(raw, "repository", failures);
-
-  const allowHttp = raw.allowHttp === true;
-  const url = str(raw.url) ?? "";
-  if (!url) fail("url", "url is required: where Bitbucket delivers the events");
-  else {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(url);
-    } catch {
-      fail("url", `"${redactUrl(url)}" is not a valid URL`);
-    }
-    if (parsed && parsed.protocol === "http:" && !allowHttp) {
-      fail(
-        "url",
-        `"${redactUrl(url)}" is not https: payloads would travel in plain text; use https, or set allowHttp: true`,
-      );
-    } else if (parsed && parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-      fail("url", `"${redactUrl(url)}" must be an https URL`);
-    }
-  }
-
-  const events: string[] = [];
-  if (!Array.isArray(raw.events) || raw.events.length === 0) {
-    fail("events", `events must list at least one event, e.g. ["repo:push"]`);
-  } else {
-    const seen = new Set<string>();
-    for (const [i, e] of raw.events.entries()) {
-      const ev = typeof e === "string" ? e.trim() : "";
-      const problem = eventProblem(typeof e === "string" ? ev : String(e), flavor);
-      if (problem) {
-        fail(`events[${i}]`, problem);
-      } else if (seen.has(ev)) {
-        fail(`events[${i}]`, `"${ev}" is listed twice (Bitbucket rejects duplicate events)`);
-      } else seen.add(ev);
-    }
-    events.push(...[...seen].sort());
-  }
-
-  const secret = typeof raw.secret === "string" && raw.secret !== "" ? raw.secret : undefined;
-  if (raw.secret !== undefined && raw.secret !== null && typeof raw.secret !== "string") {
-    fail("secret", "secret must be text");
-  } else if (secret !== undefined && secret.length > SECRET_MAX) {
-    // The length only: never the secret itself.
-    fail("secret", `secret is ${secret.length} characters; Bitbucket allows at most ${SECRET_MAX}`);
-  }
-
-  if (secret !== undefined && raw.generateSecret === true) {
-    fail("generateSecret", "give secret or generateSecret: true, not both");
-  }
-  for (const b of ["active", "skipCertVerification", "allowHttp", "generateSecret"]) {
-    if (raw[b] !== undefined && typeof raw[b] !== "boolean") fail(b, `${b} must be true or false`);
-  }
-  const text = (k: string) => (typeof raw[k] === "string" ? (raw[k] as string).trim() : undefined);
-  for (const k of ["description", "name"]) {
-    if (raw[k] !== undefined && raw[k] !== null && typeof raw[k] !== "string") fail(k, `${k} must be text`);
-  }
-  let host = "";
-  try {
-    host = new URL(url).hostname;
-  } catch {
-    // reported above
-  }
+  const url = checkUrl(raw, failures);
+  const events = checkEvents(raw, flavor, failures);
+  const secret = checkSecret(raw, failures);
+  checkSwitchesAndLabels(raw, failures);
 
   const inputs: Normalized = {
     ...ownershipOf(raw, failures),
@@ -415,15 +354,104 @@ export function normalize(raw: Record<string, unknown>): { inputs: Normalized; f
     url,
     ...(flavor === "cloud"
       ? { description: typeof raw.description === "string" ? raw.description : "" }
-      : { name: text("name") || host }),
+      : { name: dcName(raw, url) }),
     events,
     active: raw.active !== false,
     ...(secret !== undefined && { secret }),
     generateSecret: raw.generateSecret === true,
     skipCertVerification: raw.skipCertVerification === true,
-    allowHttp,
+    allowHttp: raw.allowHttp === true,
   };
   return { inputs, failures };
+}
+
+/** The url, trimmed: required, valid, and https unless `allowHttp: true`. */
+function checkUrl(raw: Record<string, unknown>, failures: CheckFailure[]): string {
+  const fail = (reason: string) => failures.push({ property: "url", reason });
+  const url = typeof raw.url === "string" ? raw.url.trim() : "";
+  if (!url) {
+    fail("url is required: where Bitbucket delivers the events");
+    return url;
+  }
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    fail(`"${redactUrl(url)}" is not a valid URL`);
+  }
+  if (parsed && parsed.protocol === "http:" && raw.allowHttp !== true) {
+    fail(
+      `"${redactUrl(url)}" is not https: payloads would travel in plain text; use https, or set allowHttp: true`,
+    );
+  } else if (parsed && parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    fail(`"${redactUrl(url)}" must be an https URL`);
+  }
+  return url;
+}
+
+/** The events, trimmed and sorted: at least one, each known to the flavor, none twice. */
+function checkEvents(raw: Record<string, unknown>, flavor: Flavor, failures: CheckFailure[]): string[] {
+  if (!Array.isArray(raw.events) || raw.events.length === 0) {
+    failures.push({ property: "events", reason: `events must list at least one event, e.g. ["repo:push"]` });
+    return [];
+  }
+  const seen = new Set<string>();
+  for (const [i, e] of raw.events.entries()) {
+    const ev = typeof e === "string" ? e.trim() : "";
+    const problem = eventProblem(typeof e === "string" ? ev : String(e), flavor);
+    if (problem) {
+      failures.push({ property: `events[${i}]`, reason: problem });
+    } else if (seen.has(ev)) {
+      failures.push({
+        property: `events[${i}]`,
+        reason: `"${ev}" is listed twice (Bitbucket rejects duplicate events)`,
+      });
+    } else seen.add(ev);
+  }
+  return [...seen].sort();
+}
+
+/** The secret when one is given: text, not too long, and not together with `generateSecret: true`. */
+function checkSecret(raw: Record<string, unknown>, failures: CheckFailure[]): string | undefined {
+  const secret = typeof raw.secret === "string" && raw.secret !== "" ? raw.secret : undefined;
+  if (raw.secret !== undefined && raw.secret !== null && typeof raw.secret !== "string") {
+    failures.push({ property: "secret", reason: "secret must be text" });
+  } else if (secret !== undefined && secret.length > SECRET_MAX) {
+    // The length only: never the secret itself.
+    failures.push({
+      property: "secret",
+      reason: `secret is ${secret.length} characters; Bitbucket allows at most ${SECRET_MAX}`,
+    });
+  }
+  if (secret !== undefined && raw.generateSecret === true) {
+    failures.push({ property: "generateSecret", reason: "give secret or generateSecret: true, not both" });
+  }
+  return secret;
+}
+
+/** The switches are true or false; the description and name are text. */
+function checkSwitchesAndLabels(raw: Record<string, unknown>, failures: CheckFailure[]): void {
+  for (const b of ["active", "skipCertVerification", "allowHttp", "generateSecret"]) {
+    if (raw[b] !== undefined && typeof raw[b] !== "boolean") {
+      failures.push({ property: b, reason: `${b} must be true or false` });
+    }
+  }
+  for (const k of ["description", "name"]) {
+    if (raw[k] !== undefined && raw[k] !== null && typeof raw[k] !== "string") {
+      failures.push({ property: k, reason: `${k} must be text` });
+    }
+  }
+}
+
+/** A Data Center webhook's name: the one given, or the url's host. */
+function dcName(raw: Record<string, unknown>, url: string): string {
+  const name = typeof raw.name === "string" ? raw.name.trim() : undefined;
+  if (name) return name;
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return ""; // the url's problem is reported by checkUrl
+  }
 }
 
 /**
