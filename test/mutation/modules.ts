@@ -134,6 +134,7 @@ export const MODULES: MutationModule[] = [
       "test/manifest/datacenter.test.ts",
       "test/manifest/examples.test.ts",
       "test/cli/export.test.ts",
+      "test/regressions/20-upgrade-unchanged.test.ts",
     ],
     floor: 80,
   },
