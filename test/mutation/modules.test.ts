@@ -24,7 +24,12 @@ describe("the mutation modules (test/mutation/modules.ts)", () => {
         for (const f of matches(g).filter((f) => !excluded.has(f)))
           owners.set(f, [...(owners.get(f) ?? []), m.name]);
     }
-    const sources = ["provider/api/*.ts", "provider/resources/*.ts", "provider/kinds/*.ts", "provider/manifest/*.ts"]
+    const sources = [
+      "provider/api/*.ts",
+      "provider/resources/*.ts",
+      "provider/kinds/*.ts",
+      "provider/manifest/*.ts",
+    ]
       .flatMap(matches)
       .filter((f) => f !== path.join("provider", "resources", "shim.ts")); // loads the runtime; nothing to mutate
     const wrong = sources
