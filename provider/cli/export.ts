@@ -48,32 +48,33 @@ export async function exportWorkspace(
 ): Promise<Exported> {
   const skipped: string[] = [];
   // Each reference gets its key once every scope is known (a key can depend on the others).
-  const secrets: Array<{ scope: SecretScope; holds: string; ref: { fromConfig: string } }> = [];
+  const secrets: Secret[] = [];
   const entries = new Map<string, Entry[]>(EXPORTED.map((k) => [k.key, []]));
-  const sinkOf = (key: string): ExportSink => ({
-    workspace,
-    add: (entry) => entries.get(key)!.push(entry),
-    secret(scope, holds) {
-      const ref = { fromConfig: "" };
-      secrets.push({ scope, holds, ref });
-      return ref;
-    },
-    skip: (message) => skipped.push(message),
-    optional: (what, read) => optional(what, read, skipped),
-  });
+  /**
+   * Reads each kind (in parallel) and keeps what they say in the order of the kinds, whichever
+   * answer comes first: the config keys and skipped objects are listed the same in every run.
+   */
+  const read = async (how: (k: (typeof EXPORTED)[number], sink: ExportSink) => Promise<void> | undefined) => {
+    const said = EXPORTED.map(() => ({ secrets: [] as Secret[], skipped: [] as string[] }));
+    await Promise.all(EXPORTED.map((k, i) => how(k, sinkOf(workspace, entries.get(k.key)!, said[i]!))));
+    for (const s of said) {
+      secrets.push(...s.secrets);
+      skipped.push(...s.skipped);
+    }
+  };
   const repos = (await listAll<{ slug: string }>(repositoriesPath(workspace)))
     .map((r) => r.slug)
     .filter((slug) => glob === undefined || matchesGlob(glob, slug))
     .sort();
   const p = progress.start(repos.length);
   for (const repo of repos) {
-    await Promise.all(EXPORTED.map((k) => k.repository?.(repo, sinkOf(k.key))));
+    await read((k, sink) => k.repository?.(repo, sink));
     p.tick();
   }
   p.done();
   // Workspace-wide objects need a workspace admin: without the access, say so and go on.
-  const after: Array<"workspace" | "account"> = glob === undefined ? ["workspace", "account"] : ["account"];
-  for (const phase of after) for (const k of EXPORTED) await k[phase]?.(sinkOf(k.key));
+  if (glob === undefined) await read((k, sink) => k.workspace?.(sink));
+  await read((k, sink) => k.account?.(sink));
 
   const keys = configKeysFor(secrets.map((s) => s.scope));
   const configKeys: Exported["configKeys"] = secrets.map((s, i) => {
@@ -97,6 +98,27 @@ export async function exportWorkspace(
     if (written.length) manifest[key] = written;
   }
   return { text: render(workspace, glob, manifest, configKeys), configKeys, counts, skipped };
+}
+
+type Secret = { scope: SecretScope; holds: string; ref: { fromConfig: string } };
+
+/** Where a kind's exporter puts what it reads: its entries, and what it says (secrets, skips). */
+function sinkOf(
+  workspace: string,
+  entries: Entry[],
+  said: { secrets: Secret[]; skipped: string[] },
+): ExportSink {
+  return {
+    workspace,
+    add: (entry) => entries.push(entry),
+    secret(scope, holds) {
+      const ref = { fromConfig: "" };
+      said.secrets.push({ scope, holds, ref });
+      return ref;
+    },
+    skip: (message) => said.skipped.push(message),
+    optional: (what, read) => optional(what, read, said.skipped),
+  };
 }
 
 /** Reads what needs more access: a 403 or 404 is said (as `what`) and reads as nothing. */

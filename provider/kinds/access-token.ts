@@ -3,7 +3,7 @@
 
 import { naturalKey } from "../names";
 import { AccessToken, accessTokenProvider, lookup } from "../resources/access-token";
-import { permissionProblem } from "./deploy-key";
+import { permissionProblem } from "./checks";
 import type { CheckContext, Entry, KindDescriptor, Problem, Selector, Target } from "./kind";
 
 export interface AccessTokenEntry extends Entry {
@@ -46,15 +46,15 @@ export const accessTokens = {
     const r = new AccessToken(
       s.name,
       {
-        ...(a.user !== undefined ? { ...ctx.flavor, user: a.user } : ctx.where),
+        ...(a.user !== undefined ? { ...ctx.flavorArg, user: a.user } : ctx.where),
         name: a.name, permissions: a.permissions, expiryDays: a.expiryDays, rotate: a.rotate, adopt: a.adopt,
       }, // prettier-ignore
       ctx.opts,
     );
-    return { resource: r, output: r.tokenId, token: r.token };
+    return { resource: r, output: r.tokenId, secretOutputs: { accessTokenValues: r.token } };
   },
   plan: { check: accessTokenProvider.check!, lookup },
-} satisfies KindDescriptor<AccessTokenEntry, "accessTokens">;
+} satisfies KindDescriptor<AccessTokenEntry, "accessTokens", "AccessToken">;
 
 /** A user's token has no project or repositories; a repository token takes repository permissions. */
 function check(ctx: CheckContext): Problem[] {

@@ -6,6 +6,7 @@ import { deployKeysPath } from "../api/cloud";
 import { listAll } from "../api/paginate";
 import { naturalKey } from "../names";
 import { DeployKey, deployKeyProvider, lookup, type ApiKey } from "../resources/deploy-key";
+import { permissionProblem } from "./checks";
 import type { CheckContext, Entry, KindDescriptor, Problem, Selector } from "./kind";
 
 export interface DeployKeyEntry extends Entry {
@@ -75,7 +76,7 @@ export const deployKeys = {
       }
     },
   },
-} satisfies KindDescriptor<DeployKeyEntry, "deployKeys">;
+} satisfies KindDescriptor<DeployKeyEntry, "deployKeys", "DeployKey">;
 
 /** Cloud: repository keys or a project's key, one of the two. */
 function cloudCheck(ctx: CheckContext): Problem[] {
@@ -95,20 +96,6 @@ function cloudCheck(ctx: CheckContext): Problem[] {
   });
   return problems;
 }
-
-/**
- * Why a Data Center permission does not fit where it is used (a project's on repositories, or the
- * reverse); undefined when it fits. Access tokens' permissions follow the same rule.
- */
-export const permissionProblem = (
-  ctx: CheckContext,
-  perm: unknown,
-  onRepos: boolean,
-  what: string,
-): string | undefined =>
-  typeof perm === "string" && perm.startsWith(onRepos ? "PROJECT_" : "REPO_")
-    ? `${ctx.clean(perm)} is for ${onRepos ? "a project" : "repositories"}: ${what} take ${onRepos ? "REPO_READ, REPO_WRITE or REPO_ADMIN" : "PROJECT_READ, PROJECT_WRITE or PROJECT_ADMIN"}`
-    : undefined;
 
 /** Data Center: a repository key takes a repository permission, a project key a project one. */
 function permissionCheck(ctx: CheckContext): Problem[] {

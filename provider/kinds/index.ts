@@ -1,12 +1,11 @@
-// The kinds of the manifest, in the order their resources are declared: OAuth consumers first
-// (integrations name them), then integrations (the objects their presets make are claimed before
-// entries, so an entry that collides with one is the one told), then the rest. Export writes
-// its kinds in this order too.
+// The kinds of the manifest, in its order (the schema's): the loaded manifest, the stack outputs
+// and export's manifest list them so. Kinds marked `declaredFirst` (OAuth consumers, then
+// integrations) are expanded and declared before the rest (expand.ts).
 
 import { accessTokens } from "./access-token";
 import { deployKeys } from "./deploy-key";
 import { integrations } from "./integration";
-import type { Entry, KindDescriptor, ManifestBase, VerifyPlanner } from "./kind";
+import type { EntryBase, KindDescriptor, ManifestBase, VerifyPlanner } from "./kind";
 import { oauthConsumers } from "./oauth-consumer";
 import { knownHosts } from "./pipeline-known-host";
 import { pipelineSshKeyPairs } from "./pipeline-ssh-key-pair";
@@ -15,22 +14,31 @@ import { sshKeys } from "./ssh-key";
 import { webhooks } from "./webhook";
 
 const ALL = [
-  oauthConsumers,
-  integrations,
   webhooks,
   deployKeys,
-  accessTokens,
   sshKeys,
+  accessTokens,
   pipelineVariables,
   pipelineSshKeyPairs,
   knownHosts,
+  oauthConsumers,
+  integrations,
 ] as const;
 
 /** A manifest key of a kind: `webhooks`, ... */
 export type Kind = (typeof ALL)[number]["key"];
 
+/** A resource type a kind declares: `Webhook`, ..., `Integration`. */
+export type ResourceType = (typeof ALL)[number]["type"];
+
 /** Every kind, as the generic code (manifest/, cli/) loops over them. */
-export const KINDS: ReadonlyArray<KindDescriptor<Entry, Kind>> = ALL;
+export const KINDS: ReadonlyArray<KindDescriptor<EntryBase, Kind, ResourceType>> = ALL;
+
+/** The kinds in the order their entries are expanded and declared: `declaredFirst` ones first. */
+export const DECLARATION_ORDER = [
+  ...KINDS.filter((k) => k.declaredFirst),
+  ...KINDS.filter((k) => !k.declaredFirst),
+];
 
 /** Each kind's entries, under its key (the entry type is the one its descriptor expands). */
 type Entries = { [D in (typeof ALL)[number] as D["key"]]: Array<Parameters<D["expand"]>[0]> };
@@ -39,8 +47,8 @@ type Entries = { [D in (typeof ALL)[number] as D["key"]]: Array<Parameters<D["ex
 export interface Manifest extends ManifestBase, Entries {}
 
 /** The descriptor of a kind, by its manifest key. */
-export const kindOf = (key: string): KindDescriptor<Entry, Kind> | undefined =>
-  KINDS.find((k) => k.key === key);
+export const kindOf = (key: Kind): KindDescriptor<EntryBase, Kind, ResourceType> =>
+  KINDS.find((k) => k.key === key)!;
 
 /** How a resource type plan cannot read back is verified instead (OAuth consumers); undefined for the rest. */
 export function verified(type: string): VerifyPlanner | undefined {

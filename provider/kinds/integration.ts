@@ -19,7 +19,7 @@ import { isKeyError, parsePublicKey } from "../ssh";
 import { allowedFor } from "../scopes";
 import type { CheckContext, Entry, ExpandContext, KindDescriptor, Problem, Selector } from "./kind";
 import type { Manifest } from "./index";
-import { uniqueIds } from "./oauth-consumer";
+import { uniqueIds } from "./checks";
 
 export interface IntegrationEntry extends Entry {
   id: string;
@@ -49,6 +49,8 @@ export const integrations = {
   ],
   flavors: { cloud: true, datacenter: true },
   placed: true,
+  component: true,
+  declaredFirst: true,
   check: (ctx) => [
     ...(ctx.flavor === "datacenter" ? dataCenterCheck(ctx) : []),
     ...uniqueIds(ctx, "integrations"),
@@ -81,7 +83,7 @@ export const integrations = {
       s.name,
       {
         preset: i.preset,
-        ...(ctx.dc ? { ...ctx.flavor, project: s.project } : { workspace: i.workspace }),
+        ...(ctx.dc ? { ...ctx.flavorArg, project: s.project } : { workspace: i.workspace }),
         repositories: s.repositories,
         consumer: i.consumer !== undefined ? ctx.consumers.get(i.consumer) : undefined,
         options: resolve(i.options ?? {}, "options") as Record<string, unknown>,
@@ -92,7 +94,7 @@ export const integrations = {
     );
     return { resource: r, outputKey: i.id, output: r.outputs };
   },
-} satisfies KindDescriptor<IntegrationEntry, "integrations">;
+} satisfies KindDescriptor<IntegrationEntry, "integrations", "Integration">;
 
 /** The full SHA256 fingerprint of a key, for natural keys ("" when malformed: reported elsewhere). */
 const fingerprintOf = (key: unknown) => {

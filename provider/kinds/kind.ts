@@ -12,7 +12,7 @@ import type { SecretScope } from "../cli/config-keys";
 import type { OAuthConsumer } from "../resources/oauth-consumer";
 import type { Lookup } from "../resources/ownership";
 import type { Flavor } from "../resources/validate";
-import type { Manifest } from "./index";
+import type { Kind, Manifest, ResourceType } from "./index";
 
 /** Where something is in the manifest. */
 export interface Loc {
@@ -31,7 +31,10 @@ export interface Problem {
 export type SecretRef = { fromConfig: string } | { fromEnv: string };
 export type Selector = string[] | { project: string } | string;
 
-/** What every entry of every kind has once loaded. */
+/** What every entry of every kind has once loaded (SSH keys, the account's, have no workspace). */
+export type EntryBase = Omit<Entry, "workspace">;
+
+/** What every entry of every kind placed in a workspace or project has once loaded. */
 export interface Entry {
   /** Where the entry starts, for messages. */
   loc: Loc;
@@ -66,13 +69,13 @@ export interface ManifestBase {
 /** One resource to declare. */
 export interface Spec {
   /** Its resource type: `Webhook`, `DeployKey`, ... (its kind's `type`). */
-  type: string;
+  type: ResourceType;
   /** The Pulumi resource name: `webhook/acme/api/ci.example.com/hook`. */
   name: string;
   /** Names earlier versions gave the same resource (kept as Pulumi aliases: no replace on upgrade). */
   aliases?: string[];
   /** The manifest key of its entry: `webhooks`. */
-  kind: string;
+  kind: Kind;
   index: number;
   loc: Loc;
   /** Cloud. */
@@ -156,7 +159,7 @@ export interface ExpandContext {
   /** "acme/api", "acme/(workspace)", "PROJ/api", "project PROJ": a target in messages. */
   shown(t: Target): string;
   /** A key field's fingerprint and its short part for names; a problem at the field when malformed. */
-  keyOf(e: Entry, field: string): { fingerprint: string; part: string } | undefined;
+  keyOf(e: EntryBase, field: string): { fingerprint: string; part: string } | undefined;
   /** A reference as messages show it: `stack config <key>`, `environment variable <NAME>`. */
   refText(ref: SecretRef): string;
 }
@@ -167,7 +170,7 @@ export interface ExpandContext {
 export interface DeclareContext {
   dc: boolean;
   /** `{ flavor: "datacenter" }` on Data Center; nothing on Cloud (its inputs stay as they were). */
-  flavor: { flavor?: "datacenter" };
+  flavorArg: { flavor?: "datacenter" };
   /** Where the spec's resource lives: Data Center `{ flavor, project, repository? }`, else cloudWhere. */
   where: { flavor?: "datacenter"; project?: string; workspace?: string; repository?: string };
   /** Cloud-only kinds' place (a Data Center manifest has none of them: load refuses them). */
@@ -186,10 +189,12 @@ export interface Declared {
   /** Its stack output, under the kind's key and `outputKey` (default: the resource name). */
   output: unknown;
   outputKey?: string;
-  /** A secret made for it (a generated webhook secret): stack output `generatedSecrets`. */
-  generatedSecret?: pulumi.Output<string | undefined>;
-  /** A token value (an access token): stack output `accessTokenValues`. */
-  token?: pulumi.Output<string>;
+  /**
+   * Secret values for stack outputs of their own, by output name (`generatedSecrets`: a generated
+   * webhook secret; `accessTokenValues`: a token): each output maps resource names to values, and
+   * is secret as a whole.
+   */
+  secretOutputs?: Record<string, pulumi.Output<string | undefined>>;
 }
 
 // ---- plan ---------------------------------------------------------------------------------------
@@ -237,14 +242,26 @@ export interface Exporter {
 // ---- the descriptor -----------------------------------------------------------------------------
 
 /** Everything about one kind of manifest entry. */
-export interface KindDescriptor<E extends Entry = Entry, K extends string = string> {
+export interface KindDescriptor<
+  E extends EntryBase = Entry,
+  K extends string = string,
+  T extends string = string,
+> {
   /** The manifest's key: `webhooks`. */
   key: K;
   /** The resource type each entry declares: `Webhook` (provider/runtime.ts serves it), or `Integration`. */
-  type: string;
+  type: T;
+  /** A component of other resources (not served by the runtime: its children are). */
+  component?: true;
+  /**
+   * Declared before the other kinds, in the order of KINDS: OAuth consumers (integrations name
+   * them), then integrations (the objects their presets make are claimed before entries, so the
+   * entry that collides with one is the one told).
+   */
+  declaredFirst?: true;
   /** Its entry in the schema's `$defs` (schema/manifest.schema.json): `webhook`. */
   schema: string;
-  /** The fields an entry may have: the schema's properties of it (test/architecture checks they agree). */
+  /** The fields an entry may have: its schema definition's properties (test/architecture/kinds.test.ts checks they agree). */
   fields: readonly string[];
   /** Which flavors have it; for one that does not, why (said when a manifest of that flavor lists it). */
   flavors: Record<Flavor, true | string>;
@@ -252,10 +269,16 @@ export interface KindDescriptor<E extends Entry = Entry, K extends string = stri
   placed: boolean;
   /** Fields a Cloud entry must not have (Data Center's): default `project` and `projects`. */
   dataCenterFields?: string[];
-  /** Checks beyond the schema, on the raw manifest (any flavor; the kind's flavors only). */
+  /**
+   * Checks beyond the schema, on the raw manifest of either flavor (a check for one flavor says so:
+   * `ctx.flavor`); a manifest listing a kind its flavor does not have still gets its checks.
+   */
   check?(ctx: CheckContext): Problem[];
-  /** The message when a Data Center entry has no project; undefined: the kind checks it itself. */
-  noProject?: string | ((e: Record<string, unknown>) => string | undefined);
+  /**
+   * The message when a Data Center entry has no project (default: load.ts's), or undefined when
+   * this entry needs none (a user's access token).
+   */
+  noProject?: (e: Record<string, unknown>) => string | undefined;
   /** A hint added when two entries would get one resource name. */
   sameName?: string;
   /** The resource specs of one entry (ctx.add each). */

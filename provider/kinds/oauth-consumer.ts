@@ -2,7 +2,8 @@
 // by `pulumi up`; integrations name them by id. The resource: provider/resources/oauth-consumer.ts.
 
 import { OAuthConsumer } from "../resources/oauth-consumer";
-import type { CheckContext, Entry, KindDescriptor, Problem, SecretRef } from "./kind";
+import { uniqueIds } from "./checks";
+import type { Entry, KindDescriptor, SecretRef } from "./kind";
 
 export interface OAuthConsumerEntry extends Entry {
   id: string;
@@ -38,6 +39,7 @@ export const oauthConsumers = {
       "Data Center's incoming OAuth applications are made by an administrator, not through this API",
   },
   placed: true,
+  declaredFirst: true,
   check: (ctx) => uniqueIds(ctx, "oauthConsumers"),
   expand(c, ctx) {
     ctx.add({ name: `oauth-consumer/${c.id}`, workspace: c.workspace }, `OAuth consumer ${c.id}`);
@@ -62,21 +64,4 @@ export const oauthConsumers = {
     // Granted what it declares: the integrations' gates then check the declaration.
     assumed: (inputs) => ({ ...inputs, grantedScopes: inputs.scopes }),
   },
-} satisfies KindDescriptor<OAuthConsumerEntry, "oauthConsumers">;
-
-/** Ids of one kind are unique (integrations name consumers by id; outputs are keyed by id). */
-export function uniqueIds(ctx: CheckContext, kind: string): Problem[] {
-  const problems: Problem[] = [];
-  const first = new Map<string, number>();
-  ctx.list(kind).forEach((e, i) => {
-    if (typeof e?.id !== "string") return;
-    const before = first.get(e.id);
-    if (before === undefined) first.set(e.id, i);
-    else
-      problems.push({
-        loc: ctx.at([kind, i, "id"]),
-        message: `id ${ctx.quote(e.id)} is already used by ${kind}[${before}] (line ${ctx.at([kind, before]).line})`,
-      });
-  });
-  return problems;
-}
+} satisfies KindDescriptor<OAuthConsumerEntry, "oauthConsumers", "OAuthConsumer">;

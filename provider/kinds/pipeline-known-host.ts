@@ -11,7 +11,7 @@ import {
   type ApiHost,
 } from "../resources/pipeline-known-host";
 import type { Entry, KindDescriptor, Selector } from "./kind";
-import { NO_PIPELINES } from "./pipeline-variable";
+import { NO_PIPELINES } from "./checks";
 
 export interface KnownHostEntry extends Entry {
   repositories: Selector;
@@ -67,4 +67,4 @@ export const knownHosts = {
       }
     },
   },
-} satisfies KindDescriptor<KnownHostEntry, "knownHosts">;
+} satisfies KindDescriptor<KnownHostEntry, "knownHosts", "PipelineKnownHost">;

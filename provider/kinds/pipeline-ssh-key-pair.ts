@@ -6,7 +6,7 @@ import { getOrUndefined } from "../api/client";
 import { naturalKey } from "../names";
 import { lookup, PipelineSshKeyPair, pipelineSshKeyPairProvider } from "../resources/pipeline-ssh-key-pair";
 import type { Entry, KindDescriptor, SecretRef, Selector } from "./kind";
-import { NO_PIPELINES } from "./pipeline-variable";
+import { NO_PIPELINES } from "./checks";
 
 export interface PipelineSshKeyPairEntry extends Entry {
   repositories: Selector;
@@ -63,4 +63,4 @@ export const pipelineSshKeyPairs = {
       });
     },
   },
-} satisfies KindDescriptor<PipelineSshKeyPairEntry, "pipelineSshKeyPairs">;
+} satisfies KindDescriptor<PipelineSshKeyPairEntry, "pipelineSshKeyPairs", "PipelineSshKeyPair">;

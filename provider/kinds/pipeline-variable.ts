@@ -10,6 +10,7 @@ import {
   pipelineVariableProvider,
   type ApiVariable,
 } from "../resources/pipeline-variable";
+import { NO_PIPELINES } from "./checks";
 import type { CheckContext, Entry, ExportSink, KindDescriptor, Problem, SecretRef, Selector } from "./kind";
 
 export interface PipelineVariableEntry extends Entry {
@@ -19,8 +20,6 @@ export interface PipelineVariableEntry extends Entry {
   value: string | SecretRef;
   secured?: boolean;
 }
-
-export const NO_PIPELINES = "Data Center has no Pipelines";
 
 export const pipelineVariables = {
   key: "pipelineVariables",
@@ -77,7 +76,7 @@ export const pipelineVariables = {
         sink,
       ),
   },
-} satisfies KindDescriptor<PipelineVariableEntry, "pipelineVariables">;
+} satisfies KindDescriptor<PipelineVariableEntry, "pipelineVariables", "PipelineVariable">;
 
 /** Deployment environments belong to a repository. */
 function check(ctx: CheckContext): Problem[] {

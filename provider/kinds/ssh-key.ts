@@ -6,9 +6,9 @@ import { getCached } from "../api/client";
 import { listAll } from "../api/paginate";
 import { naturalKey } from "../names";
 import { lookup, SshKey, sshKeyProvider, type ApiKey } from "../resources/ssh-key";
-import type { Entry, KindDescriptor } from "./kind";
+import type { EntryBase, KindDescriptor } from "./kind";
 
-export interface SshKeyEntry extends Entry {
+export interface SshKeyEntry extends EntryBase {
   user?: string;
   key: string;
   label?: string;
@@ -33,7 +33,7 @@ export const sshKeys = {
   declare(s, k, ctx) {
     const r = new SshKey(
       s.name,
-      { ...ctx.flavor, user: k.user, key: k.key, label: k.label, adopt: k.adopt },
+      { ...ctx.flavorArg, user: k.user, key: k.key, label: k.label, adopt: k.adopt },
       ctx.opts,
     );
     return { resource: r, output: r.fingerprint };
@@ -56,4 +56,4 @@ export const sshKeys = {
       }
     },
   },
-} satisfies KindDescriptor<SshKeyEntry, "sshKeys">;
+} satisfies KindDescriptor<SshKeyEntry, "sshKeys", "SshKey">;

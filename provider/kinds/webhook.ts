@@ -86,7 +86,7 @@ export const webhooks = {
     return {
       resource: r,
       output: ctx.dc ? r.hookId : r.uuid,
-      ...("generateSecret" in secretArgs && { generatedSecret: r.generatedSecret }),
+      ...("generateSecret" in secretArgs && { secretOutputs: { generatedSecrets: r.generatedSecret } }),
     };
   },
   plan: { check: webhookProvider.check!, lookup, keyFields: ["url"] },
@@ -106,7 +106,7 @@ export const webhooks = {
         sink,
       ),
   },
-} satisfies KindDescriptor<WebhookEntry, "webhooks">;
+} satisfies KindDescriptor<WebhookEntry, "webhooks", "Webhook">;
 
 /** Events of the other flavor (the schema lists both, for editors); a URL by reference needs a name; DC names. */
 function check(ctx: CheckContext): Problem[] {

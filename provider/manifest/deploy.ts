@@ -52,40 +52,43 @@ export async function deployManifest(
   const secret = readSecrets(m, specs, opts);
   const resources: Record<string, pulumi.Resource> = {};
   const out: Record<string, Record<string, unknown>> = {};
-  const generated: Record<string, pulumi.Output<string | undefined>> = {};
-  const tokens: Record<string, pulumi.Output<string>> = {};
+  const secretOuts: Record<string, Record<string, pulumi.Output<string | undefined>>> = {};
   const consumers = new Map<string, OAuthConsumer>();
   for (const s of specs) {
-    const e = m[s.kind as keyof Manifest] as unknown as Entry[];
-    const entry = e[s.index]!;
+    const entry = entryOf(m, s);
     const ctx: DeclareContext = {
       ...placement(s, m.flavor),
       secret: (ref, field) => secret(ref, entry, field),
       opts: optsOf(s, entry),
       consumers,
     };
-    const d = kindOf(s.kind)!.declare(s, entry, ctx);
+    const d = kindOf(s.kind).declare(s, entry, ctx);
     resources[s.name] = d.resource;
     (out[s.kind] ??= {})[d.outputKey ?? s.name] = d.output;
-    if (d.generatedSecret) generated[s.name] = d.generatedSecret;
-    if (d.token) tokens[s.name] = d.token;
+    for (const [output, v] of Object.entries(d.secretOutputs ?? {})) (secretOuts[output] ??= {})[s.name] = v;
   }
   const outputs: Record<string, unknown> = {};
   for (const { key } of KINDS) if (out[key]) outputs[key] = out[key];
-  if (Object.keys(generated).length) outputs.generatedSecrets = pulumi.secret(pulumi.all(generated));
-  if (Object.keys(tokens).length) outputs.accessTokenValues = pulumi.secret(pulumi.all(tokens));
+  for (const [output, values] of Object.entries(secretOuts))
+    outputs[output] = pulumi.secret(pulumi.all(values));
   return { outputs, resources };
 }
 
+/** The entry a spec was expanded from. */
+const entryOf = (m: Manifest, s: Spec): Entry => (m[s.kind] as Entry[])[s.index]!;
+
 /** Where a spec's resource lives, as its kind's declare reads it. */
-function placement(s: Spec, flavor: Flavor): Pick<DeclareContext, "dc" | "flavor" | "where" | "cloudWhere"> {
+function placement(
+  s: Spec,
+  flavor: Flavor,
+): Pick<DeclareContext, "dc" | "flavorArg" | "where" | "cloudWhere"> {
   const dc = flavor === "datacenter";
   /** Data Center resources say so (Cloud's inputs stay as they were: no diff for existing stacks). */
   const flavorArg = dc ? { flavor: "datacenter" as const } : {};
   const repository = s.repository !== undefined ? { repository: s.repository } : {};
   const cloudWhere = { workspace: s.workspace ?? "", ...repository };
   const where = dc ? { ...flavorArg, project: s.project, ...repository } : cloudWhere;
-  return { dc, flavor: flavorArg, where, cloudWhere };
+  return { dc, flavorArg, where, cloudWhere };
 }
 
 /** Resource options an entry asks for: retainOnDelete, and aliases of names earlier versions gave. */
@@ -116,7 +119,7 @@ function readSecrets(m: Manifest, specs: Spec[], opts: DeployOptions): SecretOf 
     return secrets.get(key)!;
   };
   for (const s of specs) {
-    const e = (m[s.kind as keyof Manifest] as unknown as Entry[])[s.index]!;
+    const e = entryOf(m, s);
     for (const [field, ref] of refsIn(e)) secret(ref, e, field);
   }
   if (problems.length) throw manifestError(problems);

@@ -7,7 +7,7 @@
 // declarations that would manage the same object or get the same name.
 // deploy.ts lists the repositories and declares the resources.
 
-import { KINDS, type Manifest } from "../kinds";
+import { DECLARATION_ORDER, type Manifest } from "../kinds";
 import type { ExpandContext, Loc, Placed, Problem, Selector, Spec, Target } from "../kinds/kind";
 import { fingerprintPart } from "../names";
 import type { Flavor } from "../resources/validate";
@@ -34,14 +34,14 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
   const problems: Problem[] = [];
   const declared = new Declarations(problems);
   const shared = { m, dc: m.flavor === "datacenter", problems, ...placement(m, repos, problems) };
-  for (const kind of KINDS) {
+  for (const kind of DECLARATION_ORDER) {
     for (const e of m[kind.key]) {
       kind.expand(e, {
         ...shared,
         claim: (natural, loc, what) => declared.claim(natural, loc, what),
         add: (part, what, natural) =>
           declared.add(
-            { ...part, type: kind.type, kind: kind.key, index: e.index, loc: e.loc },
+            { kind: kind.key, index: e.index, loc: e.loc, type: kind.type, ...part },
             what,
             natural,
             kind.sameName,

@@ -5,7 +5,7 @@
 
 import * as assert from "node:assert/strict";
 import schema from "../../schema/manifest.schema.json";
-import { KINDS } from "../../provider/kinds";
+import { DECLARATION_ORDER, KINDS } from "../../provider/kinds";
 import type { KindDescriptor, Entry } from "../../provider/kinds/kind";
 import { provider } from "../../provider/runtime";
 
@@ -74,23 +74,19 @@ describe("architecture: the kinds and the manifest's schema", () => {
     ]);
   });
 
-  it("declare resources the runtime serves (an integration is a component of them)", () => {
-    const served = KINDS.filter((k) => k.type !== "Integration").map((k) => typeof provider(k.type).create);
-    assert.deepEqual(served, Array(KINDS.length - 1).fill("function"));
+  it("declare resources the runtime serves (a component's children are served)", () => {
+    const unserved = KINDS.filter((k) => !k.component && typeof provider(k.type).create !== "function");
+    assert.deepEqual(unserved, []);
+    assert.throws(() => provider("Integration"), /no provider for Integration/);
     assert.deepEqual(
-      KINDS.map((k) => k.key),
-      [
-        "oauthConsumers",
-        "integrations",
-        "webhooks",
-        "deployKeys",
-        "accessTokens",
-        "sshKeys",
-        "pipelineVariables",
-        "pipelineSshKeyPairs",
-        "knownHosts",
-      ],
-      "consumers before the integrations that name them, integrations' objects claimed before entries",
+      KINDS.filter((k) => k.component).map((k) => k.type),
+      ["Integration"],
     );
+  });
+
+  it("declare OAuth consumers, then integrations, before every other kind", () => {
+    const order = DECLARATION_ORDER.map((k) => k.key);
+    assert.deepEqual(order.slice(0, 2), ["oauthConsumers", "integrations"]);
+    assert.deepEqual([...order].sort(), KINDS.map((k) => k.key).sort(), "each kind once");
   });
 });

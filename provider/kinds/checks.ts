@@ -1,0 +1,37 @@
+// Checks and words more than one kind uses.
+
+import type { CheckContext, Problem } from "./kind";
+
+/** Why a Cloud-only kind is not on Data Center (variables, key pairs, known hosts). */
+export const NO_PIPELINES = "Data Center has no Pipelines";
+
+/** Ids of one kind are unique (integrations name consumers by id; outputs are keyed by id). */
+export function uniqueIds(ctx: CheckContext, kind: string): Problem[] {
+  const problems: Problem[] = [];
+  const first = new Map<string, number>();
+  ctx.list(kind).forEach((e, i) => {
+    if (typeof e?.id !== "string") return;
+    const before = first.get(e.id);
+    if (before === undefined) first.set(e.id, i);
+    else
+      problems.push({
+        loc: ctx.at([kind, i, "id"]),
+        message: `id ${ctx.quote(e.id)} is already used by ${kind}[${before}] (line ${ctx.at([kind, before]).line})`,
+      });
+  });
+  return problems;
+}
+
+/**
+ * Why a Data Center permission does not fit where it is used (a project's on repositories, or the
+ * reverse); undefined when it fits. Access tokens' permissions follow the same rule.
+ */
+export const permissionProblem = (
+  ctx: CheckContext,
+  perm: unknown,
+  onRepos: boolean,
+  what: string,
+): string | undefined =>
+  typeof perm === "string" && perm.startsWith(onRepos ? "PROJECT_" : "REPO_")
+    ? `${ctx.clean(perm)} is for ${onRepos ? "a project" : "repositories"}: ${what} take ${onRepos ? "REPO_READ, REPO_WRITE or REPO_ADMIN" : "PROJECT_READ, PROJECT_WRITE or PROJECT_ADMIN"}`
+    : undefined;
