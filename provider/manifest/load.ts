@@ -360,8 +360,7 @@ const flavorOf = (data: unknown): Flavor =>
 function crossCheck(data: Record<string, unknown>, pos: Positions): Problem[] {
   const ctx = checkContext(data, pos);
   const problems = ctx.flavor === "cloud" ? cloudPlacement(ctx) : dataCenterPlacement(ctx);
-  for (const kind of KINDS)
-    if (kind.check) problems.push(...kind.check(ctx));
+  for (const kind of KINDS) if (kind.check) problems.push(...kind.check(ctx));
   // A glob is matched against every repository listed: its size is capped (glob.ts).
   for (const kind of KINDS) {
     ctx.list(kind.key).forEach((e, i) => {
