@@ -1,6 +1,6 @@
-// The kinds of the manifest, in its order (the schema's): the loaded manifest, the stack outputs
-// and export's manifest list them so. Kinds marked `declaredFirst` (OAuth consumers, then
-// integrations) are expanded and declared before the rest (expand.ts).
+// The kinds of the manifest. Their resources are declared in this order, kinds marked
+// `declaredFirst` (OAuth consumers, then integrations) before the rest (expand.ts); the stack
+// outputs, the loaded manifest and export's manifest list the kinds in it too.
 
 import { accessTokens } from "./access-token";
 import { deployKeys } from "./deploy-key";
@@ -16,8 +16,8 @@ import { webhooks } from "./webhook";
 const ALL = [
   webhooks,
   deployKeys,
-  sshKeys,
   accessTokens,
+  sshKeys,
   pipelineVariables,
   pipelineSshKeyPairs,
   knownHosts,

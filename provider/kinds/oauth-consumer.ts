@@ -22,17 +22,8 @@ export const oauthConsumers = {
   type: "OAuthConsumer",
   schema: "oauthConsumer",
   fields: [
-    "id",
-    "workspace",
-    "name",
-    "description",
-    "callbackUrl",
-    "url",
-    "private",
-    "scopes",
-    "key",
-    "secret",
-  ],
+    "id", "workspace", "name", "description", "callbackUrl", "url", "private", "scopes", "key", "secret",
+  ], // prettier-ignore
   flavors: {
     cloud: true,
     datacenter:

@@ -84,9 +84,21 @@ describe("architecture: the kinds and the manifest's schema", () => {
     );
   });
 
-  it("declare OAuth consumers, then integrations, before every other kind", () => {
-    const order = DECLARATION_ORDER.map((k) => k.key);
-    assert.deepEqual(order.slice(0, 2), ["oauthConsumers", "integrations"]);
-    assert.deepEqual([...order].sort(), KINDS.map((k) => k.key).sort(), "each kind once");
+  it("declare OAuth consumers, then integrations, then the rest in the order plan has always listed them", () => {
+    assert.deepEqual(
+      DECLARATION_ORDER.map((k) => k.key),
+      [
+        "oauthConsumers",
+        "integrations",
+        "webhooks",
+        "deployKeys",
+        "accessTokens",
+        "sshKeys",
+        "pipelineVariables",
+        "pipelineSshKeyPairs",
+        "knownHosts",
+      ],
+      "consumers before the integrations that name them; an integration's objects claimed before entries; plan lists resources in this order",
+    );
   });
 });

@@ -11,6 +11,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { setProviderConfig } from "../../provider/api/auth";
 import { deployManifest } from "../../provider/manifest/deploy";
 import { loadManifest } from "../../provider/manifest/load";
 import type { Emulator } from "../emulator/server";
@@ -200,6 +201,9 @@ export async function up(
   } finally {
     process.env = saved;
     pulumi.runtime.setAllConfig({}, []);
+    // deployManifest copied the stack's connection into this process's settings: forget it, so
+    // a later test in the process does not connect to a Data Center it never configured.
+    setProviderConfig(() => undefined);
   }
 }
 
