@@ -243,6 +243,7 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
     err(
       `bitbucket-iac plan: ${c.how} comment ${c.id} on pull request #${pr.id} of ${pr.workspace}/${pr.repository}`,
     );
+    if (c.note) err(`bitbucket-iac plan: ${c.note}`);
   }
   const s = summarize(planned);
   return s.errors ? 1 : s.changes ? 2 : 0;
