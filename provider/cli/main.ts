@@ -31,7 +31,8 @@ usage: bitbucket-iac <command> [options]
 
 commands:
   validate [file]   check a manifest offline (default: bitbucket.yaml); exit 0 valid, 1 problems
-  plan [file]       show what \`pulumi up\` would change, read from Bitbucket; exit 0 none, 2 changes, 1 error
+  plan [file]       show what \`pulumi up\` would change, read from Bitbucket; exit 0 none, 2 changes,
+                    3 conflicts or resources that could not be planned (an up would stop), 1 error
   export            write a manifest of what a workspace has (bitbucket-iac export --help)
 
 options:
@@ -67,11 +68,13 @@ without adopt: true), delete. Secrets are never read or shown: write-only values
                     plan is for a new stack: existing objects are adopted or conflicts.
   --comment         in a Bitbucket Pipelines pull-request build (BITBUCKET_PR_ID,
                     BITBUCKET_REPO_FULL_NAME): post the plan as a Markdown comment on the pull request,
-                    or edit the one posted before (needs the pullrequest scope)
+                    or edit the one it posted before (needs the pullrequest scope, and account to
+                    tell its own comment from a reviewer's quote of one)
   --stats           print the requests made (at most one list per repository and kind) on stderr
   -h, --help        show this help
 
-exit status: 0 no changes, 2 changes, 1 error`;
+exit status: 0 no changes, 2 changes, 3 conflicts or resources that could not be planned (an
+up would stop: fail the pull request), 1 usage or run error`;
 
 const EXPORT_HELP = `usage: bitbucket-iac export --workspace W [--repositories GLOB] [-o file]
 
@@ -246,7 +249,8 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
     if (c.note) err(`bitbucket-iac plan: ${c.note}`);
   }
   const s = summarize(planned);
-  return s.errors ? 1 : s.changes ? 2 : 0;
+  // 3: `pulumi up` would stop (a conflict, or a resource plan could not read); 2: it would change things.
+  return s.errors || s.conflict ? 3 : s.changes ? 2 : 0;
 }
 
 /** Progress on the terminal itself, or as plain lines through `err` (CI logs, pipes, tests). */

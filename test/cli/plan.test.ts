@@ -164,7 +164,7 @@ describe("bitbucket-iac plan", function () {
   it("adopts identical objects as they are and calls one with a write-only part a conflict, per the adoption policy", async () => {
     await makeAll(emu);
     const r = await run(["plan"], dir);
-    assert.equal(r.code, 2, r.err);
+    assert.equal(r.code, 3, r.err); // conflicts: an up would stop
     const conflicts = r.out.split("\n").filter((l) => l.startsWith("! conflict"));
     assert.deepEqual(
       conflicts.map((l) => l.replace(/^! conflict +/, "")),
@@ -283,7 +283,7 @@ describe("bitbucket-iac plan", function () {
     await makeAll(emu);
     emu.store.workspaces.get("acme")!.repos.get("api")!.deployKeys[0]!.label = "by hand";
     const r = await run(["plan", "--format", "markdown"], dir);
-    assert.equal(r.code, 2);
+    assert.equal(r.code, 3); // it has conflicts
     const shown = r.out.replace(emu.apiUrl, "http://127.0.0.1:PORT/2.0");
     assert.equal(
       shown,
@@ -313,11 +313,11 @@ describe("bitbucket-iac plan", function () {
     );
   });
 
-  it("exits 1 on errors and bad usage, naming what is wrong, and still plans the rest", async () => {
+  it("exits 3 when a resource cannot be planned and 1 on bad usage, naming what is wrong, and still plans the rest", async () => {
     const ghost = manifest().replace("repositories: [api]\n    url:", "repositories: [ghost]\n    url:");
     fs.writeFileSync(path.join(dir, "ghost.yaml"), ghost);
     const r = await run(["plan", "ghost.yaml"], dir);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 3); // a resource could not be planned; usage errors stay 1
     assert.match(
       r.out,
       /x error +webhook https:\/\/hooks\.example\.test\/ci on acme\/ghost\n.*\n {4}GET \/repositories\/acme\/ghost\/hooks.* failed \(404\): Repository acme\/ghost not found/,

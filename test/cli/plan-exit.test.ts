@@ -1,0 +1,65 @@
+// Issue 21.7: exit codes that gate a pull request. 0 no changes, 2 changes, 3 when `pulumi up`
+// would stop (a conflict, or a resource plan could not read), 1 a usage or run error. The
+// pipeline example's `|| [ $? -eq 2 ]` lets changes pass and fails the step on a conflict.
+
+import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { startEmulator, type Emulator } from "../emulator/server";
+import { DEFAULT_SEED } from "../harness/fixture";
+import { ed25519 } from "../keys";
+import { byHand, run, useEmulator, workdir } from "./run";
+
+const key = ed25519("ci@example.test");
+const manifest = (adopt: boolean) =>
+  `version: 1\nworkspace: acme\ndeployKeys:\n  - repositories: [api]\n    key: ${key.publicLine}\n    label: CI clone\n${adopt ? "    adopt: true\n" : ""}`;
+
+describe("bitbucket-iac plan: exit codes that gate a pull request", function () {
+  this.timeout(60_000);
+  let emu: Emulator;
+  let restore: () => void;
+  let dir: string;
+
+  beforeEach(async () => {
+    emu = await startEmulator(DEFAULT_SEED);
+    restore = useEmulator(emu);
+    dir = workdir({ "conflict.yaml": manifest(false), "adopt.yaml": manifest(true) });
+    await byHand(emu, "POST", "/repositories/acme/api/deploy-keys", {
+      key: key.publicLine,
+      label: "by hand",
+    });
+  });
+  afterEach(async () => {
+    restore();
+    await emu.close();
+  });
+
+  it("exits 3 for a single conflict, and 2 once the entry says adopt: true", async () => {
+    const conflict = await run(["plan", "conflict.yaml"], dir);
+    assert.equal(conflict.code, 3, conflict.out);
+    assert.match(conflict.out, /^! conflict +deploy key .* on acme\/api$/m);
+    const adopt = await run(["plan", "adopt.yaml"], dir);
+    assert.equal(adopt.code, 2, adopt.out);
+    assert.match(adopt.out, /^< adopt +deploy key .* on acme\/api$/m);
+  });
+
+  it("fails the pipeline example's plan step on 3 and lets 2 pass", () => {
+    const yml = fs.readFileSync(
+      path.join(__dirname, "../../examples/pipelines/bitbucket-pipelines.yml"),
+      "utf8",
+    );
+    const line = /- (npx bitbucket-iac plan .*\|\| \[ \$\? -eq 2 \])$/m.exec(yml)?.[1];
+    assert.ok(line, "the plan step ends with || [ $? -eq 2 ]");
+    const gate = line.replace(/^npx bitbucket-iac plan .*? \|\|/, "(exit $CODE) ||");
+    const passes = (code: number) => {
+      try {
+        execFileSync("sh", ["-c", gate], { env: { CODE: String(code) } });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    assert.deepEqual([0, 1, 2, 3].map(passes), [true, false, true, false]);
+  });
+});
