@@ -119,8 +119,38 @@ function header(r: PlanReport): string {
   return `bitbucket-iac plan: ${r.manifest} against ${r.apiUrl} (${r.state ? `stack state from ${r.state}` : "no --state: planned as for a new stack"})`;
 }
 
-/** Markdown-safe inline code (Bitbucket renders backticks; a value never holds a secret). */
-const code = (s: string) => "`" + s.replace(/`/g, "'") + "`";
+/** The most characters of one value a comment shows; longer ones are cut with a mark. */
+export const MAX_SHOWN_VALUE = 300;
+
+/**
+ * A value on one line, cut to MAX_SHOWN_VALUE: every line break, control and format character
+ * (bidirectional overrides, zero-width spaces, line separators) shown as `\n` or `\uXXXX`, so no
+ * value from Bitbucket or the manifest can end the line, paragraph or list item it is in.
+ */
+function oneLine(s: string): string {
+  const shown = s.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) =>
+    c === "\n"
+      ? "\\n"
+      : c === "\r"
+        ? "\\r"
+        : c === "\t"
+          ? "\\t"
+          : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  const cut = [...shown];
+  return cut.length > MAX_SHOWN_VALUE
+    ? `${cut.slice(0, MAX_SHOWN_VALUE - 1).join("")}… (${cut.length} characters)`
+    : shown;
+}
+
+/**
+ * Inline code that stays inline code, whatever the value (never a secret): one line, no backtick
+ * (it would end the span; shown as '), never empty (an empty span is no span).
+ */
+const code = (s: string) => "`" + (oneLine(s).replace(/`/g, "'") || " ") + "`";
+
+/** Text Markdown shows as it is: one line, every character that can start markup escaped. */
+const plain = (s: string) => oneLine(s).replace(/[\\`*_[\]<>!|~&#]/g, (c) => `\\${c}`);
 
 function markdown(r: PlanReport): string {
   const s = summarize(r.planned);
@@ -134,7 +164,7 @@ function markdown(r: PlanReport): string {
   const items = listed(r.planned);
   for (const p of items) {
     const label = p.error ? "error" : p.action;
-    lines.push(`- **${label}** ${p.what.replace(/[*_[\]<>]/g, (c) => `\\${c}`)}  `);
+    lines.push(`- **${label}** ${plain(p.what)}  `);
     lines.push(`  ${code(`${p.type} ${p.name}`)}`);
     for (const c of p.changes) {
       lines.push(
@@ -145,7 +175,7 @@ function markdown(r: PlanReport): string {
             : `  - ${c.field}: ${code(c.from)} → ${code(c.to ?? "")}`,
       );
     }
-    if (p.note) lines.push(`  - _${p.note}_`);
+    if (p.note) lines.push(`  - _${plain(p.note)}_`);
     if (p.error) lines.push(`  - ${code(p.error)}`);
   }
   if (items.length) lines.push("");

@@ -8,6 +8,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { setProviderConfig } from "../../provider/api/auth";
 import { deployManifest } from "../../provider/manifest/deploy";
 import { loadManifest } from "../../provider/manifest/load";
 import { isKeyError, parsePublicKey } from "../../provider/ssh";
@@ -77,8 +78,12 @@ async function instructionsOf(example: string): Promise<Record<string, string[]>
 }
 
 describe("example READMEs show their integrations' instructions", () => {
-  // The stack config set here must not reach the next file's programs.
-  after(() => pulumi.runtime.setAllConfig({}, []));
+  // The stack config set here, and the connection deployManifest copied from it into this
+  // process's settings, must not reach the next file's programs.
+  after(() => {
+    pulumi.runtime.setAllConfig({}, []);
+    setProviderConfig(() => undefined);
+  });
   for (const example of EXAMPLES) {
     it(`examples/${example}/README.md: the instructions of every integration, as the stack outputs them`, async () => {
       const readme = fs.readFileSync(path.join(ROOT, "examples", example, "README.md"), "utf8");

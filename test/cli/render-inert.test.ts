@@ -1,0 +1,134 @@
+// Issue 21.2: text that flows into the plan comment cannot change its shape. Hook descriptions,
+// labels, URLs, names and error messages come from Bitbucket or from the pull request's own
+// manifest; a blank line in one used to end its code span and its list item, and the rendered
+// comment showed an injected "no changes" heading, an image, a link and an unclosed <!-- hiding
+// the real summary. Here every interpolated place gets a hostile value, the Markdown goes through
+// a CommonMark renderer (markdown-it), and the document must have the same structure (blocks,
+// list items, code spans, emphasis; no link, image or HTML) as with a plain value.
+
+import * as assert from "node:assert/strict";
+import fc from "fast-check";
+import MarkdownIt from "markdown-it";
+import type Token from "markdown-it/lib/token.mjs";
+import type { Planned } from "../../provider/cli/plan";
+import { MAX_SHOWN_VALUE, render } from "../../provider/cli/report";
+import { fuzzParams } from "../fuzz/params";
+
+const md = new MarkdownIt("commonmark");
+
+/** A plan with `v` in every place text from outside reaches: names, descriptions, URLs, fields, errors. */
+const planWith = (v: string): Planned[] => [
+  {
+    action: "conflict",
+    type: "Webhook",
+    name: `webhook/acme/api/${v}`,
+    what: `webhook ${v} on acme/api`,
+    changes: [
+      { field: "description", from: v, to: `ours ${v}` },
+      { field: "secret", writeOnly: true },
+    ],
+    note: "it exists and differs: pulumi up stops here with no write",
+  },
+  {
+    action: "create",
+    type: "DeployKey",
+    name: `deploy-key/acme/${v}/abc`,
+    what: `deploy key on acme/${v}`,
+    changes: [{ field: "label", to: v }],
+  },
+  {
+    action: "update",
+    type: "PipelineVariable",
+    name: "variable/acme/api/X",
+    what: `variable ${v}`,
+    changes: [{ field: "value", from: v, to: v }],
+  },
+  {
+    action: "nothing",
+    type: "SshKey",
+    name: `ssh-key/me/${v}`,
+    what: `SSH key ${v}`,
+    changes: [],
+    error: `GET /user failed (500): ${v}`,
+  },
+];
+
+const markdownWith = (v: string) =>
+  render(
+    { manifest: `bitbucket${v}.yaml`, apiUrl: `https://api.bitbucket.org/2.0?${v}`, planned: planWith(v) },
+    "markdown",
+  );
+
+/** The document's shape: every block and inline token's type and nesting, none of their text. */
+function shape(markdown: string): string[] {
+  const walk = (tokens: Token[], depth: number): string[] =>
+    tokens
+      .flatMap((t) => [`${"  ".repeat(depth)}${t.type}`, ...walk(t.children ?? [], depth + 1)])
+      .filter((l) => !/\btext$|softbreak$/.test(l));
+  return walk(md.parse(markdown, {}), 0);
+}
+
+/** A value as a test title shows it: short, ASCII only. */
+const titled = (v: string) =>
+  JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v).replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+
+/** Tokens that would let a value show something else: links, images, raw HTML. */
+const foreign = (markdown: string) =>
+  shape(markdown)
+    .filter((l) => /link_open|image|html_inline|html_block/.test(l))
+    .map((l) => l.trim());
+
+const HOSTILE = [
+  "\n\n## ✅ bitbucket-iac plan: no changes\n\n",
+  "`\n\n![pixel](https://evil.example/p.png) [sign in](https://evil.example/login)\n\n`",
+  "<!-- ",
+  "--> <img src=x onerror=alert(1)>",
+  "``",
+  "` ",
+  "a | b | c\n|---|---|",
+  "\r\n- injected item\r\n",
+  "line\u2028separator\u2029paragraph",
+  "right-to-left \u202e override",
+  "*bold* _em_ ~~strike~~ \\ \\`",
+  "[x]: https://evil.example",
+  "<details><summary>open</summary>",
+  "&lt;script&gt; &#96;",
+  "    indented code\n        more",
+  "> quote\n>\n> # heading",
+  "x".repeat(MAX_SHOWN_VALUE * 20),
+  "",
+];
+
+describe("plan comment: untrusted text is rendered inert", () => {
+  const plainShape = shape(markdownWith("value"));
+
+  it("has no link, image or HTML but our marker with a plain value", () => {
+    assert.deepEqual(foreign(markdownWith("value")), ["html_block"], "the marker comment only");
+  });
+
+  for (const v of HOSTILE) {
+    it(`keeps the comment's shape with ${titled(v)} everywhere`, () => {
+      const text = markdownWith(v);
+      assert.deepEqual(shape(text), plainShape, text);
+      assert.deepEqual(foreign(text), ["html_block"]);
+    });
+  }
+
+  it("cuts a long value, with a mark saying how long it was", () => {
+    const text = markdownWith("x".repeat(MAX_SHOWN_VALUE * 20));
+    assert.ok(text.length < 20 * MAX_SHOWN_VALUE, `${text.length} characters`);
+    assert.match(text, new RegExp(`x… \\(${MAX_SHOWN_VALUE * 20} characters\\)`));
+  });
+
+  it("keeps the shape for any text (property, seed printed on failure)", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 200 }), (v) => {
+        assert.deepEqual(shape(markdownWith(v)), plainShape);
+      }),
+      fuzzParams("plan comment shape", 200),
+    );
+  });
+});
