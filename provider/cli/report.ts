@@ -3,6 +3,7 @@
 // runs; unchanged resources are counted, not listed (JSON lists every one).
 
 import { verified } from "../kinds";
+import { escapeUnprintable } from "../text";
 import { isChange, type Action, type FieldChange, type Planned } from "./plan";
 
 export type Format = "text" | "markdown" | "json";
@@ -124,19 +125,11 @@ export const MAX_SHOWN_VALUE = 300;
 
 /**
  * A value on one line, cut to MAX_SHOWN_VALUE: every line break, control and format character
- * (bidirectional overrides, zero-width spaces, line separators) shown as `\n` or `\uXXXX`, so no
+ * (bidirectional overrides, zero-width spaces, line separators) shown as `\n` or `\uXXXX` (text.ts), so no
  * value from Bitbucket or the manifest can end the line, paragraph or list item it is in.
  */
 function oneLine(s: string): string {
-  const shown = s.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) =>
-    c === "\n"
-      ? "\\n"
-      : c === "\r"
-        ? "\\r"
-        : c === "\t"
-          ? "\\t"
-          : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  const shown = escapeUnprintable(s);
   const cut = [...shown];
   return cut.length > MAX_SHOWN_VALUE
     ? `${cut.slice(0, MAX_SHOWN_VALUE - 1).join("")}… (${cut.length} characters)`

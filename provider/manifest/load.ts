@@ -32,6 +32,7 @@ import {
 import { KINDS, type Kind, type Manifest } from "../kinds";
 import type { CheckContext, Loc, Problem, Raw } from "../kinds/kind";
 import { isTooLarge, readLimited } from "../read-limited";
+import { escapeUnprintable, UNPRINTABLE } from "../text";
 import { closeMatches } from "../resources/common";
 import type { Flavor } from "../resources/validate";
 import { CLOUD_WEBHOOK_EVENTS, DC_WEBHOOK_EVENTS } from "../resources/webhook";
@@ -96,20 +97,8 @@ export const isManifestError = (e: unknown): e is ManifestError =>
 
 type Segment = string | number;
 
-/** Characters a message never prints as they are: control, format, lone surrogate, line separators. */
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\u2028\u2029]/gu;
-
 /** Text with every unprintable character escaped (\n, \u001b...), so it cannot forge an output line or a terminal escape. */
-const clean = (s: string) =>
-  s.replace(UNPRINTABLE, (c) =>
-    c === "\n"
-      ? "\\n"
-      : c === "\r"
-        ? "\\r"
-        : c === "\t"
-          ? "\\t"
-          : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+const clean = escapeUnprintable;
 
 /** At most `max` characters, cut with "...". */
 const cut = (s: string, max = 60) => (s.length > max ? `${s.slice(0, max - 3)}...` : s);

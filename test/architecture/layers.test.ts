@@ -27,6 +27,7 @@ const LAYERS: Layer[] = [
       "provider/ssh.ts",
       "provider/scopes.ts",
       "provider/suggest.ts",
+      "provider/text.ts",
       "provider/names.ts",
       "schema/",
     ],

@@ -118,7 +118,7 @@ export const MODULES: MutationModule[] = [
     name: "manifest",
     // The kinds' descriptors (provider/kinds/) are the manifest's per-kind half; export reads
     // through them too.
-    mutate: ["provider/manifest/**/*.ts", "provider/kinds/**/*.ts"],
+    mutate: ["provider/manifest/**/*.ts", "provider/kinds/**/*.ts", "provider/text.ts"],
     // In-process tests first: a mutant stops at its first failing test, and the later files
     // start the CLI or a provider host (seconds per test).
     spec: [
