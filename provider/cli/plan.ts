@@ -9,14 +9,16 @@
 //    (a `pulumi stack export`), the objects the stack manages are updates and what it manages but
 //    no longer declares is deleted.
 //
-// Secrets and variable values are never shown: write-only parts read "(write-only)". URLs are
+// Values are shown as JSON, plain variable values included. Secrets and secured values never
+// are: write-only parts read "(write-only)", or "(none)" -> "(set)" where Bitbucket says whether
+// one is set. URLs are
 // shown redacted (names.ts redactUrl): a credential in one reads `?token=***`. A secret plan did
 // not read (a reference) cannot be looked up by: a webhook whose URL is one is left to pulumi up.
 
 import { isTooLarge, mib, readLimited } from "../read-limited";
 import { KINDS } from "../kinds";
 import type { LookupPlanner, VerifyPlanner } from "../kinds/kind";
-import type { Difference, Lookup } from "../resources/ownership";
+import type { Difference, Lookup, Presence, Value } from "../resources/ownership";
 import type { CheckFailure } from "../resources/common";
 import { redactUrl } from "../names";
 import { keyShown } from "../ssh";
@@ -24,14 +26,14 @@ import { SECRET_PLACEHOLDER, type Declared } from "./declared";
 
 export type Action = "create" | "update" | "adopt" | "conflict" | "delete" | "nothing" | "verify";
 
-/** One field of a planned change; `to` and `from` are as people read them, never a secret. */
-export interface FieldChange {
-  field: string;
-  from?: string;
-  to?: string;
-  /** Write-only: Bitbucket never returns it, so it cannot be compared. */
-  writeOnly?: boolean;
-}
+/**
+ * One field of a planned change: `from` (Bitbucket's, absent on create) and `to` (declared) as
+ * JSON values, never a secret. A write-only field (a secret, a secured value) carries at most
+ * whether one is set (`Presence`); with neither side it cannot be compared and is sent again.
+ */
+export type FieldChange =
+  | { field: string; from?: Value; to: Value; writeOnly?: undefined }
+  | { field: string; writeOnly: true; from?: Presence; to?: Presence };
 
 export interface Planned {
   action: Action;
@@ -139,7 +141,7 @@ const KEY_FIELDS = new Set(["key", "publicKey"]);
 /** Fields that hold a URL: shown redacted, secret or not (a secret one is a URL with credentials). */
 const URL_FIELDS = new Set(["url", "callbackUrl"]);
 
-/** The declared fields of an object to create, as people read them; secrets and values write-only. */
+/** The declared fields of an object to create; secrets and secured values write-only. */
 function createdFields(inputs: Record<string, unknown>, secrets: Set<string>): FieldChange[] {
   const out: FieldChange[] = [];
   for (const [field, v] of Object.entries(inputs).sort(([a], [b]) => a.localeCompare(b))) {
@@ -147,34 +149,37 @@ function createdFields(inputs: Record<string, unknown>, secrets: Set<string>): F
     if (v === false && !TRUE_BY_DEFAULT.has(field)) continue;
     if (Array.isArray(v) && v.length === 0) continue;
     if (URL_FIELDS.has(field) && typeof v === "string" && v !== SECRET_PLACEHOLDER) {
-      out.push({ field, to: `"${redactUrl(v)}"` });
+      out.push({ field, to: redactUrl(v) });
       continue;
     }
     if (secrets.has(field) || (field === "value" && inputs.secured !== false)) {
-      out.push({ field, writeOnly: true });
+      out.push({ field, writeOnly: true, to: "set" });
       continue;
     }
-    if (field === "value") {
-      out.push({ field, to: "(not shown)" }); // variable values never appear in output
-      continue;
-    }
-    const shown =
-      KEY_FIELDS.has(field) && typeof v === "string"
-        ? keyShown(v)
-        : Array.isArray(v)
-          ? v.join(", ")
-          : typeof v === "string"
-            ? `"${v}"`
-            : String(v);
-    out.push({ field, to: shown });
+    out.push({ field, to: KEY_FIELDS.has(field) && typeof v === "string" ? keyShown(v) : asValue(v) });
   }
   return out;
 }
 
+/** An input as a JSON value (inputs are JSON already: this only narrows the type). */
+const asValue = (v: unknown): Value =>
+  typeof v === "string" || typeof v === "number" || typeof v === "boolean" || v === null
+    ? v
+    : Array.isArray(v)
+      ? v.map(String)
+      : JSON.stringify(v);
+
 const fromDifference = (d: Difference, secrets: Set<string>): FieldChange =>
-  "writeOnly" in d || secrets.has(d.field)
-    ? { field: d.field, writeOnly: true }
-    : { field: d.field, from: d.live, to: d.declared };
+  "writeOnly" in d
+    ? {
+        field: d.field,
+        writeOnly: true,
+        ...(d.live && { from: d.live }),
+        ...(d.declared && { to: d.declared }),
+      }
+    : secrets.has(d.field)
+      ? { field: d.field, writeOnly: true }
+      : { field: d.field, from: d.live, to: d.declared };
 
 /** Plans one declared resource. `managed`: the stack's state holds it. */
 export async function planOne(d: Declared, managed: boolean): Promise<Planned> {

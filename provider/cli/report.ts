@@ -3,6 +3,7 @@
 // runs; unchanged resources are counted, not listed (JSON lists every one).
 
 import { verified } from "../kinds";
+import { shown } from "../resources/ownership";
 import { escapeUnprintable } from "../text";
 import { isChange, type Action, type FieldChange, type Planned } from "./plan";
 
@@ -94,22 +95,35 @@ const sorted = (planned: Planned[]) =>
 /** Listed: every change (conflicts included) and every error; the rest is counted. */
 const listed = (planned: Planned[]) => sorted(planned).filter((p) => p.error || isChange(p));
 
-const fieldText = (c: FieldChange, action: Action) =>
-  c.writeOnly
-    ? `${c.field}: (write-only)`
-    : action === "create" || c.from === undefined
-      ? `${c.field}: ${c.to}`
-      : `${c.field}: ${c.from} -> ${c.to}`;
+/**
+ * A field's change as `from` and `to` texts (`to` alone on create): values as JSON, a write-only
+ * part as `(write-only)`, or, where Bitbucket says whether one is set, `(none)` -> `(generated)`.
+ */
+export function fieldSides(c: FieldChange, action: Action): { from?: string; to: string } {
+  if (c.writeOnly)
+    return c.from !== undefined && c.to !== undefined && c.from !== c.to && action !== "create"
+      ? { from: `(${c.from})`, to: `(${c.to})` }
+      : { to: "(write-only)" };
+  return action === "create" || c.from === undefined
+    ? { to: shown(c.to) }
+    : { from: shown(c.from), to: shown(c.to) };
+}
+
+const fieldText = (c: FieldChange, action: Action) => {
+  const { from, to } = fieldSides(c, action);
+  return from === undefined ? `${c.field}: ${to}` : `${c.field}: ${from} -> ${to}`;
+};
 
 function text(r: PlanReport): string {
   const lines = [header(r), ""];
   for (const p of listed(r.planned)) {
     const label = p.error ? "error" : p.action;
-    lines.push(`${p.error ? "x" : SIGN[p.action]} ${label.padEnd(8)} ${p.what}`);
-    lines.push(`    resource: ${p.type} ${p.name}`);
-    for (const c of p.changes) lines.push(`    ${fieldText(c, p.action)}`);
-    if (p.note) lines.push(`    ${p.note}`);
-    if (p.error) lines.push(`    ${p.error}`);
+    // Text from Bitbucket or the manifest reaches a terminal: no control character gets through.
+    lines.push(`${p.error ? "x" : SIGN[p.action]} ${label.padEnd(8)} ${escapeUnprintable(p.what)}`);
+    lines.push(`    resource: ${p.type} ${escapeUnprintable(p.name)}`);
+    for (const c of p.changes) lines.push(`    ${escapeUnprintable(fieldText(c, p.action))}`);
+    if (p.note) lines.push(`    ${escapeUnprintable(p.note)}`);
+    if (p.error) lines.push(`    ${escapeUnprintable(p.error)}`);
   }
   if (lines.length > 2) lines.push("");
   lines.push(summaryLine(summarize(r.planned)));
@@ -160,13 +174,9 @@ function markdown(r: PlanReport): string {
     lines.push(`- **${label}** ${plain(p.what)}  `);
     lines.push(`  ${code(`${p.type} ${p.name}`)}`);
     for (const c of p.changes) {
-      lines.push(
-        c.writeOnly
-          ? `  - ${c.field}: _(write-only)_`
-          : p.action === "create" || c.from === undefined
-            ? `  - ${c.field}: ${code(c.to ?? "")}`
-            : `  - ${c.field}: ${code(c.from)} → ${code(c.to ?? "")}`,
-      );
+      const { from, to } = fieldSides(c, p.action);
+      const side = (t: string) => (c.writeOnly ? `_${t}_` : code(t));
+      lines.push(`  - ${c.field}: ${from === undefined ? side(to) : `${side(from)} → ${side(to)}`}`);
     }
     if (p.note) lines.push(`  - _${plain(p.note)}_`);
     if (p.error) lines.push(`  - ${code(p.error)}`);
@@ -176,9 +186,16 @@ function markdown(r: PlanReport): string {
   return lines.join("\n");
 }
 
+/**
+ * The version of `--format json`'s shape (README, "Plan as JSON"): raised when a field changes
+ * meaning or goes away; new fields may appear in any version.
+ */
+export const FORMAT_VERSION = 1;
+
 function json(r: PlanReport): string {
   return JSON.stringify(
     {
+      formatVersion: FORMAT_VERSION,
       manifest: r.manifest,
       apiUrl: r.apiUrl,
       state: r.state ?? null,

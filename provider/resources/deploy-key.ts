@@ -291,10 +291,9 @@ const explain = (e: unknown, what: string) => withContext(hint403(e), what);
 /** How an existing key differs from the declaration. */
 function differences(k: KeyView, n: Normalized): Difference[] {
   const out: Difference[] = [];
-  if ((k.label ?? "") !== n.label)
-    out.push({ field: "label", live: `"${k.label ?? ""}"`, declared: `"${n.label}"` });
+  if ((k.label ?? "") !== n.label) out.push({ field: "label", live: k.label ?? "", declared: n.label });
   if (n.permission !== undefined && k.permission !== n.permission)
-    out.push({ field: "permission", live: String(k.permission), declared: n.permission });
+    out.push({ field: "permission", live: k.permission ?? null, declared: n.permission });
   return out;
 }
 

@@ -108,18 +108,35 @@ export function keptByThisRun(key: string, what: string): boolean {
   return true;
 }
 
+/** A field's value as plan shows it and `--format json` carries it: JSON, never a secret. */
+export type Value = string | number | boolean | readonly string[] | null;
+
+/**
+ * What Bitbucket says of a write-only part (a secret, a secured value): only whether one is set.
+ * `generated`: bitbucket-iac makes one.
+ */
+export type Presence = "set" | "none" | "unknown" | "generated";
+
 /**
  * How an existing object differs from its declaration, field by field: Bitbucket's value and the
- * declared one as shown to people (never a secret), or a write-only part that cannot be compared.
+ * declared one as JSON values (never a secret), or a write-only part, of which only its presence
+ * is known. A write-only part with neither side known cannot be compared (it is sent again).
  */
 export type Difference =
-  { field: string; live: string; declared: string } | { field: string; writeOnly: true };
+  | { field: string; live: Value; declared: Value }
+  | { field: string; writeOnly: true; live?: Presence; declared?: Presence };
 
-/** The difference as the adoption messages say it: `events: repo:push in Bitbucket`. */
+/** A value as people read it: text quoted (JSON), a list in brackets, anything else as it is. */
+export const shown = (v: Value): string =>
+  Array.isArray(v) ? `[${v.map((x) => JSON.stringify(x)).join(", ")}]` : JSON.stringify(v);
+
+/** The difference as the adoption messages say it: `events: ["repo:push"] in Bitbucket`. */
 export const said = (d: Difference): string =>
   "writeOnly" in d
-    ? `${d.field}: set in Bitbucket, write-only, cannot be compared`
-    : `${d.field}: ${d.live} in Bitbucket`;
+    ? d.live === undefined || d.live === "set"
+      ? `${d.field}: set in Bitbucket, write-only, cannot be compared`
+      : `${d.field}: ${d.live === "none" ? "none" : "unknown (not returned)"} in Bitbucket`
+    : `${d.field}: ${shown(d.live)} in Bitbucket`;
 
 /**
  * Where a declaration's object would be found by its natural key, and how one found compares.

@@ -159,7 +159,7 @@ export function lookup(n: Normalized): Lookup<ApiHost> {
       const live = fromApi(n, h).publicKey;
       return live === n.publicKey
         ? []
-        : [{ field: "publicKey", live: "another key", declared: keyShown(n.publicKey) }];
+        : [{ field: "publicKey", live: keyShown(live), declared: keyShown(n.publicKey) }];
     },
   };
 }

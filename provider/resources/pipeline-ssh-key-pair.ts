@@ -204,7 +204,13 @@ export function lookup(n: Normalized): Lookup<ApiPair> {
         writeOnly("privateKey"),
         ...(!isKeyError(pub) && pub.normalized === n.publicKey
           ? []
-          : [{ field: "publicKey", live: "another key", declared: keyShown(n.publicKey) }]),
+          : [
+              {
+                field: "publicKey",
+                live: keyShown(existing.public_key ?? ""),
+                declared: keyShown(n.publicKey),
+              },
+            ]),
       ];
     },
   };

@@ -227,13 +227,23 @@ export async function lookup(n: Normalized): Promise<Lookup<ApiVariable> & { env
         ? [
             writeOnly("value (secured)"),
             // Un-securing replaces the variable (the UI cannot do it): a difference even with no state.
-            ...(n.secured ? [] : [{ field: "secured", live: "true", declared: "false" }]),
+            ...(n.secured ? [] : [{ field: "secured", live: true, declared: false }]),
           ]
         : [
-            ...(v.value !== n.value
-              ? [{ field: "value", live: "another value", declared: "(not shown)" }]
-              : []),
-            ...(n.secured ? [{ field: "secured", live: "false", declared: "true" }] : []),
+            // A plain value is shown (it is not secret); one about to be secured is not.
+            ...(v.value === n.value
+              ? []
+              : n.secured
+                ? [
+                    {
+                      field: "value",
+                      writeOnly: true as const,
+                      live: "set" as const,
+                      declared: "set" as const,
+                    },
+                  ]
+                : [{ field: "value", live: v.value ?? "", declared: n.value }]),
+            ...(n.secured ? [{ field: "secured", live: false, declared: true }] : []),
           ],
   };
 }

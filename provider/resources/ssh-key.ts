@@ -222,9 +222,7 @@ export async function lookup(n: Normalized): Promise<Lookup<ApiKey> & { user: st
       return raw === undefined ? undefined : api.view(raw);
     },
     differences: (k) =>
-      (k.label ?? "") === n.label
-        ? []
-        : [{ field: "label", live: `"${k.label ?? ""}"`, declared: `"${n.label}"` }],
+      (k.label ?? "") === n.label ? [] : [{ field: "label", live: k.label ?? "", declared: n.label }],
   };
 }
 

@@ -548,28 +548,25 @@ const labelOf = (n: Normalized) => (n.flavor === "datacenter" ? (n.name ?? "") :
 /** How an existing hook differs from the declaration; a secret it holds cannot be compared. */
 function differences(h: HookView, n: Normalized): Difference[] {
   const out: Difference[] = [];
-  const quoted = (s: string) => `"${s}"`;
-  if (h.label !== labelOf(n))
-    out.push({ field: apiOf(n).labelField, live: quoted(h.label), declared: quoted(labelOf(n)) });
-  if (h.active !== n.active)
-    out.push({ field: "active", live: String(h.active), declared: String(n.active) });
+  if (h.label !== labelOf(n)) out.push({ field: apiOf(n).labelField, live: h.label, declared: labelOf(n) });
+  if (h.active !== n.active) out.push({ field: "active", live: h.active, declared: n.active });
   if (h.skipCertVerification !== n.skipCertVerification)
     out.push({
       field: "skipCertVerification",
-      live: String(h.skipCertVerification),
-      declared: String(n.skipCertVerification),
+      live: h.skipCertVerification,
+      declared: n.skipCertVerification,
     });
   if (!sameSet(h.events, n.events))
-    out.push({ field: "events", live: h.events.join(", "), declared: [...n.events].sort().join(", ") });
+    out.push({ field: "events", live: [...h.events].sort(), declared: [...n.events].sort() });
   // A server that masks the secret (Data Center) leaves it unknown: a declared one cannot be
   // compared; with none declared there is nothing to compare.
-  const declared = n.generateSecret ? "(generated)" : "(write-only)";
   if (h.secretSet) out.push(writeOnly("secret"));
   else if (n.secret !== undefined || n.generateSecret)
     out.push({
       field: "secret",
-      live: h.secretSet === undefined ? "unknown (not returned)" : "none",
-      declared,
+      writeOnly: true,
+      live: h.secretSet === undefined ? "unknown" : "none",
+      declared: n.generateSecret ? "generated" : "set",
     });
   return out;
 }

@@ -100,7 +100,7 @@ describe("bitbucket-iac plan: what it says", function () {
     await emu.close();
   });
 
-  it("lists each declared field of an object to create, sorted, as people read them: defaults and where it lives left out, URL credentials masked, secrets and values never shown", async () => {
+  it("lists each declared field of an object to create, sorted, as people read them: defaults and where it lives left out, URL credentials masked, values as JSON, plain variable values shown, secrets and secured values never", async () => {
     const r = await run(["plan"], dir);
     assert.equal(r.code, 2, r.err);
     assert.equal(
@@ -110,40 +110,40 @@ describe("bitbucket-iac plan: what it says", function () {
         "",
         `+ create   deploy key ${fingerprint(deployKey)} on acme/api`,
         `    resource: DeployKey deploy-key/acme/api/${fingerprint(deployKey).slice(7, 19)}`,
-        `    key: ssh-ed25519 ${fingerprint(deployKey)}`,
+        `    key: "ssh-ed25519 ${fingerprint(deployKey)}"`,
         '    label: "CI"',
         "+ create   known host deploy.example.test on acme/api",
         "    resource: PipelineKnownHost known-host/acme/api/deploy.example.test",
         '    hostname: "deploy.example.test"',
-        `    publicKey: ssh-ed25519 ${fingerprint(host)}`,
+        `    publicKey: "ssh-ed25519 ${fingerprint(host)}"`,
         "+ create   variable WS_TOKEN on workspace acme",
         "    resource: PipelineVariable variable/acme/*/WS_TOKEN",
-        "    key: WS_TOKEN",
+        '    key: "WS_TOKEN"',
         "    secured: true",
         "    value: (write-only)",
         "+ create   variable REGION on acme/api",
         "    resource: PipelineVariable variable/acme/api/REGION",
-        "    key: REGION",
+        '    key: "REGION"',
         "    secured: false",
-        "    value: (not shown)",
+        '    value: "eu-west-1"',
         "+ create   webhook https://hooks.example.test/ci?token=*** on acme/api",
         "    resource: Webhook webhook/acme/api/hooks.example.test/ci",
         "    active: false",
         '    description: "CI hook"',
-        "    events: pullrequest:created, repo:push",
+        '    events: ["pullrequest:created", "repo:push"]',
         "    secret: (write-only)",
         "    skipCertVerification: true",
         '    url: "https://hooks.example.test/ci?token=***"',
         "+ create   webhook https://hooks.example.test/plain on acme/api",
         "    resource: Webhook webhook/acme/api/hooks.example.test/plain",
         "    active: true",
-        "    events: repo:push",
+        '    events: ["repo:push"]',
         '    url: "https://hooks.example.test/plain"',
         "",
         "Plan: 6 to create, 0 to update, 0 to delete, 0 to adopt with changes; 0 unchanged, 1 OAuth consumer to verify, 1 not looked up (a URL from a secret reference).",
       ].join("\n"),
     );
-    assert.doesNotMatch(r.out, /abc123|eu-west-1/);
+    assert.doesNotMatch(r.out, /abc123/); // the URL's credential; a plain value is shown (#21 item 8)
   });
 
   it("says what it cannot look up and why: an OAuth consumer by its name and workspace, a webhook whose URL is a secret reference", async () => {
@@ -247,9 +247,9 @@ describe("bitbucket-iac plan: what it says", function () {
         "",
         "+ create   variable REGION on acme/api",
         "    resource: PipelineVariable variable/acme/api/REGION",
-        "    key: REGION",
+        '    key: "REGION"',
         "    secured: false",
-        "    value: (not shown)",
+        '    value: "eu-west-1"',
         "    the stack holds it but it is gone from Bitbucket: pulumi up --refresh creates it again",
         "- delete   DeployKey deploy-key/acme/web/no-id",
         "    resource: DeployKey deploy-key/acme/web/no-id",

@@ -123,7 +123,7 @@ describe("bitbucket-iac plan", function () {
     await emu.close();
   });
 
-  it("plans a create of every kind with GETs only, one per collection, secrets and values never shown; exit 2", async () => {
+  it("plans a create of every kind with GETs only, one per collection, secrets and secured values never shown, plain ones shown; exit 2", async () => {
     const r = await run(["plan", "--stats"], dir);
     assert.equal(r.code, 2, r.err);
     const creates = r.out.split("\n").filter((l) => l.startsWith("+ create"));
@@ -141,8 +141,9 @@ describe("bitbucket-iac plan", function () {
     );
     assert.match(r.out, /secret: \(write-only\)/);
     assert.match(r.out, /privateKey: \(write-only\)/);
-    assert.match(r.out, /value: \(not shown\)/);
-    assert.doesNotMatch(r.out, /eu-west-1|not read by plan/);
+    assert.match(r.out, /variable DEPLOY_TOKEN on acme\/api\n.*\n.*\n.*\n {4}value: \(write-only\)\n/);
+    assert.match(r.out, /variable REGION on acme\/api\n.*\n.*\n.*\n {4}value: "eu-west-1"\n/); // plain: shown (#21 item 8)
+    assert.doesNotMatch(r.out, /t0ken-value|not read by plan/);
     assert.match(
       r.out,
       /Plan: 7 to create, 0 to update, 0 to delete, 0 to adopt with changes; 0 unchanged\.$/,
@@ -213,20 +214,23 @@ describe("bitbucket-iac plan", function () {
     assert.equal(adopt.code, 2);
     assert.match(
       adopt.out,
-      /< adopt +webhook https:\/\/hooks\.example\.test\/ci on acme\/api\n.*\n {4}description: "edited by hand" -> ""\n {4}events: repo:fork, repo:push -> repo:push\n/,
+      /< adopt +webhook https:\/\/hooks\.example\.test\/ci on acme\/api\n.*\n {4}description: "edited by hand" -> ""\n {4}events: \["repo:fork", "repo:push"\] -> \["repo:push"\]\n/,
     );
     assert.match(adopt.out, /< adopt +deploy key .*\n.*\n {4}label: "by hand" -> "CI"\n/);
     assert.match(
       adopt.out,
-      /< adopt +variable REGION on acme\/api\n.*\n {4}value: another value -> \(not shown\)\n/,
+      /< adopt +variable REGION on acme\/api\n.*\n {4}value: "us-east-1" -> "eu-west-1"\n/,
     );
     assert.match(adopt.out, /< adopt +SSH key .*\n.*\n {4}label: "old" -> "laptop"\n/);
-    assert.match(adopt.out, /< adopt +known host .*\n.*\n {4}publicKey: another key -> ssh-ed25519 SHA256:/);
     assert.match(
       adopt.out,
-      /< adopt +the Pipelines SSH key pair .*\n.*\n {4}privateKey: \(write-only\)\n {4}publicKey: another key -> ssh-ed25519 SHA256:/,
+      /< adopt +known host .*\n.*\n {4}publicKey: "ssh-ed25519 SHA256:[^"]+" -> "ssh-ed25519 SHA256:/,
     );
-    assert.doesNotMatch(adopt.out, /us-east-1|eu-west-1/);
+    assert.match(
+      adopt.out,
+      /< adopt +the Pipelines SSH key pair .*\n.*\n {4}privateKey: \(write-only\)\n {4}publicKey: "ssh-ed25519 SHA256:[^"]+" -> "ssh-ed25519 SHA256:/,
+    );
+    assert.doesNotMatch(adopt.out, /t0ken-value/); // plain values are shown, secured ones never (#21 item 8)
     assert.match(
       adopt.out,
       /Plan: 0 to create, 0 to update, 0 to delete, 6 to adopt with changes; 1 adopted as they are, 0 unchanged\./,
@@ -261,6 +265,55 @@ describe("bitbucket-iac plan", function () {
       managed.out,
       /write-only/,
       "a managed object's secret is the stack's own: not listed",
+    );
+  });
+
+  it("carries JSON values in --format json (formatVersion 1): lists, booleans and plain values as they are, write-only parts by presence only", async () => {
+    const repo = "/repositories/acme/api";
+    await byHand(emu, "POST", `${repo}/hooks`, {
+      url: "https://hooks.example.test/ci",
+      events: ["repo:push", "repo:fork"],
+      active: false,
+    }); // no secret: the declared one is a certain change
+    await byHand(emu, "POST", `${repo}/pipelines_config/variables`, {
+      key: "REGION",
+      value: "us-east-1",
+      secured: false,
+    });
+    await byHand(emu, "POST", `${repo}/pipelines_config/variables`, {
+      key: "DEPLOY_TOKEN",
+      value: "t0ken-value",
+      secured: true,
+    });
+    const r = await run(["plan", "adopt.yaml", "--format", "json"], dir);
+    assert.equal(r.code, 2, r.err);
+    assert.doesNotMatch(r.out, /t0ken-value/);
+    const plan = JSON.parse(r.out) as {
+      formatVersion: number;
+      resources: Array<{ action: string; name: string; changes: unknown[] }>;
+    };
+    assert.equal(plan.formatVersion, 1);
+    const changes = (name: string) => plan.resources.find((p) => p.name === name)?.changes;
+    assert.deepEqual(changes("webhook/acme/api/hooks.example.test/ci"), [
+      { field: "active", from: false, to: true },
+      { field: "events", from: ["repo:fork", "repo:push"], to: ["repo:push"] },
+      { field: "secret", writeOnly: true, from: "none", to: "set" },
+    ]);
+    assert.deepEqual(changes("variable/acme/api/REGION"), [
+      { field: "value", from: "us-east-1", to: "eu-west-1" },
+    ]);
+    assert.deepEqual(changes("variable/acme/api/DEPLOY_TOKEN"), [
+      { field: "value (secured)", writeOnly: true },
+    ]);
+    // A create lists the declared fields as JSON values; the key pair's private key by presence.
+    assert.deepEqual(changes("ssh-key-pair/acme/api"), [
+      { field: "privateKey", writeOnly: true, to: "set" },
+      { field: "publicKey", to: keyShown(pair.publicLine) },
+    ]);
+    const text = await run(["plan", "adopt.yaml"], dir);
+    assert.match(
+      text.out,
+      /< adopt +webhook https:\/\/hooks\.example\.test\/ci on acme\/api\n.*\n {4}active: false -> true\n {4}events: \["repo:fork", "repo:push"\] -> \["repo:push"\]\n {4}secret: \(none\) -> \(set\)\n/,
     );
   });
 

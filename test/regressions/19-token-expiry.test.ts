@@ -255,7 +255,7 @@ accessTokens:
       assert.equal(due.code, 2, due.out + due.err);
       assert.match(
         due.out,
-        /~ update {3}access token "release-job" of PROJ\/api\n.*\n {4}expiresAt: 2026-04-01T09:00:00\.000Z \(expired\) -> a new token: pulumi up replaces it\n/,
+        /~ update {3}access token "release-job" of PROJ\/api\n.*\n {4}expiresAt: "2026-04-01T09:00:00\.000Z \(expired\)" -> "a new token: pulumi up replaces it"\n/,
       );
     } finally {
       restore();

@@ -127,7 +127,7 @@ describe("issue 8: ownership safety", () => {
       ]);
       assert.match(
         String(run.error?.message),
-        /already exists in Bitbucket and differs from this declaration \(events: pullrequest:created, repo:push in Bitbucket; secret: set in Bitbucket, write-only, cannot be compared\)\. Nothing was changed\. .*adopt: true/,
+        /already exists in Bitbucket and differs from this declaration \(events: \["pullrequest:created", "repo:push"\] in Bitbucket; secret: set in Bitbucket, write-only, cannot be compared\)\. Nothing was changed\. .*adopt: true/,
       );
       assert.deepEqual(writes(f), []);
       await engine.destroy();
