@@ -140,7 +140,7 @@ describe("bitbucket-iac plan --comment on Bitbucket Data Center", function () {
     assert.equal(comments().length, 1, "no second comment");
   });
 
-  it("without X-AUSERNAME (a proxy drops it), posts a new comment each run and says why", async () => {
+  it("without X-AUSERNAME (a proxy drops it), posts a new comment each run and says why; with it again, edits the first", async () => {
     await start();
     emu.store.dc.userHeader = () => undefined;
     for (const n of [1, 2]) {
@@ -155,6 +155,14 @@ describe("bitbucket-iac plan --comment on Bitbucket Data Center", function () {
         /bitbucket-iac plan: Bitbucket Data Center did not say which user the credentials are \(no X-AUSERNAME header.*a new comment was posted; let the X-AUSERNAME response header through to edit one comment instead/,
       );
     }
+    emu.store.dc.userHeader = (n) => n;
+    emu.resetLog();
+    const r = await run(["plan", "--comment"], dir);
+    assert.match(r.err, new RegExp(`updated comment ${comments()[0]!.id} on pull request #7`));
+    assert.doesNotMatch(r.err, /X-AUSERNAME/);
+    assert.deepEqual(writes().map(shown), [
+      `PUT ${PR}/comments/${comments()[0]!.id} {"text":"…","version":0}`,
+    ]);
   });
 
   it("tells our comment by the username the server sends, whatever its case or percent-encoding", async () => {
