@@ -32,6 +32,11 @@ export interface RequestOptions {
 export interface Response<T> {
   status: number;
   data: T;
+  /**
+   * The answer's headers with one value each, names in lower case (e.g. Data Center's
+   * `x-ausername`). Set-Cookie is left out: a session cookie is a credential.
+   */
+  headers: Readonly<Record<string, string>>;
 }
 
 /** The process-wide axios instance, with keep-alive agents. */
@@ -402,8 +407,16 @@ export async function request<T = unknown>(
     throw e;
   }
   if (write) patchWritten(s.apiUrl, method, shown, res.data);
-  return { status: res.status, data: res.data as T };
+  return { status: res.status, data: res.data as T, headers: singleHeaders(res.headers) };
 }
+
+/** Headers with a single string value (Set-Cookie, a list, never is). */
+const singleHeaders = (h: AxiosResponse["headers"]): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(h as Record<string, unknown>).filter(
+      (e): e is [string, string] => typeof e[1] === "string" && e[0].toLowerCase() !== "set-cookie",
+    ),
+  );
 
 /** GET of a single object read often and never written by us (a repository, `/user`): once per run (cache.ts). */
 export function getCached<T>(path: string): Promise<T> {

@@ -48,3 +48,7 @@ export const dcScopeLabel = (s: DcScope) =>
 
 /** A project's repositories (read, paged): what `repositories:` selectors match on Data Center. */
 export const dcReposPath = (project: string) => `/rest/api/latest/projects/${seg(project)}/repos`;
+
+/** A pull request of a repository (spec 9.2 "Pull Requests"); its `/activities` and `/comments` hang below. */
+export const dcPullRequestPath = (s: Required<DcScope>, id: number) =>
+  `${projectBase("api", s)}/pull-requests/${id}`;

@@ -55,7 +55,8 @@ globs) are resolved by \`pulumi up\`. Prints every problem as file:line:column p
 
 exit status: 0 valid, 1 problems, 2 usage`;
 
-const PLAN_HELP = `usage: bitbucket-iac plan [file] [--format text|markdown|json] [--state state.json] [--comment] [--stats]
+const PLAN_HELP = `usage: bitbucket-iac plan [file] [--format text|markdown|json] [--state state.json]
+                          [--comment [--repository W/R] [--pull-request ID]] [--stats]
 
 Reads Bitbucket (GET only: a read-only token is enough) and prints what \`pulumi up\` would do with
 the manifest: create, update (field by field), adopt, conflict (an existing object that differs,
@@ -66,10 +67,14 @@ without adopt: true), delete. Secrets are never read or shown: write-only values
   --state FILE      the stack's state (\`pulumi stack export --file FILE\`): objects the stack manages
                     are updates, and what it manages but no longer declares is deleted. Without it the
                     plan is for a new stack: existing objects are adopted or conflicts.
-  --comment         in a Bitbucket Pipelines pull-request build (BITBUCKET_PR_ID,
-                    BITBUCKET_REPO_FULL_NAME): post the plan as a Markdown comment on the pull request,
-                    or edit the one it posted before (needs the pullrequest scope, and account to
-                    tell its own comment from a reviewer's quote of one)
+  --comment         post the plan as a Markdown comment on the pull request, or edit the one the
+                    same account posted before (a reviewer's quote of it is left alone). Cloud: needs
+                    the pullrequest scope, and account to tell its own comment from a quote. Data
+                    Center: the credentials' user needs read access to the repository
+  --repository W/R  the pull request's repository: workspace/repository (Cloud) or
+                    PROJECT/repository (Data Center); default: BITBUCKET_REPO_FULL_NAME, which
+                    Bitbucket Pipelines sets (on Data Center, set it in Jenkins or Bamboo)
+  --pull-request ID the pull request's number (with --comment); default: BITBUCKET_PR_ID
   --stats           print the requests made (at most one list per repository and kind) on stderr
   -h, --help        show this help
 
@@ -210,6 +215,8 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
       format: { type: "string" },
       state: { type: "string" },
       comment: { type: "boolean" },
+      repository: { type: "string" },
+      "pull-request": { type: "string" },
       stats: { type: "boolean" },
     },
     1,
@@ -217,7 +224,12 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
   const format = (values.format ?? "text") as Format;
   if (!FORMATS.includes(format))
     throw usage(`--format must be one of ${FORMATS.join(", ")}, not "${values.format}"`);
-  const pr = values.comment ? pullRequestFromEnv() : undefined; // before any call: a misplaced --comment fails fast
+  if (values["pull-request"] !== undefined && !values.comment)
+    throw usage("--pull-request names the pull request --comment posts on: add --comment");
+  // Before any call: a misplaced --comment fails fast.
+  const pr = values.comment
+    ? pullRequestFromEnv(process.env, { repository: values.repository, pullRequest: values["pull-request"] })
+    : undefined;
   const file = positionals[0] ?? "bitbucket.yaml";
   const m = load(file, cwd, "plan");
   const state =

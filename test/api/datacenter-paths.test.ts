@@ -7,6 +7,7 @@ import {
   dcAccessKeyPermissionPath,
   dcAccessKeysPath,
   dcHooksPath,
+  dcPullRequestPath,
   dcReposPath,
   dcScopeLabel,
   dcSshKeyPath,
@@ -51,6 +52,14 @@ describe("Data Center paths (bitbucket-api.md §8)", () => {
 
   it("lists a project's repositories under /rest/api/latest", () => {
     assert.equal(dcReposPath("PROJ"), "/rest/api/latest/projects/PROJ/repos");
+  });
+
+  it("puts a repository's pull request under /rest/api/latest, segments encoded (plan --comment)", () => {
+    assert.equal(dcPullRequestPath(REPO, 7), "/rest/api/latest/projects/PROJ/repos/api/pull-requests/7");
+    assert.equal(
+      dcPullRequestPath({ project: "A B", repository: "x/y" }, 7),
+      "/rest/api/latest/projects/A%20B/repos/x%2Fy/pull-requests/7",
+    );
   });
 
   it("percent-encodes every segment, so a name cannot add or climb a path segment", () => {

@@ -1,6 +1,7 @@
 // The emulator's Bitbucket Data Center (shared/bitbucket-api.md §8, §9 items 11-16): projects and
 // their repositories, webhooks, SSH keys (one record per key on the server, shared by the
-// repositories and projects it gives access to, or owned by a user), and HTTP access tokens.
+// repositories and projects it gives access to, or owned by a user), HTTP access tokens, and pull
+// requests with their general comments and activity (what `plan --comment` uses).
 // Plain data and the helpers every /rest route shares: the error envelope, paging, lookups.
 
 import { randomBytes } from "crypto";
@@ -51,11 +52,54 @@ export interface DcToken {
   raw?: string;
 }
 
+/** A general (top-level) pull-request comment. */
+export interface DcComment {
+  id: number;
+  text: string;
+  /** Slug of the user who wrote it. */
+  author: string;
+  /** Starts at 0; every edit adds one. A PUT must send the current one (else 409). */
+  version: number;
+  createdDate: number;
+  updatedDate: number;
+}
+
+/** One entry of a pull request's activity (newest is listed first). */
+export interface DcActivity {
+  id: number;
+  action: "OPENED" | "COMMENTED";
+  /** Slug of the user who acted. */
+  user: string;
+  createdDate: number;
+  /** COMMENTED: the comment (the activity shows it as it is now) and what was done to it. */
+  commentId?: number;
+  commentAction?: "ADDED";
+}
+
+export interface DcPullRequest {
+  id: number;
+  title: string;
+  version: number;
+  createdDate: number;
+  comments: DcComment[];
+  activities: DcActivity[];
+}
+
 export interface DcRepo {
   id: number;
   slug: string;
   hooks: DcHook[];
   grants: DcGrant[];
+  tokens: DcToken[];
+  /** Pull requests by id (only what `plan --comment` reads and writes is modelled). */
+  pullRequests: Map<number, DcPullRequest>;
+}
+
+/** A user of the server: `name` is the username (X-AUSERNAME names it), `slug` its URL form. */
+export interface DcUser {
+  slug: string;
+  name: string;
+  displayName: string;
   tokens: DcToken[];
 }
 
@@ -73,6 +117,8 @@ export interface DcSeed {
   projects?: Record<string, string[]>;
   /** user slugs besides "me" (whom every credential acts as unless it names another) */
   users?: string[];
+  /** "PROJECT/repo" -> ids of open pull requests on it (the repository is created) */
+  pullRequests?: Record<string, number[]>;
   /**
    * Answer webhooks without `configuration.secret` (GET list, GET one, POST and PUT answers), as a
    * server that masks it would: Atlassian does not document that 9.x returns it. Default false
@@ -87,18 +133,35 @@ export const DC_MAX_TOKENS = 100;
 export class DcStore {
   projects = new Map<string, DcProject>();
   keys = new Map<number, DcKey>();
-  users = new Map<string, { slug: string; tokens: DcToken[] }>();
+  users = new Map<string, DcUser>();
   /** See DcSeed.maskWebhookSecret; tests may switch it at any time. */
   maskWebhookSecret: boolean;
+  /**
+   * What an authenticated answer's `X-AUSERNAME` header carries for its user's name: the name, as
+   * Data Center sends it (community.developer.atlassian.com/t/24422). Tests may change it;
+   * undefined sends no header (a proxy in between drops it).
+   */
+  userHeader: (name: string) => string | undefined = (name) => name;
   private nextId = 1;
 
   constructor(seed: DcSeed = {}) {
     this.maskWebhookSecret = seed.maskWebhookSecret === true;
-    for (const u of ["me", ...(seed.users ?? [])]) this.users.set(u, { slug: u, tokens: [] });
+    for (const u of ["me", ...(seed.users ?? [])]) this.addUser(u);
     for (const [key, repos] of Object.entries(seed.projects ?? {})) {
       this.addProject(key);
       for (const r of repos) this.addRepo(key, r);
     }
+    for (const [where, ids] of Object.entries(seed.pullRequests ?? {})) {
+      const [project = "", repo = ""] = where.split("/");
+      for (const id of ids) this.addPullRequest(project, repo, id);
+    }
+  }
+
+  /** A user; `name` (the username) defaults to the slug. */
+  addUser(slug: string, name = slug, displayName = name): DcUser {
+    const u: DcUser = { slug, name, displayName, tokens: [] };
+    this.users.set(slug, u);
+    return u;
   }
 
   id(): number {
@@ -113,9 +176,41 @@ export class DcStore {
 
   addRepo(project: string, slug: string): DcRepo {
     const p = this.projects.get(project) ?? this.addProject(project);
-    const r: DcRepo = { id: this.id(), slug, hooks: [], grants: [], tokens: [] };
+    const r: DcRepo = { id: this.id(), slug, hooks: [], grants: [], tokens: [], pullRequests: new Map() };
     p.repos.set(slug, r);
     return r;
+  }
+
+  /** An open pull request, opened by "me" (the repository is created if need be). */
+  addPullRequest(project: string, repo: string, id: number): DcPullRequest {
+    const r = this.projects.get(project)?.repos.get(repo) ?? this.addRepo(project, repo);
+    const now = Date.now();
+    const pr: DcPullRequest = {
+      id,
+      title: `Pull request ${id}`,
+      version: 0,
+      createdDate: now,
+      comments: [],
+      activities: [{ id: this.id(), action: "OPENED", user: "me", createdDate: now }],
+    };
+    r.pullRequests.set(id, pr);
+    return pr;
+  }
+
+  /** A general comment by `author` (a user slug), with its COMMENTED activity: one added by hand. */
+  addComment(pr: DcPullRequest, author: string, text: string): DcComment {
+    const now = Date.now();
+    const c: DcComment = { id: this.id(), text, author, version: 0, createdDate: now, updatedDate: now };
+    pr.comments.push(c);
+    pr.activities.unshift({
+      id: this.id(),
+      action: "COMMENTED",
+      user: author,
+      createdDate: now,
+      commentId: c.id,
+      commentAction: "ADDED",
+    });
+    return c;
   }
 
   /** A hook put in place as if made by hand in repository (or project) settings. */
@@ -290,3 +385,17 @@ export const repoRef = (p: DcProject, r: DcRepo) => ({
   public: false,
   project: projectRef(p),
 });
+
+/** A user as Data Center shows one (RestApplicationUser); an unknown slug shows as itself. */
+export function userRef(store: DcStore, slug: string) {
+  const u = store.users.get(slug);
+  return {
+    name: u?.name ?? slug,
+    emailAddress: `${slug}@example.test`,
+    active: true,
+    displayName: u?.displayName ?? slug,
+    id: [...store.users.keys()].indexOf(slug) + 1,
+    slug,
+    type: "NORMAL",
+  };
+}

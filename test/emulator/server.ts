@@ -12,6 +12,7 @@ import { dcWebhookRoutes } from "./routes/dc/webhooks";
 import { dcKeyRoutes } from "./routes/dc/keys";
 import { dcTokenRoutes } from "./routes/dc/tokens";
 import { dcProjectRoutes } from "./routes/dc/projects";
+import { dcPullRequestRoutes } from "./routes/dc/pullrequests";
 import { webhookRoutes } from "./routes/webhooks";
 import { hookEventRoutes } from "./routes/hook-events";
 import { oauthRoutes } from "./routes/oauth";
@@ -139,6 +140,7 @@ const ROUTES: Route[] = [
   ...dcWebhookRoutes,
   ...dcKeyRoutes,
   ...dcTokenRoutes,
+  ...dcPullRequestRoutes,
 ];
 
 function match(pattern: string, path: string): Record<string, string> | undefined {
@@ -174,6 +176,16 @@ function authenticate(store: Store, header: string | undefined): Credential | Re
     return c ?? error(401, "Invalid credentials");
   }
   return error(401, "Unsupported authorization scheme");
+}
+
+/**
+ * Data Center names the user of an authenticated answer in its X-AUSERNAME header, even on a 401 or
+ * 404 (community.developer.atlassian.com/t/24422); the store says how (or that a proxy drops it).
+ */
+function withUser(store: Store, c: Credential, reply: Reply): Reply {
+  const slug = c.dcUser ?? "me";
+  const header = store.dc.userHeader(store.dc.users.get(slug)?.name ?? slug);
+  return header === undefined ? reply : { ...reply, headers: { ...reply.headers, "X-AUSERNAME": header } };
 }
 
 export interface Emulator {
@@ -290,10 +302,15 @@ export async function startEmulator(seed: Seed, port = 0): Promise<Emulator> {
       if (DC_PERMISSIONS.indexOf(has) < DC_PERMISSIONS.indexOf(need)) {
         // Data Center answers 401, not 403, for a missing permission (shared/bitbucket-api.md §8.1).
         return {
-          reply: dcError(401, `You are not permitted to access this resource (it needs ${need}).`),
+          reply: withUser(
+            store,
+            auth,
+            dcError(401, `You are not permitted to access this resource (it needs ${need}).`),
+          ),
           route,
         };
       }
+      return { reply: withUser(store, auth, found.route.handle(ctx)), route };
     } else if (found.route.scopes) {
       const auth = authenticate(store, req.headers.authorization);
       if (auth === undefined)
