@@ -23,7 +23,7 @@ import { exportWorkspace } from "./export";
 import { globProblem } from "../manifest/glob";
 import { planAll, readState, repositoriesOf, type PlanStats } from "./plan";
 import { progress } from "./progress";
-import { FORMATS, render, summarize, type Format } from "./report";
+import { COMMENT_LIMIT, FORMATS, render, summarize, type Format } from "./report";
 
 const HELP = `bitbucket-iac: Bitbucket integration setup as code (webhooks, keys, variables, OAuth consumers).
 
@@ -75,6 +75,8 @@ without adopt: true), delete. Secrets are never read or shown: write-only values
                     PROJECT/repository (Data Center); default: BITBUCKET_REPO_FULL_NAME, which
                     Bitbucket Pipelines sets (on Data Center, set it in Jenkins or Bamboo)
   --pull-request ID the pull request's number (with --comment); default: BITBUCKET_PR_ID
+  --out FILE        also write the whole plan to FILE (.md Markdown, .json JSON, else text); a
+                    comment cut to Bitbucket's limit (32,768 characters) names it
   --stats           print the requests made (at most one list per repository and kind) on stderr
   -h, --help        show this help
 
@@ -218,6 +220,7 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
       repository: { type: "string" },
       "pull-request": { type: "string" },
       stats: { type: "boolean" },
+      out: { type: "string" },
     },
     1,
   );
@@ -251,10 +254,17 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
     planned,
   };
   out(render(report, format));
+  if (values.out !== undefined) {
+    fs.writeFileSync(path.resolve(cwd, values.out), render(report, formatOfFile(values.out)) + "\n");
+    err(`bitbucket-iac plan: the full plan written to ${values.out}`);
+  }
   if (values.stats)
     err(statsLine(stats(before, declared.length, repositoriesOf(declared), Date.now() - started)));
   if (pr) {
-    const c = await upsertComment(pr, render(report, "markdown"));
+    const c = await upsertComment(
+      pr,
+      render(report, "markdown", { limit: COMMENT_LIMIT[pr.flavor], fullPlan: values.out }),
+    );
     err(
       `bitbucket-iac plan: ${c.how} comment ${c.id} on pull request #${pr.id} of ${pr.workspace}/${pr.repository}`,
     );
@@ -264,6 +274,10 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
   // 3: `pulumi up` would stop (a conflict, or a resource plan could not read); 2: it would change things.
   return s.errors || s.conflict ? 3 : s.changes ? 2 : 0;
 }
+
+/** `--out FILE`'s format, by its name: `.md` Markdown, `.json` JSON, anything else text. */
+const formatOfFile = (file: string): Format =>
+  /\.(md|markdown)$/i.test(file) ? "markdown" : /\.json$/i.test(file) ? "json" : "text";
 
 /** Progress on the terminal itself, or as plain lines through `err` (CI logs, pipes, tests). */
 const progressStream = (err: Out) =>

@@ -48,6 +48,8 @@ export interface Planned {
   note?: string;
   /** The resource could not be planned (a bad input, a failed read). */
   error?: string;
+  /** Where it is declared to be (`acme/api`, `workspace acme`), to group a plan by. */
+  place?: string;
 }
 
 /** Whether the planned step changes Bitbucket or the stack (an adoption of an object as it is does not). */
@@ -290,10 +292,19 @@ export async function planAll(
     declared.map(async (d) => {
       const p = await planOne(d, managed.has(`${d.type}::${d.name}`));
       tick();
-      return p;
+      return { ...p, place: placeOf(d.inputs) };
     }),
   );
   return [...planned, ...(state ? deletions(state, declared) : [])];
+}
+
+/** Where a resource is declared: `acme/api` (Data Center `PROJ/api`), `workspace acme`, `project PROJ`, or the account. */
+export function placeOf(inputs: Record<string, unknown>): string {
+  const owner = inputs.workspace ?? inputs.project;
+  if (typeof inputs.repository === "string") return `${String(owner)}/${inputs.repository}`;
+  if (typeof inputs.workspace === "string") return `workspace ${inputs.workspace}`;
+  if (typeof inputs.project === "string") return `project ${inputs.project}`;
+  return "the account";
 }
 
 /** Repositories the declared resources live in (`ws/repo`, Data Center `PROJ/repo`), for the cost per repository. */

@@ -159,32 +159,157 @@ const code = (s: string) => "`" + (oneLine(s).replace(/`/g, "'") || " ") + "`";
 /** Text Markdown shows as it is: one line, every character that can start markup escaped. */
 const plain = (s: string) => oneLine(s).replace(/[\\`*_[\]<>!|~&#]/g, (c) => `\\${c}`);
 
-function markdown(r: PlanReport): string {
+/** How the Markdown is cut to fit a pull-request comment. */
+export interface MarkdownLimit {
+  /** The most characters (UTF-16 units, which never undercount) the comment may hold. */
+  limit: number;
+  /** Where the whole plan is (`--out FILE`), named when details are left out. */
+  fullPlan?: string;
+}
+
+/**
+ * Bitbucket's limits on a comment's text: Cloud holds at most 32,768 characters (issue #21,
+ * atlantis#1251); Data Center answers "Please enter a non-empty value less than 32768
+ * characters" (jenkinsci/violation-comments-to-stash-plugin#26).
+ */
+export const COMMENT_LIMIT = { cloud: 32_768, datacenter: 32_767 } as const;
+
+/**
+ * The plan as Markdown, summary first: the totals by kind, then every step a reviewer must not
+ * miss (conflicts, errors, deletes, replaces, adoptions with changes, write-only parts that change)
+ * named one per line, then the details grouped by repository. With a limit, details that do not
+ * fit are left out and counted, with where the whole plan is.
+ */
+function markdown(r: PlanReport, cut?: MarkdownLimit): string {
   const s = summarize(r.planned);
-  const lines = [
+  const head = [
     COMMENT_MARKER,
     `### bitbucket-iac plan: ${s.changes === 0 && !s.errors ? "no changes" : `${s.changes} change${s.changes === 1 ? "" : "s"}`}${s.errors ? `, ${s.errors} error${s.errors === 1 ? "" : "s"}` : ""}`,
     "",
     `${code(r.manifest)} against ${code(r.apiUrl)}, ${r.state ? "with the stack's state" : "planned as for a new stack (no `--state`)"}.`,
     "",
+    `**${summaryLine(s)}**`,
   ];
   const items = listed(r.planned);
-  for (const p of items) {
-    const label = p.error ? "error" : p.action;
-    lines.push(`- **${label}** ${plain(p.what)}  `);
-    lines.push(`  ${code(`${p.type} ${p.name}`)}`);
-    for (const c of p.changes) {
-      const { from, to } = fieldSides(c, p.action);
-      const side = (t: string) => (c.writeOnly ? `_${t}_` : code(t));
-      lines.push(`  - ${c.field}: ${from === undefined ? side(to) : `${side(from)} → ${side(to)}`}`);
-    }
-    if (p.note) lines.push(`  - _${plain(p.note)}_`);
-    if (p.error) lines.push(`  - ${code(p.error)}`);
+  const budget = new Budget(cut?.limit ?? Infinity, head.join("\n").length + FOOTER_RESERVE);
+  const totals = totalsByKind(items);
+  const attention = items.filter(needsAttention);
+  const parts = [head.join("\n")];
+  if (totals.length) parts.push(budget.take(["", "**By kind:**", ...totals], "kinds"));
+  if (attention.length) {
+    const lines = attention.map((p) => `- **${label(p)}** ${plain(p.what)} (${code(`${p.type} ${p.name}`)})`);
+    parts.push(budget.take(["", `**Needs attention (${attention.length}):**`, ...lines], "steps"));
   }
-  if (items.length) lines.push("");
-  lines.push(`**${summaryLine(s)}**`);
+  let shown = 0;
+  for (const [place, group] of byPlace(items)) {
+    const blocks = group.map(detail);
+    const fit = budget.fitting(["", `#### ${plain(place)}`], blocks);
+    if (fit.length) parts.push(["", `#### ${plain(place)}`, ...fit].join("\n"));
+    shown += fit.length;
+    if (fit.length < blocks.length) break;
+  }
+  if (shown < items.length) parts.push(`\n${leftOut(items.length - shown, cut?.fullPlan)}`);
+  return parts.join("\n");
+}
+
+/** Room kept for the line that says what was left out. */
+const FOOTER_RESERVE = 400;
+
+/** Characters left under a limit: whole lines are taken while they fit. */
+class Budget {
+  constructor(
+    private readonly limit: number,
+    private used: number,
+  ) {}
+
+  /** `lines` as far as they fit (a first line always); what does not fit is counted in a last line. */
+  take(lines: string[], what: string): string {
+    const kept: string[] = [];
+    for (const [i, line] of lines.entries()) {
+      const rest = lines.length - i;
+      if (i > 1 && this.used + line.length + 1 + 80 > this.limit) {
+        kept.push(`- … and ${rest} more ${what}, in the full plan`);
+        this.used += kept[kept.length - 1]!.length + 1;
+        break;
+      }
+      kept.push(line);
+      this.used += line.length + 1;
+    }
+    return kept.join("\n");
+  }
+
+  /** The blocks that fit after `header` (none when not even the first one does). */
+  fitting(header: string[], blocks: string[]): string[] {
+    const headerSize = header.join("\n").length + 1;
+    const fit: string[] = [];
+    let size = headerSize;
+    for (const b of blocks) {
+      if (this.used + size + b.length + 1 > this.limit) break;
+      fit.push(b);
+      size += b.length + 1;
+    }
+    if (fit.length) this.used += size;
+    return fit;
+  }
+}
+
+const label = (p: Planned) => (p.error ? "error" : p.action);
+
+/** A step a reviewer must see by name: it stops `pulumi up`, loses something, or changes a secret. */
+const needsAttention = (p: Planned): boolean =>
+  Boolean(p.error) ||
+  p.action === "conflict" ||
+  p.action === "delete" ||
+  (p.action as string) === "replace" ||
+  (p.action === "adopt" && isChange(p)) ||
+  (p.action === "update" && p.changes.some((c) => c.writeOnly && c.from !== undefined && c.from !== c.to));
+
+/** `- Webhook: 3 to create, 1 to delete` for each kind with steps listed. */
+function totalsByKind(items: Planned[]): string[] {
+  const counts = new Map<string, Map<string, number>>();
+  for (const p of items) {
+    const byAction = counts.get(p.type) ?? new Map<string, number>();
+    byAction.set(label(p), (byAction.get(label(p)) ?? 0) + 1);
+    counts.set(p.type, byAction);
+  }
+  const said: Record<string, string> = { error: "could not be planned", conflict: "in conflict" };
+  return [...counts]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(
+      ([type, byAction]) =>
+        `- ${type}: ${[...byAction].map(([a, n]) => `${n} ${said[a] ?? `to ${a}`}`).join(", ")}`,
+    );
+}
+
+/** The listed steps grouped by where they are (`acme/api`), places sorted; steps keep their order. */
+function byPlace(items: Planned[]): Array<[string, Planned[]]> {
+  const groups = new Map<string, Planned[]>();
+  for (const p of items) {
+    const place = p.place ?? "no longer declared (from the stack's state)";
+    groups.set(place, [...(groups.get(place) ?? []), p]);
+  }
+  return [...groups].sort(([a], [b]) => a.localeCompare(b));
+}
+
+/** One step with its field changes, note and error, as list items. */
+function detail(p: Planned): string {
+  const lines = [`- **${label(p)}** ${plain(p.what)}  `, `  ${code(`${p.type} ${p.name}`)}`];
+  for (const c of p.changes) {
+    const { from, to } = fieldSides(c, p.action);
+    const side = (t: string) => (c.writeOnly ? `_${t}_` : code(t));
+    lines.push(`  - ${c.field}: ${from === undefined ? side(to) : `${side(from)} → ${side(to)}`}`);
+  }
+  if (p.note) lines.push(`  - _${plain(p.note)}_`);
+  if (p.error) lines.push(`  - ${code(p.error)}`);
   return lines.join("\n");
 }
+
+const leftOut = (n: number, fullPlan: string | undefined) =>
+  `_${n} more step${n === 1 ? "" : "s"} not shown here (Bitbucket's comment limit): ${
+    fullPlan === undefined
+      ? "run `bitbucket-iac plan --out plan.md` to keep the full plan as a file"
+      : `the full plan is in ${code(fullPlan)}, kept with this build`
+  }._`;
 
 /**
  * The version of `--format json`'s shape (README, "Plan as JSON"): raised when a field changes
@@ -207,6 +332,7 @@ function json(r: PlanReport): string {
   );
 }
 
-export function render(r: PlanReport, format: Format): string {
-  return format === "json" ? json(r) : format === "markdown" ? markdown(r) : text(r);
+/** The plan in `format`; Markdown cut to `cut.limit` characters when given (a comment). */
+export function render(r: PlanReport, format: Format, cut?: MarkdownLimit): string {
+  return format === "json" ? json(r) : format === "markdown" ? markdown(r, cut) : text(r);
 }

@@ -160,6 +160,7 @@ describe("bitbucket-iac plan: what it says", function () {
         action: "verify",
         what: 'OAuth consumer "CI" in acme',
         note: "Bitbucket has no API to read consumers: pulumi up verifies its key and secret with a client_credentials grant",
+        place: "workspace acme",
       },
       {
         type: "Webhook",
@@ -168,6 +169,7 @@ describe("bitbucket-iac plan: what it says", function () {
         action: "verify",
         what: "webhook (secret not read by plan) on acme/api",
         note: "its url comes from a secret reference, which plan does not read, so plan cannot look it up; pulumi up finds it by that value and adopts or creates it",
+        place: "acme/api",
       },
     ]);
     assert.deepEqual(

@@ -345,6 +345,21 @@ describe("bitbucket-iac plan", function () {
 
 \`bitbucket.yaml\` against \`http://127.0.0.1:PORT/2.0\`, planned as for a new stack (no \`--state\`).
 
+**Plan: 0 to create, 0 to update, 0 to delete, 0 to adopt with changes, 4 conflicts (pulumi up would stop); 3 adopted as they are, 0 unchanged.**
+
+**By kind:**
+- DeployKey: 1 in conflict
+- PipelineSshKeyPair: 1 in conflict
+- PipelineVariable: 1 in conflict
+- Webhook: 1 in conflict
+
+**Needs attention (4):**
+- **conflict** deploy key ${fingerprint(hookKey)} on acme/api (\`DeployKey deploy-key/acme/api/${fingerprint(hookKey).slice(7, 19)}\`)
+- **conflict** the Pipelines SSH key pair of acme/api (\`PipelineSshKeyPair ssh-key-pair/acme/api\`)
+- **conflict** variable DEPLOY\\_TOKEN on acme/api (\`PipelineVariable variable/acme/api/DEPLOY_TOKEN\`)
+- **conflict** webhook https://hooks.example.test/ci on acme/api (\`Webhook webhook/acme/api/hooks.example.test/ci\`)
+
+#### acme/api
 - **conflict** deploy key ${fingerprint(hookKey)} on acme/api  
   \`DeployKey deploy-key/acme/api/${fingerprint(hookKey).slice(7, 19)}\`
   - label: \`"by hand"\` → \`"CI"\`
@@ -360,9 +375,7 @@ describe("bitbucket-iac plan", function () {
 - **conflict** webhook https://hooks.example.test/ci on acme/api  
   \`Webhook webhook/acme/api/hooks.example.test/ci\`
   - secret: _(write-only)_
-  - _it exists and differs (or holds a write-only value): pulumi up stops here with no write; set adopt: true to take it over, or declare it as it is_
-
-**Plan: 0 to create, 0 to update, 0 to delete, 0 to adopt with changes, 4 conflicts (pulumi up would stop); 3 adopted as they are, 0 unchanged.**`,
+  - _it exists and differs (or holds a write-only value): pulumi up stops here with no write; set adopt: true to take it over, or declare it as it is_`,
     );
   });
 

@@ -45,7 +45,10 @@ function render(ctx: Ctx, where: { ws: Workspace; repo: Repo; pr: PullRequest },
   };
 }
 
-/** `content.raw` of a request body, or the 400 Bitbucket answers without it. */
+/** The most characters a comment holds on Bitbucket Cloud (a longer one answers 400: atlantis#1251). */
+export const MAX_COMMENT_CHARACTERS = 32_768;
+
+/** `content.raw` of a request body, or the 400 Bitbucket answers without it or when too long. */
 function rawOf(ctx: Ctx): string | Reply {
   const content = body(ctx).content as { raw?: unknown } | undefined;
   if (typeof content?.raw !== "string" || content.raw.trim() === "") {
@@ -53,6 +56,7 @@ function rawOf(ctx: Ctx): string | Reply {
       fields: { "content.raw": ["This field is required."] },
     });
   }
+  if ([...content.raw].length > MAX_COMMENT_CHARACTERS) return error(400, "Bad Request");
   return content.raw;
 }
 

@@ -100,12 +100,16 @@ function activities(ctx: Ctx): Reply {
   );
 }
 
-/** The request's `text`, or Data Center's 400 without one. */
+/**
+ * The request's `text`, or Data Center's 400 without one or with 32,768 characters or more
+ * ("Please enter a non-empty value less than 32768 characters":
+ * jenkinsci/violation-comments-to-stash-plugin#26).
+ */
 function textOf(ctx: Ctx): string | Reply {
   const text = body(ctx).text;
-  return typeof text === "string" && text.trim() !== ""
+  return typeof text === "string" && text.trim() !== "" && text.length < 32_768
     ? text
-    : dcError(400, "Please enter a non-empty value", "text");
+    : dcError(400, "Please enter a non-empty value less than 32768 characters", "text");
 }
 
 function create(ctx: Ctx): Reply {
