@@ -48,3 +48,7 @@ export const dcScopeLabel = (s: DcScope) =>
 
 /** A project's repositories (read, paged): what `repositories:` selectors match on Data Center. */
 export const dcReposPath = (project: string) => `/rest/api/latest/projects/${seg(project)}/repos`;
+
+/** A commit's Code Insights report (its key); `/annotations` below it (bitbucket-datacenter-9.2 spec). */
+export const dcReportPath = (project: string, repository: string, commit: string, key: string) =>
+  `/rest/insights/latest/projects/${seg(project)}/repos/${seg(repository)}/commits/${seg(commit)}/reports/${seg(key)}`;

@@ -12,7 +12,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
-import { credentialsOf, loadSettings } from "../api/auth";
+import { credentialsOf, flavorSetting, loadSettings } from "../api/auth";
 import { clearCache } from "../api/cache";
 import { requestStats, setReadOnly } from "../api/client";
 import { expand } from "../manifest/expand";
@@ -21,6 +21,7 @@ import { pullRequestFromEnv, upsertComment } from "./comment";
 import { declaredBy } from "./declared";
 import { exportWorkspace } from "./export";
 import { globProblem } from "../manifest/glob";
+import { insightsOf, pathInRepository, publishReport, reportTarget } from "./insights";
 import { planAll, readState, repositoriesOf, type PlanStats } from "./plan";
 import { progress } from "./progress";
 import { FORMATS, render, summarize, type Format } from "./report";
@@ -55,7 +56,8 @@ globs) are resolved by \`pulumi up\`. Prints every problem as file:line:column p
 
 exit status: 0 valid, 1 problems, 2 usage`;
 
-const PLAN_HELP = `usage: bitbucket-iac plan [file] [--format text|markdown|json] [--state state.json] [--comment] [--stats]
+const PLAN_HELP = `usage: bitbucket-iac plan [file] [--format text|markdown|json] [--state state.json] [--comment]
+                          [--report [--commit SHA] [--repository R]] [--stats]
 
 Reads Bitbucket (GET only: a read-only token is enough) and prints what \`pulumi up\` would do with
 the manifest: create, update (field by field), adopt, conflict (an existing object that differs,
@@ -70,6 +72,15 @@ without adopt: true), delete. Secrets are never read or shown: write-only values
                     BITBUCKET_REPO_FULL_NAME): post the plan as a Markdown comment on the pull request,
                     or edit the one it posted before (needs the pullrequest scope, and account to
                     tell its own comment from a reviewer's quote of one)
+  --report          publish the plan as a Code Insights report on the pull request's head commit:
+                    FAILED on a conflict or a resource that could not be planned (exit 3), else
+                    PASSED; the totals as data, one annotation per change at its entry's line in the
+                    manifest. A rerun replaces it. Needs the repository scope (Cloud), REPO_READ
+                    (Data Center)
+  --commit SHA      the commit --report publishes on (default: BITBUCKET_COMMIT, which Bitbucket
+                    Pipelines sets): its full hash
+  --repository R    its repository, WORKSPACE/slug or, on Data Center, PROJECT/slug (default:
+                    BITBUCKET_REPO_FULL_NAME, which Bitbucket Pipelines sets)
   --stats           print the requests made (at most one list per repository and kind) on stderr
   -h, --help        show this help
 
@@ -211,6 +222,9 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
       state: { type: "string" },
       comment: { type: "boolean" },
       stats: { type: "boolean" },
+      report: { type: "boolean" },
+      commit: { type: "string" },
+      repository: { type: "string" },
     },
     1,
   );
@@ -218,6 +232,7 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
   if (!FORMATS.includes(format))
     throw usage(`--format must be one of ${FORMATS.join(", ")}, not "${values.format}"`);
   const pr = values.comment ? pullRequestFromEnv() : undefined; // before any call: a misplaced --comment fails fast
+  const target = reportTarget(values, flavorSetting()); // so does a misplaced --report
   const file = positionals[0] ?? "bitbucket.yaml";
   const m = load(file, cwd, "plan");
   const state =
@@ -247,6 +262,12 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
       `bitbucket-iac plan: ${c.how} comment ${c.id} on pull request #${pr.id} of ${pr.workspace}/${pr.repository}`,
     );
     if (c.note) err(`bitbucket-iac plan: ${c.note}`);
+  }
+  if (target) {
+    const r = await publishReport(target, insightsOf(report, pathInRepository(file, process.env, cwd)));
+    err(
+      `bitbucket-iac plan: Code Insights report ${r.key} (${r.passed ? "passed" : "failed"}, ${r.annotations} annotation${r.annotations === 1 ? "" : "s"}${r.omitted ? `, ${r.omitted} more not annotated` : ""}) on commit ${target.commit.slice(0, 12)} of ${target.owner}/${target.repository}`,
+    );
   }
   const s = summarize(planned);
   // 3: `pulumi up` would stop (a conflict, or a resource plan could not read); 2: it would change things.

@@ -12,6 +12,7 @@ import { dcWebhookRoutes } from "./routes/dc/webhooks";
 import { dcKeyRoutes } from "./routes/dc/keys";
 import { dcTokenRoutes } from "./routes/dc/tokens";
 import { dcProjectRoutes } from "./routes/dc/projects";
+import { dcInsightsRoutes } from "./routes/dc/insights";
 import { webhookRoutes } from "./routes/webhooks";
 import { hookEventRoutes } from "./routes/hook-events";
 import { oauthRoutes } from "./routes/oauth";
@@ -21,6 +22,7 @@ import { variableRoutes } from "./routes/variables";
 import { pipelinesSshRoutes } from "./routes/pipelines-ssh";
 import { repositoryRoutes } from "./routes/repositories";
 import { pullRequestRoutes } from "./routes/pullrequests";
+import { reportRoutes } from "./routes/reports";
 
 export interface Reply {
   status: number;
@@ -134,11 +136,13 @@ const ROUTES: Route[] = [
   ...pipelinesSshRoutes,
   ...repositoryRoutes,
   ...pullRequestRoutes,
+  ...reportRoutes,
   ...oauthRoutes,
   ...dcProjectRoutes,
   ...dcWebhookRoutes,
   ...dcKeyRoutes,
   ...dcTokenRoutes,
+  ...dcInsightsRoutes,
 ];
 
 function match(pattern: string, path: string): Record<string, string> | undefined {
