@@ -7,6 +7,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
+import * as yaml from "yaml";
 import { INSIGHTS_LIMITS, REPORT_KEY } from "../../provider/cli/insights";
 import { UNPRINTABLE } from "../../provider/text";
 import { startEmulator, type Emulator } from "../emulator/server";
@@ -380,5 +381,22 @@ describe("bitbucket-iac plan --report on Bitbucket Data Center", function () {
         "m",
       ),
     );
+  });
+});
+
+describe("examples/pipelines/bitbucket-pipelines.yml publishes the report", () => {
+  it("plans every pull request with --report beside --comment, and the exit-code gate", () => {
+    const file = path.resolve(__dirname, "../../examples/pipelines/bitbucket-pipelines.yml");
+    const doc = yaml.parse(fs.readFileSync(file, "utf8")) as {
+      pipelines: { "pull-requests": Record<string, Array<{ step: { script: string[] } }>> };
+    };
+    const script = doc.pipelines["pull-requests"]["**"]![0]!.step.script;
+    const plan = script.filter((l) => l.includes("bitbucket-iac plan"));
+    assert.equal(plan.length, 1);
+    assert.match(
+      plan[0]!,
+      /^npx bitbucket-iac plan bitbucket\.yaml (?=.*--comment)(?=.*--report).* \|\| \[ \$\? -eq 2 \]$/,
+    );
+    assert.doesNotMatch(plan[0]!, /--commit|--repository/, "Pipelines' own variables say where");
   });
 });
