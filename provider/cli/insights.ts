@@ -34,6 +34,7 @@ import { dcReportPath } from "../api/datacenter";
 import { isApiError } from "../api/errors";
 import type { Flavor } from "../resources/validate";
 import { escapeUnprintable } from "../text";
+import type { Declared } from "./declared";
 import { isChange, type FieldChange, type Planned } from "./plan";
 import { summarize, summaryLine, type PlanReport, type Summary } from "./report";
 
@@ -187,6 +188,18 @@ export interface Insights {
   omitted: number;
 }
 
+/** A planned step and the manifest line of the entry that declares it (none for a delete). */
+export type Located = Planned & { line?: number };
+
+/** Each planned step with the line of its declaration (Declared.line). */
+export function located(planned: Planned[], declared: Declared[]): Located[] {
+  const lines = new Map(declared.map((d) => [`${d.type}::${d.name}`, d.line]));
+  return planned.map((p) => {
+    const line = p.action === "delete" ? undefined : lines.get(`${p.type}::${p.name}`);
+    return line === undefined ? p : { ...p, line };
+  });
+}
+
 /** How much a step asks of a reviewer: an up that would stop, then what destroys, then the rest. */
 const SEVERITY: Record<string, Severity> = {
   error: "HIGH",
@@ -200,7 +213,10 @@ const RANK: Record<Severity, number> = { HIGH: 0, MEDIUM: 1, LOW: 2 };
  * The report of a plan: its result, totals and one finding per change, conflict and error (what
  * the comment lists), at `manifestPath` (relative to the repository) and each entry's line.
  */
-export function insightsOf(r: PlanReport, manifestPath: string | undefined): Insights {
+export function insightsOf(
+  r: PlanReport & { planned: Located[] },
+  manifestPath: string | undefined,
+): Insights {
   const s = summarize(r.planned);
   const all = r.planned
     .filter((p) => p.error !== undefined || isChange(p))
@@ -237,7 +253,7 @@ const totals = (s: Summary): Array<[string, number]> => [
   ["Errors", s.errors],
 ];
 
-function finding(p: Planned, manifestPath: string | undefined): Finding {
+function finding(p: Located, manifestPath: string | undefined): Finding {
   const label = p.error !== undefined ? "error" : p.action;
   const severity = SEVERITY[label] ?? "LOW";
   return {

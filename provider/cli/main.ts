@@ -21,7 +21,7 @@ import { pullRequestFromEnv, upsertComment } from "./comment";
 import { declaredBy } from "./declared";
 import { exportWorkspace } from "./export";
 import { globProblem } from "../manifest/glob";
-import { insightsOf, pathInRepository, publishReport, reportTarget } from "./insights";
+import { insightsOf, located, pathInRepository, publishReport, reportTarget } from "./insights";
 import { planAll, readState, repositoriesOf, type PlanStats } from "./plan";
 import { progress } from "./progress";
 import { FORMATS, render, summarize, type Format } from "./report";
@@ -264,7 +264,11 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
     if (c.note) err(`bitbucket-iac plan: ${c.note}`);
   }
   if (target) {
-    const r = await publishReport(target, insightsOf(report, pathInRepository(file, process.env, cwd)));
+    const where = pathInRepository(file, process.env, cwd);
+    const r = await publishReport(
+      target,
+      insightsOf({ ...report, planned: located(planned, declared) }, where),
+    );
     err(
       `bitbucket-iac plan: Code Insights report ${r.key} (${r.passed ? "passed" : "failed"}, ${r.annotations} annotation${r.annotations === 1 ? "" : "s"}${r.omitted ? `, ${r.omitted} more not annotated` : ""}) on commit ${target.commit.slice(0, 12)} of ${target.owner}/${target.repository}`,
     );

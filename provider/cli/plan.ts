@@ -46,8 +46,6 @@ export interface Planned {
   note?: string;
   /** The resource could not be planned (a bad input, a failed read). */
   error?: string;
-  /** The manifest line of the entry that declares it (Declared.line); none for a delete. */
-  line?: number;
 }
 
 /** Whether the planned step changes Bitbucket or the stack (an adoption of an object as it is does not). */
@@ -287,7 +285,7 @@ export async function planAll(
     declared.map(async (d) => {
       const p = await planOne(d, managed.has(`${d.type}::${d.name}`));
       tick();
-      return d.line !== undefined ? { ...p, line: d.line } : p;
+      return p;
     }),
   );
   return [...planned, ...(state ? deletions(state, declared) : [])];

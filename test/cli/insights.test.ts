@@ -13,12 +13,13 @@ import {
   insightsOf,
   pathInRepository,
   reportTarget,
+  type Located,
 } from "../../provider/cli/insights";
 import type { Planned } from "../../provider/cli/plan";
 import { escapeUnprintable, UNPRINTABLE } from "../../provider/text";
 import { fuzzParams } from "../fuzz/params";
 
-const planned = (action: Planned["action"], i: number, extra: Partial<Planned> = {}): Planned => ({
+const planned = (action: Planned["action"], i: number, extra: Partial<Located> = {}): Located => ({
   action,
   type: "Webhook",
   name: `webhook/acme/api/h${i}`,
