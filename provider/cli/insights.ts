@@ -359,6 +359,27 @@ export interface Published {
   omitted: number;
 }
 
+/**
+ * `plan --report`: publishes the plan of `manifest` (as given, from `cwd`) on the target commit,
+ * and says so in a line.
+ */
+export async function publishPlan(
+  t: ReportTarget,
+  r: PlanReport,
+  declared: Declared[],
+  manifest: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  const ins = insightsOf(
+    { ...r, planned: located(r.planned, declared) },
+    pathInRepository(manifest, env, cwd),
+  );
+  const p = await publishReport(t, ins);
+  const more = p.omitted ? `, ${p.omitted} more not annotated` : "";
+  return `Code Insights report ${p.key} (${p.passed ? "passed" : "failed"}, ${p.annotations} annotation${p.annotations === 1 ? "" : "s"}${more}) on commit ${t.commit.slice(0, 12)} of ${t.owner}/${t.repository}`;
+}
+
 /** Publishes the report on the target commit, replacing the one an earlier run published there. */
 export async function publishReport(t: ReportTarget, ins: Insights): Promise<Published> {
   try {

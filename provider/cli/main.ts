@@ -21,7 +21,7 @@ import { pullRequestFromEnv, upsertComment } from "./comment";
 import { declaredBy } from "./declared";
 import { exportWorkspace } from "./export";
 import { globProblem } from "../manifest/glob";
-import { insightsOf, located, pathInRepository, publishReport, reportTarget } from "./insights";
+import { publishPlan, reportTarget } from "./insights";
 import { planAll, readState, repositoriesOf, type PlanStats } from "./plan";
 import { progress } from "./progress";
 import { FORMATS, render, summarize, type Format } from "./report";
@@ -263,16 +263,7 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
     );
     if (c.note) err(`bitbucket-iac plan: ${c.note}`);
   }
-  if (target) {
-    const where = pathInRepository(file, process.env, cwd);
-    const r = await publishReport(
-      target,
-      insightsOf({ ...report, planned: located(planned, declared) }, where),
-    );
-    err(
-      `bitbucket-iac plan: Code Insights report ${r.key} (${r.passed ? "passed" : "failed"}, ${r.annotations} annotation${r.annotations === 1 ? "" : "s"}${r.omitted ? `, ${r.omitted} more not annotated` : ""}) on commit ${target.commit.slice(0, 12)} of ${target.owner}/${target.repository}`,
-    );
-  }
+  if (target) err(`bitbucket-iac plan: ${await publishPlan(target, report, declared, file, cwd)}`);
   const s = summarize(planned);
   // 3: `pulumi up` would stop (a conflict, or a resource plan could not read); 2: it would change things.
   return s.errors || s.conflict ? 3 : s.changes ? 2 : 0;
