@@ -92,3 +92,7 @@ export const repositoryPath = (workspace: string, repository: string) =>
   `${repositoriesPath(workspace)}/${seg(repository)}`;
 export const projectPath = (workspace: string, project: string) =>
   `${workspacePath(workspace)}/projects/${seg(project)}`;
+
+/** A commit's Code Insights report (`reportId`: its uuid or our external id); `/annotations` below it. */
+export const reportPath = (workspace: string, repository: string, commit: string, reportId: string) =>
+  `${repositoryPath(workspace, repository)}/commit/${seg(commit)}/reports/${seg(reportId)}`;

@@ -52,3 +52,6 @@ export const dcReposPath = (project: string) => `/rest/api/latest/projects/${seg
 /** A pull request of a repository (spec 9.2 "Pull Requests"); its `/activities` and `/comments` hang below. */
 export const dcPullRequestPath = (s: Required<DcScope>, id: number) =>
   `${projectBase("api", s)}/pull-requests/${id}`;
+/** A commit's Code Insights report (its key); `/annotations` below it (bitbucket-datacenter-9.2 spec). */
+export const dcReportPath = (project: string, repository: string, commit: string, key: string) =>
+  `/rest/insights/latest/projects/${seg(project)}/repos/${seg(repository)}/commits/${seg(commit)}/reports/${seg(key)}`;

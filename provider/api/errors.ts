@@ -7,7 +7,8 @@
 // where in practice `detail` may be an object ({required, granted} on a scope 403) and
 // `fields` may be an object of arrays or an array of strings. Data Center sends
 //   {"errors":[{"context","message","exceptionName"}]}.
-// The OAuth token endpoint sends RFC 6749 {"error","error_description"}.
+// The OAuth token endpoint sends RFC 6749 {"error","error_description"}; Cloud's Code Insights
+// (reports) service its own {"message", ...}.
 
 export const API_ERROR_CODE = "BITBUCKET_API_ERROR";
 
@@ -87,6 +88,9 @@ export function parseErrorBody(
       apiMessage: typeof b.error_description === "string" ? `${b.error_description} (${b.error})` : b.error,
     };
   }
+  // Cloud's Code Insights service answers {"key", "message", "arguments"} or {"code", "message"}
+  // (reviewdog/reviewdog#1285, mc1arke/sonarqube-community-branch-plugin#209).
+  if (b.error === undefined && typeof b.message === "string") return { apiMessage: b.message };
   const e = (b.error ?? {}) as Record<string, unknown>;
   const out: ReturnType<typeof parseErrorBody> = {
     apiMessage: typeof e.message === "string" ? e.message : "no message",

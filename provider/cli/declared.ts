@@ -11,6 +11,7 @@ import { verified } from "../kinds";
 import { deployManifest } from "../manifest/deploy";
 import type { RepoLister } from "../manifest/expand";
 import type { Manifest } from "../manifest/load";
+import type { Loc } from "../kinds/kind";
 
 /** One custom resource the program declares. */
 export interface Declared {
@@ -22,6 +23,8 @@ export interface Declared {
   inputs: Record<string, unknown>;
   /** Input fields given as secrets: never shown, never compared. */
   secrets: string[];
+  /** The manifest line of the entry that declares it (an integration's child: its integration's). */
+  line?: number;
 }
 
 /** The value every secret reference takes here: never sent, never shown. */
@@ -77,14 +80,41 @@ async function declare(m: Manifest, repos?: RepoLister): Promise<Declared[]> {
       state: verified(type)?.assumed(inputs) ?? inputs,
     };
   });
-  const { outputs } = await deployManifest(m, repos, {
+  const { outputs, resources, declaredAt } = await deployManifest(m, repos, {
     secret: () => pulumi.secret(SECRET_PLACEHOLDER),
   });
   // Wait for every output (an integration's gate fails here when its consumer lacks a scope)...
   await Promise.all(Object.values(outputs).map((o) => awaitOutputs(o)));
   // ...then for registrations still under way.
   await registrations.settled(SETTLE_LIMIT_MS);
+  const lines = linesOf(resources, declaredAt);
+  for (const d of declared) {
+    const line = lines.get(`${d.type}::${d.name}`);
+    if (line !== undefined) d.line = line;
+  }
   return declared;
+}
+
+/** A resource as the Pulumi SDK (resource.ts) holds it: a component knows its children. */
+type WithChildren = pulumi.Resource & { __childResources?: Set<pulumi.Resource> };
+
+/**
+ * The manifest line of every declared resource, by `type::name`: its entry's, and for the children
+ * of a component (an integration's webhooks, keys, tokens), the component's entry's. The SDK's
+ * mocks do not say a resource's parent; the SDK's Resource constructor adds each child to its
+ * parent's `__childResources` (@pulumi/pulumi resource.ts), which is read here.
+ */
+function linesOf(resources: Record<string, pulumi.Resource>, at: Record<string, Loc>): Map<string, number> {
+  const lines = new Map<string, number>();
+  const visit = (r: WithChildren, line: number) => {
+    lines.set(`${pulumi.resourceType(r).split(":").pop()}::${pulumi.resourceName(r)}`, line);
+    for (const child of r.__childResources ?? []) visit(child, line);
+  };
+  for (const [name, r] of Object.entries(resources)) {
+    const loc = at[name];
+    if (loc !== undefined) visit(r, loc.line);
+  }
+  return lines;
 }
 
 /** What a custom resource registration answers: its id and output state. */

@@ -2,7 +2,8 @@
 // The command line:
 //   validate [file]   the manifest, offline: every problem as file:line:column. Exit 0 valid, 1 problems.
 //   plan [file]       what `pulumi up` would do, read from live Bitbucket (read-only calls).
-//                     Exit 0 no changes, 2 changes, 1 error (terraform's -detailed-exitcode).
+//                     Exit 0 no changes, 2 changes (terraform's -detailed-exitcode), 3 an up would
+//                     stop (a conflict, a resource not planned), 1 error. --out, --comment, --report.
 //   export            a manifest of what a workspace has, every entry adopt: true.
 // Usage errors exit 2 (plan: 1, since its 2 means "changes").
 //
@@ -12,18 +13,19 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
-import { credentialsOf, loadSettings } from "../api/auth";
+import { credentialsOf, flavorSetting, loadSettings } from "../api/auth";
 import { clearCache } from "../api/cache";
 import { requestStats, setReadOnly } from "../api/client";
 import { expand } from "../manifest/expand";
 import { isManifestError, loadManifest, shownProblems, type Manifest } from "../manifest/load";
-import { pullRequestFromEnv, upsertComment } from "./comment";
-import { declaredBy } from "./declared";
+import { pullRequestFromEnv, upsertComment, type PullRequestRef } from "./comment";
+import { declaredBy, type Declared } from "./declared";
 import { exportWorkspace } from "./export";
 import { globProblem } from "../manifest/glob";
+import { publishPlan, reportTarget, type ReportTarget } from "./insights";
 import { planAll, readState, repositoriesOf, type PlanStats } from "./plan";
 import { progress } from "./progress";
-import { COMMENT_LIMIT, FORMATS, render, summarize, type Format } from "./report";
+import { COMMENT_LIMIT, FORMATS, render, summarize, type Format, type PlanReport } from "./report";
 
 const HELP = `bitbucket-iac: Bitbucket integration setup as code (webhooks, keys, variables, OAuth consumers).
 
@@ -55,8 +57,8 @@ globs) are resolved by \`pulumi up\`. Prints every problem as file:line:column p
 
 exit status: 0 valid, 1 problems, 2 usage`;
 
-const PLAN_HELP = `usage: bitbucket-iac plan [file] [--format text|markdown|json] [--state state.json]
-                          [--comment [--repository W/R] [--pull-request ID]] [--stats]
+const PLAN_HELP = `usage: bitbucket-iac plan [file] [--format text|markdown|json] [--state state.json] [--out FILE]
+                          [--comment [--pull-request ID]] [--report [--commit SHA]] [--repository R] [--stats]
 
 Reads Bitbucket (GET only: a read-only token is enough) and prints what \`pulumi up\` would do with
 the manifest: create, update (field by field), adopt, conflict (an existing object that differs,
@@ -67,16 +69,23 @@ without adopt: true), delete. Secrets are never read or shown: write-only values
   --state FILE      the stack's state (\`pulumi stack export --file FILE\`): objects the stack manages
                     are updates, and what it manages but no longer declares is deleted. Without it the
                     plan is for a new stack: existing objects are adopted or conflicts.
+  --out FILE        also write the whole plan to FILE (.md Markdown, .json JSON, else text); a
+                    comment cut to Bitbucket's limit (32,768 characters) names it
   --comment         post the plan as a Markdown comment on the pull request, or edit the one the
                     same account posted before (a reviewer's quote of it is left alone). Cloud: needs
                     the pullrequest scope, and account to tell its own comment from a quote. Data
                     Center: the credentials' user needs read access to the repository
-  --repository W/R  the pull request's repository: workspace/repository (Cloud) or
+  --pull-request ID the pull request's number (with --comment); default: BITBUCKET_PR_ID
+  --report          publish the plan as a Code Insights report on the pull request's head commit:
+                    FAILED on a conflict or a resource that could not be planned (exit 3), else
+                    PASSED; the totals as data, one annotation per change at its entry's line in the
+                    manifest. A rerun replaces it. Needs the repository scope (Cloud), REPO_READ
+                    (Data Center)
+  --commit SHA      the commit --report publishes on (default: BITBUCKET_COMMIT, which Bitbucket
+                    Pipelines sets): its full hash
+  --repository R    the repository of the pull request and commit: workspace/repository (Cloud) or
                     PROJECT/repository (Data Center); default: BITBUCKET_REPO_FULL_NAME, which
                     Bitbucket Pipelines sets (on Data Center, set it in Jenkins or Bamboo)
-  --pull-request ID the pull request's number (with --comment); default: BITBUCKET_PR_ID
-  --out FILE        also write the whole plan to FILE (.md Markdown, .json JSON, else text); a
-                    comment cut to Bitbucket's limit (32,768 characters) names it
   --stats           print the requests made (at most one list per repository and kind) on stderr
   -h, --help        show this help
 
@@ -221,6 +230,8 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
       "pull-request": { type: "string" },
       stats: { type: "boolean" },
       out: { type: "string" },
+      report: { type: "boolean" },
+      commit: { type: "string" },
     },
     1,
   );
@@ -229,10 +240,11 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
     throw usage(`--format must be one of ${FORMATS.join(", ")}, not "${values.format}"`);
   if (values["pull-request"] !== undefined && !values.comment)
     throw usage("--pull-request names the pull request --comment posts on: add --comment");
-  // Before any call: a misplaced --comment fails fast.
+  // Before any call: a misplaced --comment or --report fails fast.
   const pr = values.comment
     ? pullRequestFromEnv(process.env, { repository: values.repository, pullRequest: values["pull-request"] })
     : undefined;
+  const target = reportTarget(values, flavorSetting());
   const file = positionals[0] ?? "bitbucket.yaml";
   const m = load(file, cwd, "plan");
   const state =
@@ -254,25 +266,44 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
     planned,
   };
   out(render(report, format));
-  if (values.out !== undefined) {
-    fs.writeFileSync(path.resolve(cwd, values.out), render(report, formatOfFile(values.out)) + "\n");
-    err(`bitbucket-iac plan: the full plan written to ${values.out}`);
-  }
   if (values.stats)
     err(statsLine(stats(before, declared.length, repositoriesOf(declared), Date.now() - started)));
+  await deliver(report, { out: values.out, pr, target, declared, file, cwd }, err);
+  const s = summarize(planned);
+  // 3: `pulumi up` would stop (a conflict, or a resource plan could not read); 2: it would change things.
+  return s.errors || s.conflict ? 3 : s.changes ? 2 : 0;
+}
+
+/** Where a plan goes besides standard output: `--out FILE`, `--comment`, `--report`. */
+async function deliver(
+  report: PlanReport,
+  to: {
+    out?: string;
+    pr?: PullRequestRef;
+    target?: ReportTarget;
+    declared: Declared[];
+    file: string;
+    cwd: string;
+  },
+  err: Out,
+): Promise<void> {
+  if (to.out !== undefined) {
+    fs.writeFileSync(path.resolve(to.cwd, to.out), render(report, formatOfFile(to.out)) + "\n");
+    err(`bitbucket-iac plan: the full plan written to ${to.out}`);
+  }
+  const pr = to.pr;
   if (pr) {
     const c = await upsertComment(
       pr,
-      render(report, "markdown", { limit: COMMENT_LIMIT[pr.flavor], fullPlan: values.out }),
+      render(report, "markdown", { limit: COMMENT_LIMIT[pr.flavor], fullPlan: to.out }),
     );
     err(
       `bitbucket-iac plan: ${c.how} comment ${c.id} on pull request #${pr.id} of ${pr.workspace}/${pr.repository}`,
     );
     if (c.note) err(`bitbucket-iac plan: ${c.note}`);
   }
-  const s = summarize(planned);
-  // 3: `pulumi up` would stop (a conflict, or a resource plan could not read); 2: it would change things.
-  return s.errors || s.conflict ? 3 : s.changes ? 2 : 0;
+  if (to.target)
+    err(`bitbucket-iac plan: ${await publishPlan(to.target, report, to.declared, to.file, to.cwd)}`);
 }
 
 /** `--out FILE`'s format, by its name: `.md` Markdown, `.json` JSON, anything else text. */

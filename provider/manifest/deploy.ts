@@ -23,6 +23,8 @@ export interface DeployResult {
   outputs: Record<string, unknown>;
   /** The declared resources by Pulumi name. */
   resources: Record<string, pulumi.Resource>;
+  /** Where each of them is declared: its entry's position in the manifest, by Pulumi name. */
+  declaredAt: Record<string, Loc>;
 }
 
 export interface DeployOptions {
@@ -51,6 +53,7 @@ export async function deployManifest(
   const specs = expand(m, lister);
   const secret = readSecrets(m, specs, opts);
   const resources: Record<string, pulumi.Resource> = {};
+  const declaredAt: Record<string, Loc> = {};
   const out: Record<string, Record<string, unknown>> = {};
   const secretOuts: Record<string, Record<string, pulumi.Output<string | undefined>>> = {};
   const consumers = new Map<string, OAuthConsumer>();
@@ -64,6 +67,7 @@ export async function deployManifest(
     };
     const d = kindOf(s.kind).declare(s, entry, ctx);
     resources[s.name] = d.resource;
+    declaredAt[s.name] = s.loc;
     (out[s.kind] ??= {})[d.outputKey ?? s.name] = d.output;
     for (const [output, v] of Object.entries(d.secretOutputs ?? {})) (secretOuts[output] ??= {})[s.name] = v;
   }
@@ -71,7 +75,7 @@ export async function deployManifest(
   for (const { key } of KINDS) if (out[key]) outputs[key] = out[key];
   for (const [output, values] of Object.entries(secretOuts))
     outputs[output] = pulumi.secret(pulumi.all(values));
-  return { outputs, resources };
+  return { outputs, resources, declaredAt };
 }
 
 /** The entry a spec was expanded from. */

@@ -38,7 +38,7 @@ describe("API errors", () => {
     );
   });
 
-  it("reads Data Center errors[], OAuth errors and plain text", () => {
+  it("reads Data Center errors[], OAuth errors, Code Insights errors and plain text", () => {
     assert.equal(
       parseErrorBody({ errors: [{ context: "name", message: "required" }, { message: "two" }] }).apiMessage,
       "name: required; two",
@@ -47,6 +47,18 @@ describe("API errors", () => {
       parseErrorBody({ error: "unauthorized_client", error_description: "Invalid OAuth client credentials" })
         .apiMessage,
       "Invalid OAuth client credentials (unauthorized_client)",
+    );
+    assert.equal(
+      parseErrorBody({
+        key: "report-service.general.bad-request",
+        message: "The summary field cannot contain more than 450 characters.",
+        arguments: {},
+      }).apiMessage,
+      "The summary field cannot contain more than 450 characters.",
+    );
+    assert.equal(
+      parseErrorBody({ code: 400, message: "Bulk upload supports a maximum of 100 annotations." }).apiMessage,
+      "Bulk upload supports a maximum of 100 annotations.",
     );
     assert.equal(parseErrorBody("Bad Request\n").apiMessage, "Bad Request");
     assert.equal(parseErrorBody(undefined).apiMessage, "no message");

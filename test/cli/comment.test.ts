@@ -142,7 +142,7 @@ describe("examples/pipelines/bitbucket-pipelines.yml", () => {
     const calls = scripts.flatMap((l) => [...l.matchAll(/bitbucket-iac (\w+)([^|;&]*)/g)]);
     assert.deepEqual(
       calls.map(([, command, rest]) => `${command}${rest!.match(/ --[a-z]+/g)?.join("") ?? ""}`),
-      ["validate", "plan --comment --stats", "validate"],
+      ["validate", "plan --comment --report --stats", "validate"],
       "the pipeline's bitbucket-iac calls: validate and plan on a pull request, validate on main",
     );
     for (const [, command, rest] of calls) {

@@ -65,6 +65,14 @@ const EXTRA_STATUSES: Array<{ method: RegExp; path: RegExp; status: number; why:
   { method: /./, path: /./, status: 429, why: "rate limiting (support.atlassian.com api-request-limits)" },
 ]; // prettier-ignore
 
+/**
+ * A Code Insights data field's value is a number, boolean, string or link object as its `type`
+ * says (both report operations' own "Data field formats" table; the Data Center schema's example
+ * is `9`), where both specs' schemas (`report_data`, `RestInsightReportData`) say `object`.
+ */
+const insightDataValue = (e: ErrorObject) =>
+  e.keyword === "type" && /(^|\/)data\/\d+\/value$/.test(e.instancePath) && typeof e.data !== "object";
+
 /** A JSON pointer into the spec, as a URI fragment. */
 const pointer = (...tokens: string[]) =>
   `#/${tokens.map((t) => encodeURIComponent(t.replace(/~/g, "~0").replace(/\//g, "~1"))).join("/")}`;
@@ -109,12 +117,14 @@ const DATACENTER: Profile = {
     { method: /./, path: /./, status: 429, why: "rate limiting (confluence: Improving instance stability with rate limiting)" },
   ],
   deviation: (e) =>
+    insightDataValue(e) ||
     (e.keyword === "type" && typeof e.data === "number" && /\/createdDate$/.test(e.instancePath)) ||
     (e.keyword === "type" && e.data === null && /^\/errors\/\d+\/(context|exceptionName)$/.test(e.instancePath)),
 }; // prettier-ignore
 
 /** Response-body departures from the spec's schemas that real Bitbucket sends. */
 function acceptedDeviation(e: ErrorObject): boolean {
+  if (insightDataValue(e)) return true;
   // Never-used keys and keys without expiry have `last_used: null` / `expires_on: null` (the
   // spec's own deploy-key examples; ansible's bitbucket_access_key docs).
   if (e.keyword === "type" && e.data === null && /\/(last_used|expires_on)$/.test(e.instancePath))
@@ -263,12 +273,16 @@ export class Contract {
     );
   }
 
-  /** Request bodies omit the output-only `type` discriminator (at any depth), so its absence is fine. */
+  /**
+   * Request bodies omit the output-only `type` discriminator (at any depth), so its absence is fine;
+   * so are Code Insights data values typed as they say.
+   */
   private validateRequest(ref: string, body: unknown): string[] {
     const v = this.validator(ref);
     if (v(body)) return [];
     return (v.errors ?? [])
       .filter((err) => !(err.keyword === "required" && err.params.missingProperty === "type"))
+      .filter((err) => !insightDataValue(err))
       .map((err) => `${err.instancePath || "/"} ${err.message} (${ref})`);
   }
 }

@@ -13,6 +13,7 @@ import { dcKeyRoutes } from "./routes/dc/keys";
 import { dcTokenRoutes } from "./routes/dc/tokens";
 import { dcProjectRoutes } from "./routes/dc/projects";
 import { dcPullRequestRoutes } from "./routes/dc/pullrequests";
+import { dcInsightsRoutes } from "./routes/dc/insights";
 import { webhookRoutes } from "./routes/webhooks";
 import { hookEventRoutes } from "./routes/hook-events";
 import { oauthRoutes } from "./routes/oauth";
@@ -22,6 +23,7 @@ import { variableRoutes } from "./routes/variables";
 import { pipelinesSshRoutes } from "./routes/pipelines-ssh";
 import { repositoryRoutes } from "./routes/repositories";
 import { pullRequestRoutes } from "./routes/pullrequests";
+import { reportRoutes } from "./routes/reports";
 
 export interface Reply {
   status: number;
@@ -135,12 +137,14 @@ const ROUTES: Route[] = [
   ...pipelinesSshRoutes,
   ...repositoryRoutes,
   ...pullRequestRoutes,
+  ...reportRoutes,
   ...oauthRoutes,
   ...dcProjectRoutes,
   ...dcWebhookRoutes,
   ...dcKeyRoutes,
   ...dcTokenRoutes,
   ...dcPullRequestRoutes,
+  ...dcInsightsRoutes,
 ];
 
 function match(pattern: string, path: string): Record<string, string> | undefined {

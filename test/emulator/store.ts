@@ -4,6 +4,7 @@
 import { randomUUID } from "crypto";
 import { isKeyError, parsePublicKey } from "../../provider/ssh";
 import { DcStore, type DcSeed } from "./dc";
+import { InsightsStore } from "./insights";
 
 export interface Hook {
   uuid: string;
@@ -176,6 +177,8 @@ export class Store {
   consumers = new Map<string, Consumer>();
   accounts = new Map<string, Account>();
   dc: DcStore;
+  /** Code Insights reports and annotations, both flavors. */
+  insights = new InsightsStore();
   /**
    * The emulator's clock (epoch ms): Data Center token dates and expiry, credential expiry. A test
    * moves it, and gives the provider's host the same instant through BITBUCKET_IAC_NOW.
