@@ -35,8 +35,8 @@ import { isApiError } from "../api/errors";
 import type { Flavor } from "../resources/validate";
 import { escapeUnprintable } from "../text";
 import type { Declared } from "./declared";
-import { isChange, type FieldChange, type Planned } from "./plan";
-import { summarize, summaryLine, type PlanReport, type Summary } from "./report";
+import { isChange, type Planned } from "./plan";
+import { fieldText, summarize, summaryLine, type PlanReport, type Summary } from "./report";
 
 /** The report's id (Cloud) and key (Data Center): the same on every run, so a rerun replaces it. */
 export const REPORT_KEY = "bitbucket-iac-plan";
@@ -263,7 +263,7 @@ function finding(p: Located, manifestPath: string | undefined): Finding {
     summary: `${label} ${p.what}`,
     details: [
       `resource: ${p.type} ${p.name}`,
-      ...p.changes.map(fieldText),
+      ...p.changes.map((c) => fieldText(c, p.action)),
       ...(p.note !== undefined ? [p.note] : []),
       ...(p.error !== undefined ? [p.error] : []),
     ].join("; "),
@@ -271,16 +271,6 @@ function finding(p: Located, manifestPath: string | undefined): Finding {
     ...(manifestPath !== undefined && p.line !== undefined && { line: p.line }),
   };
 }
-
-/** A value as the report shows it: text as it is, anything else as JSON. */
-const valueText = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
-
-const fieldText = (c: FieldChange) =>
-  c.writeOnly
-    ? `${c.field}: (write-only)`
-    : c.from === undefined
-      ? `${c.field}: ${valueText(c.to)}`
-      : `${c.field}: ${valueText(c.from)} -> ${valueText(c.to)}`;
 
 /** External ids are unique within a report: a second resource with the same hash gets a suffix. */
 function uniqueIds(findings: Finding[]): Finding[] {

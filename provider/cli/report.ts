@@ -109,7 +109,8 @@ export function fieldSides(c: FieldChange, action: Action): { from?: string; to:
     : { from: shown(c.from), to: shown(c.to) };
 }
 
-const fieldText = (c: FieldChange, action: Action) => {
+/** `field: from -> to` (or `field: to`) on one line, as text output shows a field's change. */
+export const fieldText = (c: FieldChange, action: Action) => {
   const { from, to } = fieldSides(c, action);
   return from === undefined ? `${c.field}: ${to}` : `${c.field}: ${from} -> ${to}`;
 };
