@@ -133,6 +133,9 @@ describe("examples/pipelines/bitbucket-pipelines.yml", () => {
     assert.ok(
       pr.some((l) => /bitbucket-iac plan bitbucket\.yaml --comment .*\|\| \[ \$\? -eq 2 \]$/.test(l)),
     );
+    const step = doc.definitions.steps[0]!.step as { artifacts?: string[] };
+    assert.deepEqual(step.artifacts, ["plan.md"], "the whole plan (--out plan.md) is kept with the build");
+    assert.ok(pr.some((l) => l.includes("--out plan.md")));
     const main = doc.pipelines.branches.main![0]!.step.script;
     assert.ok(main.includes("pulumi up --yes"));
   });
@@ -142,7 +145,7 @@ describe("examples/pipelines/bitbucket-pipelines.yml", () => {
     const calls = scripts.flatMap((l) => [...l.matchAll(/bitbucket-iac (\w+)([^|;&]*)/g)]);
     assert.deepEqual(
       calls.map(([, command, rest]) => `${command}${rest!.match(/ --[a-z]+/g)?.join("") ?? ""}`),
-      ["validate", "plan --comment --report --stats", "validate"],
+      ["validate", "plan --comment --report --out --stats", "validate"],
       "the pipeline's bitbucket-iac calls: validate and plan on a pull request, validate on main",
     );
     for (const [, command, rest] of calls) {
