@@ -48,8 +48,12 @@ export function unwrapSecrets(v: unknown): unknown {
   return v;
 }
 
-/** How long the program may take to register everything (it waits on nothing but its own outputs). */
-const SETTLE_LIMIT_MS = 30_000;
+/**
+ * How long the program may take to register everything (it waits on nothing but its own outputs),
+ * and how long no registration must start before it counts as done. Data, so a test that plans
+ * hundreds of times may shorten the quiet (test/fuzz/plan-up.test.ts).
+ */
+export const SETTLE = { limitMs: 30_000, quietMs: 100 };
 
 /**
  * Runs the manifest's program under mocks and returns what it declares, in declaration order.
@@ -87,7 +91,7 @@ async function declare(m: Manifest, repos?: RepoLister): Promise<Declared[]> {
   // Wait for every output (an integration's gate fails here when its consumer lacks a scope)...
   await Promise.all(Object.values(outputs).map((o) => awaitOutputs(o)));
   // ...then for registrations still under way.
-  await registrations.settled(SETTLE_LIMIT_MS);
+  await registrations.settled(SETTLE.limitMs, SETTLE.quietMs);
   return declared;
 }
 

@@ -318,7 +318,14 @@ async function planNew(c: Checked, managed: boolean): Promise<Planned> {
         note: `it is the object ${keeper} manages, which this stack holds and keeps: two resources would manage one object, and pulumi up stops (declared by two resources); keep one entry for it`,
       };
     }
-    const diffs = l.differences(found).map((x) => fromDifference(x, secrets));
+    const renews = planner.adoptRenews ?? {};
+    const diffs = l
+      .differences(found)
+      .map((x) =>
+        "writeOnly" in x && renews[x.field] !== undefined
+          ? { field: x.field, from: "set", to: renews[x.field] }
+          : fromDifference(x, secrets),
+      );
     const comparable = diffs.filter((x) => !x.writeOnly);
     if (managed) {
       return { ...base, action: comparable.length ? "update" : "nothing", what: l.what, changes: comparable };
@@ -499,15 +506,9 @@ function shownValue(field: string, v: unknown): string {
 /** Delete steps for what the stack manages but the manifest no longer declares (nor carries over by an alias). */
 export function deletions(state: StateResource[], declared: Declared[]): Planned[] {
   const names = new Set(declared.map((d) => `${d.type}::${d.name}`));
-  const carried = new Set(
-    declared.flatMap((d) =>
-      names.has(`${d.type}::${d.name}`) && !state.some((r) => r.type === d.type && r.name === d.name)
-        ? (d.aliases ?? []).map((a) => `${d.type}::${a}`)
-        : [],
-    ),
-  );
+  const carried = new Set(declared.map((d) => heldBy(state, d)).filter((r) => r !== false));
   return state
-    .filter((r) => !names.has(`${r.type}::${r.name}`) && !carried.has(`${r.type}::${r.name}`))
+    .filter((r) => !names.has(`${r.type}::${r.name}`) && !carried.has(r))
     .map((r) => ({
       action: "delete" as const,
       type: r.type,

@@ -53,7 +53,13 @@ export const accessTokens = {
     );
     return { resource: r, output: r.tokenId, secretOutputs: { accessTokenValues: r.token } };
   },
-  plan: { check: accessTokenProvider.check!, lookup, read: accessTokenProvider.read!, changes: changesOf },
+  plan: {
+    check: accessTokenProvider.check!,
+    lookup,
+    read: accessTokenProvider.read!,
+    changes: changesOf,
+    adoptRenews: { token: "a new token (the one found is revoked)" },
+  },
 } satisfies KindDescriptor<AccessTokenEntry, "accessTokens", "AccessToken">;
 
 /** A user's token has no project or repositories; a repository token takes repository permissions. */

@@ -222,6 +222,11 @@ export interface LookupPlanner {
   secretHashes?: Record<string, string>;
   /** Its update sends the whole object to a path of its own (PUT), so it makes it again when it is gone. */
   updateRemakes?: true;
+  /**
+   * Write-only fields adopting always makes anew, and what they become (an access token: the one
+   * found is revoked and a new one made): a certain change, though the value cannot be compared.
+   */
+  adoptRenews?: Record<string, string>;
 }
 
 /** A resource plan cannot read back: what it is, and why `pulumi up` verifies it instead. */

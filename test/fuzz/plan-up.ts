@@ -30,11 +30,23 @@ const VARIABLES = ["REGION", "TOKEN"];
 const VALUES = ["eu-west-1", "us-east-1"];
 export const HOSTNAME = "deploy.example.test";
 
+/** The OAuth consumer made by hand in Bitbucket (the emulator's seed), with its key and secret. */
+export const CONSUMER = {
+  key: "ck-plan-up",
+  secret: "cs-plan-up",
+  scopes: ["repository", "webhook"],
+  private: true,
+};
+const CONSUMER_NAMES = ["CI", "CI bot"];
+const CONSUMER_SCOPES = [["repository"], ["repository", "webhook"]];
+
 /** Stack config every run has: each secret field reads one key, so its value never changes between runs. */
 export const SECRETS = {
   hookSecret: "hook-s3cret",
   varSecret: "var-s3cret",
   pairKey: PAIR.privatePem,
+  consumerKey: CONSUMER.key,
+  consumerSecret: CONSUMER.secret,
 };
 
 // ---- manifests -----------------------------------------------------------------------------------
@@ -47,6 +59,7 @@ interface Hook {
   active: boolean;
   secret: "none" | "ref" | "generate";
   adopt: boolean;
+  retain: boolean;
 }
 interface Key {
   key: number;
@@ -67,6 +80,7 @@ export interface Manifest {
   knownHost?: { key: number; adopt: boolean };
   keyPair?: { adopt: boolean };
   integration?: { id: number; events: number; adopt: boolean };
+  consumer?: { name: number; scopes: number };
 }
 
 const idx = (n: number) => fc.nat({ max: n - 1 });
@@ -78,6 +92,7 @@ const hook: fc.Arbitrary<Hook> = fc.record({
   active: fc.boolean(),
   secret: fc.constantFrom("none" as const, "ref" as const, "generate" as const),
   adopt: fc.boolean(),
+  retain: fc.boolean(),
 });
 const key = (keys: number): fc.Arbitrary<Key> =>
   fc.record({ key: idx(keys), label: idx(LABELS.length), adopt: fc.boolean() });
@@ -101,6 +116,7 @@ export const manifest: fc.Arbitrary<Manifest> = fc.record(
     knownHost: fc.record({ key: idx(HOST_KEYS.length), adopt: fc.boolean() }),
     keyPair: fc.record({ adopt: fc.boolean() }),
     integration: fc.record({ id: idx(2), events: idx(EVENTS.length), adopt: fc.boolean() }),
+    consumer: fc.record({ name: idx(CONSUMER_NAMES.length), scopes: idx(CONSUMER_SCOPES.length) }),
   },
   { requiredKeys: ["hooks", "deployKeys", "sshKeys", "variables"] },
 );
@@ -119,6 +135,7 @@ export function manifestText(m: Manifest): string {
         (h.active ? "" : "\n    active: false") +
         (h.secret === "ref" ? "\n    secret: { fromConfig: hookSecret }" : "") +
         (h.secret === "generate" ? "\n    secret: { generate: true }" : "") +
+        (h.retain ? "\n    retainOnDelete: true" : "") +
         adoptLine(h.adopt),
     );
   }
@@ -147,9 +164,13 @@ export function manifestText(m: Manifest): string {
     out.push(
       `pipelineSshKeyPairs:\n  - repositories: [api]\n    privateKey: { fromConfig: pairKey }\n    publicKey: ${PAIR.publicLine}${adoptLine(m.keyPair.adopt)}`,
     );
+  if (m.consumer)
+    out.push(
+      `oauthConsumers:\n  - id: ci\n    name: ${CONSUMER_NAMES[m.consumer.name]}\n    scopes: [${CONSUMER_SCOPES[m.consumer.scopes]!.join(", ")}]\n    key: { fromConfig: consumerKey }\n    secret: { fromConfig: consumerSecret }`,
+    );
   if (m.integration)
     out.push(
-      `integrations:\n  - id: ci${m.integration.id || ""}\n    preset: generic\n    repositories: [api]\n    options:\n      webhooks: [{ url: "${INTEGRATION_URL}", events: [${EVENTS[m.integration.events]!.join(", ")}] }]${adoptLine(m.integration.adopt)}`,
+      `integrations:\n  - id: ci${m.integration.id || ""}\n    preset: generic${m.consumer ? "\n    consumer: ci" : ""}\n    repositories: [api]\n    options:\n      webhooks: [{ url: "${INTEGRATION_URL}", events: [${EVENTS[m.integration.events]!.join(", ")}] }]${adoptLine(m.integration.adopt)}`,
     );
   return out.join("\n") + "\n";
 }
