@@ -25,6 +25,8 @@ export interface Declared {
   secrets: string[];
   /** The manifest line of the entry that declares it (an integration's child: its integration's). */
   line?: number;
+  /** Names it had before (Pulumi aliases): the engine carries a stack's resource over under its new name. */
+  aliases?: string[];
 }
 
 /** The value every secret reference takes here: never sent, never shown. */
@@ -49,8 +51,12 @@ export function unwrapSecrets(v: unknown): unknown {
   return v;
 }
 
-/** How long the program may take to register everything (it waits on nothing but its own outputs). */
-const SETTLE_LIMIT_MS = 30_000;
+/**
+ * How long the program may take to register everything (it waits on nothing but its own outputs),
+ * and how long no registration must start before it counts as done. Data, so a test that plans
+ * hundreds of times may shorten the quiet (test/fuzz/plan-up.test.ts).
+ */
+export const SETTLE = { limitMs: 30_000, quietMs: 100 };
 
 /**
  * Runs the manifest's program under mocks and returns what it declares, in declaration order.
@@ -74,19 +80,21 @@ async function declare(m: Manifest, repos?: RepoLister): Promise<Declared[]> {
   const registrations = await mockRegistrations("plan", async (type, name, raw) => {
     const inputs = unwrapSecrets(raw) as Record<string, unknown>;
     const secrets = Object.keys(raw).filter((k) => isSecret(raw[k]));
-    declared.push({ type, name, inputs, secrets });
+    const was = aliases.get(name);
+    declared.push({ type, name, inputs, secrets, ...(was?.length && { aliases: was }) });
     return {
       id: name,
       state: verified(type)?.assumed(inputs) ?? inputs,
     };
   });
+  const aliases = aliasesByName();
   const { outputs, resources, declaredAt } = await deployManifest(m, repos, {
     secret: () => pulumi.secret(SECRET_PLACEHOLDER),
   });
   // Wait for every output (an integration's gate fails here when its consumer lacks a scope)...
   await Promise.all(Object.values(outputs).map((o) => awaitOutputs(o)));
   // ...then for registrations still under way.
-  await registrations.settled(SETTLE_LIMIT_MS);
+  await registrations.settled(SETTLE.limitMs, SETTLE.quietMs);
   const lines = linesOf(resources, declaredAt);
   for (const d of declared) {
     const line = lines.get(`${d.type}::${d.name}`);
@@ -128,12 +136,12 @@ export type Registrar = (
  * Installs Pulumi's mocks for a program about to run: every custom resource it registers goes to
  * `register` (type: the last part of its token, inputs as sent, secrets still marked), components
  * get no state. `settled` resolves once no registration is under way and none has started for
- * 100 ms (or after `limitMs`): registrations that wait on other resources' outputs come late.
+ * `quietMs` (100 ms; or after `limitMs`): registrations that wait on other resources' outputs come late.
  */
 export async function mockRegistrations(
   stack: string,
   register: Registrar,
-): Promise<{ settled(limitMs: number): Promise<void> }> {
+): Promise<{ settled(limitMs: number, quietMs?: number): Promise<void> }> {
   let calls = 0;
   let pending = 0;
   await pulumi.runtime.setMocks(
@@ -155,14 +163,39 @@ export async function mockRegistrations(
     false,
   );
   return {
-    async settled(limitMs) {
-      for (let waited = 0, last = -1, quiet = 0; quiet < 10 && waited < limitMs; waited += 10) {
+    async settled(limitMs, quietMs = 100) {
+      for (let waited = 0, last = -1, quiet = 0; quiet * 10 < quietMs && waited < limitMs; waited += 10) {
         await new Promise((r) => setTimeout(r, 10));
         quiet = pending === 0 && calls === last ? quiet + 1 : 0;
         last = calls;
       }
     },
   };
+}
+
+/**
+ * The aliases of each resource the program registers from now on, by name. The mocks hand
+ * `newResource` no options: they are read off the RegisterResource request, as the engine reads them.
+ */
+function aliasesByName(): Map<string, string[]> {
+  const byName = new Map<string, string[]>();
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: RegisterRequest, cb: unknown): unknown;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    byName.set(
+      req.getName(),
+      req.getAliasesList().flatMap((a) => a.getSpec?.()?.getName() || []),
+    );
+    return register(req, cb);
+  };
+  return byName;
+}
+
+interface RegisterRequest {
+  getName(): string;
+  getAliasesList(): Array<{ getSpec?(): { getName(): string } | undefined }>;
 }
 
 /** Resolves once every output in `v` (an output, or a record of them) has; rejects with the first failure. */

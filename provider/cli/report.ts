@@ -21,10 +21,11 @@ export interface PlanReport {
   planned: Planned[];
 }
 
-const ORDER: Action[] = ["conflict", "create", "update", "adopt", "delete", "verify", "nothing"];
+const ORDER: Action[] = ["conflict", "replace", "create", "update", "adopt", "delete", "verify", "nothing"];
 const SIGN: Record<Action, string> = {
   create: "+",
   update: "~",
+  replace: "±",
   adopt: "<",
   conflict: "!",
   delete: "-",
@@ -35,6 +36,8 @@ const SIGN: Record<Action, string> = {
 export interface Summary {
   create: number;
   update: number;
+  /** Replaces: a new object made, the old one deleted. */
+  replace: number;
   delete: number;
   /** Adoptions that change something Bitbucket shows. */
   adopt: number;
@@ -56,6 +59,7 @@ export function summarize(planned: Planned[]): Summary {
   return {
     create: count((p) => p.action === "create"),
     update: count((p) => p.action === "update"),
+    replace: count((p) => p.action === "replace"),
     delete: count((p) => p.action === "delete"),
     adopt: count((p) => p.action === "adopt" && isChange(p)),
     conflict: count((p) => p.action === "conflict"),
@@ -73,6 +77,7 @@ export function summaryLine(s: Summary): string {
   const parts = [
     `${s.create} to create`,
     `${s.update} to update`,
+    ...(s.replace ? [`${s.replace} to replace`] : []),
     `${s.delete} to delete`,
     `${s.adopt} to adopt with changes`,
   ];

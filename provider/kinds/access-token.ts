@@ -2,7 +2,7 @@
 // repositories or users. The resource: provider/resources/access-token.ts.
 
 import { naturalKey } from "../names";
-import { AccessToken, accessTokenProvider, lookup } from "../resources/access-token";
+import { AccessToken, accessTokenProvider, changesOf, lookup } from "../resources/access-token";
 import { permissionProblem } from "./checks";
 import type { CheckContext, Entry, KindDescriptor, Problem, Selector, Target } from "./kind";
 
@@ -53,7 +53,13 @@ export const accessTokens = {
     );
     return { resource: r, output: r.tokenId, secretOutputs: { accessTokenValues: r.token } };
   },
-  plan: { check: accessTokenProvider.check!, lookup },
+  plan: {
+    check: accessTokenProvider.check!,
+    lookup,
+    read: accessTokenProvider.read!,
+    changes: changesOf,
+    adoptRenews: { token: "generated" }, // the one found is revoked, a new one made
+  },
 } satisfies KindDescriptor<AccessTokenEntry, "accessTokens", "AccessToken">;
 
 /** A user's token has no project or repositories; a repository token takes repository permissions. */

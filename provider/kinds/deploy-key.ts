@@ -5,7 +5,7 @@
 import { deployKeysPath } from "../api/cloud";
 import { listAll } from "../api/paginate";
 import { naturalKey } from "../names";
-import { DeployKey, deployKeyProvider, lookup, type ApiKey } from "../resources/deploy-key";
+import { changesOf, DeployKey, deployKeyProvider, lookup, type ApiKey } from "../resources/deploy-key";
 import { permissionProblem } from "./checks";
 import type { CheckContext, Entry, KindDescriptor, Problem, Selector } from "./kind";
 
@@ -63,7 +63,7 @@ export const deployKeys = {
     );
     return { resource: r, output: r.fingerprint };
   },
-  plan: { check: deployKeyProvider.check!, lookup },
+  plan: { check: deployKeyProvider.check!, lookup, read: deployKeyProvider.read!, changes: changesOf },
   export: {
     async repository(repository, sink) {
       for (const k of await listAll<ApiKey>(deployKeysPath({ workspace: sink.workspace, repository }))) {

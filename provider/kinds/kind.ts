@@ -10,7 +10,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { SecretScope } from "../cli/config-keys";
 import type { OAuthConsumer } from "../resources/oauth-consumer";
-import type { Lookup } from "../resources/ownership";
+import type { Changes, Lookup, Presence } from "../resources/ownership";
 import type { Flavor } from "../resources/validate";
 import type { Kind, Manifest, ResourceType } from "./index";
 
@@ -199,12 +199,35 @@ export interface Declared {
 
 // ---- plan ---------------------------------------------------------------------------------------
 
-/** How plan reads a resource of a type from live Bitbucket: the provider's own check and lookup. */
+/**
+ * How plan reads a resource of a type from live Bitbucket, with the provider's own code: `check`
+ * (normalize) and `lookup` (create's natural-key lookup) for what the stack does not hold; `read`
+ * (by the id the stack holds) and `changes` (diff's rules, state against the declaration) for what
+ * it holds.
+ */
 export interface LookupPlanner {
   check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<unknown>;
   lookup(inputs: never): Lookup<unknown> | Promise<Lookup<unknown>>;
   /** Fields the lookup finds the object by that may be secret references (plan does not read them). */
   keyFields?: string[];
+  /** The provider's `read`: the object the stack holds, by its id; no id when it is gone. */
+  read(id: string, props: never): Promise<{ id?: string; props?: Record<string, unknown> }>;
+  /** The provider's `changesOf`: what its `diff` finds, state outputs against checked inputs. */
+  changes(olds: never, news: never): Promise<Changes>;
+  /**
+   * Secret inputs diff compares through a salted hash the state keeps (`secret` -> `secretHash`).
+   * Plan reads neither (the hash is encrypted in a stack export, the secret a reference): a
+   * declared secret is taken to be the one the stack set.
+   */
+  secretHashes?: Record<string, string>;
+  /** Its update sends the whole object to a path of its own (PUT), so it makes it again when it is gone. */
+  updateRemakes?: true;
+  /**
+   * Write-only fields adopting always makes anew, and what they become (an access token: the one
+   * found is revoked and a new one made, `generated`): a certain change, though the value cannot
+   * be compared.
+   */
+  adoptRenews?: Record<string, Presence>;
 }
 
 /** A resource plan cannot read back: what it is, and why `pulumi up` verifies it instead. */

@@ -5,6 +5,7 @@ import { pipelinesSshPath } from "../api/cloud";
 import { listAll } from "../api/paginate";
 import { naturalKey } from "../names";
 import {
+  changesOf,
   lookup,
   PipelineKnownHost,
   pipelineKnownHostProvider,
@@ -53,7 +54,12 @@ export const knownHosts = {
     );
     return { resource: r, output: r.uuid };
   },
-  plan: { check: pipelineKnownHostProvider.check!, lookup },
+  plan: {
+    check: pipelineKnownHostProvider.check!,
+    lookup,
+    read: pipelineKnownHostProvider.read!,
+    changes: changesOf,
+  },
   export: {
     async repository(repository, sink) {
       const path = `${pipelinesSshPath(sink.workspace, repository)}/known_hosts`;

@@ -4,7 +4,12 @@
 import { pipelinesSshPath } from "../api/cloud";
 import { getOrUndefined } from "../api/client";
 import { naturalKey } from "../names";
-import { lookup, PipelineSshKeyPair, pipelineSshKeyPairProvider } from "../resources/pipeline-ssh-key-pair";
+import {
+  changesOf,
+  lookup,
+  PipelineSshKeyPair,
+  pipelineSshKeyPairProvider,
+} from "../resources/pipeline-ssh-key-pair";
 import type { Entry, KindDescriptor, SecretRef, Selector } from "./kind";
 import { NO_PIPELINES } from "./checks";
 
@@ -45,7 +50,14 @@ export const pipelineSshKeyPairs = {
     );
     return { resource: r, output: r.fingerprint };
   },
-  plan: { check: pipelineSshKeyPairProvider.check!, lookup },
+  plan: {
+    check: pipelineSshKeyPairProvider.check!,
+    lookup,
+    read: pipelineSshKeyPairProvider.read!,
+    changes: changesOf,
+    secretHashes: { privateKey: "privateKeyHash" },
+    updateRemakes: true,
+  },
   export: {
     async repository(repository, sink) {
       const pair = await getOrUndefined<{ public_key?: string }>(

@@ -5,6 +5,7 @@ import { environmentsPath, variablesPath } from "../api/cloud";
 import { listAll } from "../api/paginate";
 import { naturalKey } from "../names";
 import {
+  changesOf,
   lookup,
   PipelineVariable,
   pipelineVariableProvider,
@@ -54,7 +55,13 @@ export const pipelineVariables = {
     );
     return { resource: r, output: r.uuid };
   },
-  plan: { check: pipelineVariableProvider.check!, lookup },
+  plan: {
+    check: pipelineVariableProvider.check!,
+    lookup,
+    read: pipelineVariableProvider.read!,
+    changes: changesOf,
+    secretHashes: { value: "valueHash" },
+  },
   export: {
     async repository(repository, sink) {
       const at = { workspace: sink.workspace, repository };

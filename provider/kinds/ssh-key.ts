@@ -5,7 +5,7 @@ import { sshKeysPath } from "../api/cloud";
 import { getCached } from "../api/client";
 import { listAll } from "../api/paginate";
 import { naturalKey } from "../names";
-import { lookup, SshKey, sshKeyProvider, type ApiKey } from "../resources/ssh-key";
+import { changesOf, lookup, SshKey, sshKeyProvider, type ApiKey } from "../resources/ssh-key";
 import type { EntryBase, KindDescriptor } from "./kind";
 
 export interface SshKeyEntry extends EntryBase {
@@ -38,7 +38,7 @@ export const sshKeys = {
     );
     return { resource: r, output: r.fingerprint };
   },
-  plan: { check: sshKeyProvider.check!, lookup },
+  plan: { check: sshKeyProvider.check!, lookup, read: sshKeyProvider.read!, changes: changesOf },
   export: {
     async account(sink) {
       const me = await sink.optional("the credentials' account", async () => [

@@ -6,6 +6,7 @@ import { listAll } from "../api/paginate";
 import { hasCredentials, naturalKey, redactUrl, urlForName } from "../names";
 import { FLAVOR_NAME } from "../resources/validate";
 import {
+  changesOf,
   CLOUD_WEBHOOK_EVENTS,
   DC_WEBHOOK_EVENTS,
   eventCounterpart,
@@ -89,7 +90,14 @@ export const webhooks = {
       ...("generateSecret" in secretArgs && { secretOutputs: { generatedSecrets: r.generatedSecret } }),
     };
   },
-  plan: { check: webhookProvider.check!, lookup, keyFields: ["url"] },
+  plan: {
+    check: webhookProvider.check!,
+    lookup,
+    keyFields: ["url"],
+    read: webhookProvider.read!,
+    changes: changesOf,
+    secretHashes: { secret: "secretHash" },
+  },
   export: {
     repository: async (repository, sink) =>
       hookEntries(

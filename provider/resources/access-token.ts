@@ -44,10 +44,12 @@ import {
 import {
   claim,
   createOrAdopt,
+  diffOf,
   holdUnlessReplaced,
   keptByThisRun,
   ownershipOf,
   writeOnly,
+  type Changes,
   type Lookup,
   type Ownership,
 } from "./ownership";
@@ -353,6 +355,20 @@ const signedInWithToken = () => {
   }
 };
 
+/**
+ * What diff finds for a token the stack holds (state `olds`); plan calls it too. A token due for
+ * renewal is replaced (`expiresAt`).
+ */
+export async function changesOf(olds: AccessTokenOutputs, news: Normalized): Promise<Changes> {
+  const replaces: string[] = changedFields(REPLACE_ON, olds, news);
+  if (renewalOfState(olds)) replaces.push("expiresAt");
+  const same = (a: string[] = [], b: string[] = []) => a.join(",") === [...b].sort().join(",");
+  const changed = [...replaces];
+  if (olds.name !== news.name) changed.push("name");
+  if (!same(olds.permissions, news.permissions)) changed.push("permissions");
+  return { changed, replaces, deleteBeforeReplace: false };
+}
+
 // ---- the provider -------------------------------------------------------------------------
 
 export const accessTokenProvider: pulumi.dynamic.ResourceProvider = {
@@ -363,26 +379,18 @@ export const accessTokenProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id: string, olds: AccessTokenOutputs, news: Normalized) {
-    const replaces: string[] = changedFields(REPLACE_ON, olds, news);
+    const c = await changesOf(olds, news);
     const due = renewalOfState(olds);
     if (due) {
-      replaces.push("expiresAt");
       notice(
         `access token "${olds.name}" of ${placeOf(olds)} ${renewalSaid(due)}: pulumi up replaces it: a new token is made, then the old one revoked (kept if the resource is retainOnDelete or protected: revoke it by hand); give its holders the new token output`,
       );
     }
-    if (replaces.length > 0 && typeof olds.tokenId === "string") {
-      const why = due ? renewalSaid(due) : `${replaces.join(", ")} changed`;
+    if (c.replaces.length > 0 && typeof olds.tokenId === "string") {
+      const why = due ? renewalSaid(due) : `${c.replaces.join(", ")} changed`;
       replacing().set(lookup(news).natural, { tokenId: olds.tokenId, why });
     }
-    const same = (a: string[] = [], b: string[] = []) => a.join(",") === [...b].sort().join(",");
-    const changes =
-      replaces.length > 0 || olds.name !== news.name || !same(olds.permissions, news.permissions);
-    return holdUnlessReplaced(
-      { changes, replaces, deleteBeforeReplace: false },
-      objectKey(olds.tokenId),
-      news.resourceName,
-    );
+    return holdUnlessReplaced(diffOf(c), objectKey(olds.tokenId), news.resourceName);
   },
 
   async create(inputs: Normalized) {

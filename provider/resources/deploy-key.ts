@@ -34,9 +34,11 @@ import { configure, partialFailure, withContext, type CheckFailure } from "./com
 import {
   claim,
   createOrAdopt,
+  diffOf,
   holdUnlessReplaced,
   keptByThisRun,
   ownershipOf,
+  type Changes,
   type Difference,
   type Lookup,
   type Ownership,
@@ -344,6 +346,22 @@ async function setPermission(n: Normalized, keyId: number | string): Promise<Key
   return apiOf(n).view((await request("PUT", path)).data);
 }
 
+/** What diff finds for a key the stack holds (state `olds`); plan calls it too. */
+export async function changesOf(olds: DeployKeyOutputs, news: Normalized): Promise<Changes> {
+  const replaces: string[] = await replacedFields(
+    REPLACE_ON,
+    { ...olds, flavor: olds.flavor ?? "cloud" },
+    news,
+  );
+  const changed = [...replaces];
+  if ((olds.label ?? "") !== news.label) {
+    changed.push("label");
+    if (news.project !== undefined || news.flavor === "datacenter") replaces.push("label");
+  }
+  if (news.permission !== undefined && olds.permission !== news.permission) changed.push("permission");
+  return { changed, replaces, deleteBeforeReplace: true };
+}
+
 // ---- the provider -------------------------------------------------------------------------
 
 export const deployKeyProvider: pulumi.dynamic.ResourceProvider = {
@@ -354,21 +372,9 @@ export const deployKeyProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(id: string, olds: DeployKeyOutputs, news: Normalized) {
-    const replaces: string[] = await replacedFields(
-      REPLACE_ON,
-      { ...olds, flavor: olds.flavor ?? "cloud" },
-      news,
-    );
-    const labelChanged = (olds.label ?? "") !== news.label;
-    if (labelChanged && (news.project !== undefined || news.flavor === "datacenter")) replaces.push("label");
-    const permissionChanged = news.permission !== undefined && olds.permission !== news.permission;
     const { owner, keyId } = locate(id, olds);
     return holdUnlessReplaced(
-      {
-        changes: replaces.length > 0 || labelChanged || permissionChanged,
-        replaces,
-        deleteBeforeReplace: true,
-      },
+      diffOf(await changesOf(olds, news)),
       objectKey(owner, keyId),
       news.resourceName,
     );

@@ -72,6 +72,25 @@ export function claim(key: string, what: string, resource: string | undefined, h
 }
 
 /**
+ * What a resource's diff finds for an object the stack holds (its state against the new inputs):
+ * every field that changed, replace-on ones included, and those among them that replace it. Each
+ * resource's `changesOf` computes it for its `diff`, and `bitbucket-iac plan --state` calls the same
+ * function: one copy of the rules.
+ */
+export interface Changes {
+  changed: string[];
+  replaces: string[];
+  deleteBeforeReplace: boolean;
+}
+
+/** The engine's diff result for `c`. */
+export const diffOf = (c: Changes) => ({
+  changes: c.changed.length > 0,
+  replaces: c.replaces,
+  deleteBeforeReplace: c.deleteBeforeReplace,
+});
+
+/**
  * Diff's part in rule 3. A resource whose diff keeps its object (no replace) holds that object in
  * this run. The engine diffs every resource the program declares before it deletes any resource
  * the program no longer declares, so a delete sees every holder, even across runs: a record left
@@ -133,9 +152,9 @@ export const shown = (v: Value): string =>
 /** The difference as the adoption messages say it: `events: ["repo:push"] in Bitbucket`. */
 export const said = (d: Difference): string =>
   "writeOnly" in d
-    ? d.live === undefined || d.live === "set"
+    ? d.declared === undefined
       ? `${d.field}: set in Bitbucket, write-only, cannot be compared`
-      : `${d.field}: ${d.live === "none" ? "none" : "unknown (not returned)"} in Bitbucket`
+      : `${d.field}: ${d.live === "unknown" || d.live === undefined ? "unknown (not returned)" : d.live} in Bitbucket`
     : `${d.field}: ${shown(d.live)} in Bitbucket`;
 
 /**

@@ -24,9 +24,11 @@ import { configure, partialFailure, statusOf, withContext, type CheckFailure } f
 import {
   claim,
   createOrAdopt,
+  diffOf,
   holdUnlessReplaced,
   keptByThisRun,
   ownershipOf,
+  type Changes,
   type Lookup,
   type Ownership,
   replacedFields,
@@ -164,6 +166,13 @@ export function lookup(n: Normalized): Lookup<ApiHost> {
   };
 }
 
+/** What diff finds for a known host the stack holds (state `olds`); plan calls it too. */
+export async function changesOf(olds: PipelineKnownHostOutputs, news: Normalized): Promise<Changes> {
+  const replaces: string[] = await replacedFields(REPLACE_ON, olds, news);
+  const changed = olds.publicKey !== news.publicKey ? [...replaces, "publicKey"] : [...replaces];
+  return { changed, replaces, deleteBeforeReplace: false };
+}
+
 // ---- the provider -------------------------------------------------------------------------
 
 export const pipelineKnownHostProvider: pulumi.dynamic.ResourceProvider = {
@@ -174,17 +183,8 @@ export const pipelineKnownHostProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(id: string, olds: PipelineKnownHostOutputs, news: Normalized) {
-    const replaces: string[] = await replacedFields(REPLACE_ON, olds, news);
     const { uuid } = locate(id, olds);
-    return holdUnlessReplaced(
-      {
-        changes: replaces.length > 0 || olds.publicKey !== news.publicKey,
-        replaces,
-        deleteBeforeReplace: false,
-      },
-      objectKey(uuid),
-      news.resourceName,
-    );
+    return holdUnlessReplaced(diffOf(await changesOf(olds, news)), objectKey(uuid), news.resourceName);
   },
 
   async create(inputs: Normalized) {

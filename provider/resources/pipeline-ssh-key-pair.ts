@@ -31,6 +31,7 @@ import {
 } from "./common";
 import {
   claim,
+  diffOf,
   holdUnlessReplaced,
   holdsAny,
   keptByThisRun,
@@ -40,6 +41,7 @@ import {
   takeoverRefused,
   replacedFields,
   writeOnly,
+  type Changes,
   type Lookup,
   type Ownership,
 } from "./ownership";
@@ -216,6 +218,15 @@ export function lookup(n: Normalized): Lookup<ApiPair> {
   };
 }
 
+/** What diff finds for the key pair the stack holds (state `olds`); plan calls it too. */
+export async function changesOf(olds: PipelineSshKeyPairOutputs, news: Normalized): Promise<Changes> {
+  const replaces: string[] = await replacedFields(REPLACE_ON, olds, news);
+  const changed = [...replaces];
+  if (olds.publicKey !== news.publicKey) changed.push("publicKey");
+  if (!secretMatches(news.privateKey, olds.privateKeyHash)) changed.push("privateKey");
+  return { changed, replaces, deleteBeforeReplace: false };
+}
+
 // ---- the provider -------------------------------------------------------------------------
 
 export const pipelineSshKeyPairProvider: pulumi.dynamic.ResourceProvider = {
@@ -226,13 +237,7 @@ export const pipelineSshKeyPairProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id: string, olds: PipelineSshKeyPairOutputs, news: Normalized) {
-    const replaces: string[] = await replacedFields(REPLACE_ON, olds, news);
-    const changed = olds.publicKey !== news.publicKey || !secretMatches(news.privateKey, olds.privateKeyHash);
-    return holdUnlessReplaced(
-      { changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace: false },
-      objectKey(olds),
-      news.resourceName,
-    );
+    return holdUnlessReplaced(diffOf(await changesOf(olds, news)), objectKey(olds), news.resourceName);
   },
 
   async create(inputs: Normalized) {

@@ -36,10 +36,12 @@ import {
 import {
   claim,
   createOrAdopt,
+  diffOf,
   holdUnlessReplaced,
   keptByThisRun,
   ownershipOf,
   writeOnly,
+  type Changes,
   type Lookup,
   type Ownership,
   replacedFields,
@@ -248,6 +250,19 @@ export async function lookup(n: Normalized): Promise<Lookup<ApiVariable> & { env
   };
 }
 
+/** What diff finds for a variable the stack holds (state `olds`); plan calls it too. */
+export async function changesOf(olds: PipelineVariableOutputs, news: Normalized): Promise<Changes> {
+  const replaces: string[] = await replacedFields(REPLACE_ON, olds, news);
+  if (olds.secured && !news.secured) replaces.push("secured");
+  const changed = [...replaces];
+  const valueChanged = news.secured
+    ? !olds.secured || !secretMatches(news.value, olds.valueHash)
+    : olds.value !== news.value;
+  if (valueChanged) changed.push("value");
+  if (olds.secured !== news.secured && !changed.includes("secured")) changed.push("secured");
+  return { changed, replaces, deleteBeforeReplace: true };
+}
+
 // ---- the provider -------------------------------------------------------------------------
 
 export const pipelineVariableProvider: pulumi.dynamic.ResourceProvider = {
@@ -258,17 +273,7 @@ export const pipelineVariableProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id: string, olds: PipelineVariableOutputs, news: Normalized) {
-    const replaces: string[] = await replacedFields(REPLACE_ON, olds, news);
-    if (olds.secured && !news.secured) replaces.push("secured");
-    const valueChanged = news.secured
-      ? !olds.secured || !secretMatches(news.value, olds.valueHash)
-      : olds.value !== news.value;
-    const changes = replaces.length > 0 || valueChanged || olds.secured !== news.secured;
-    return holdUnlessReplaced(
-      { changes, replaces, deleteBeforeReplace: true },
-      objectKey(olds.uuid),
-      news.resourceName,
-    );
+    return holdUnlessReplaced(diffOf(await changesOf(olds, news)), objectKey(olds.uuid), news.resourceName);
   },
 
   async create(inputs: Normalized) {

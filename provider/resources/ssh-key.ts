@@ -29,9 +29,11 @@ import { configure, partialFailure, withContext, type CheckFailure } from "./com
 import {
   claim,
   createOrAdopt,
+  diffOf,
   holdUnlessReplaced,
   keptByThisRun,
   ownershipOf,
+  type Changes,
   type Lookup,
   type Ownership,
 } from "./ownership";
@@ -226,6 +228,22 @@ export async function lookup(n: Normalized): Promise<Lookup<ApiKey> & { user: st
   };
 }
 
+/** What diff finds for a key the stack holds (state `olds`); plan calls it too. */
+export async function changesOf(olds: SshKeyOutputs, news: Normalized): Promise<Changes> {
+  const replaces: string[] = [];
+  if ((olds.flavor ?? "cloud") !== news.flavor) replaces.push("flavor");
+  if (olds.key !== news.key) replaces.push("key");
+  // A user given now must be the owner the key was created for (by account_id or uuid).
+  if (news.user !== undefined && ![olds.user, olds.owner, olds.ownerAccountId].includes(news.user))
+    replaces.push("user");
+  const changed = [...replaces];
+  if ((olds.label ?? "") !== news.label) {
+    changed.push("label");
+    if (!apiOf(news).labelUpdates) replaces.push("label");
+  }
+  return { changed, replaces, deleteBeforeReplace: true };
+}
+
 // ---- the provider -------------------------------------------------------------------------
 
 export const sshKeyProvider: pulumi.dynamic.ResourceProvider = {
@@ -236,17 +254,9 @@ export const sshKeyProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(id: string, olds: SshKeyOutputs, news: Normalized) {
-    const replaces: string[] = [];
-    if ((olds.flavor ?? "cloud") !== news.flavor) replaces.push("flavor");
-    if (olds.key !== news.key) replaces.push("key");
-    // A user given now must be the owner the key was created for (by account_id or uuid).
-    if (news.user !== undefined && ![olds.user, olds.owner, olds.ownerAccountId].includes(news.user))
-      replaces.push("user");
-    const labelChanged = (olds.label ?? "") !== news.label;
-    if (labelChanged && !apiOf(news).labelUpdates) replaces.push("label");
     const { flavor, uuid } = locate(id, olds);
     return holdUnlessReplaced(
-      { changes: replaces.length > 0 || labelChanged, replaces, deleteBeforeReplace: true },
+      diffOf(await changesOf(olds, news)),
       objectKey(flavor, uuid),
       news.resourceName,
     );

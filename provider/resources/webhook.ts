@@ -43,10 +43,12 @@ import {
 import {
   claim,
   createOrAdopt,
+  diffOf,
   holdUnlessReplaced,
   keptByThisRun,
   ownershipOf,
   writeOnly,
+  type Changes,
   type Difference,
   type Lookup,
   type Ownership,
@@ -560,7 +562,10 @@ function differences(h: HookView, n: Normalized): Difference[] {
     out.push({ field: "events", live: [...h.events].sort(), declared: [...n.events].sort() });
   // A server that masks the secret (Data Center) leaves it unknown: a declared one cannot be
   // compared; with none declared there is nothing to compare.
-  if (h.secretSet) out.push(writeOnly("secret"));
+  if (h.secretSet && n.secret === undefined && !n.generateSecret)
+    // None declared: adopting removes it (deliveries then go unsigned). A certain change.
+    out.push({ field: "secret", writeOnly: true, live: "set", declared: "none" });
+  else if (h.secretSet) out.push(writeOnly("secret"));
   else if (n.secret !== undefined || n.generateSecret)
     out.push({
       field: "secret",
@@ -594,6 +599,28 @@ export function lookup(n: Normalized): Lookup<HookView> {
   };
 }
 
+/** What diff finds for a hook the stack holds (state `olds`); plan calls it too. */
+export async function changesOf(olds: WebhookOutputs, news: Normalized): Promise<Changes> {
+  const replaces = await replacedFields(REPLACE_ON, { ...olds, flavor: olds.flavor ?? "cloud" }, news);
+  const changed: string[] = [...replaces];
+  if (olds.url !== news.url) changed.push("url");
+  if ((olds.description ?? "") !== (news.description ?? "")) changed.push("description");
+  if ((olds.name ?? "") !== (news.name ?? "")) changed.push("name");
+  if (!sameSet(olds.events, news.events)) changed.push("events");
+  if (olds.active !== news.active) changed.push("active");
+  if (olds.skipCertVerification !== news.skipCertVerification) changed.push("skipCertVerification");
+  if (Boolean(olds.allowHttp) !== news.allowHttp) changed.push("allowHttp");
+  if (Boolean(olds.generateSecret) !== news.generateSecret) changed.push("generateSecret");
+  const secretChanged =
+    news.secret !== undefined
+      ? !olds.secretSet || !secretMatches(news.secret, olds.secretHash)
+      : news.generateSecret
+        ? !olds.secretSet || olds.generatedSecret === undefined
+        : olds.secretSet === true;
+  if (secretChanged) changed.push("secret");
+  return { changed, replaces, deleteBeforeReplace: false };
+}
+
 /** Claims are per object: flavor (Cloud uuids and DC integers never meet) and Bitbucket's id. */
 const objectKey = (w: Where, hookId: string) =>
   w.flavor === "datacenter" ? `Webhook:dc:${w.project?.toUpperCase()}:${hookId}` : `Webhook:${hookId}`;
@@ -609,35 +636,15 @@ export const webhookProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(id: string, olds: WebhookOutputs, news: Normalized) {
-    const replaces = await replacedFields(REPLACE_ON, { ...olds, flavor: olds.flavor ?? "cloud" }, news);
-    const changed: string[] = [...replaces];
-    if (olds.url !== news.url) changed.push("url");
-    if ((olds.description ?? "") !== (news.description ?? "")) changed.push("description");
-    if ((olds.name ?? "") !== (news.name ?? "")) changed.push("name");
-    if (!sameSet(olds.events, news.events)) changed.push("events");
-    if (olds.active !== news.active) changed.push("active");
-    if (olds.skipCertVerification !== news.skipCertVerification) changed.push("skipCertVerification");
-    if (Boolean(olds.allowHttp) !== news.allowHttp) changed.push("allowHttp");
-    if (Boolean(olds.generateSecret) !== news.generateSecret) changed.push("generateSecret");
-    const secretChanged =
-      news.secret !== undefined
-        ? !olds.secretSet || !secretMatches(news.secret, olds.secretHash)
-        : news.generateSecret
-          ? !olds.secretSet || olds.generatedSecret === undefined
-          : olds.secretSet === true;
-    if (secretChanged) changed.push("secret");
-    if (replaces.length > 0 && news.generateSecret && olds.generatedSecret !== undefined) {
+    const c = await changesOf(olds, news);
+    if (c.replaces.length > 0 && news.generateSecret && olds.generatedSecret !== undefined) {
       // The replacement is a new hook with a new random secret: the receiver must be told.
       notice(
-        `replacing webhook ${redactUrl(news.url)} (${replaces.join(", ")} changed) generates a new secret: give the receiving side the new generatedSecret after the update`,
+        `replacing webhook ${redactUrl(news.url)} (${c.replaces.join(", ")} changed) generates a new secret: give the receiving side the new generatedSecret after the update`,
       );
     }
     const { where, hookId } = locate(id, olds);
-    return holdUnlessReplaced(
-      { changes: changed.length > 0, replaces: [...replaces], deleteBeforeReplace: false },
-      objectKey(where, hookId),
-      news.resourceName,
-    );
+    return holdUnlessReplaced(diffOf(c), objectKey(where, hookId), news.resourceName);
   },
 
   async create(inputs: Normalized) {

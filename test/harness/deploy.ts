@@ -56,11 +56,23 @@ export class Engine {
   private runs = 0;
   private readonly registered = new Map<string, Registered>();
 
-  constructor(private readonly harness: Harness) {}
+  /**
+   * `sameHost`: every run after the first starts anew in the same host process (`Harness.newRun`)
+   * instead of a new one: for tests that make many runs. `runs`: runs the host served before.
+   * `quietMs`: how long no registration must start before a run counts the program as done (100).
+   */
+  constructor(
+    private readonly harness: Harness,
+    private readonly opts: { sameHost?: boolean; runs?: number; quietMs?: number } = {},
+  ) {
+    this.runs = opts.runs ?? 0;
+  }
 
-  /** The first run uses the harness's host; every later one a fresh host process. */
+  /** The first run uses the harness's host; every later one a fresh host process (or a new run in it). */
   private async newRun(): Promise<void> {
-    if (this.runs++ > 0) await this.harness.restart();
+    if (this.runs++ === 0) return;
+    if (this.opts.sameHost) await this.harness.newRun();
+    else await this.harness.restart();
   }
 
   /**
@@ -102,7 +114,9 @@ export class Engine {
     } catch (e) {
       errors.push(e as Error);
     }
-    await registrations.settled(20_000);
+    // The program's outputs are settled: what is left are registrations gated on them (an
+    // integration's children), each started as the output it waits on resolves.
+    await registrations.settled(20_000, this.opts.quietMs);
     if (errors.length === 0) {
       for (const key of [...this.state.keys()].reverse()) {
         if (seen.has(key)) continue;

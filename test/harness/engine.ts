@@ -31,6 +31,9 @@ const HOST = path.join(
   "dynamic-provider",
 );
 
+/** Preloaded into every host: on SIGUSR2 it starts a new run (`Harness.newRun`). */
+const NEW_RUN = path.join(__dirname, "host-new-run.js");
+
 // Every host loads all of @pulumi/pulumi, about a second of CPU, and a test starts one or more;
 // V8's compile cache (Node 22's NODE_COMPILE_CACHE), shared by every host, takes a third off that.
 const COMPILE_CACHE = process.env.NODE_COMPILE_CACHE ?? path.join(os.tmpdir(), "bitbucket-iac-compile-cache");
@@ -122,6 +125,20 @@ export class Harness {
     next.proc.stderr!.on("data", (c: Buffer) => (this.stderr += c.toString()));
   }
 
+  private newRuns = 0;
+
+  /**
+   * The next run in this same host process: it forgets what bitbucket-iac keeps per run (the read
+   * cache, the claims...: host-new-run.js), as a new process would start, in milliseconds instead
+   * of the second or more a new process takes. Faithful for the provider, whose per-run state all
+   * lives on globalThis; the host's own cache of configured providers stays (the same config).
+   */
+  async newRun(): Promise<void> {
+    const n = ++this.newRuns;
+    this.proc.kill("SIGUSR2");
+    await this.expectStderr(new RegExp(`^bitbucket-iac harness: new run ${n}$`, "m"), 10_000);
+  }
+
   /** Another host process beside this one, with the same providers and settings: another command's. */
   fork(): Promise<Harness> {
     return Harness.start(this.providers, this.opts);
@@ -129,6 +146,7 @@ export class Harness {
 
   static async start(providers: Record<string, string>, opts: HarnessOptions = {}): Promise<Harness> {
     const mutation = HostMutation.forNewHost();
+    const mutationEnv = mutation?.env() ?? {};
     const proc = spawn(process.execPath, [HOST, "127.0.0.1:0"], {
       cwd: opts.cwd ?? process.cwd(),
       env: {
@@ -136,7 +154,8 @@ export class Harness {
         HOME: process.env.HOME ?? "",
         NODE_COMPILE_CACHE: COMPILE_CACHE,
         ...opts.env,
-        ...mutation?.env(),
+        ...mutationEnv,
+        NODE_OPTIONS: [`--require "${NEW_RUN}"`, mutationEnv.NODE_OPTIONS ?? ""].join(" ").trim(),
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

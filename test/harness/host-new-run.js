@@ -1,0 +1,17 @@
+// Preloaded into every dynamic-provider host the engine harness starts (NODE_OPTIONS; see
+// engine.ts `Harness.newRun`). Plain JavaScript: the host runs without ts-node.
+//
+// On SIGUSR2 the host forgets everything bitbucket-iac keeps for one run (the read cache, the
+// claims, pending token replacements, the limiter, tokens: all it keeps on globalThis) except the
+// stack's config, which Configure gave the process once. The next `pulumi up` then finds the host
+// as a new process would find it, without the second a new process costs. It answers on stderr.
+"use strict";
+
+let runs = 0;
+process.on("SIGUSR2", () => {
+  for (const key of Object.getOwnPropertySymbols(globalThis)) {
+    const name = key.description ?? "";
+    if (name.startsWith("bitbucket-iac.") && name !== "bitbucket-iac.config") delete globalThis[key];
+  }
+  process.stderr.write(`bitbucket-iac harness: new run ${++runs}\n`);
+});
