@@ -318,7 +318,7 @@ async function planNew(c: Checked, managed: boolean): Promise<Planned> {
         note: `it is the object ${keeper} manages, which this stack holds and keeps: two resources would manage one object, and pulumi up stops (declared by two resources); keep one entry for it`,
       };
     }
-    const renews = planner.adoptRenews ?? {};
+    const renews = managed ? {} : (planner.adoptRenews ?? {}); // what adopting does
     const diffs = l
       .differences(found)
       .map((x) =>
