@@ -149,6 +149,7 @@ export const MODULES: MutationModule[] = [
       "test/cli/plan-output.test.ts",
       "test/cli/comment.test.ts",
       "test/regressions/19-byte-limited-reading.test.ts",
+      "test/regressions/21-plan-matches-up.test.ts",
     ],
     floor: 80,
   },

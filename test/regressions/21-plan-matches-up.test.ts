@@ -11,6 +11,9 @@
 // entry whose URL is that of a hook another resource of the stack keeps; (d) a hook whose
 // generated secret the manifest replaces by a reference. And, on Data Center, (e) adopting an
 // access token, which revokes it and makes a new one: a change, though its value is write-only.
+// Then what the stack holds, as up treats it: (f) un-securing a variable replaces it; (g) an object
+// deleted by hand stays gone when nothing changes, and its update fails (a key pair's PUT makes it
+// again); (h) a change by hand is left by up, or written over by an update of other fields.
 
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
@@ -22,9 +25,11 @@ import { parseManifest } from "../../provider/manifest/load";
 import { Engine } from "../harness/deploy";
 import { dcFixture, fixture, type Fixture } from "../harness/fixture";
 import { run, useEmulator, workdir } from "../cli/run";
+import { ed25519 } from "../keys";
 
 interface Planned {
   action: string;
+  type: string;
   name: string;
   changes: Array<{ field: string; writeOnly?: boolean; from?: unknown; to?: unknown }>;
   note?: string;
@@ -175,6 +180,116 @@ webhooks:
     );
     assert.equal((await up(edited)).error, undefined);
     assert.notEqual(hooks()[0]!.secret, generated, "up set the secret of the reference");
+  });
+
+  it("(f) shows un-securing a variable the stack holds as a replace, as up does it", async () => {
+    pulumi.runtime.setAllConfig({ "bitbucket-iac:token": "t0ken" }, ["bitbucket-iac:token"]);
+    const manifest = (value: string) =>
+      `version: 1\nworkspace: acme\npipelineVariables:\n  - { repositories: [api], key: TOKEN, ${value} }\n`;
+    assert.equal((await up(manifest("value: { fromConfig: token }"))).error, undefined);
+    const plain = manifest("value: not-secret, secured: false");
+    const p = await plan(plain, engine.checkpoint());
+    assert.equal(p.code, 2, p.err);
+    assert.deepEqual(
+      p.planned.map((x) => [x.action, x.changes.map((c) => c.field)]),
+      [["replace", ["secured", "value"]]],
+    );
+    const r = await up(plain);
+    assert.deepEqual(
+      r.steps.map((s) => s.op),
+      ["replace"],
+    );
+  });
+
+  it("(g) says what up does with what the stack holds but someone deleted: nothing, or an update that fails, or a key pair put back", async () => {
+    const pair = ed25519();
+    pulumi.runtime.setAllConfig({ "bitbucket-iac:pairKey": pair.privatePem }, ["bitbucket-iac:pairKey"]);
+    const manifest = (events: string) => `version: 1
+workspace: acme
+webhooks:
+  - { repositories: [api], url: https://hooks.example.test/ci, events: ${events} }
+pipelineSshKeyPairs:
+  - { repositories: [api], privateKey: { fromConfig: pairKey }, publicKey: ${pair.publicLine} }
+`;
+    assert.equal((await up(manifest("[repo:push]"))).error, undefined);
+    const repo = f.emulator.store.workspaces.get("acme")!.repos.get("api")!;
+    repo.hooks.splice(0);
+    delete repo.keyPair;
+    const same = await plan(manifest("[repo:push]"), engine.checkpoint());
+    assert.equal(same.code, 0, same.err);
+    assert.deepEqual(
+      same.planned.map((x) => x.action),
+      ["nothing", "nothing"],
+    );
+    assert.match(same.planned[1]!.note!, /gone from Bitbucket .*pulumi up leaves it gone/);
+    const r = await up(manifest("[repo:push]"));
+    assert.deepEqual(
+      [r.error, r.steps.map((s) => s.op), repo.hooks.length],
+      [undefined, ["same", "same"], 0],
+    );
+
+    // The declaration changes: up updates both; the hook's update finds nothing and fails, the
+    // key pair's PUT makes it again.
+    const other = ed25519();
+    pulumi.runtime.setAllConfig({ "bitbucket-iac:pairKey": other.privatePem }, ["bitbucket-iac:pairKey"]);
+    const edited = manifest("[repo:push, pullrequest:created]").replace(pair.publicLine, other.publicLine);
+    const p = await plan(edited, engine.checkpoint());
+    assert.equal(p.code, 3, p.err);
+    assert.deepEqual(
+      p.planned.map((x) => [x.action, x.type]),
+      [
+        ["conflict", "Webhook"],
+        ["update", "PipelineSshKeyPair"],
+      ],
+    );
+    assert.match(
+      p.planned[0]!.note!,
+      /gone from Bitbucket .*pulumi up's update fails there; run pulumi refresh first/,
+    );
+    const failed = await up(edited);
+    assert.match(
+      String(failed.error?.message),
+      /update webhook https:\/\/hooks\.example\.test\/ci on acme\/api.*\(404\)/,
+    );
+    assert.deepEqual(
+      failed.steps.map((s) => `${s.op} ${s.type}`),
+      ["update PipelineSshKeyPair"],
+    );
+    assert.equal((repo as { keyPair?: { public_key: string } }).keyPair?.public_key, other.normalized);
+  });
+
+  it("(h) shows a change made by hand as a note when up leaves it, and among the fields when up's update writes over it", async () => {
+    const manifest = (description: string) =>
+      `version: 1\nworkspace: acme\nwebhooks:\n  - { repositories: [api], url: https://hooks.example.test/ci, events: [repo:push], description: ${description} }\n`;
+    assert.equal((await up(manifest("ci"))).error, undefined);
+    hooks()[0]!.events = ["issue:created", "repo:push"];
+    const same = await plan(manifest("ci"), engine.checkpoint());
+    assert.equal(same.code, 0, same.err);
+    assert.deepEqual(
+      same.planned.map((x) => [x.action, x.note]),
+      [
+        [
+          "nothing",
+          "changed in Bitbucket outside pulumi (events): pulumi up leaves it, as the stack's record matches the manifest; pulumi up --refresh would bring it back",
+        ],
+      ],
+    );
+    const edited = manifest("builds");
+    const p = await plan(edited, engine.checkpoint());
+    assert.deepEqual(
+      p.planned.map((x) => [
+        x.action,
+        x.changes.map((c) => `${c.field}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`),
+      ]),
+      [
+        [
+          "update",
+          ['description: "ci" -> "builds"', 'events: ["issue:created","repo:push"] -> ["repo:push"]'],
+        ],
+      ],
+    );
+    assert.equal((await up(edited)).error, undefined);
+    assert.deepEqual([hooks()[0]!.description, hooks()[0]!.events], ["builds", ["repo:push"]]);
   });
 });
 
