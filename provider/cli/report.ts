@@ -192,7 +192,9 @@ function markdown(r: PlanReport, cut?: MarkdownLimit): string {
     `**${summaryLine(s)}**`,
   ];
   const items = listed(r.planned);
-  const budget = new Budget(cut?.limit ?? Infinity, head.join("\n").length + FOOTER_RESERVE);
+  // Room for the line that says what was left out, at its longest (every step left out).
+  const footer = leftOut(items.length, cut?.fullPlan).length + 2;
+  const budget = new Budget(cut?.limit ?? Infinity, head.join("\n").length + footer);
   const totals = totalsByKind(items);
   const attention = items.filter(needsAttention);
   const parts = [head.join("\n")];
@@ -212,9 +214,6 @@ function markdown(r: PlanReport, cut?: MarkdownLimit): string {
   if (shown < items.length) parts.push(`\n${leftOut(items.length - shown, cut?.fullPlan)}`);
   return parts.join("\n");
 }
-
-/** Room kept for the line that says what was left out. */
-const FOOTER_RESERVE = 400;
 
 /** Characters left under a limit: whole lines are taken while they fit. */
 class Budget {

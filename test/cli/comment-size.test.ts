@@ -135,6 +135,17 @@ describe("plan Markdown under a limit", () => {
     assert.match(md, /\n_2000 more steps not shown here .*`plan\.md`/);
   });
 
+  it("keeps the comment under the limit however long the --out path it names is", () => {
+    for (const fullPlan of ["p".repeat(400), "😀".repeat(400)]) {
+      const md = render(report(deletes(3_000)), "markdown", { limit: COMMENT_LIMIT.cloud, fullPlan });
+      assert.ok(md.length <= COMMENT_LIMIT.cloud, `${md.length} characters`);
+      assert.match(
+        md,
+        /\n_\d+ more steps not shown here .*the full plan is in `(p|😀)+… \(400 characters\)`/,
+      );
+    }
+  });
+
   it("cuts nothing under the limit, and groups the details by repository, sorted", () => {
     const md = render(report(deletes(14)), "markdown", { limit: COMMENT_LIMIT.cloud });
     assert.doesNotMatch(md, /not shown here|more steps/);
