@@ -278,6 +278,33 @@ describe("bitbucket-iac plan: what it says", function () {
     );
   });
 
+  it("refuses an --out file it could not write, or one that would overwrite the manifest or --state file, before reading Bitbucket", async () => {
+    fs.writeFileSync(path.join(dir, "state.json"), stackExport([]));
+    const cases: Array<[string[], string]> = [
+      [
+        ["--out", "missing/plan.md"],
+        `--out missing/plan.md: there is no directory "missing"; name a file in an existing directory`,
+      ],
+      [["--out", "."], `--out .: is a directory; name a file, e.g. --out plan.md`],
+      [
+        ["--out", "bitbucket.yaml"],
+        `--out bitbucket.yaml would overwrite the manifest; name another file, e.g. --out plan.md`,
+      ],
+      [
+        ["--out", "./state.json", "--state", "state.json"],
+        `--out ./state.json would overwrite the --state file; name another file, e.g. --out plan.md`,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(["plan", ...args], dir);
+      assert.equal(r.code, 1, r.err);
+      assert.equal(r.err, `bitbucket-iac plan: ${message}`);
+      assert.equal(r.out, "");
+    }
+    assert.deepEqual(emu.log(), [], "nothing was read");
+    assert.equal(fs.readFileSync(path.join(dir, "bitbucket.yaml"), "utf8"), MANIFEST);
+  });
+
   it("refuses a --state file that is not a stack export, saying what is wrong and how to make one", async () => {
     const refused = async (name: string, text: string) => {
       fs.writeFileSync(path.join(dir, name), text);
