@@ -22,7 +22,10 @@ import { fuzzParams } from "../fuzz/params";
 const hostile: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: "binary", maxLength: 40 }),
   fc.string({
-    unit: fc.constantFrom("😀", "`", "\n", "<!--", "#", "*", "\\", "|", "[", "!", "a", " ", "\u202e"),
+    unit: fc.constantFrom(
+      ...["😀", "`", "\n", "<!--", "-->", "<img src=x>", "](https://e.test)", "#", "*", "\\", "|", "[", "!"],
+      ...["a", " ", "\u202e"],
+    ),
     maxLength: 400,
   }),
   fc
@@ -101,9 +104,15 @@ describe("plan comment under Bitbucket's limit, for any plan (property)", () => 
           assert.equal(shown + Number(footer?.[1] ?? 0), listed, `${shown} shown of ${listed}`);
           if (shown === listed) assert.equal(footer, null);
 
-          // One title, then one heading per place shown; nothing a value wrote became a heading.
-          const headings = md.parse(text, {}).filter((t) => t.type === "heading_open");
+          // One title, then one heading per place shown: nothing a value wrote became a heading.
+          const tokens = md.parse(text, {});
+          const headings = tokens.filter((t) => t.type === "heading_open");
           assert.equal(headings.length, 1 + lines.filter((l) => l.startsWith("#### ")).length);
+          // No link, image or HTML but the marker.
+          const foreign = [...tokens, ...tokens.flatMap((t) => t.children ?? [])]
+            .map((t) => t.type)
+            .filter((t) => /link_open|image|html_inline|html_block/.test(t));
+          assert.deepEqual(foreign, ["html_block"]);
         },
       ),
       fuzzParams("plan comment under the limit", 200),
