@@ -4,7 +4,7 @@
 
 import { verified } from "../kinds";
 import { shown } from "../resources/ownership";
-import { escapeUnprintable } from "../text";
+import { byText, escapeUnprintable } from "../text";
 import { isChange, type Action, type FieldChange, type Planned } from "./plan";
 
 export type Format = "text" | "markdown" | "json";
@@ -88,9 +88,7 @@ export function summaryLine(s: Summary): string {
 }
 
 const sorted = (planned: Planned[]) =>
-  [...planned].sort(
-    (a, b) => ORDER.indexOf(a.action) - ORDER.indexOf(b.action) || a.name.localeCompare(b.name),
-  );
+  [...planned].sort((a, b) => ORDER.indexOf(a.action) - ORDER.indexOf(b.action) || byText(a.name, b.name));
 
 /** Listed: every change (conflicts included) and every error; the rest is counted. */
 const listed = (planned: Planned[]) => sorted(planned).filter((p) => p.error || isChange(p));
@@ -274,7 +272,7 @@ function totalsByKind(items: Planned[]): string[] {
   }
   const said: Record<string, string> = { error: "could not be planned", conflict: "in conflict" };
   return [...counts]
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => byText(a, b))
     .map(
       ([type, byAction]) =>
         `- ${type}: ${[...byAction].map(([a, n]) => `${n} ${said[a] ?? `to ${a}`}`).join(", ")}`,
@@ -288,7 +286,7 @@ function byPlace(items: Planned[]): Array<[string, Planned[]]> {
     const place = p.place ?? "no longer declared (from the stack's state)";
     groups.set(place, [...(groups.get(place) ?? []), p]);
   }
-  return [...groups].sort(([a], [b]) => a.localeCompare(b));
+  return [...groups].sort(([a], [b]) => byText(a, b));
 }
 
 /** One step with its field changes, note and error, as list items. */

@@ -6,7 +6,8 @@
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
-import { planOne } from "../../provider/cli/plan";
+import { planOne, type Planned } from "../../provider/cli/plan";
+import { render } from "../../provider/cli/report";
 import { keyShown } from "../../provider/ssh";
 import { startEmulator, type Emulator } from "../emulator/server";
 import { DEFAULT_SEED } from "../harness/fixture";
@@ -442,5 +443,39 @@ describe("plan of one resource (planOne)", () => {
       what: "mystery/x",
       error: "no planner for Mystery",
     });
+  });
+});
+
+describe("plan's order", () => {
+  it("is the same whatever the machine's locale: a plan diffs cleanly between a laptop and CI", () => {
+    const step = (name: string): Planned => ({
+      action: "create",
+      type: "Webhook",
+      name,
+      what: `webhook ${name}`,
+      changes: [],
+      place: `acme/${name}`,
+    });
+    const planned = ["zeta", "äpple", "Beta", "alpha"].map(step);
+    const markdown = () =>
+      render({ manifest: "m.yaml", apiUrl: "https://api.bitbucket.org/2.0", planned }, "markdown");
+    const english = markdown();
+    assert.deepEqual(english.match(/^#### .*$/gm), [
+      "#### acme/alpha",
+      "#### acme/äpple",
+      "#### acme/Beta",
+      "#### acme/zeta",
+    ]);
+    // A machine whose locale is Swedish (LANG=sv_SE.UTF-8) sorts "ä" after "z" by default.
+    const swedish = new Intl.Collator("sv");
+    const original = String.prototype.localeCompare;
+    String.prototype.localeCompare = function (this: string, that: string) {
+      return swedish.compare(this, that);
+    };
+    try {
+      assert.equal(markdown(), english);
+    } finally {
+      String.prototype.localeCompare = original;
+    }
   });
 });
