@@ -22,6 +22,7 @@ import { pullRequestFromEnv, upsertComment, type PullRequestRef } from "./commen
 import { declaredBy, type Declared } from "./declared";
 import { exportWorkspace } from "./export";
 import { globProblem } from "../manifest/glob";
+import { redactUrl } from "../names";
 import { publishPlan, reportTarget, type ReportTarget } from "./insights";
 import { planAll, readState, repositoriesOf, type PlanStats } from "./plan";
 import { progress } from "./progress";
@@ -262,7 +263,7 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
   setReadOnly(false);
   const report = {
     manifest: file,
-    apiUrl: settings.apiUrl,
+    apiUrl: redactUrl(settings.apiUrl), // a credential in it must not reach a comment or a file
     ...(values.state !== undefined && { state: values.state }),
     planned,
   };

@@ -306,6 +306,16 @@ describe("bitbucket-iac plan: what it says", function () {
     assert.equal(fs.readFileSync(path.join(dir, "bitbucket.yaml"), "utf8"), MANIFEST);
   });
 
+  it("never shows a credential in the API URL: the header of text, JSON and the --out file masks it", async () => {
+    process.env.BITBUCKET_API_URL = emu.apiUrl.replace("http://", "http://ci:pa55word@");
+    for (const args of [[], ["--format", "json"], ["--out", "plan.md"]]) {
+      const r = await run(["plan", ...args], dir);
+      const written = args.includes("--out") ? fs.readFileSync(path.join(dir, "plan.md"), "utf8") : "";
+      for (const text of [r.out, r.err, written]) assert.doesNotMatch(text, /pa55word/);
+      assert.match(r.out + written, /http:\/\/\*\*\*@127\.0\.0\.1:\d+\/2\.0/);
+    }
+  });
+
   it("refuses a --state file that is not a stack export, saying what is wrong and how to make one", async () => {
     const refused = async (name: string, text: string) => {
       fs.writeFileSync(path.join(dir, name), text);
