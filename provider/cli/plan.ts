@@ -58,7 +58,14 @@ export const isChange = (p: Planned): boolean =>
   p.action === "update" ||
   p.action === "delete" ||
   p.action === "conflict" ||
-  (p.action === "adopt" && p.changes.some((c) => !c.writeOnly));
+  (p.action === "adopt" && p.changes.some(certain));
+
+/**
+ * A field change that certainly happens: a value that differs, or a write-only part whose presence
+ * Bitbucket says and the declaration changes (`(none) -> (set)`: a hook without the declared secret).
+ */
+const certain = (c: FieldChange): boolean =>
+  !c.writeOnly || (c.from !== undefined && c.from !== "unknown" && c.to !== undefined && c.from !== c.to);
 
 /** How each resource type is planned, from its kind's descriptor (kinds/). */
 const PLANNERS = new Map<string, LookupPlanner | VerifyPlanner>(
