@@ -153,6 +153,25 @@ describe("bitbucket-iac plan --comment on Bitbucket Data Center", function () {
     );
   });
 
+  it("finds ours past the first page of activities: 150 comments came after it", async () => {
+    await start();
+    await run(["plan", "--comment"], dir);
+    const ours = comments()[0]!;
+    for (let i = 0; i < 150; i++) emu.store.dc.addComment(pullRequest(), "reviewer", `comment ${i}`);
+    emu.resetLog();
+    const r = await run(["plan", "--comment"], dir);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, new RegExp(`updated comment ${ours.id} on pull request #7`));
+    assert.deepEqual(
+      emu
+        .entries()
+        .filter((e) => e.path === `${PR}/activities`)
+        .map((e) => e.query),
+      ["?start=0&limit=1000", "?start=100&limit=1000"],
+    );
+    assert.equal(comments().length, 151);
+  });
+
   it("fails naming the pull request and both versions when the edit is refused twice (409)", async () => {
     await start();
     await run(["plan", "--comment"], dir);
