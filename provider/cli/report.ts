@@ -284,7 +284,9 @@ function byPlace(items: Planned[]): Array<[string, Planned[]]> {
   const groups = new Map<string, Planned[]>();
   for (const p of items) {
     const place = p.place ?? "no longer declared (from the stack's state)";
-    groups.set(place, [...(groups.get(place) ?? []), p]);
+    const group = groups.get(place);
+    if (group) group.push(p);
+    else groups.set(place, [p]);
   }
   return [...groups].sort(([a], [b]) => byText(a, b));
 }
