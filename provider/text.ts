@@ -16,3 +16,9 @@ export const escapeUnprintable = (s: string): string =>
           ? "\\t"
           : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
+
+/**
+ * Text order that is the same on every machine: English collation, whatever the locale (LANG)
+ * the process runs in, so a plan diffs cleanly between a laptop and CI.
+ */
+export const byText: (a: string, b: string) => number = new Intl.Collator("en").compare;

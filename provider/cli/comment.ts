@@ -115,6 +115,23 @@ export async function upsertComment(pr: PullRequestRef, markdown: string): Promi
   }
 }
 
+/**
+ * Whether the edit of our comment went through: false when the comment is gone (404: deleted since
+ * it was listed), so a new one is posted rather than the run failing on every push.
+ */
+async function edited(edit: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await edit();
+    return true;
+  } catch (e) {
+    if (isApiError(e) && e.status === 404) return false;
+    throw e;
+  }
+}
+
+const gone = (id: number) =>
+  `the earlier plan comment ${id} is gone (deleted since it was listed): a new one was posted`;
+
 // ---- Bitbucket Cloud --------------------------------------------------------------------------
 
 /** An account as Bitbucket Cloud names it: `GET /user`, and a comment's `user`. */
@@ -139,14 +156,13 @@ async function upsertCloud(pr: PullRequestRef, markdown: string): Promise<Posted
       !c.deleted && c.content?.raw?.includes(COMMENT_MARKER) && me !== undefined && sameAccount(c.user, me),
   );
   const body = { content: { raw: markdown } };
-  if (ours) {
-    await request("PUT", `${path}/${ours.id}`, { body });
+  if (ours && (await edited(() => request("PUT", `${path}/${ours.id}`, { body }))))
     return { id: ours.id, how: "updated" };
-  }
   const { data } = await request<ApiComment>("POST", path, { body });
   return {
     id: data.id,
     how: "created",
+    ...(ours && { note: gone(ours.id) }),
     ...(!me && {
       note: "the credentials' account could not be read (GET /user needs the account scope), so an earlier plan comment cannot be told from a reviewer's quote of one: a new comment was posted; give the token the account scope (Account: Read) to edit one comment instead",
     }),
@@ -205,14 +221,13 @@ async function upsertDataCenter(pr: PullRequestRef, markdown: string): Promise<P
         c !== undefined && !!c.text?.includes(COMMENT_MARKER) && me !== undefined && isUser(c.author, me),
     )
     .at(-1);
-  if (ours) {
-    await editDataCenter(`${base}/comments/${ours.id}`, ours.version, markdown);
+  if (ours && (await edited(() => editDataCenter(`${base}/comments/${ours.id}`, ours.version, markdown))))
     return { id: ours.id, how: "updated" };
-  }
   const { data } = await request<DcComment>("POST", `${base}/comments`, { body: { text: markdown } });
   return {
     id: data.id,
     how: "created",
+    ...(ours && { note: gone(ours.id) }),
     ...(me === undefined && {
       note: "Bitbucket Data Center did not say which user the credentials are (no X-AUSERNAME header on its answer: a proxy in between may drop it), so an earlier plan comment cannot be told from a reviewer's quote of one: a new comment was posted; let the X-AUSERNAME response header through to edit one comment instead",
     }),

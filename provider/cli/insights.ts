@@ -33,7 +33,7 @@ import { deleteIfExists, getOrUndefined, request } from "../api/client";
 import { dcReportPath } from "../api/datacenter";
 import { isApiError } from "../api/errors";
 import type { Flavor } from "../resources/validate";
-import { escapeUnprintable } from "../text";
+import { byText, escapeUnprintable } from "../text";
 import type { Declared } from "./declared";
 import { isChange, type Planned } from "./plan";
 import { fieldText, summarize, summaryLine, type PlanReport, type Summary } from "./report";
@@ -225,7 +225,7 @@ export function insightsOf(
       (a, b) =>
         RANK[a.severity] - RANK[b.severity] ||
         (a.line ?? Infinity) - (b.line ?? Infinity) ||
-        a.summary.localeCompare(b.summary),
+        byText(a.summary, b.summary),
     );
   const findings = uniqueIds(all.slice(0, INSIGHTS_LIMITS.annotationsPerReport));
   const omitted = all.length - findings.length;

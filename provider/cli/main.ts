@@ -22,6 +22,7 @@ import { pullRequestFromEnv, upsertComment, type PullRequestRef } from "./commen
 import { declaredBy, type Declared } from "./declared";
 import { exportWorkspace } from "./export";
 import { globProblem } from "../manifest/glob";
+import { redactUrl } from "../names";
 import { publishPlan, reportTarget, type ReportTarget } from "./insights";
 import { planAll, readState, repositoriesOf, type PlanStats } from "./plan";
 import { progress } from "./progress";
@@ -246,6 +247,7 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
     : undefined;
   const target = reportTarget(values, flavorSetting());
   const file = positionals[0] ?? "bitbucket.yaml";
+  if (values.out !== undefined) checkOut(values.out, cwd, { manifest: file, "--state file": values.state });
   const m = load(file, cwd, "plan");
   const state =
     values.state !== undefined ? readState(path.resolve(cwd, values.state), values.state) : undefined;
@@ -261,7 +263,7 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
   setReadOnly(false);
   const report = {
     manifest: file,
-    apiUrl: settings.apiUrl,
+    apiUrl: redactUrl(settings.apiUrl), // a credential in it must not reach a comment or a file
     ...(values.state !== undefined && { state: values.state }),
     planned,
   };
@@ -304,6 +306,26 @@ async function deliver(
   }
   if (to.target)
     err(`bitbucket-iac plan: ${await publishPlan(to.target, report, to.declared, to.file, to.cwd)}`);
+}
+
+/**
+ * `--out FILE`, checked before any request (a plan can take minutes): a file in a directory that
+ * exists, and not one of the files plan reads (`inputs`, by what they are), which it would overwrite.
+ */
+function checkOut(out: string, cwd: string, inputs: Record<string, string | undefined>): void {
+  const target = path.resolve(cwd, out);
+  const stat = (f: string) => fs.statSync(f, { throwIfNoEntry: false });
+  const t = stat(target);
+  for (const [what, input] of Object.entries(inputs)) {
+    const i = input === undefined ? undefined : stat(path.resolve(cwd, input));
+    if (t && i && t.dev === i.dev && t.ino === i.ino)
+      throw new Error(`--out ${out} would overwrite the ${what}; name another file, e.g. --out plan.md`);
+  }
+  if (t?.isDirectory()) throw new Error(`--out ${out}: is a directory; name a file, e.g. --out plan.md`);
+  if (!stat(path.dirname(target))?.isDirectory())
+    throw new Error(
+      `--out ${out}: there is no directory "${path.dirname(out)}"; name a file in an existing directory`,
+    );
 }
 
 /** `--out FILE`'s format, by its name: `.md` Markdown, `.json` JSON, anything else text. */

@@ -68,11 +68,12 @@ export const isChange = (p: Planned): boolean =>
   (p.action === "adopt" && p.changes.some(isCertain));
 
 /**
- * A field change that will happen for sure: a value shown, or a write-only part whose presence
- * changes (a secret removed or set, a token made anew). One that cannot be compared is not.
+ * A field change that will happen for sure: a value that differs, or a write-only part whose
+ * presence Bitbucket says and the declaration changes (a secret removed or set where none is, a
+ * token made anew). One that cannot be compared (or Bitbucket does not say: unknown) is not.
  */
 export const isCertain = (c: FieldChange): boolean =>
-  !c.writeOnly || (c.from !== undefined && c.to !== undefined && c.from !== c.to);
+  !c.writeOnly || (c.from !== undefined && c.from !== "unknown" && c.to !== undefined && c.from !== c.to);
 
 /** How each resource type is planned, from its kind's descriptor (kinds/). */
 const PLANNERS = new Map<string, LookupPlanner | VerifyPlanner>(

@@ -4,7 +4,7 @@
 
 import { verified } from "../kinds";
 import { shown } from "../resources/ownership";
-import { escapeUnprintable } from "../text";
+import { byText, escapeUnprintable } from "../text";
 import { isChange, type Action, type FieldChange, type Planned } from "./plan";
 
 export type Format = "text" | "markdown" | "json";
@@ -93,9 +93,7 @@ export function summaryLine(s: Summary): string {
 }
 
 const sorted = (planned: Planned[]) =>
-  [...planned].sort(
-    (a, b) => ORDER.indexOf(a.action) - ORDER.indexOf(b.action) || a.name.localeCompare(b.name),
-  );
+  [...planned].sort((a, b) => ORDER.indexOf(a.action) - ORDER.indexOf(b.action) || byText(a.name, b.name));
 
 /** Listed: every change (conflicts included) and every error; the rest is counted. */
 const listed = (planned: Planned[]) => sorted(planned).filter((p) => p.error || isChange(p));
@@ -197,7 +195,9 @@ function markdown(r: PlanReport, cut?: MarkdownLimit): string {
     `**${summaryLine(s)}**`,
   ];
   const items = listed(r.planned);
-  const budget = new Budget(cut?.limit ?? Infinity, head.join("\n").length + FOOTER_RESERVE);
+  // Room for the line that says what was left out, at its longest (every step left out).
+  const footer = leftOut(items.length, cut?.fullPlan).length + 2;
+  const budget = new Budget(cut?.limit ?? Infinity, head.join("\n").length + footer);
   const totals = totalsByKind(items);
   const attention = items.filter(needsAttention);
   const parts = [head.join("\n")];
@@ -217,9 +217,6 @@ function markdown(r: PlanReport, cut?: MarkdownLimit): string {
   if (shown < items.length) parts.push(`\n${leftOut(items.length - shown, cut?.fullPlan)}`);
   return parts.join("\n");
 }
-
-/** Room kept for the line that says what was left out. */
-const FOOTER_RESERVE = 400;
 
 /** Characters left under a limit: whole lines are taken while they fit. */
 class Budget {
@@ -280,7 +277,7 @@ function totalsByKind(items: Planned[]): string[] {
   }
   const said: Record<string, string> = { error: "could not be planned", conflict: "in conflict" };
   return [...counts]
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => byText(a, b))
     .map(
       ([type, byAction]) =>
         `- ${type}: ${[...byAction].map(([a, n]) => `${n} ${said[a] ?? `to ${a}`}`).join(", ")}`,
@@ -292,9 +289,11 @@ function byPlace(items: Planned[]): Array<[string, Planned[]]> {
   const groups = new Map<string, Planned[]>();
   for (const p of items) {
     const place = p.place ?? "no longer declared (from the stack's state)";
-    groups.set(place, [...(groups.get(place) ?? []), p]);
+    const group = groups.get(place);
+    if (group) group.push(p);
+    else groups.set(place, [p]);
   }
-  return [...groups].sort(([a], [b]) => a.localeCompare(b));
+  return [...groups].sort(([a], [b]) => byText(a, b));
 }
 
 /** One step with its field changes, note and error, as list items. */

@@ -127,6 +127,51 @@ describe("bitbucket-iac plan --comment on Bitbucket Data Center", function () {
     assert.equal(comments().length, 1);
   });
 
+  it("posts a new comment when ours was deleted after it was listed (404 on the edit), and says so", async () => {
+    await start();
+    await run(["plan", "--comment"], dir);
+    const ours = comments()[0]!;
+    // The listing this run reads is the one from before ours was deleted.
+    const stale = await activityPage();
+    comments().splice(0, 1);
+    emu.fault({ method: "GET", path: `${PR}/activities`, status: 200, body: stale });
+    emu.resetLog();
+    const r = await run(["plan", "--comment"], dir);
+    assert.equal(r.code, 2, r.err);
+    assert.deepEqual(
+      writes().map((e) => `${e.method} ${e.path} ${e.status}`),
+      [`PUT ${PR}/comments/${ours.id} 404`, `POST ${PR}/comments 201`],
+    );
+    const posted = comments()[0]!;
+    assert.match(posted.text, /^<!-- bitbucket-iac plan -->\n/);
+    assert.match(r.err, new RegExp(`created comment ${posted.id} on pull request #7 of PROJ/infra`));
+    assert.match(
+      r.err,
+      new RegExp(
+        `bitbucket-iac plan: the earlier plan comment ${ours.id} is gone \\(deleted since it was listed\\): a new one was posted`,
+      ),
+    );
+  });
+
+  it("finds ours past the first page of activities: 150 comments came after it", async () => {
+    await start();
+    await run(["plan", "--comment"], dir);
+    const ours = comments()[0]!;
+    for (let i = 0; i < 150; i++) emu.store.dc.addComment(pullRequest(), "reviewer", `comment ${i}`);
+    emu.resetLog();
+    const r = await run(["plan", "--comment"], dir);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, new RegExp(`updated comment ${ours.id} on pull request #7`));
+    assert.deepEqual(
+      emu
+        .entries()
+        .filter((e) => e.path === `${PR}/activities`)
+        .map((e) => e.query),
+      ["?start=0&limit=1000", "?start=100&limit=1000"],
+    );
+    assert.equal(comments().length, 151);
+  });
+
   it("fails naming the pull request and both versions when the edit is refused twice (409)", async () => {
     await start();
     await run(["plan", "--comment"], dir);

@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import { startEmulator, type Emulator } from "../emulator/server";
 import { ALL_SCOPES } from "../emulator/store";
 import { TOKEN } from "../harness/fixture";
-import { run, useEmulator, workdir } from "./run";
+import { byHand, run, useEmulator, workdir } from "./run";
 
 const MANIFEST = `version: 1
 workspace: acme
@@ -68,6 +68,30 @@ describe("bitbucket-iac plan --comment: only our own comment", function () {
     assert.equal(comments().length, 2);
     assert.equal(comments()[0]!.raw, QUOTE, "the reviewer's comment is as they wrote it");
     assert.equal(comments()[0]!.author, REVIEWER);
+  });
+
+  it("posts a new comment when ours was deleted after it was listed (404 on the edit), and says so", async () => {
+    await start(ALL_SCOPES);
+    await run(["plan", "--comment"], dir);
+    const ours = comments()[1]!;
+    // The listing this run reads is the one from before ours was deleted.
+    const path = "/2.0/repositories/acme/infra/pullrequests/7/comments";
+    const stale = await byHand(emu, "GET", `${path.slice("/2.0".length)}?pagelen=100`);
+    ours.deleted = true;
+    emu.fault({ method: "GET", path: `${path}?`, status: 200, body: stale });
+    emu.resetLog();
+    const r = await run(["plan", "--comment"], dir);
+    assert.equal(r.code, 2, r.err);
+    assert.deepEqual(writes(), [`PUT ${path}/${ours.id}`, `POST ${path}`]);
+    const posted = comments()[2]!;
+    assert.match(posted.raw, /^<!-- bitbucket-iac plan -->\n/);
+    assert.match(r.err, new RegExp(`created comment ${posted.id} on pull request #7 of acme/infra`));
+    assert.match(
+      r.err,
+      new RegExp(
+        `bitbucket-iac plan: the earlier plan comment ${ours.id} is gone \\(deleted since it was listed\\): a new one was posted`,
+      ),
+    );
   });
 
   it("without the account scope, posts a new comment each run and says how to edit one instead", async () => {

@@ -135,6 +135,28 @@ describe("plan Markdown under a limit", () => {
     assert.match(md, /\n_2000 more steps not shown here .*`plan\.md`/);
   });
 
+  it("keeps the comment under the limit however long the --out path it names is", () => {
+    for (const fullPlan of ["p".repeat(400), "😀".repeat(400)]) {
+      const md = render(report(deletes(3_000)), "markdown", { limit: COMMENT_LIMIT.cloud, fullPlan });
+      assert.ok(md.length <= COMMENT_LIMIT.cloud, `${md.length} characters`);
+      assert.match(
+        md,
+        /\n_\d+ more steps not shown here .*the full plan is in `(p|😀)+… \(400 characters\)`/,
+      );
+    }
+  });
+
+  it("renders 50,000 deletes from the stack's state (one group) in seconds, not minutes", function () {
+    this.timeout(60_000);
+    const gone = deletes(50_000).map(({ place: _, ...p }) => p);
+    const started = Date.now();
+    const md = render(report(gone), "markdown", { limit: COMMENT_LIMIT.cloud });
+    const ms = Date.now() - started;
+    assert.ok(ms < 10_000, `${ms} ms`); // grouping copied the group on every step: ~50 s here
+    assert.ok(md.length <= COMMENT_LIMIT.cloud, `${md.length} characters`);
+    assert.match(md, /\n_50000 more steps not shown here/);
+  });
+
   it("cuts nothing under the limit, and groups the details by repository, sorted", () => {
     const md = render(report(deletes(14)), "markdown", { limit: COMMENT_LIMIT.cloud });
     assert.doesNotMatch(md, /not shown here|more steps/);

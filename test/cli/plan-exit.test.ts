@@ -44,6 +44,28 @@ describe("bitbucket-iac plan: exit codes that gate a pull request", function () 
     assert.match(adopt.out, /^< adopt +deploy key .* on acme\/api$/m);
   });
 
+  it("exits 2 and lists the step when adopting a hook without a secret sets the declared one: (none) -> (set)", async () => {
+    await byHand(emu, "POST", "/repositories/acme/api/hooks", {
+      url: "https://hooks.example.test/ci",
+      events: ["repo:push"],
+      active: true,
+    });
+    fs.writeFileSync(
+      path.join(dir, "secret.yaml"),
+      "version: 1\nworkspace: acme\nwebhooks:\n  - repositories: [api]\n    url: https://hooks.example.test/ci\n    events: [repo:push]\n    secret: { fromEnv: HOOK_SECRET }\n    adopt: true\n",
+    );
+    const r = await run(["plan", "secret.yaml"], dir);
+    assert.equal(r.code, 2, r.out);
+    assert.match(
+      r.out,
+      /^< adopt +webhook https:\/\/hooks\.example\.test\/ci on acme\/api\n.*\n {4}secret: \(none\) -> \(set\)$/m,
+    );
+    assert.match(
+      r.out,
+      /Plan: 0 to create, 0 to update, 0 to delete, 1 to adopt with changes; 0 unchanged\.$/,
+    );
+  });
+
   it("fails the pipeline example's plan step on 3 and lets 2 pass", () => {
     const yml = fs.readFileSync(
       path.join(__dirname, "../../examples/pipelines/bitbucket-pipelines.yml"),

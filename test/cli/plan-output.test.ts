@@ -6,7 +6,8 @@
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
-import { planOne } from "../../provider/cli/plan";
+import { planOne, type Planned } from "../../provider/cli/plan";
+import { render } from "../../provider/cli/report";
 import { keyShown } from "../../provider/ssh";
 import { startEmulator, type Emulator } from "../emulator/server";
 import { DEFAULT_SEED } from "../harness/fixture";
@@ -278,6 +279,43 @@ describe("bitbucket-iac plan: what it says", function () {
     );
   });
 
+  it("refuses an --out file it could not write, or one that would overwrite the manifest or --state file, before reading Bitbucket", async () => {
+    fs.writeFileSync(path.join(dir, "state.json"), stackExport([]));
+    const cases: Array<[string[], string]> = [
+      [
+        ["--out", "missing/plan.md"],
+        `--out missing/plan.md: there is no directory "missing"; name a file in an existing directory`,
+      ],
+      [["--out", "."], `--out .: is a directory; name a file, e.g. --out plan.md`],
+      [
+        ["--out", "bitbucket.yaml"],
+        `--out bitbucket.yaml would overwrite the manifest; name another file, e.g. --out plan.md`,
+      ],
+      [
+        ["--out", "./state.json", "--state", "state.json"],
+        `--out ./state.json would overwrite the --state file; name another file, e.g. --out plan.md`,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(["plan", ...args], dir);
+      assert.equal(r.code, 1, r.err);
+      assert.equal(r.err, `bitbucket-iac plan: ${message}`);
+      assert.equal(r.out, "");
+    }
+    assert.deepEqual(emu.log(), [], "nothing was read");
+    assert.equal(fs.readFileSync(path.join(dir, "bitbucket.yaml"), "utf8"), MANIFEST);
+  });
+
+  it("never shows a credential in the API URL: the header of text, JSON and the --out file masks it", async () => {
+    process.env.BITBUCKET_API_URL = emu.apiUrl.replace("http://", "http://ci:pa55word@");
+    for (const args of [[], ["--format", "json"], ["--out", "plan.md"]]) {
+      const r = await run(["plan", ...args], dir);
+      const written = args.includes("--out") ? fs.readFileSync(path.join(dir, "plan.md"), "utf8") : "";
+      for (const text of [r.out, r.err, written]) assert.doesNotMatch(text, /pa55word/);
+      assert.match(r.out + written, /http:\/\/\*\*\*@127\.0\.0\.1:\d+\/2\.0/);
+    }
+  });
+
   it("refuses a --state file that is not a stack export, saying what is wrong and how to make one", async () => {
     const refused = async (name: string, text: string) => {
       fs.writeFileSync(path.join(dir, name), text);
@@ -415,5 +453,39 @@ describe("plan of one resource (planOne)", () => {
       what: "mystery/x",
       error: "no planner for Mystery",
     });
+  });
+});
+
+describe("plan's order", () => {
+  it("is the same whatever the machine's locale: a plan diffs cleanly between a laptop and CI", () => {
+    const step = (name: string): Planned => ({
+      action: "create",
+      type: "Webhook",
+      name,
+      what: `webhook ${name}`,
+      changes: [],
+      place: `acme/${name}`,
+    });
+    const planned = ["zeta", "äpple", "Beta", "alpha"].map(step);
+    const markdown = () =>
+      render({ manifest: "m.yaml", apiUrl: "https://api.bitbucket.org/2.0", planned }, "markdown");
+    const english = markdown();
+    assert.deepEqual(english.match(/^#### .*$/gm), [
+      "#### acme/alpha",
+      "#### acme/äpple",
+      "#### acme/Beta",
+      "#### acme/zeta",
+    ]);
+    // A machine whose locale is Swedish (LANG=sv_SE.UTF-8) sorts "ä" after "z" by default.
+    const swedish = new Intl.Collator("sv");
+    const original = String.prototype.localeCompare;
+    String.prototype.localeCompare = function (this: string, that: string) {
+      return swedish.compare(this, that);
+    };
+    try {
+      assert.equal(markdown(), english);
+    } finally {
+      String.prototype.localeCompare = original;
+    }
   });
 });
