@@ -149,13 +149,24 @@ export type Difference =
 export const shown = (v: Value): string =>
   Array.isArray(v) ? `[${v.map((x) => JSON.stringify(x)).join(", ")}]` : JSON.stringify(v);
 
-/** The difference as the adoption messages say it: `events: ["repo:push"] in Bitbucket`. */
+/**
+ * Fields whose value `pulumi up`'s messages never show, plain or not (no variable value in any
+ * message, log or snapshot: STYLE.md); `bitbucket-iac plan`, a review made on purpose, shows plain ones.
+ */
+const NOT_IN_MESSAGES = new Set(["value"]);
+
+/**
+ * The difference as the adoption messages say it: `events: ["repo:push"] in Bitbucket`. A
+ * write-only part set on both sides is a known difference (a plain value about to be secured).
+ */
 export const said = (d: Difference): string =>
   "writeOnly" in d
     ? d.declared === undefined
       ? `${d.field}: set in Bitbucket, write-only, cannot be compared`
-      : `${d.field}: ${d.live === "unknown" || d.live === undefined ? "unknown (not returned)" : d.live} in Bitbucket`
-    : `${d.field}: ${shown(d.live)} in Bitbucket`;
+      : d.live === "set" && d.declared === "set"
+        ? `${d.field}: another value in Bitbucket` // a plain value about to be secured
+        : `${d.field}: ${d.live === "unknown" || d.live === undefined ? "unknown (not returned)" : d.live} in Bitbucket`
+    : `${d.field}: ${NOT_IN_MESSAGES.has(d.field) ? "another value" : shown(d.live)} in Bitbucket`;
 
 /**
  * Where a declaration's object would be found by its natural key, and how one found compares.

@@ -6,6 +6,7 @@ import * as assert from "node:assert/strict";
 import { dcFixture, fixture, type Fixture } from "../harness/fixture";
 import type { Props } from "../harness/engine";
 import { ed25519, rsa } from "../keys";
+import { keyShown } from "../../provider/ssh";
 
 const SSH = "/2.0/repositories/acme/api/pipelines_config/ssh";
 
@@ -180,12 +181,13 @@ describe("PipelineSshKeyPair over an existing pair", () => {
       (same as Error).message,
       refusal("privateKey: set in Bitbucket, write-only, cannot be compared"),
     );
-    repo().keyPair = { private_key: "their private key", public_key: rsa().normalized };
+    const theirs = rsa();
+    repo().keyPair = { private_key: "their private key", public_key: theirs.normalized };
     const other = await f.harness.up("PipelineSshKeyPair", pair()).catch((e: Error) => e);
     assert.equal(
       (other as Error).message,
       refusal(
-        "privateKey: set in Bitbucket, write-only, cannot be compared; publicKey: another key in Bitbucket",
+        `privateKey: set in Bitbucket, write-only, cannot be compared; publicKey: "${keyShown(theirs.publicLine)}" in Bitbucket`,
       ),
     );
     assert.equal(repo().keyPair?.private_key, "their private key", "nothing was changed");

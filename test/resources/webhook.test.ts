@@ -235,7 +235,7 @@ describe("Webhook", () => {
       (e: Error) =>
         e.message.includes(
           "create webhook https://hooks.example.test/a on acme/api: it already exists in Bitbucket and differs from this declaration " +
-            '(description: "" in Bitbucket; events: pullrequest:created, repo:push in Bitbucket; secret: set in Bitbucket, write-only, cannot be compared). ' +
+            '(description: "" in Bitbucket; events: ["pullrequest:created", "repo:push"] in Bitbucket; secret: set in Bitbucket, write-only, cannot be compared). ' +
             "Nothing was changed. To take it over and bring it to the declared state, set adopt: true",
         ) && !e.message.includes("platform-secret"),
     );

@@ -113,7 +113,7 @@ describe("DeployKey on Data Center (SSH access keys)", () => {
     await assert.rejects(f.harness.up("DeployKey", dk({ repository: "web" })), (e: Error) => {
       assert.match(
         e.message,
-        /it already exists in Bitbucket and differs from this declaration \(permission: REPO_ADMIN in Bitbucket\)\. Nothing was changed/,
+        /it already exists in Bitbucket and differs from this declaration \(permission: "REPO_ADMIN" in Bitbucket\)\. Nothing was changed/,
       );
       return true;
     });

@@ -148,7 +148,7 @@ describe("Webhook on Data Center", () => {
     await assert.rejects(f.harness.up("Webhook", web), (e: Error) => {
       assert.match(
         e.message,
-        /create webhook https:\/\/hooks\.example\.test\/dc-a on PROJ\/web: it already exists in Bitbucket and differs from this declaration \(name: "Jenkins" in Bitbucket; events: pr:opened in Bitbucket\)\. Nothing was changed/,
+        /create webhook https:\/\/hooks\.example\.test\/dc-a on PROJ\/web: it already exists in Bitbucket and differs from this declaration \(name: "Jenkins" in Bitbucket; events: \["pr:opened"\] in Bitbucket\)\. Nothing was changed/,
       );
       return true;
     });
