@@ -46,7 +46,7 @@ interface Planned {
   action: string;
   type: string;
   name: string;
-  changes: Array<{ field: string; from?: string; to?: string; writeOnly?: boolean }>;
+  changes: Array<{ field: string; from?: unknown; to?: unknown; writeOnly?: boolean }>;
   note?: string;
   error?: string;
 }
@@ -91,7 +91,10 @@ function fieldsAgree(key: string, p: Planned, before: Seen | undefined, after: S
       listed.some((c) => c.field === w),
       `${said}: ${w} changed, unlisted`,
     );
-  for (const c of listed.filter((c) => writeOnly.has(c.field) && !c.writeOnly))
+  // Certain: shown as a value, or a write-only part whose presence changes (set -> none).
+  const certain = (c: Planned["changes"][number]) =>
+    !c.writeOnly || (c.from !== undefined && c.to !== undefined && c.from !== "unknown" && c.from !== c.to);
+  for (const c of listed.filter((c) => writeOnly.has(c.field) && certain(c)))
     assert.ok(diff.includes(c.field), `${said}: ${c.field} listed as a certain change, unchanged`);
 }
 

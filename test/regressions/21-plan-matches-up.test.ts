@@ -31,13 +31,12 @@ interface Planned {
   action: string;
   type: string;
   name: string;
-  changes: Array<{ field: string; writeOnly?: boolean; from?: unknown; to?: unknown }>;
+  changes: Array<{ field: string; from?: unknown; to?: unknown; writeOnly?: boolean }>;
   note?: string;
 }
 
-/** A write-only field plan cannot compare (sent again), as opposed to a certain change (a secret removed or made anew: `(set) -> (none)`). */
-const uncertain = (c: { writeOnly?: boolean; from?: unknown; to?: unknown }) =>
-  c.writeOnly === true && (c.from === undefined || c.to === undefined || c.from === c.to);
+/** A field's value as a line reads it, whichever way plan gives it (text, JSON text, a list). */
+const read = (v: unknown) => String(Array.isArray(v) ? v.join(", ") : v).replace(/^"(.*)"$/, "$1");
 
 describe("issue 21.1: plan says what pulumi up does", function () {
   this.timeout(120_000);
@@ -91,8 +90,8 @@ webhooks:
     const p = await plan(manifest);
     assert.equal(p.code, 2, 'a change: not "adopted as they are"');
     assert.deepEqual(
-      p.planned.map((x) => [x.action, x.changes.map((c) => [c.field, uncertain(c)])]),
-      [["adopt", [["secret", false]]]],
+      p.planned.map((x) => [x.action, x.changes.map((c) => [c.field, read(c.from), read(c.to)])]),
+      [["adopt", [["secret", "set", "none"]]]],
     );
     const r = await up(manifest);
     assert.equal(r.error, undefined);
@@ -167,7 +166,7 @@ webhooks:
     const edited = manifest("{ fromConfig: hookSecret }");
     const p = await plan(edited, engine.checkpoint());
     assert.deepEqual(
-      p.planned.map((x) => [x.action, x.changes.map((c) => [c.field, uncertain(c)])]),
+      p.planned.map((x) => [x.action, x.changes.map((c) => [c.field, c.writeOnly === true])]),
       [
         [
           "update",
@@ -277,16 +276,8 @@ pipelineSshKeyPairs:
     const edited = manifest("builds");
     const p = await plan(edited, engine.checkpoint());
     assert.deepEqual(
-      p.planned.map((x) => [
-        x.action,
-        x.changes.map((c) => `${c.field}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`),
-      ]),
-      [
-        [
-          "update",
-          ['description: "ci" -> "builds"', 'events: ["issue:created","repo:push"] -> ["repo:push"]'],
-        ],
-      ],
+      p.planned.map((x) => [x.action, x.changes.map((c) => `${c.field}: ${read(c.from)} -> ${read(c.to)}`)]),
+      [["update", ["description: ci -> builds", "events: issue:created, repo:push -> repo:push"]]],
     );
     assert.equal((await up(edited)).error, undefined);
     assert.deepEqual([hooks()[0]!.description, hooks()[0]!.events], ["builds", ["repo:push"]]);
@@ -311,10 +302,7 @@ describe("issue 21.1 on Data Center: plan says what pulumi up does", function ()
       const r = await run(["plan", "--format", "json"], dir);
       assert.equal(r.code, 2, 'a change: not "adopted as they are"');
       const [p] = (JSON.parse(r.out) as { resources: Planned[] }).resources;
-      assert.deepEqual(
-        [p!.action, p!.changes.map((c) => [c.field, uncertain(c)])],
-        ["adopt", [["token", false]]],
-      );
+      assert.deepEqual([p!.action, p!.changes.map((c) => c.field)], ["adopt", ["token"]]);
       const engine = new Engine(f.harness);
       const made = await engine.up(async () =>
         Object.values(
