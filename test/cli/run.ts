@@ -3,11 +3,11 @@
 
 import axios from "axios";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { main } from "../../provider/cli/main";
 import type { Emulator } from "../emulator/server";
 import { FAST_RETRIES, TOKEN } from "../harness/fixture";
+import { tempDir } from "../hooks";
 
 export interface Ran {
   code: number;
@@ -46,9 +46,9 @@ export async function run(args: string[], cwd: string): Promise<Ran> {
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
-/** A temporary directory holding `files`. */
+/** A temporary directory holding `files`, removed after the test file (test/hooks.ts). */
 export function workdir(files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bbiac-cli-"));
+  const dir = tempDir("bbiac-cli-");
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
   return dir;
 }

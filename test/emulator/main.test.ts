@@ -8,6 +8,17 @@ import * as path from "path";
 
 const ROOT = path.resolve(__dirname, "../..");
 
+/** A port free on 127.0.0.1 now: the system picks it, and it is let go at once for the emulator to take. */
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = net.createServer();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
 /** Whether something accepts connections on 127.0.0.1:port. */
 const listening = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -19,7 +30,7 @@ describe("npm run emulator", function () {
   this.timeout(30_000);
 
   it("listens on EMULATOR_PORT and stops when its parent exits", async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await freePort();
     // A parent shell that starts the emulator in the background, waits until it listens, then exits.
     const ts = path.join(ROOT, "node_modules/ts-node/dist/bin.js");
     const parent = spawn(

@@ -9,6 +9,9 @@ import { startEmulator } from "./server";
 import { ALL_SCOPES } from "./store";
 
 async function main() {
+  // Read before listening: whoever waits for the port may exit as soon as it opens, and a parent
+  // read after that would already be init's, never seen to change.
+  const parent = process.ppid;
   const port = Number(process.env.EMULATOR_PORT ?? 0);
   const token = "demo-token";
   const emu = await startEmulator(
@@ -42,7 +45,6 @@ Bitbucket Data Center on the same address: project PROJ (api, web), users me and
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
   // Orphaned (the parent shell or npm is gone, so we were re-parented): stop too.
-  const parent = process.ppid;
   setInterval(() => process.ppid !== parent && stop(), 1000).unref();
 }
 

@@ -102,6 +102,8 @@ const strip = (o: Props): Props => {
 export class Harness {
   /** Everything the host printed on stderr (provider logs, stack traces). */
   stderr = "";
+  /** Set by close(): a restart after it would start a host nothing closes. */
+  private closed = false;
   private constructor(
     private proc: ChildProcess,
     private client: InstanceType<typeof provrpc.ResourceProviderClient>,
@@ -118,7 +120,13 @@ export class Harness {
   async restart(env: Record<string, string> = {}): Promise<void> {
     this.opts = { ...this.opts, env: { ...this.opts.env, ...env } };
     const next = await Harness.start(this.providers, this.opts);
-    this.close();
+    if (this.closed) {
+      // Closed meanwhile: the test ran past its timeout and its cleanup ran. A host started now
+      // would outlive the test process (nothing would ever close it).
+      next.close();
+      throw new Error("the harness was closed while a new host was starting");
+    }
+    this.stop();
     this.proc = next.proc;
     this.client = next.client;
     this.mutation = next.mutation;
@@ -329,6 +337,11 @@ export class Harness {
   }
 
   close(): void {
+    this.closed = true;
+    this.stop();
+  }
+
+  private stop(): void {
     this.client.close();
     this.mutation?.closing(this.proc);
     this.proc.kill();

@@ -56,7 +56,7 @@ export function config(m: MutationModule, o: Options): object {
     mutate: o.mutate ? [o.mutate] : m.mutate,
     mochaOptions: {
       spec: o.spec ? [o.spec] : m.spec,
-      require: ["ts-node/register/transpile-only", "test/mutation/hooks.ts"],
+      require: ["ts-node/register/transpile-only", "test/hooks.ts", "test/mutation/hooks.ts"],
     },
     buildCommand: "node test/mutation/sandbox.js", // in the sandbox; the repository is in the environment
     symlinkNodeModules: false,

@@ -11,7 +11,10 @@ import { fixture, SCALE_MANIFEST, scaleSeed, TOKEN, type Fixture } from "../harn
 const REPOS = 6;
 const SEED = scaleSeed(REPOS);
 
-describe("issue 10: scale under the rate limit", () => {
+describe("issue 10: scale under the rate limit", function () {
+  // CPU-bound: each test starts three or four provider hosts (about a second of CPU each) and
+  // drives 24 resources through them; beside other test files on 2 cores it needs more than 20 s.
+  this.timeout(60_000);
   let f: Fixture;
   let engine: Engine;
   const saved = { ...process.env };

@@ -1,0 +1,65 @@
+// Mocha root hooks (.mocharc.json `require`): every run, serial or --parallel, one file or all.
+// The provider keeps its connection settings, listing cache and read-only switch process-wide
+// (provider/api/shared.ts), and one mocha process (or parallel worker) runs many files, in an
+// order that differs from run to run: what a test or a file leaves there must not reach the next.
+// After each test: the stack config `setProviderConfig` copied (deployManifest, configure) and the
+// read-only switch (plan, export). After each file, also: the listing cache and Pulumi's config.
+// At the end of the run (of each file, in parallel mode): the directories made with tempDir().
+
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { Context, Suite } from "mocha";
+import { setProviderConfig } from "../provider/api/auth";
+import { clearCache } from "../provider/api/cache";
+import { setReadOnly } from "../provider/api/client";
+
+const made = new Set<string>();
+
+/**
+ * A new empty directory under the system's temporary directory, removed when the run ends (in
+ * parallel mode, when the file's run ends). Not after each file of a serial run: there every file
+ * is loaded before any runs, and a directory made as a file loads is that file's until its end.
+ */
+export function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.add(dir);
+  return dir;
+}
+
+function afterTest(): void {
+  setProviderConfig(() => undefined);
+  setReadOnly(false);
+}
+
+// Loaded only by the files that use Pulumi's runtime; a file that does not need it is not made to load it.
+const PULUMI_CONFIG = require.resolve("@pulumi/pulumi/runtime/config");
+
+function afterFile(): void {
+  afterTest();
+  clearCache();
+  if (require.cache[PULUMI_CONFIG]) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require(PULUMI_CONFIG) as typeof import("@pulumi/pulumi/runtime/config")).setAllConfig({}, []);
+  }
+}
+
+function afterRun(): void {
+  afterFile();
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+  made.clear();
+}
+
+export const mochaHooks = {
+  /**
+   * A root `afterAll` runs after every file only in parallel mode (each file is its own run); in a
+   * serial run it runs once, at the end. So each file's top-level suites get the reset as their last
+   * `after` hook, which works the same in both modes.
+   */
+  beforeAll(this: Context) {
+    const root = this.test?.parent as Suite;
+    for (const suite of root.suites) suite.afterAll("reset process-wide state (test/hooks.ts)", afterFile);
+  },
+  afterEach: afterTest,
+  afterAll: afterRun,
+};
