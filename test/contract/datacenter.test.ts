@@ -8,6 +8,9 @@ import { ed25519 } from "../keys";
 import { DC_SPEC, dataCenterContract, requireSpec, type Contract } from "./openapi";
 
 describe("contract: every Data Center exchange against the Data Center 9.2 OpenAPI spec", function () {
+  // CPU-bound (a host drives every DC resource through its lifecycle, and each exchange is checked
+  // against the spec): beside another test file on 2 cores it needs more than mocha's 20 s.
+  this.timeout(90_000);
   let contract: Contract;
   let f: Fixture;
 
