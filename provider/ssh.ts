@@ -31,6 +31,8 @@ export interface PublicKey {
   normalized: string;
   /** `SHA256:...` as `ssh-keygen -l` prints it. */
   fingerprint: string;
+  /** The key's size as `ssh-keygen -l` prints it: an RSA modulus's bits, 256 for Ed25519, the curve's for ECDSA. */
+  bits: number;
 }
 
 /** Whether the text looks like private key material (PEM or OpenSSH). */
@@ -85,7 +87,20 @@ export function parsePublicKey(text: unknown): PublicKey | { error: string } {
     comment: parts.slice(2).join(" "),
     normalized: `${type} ${b64}`,
     fingerprint: fingerprintOf(blob),
+    bits: bitsOf(type, blob, inner.next),
   };
+}
+
+/**
+ * A key's size from its blob (RFC 4253 §6.6): `ssh-rsa` is string type, mpint e, mpint n, and its
+ * size is n's bit length; the others' size is their curve's.
+ */
+function bitsOf(type: string, blob: Buffer, at: number): number {
+  if (type !== "ssh-rsa") return /nistp384/.test(type) ? 384 : /nistp521/.test(type) ? 521 : 256;
+  const n = sshString(blob, sshString(blob, at)?.next ?? blob.length);
+  if (!n) return 0;
+  const bytes = n.value.subarray(n.value.findIndex((b) => b !== 0));
+  return bytes.length === 0 ? 0 : (bytes.length - 1) * 8 + (32 - Math.clz32(bytes[0]!));
 }
 
 export const isKeyError = (k: PublicKey | { error: string }): k is { error: string } => "error" in k;

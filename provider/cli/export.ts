@@ -21,7 +21,7 @@ import { isApiError } from "../api/errors";
 import { listAll } from "../api/paginate";
 import { KINDS } from "../kinds";
 import type { ExportSink } from "../kinds/kind";
-import { matchesGlob } from "../manifest/glob";
+import { matchesGlob } from "../glob";
 import { configKeysFor, type SecretScope } from "./config-keys";
 
 type Entry = Record<string, unknown>;

@@ -21,7 +21,7 @@ import { isManifestError, loadManifest, shownProblems, type Manifest } from "../
 import { pullRequestFromEnv, upsertComment, type PullRequestRef } from "./comment";
 import { declaredBy, type Declared } from "./declared";
 import { exportWorkspace } from "./export";
-import { globProblem } from "../manifest/glob";
+import { globProblem } from "../glob";
 import { redactUrl } from "../names";
 import { publishPlan, reportTarget, type ReportTarget } from "./insights";
 import { planAll, readState, repositoriesOf, type PlanStats } from "./plan";

@@ -3,7 +3,7 @@
 
 import { naturalKey } from "../names";
 import { AccessToken, accessTokenProvider, changesOf, lookup } from "../resources/access-token";
-import { permissionProblem } from "./checks";
+import { permissionProblem, strings } from "./checks";
 import type { CheckContext, Entry, KindDescriptor, Problem, Selector, Target } from "./kind";
 
 export interface AccessTokenEntry extends Entry {
@@ -53,6 +53,11 @@ export const accessTokens = {
     );
     return { resource: r, output: r.tokenId, secretOutputs: { accessTokenValues: r.token } };
   },
+  subject: (i) => ({
+    kind: "token",
+    permissions: strings(i.permissions),
+    ...(typeof i.expiryDays === "number" && { expiryDays: i.expiryDays }),
+  }),
   plan: {
     check: accessTokenProvider.check!,
     lookup,

@@ -35,3 +35,10 @@ export const permissionProblem = (
   typeof perm === "string" && perm.startsWith(onRepos ? "PROJECT_" : "REPO_")
     ? `${ctx.clean(perm)} is for ${onRepos ? "a project" : "repositories"}: ${what} take ${onRepos ? "REPO_READ, REPO_WRITE or REPO_ADMIN" : "PROJECT_READ, PROJECT_WRITE or PROJECT_ADMIN"}`
     : undefined;
+
+/** The strings of a list input (an unknown or malformed one reads as none). */
+export const strings = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+
+/** A text input, or "" (the policy judges what it can read; the resource's check refuses the rest). */
+export const text = (v: unknown): string => (typeof v === "string" ? v : "");

@@ -6,7 +6,7 @@ import { deployKeysPath } from "../api/cloud";
 import { listAll } from "../api/paginate";
 import { naturalKey } from "../names";
 import { changesOf, DeployKey, deployKeyProvider, lookup, type ApiKey } from "../resources/deploy-key";
-import { permissionProblem } from "./checks";
+import { permissionProblem, text } from "./checks";
 import type { CheckContext, Entry, KindDescriptor, Problem, Selector } from "./kind";
 
 export interface DeployKeyEntry extends Entry {
@@ -63,6 +63,11 @@ export const deployKeys = {
     );
     return { resource: r, output: r.fingerprint };
   },
+  subject: (i) => ({
+    kind: "key",
+    key: text(i.key),
+    ...(typeof i.permission === "string" && { permission: i.permission }),
+  }),
   plan: { check: deployKeyProvider.check!, lookup, read: deployKeyProvider.read!, changes: changesOf },
   export: {
     async repository(repository, sink) {

@@ -10,6 +10,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { SecretScope } from "../cli/config-keys";
 import type { OAuthConsumer } from "../resources/oauth-consumer";
+import type { Policy, Subject } from "../policy/rules";
 import type { Changes, Lookup, Presence } from "../resources/ownership";
 import type { Flavor } from "../resources/validate";
 import type { Kind, Manifest, ResourceType } from "./index";
@@ -64,6 +65,8 @@ export interface ManifestBase {
   workspace?: string;
   /** Data Center: the default project. */
   project?: string;
+  /** The manifest's own policy (`policy:`), when it has one. */
+  policy?: Policy;
 }
 
 /** One resource to declare. */
@@ -308,6 +311,11 @@ export interface KindDescriptor<
   expand(e: E, ctx: ExpandContext): void;
   /** Declares the resource of one of its specs. */
   declare(s: Spec, e: E, ctx: DeclareContext): Declared;
+  /**
+   * What the policy judges of one of its resources, from the resource's inputs (as the provider's
+   * check, plan and validate see them); undefined for a kind no rule judges.
+   */
+  subject?(inputs: Record<string, unknown>): Subject | undefined;
   /** How plan reads its resources back (by `type`). */
   plan?: LookupPlanner | VerifyPlanner;
   /** How export reads it back (Cloud). */

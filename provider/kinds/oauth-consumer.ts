@@ -2,7 +2,7 @@
 // by `pulumi up`; integrations name them by id. The resource: provider/resources/oauth-consumer.ts.
 
 import { OAuthConsumer } from "../resources/oauth-consumer";
-import { uniqueIds } from "./checks";
+import { strings, uniqueIds } from "./checks";
 import type { Entry, KindDescriptor, SecretRef } from "./kind";
 
 export interface OAuthConsumerEntry extends Entry {
@@ -47,6 +47,7 @@ export const oauthConsumers = {
       output: { grantedScopes: r.grantedScopes, verifiedAt: r.verifiedAt, settingsUrl: r.settingsUrl },
     };
   },
+  subject: (i) => ({ kind: "consumer", scopes: strings(i.scopes) }),
   plan: {
     verify: (inputs, name) => ({
       what: `OAuth consumer "${String(inputs.name ?? name)}" in ${String(inputs.workspace ?? "")}`,

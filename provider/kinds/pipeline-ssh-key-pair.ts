@@ -11,7 +11,7 @@ import {
   pipelineSshKeyPairProvider,
 } from "../resources/pipeline-ssh-key-pair";
 import type { Entry, KindDescriptor, SecretRef, Selector } from "./kind";
-import { NO_PIPELINES } from "./checks";
+import { NO_PIPELINES, text } from "./checks";
 
 export interface PipelineSshKeyPairEntry extends Entry {
   repositories: Selector;
@@ -50,6 +50,7 @@ export const pipelineSshKeyPairs = {
     );
     return { resource: r, output: r.fingerprint };
   },
+  subject: (i) => ({ kind: "key", key: text(i.publicKey), account: true }),
   plan: {
     check: pipelineSshKeyPairProvider.check!,
     lookup,

@@ -12,6 +12,7 @@ import {
   type ApiVariable,
 } from "../resources/pipeline-variable";
 import { NO_PIPELINES } from "./checks";
+import { text } from "./checks";
 import type { CheckContext, Entry, ExportSink, KindDescriptor, Problem, SecretRef, Selector } from "./kind";
 
 export interface PipelineVariableEntry extends Entry {
@@ -55,6 +56,7 @@ export const pipelineVariables = {
     );
     return { resource: r, output: r.uuid };
   },
+  subject: (i) => ({ kind: "variable", key: text(i.key), secured: i.secured !== false }),
   plan: {
     check: pipelineVariableProvider.check!,
     lookup,

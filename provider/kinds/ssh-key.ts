@@ -6,6 +6,7 @@ import { getCached } from "../api/client";
 import { listAll } from "../api/paginate";
 import { naturalKey } from "../names";
 import { changesOf, lookup, SshKey, sshKeyProvider, type ApiKey } from "../resources/ssh-key";
+import { text } from "./checks";
 import type { EntryBase, KindDescriptor } from "./kind";
 
 export interface SshKeyEntry extends EntryBase {
@@ -38,6 +39,7 @@ export const sshKeys = {
     );
     return { resource: r, output: r.fingerprint };
   },
+  subject: (i) => ({ kind: "key", key: text(i.key), account: true }),
   plan: { check: sshKeyProvider.check!, lookup, read: sshKeyProvider.read!, changes: changesOf },
   export: {
     async account(sink) {

@@ -15,6 +15,7 @@ import {
   webhookProvider,
   type ApiHook,
 } from "../resources/webhook";
+import { strings } from "./checks";
 import type { CheckContext, Entry, ExportSink, KindDescriptor, Problem, SecretRef, Selector } from "./kind";
 
 export interface WebhookEntry extends Entry {
@@ -90,6 +91,14 @@ export const webhooks = {
       ...("generateSecret" in secretArgs && { secretOutputs: { generatedSecrets: r.generatedSecret } }),
     };
   },
+  subject: (i) => ({
+    kind: "webhook",
+    ...(typeof i.url === "string" && { url: i.url }),
+    allowHttp: i.allowHttp === true,
+    secret: (typeof i.secret === "string" && i.secret !== "") || i.generateSecret === true,
+    skipCertVerification: i.skipCertVerification === true,
+    events: strings(i.events),
+  }),
   plan: {
     check: webhookProvider.check!,
     lookup,

@@ -12,7 +12,7 @@ import type { ExpandContext, Loc, Placed, Problem, Selector, Spec, Target } from
 import { fingerprintPart } from "../names";
 import type { Flavor } from "../resources/validate";
 import { isKeyError, parsePublicKey } from "../ssh";
-import { globProblem, matchesGlob } from "./glob";
+import { globProblem, matchesGlob } from "../glob";
 import { manifestError } from "./load";
 
 export type { Spec };

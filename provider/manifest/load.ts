@@ -36,7 +36,10 @@ import { escapeUnprintable, UNPRINTABLE } from "../text";
 import { closeMatches } from "../resources/common";
 import type { Flavor } from "../resources/validate";
 import { CLOUD_WEBHOOK_EVENTS, DC_WEBHOOK_EVENTS } from "../resources/webhook";
-import { globProblem } from "./glob";
+import { globProblem } from "../glob";
+import type { Layer } from "../policy/evaluate";
+import type { Policy } from "../policy/rules";
+import { policyProblems } from "./policy";
 import schemaJson from "../../schema/manifest.schema.json";
 
 export type { Loc, Problem, SecretRef, Selector } from "../kinds/kind";
@@ -350,6 +353,9 @@ function crossCheck(data: Record<string, unknown>, pos: Positions): Problem[] {
   const ctx = checkContext(data, pos);
   const problems = ctx.flavor === "cloud" ? cloudPlacement(ctx) : dataCenterPlacement(ctx);
   for (const kind of KINDS) if (kind.check) problems.push(...kind.check(ctx));
+  // A policy file (no flavor, no entries) serves both flavors.
+  const policyOnly = data.flavor === undefined && KINDS.every((k) => data[k.key] === undefined);
+  problems.push(...policyProblems(ctx, policyOnly ? "any" : ctx.flavor));
   // A glob is matched against every repository listed: its size is capped (glob.ts).
   for (const kind of KINDS) {
     ctx.list(kind.key).forEach((e, i) => {
@@ -702,6 +708,7 @@ function typed(m: Record<string, unknown>, pos: Positions, file: string): Manife
     at: Object.fromEntries(Object.keys(m).map((k) => [k, pos.value([k])])),
     ...(typeof m.workspace === "string" && { workspace: m.workspace }),
     ...(typeof m.project === "string" && { project: m.project }),
+    ...(typeof m.policy === "object" && { policy: m.policy as Policy }),
     ...(Object.fromEntries(KINDS.map(({ key }) => [key, withLoc(key)])) as { [K in Kind]: Manifest[K] }),
   };
 }
@@ -741,6 +748,30 @@ export function loadManifest(file: string, opts: LoadOptions = {}): Manifest {
   if (text === undefined)
     throw fileProblem("not a text file: a manifest is YAML text in UTF-8 (is this the right file?)");
   return parseManifest(text, shown);
+}
+
+/**
+ * Reads a policy file: a manifest holding `version: 1` and `policy:` alone (manifest/policy.ts).
+ * Throws a ManifestError listing every problem.
+ */
+export function loadPolicyFile(file: string, opts: LoadOptions = {}): Layer {
+  const m = loadManifest(file, { missingHint: "give the policy file's path", ...opts });
+  const other = Object.keys(m.at).filter((k) => !["version", "$schema", "policy"].includes(k));
+  if (other.length)
+    throw manifestError(
+      other.map((k) => ({
+        loc: m.at[k]!,
+        message: `a policy file holds version: 1 and policy: only; ${k} belongs in a manifest`,
+      })),
+    );
+  if (m.policy === undefined)
+    throw manifestError([
+      {
+        loc: { file: m.file, line: 1, col: 1, path: "(top level)" },
+        message: "a policy file holds version: 1 and policy: (its rules); this one has no policy:",
+      },
+    ]);
+  return { source: m.file, policy: m.policy };
 }
 
 /** The file as UTF-8 text, or undefined when it is binary (a NUL byte, or not UTF-8). */

@@ -1,0 +1,94 @@
+// Policies in manifests and policy files: their checks beyond the schema, the policy file, and the
+// findings on what a manifest declares. The rules themselves are provider/policy/.
+//
+// A policy file is a manifest that holds only `version: 1` and `policy:` (the same schema, so an
+// editor helps with it as with a manifest; editors cannot point a file at part of a schema): read
+// by load.ts's loadPolicyFile.
+
+import { globProblem } from "../glob";
+import { KINDS } from "../kinds";
+import type { CheckContext, Loc, Problem } from "../kinds/kind";
+import { judge, type Layer, type Violation } from "../policy/evaluate";
+import type { Policy } from "../policy/rules";
+import { TOKEN_PERMISSIONS } from "../resources/access-token";
+import { CLOUD_WEBHOOK_EVENTS, DC_WEBHOOK_EVENTS } from "../resources/webhook";
+import { SCOPES } from "../scopes";
+import { KEY_TYPES } from "../ssh";
+
+/** What each list of a policy may hold, by its path in `policy:`; a value outside is a problem. */
+const KNOWN: Record<string, { what: string; known: (flavor: string) => readonly string[] }> = {
+  "keys.keyTypes.allow": { what: "a key type", known: () => KEY_TYPES },
+  "oauthConsumers.maxScopes.scopes": { what: "a Bitbucket Cloud OAuth scope", known: () => SCOPES },
+  "accessTokens.permissions.allow": { what: "an access token permission", known: () => TOKEN_PERMISSIONS },
+  "webhooks.events.allow": { what: "an event", known: eventsOf },
+  "webhooks.events.deny": { what: "an event", known: eventsOf },
+};
+
+function eventsOf(flavor: string): readonly string[] {
+  if (flavor === "cloud") return CLOUD_WEBHOOK_EVENTS;
+  if (flavor === "datacenter") return DC_WEBHOOK_EVENTS;
+  return [...CLOUD_WEBHOOK_EVENTS, ...DC_WEBHOOK_EVENTS]; // a policy file serves both
+}
+
+/**
+ * The checks of `policy:` beyond the schema: names a rule lists are known (with "did you mean"),
+ * host globs are small. `flavor` "any" for a policy file, which serves both.
+ */
+export function policyProblems(ctx: CheckContext, flavor: string = ctx.flavor): Problem[] {
+  const policy = ctx.data.policy;
+  if (typeof policy !== "object" || policy === null) return [];
+  const problems: Problem[] = [];
+  for (const [path, { what, known }] of Object.entries(KNOWN)) {
+    const segs = path.split(".");
+    const list = segs.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], policy);
+    if (!Array.isArray(list)) continue;
+    list.forEach((v, i) => {
+      if (typeof v !== "string" || known(flavor).includes(v)) return;
+      const near = ctx.suggest(v, known(flavor));
+      problems.push({
+        loc: ctx.at(["policy", ...segs, i]),
+        message: `${ctx.quote(v)} is not ${what}${what === "an event" && flavor !== "any" ? ` of ${flavor === "cloud" ? "Bitbucket Cloud" : "Data Center"}` : ""}${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(" or ")}?` : ""}`,
+      });
+    });
+  }
+  const hosts = (policy as Policy).webhooks?.allowedHosts?.hosts;
+  (Array.isArray(hosts) ? hosts : []).forEach((h, i) => {
+    const why = typeof h === "string" ? globProblem(h) : undefined;
+    if (why) problems.push({ loc: ctx.at(["policy", "webhooks", "allowedHosts", "hosts", i]), message: why });
+  });
+  return problems;
+}
+
+/** A declared resource, as the policy judges it: its type, inputs, and where it was declared. */
+export interface Judged {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+  /** Its entry (an integration's child: the integration's entry). */
+  loc?: Loc;
+  /** Where its entry's fields are (not for an integration's children: their fields are the preset's). */
+  at?: Record<string, Loc>;
+}
+
+/** A violation of a declared (or, in audit, a live) object: what it is, and where. */
+export interface Finding extends Violation {
+  /** The object: its resource name (a declaration) or its place and identity (a live object). */
+  object: string;
+  /** Where in the manifest, for a declaration. */
+  loc?: Loc;
+}
+
+/** What each declared resource breaks of the layers, at its field's position, in declaration order. */
+export function findingsOf(declared: readonly Judged[], layers: readonly Layer[]): Finding[] {
+  const subjectOf = new Map(KINDS.map((k) => [k.type, k.subject] as const));
+  const out: Finding[] = [];
+  for (const d of declared) {
+    const subject = subjectOf.get(d.type as never)?.(d.inputs);
+    if (!subject) continue;
+    for (const v of judge(subject, layers)) {
+      const loc = d.at?.[v.field] ?? d.loc;
+      out.push({ ...v, object: d.name, ...(loc && { loc }) });
+    }
+  }
+  return out;
+}
