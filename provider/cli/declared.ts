@@ -25,6 +25,10 @@ export interface Declared {
   secrets: string[];
   /** The manifest line of the entry that declares it (an integration's child: its integration's). */
   line?: number;
+  /** Where that entry is. */
+  loc?: Loc;
+  /** Where that entry's fields are (not for an integration's children: their fields are the preset's). */
+  at?: Record<string, Loc>;
   /** Names it had before (Pulumi aliases): the engine carries a stack's resource over under its new name. */
   aliases?: string[];
 }
@@ -88,17 +92,20 @@ async function declare(m: Manifest, repos?: RepoLister): Promise<Declared[]> {
     };
   });
   const aliases = aliasesByName();
-  const { outputs, resources, declaredAt } = await deployManifest(m, repos, {
+  const { outputs, resources, declaredAt, fieldsAt } = await deployManifest(m, repos, {
     secret: () => pulumi.secret(SECRET_PLACEHOLDER),
   });
   // Wait for every output (an integration's gate fails here when its consumer lacks a scope)...
   await Promise.all(Object.values(outputs).map((o) => awaitOutputs(o)));
   // ...then for registrations still under way.
   await registrations.settled(SETTLE.limitMs, SETTLE.quietMs);
-  const lines = linesOf(resources, declaredAt);
+  const places = placesOf(resources, declaredAt);
   for (const d of declared) {
-    const line = lines.get(`${d.type}::${d.name}`);
-    if (line !== undefined) d.line = line;
+    const loc = places.get(`${d.type}::${d.name}`);
+    if (loc === undefined) continue;
+    d.line = loc.line;
+    d.loc = loc;
+    if (fieldsAt[d.name] && declaredAt[d.name] === loc) d.at = fieldsAt[d.name];
   }
   return declared;
 }
@@ -107,22 +114,22 @@ async function declare(m: Manifest, repos?: RepoLister): Promise<Declared[]> {
 type WithChildren = pulumi.Resource & { __childResources?: Set<pulumi.Resource> };
 
 /**
- * The manifest line of every declared resource, by `type::name`: its entry's, and for the children
- * of a component (an integration's webhooks, keys, tokens), the component's entry's. The SDK's
+ * Where every declared resource is declared, by `type::name`: its entry, and for the children of a
+ * component (an integration's webhooks, keys, tokens), the component's entry. The SDK's
  * mocks do not say a resource's parent; the SDK's Resource constructor adds each child to its
  * parent's `__childResources` (@pulumi/pulumi resource.ts), which is read here.
  */
-function linesOf(resources: Record<string, pulumi.Resource>, at: Record<string, Loc>): Map<string, number> {
-  const lines = new Map<string, number>();
-  const visit = (r: WithChildren, line: number) => {
-    lines.set(`${pulumi.resourceType(r).split(":").pop()}::${pulumi.resourceName(r)}`, line);
-    for (const child of r.__childResources ?? []) visit(child, line);
+function placesOf(resources: Record<string, pulumi.Resource>, at: Record<string, Loc>): Map<string, Loc> {
+  const places = new Map<string, Loc>();
+  const visit = (r: WithChildren, loc: Loc) => {
+    places.set(`${pulumi.resourceType(r).split(":").pop()}::${pulumi.resourceName(r)}`, loc);
+    for (const child of r.__childResources ?? []) visit(child, loc);
   };
   for (const [name, r] of Object.entries(resources)) {
     const loc = at[name];
-    if (loc !== undefined) visit(r, loc.line);
+    if (loc !== undefined) visit(r, loc);
   }
-  return lines;
+  return places;
 }
 
 /** What a custom resource registration answers: its id and output state. */

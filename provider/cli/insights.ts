@@ -34,6 +34,8 @@ import { dcReportPath } from "../api/datacenter";
 import { isApiError } from "../api/errors";
 import type { Flavor } from "../resources/validate";
 import { byText, escapeUnprintable } from "../text";
+import type { Finding as PolicyFinding } from "../manifest/policy";
+import { policyCounts, policyLine } from "./findings";
 import type { Declared } from "./declared";
 import { isChange, type Planned } from "./plan";
 import { fieldText, summarize, summaryLine, type PlanReport, type Summary } from "./report";
@@ -218,21 +220,22 @@ export function insightsOf(
   manifestPath: string | undefined,
 ): Insights {
   const s = summarize(r.planned);
-  const all = r.planned
-    .filter((p) => p.error !== undefined || isChange(p))
-    .map((p) => finding(p, manifestPath))
-    .sort(
-      (a, b) =>
-        RANK[a.severity] - RANK[b.severity] ||
-        (a.line ?? Infinity) - (b.line ?? Infinity) ||
-        byText(a.summary, b.summary),
-    );
+  const all = [
+    ...r.planned.filter((p) => p.error !== undefined || isChange(p)).map((p) => finding(p, manifestPath)),
+    ...(r.findings ?? []).map((f) => policyFinding(f, manifestPath)),
+  ].sort(
+    (a, b) =>
+      RANK[a.severity] - RANK[b.severity] ||
+      (a.line ?? Infinity) - (b.line ?? Infinity) ||
+      byText(a.summary, b.summary),
+  );
   const findings = uniqueIds(all.slice(0, INSIGHTS_LIMITS.annotationsPerReport));
   const omitted = all.length - findings.length;
   const how = r.state ? "with the stack's state" : "as for a new stack (no --state)";
+  const policy = policyLine(r.findings ?? []);
   return {
-    passed: !s.conflict && !s.errors,
-    details: `${r.manifest}, planned ${how}: ${summaryLine(s)}${
+    passed: !s.conflict && !s.errors && policyCounts(r.findings ?? []).errors === 0,
+    details: `${r.manifest}, planned ${how}: ${summaryLine(s)}${policy ? ` ${policy}` : ""}${
       omitted
         ? ` The ${findings.length} weightiest are annotated, ${omitted} more are not (Bitbucket keeps ${INSIGHTS_LIMITS.annotationsPerReport} per report): the plan's own output lists them.`
         : ""
@@ -269,6 +272,19 @@ function finding(p: Located, manifestPath: string | undefined): Finding {
     ].join("; "),
     ...(manifestPath !== undefined && { path: manifestPath }),
     ...(manifestPath !== undefined && p.line !== undefined && { line: p.line }),
+  };
+}
+
+/** A policy finding as an annotation: an error blocks (HIGH), a warning is MEDIUM; at its field's line. */
+function policyFinding(f: PolicyFinding, manifestPath: string | undefined): Finding {
+  return {
+    externalId: `${REPORT_KEY}-policy-${createHash("sha256").update(`${f.rule}\n${f.object}\n${f.source}`).digest("hex").slice(0, 24)}`,
+    severity: f.level === "error" ? "HIGH" : "MEDIUM",
+    blocking: f.level === "error",
+    summary: `policy ${f.level === "error" ? "error" : "warning"} ${f.rule}: ${f.message}`,
+    details: `resource: ${f.object}; ${f.source}`,
+    ...(manifestPath !== undefined && { path: manifestPath }),
+    ...(manifestPath !== undefined && f.loc !== undefined && { line: f.loc.line }),
   };
 }
 

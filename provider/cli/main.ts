@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // The command line:
-//   validate [file]   the manifest, offline: every problem as file:line:column. Exit 0 valid, 1 problems.
+//   validate [file]   the manifest, offline: every problem as file:line:column, and the policy's
+//                     findings. Exit 0 valid, 1 problems (policy errors included).
 //   plan [file]       what `pulumi up` would do, read from live Bitbucket (read-only calls).
 //                     Exit 0 no changes, 2 changes (terraform's -detailed-exitcode), 3 an up would
-//                     stop (a conflict, a resource not planned), 1 error. --out, --comment, --report.
+//                     stop (a conflict, a resource not planned, a policy error), 1 error. --out,
+//                     --comment, --report, --policy.
 //   export            a manifest of what a workspace has, every entry adopt: true.
 // Usage errors exit 2 (plan: 1, since its 2 means "changes").
 //
@@ -16,11 +18,12 @@ import { parseArgs } from "util";
 import { credentialsOf, flavorSetting, loadSettings } from "../api/auth";
 import { clearCache } from "../api/cache";
 import { requestStats, setReadOnly } from "../api/client";
-import { expand } from "../manifest/expand";
-import { isManifestError, loadManifest, shownProblems, type Manifest } from "../manifest/load";
+import { expand, PLACEHOLDERS } from "../manifest/expand";
+import { isManifestError, loadManifest, manifestError, shownProblems, type Manifest } from "../manifest/load";
 import { pullRequestFromEnv, upsertComment, type PullRequestRef } from "./comment";
 import { declaredBy, type Declared } from "./declared";
 import { exportWorkspace } from "./export";
+import { findingText, policyCounts, policyFindings, sharedPolicy } from "./findings";
 import { globProblem } from "../glob";
 import { redactUrl } from "../names";
 import { publishPlan, reportTarget, type ReportTarget } from "./insights";
@@ -33,9 +36,11 @@ const HELP = `bitbucket-iac: Bitbucket integration setup as code (webhooks, keys
 usage: bitbucket-iac <command> [options]
 
 commands:
-  validate [file]   check a manifest offline (default: bitbucket.yaml); exit 0 valid, 1 problems
+  validate [file]   check a manifest and its policy offline (default: bitbucket.yaml); exit 0 valid,
+                    1 problems
   plan [file]       show what \`pulumi up\` would change, read from Bitbucket; exit 0 none, 2 changes,
-                    3 conflicts or resources that could not be planned (an up would stop), 1 error
+                    3 conflicts, resources that could not be planned or policy errors (an up would
+                    stop), 1 error
   export            write a manifest of what a workspace has (bitbucket-iac export --help)
 
 options:
@@ -47,14 +52,18 @@ Apply a manifest with \`pulumi up\` in a Pulumi project whose program calls depl
 BITBUCKET_API_TOKEN, or an OAuth client id + secret); BITBUCKET_API_URL for another server.
 Docs: README.md in the package.`;
 
-const VALIDATE_HELP = `usage: bitbucket-iac validate [file]
+const VALIDATE_HELP = `usage: bitbucket-iac validate [file] [--policy FILE]
 
 Checks a manifest without the network: YAML, the schema (schema/manifest.schema.json), references,
 keys, and two entries managing one object among explicit repository lists. Selectors ({ project },
 globs) are resolved by \`pulumi up\`. Prints every problem as file:line:column path: message.
+Then the policy: what every entry declares (an integration's objects too) against the manifest's
+policy: (or the default policy) and a shared policy file; an error-level finding is a problem, a
+warning is printed and validation goes on.
 
-  file         the manifest, relative to where you run the command (default: bitbucket.yaml)
-  -h, --help   show this help
+  file           the manifest, relative to where you run the command (default: bitbucket.yaml)
+  --policy FILE  a shared policy file (version: 1 and policy: only); default: BITBUCKET_POLICY
+  -h, --help     show this help
 
 exit status: 0 valid, 1 problems, 2 usage`;
 
@@ -87,11 +96,14 @@ without adopt: true), delete. Secrets are never read or shown: write-only values
   --repository R    the repository of the pull request and commit: workspace/repository (Cloud) or
                     PROJECT/repository (Data Center); default: BITBUCKET_REPO_FULL_NAME, which
                     Bitbucket Pipelines sets (on Data Center, set it in Jenkins or Bamboo)
+  --policy FILE     a shared policy file (version: 1 and policy: only), beside the manifest's policy:
+                    (or the default policy); default: BITBUCKET_POLICY, as pulumi up's check reads it.
+                    Findings are listed, counted and annotated; an error-level one exits 3
   --stats           print the requests made (at most one list per repository and kind) on stderr
   -h, --help        show this help
 
-exit status: 0 no changes, 2 changes, 3 conflicts or resources that could not be planned (an
-up would stop: fail the pull request), 1 usage or run error`;
+exit status: 0 no changes, 2 changes, 3 conflicts, resources that could not be planned or policy
+errors (an up would stop: fail the pull request), 1 usage or run error`;
 
 const EXPORT_HELP = `usage: bitbucket-iac export --workspace W [--repositories GLOB] [-o file]
 
@@ -139,7 +151,7 @@ export async function main(
   }
   const commands: Record<string, { help: string; usageStatus: number; run: () => Promise<number> | number }> =
     {
-      validate: { help: VALIDATE_HELP, usageStatus: 2, run: () => validate(args, out, cwd) },
+      validate: { help: VALIDATE_HELP, usageStatus: 2, run: () => validate(args, out, err, cwd) },
       plan: { help: PLAN_HELP, usageStatus: 1, run: () => plan(args, out, err, cwd) },
       export: { help: EXPORT_HELP, usageStatus: 2, run: () => exportCommand(args, out, err, cwd) },
     };
@@ -209,11 +221,18 @@ function load(file: string, cwd: string, command: string): Manifest {
   });
 }
 
-function validate(args: string[], out: Out, cwd: string): number {
-  const { positionals } = parse(args, {}, 1);
+async function validate(args: string[], out: Out, err: Out, cwd: string): Promise<number> {
+  const { values, positionals } = parse(args, { policy: { type: "string" } }, 1);
   const file = positionals[0] ?? "bitbucket.yaml";
+  const shared = sharedPolicy(values.policy, cwd);
   const m = load(file, cwd, "validate");
   const specs = expand(m, () => undefined); // offline: selectors other than lists are not resolved
+  // The policy judges what every entry declares; offline, a selector stands for one repository.
+  const findings = policyFindings(m, await declaredBy(m, PLACEHOLDERS), shared);
+  const errors = findings.filter((f) => f.level === "error");
+  for (const f of findings) if (f.level === "warn") err(findingText(f));
+  if (errors.length)
+    throw manifestError(errors.map((f) => ({ loc: f.loc!, message: findingText({ ...f, loc: undefined }) })));
   out(
     `${file}: valid (${specs.length} resource${specs.length === 1 ? "" : "s"} from explicit repository lists; selectors are resolved by pulumi up)`,
   );
@@ -233,6 +252,7 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
       out: { type: "string" },
       report: { type: "boolean" },
       commit: { type: "string" },
+      policy: { type: "string" },
     },
     1,
   );
@@ -248,6 +268,7 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
   const target = reportTarget(values, flavorSetting());
   const file = positionals[0] ?? "bitbucket.yaml";
   if (values.out !== undefined) checkOut(values.out, cwd, { manifest: file, "--state file": values.state });
+  const shared = sharedPolicy(values.policy, cwd);
   const m = load(file, cwd, "plan");
   const state =
     values.state !== undefined ? readState(path.resolve(cwd, values.state), values.state) : undefined;
@@ -266,14 +287,17 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
     apiUrl: redactUrl(settings.apiUrl), // a credential in it must not reach a comment or a file
     ...(values.state !== undefined && { state: values.state }),
     planned,
+    findings: policyFindings(m, declared, shared),
   };
   out(render(report, format));
   if (values.stats)
     err(statsLine(stats(before, declared.length, repositoriesOf(declared), Date.now() - started)));
   await deliver(report, { out: values.out, pr, target, declared, file, cwd }, err);
   const s = summarize(planned);
-  // 3: `pulumi up` would stop (a conflict, or a resource plan could not read); 2: it would change things.
-  return s.errors || s.conflict ? 3 : s.changes ? 2 : 0;
+  // 3: `pulumi up` would stop (a conflict, a resource plan could not read, a policy error); 2: it
+  // would change things.
+  const stops = s.errors || s.conflict || policyCounts(report.findings).errors;
+  return stops ? 3 : s.changes ? 2 : 0;
 }
 
 /** Where a plan goes besides standard output: `--out FILE`, `--comment`, `--report`. */

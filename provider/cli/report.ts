@@ -5,6 +5,8 @@
 import { verified } from "../kinds";
 import { shown } from "../resources/ownership";
 import { byText, escapeUnprintable } from "../text";
+import type { Finding } from "../manifest/policy";
+import { findingText, locText, policyCounts, policyLine } from "./findings";
 import { isChange, type Action, type FieldChange, type Planned } from "./plan";
 
 export type Format = "text" | "markdown" | "json";
@@ -19,6 +21,8 @@ export interface PlanReport {
   /** The state file given with --state, if any. */
   state?: string;
   planned: Planned[];
+  /** What the declarations break of the policies that apply (manifest/policy.ts). */
+  findings?: Finding[];
 }
 
 const ORDER: Action[] = ["conflict", "replace", "create", "update", "adopt", "delete", "verify", "nothing"];
@@ -129,8 +133,12 @@ function text(r: PlanReport): string {
     if (p.note) lines.push(`    ${escapeUnprintable(p.note)}`);
     if (p.error) lines.push(`    ${escapeUnprintable(p.error)}`);
   }
+  const findings = r.findings ?? [];
+  if (findings.length)
+    lines.push(...(lines.length > 2 ? [""] : []), "Policy:", ...findings.map((f) => `  ${findingText(f)}`));
   if (lines.length > 2) lines.push("");
   lines.push(summaryLine(summarize(r.planned)));
+  if (findings.length) lines.push(policyLine(findings));
   return lines.join("\n");
 }
 
@@ -186,13 +194,16 @@ export const COMMENT_LIMIT = { cloud: 32_768, datacenter: 32_767 } as const;
  */
 function markdown(r: PlanReport, cut?: MarkdownLimit): string {
   const s = summarize(r.planned);
+  const findings = r.findings ?? [];
+  const policy = policyCounts(findings);
   const head = [
     COMMENT_MARKER,
-    `### bitbucket-iac plan: ${s.changes === 0 && !s.errors ? "no changes" : `${s.changes} change${s.changes === 1 ? "" : "s"}`}${s.errors ? `, ${s.errors} error${s.errors === 1 ? "" : "s"}` : ""}`,
+    `### bitbucket-iac plan: ${s.changes === 0 && !s.errors ? "no changes" : `${s.changes} change${s.changes === 1 ? "" : "s"}`}${s.errors ? `, ${s.errors} error${s.errors === 1 ? "" : "s"}` : ""}${policy.errors ? `, ${policy.errors} policy error${policy.errors === 1 ? "" : "s"}` : ""}`,
     "",
     `${code(r.manifest)} against ${code(r.apiUrl)}, ${r.state ? "with the stack's state" : "planned as for a new stack (no `--state`)"}.`,
     "",
     `**${summaryLine(s)}**`,
+    ...(findings.length ? ["", `**${policyLine(findings)}**`] : []),
   ];
   const items = listed(r.planned);
   // Room for the line that says what was left out, at its longest (every step left out).
@@ -201,6 +212,13 @@ function markdown(r: PlanReport, cut?: MarkdownLimit): string {
   const totals = totalsByKind(items);
   const attention = items.filter(needsAttention);
   const parts = [head.join("\n")];
+  if (findings.length) {
+    const lines = findings.map(
+      (f) =>
+        `- **${f.level === "warn" ? "warning" : "error"}** ${code(f.rule)}${f.loc ? ` at ${code(`${locText(f.loc)} ${f.loc.path}`)}` : ""}: ${plain(`${f.message} [${f.source}]`)}`,
+    );
+    parts.push(budget.take(["", `**Policy (${findings.length}):**`, ...lines], "findings"));
+  }
   if (totals.length) parts.push(budget.take(["", "**By kind:**", ...totals], "kinds"));
   if (attention.length) {
     const lines = attention.map((p) => `- **${label(p)}** ${plain(p.what)} (${code(`${p.type} ${p.name}`)})`);
@@ -331,6 +349,7 @@ function json(r: PlanReport): string {
       state: r.state ?? null,
       summary: summarize(r.planned),
       resources: sorted(r.planned),
+      policy: { ...policyCounts(r.findings ?? []), findings: r.findings ?? [] },
     },
     null,
     2,

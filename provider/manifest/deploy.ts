@@ -25,6 +25,8 @@ export interface DeployResult {
   resources: Record<string, pulumi.Resource>;
   /** Where each of them is declared: its entry's position in the manifest, by Pulumi name. */
   declaredAt: Record<string, Loc>;
+  /** Where the fields of each one's entry are, by Pulumi name. */
+  fieldsAt: Record<string, Record<string, Loc>>;
 }
 
 export interface DeployOptions {
@@ -47,13 +49,15 @@ export async function deployManifest(
   // The listing runs in the program, which the provider's `configure` never reaches: give it the
   // stack's bitbucket:* config too (values stay in this process's memory).
   setProviderConfig((k) => pulumi.runtime.getConfig(k));
-  const mismatch = connectionProblem(m);
+  // Offline (validate), the connection is not used.
+  const mismatch = repos?.placeholders ? undefined : connectionProblem(m);
   if (mismatch) throw manifestError([mismatch]);
   const lister = repos ?? (await listRepositories(containersToList(m), m.flavor));
   const specs = expand(m, lister);
   const secret = readSecrets(m, specs, opts);
   const resources: Record<string, pulumi.Resource> = {};
   const declaredAt: Record<string, Loc> = {};
+  const fieldsAt: Record<string, Record<string, Loc>> = {};
   const out: Record<string, Record<string, unknown>> = {};
   const secretOuts: Record<string, Record<string, pulumi.Output<string | undefined>>> = {};
   const consumers = new Map<string, OAuthConsumer>();
@@ -68,6 +72,7 @@ export async function deployManifest(
     const d = kindOf(s.kind).declare(s, entry, ctx);
     resources[s.name] = d.resource;
     declaredAt[s.name] = s.loc;
+    fieldsAt[s.name] = entry.at;
     (out[s.kind] ??= {})[d.outputKey ?? s.name] = d.output;
     for (const [output, v] of Object.entries(d.secretOutputs ?? {})) (secretOuts[output] ??= {})[s.name] = v;
   }
@@ -75,7 +80,7 @@ export async function deployManifest(
   for (const { key } of KINDS) if (out[key]) outputs[key] = out[key];
   for (const [output, values] of Object.entries(secretOuts))
     outputs[output] = pulumi.secret(pulumi.all(values));
-  return { outputs, resources, declaredAt };
+  return { outputs, resources, declaredAt, fieldsAt };
 }
 
 /** The entry a spec was expanded from. */

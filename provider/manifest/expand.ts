@@ -25,9 +25,14 @@ export interface RepoInfo {
 
 /**
  * The repositories of a workspace (Cloud) or project (Data Center), or undefined when unknown
- * (offline validation).
+ * (offline validation). Marked `placeholders`, a selector it cannot resolve stands for one
+ * repository named as the selector is written (`svc-*`): offline, the policy still sees what each
+ * entry would declare (`validate`).
  */
-export type RepoLister = (container: string) => RepoInfo[] | undefined;
+export type RepoLister = ((container: string) => RepoInfo[] | undefined) & { placeholders?: true };
+
+/** Lists nothing, offline; every selector stands for one repository named as written. */
+export const PLACEHOLDERS: RepoLister = Object.assign(() => undefined, { placeholders: true as const });
 
 /** Resolves, names and checks every resource of the manifest. Throws a ManifestError with every problem. */
 export function expand(m: Manifest, repos: RepoLister): Spec[] {
@@ -198,7 +203,8 @@ function select(
 ): string[] | undefined | Problem {
   if (Array.isArray(sel)) return sel;
   const all = repos(workspace);
-  if (all === undefined) return undefined;
+  if (all === undefined)
+    return repos.placeholders ? [typeof sel === "string" ? sel : `{ project: ${sel.project} }`] : undefined;
   const hits =
     typeof sel === "string"
       ? all.filter((r) => matchesGlob(sel, sel.includes("/") ? `${workspace}/${r.slug}` : r.slug))

@@ -771,7 +771,7 @@ export function loadPolicyFile(file: string, opts: LoadOptions = {}): Layer {
         message: "a policy file holds version: 1 and policy: (its rules); this one has no policy:",
       },
     ]);
-  return { source: m.file, policy: m.policy };
+  return { source: `policy file ${m.file}`, policy: m.policy };
 }
 
 /** The file as UTF-8 text, or undefined when it is binary (a NUL byte, or not UTF-8). */

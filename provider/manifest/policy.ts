@@ -43,11 +43,14 @@ export function policyProblems(ctx: CheckContext, flavor: string = ctx.flavor): 
     const list = segs.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], policy);
     if (!Array.isArray(list)) continue;
     list.forEach((v, i) => {
-      if (typeof v !== "string" || known(flavor).includes(v)) return;
-      const near = ctx.suggest(v, known(flavor));
+      const names = known(flavor);
+      if (typeof v !== "string" || names.includes(v)) return;
+      // Suggestions compare in lower case (permissions are upper case).
+      const lowered = names.map((k) => k.toLowerCase());
+      const near = ctx.suggest(v, lowered).map((k) => names[lowered.indexOf(k)]!);
       problems.push({
         loc: ctx.at(["policy", ...segs, i]),
-        message: `${ctx.quote(v)} is not ${what}${what === "an event" && flavor !== "any" ? ` of ${flavor === "cloud" ? "Bitbucket Cloud" : "Data Center"}` : ""}${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(" or ")}?` : ""}`,
+        message: `${ctx.quote(v)} is not ${what}${what === "an event" && flavor !== "any" ? ` of ${flavor === "cloud" ? "Bitbucket Cloud" : "Data Center"}` : ""}${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(", ")}?` : ""}`,
       });
     });
   }

@@ -15,7 +15,7 @@ import {
 
 /** A policy and where it comes from, as findings name it. */
 export interface Layer {
-  /** "default policy", "policy: of bitbucket.yaml", "org-policy.yaml". */
+  /** "default policy", "policy of bitbucket.yaml", "policy file org-policy.yaml". */
   source: string;
   policy: Policy;
 }
@@ -44,7 +44,7 @@ export function withDefaults(policy: Policy | undefined): Policy {
 export function layersOf(manifest: { policy?: Policy; file?: string }, shared?: Layer): Layer[] {
   return [
     {
-      source: manifest.policy ? `policy: of ${manifest.file ?? "the manifest"}` : "default policy",
+      source: manifest.policy ? `policy of ${manifest.file ?? "the manifest"}` : "default policy",
       policy: withDefaults(manifest.policy),
     },
     ...(shared ? [shared] : []),

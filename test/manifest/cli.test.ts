@@ -97,7 +97,7 @@ describe("bitbucket-iac validate", () => {
     );
     assert.match(
       (await run(["validate", "--strict"])).err,
-      /^bitbucket-iac validate: unknown option --strict\n\nusage: bitbucket-iac validate \[file\]/,
+      /^bitbucket-iac validate: unknown option --strict\n\nusage: bitbucket-iac validate \[file\] \[--policy FILE\]/,
     );
     assert.match((await run(["validate", "a.yaml", "b.yaml"])).err, /^bitbucket-iac validate: give one file/);
     assert.equal((await run([])).code, 2);
@@ -119,7 +119,7 @@ describe("bitbucket-iac validate", () => {
     ]) {
       const r = await run(args);
       assert.deepEqual([r.code, r.err], [0, ""]);
-      assert.match(r.out, /^usage: bitbucket-iac validate \[file\]\n/);
+      assert.match(r.out, /^usage: bitbucket-iac validate \[file\] \[--policy FILE\]\n/);
     }
     const v = await run(["--version"]);
     assert.deepEqual(v, {

@@ -1,0 +1,61 @@
+// Policy findings on a manifest's declarations, for validate and plan: which policies apply, and
+// how a finding reads on one line. The rules are provider/policy/; findingsOf is manifest/policy.ts.
+
+import * as path from "path";
+import type { Loc } from "../kinds/kind";
+import { loadPolicyFile, type Manifest } from "../manifest/load";
+import { findingsOf, type Finding } from "../manifest/policy";
+import { layersOf, type Layer } from "../policy/evaluate";
+import { escapeUnprintable } from "../text";
+import type { Declared } from "./declared";
+
+/**
+ * The shared policy: `--policy FILE`, else the file BITBUCKET_POLICY names (as the provider's
+ * check reads it at `pulumi up`, so plan says what up enforces); none when neither is given.
+ */
+export function sharedPolicy(option: string | undefined, cwd: string): Layer | undefined {
+  const file = option ?? process.env.BITBUCKET_POLICY;
+  if (file === undefined || file === "") return undefined;
+  return loadPolicyFile(path.resolve(cwd, file), { relativeTo: cwd });
+}
+
+/**
+ * What the declared resources break, each finding once per place in the manifest (an entry on ten
+ * repositories breaks a rule once), errors first, then by position.
+ */
+export function policyFindings(m: Manifest, declared: Declared[], shared: Layer | undefined): Finding[] {
+  const seen = new Set<string>();
+  return findingsOf(declared, layersOf(m, shared))
+    .filter((f) => {
+      const key = `${locText(f.loc)}|${f.rule}|${f.message}|${f.source}`;
+      return !seen.has(key) && seen.add(key);
+    })
+    .sort(
+      (a, b) =>
+        Number(a.level === "warn") - Number(b.level === "warn") ||
+        (a.loc?.line ?? 0) - (b.loc?.line ?? 0) ||
+        (a.loc?.col ?? 0) - (b.loc?.col ?? 0),
+    );
+}
+
+export const locText = (loc: Loc | undefined) => (loc ? `${loc.file}:${loc.line}:${loc.col}` : "");
+
+/** `bitbucket.yaml:12:7 webhooks[0].url: error webhooks.https: the URL is not https... [default policy]` */
+export const findingText = (f: Finding): string =>
+  escapeUnprintable(
+    `${f.loc ? `${locText(f.loc)} ${f.loc.path}: ` : ""}${f.level === "warn" ? "warning" : "error"} ${f.rule}: ${f.message} [${f.source}]`,
+  );
+
+/** Errors and warnings counted. */
+export function policyCounts(findings: Finding[]): { errors: number; warnings: number } {
+  const errors = findings.filter((f) => f.level === "error").length;
+  return { errors, warnings: findings.length - errors };
+}
+
+/** `2 policy errors, 1 warning` ("" when none). */
+export function policyLine(findings: Finding[]): string {
+  const { errors, warnings } = policyCounts(findings);
+  if (!errors && !warnings) return "";
+  const n = (k: number, w: string) => `${k} ${w}${k === 1 ? "" : "s"}`;
+  return `Policy: ${[...(errors ? [n(errors, "error")] : []), ...(warnings ? [n(warnings, "warning")] : [])].join(", ")}${errors ? " (pulumi up would stop)" : ""}.`;
+}
