@@ -7,7 +7,8 @@ import { loadPolicyFile, type Manifest } from "../manifest/load";
 import { findingsOf, type Finding } from "../manifest/policy";
 import { layersOf, type Layer } from "../policy/evaluate";
 import { escapeUnprintable } from "../text";
-import type { Declared } from "./declared";
+import { PLACEHOLDERS } from "../manifest/expand";
+import { declaredBy, type Declared } from "./declared";
 
 /**
  * The shared policy: `--policy FILE`, else the file BITBUCKET_POLICY names (as the provider's
@@ -17,6 +18,24 @@ export function sharedPolicy(option: string | undefined, cwd: string): Layer | u
   const file = option ?? process.env.BITBUCKET_POLICY;
   if (file === undefined || file === "") return undefined;
   return loadPolicyFile(path.resolve(cwd, file), { relativeTo: cwd });
+}
+
+/** The server a Data Center manifest's integrations name offline when no bitbucket:apiUrl is set. */
+const OFFLINE_SERVER = "https://bitbucket.example.invalid";
+
+/**
+ * What the manifest declares, offline (validate): a selector stands for one repository, and a Data
+ * Center integration without a server URL (its option `url`, else the connection's, which validate
+ * does not need) names a stand-in, so the policy sees every object either declares.
+ */
+export async function declaredOffline(m: Manifest): Promise<Declared[]> {
+  const stand = m.flavor === "datacenter" && !process.env.BITBUCKET_API_URL;
+  if (stand) process.env.BITBUCKET_API_URL = OFFLINE_SERVER;
+  try {
+    return await declaredBy(m, PLACEHOLDERS);
+  } finally {
+    if (stand) delete process.env.BITBUCKET_API_URL;
+  }
 }
 
 /**

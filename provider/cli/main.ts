@@ -18,12 +18,12 @@ import { parseArgs } from "util";
 import { credentialsOf, flavorSetting, loadSettings } from "../api/auth";
 import { clearCache } from "../api/cache";
 import { requestStats, setReadOnly } from "../api/client";
-import { expand, PLACEHOLDERS } from "../manifest/expand";
+import { expand } from "../manifest/expand";
 import { isManifestError, loadManifest, manifestError, shownProblems, type Manifest } from "../manifest/load";
 import { pullRequestFromEnv, upsertComment, type PullRequestRef } from "./comment";
 import { declaredBy, type Declared } from "./declared";
 import { exportWorkspace } from "./export";
-import { findingText, policyCounts, policyFindings, sharedPolicy } from "./findings";
+import { declaredOffline, findingText, policyCounts, policyFindings, sharedPolicy } from "./findings";
 import { globProblem } from "../glob";
 import { redactUrl } from "../names";
 import { publishPlan, reportTarget, type ReportTarget } from "./insights";
@@ -228,7 +228,7 @@ async function validate(args: string[], out: Out, err: Out, cwd: string): Promis
   const m = load(file, cwd, "validate");
   const specs = expand(m, () => undefined); // offline: selectors other than lists are not resolved
   // The policy judges what every entry declares; offline, a selector stands for one repository.
-  const findings = policyFindings(m, await declaredBy(m, PLACEHOLDERS), shared);
+  const findings = policyFindings(m, await declaredOffline(m), shared);
   const errors = findings.filter((f) => f.level === "error");
   for (const f of findings) if (f.level === "warn") err(findingText(f));
   if (errors.length)

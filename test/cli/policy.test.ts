@@ -5,10 +5,14 @@
 
 import * as assert from "node:assert/strict";
 import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import { startEmulator, type Emulator } from "../emulator/server";
 import { ALL_SCOPES } from "../emulator/store";
 import { TOKEN } from "../harness/fixture";
 import { ed25519, rsa } from "../keys";
+import type { Finding } from "../../provider/manifest/policy";
+import { insightsOf } from "../../provider/cli/insights";
 import { run, useEmulator, workdir } from "./run";
 
 /** An RSA public key line of `bits` bits (OpenSSH format). */
@@ -291,6 +295,24 @@ webhooks:
   });
 });
 
+describe("policy: validate stays offline", () => {
+  it("validates every example manifest with no connection settings at all", async () => {
+    const saved = { ...process.env };
+    for (const k of Object.keys(process.env)) if (k.startsWith("BITBUCKET_")) delete process.env[k];
+    try {
+      const examples = path.resolve(__dirname, "../../examples");
+      for (const name of fs.readdirSync(examples)) {
+        const file = path.join(examples, name, "bitbucket.yaml");
+        if (!fs.existsSync(file)) continue;
+        const r = await run(["validate", file], examples);
+        assert.equal(r.code, 0, `${name}: ${r.err}`);
+      }
+    } finally {
+      Object.assign(process.env, saved);
+    }
+  });
+});
+
 describe("policy: a policy file is checked like a manifest", () => {
   const check = async (policy: string) => {
     const dir = workdir({ "bitbucket.yaml": "version: 1\nworkspace: acme\n", "org.yaml": policy });
@@ -466,3 +488,50 @@ function byPosition(a: string, b: string): number {
   const [lb, cb] = b.split(" ")[0]!.split(":").map(Number);
   return rank(a) - rank(b) || la! - lb! || ca! - cb!;
 }
+
+describe("policy: the Code Insights report", () => {
+  const finding = (level: "error" | "warn", line: number): Finding => ({
+    rule: "webhooks.secretRequired",
+    level,
+    field: "secret",
+    message: "the hook has no secret",
+    source: "policy of bitbucket.yaml",
+    object: "webhook/acme/api/ci.example.com/hook",
+    loc: { file: "bitbucket.yaml", line, col: 5, path: "webhooks[0]" },
+  });
+  const report = (findings: Finding[]) =>
+    insightsOf(
+      { manifest: "bitbucket.yaml", apiUrl: "https://api.example.test", planned: [], findings },
+      "infra/bitbucket.yaml",
+    );
+
+  it("fails on a policy error and annotates it HIGH at its line, a warning MEDIUM", () => {
+    const ins = report([finding("warn", 12), finding("error", 7)]);
+    assert.equal(ins.passed, false);
+    assert.match(ins.details, /Policy: 1 error, 1 warning \(pulumi up would stop\)\.$/);
+    assert.deepEqual(
+      ins.findings.map((f) => [f.severity, f.blocking, f.path, f.line, f.summary]),
+      [
+        [
+          "HIGH",
+          true,
+          "infra/bitbucket.yaml",
+          7,
+          "policy error webhooks.secretRequired: the hook has no secret",
+        ],
+        [
+          "MEDIUM",
+          false,
+          "infra/bitbucket.yaml",
+          12,
+          "policy warning webhooks.secretRequired: the hook has no secret",
+        ],
+      ],
+    );
+  });
+
+  it("passes with warnings only", () => {
+    assert.equal(report([finding("warn", 12)]).passed, true);
+    assert.equal(report([]).passed, true);
+  });
+});

@@ -1,0 +1,74 @@
+// examples/policy: the organisation policy validates as a policy file, and its pipeline runs the
+// commands the README names, with gates that keep the audit's artifacts and fail on an error.
+
+import * as assert from "node:assert/strict";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { loadPolicyFile } from "../../provider/manifest/load";
+import { RULES } from "../../provider/policy/rules";
+import { tempDir } from "../hooks";
+
+const DIR = path.resolve(__dirname, "../../examples/policy");
+
+interface Step {
+  step: { name: string; script: string[]; artifacts?: string[] };
+}
+const pipelines = parse(fs.readFileSync(path.join(DIR, "bitbucket-pipelines.yml"), "utf8")) as {
+  pipelines: { "pull-requests": Record<string, Step[]>; custom: Record<string, Step[]> };
+};
+
+/** Runs a step's script lines as Pipelines does (each line must exit 0), in `dir`; false on the first failure. */
+function runs(lines: string[], dir: string): boolean {
+  for (const line of lines) {
+    try {
+      execFileSync("sh", ["-c", line], { cwd: dir, stdio: "ignore" });
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+describe("examples/policy", () => {
+  it("has an organisation policy that loads as a policy file and sets every rule", () => {
+    const layer = loadPolicyFile(path.join(DIR, "org-policy.yaml"), { relativeTo: DIR });
+    assert.equal(layer.source, "policy file org-policy.yaml");
+    const set = Object.entries(layer.policy).flatMap(([section, rules]) =>
+      Object.keys(rules as object).map((r) => `${section}.${r}`),
+    );
+    assert.deepEqual(set.sort(), Object.keys(RULES).sort());
+  });
+
+  it("validates every pull request's manifest against the policy", () => {
+    const steps = pipelines.pipelines["pull-requests"]["**"]!;
+    assert.deepEqual(
+      steps.flatMap((s) => s.step.script),
+      ["npm ci", "npx bitbucket-iac validate bitbucket.yaml --policy org-policy.yaml"],
+    );
+  });
+
+  it("audits on a schedule, keeps the findings as artifacts and fails only the last step on an error", () => {
+    const [audit, gate] = pipelines.pipelines.custom["audit-workspace"]!;
+    assert.deepEqual(audit!.step.artifacts, ["audit.md", "audit.sarif", "audit.exit"]);
+    const command = audit!.step.script.find((l) => l.startsWith("npx bitbucket-iac audit"));
+    assert.match(
+      command ?? "",
+      /^npx bitbucket-iac audit --policy org-policy\.yaml --workspace "\$BITBUCKET_WORKSPACE" --format markdown --out audit\.sarif > audit\.md; echo \$\? > audit\.exit$/,
+    );
+    // The audit's exit status decides: 0 passes both steps, 3 keeps the artifacts and fails the
+    // last step, anything else fails the audit step itself.
+    const outcome = (code: number) => {
+      const dir = tempDir("bbiac-pipeline-");
+      const lines = audit!.step.script
+        .filter((l) => l !== "npm ci")
+        .map((l) => l.replace(/^npx bitbucket-iac audit .*? >/, `(exit ${code}) >`));
+      const first = runs(lines, dir);
+      return [first, first && runs(gate!.step.script, dir)];
+    };
+    assert.deepEqual(outcome(0), [true, true]);
+    assert.deepEqual(outcome(3), [true, false]);
+    assert.deepEqual(outcome(1), [false, false]);
+  });
+});
