@@ -16,6 +16,7 @@ import { accessTokenProvider } from "../provider/resources/access-token";
 import { ed25519 } from "./keys";
 import { expand } from "../provider/manifest/expand";
 import { parseManifest } from "../provider/manifest/load";
+import { RULES } from "../provider/policy/rules";
 
 const ROOT = path.resolve(__dirname, "..");
 const OUT = path.join(ROOT, "bin", "readme-snippets");
@@ -42,7 +43,7 @@ describe("README examples", () => {
   const manifests = [...README.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
 
   it("has a Cloud manifest example that validates and expands as written", () => {
-    assert.equal(manifests.length, 2);
+    assert.equal(manifests.length, 3);
     const specs = expand(parseManifest(manifests[0]!, "README.md"), () => [
       { slug: "api" },
       { slug: "web" },
@@ -61,7 +62,7 @@ describe("README examples", () => {
   });
 
   it("has a Data Center manifest example that validates and expands as written", () => {
-    const m = parseManifest(manifests[1]!, "README.md");
+    const m = parseManifest(manifests[2]!, "README.md");
     assert.equal(m.flavor, "datacenter");
     const specs = expand(m, (project) => (project === "PROJ" ? [{ slug: "api" }, { slug: "svc-a" }] : []));
     assert.deepEqual(
@@ -75,6 +76,17 @@ describe("README examples", () => {
         ["SshKey", "ssh-key/ci-bot/8qhBfu3z3eOh"],
       ],
     );
+  });
+
+  it("has a policy file example that validates and sets every rule", () => {
+    const m = parseManifest(manifests[1]!, "README.md");
+    assert.deepEqual(Object.keys(m.at), ["version", "policy"]);
+    const rules = Object.entries(m.policy ?? {}).flatMap(([section, r]) =>
+      Object.keys(r as object).map((k) => `${section}.${k}`),
+    );
+    assert.deepEqual(rules.sort(), Object.keys(RULES).sort());
+    for (const rule of rules)
+      assert.match(README, new RegExp(`^\\| \`${rule.replace(".", "\\.")}\` +\\|`, "m"));
   });
 
   it("runs every ```ts example, each one importing resources from bitbucket-iac", () => {
