@@ -15,19 +15,39 @@ import type { Finding } from "../../provider/manifest/policy";
 import { insightsOf } from "../../provider/cli/insights";
 import { run, useEmulator, workdir } from "./run";
 
+/** An SSH "string": a uint32 length, then the bytes (RFC 4253 §5). */
+function sshString(b: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(b.length);
+  return Buffer.concat([len, b]);
+}
+
 /** An RSA public key line of `bits` bits (OpenSSH format). */
 function rsaOf(bits: number): string {
-  const { publicKey } = crypto.generateKeyPairSync("rsa", { modulusLength: bits });
-  const jwk = publicKey.export({ format: "jwk" });
-  const str = (b: Buffer) =>
-    Buffer.concat([Buffer.from([0, 0, 0, 0].map((_, i) => (b.length >>> (24 - 8 * i)) & 255)), b]);
+  const jwk = crypto.generateKeyPairSync("rsa", { modulusLength: bits }).publicKey.export({ format: "jwk" });
   const mpint = (b: Buffer) => (b[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b);
   const blob = Buffer.concat([
-    str(Buffer.from("ssh-rsa")),
-    str(mpint(Buffer.from(jwk.e!, "base64url"))),
-    str(mpint(Buffer.from(jwk.n!, "base64url"))),
+    sshString(Buffer.from("ssh-rsa")),
+    sshString(mpint(Buffer.from(jwk.e!, "base64url"))),
+    sshString(mpint(Buffer.from(jwk.n!, "base64url"))),
   ]);
   return `ssh-rsa ${blob.toString("base64")} small@example.test`;
+}
+
+/** An ECDSA P-256 public key line (OpenSSH format, RFC 5656 §3.1). */
+function ecdsa(): string {
+  const jwk = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ format: "jwk" });
+  const point = Buffer.concat([
+    Buffer.from([4]),
+    Buffer.from(jwk.x!, "base64url"),
+    Buffer.from(jwk.y!, "base64url"),
+  ]);
+  const blob = Buffer.concat([
+    sshString(Buffer.from("ecdsa-sha2-nistp256")),
+    sshString(Buffer.from("nistp256")),
+    sshString(point),
+  ]);
+  return `ecdsa-sha2-nistp256 ${blob.toString("base64")} ec@example.test`;
 }
 
 const ED = ed25519().publicLine;
@@ -83,6 +103,7 @@ deployKeys:
     key: ${RSA2048}
 sshKeys:
   - key: ${ED}
+  - key: ${ecdsa()}
 pipelineVariables:
   - key: AWS_SECRET_ACCESS_KEY
     value: x
@@ -103,10 +124,15 @@ flavor: datacenter
 project: PROJ
 policy:
   webhooks:
+    https: {}
+    allowedHosts: { hosts: ["*.example.com"] }
     secretRequired: {}
+    forbidSkipCertVerification: {}
+    events: { deny: [repo:forked] }
   keys:
     readOnly: {}
-    keyTypes: { allow: [ssh-ed25519] }
+    keyTypes: { allow: [ssh-ed25519, ecdsa-sha2-nistp256] }
+    minRsaBits: { bits: 2048 }
   accessTokens:
     maxExpiryDays: { days: 90 }
     permissions: { allow: [REPO_READ, PROJECT_READ] }
@@ -125,6 +151,12 @@ webhooks:
   - url: https://ci.example.com/signed
     events: [repo:refs_changed]
     secret: { generate: true }
+  - repositories: [web]
+    url: http://ci.elsewhere.test/plain
+    allowHttp: true
+    events: [repo:refs_changed, repo:forked]
+    skipCertVerification: true
+    secret: { generate: true }
 deployKeys:
   - repositories: [api]
     key: ${ED}
@@ -132,8 +164,11 @@ deployKeys:
   - key: ${ED.replace("test@", "other@")}
     permission: PROJECT_READ
   - repositories: [web]
-    key: ${RSA2048}
+    key: ${RSA1024}
     permission: REPO_READ
+sshKeys:
+  - key: ${RSA2048}
+    user: ci-bot
 accessTokens:
   - name: forever
     repositories: [api]
@@ -161,8 +196,9 @@ describe("policy: validate judges what a manifest declares", () => {
         "24:5 webhooks[1]: error webhooks.secretRequired",
         "26:13 webhooks[1].events: error webhooks.events",
         "34:10 deployKeys[0].key: error keys.minRsaBits",
-        "42:14 pipelineVariables[0].secured: error pipelineVariables.securedWhenKeyMatches",
-        "49:13 oauthConsumers[0].scopes: error oauthConsumers.maxScopes",
+        "39:10 sshKeys[1].key: error keys.keyTypes",
+        "43:14 pipelineVariables[0].secured: error pipelineVariables.securedWhenKeyMatches",
+        "50:13 oauthConsumers[0].scopes: error oauthConsumers.maxScopes",
         "27:27 webhooks[1].skipCertVerification: warning webhooks.forbidSkipCertVerification",
       ].sort(byPosition),
     );
@@ -176,7 +212,7 @@ describe("policy: validate judges what a manifest declares", () => {
     );
     assert.match(r.err, /the RSA key has 1024 bits, fewer than 2048; make a new key/);
     assert.match(r.err, /scope repository:write is beyond what the policy allows/);
-    assert.match(r.err, /7 problems$/);
+    assert.match(r.err, /8 problems$/);
   });
 
   it("finds every Data Center rule's object, an integration's token at the integration", async () => {
@@ -187,13 +223,19 @@ describe("policy: validate judges what a manifest declares", () => {
       heads(r.err).sort(),
       [
         // The preset's token: repository admin, and no expiry; at the integration's entry.
-        "14:5 integrations[0]: error accessTokens.maxExpiryDays",
-        "14:5 integrations[0]: error accessTokens.permissions",
-        "22:5 webhooks[0]: error webhooks.secretRequired",
-        "31:17 deployKeys[0].permission: error keys.readOnly",
-        "35:10 deployKeys[2].key: error keys.keyTypes",
-        "38:5 accessTokens[0]: error accessTokens.maxExpiryDays",
-        "44:17 accessTokens[1].expiryDays: error accessTokens.maxExpiryDays",
+        "19:5 integrations[0]: error accessTokens.maxExpiryDays",
+        "19:5 integrations[0]: error accessTokens.permissions",
+        "27:5 webhooks[0]: error webhooks.secretRequired",
+        "34:10 webhooks[2].url: error webhooks.allowedHosts",
+        "34:10 webhooks[2].url: error webhooks.https",
+        "36:13 webhooks[2].events: error webhooks.events",
+        "37:27 webhooks[2].skipCertVerification: error webhooks.forbidSkipCertVerification",
+        "42:17 deployKeys[0].permission: error keys.readOnly",
+        "46:10 deployKeys[2].key: error keys.keyTypes",
+        "46:10 deployKeys[2].key: error keys.minRsaBits",
+        "49:10 sshKeys[0].key: error keys.keyTypes",
+        "52:5 accessTokens[0]: error accessTokens.maxExpiryDays",
+        "58:17 accessTokens[1].expiryDays: error accessTokens.maxExpiryDays",
       ].sort(),
     );
     assert.match(r.err, /the key has REPO_WRITE: it can push; give it REPO_READ/);
