@@ -233,6 +233,12 @@ async function validate(args: string[], out: Out, err: Out, cwd: string): Promis
   for (const f of findings) if (f.level === "warn") err(findingText(f));
   if (errors.length)
     throw manifestError(errors.map((f) => ({ loc: f.loc!, message: findingText({ ...f, loc: undefined }) })));
+  // A policy file (version and policy: only) is said as such.
+  const rules = Object.values(m.policy ?? {}).flatMap((r) => Object.keys(r as object)).length;
+  if (Object.keys(m.at).every((k) => ["version", "$schema", "policy"].includes(k)) && m.policy) {
+    out(`${file}: a valid policy file (${rules} rule${rules === 1 ? "" : "s"})`);
+    return 0;
+  }
   out(
     `${file}: valid (${specs.length} resource${specs.length === 1 ? "" : "s"} from explicit repository lists; selectors are resolved by pulumi up)`,
   );

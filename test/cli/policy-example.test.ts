@@ -9,6 +9,7 @@ import { parse } from "yaml";
 import { loadPolicyFile } from "../../provider/manifest/load";
 import { RULES } from "../../provider/policy/rules";
 import { tempDir } from "../hooks";
+import { run } from "./run";
 
 const DIR = path.resolve(__dirname, "../../examples/policy");
 
@@ -39,6 +40,12 @@ describe("examples/policy", () => {
       Object.keys(rules as object).map((r) => `${section}.${r}`),
     );
     assert.deepEqual(set.sort(), Object.keys(RULES).sort());
+  });
+
+  it("validates as a policy file with bitbucket-iac validate", async () => {
+    const r = await run(["validate", "org-policy.yaml"], DIR);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, `org-policy.yaml: a valid policy file (${Object.keys(RULES).length} rules)`);
   });
 
   it("validates every pull request's manifest against the policy", () => {
