@@ -115,16 +115,20 @@ export const findingsOf = (r: AuditResult): AuditFinding[] =>
     })),
   );
 
+/** The totals: objects read, findings by level, and by rule in the order of RULES. */
 export function summarizeAudit(r: AuditResult): AuditSummary {
+  const findings = findingsOf(r);
   const byRule: AuditSummary["byRule"] = {};
-  let errors = 0;
-  for (const f of findingsOf(r)) {
-    const n = (byRule[f.rule] ??= { error: 0, warn: 0 });
-    n[f.level]++;
-    if (f.level === "error") errors++;
+  for (const rule of Object.keys(RULES) as RuleName[]) {
+    const of = findings.filter((f) => f.rule === rule);
+    if (of.length)
+      byRule[rule] = {
+        error: of.filter((f) => f.level === "error").length,
+        warn: of.filter((f) => f.level === "warn").length,
+      };
   }
-  const all = r.objects.reduce((n, o) => n + o.violations.length, 0);
-  return { objects: r.objects.length, errors, warnings: all - errors, byRule };
+  const errors = findings.filter((f) => f.level === "error").length;
+  return { objects: r.objects.length, errors, warnings: findings.length - errors, byRule };
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -189,6 +193,12 @@ function text(r: AuditResult, apiUrl: string): string {
 
 const withFindings = (r: AuditResult): Audited[] => r.objects.filter((o) => o.violations.length > 0);
 
+/**
+ * Inline code of a whole entry (report.ts's `code` cuts long values; an entry is copied, so it is
+ * never cut): one line, no backtick (shown as '), every unprintable character escaped.
+ */
+const whole = (s: string) => "`" + (escapeUnprintable(s).replace(/`/g, "'") || " ") + "`";
+
 /** The marker of an audit's Markdown (a wiki page or issue body a scheduled run updates). */
 export const AUDIT_MARKER = "<!-- bitbucket-iac audit -->";
 
@@ -214,7 +224,7 @@ function markdown(r: AuditResult, apiUrl: string): string {
       );
     lines.push(
       o.entry
-        ? `  - managed by: ${code(entryLine({ [o.kind]: [o.entry] }))}`
+        ? `  - managed by: ${whole(entryLine({ [o.kind]: [o.entry] }))}`
         : `  - no entry can manage it: ${plain(o.unmanageable ?? "")}`,
     );
     if (o.note) lines.push(`  - _${plain(o.note)}_`);
