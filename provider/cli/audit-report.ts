@@ -227,7 +227,7 @@ function markdown(r: AuditResult, apiUrl: string): string {
         ? `  - managed by: ${whole(entryLine({ [o.kind]: [o.entry] }))}`
         : `  - no entry can manage it: ${plain(o.unmanageable ?? "")}`,
     );
-    if (o.note) lines.push(`  - _${plain(o.note)}_`);
+    if (o.note) lines.push(`  - note: ${plain(o.note)}`);
   }
   if (r.notAudited.length)
     lines.push(
