@@ -26,7 +26,7 @@ function schemaValidator() {
   // One of its patterns is not valid in Unicode mode (`]` after a group): ajv compiles them without it.
   const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false });
   addFormats(ajv);
-  return ajv.compile({ ...schema, $id: id });
+  return ajv.compile({ ...schema, $id: String(id) });
 }
 
 interface Sarif {

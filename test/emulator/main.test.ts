@@ -65,7 +65,10 @@ describe("npm run emulator", function () {
         const timer = setTimeout(() => reject(new Error(`no banner in 20 s: ${banner}`)), 20_000);
         child.stdout.on("data", (d: Buffer) => {
           banner += d.toString();
-          if (/audit --project HOST/.test(banner)) (clearTimeout(timer), resolve());
+          if (/audit --project HOST/.test(banner)) {
+            clearTimeout(timer);
+            resolve();
+          }
         });
       });
       assert.match(
