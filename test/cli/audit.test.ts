@@ -286,6 +286,20 @@ describe("bitbucket-iac audit on Bitbucket Cloud", function () {
     assert.equal(log.length, 3 * 8 + 6);
   });
 
+  it("waits out a 429 as every command does, and shows progress on stderr for a long read", async () => {
+    emu.resetLog();
+    emu.fault({ path: "/2.0/repositories/hostile/api/hooks", status: 429, headers: { "Retry-After": "0" } });
+    const { code, report } = await json("--policy", "org.yaml");
+    assert.equal(code, 3);
+    assert.deepEqual(pairsOf(report), cloudPairs(keys));
+    assert.equal(emu.log().filter((l) => l === "GET /2.0/repositories/hostile/api/hooks").length, 2);
+    for (let i = 0; i < 22; i++) emu.store.addRepo("many", `r${i}`);
+    const many = await run(["audit", "--workspace", "many"], dir);
+    assert.equal(many.code, 0, many.err);
+    assert.match(many.err, /^audit: repositories read: 3\/22$/m);
+    assert.match(many.err, /^audit: repositories read: 22\/22$/m);
+  });
+
   it("refuses a command line it cannot run, before any request", async () => {
     emu.resetLog();
     const cases: Array<[string[], RegExp]> = [
