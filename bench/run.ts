@@ -28,6 +28,7 @@ import { startEmulator, type Emulator, type LogEntry } from "../test/emulator/se
 import { ALL_SCOPES } from "../test/emulator/store";
 import { providers as capturedProviders, TOKEN } from "../test/harness/fixture";
 import { ed25519, type TestKey } from "../test/keys";
+import { runAuditBench } from "./audit";
 import { manifestBench } from "./manifest";
 import { runPlanBench } from "./plan";
 import { runScale } from "./scale";
@@ -247,9 +248,12 @@ async function measure(b: Bench, emu: Emulator, serialized: Record<string, strin
   }
 }
 
-// `npm run bench -- --scale`: the large-stack runs instead (bench/scale.ts); `-- --plan`: plan's cost (bench/plan.ts).
+// `npm run bench -- --scale`: the large-stack runs instead (bench/scale.ts); `-- --plan`: plan's cost
+// (bench/plan.ts); `-- --audit`: audit's cost (bench/audit.ts).
 void (process.argv.includes("--scale")
   ? runScale()
   : process.argv.includes("--plan")
     ? runPlanBench()
-    : main());
+    : process.argv.includes("--audit")
+      ? runAuditBench()
+      : main());

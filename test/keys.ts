@@ -73,8 +73,9 @@ export function encryptedOpenssh(k: TestKey): string {
   return `-----BEGIN OPENSSH PRIVATE KEY-----\n${body.toString("base64").replace(/(.{70})/g, "$1\n")}\n-----END OPENSSH PRIVATE KEY-----\n`;
 }
 
-export function rsa(comment = "rsa@example.test"): TestKey {
-  const { privateKey } = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+/** An RSA key of `bits` bits (default 2048; 1024 for a key a policy's minRsaBits refuses). */
+export function rsa(comment = "rsa@example.test", bits = 2048): TestKey {
+  const { privateKey } = crypto.generateKeyPairSync("rsa", { modulusLength: bits });
   const jwk = privateKey.export({ format: "jwk" });
   const blob = Buffer.concat([
     str("ssh-rsa"),
@@ -86,6 +87,25 @@ export function rsa(comment = "rsa@example.test"): TestKey {
     publicLine: `${normalized} ${comment}`,
     normalized,
     privatePem: privateKey.export({ format: "pem", type: "pkcs1" }).toString(),
+  };
+}
+
+/** An ECDSA key on NIST P-256 (`ecdsa-sha2-nistp256`): a type a policy's keyTypes may leave out. */
+export function ecdsa(comment = "ecdsa@example.test"): TestKey {
+  const { privateKey } = crypto.generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+  const jwk = privateKey.export({ format: "jwk" });
+  // RFC 5656 §3.1: string type, string curve, string Q (the uncompressed point 0x04 || x || y).
+  const q = Buffer.concat([
+    Buffer.from([4]),
+    Buffer.from(jwk.x ?? "", "base64url"),
+    Buffer.from(jwk.y ?? "", "base64url"),
+  ]);
+  const blob = Buffer.concat([str("ecdsa-sha2-nistp256"), str("nistp256"), str(q)]);
+  const normalized = `ecdsa-sha2-nistp256 ${blob.toString("base64")}`;
+  return {
+    publicLine: `${normalized} ${comment}`,
+    normalized,
+    privatePem: privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
   };
 }
 

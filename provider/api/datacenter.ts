@@ -46,6 +46,12 @@ export const dcTokensPath = (o: TokenOwner) =>
 export const dcScopeLabel = (s: DcScope) =>
   s.repository === undefined ? `project ${s.project}` : `${s.project}/${s.repository}`;
 
+/** A project (GET: its key and name). */
+export const dcProjectPath = (project: string) => `/rest/api/latest/projects/${seg(project)}`;
+
+/** The users of the server (GET `?filter=`: those whose name, display name or email contains it). */
+export const dcUsersPath = "/rest/api/latest/users";
+
 /** A project's repositories (read, paged): what `repositories:` selectors match on Data Center. */
 export const dcReposPath = (project: string) => `/rest/api/latest/projects/${seg(project)}/repos`;
 

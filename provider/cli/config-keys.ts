@@ -9,6 +9,7 @@
 //   webhook-secret-api-ci-example-com-hook--3f2a1b  a hook's secret, by its URL's host and path
 //   webhook-url-api-ci-example-com-hook--9c0d1e     a webhook URL that carries a credential
 //   workspace-webhook-secret-..., ssh-key-pair-api
+//   project-webhook-secret-PROJ-..., webhook-secret-PROJ-api-...   Data Center (audit's entries)
 //
 // Such a key is exact when every part is letters, digits and `_` (the repository slug may also
 // hold single inner `-`): the prefix says the kind, the kind says how many parts follow, and
@@ -28,6 +29,8 @@ export const SECRET_KINDS = {
   "workspace-webhook-secret": ["hook"],
   "webhook-url": ["repository", "hook"],
   "workspace-webhook-url": ["hook"],
+  "project-webhook-secret": ["project", "hook"],
+  "project-webhook-url": ["project", "hook"],
   variable: ["repository", "key"],
   "deployment-variable": ["repository", "environment", "key"],
   "workspace-variable": ["key"],

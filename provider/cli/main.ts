@@ -7,6 +7,8 @@
 //                     stop (a conflict, a resource not planned, a policy error), 1 error. --out,
 //                     --comment, --report, --policy.
 //   export            a manifest of what a workspace has, every entry adopt: true.
+//   audit             the policy's rules on every webhook, key, variable and token that exists.
+//                     Exit 0 clean (warnings only), 3 findings at error level, 1 error.
 // Usage errors exit 2 (plan: 1, since its 2 means "changes").
 //
 // Paths are relative to the directory the user ran the command from: npm sets INIT_CWD to it
@@ -24,6 +26,9 @@ import { pullRequestFromEnv, upsertComment, type PullRequestRef } from "./commen
 import { declaredBy, type Declared } from "./declared";
 import { exportWorkspace } from "./export";
 import { declaredOffline, findingText, policyCounts, policyFindings, sharedPolicy } from "./findings";
+import { audit, type AuditTarget } from "./audit";
+import { AUDIT_FORMATS, renderAudit, summarizeAudit, type AuditFormat } from "./audit-report";
+import { layersOf } from "../policy/evaluate";
 import { globProblem } from "../glob";
 import { redactUrl } from "../names";
 import { publishPlan, reportTarget, type ReportTarget } from "./insights";
@@ -42,6 +47,8 @@ commands:
                     3 conflicts, resources that could not be planned or policy errors (an up would
                     stop), 1 error
   export            write a manifest of what a workspace has (bitbucket-iac export --help)
+  audit             check what exists in a workspace or projects against a policy; exit 0 clean,
+                    3 findings at error level, 1 error (bitbucket-iac audit --help)
 
 options:
   -h, --help        show this help (also: bitbucket-iac <command> --help)
@@ -119,6 +126,32 @@ pairs. Every entry says adopt: true, so \`pulumi up\` takes the objects over as 
 
 exit status: 0 written, 1 error, 2 usage`;
 
+const AUDIT_HELP = `usage: bitbucket-iac audit --workspace W | --project P ... [--repositories GLOB] [--user SLUG]
+                           [--policy FILE] [--manifest FILE] [--format text|markdown|json|sarif] [--out FILE]
+
+Reads what exists (GET only: a read-only token is enough), managed or not, and applies the policy's
+rules to every webhook, deploy or access key, SSH key, pipeline variable and access token. Each
+finding names the object, the rule, how to fix it, and the manifest entry that would manage it (as
+\`export\` writes it). Cloud has no API that lists access tokens or OAuth consumers: the report says so.
+
+  --workspace W         Cloud: the workspace (default: the --manifest's workspace)
+  --project P           Data Center: a project key; repeat it or give a comma list (default: the
+                        --manifest's project)
+  --repositories GLOB   only repositories whose slug matches (e.g. "svc-*"); default: all. The
+                        workspace's or projects' own objects and the account's are read either way
+  --user SLUG           Data Center: whose personal tokens and SSH keys to read (default: the
+                        credentials' user; another user's needs ADMIN)
+  --policy FILE         a policy file (version: 1 and policy:), applied beside the manifest's; default:
+                        BITBUCKET_POLICY
+  --manifest FILE       a manifest whose policy: applies (over the default policy); without it and
+                        --policy, the default policy
+  --format F            text (default), markdown, json, or sarif (SARIF 2.1.0)
+  --out FILE            also write the report to FILE (.md Markdown, .json JSON, .sarif SARIF, else text)
+  -h, --help            show this help
+
+exit status: 0 no finding at error level (warnings are printed), 3 findings at error level,
+1 run error, 2 usage`;
+
 const isHelp = (a: string | undefined) => a === "-h" || a === "--help";
 
 /** This package's version, from the package.json above this file (source or compiled). */
@@ -154,6 +187,7 @@ export async function main(
       validate: { help: VALIDATE_HELP, usageStatus: 2, run: () => validate(args, out, err, cwd) },
       plan: { help: PLAN_HELP, usageStatus: 1, run: () => plan(args, out, err, cwd) },
       export: { help: EXPORT_HELP, usageStatus: 2, run: () => exportCommand(args, out, err, cwd) },
+      audit: { help: AUDIT_HELP, usageStatus: 2, run: () => auditCommand(args, out, err, cwd) },
     };
   const c = commands[command];
   if (c === undefined) {
@@ -189,7 +223,7 @@ const USAGE = "BITBUCKET_IAC_USAGE";
 const usage = (message: string) => Object.assign(new Error(message), { code: USAGE });
 
 /** Options and positionals, or a usage error naming the first thing wrong. */
-function parse<O extends Record<string, { type: "string" | "boolean"; short?: string }>>(
+function parse<O extends Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>>(
   args: string[],
   options: O,
   maxPositionals: number,
@@ -450,6 +484,93 @@ async function exportCommand(args: string[], out: Out, err: Out, cwd: string): P
   }
   return 0;
 }
+
+async function auditCommand(args: string[], out: Out, err: Out, cwd: string): Promise<number> {
+  const { values } = parse(
+    args,
+    {
+      workspace: { type: "string" },
+      project: { type: "string", multiple: true },
+      repositories: { type: "string" },
+      user: { type: "string" },
+      policy: { type: "string" },
+      manifest: { type: "string" },
+      format: { type: "string" },
+      out: { type: "string" },
+    },
+    0,
+  );
+  const format = (values.format ?? "text") as AuditFormat;
+  if (!AUDIT_FORMATS.includes(format))
+    throw usage(`--format must be one of ${AUDIT_FORMATS.join(", ")}, not "${values.format}"`);
+  const tooLarge = values.repositories === undefined ? undefined : globProblem(values.repositories);
+  if (tooLarge !== undefined) throw usage(`--repositories: ${tooLarge}`);
+  const flavor = flavorSetting();
+  const m = values.manifest !== undefined ? load(values.manifest, cwd, "audit") : undefined;
+  const projects = (values.project ?? [])
+    .flatMap((p) => p.split(","))
+    .map((p) => p.trim())
+    .filter(Boolean);
+  const target = auditTarget(flavor, { ...values, projects }, m);
+  if (values.out !== undefined)
+    checkOut(values.out, cwd, { manifest: values.manifest, "policy file": values.policy });
+  const shared = sharedPolicy(values.policy, cwd);
+  const layers = layersOf(m ? { policy: m.policy, file: values.manifest } : {}, shared);
+  const settings = loadSettings();
+  credentialsOf(settings);
+  setReadOnly(true);
+  const result = await audit(target, layers, {
+    start: (total) => progress("audit: repositories read", total, progressStream(err)),
+  });
+  setReadOnly(false);
+  const apiUrl = redactUrl(settings.apiUrl);
+  out(renderAudit(result, format, apiUrl, version()));
+  if (values.out !== undefined) {
+    fs.writeFileSync(
+      path.resolve(cwd, values.out),
+      renderAudit(result, auditFormatOfFile(values.out), apiUrl, version()) + "\n",
+    );
+    err(`bitbucket-iac audit: the report written to ${values.out}`);
+  }
+  return summarizeAudit(result).errors > 0 ? 3 : 0;
+}
+
+/** What to audit: the options, else the manifest's workspace or project; a usage error when they do not fit the flavor. */
+function auditTarget(
+  flavor: "cloud" | "datacenter",
+  o: { workspace?: string; projects: string[]; repositories?: string; user?: string },
+  m: Manifest | undefined,
+): AuditTarget {
+  const glob = o.repositories === undefined ? {} : { glob: o.repositories };
+  if (flavor === "cloud") {
+    if (o.projects.length)
+      throw usage(
+        "--project is for Data Center (bitbucket:flavor / BITBUCKET_FLAVOR is cloud): give --workspace",
+      );
+    if (o.user !== undefined)
+      throw usage("--user is for Data Center: Cloud reads the credentials' own SSH keys");
+    const workspace = o.workspace ?? m?.workspace;
+    if (!workspace) throw usage("--workspace is required: the workspace slug, e.g. --workspace acme");
+    return { flavor, containers: [workspace], ...glob };
+  }
+  if (o.workspace !== undefined)
+    throw usage(
+      "--workspace is for Bitbucket Cloud (bitbucket:flavor / BITBUCKET_FLAVOR is datacenter): give --project",
+    );
+  const projects = o.projects.length ? o.projects : m?.project ? [m.project] : [];
+  if (!projects.length)
+    throw usage("--project is required on Data Center: a project key, e.g. --project PROJ");
+  return {
+    flavor,
+    containers: [...new Set(projects)],
+    ...glob,
+    ...(o.user !== undefined && { user: o.user }),
+  };
+}
+
+/** `--out FILE`'s format, by its name: `.md` Markdown, `.json` JSON, `.sarif` SARIF, else text. */
+const auditFormatOfFile = (file: string): AuditFormat =>
+  /\.sarif(\.json)?$/i.test(file) ? "sarif" : formatOfFile(file);
 
 if (require.main === module) {
   void main(process.argv.slice(2)).then((code) => {

@@ -166,10 +166,10 @@ function oneLine(s: string): string {
  * Inline code that stays inline code, whatever the value (never a secret): one line, no backtick
  * (it would end the span; shown as '), never empty (an empty span is no span).
  */
-const code = (s: string) => "`" + (oneLine(s).replace(/`/g, "'") || " ") + "`";
+export const code = (s: string) => "`" + (oneLine(s).replace(/`/g, "'") || " ") + "`";
 
 /** Text Markdown shows as it is: one line, every character that can start markup escaped. */
-const plain = (s: string) => oneLine(s).replace(/[\\`*_[\]<>!|~&#]/g, (c) => `\\${c}`);
+export const plain = (s: string) => oneLine(s).replace(/[\\`*_[\]<>!|~&#]/g, (c) => `\\${c}`);
 
 /** How the Markdown is cut to fit a pull-request comment. */
 export interface MarkdownLimit {

@@ -1,10 +1,12 @@
 // Access tokens: `accessTokens:` entries (Data Center only), HTTP access tokens of projects,
 // repositories or users. The resource: provider/resources/access-token.ts.
 
+import { dcScopeLabel, dcTokensPath, type TokenOwner } from "../api/datacenter";
+import { listAll } from "../api/paginate";
 import { naturalKey } from "../names";
 import { AccessToken, accessTokenProvider, changesOf, lookup } from "../resources/access-token";
 import { permissionProblem, strings } from "./checks";
-import type { CheckContext, Entry, KindDescriptor, Problem, Selector, Target } from "./kind";
+import type { AuditSink, CheckContext, Entry, KindDescriptor, Problem, Selector, Target } from "./kind";
 
 export interface AccessTokenEntry extends Entry {
   name: string;
@@ -65,6 +67,24 @@ export const accessTokens = {
     changes: changesOf,
     adoptRenews: { token: "generated" }, // the one found is revoked, a new one made
   },
+  audit: {
+    cloud:
+      "Bitbucket Cloud has no API that lists repository, project or workspace access tokens: review them in each one's settings (Access tokens)",
+    datacenter: {
+      repository: async (repository, sink) =>
+        auditTokens(
+          { project: sink.container, repository },
+          sink,
+          `tokens of ${sink.container}/${repository}`,
+        ),
+      container: async (sink) =>
+        auditTokens({ project: sink.container }, sink, `tokens of project ${sink.container}`),
+      async account(sink) {
+        const user = await sink.user();
+        if (user !== undefined) await auditTokens({ user }, sink, `personal tokens of user ${user}`);
+      },
+    },
+  },
 } satisfies KindDescriptor<AccessTokenEntry, "accessTokens", "AccessToken">;
 
 /** A user's token has no project or repositories; a repository token takes repository permissions. */
@@ -87,4 +107,54 @@ function check(ctx: CheckContext): Problem[] {
     });
   });
   return problems;
+}
+
+/** Data Center's RestAccessToken as audit reads it (the spec omits permissions and expiry; servers send them). */
+interface DcToken {
+  id: string;
+  name: string;
+  permissions?: string[];
+  /** Epoch ms in practice (the spec says date-time: both are read). */
+  createdDate?: number | string;
+  expiryDate?: number | string;
+  expiryDays?: number;
+}
+
+const DAY_MS = 86_400_000;
+const epoch = (d: number | string | undefined) => (typeof d === "string" ? Date.parse(d) : d);
+
+/** Days from a token's creation to its expiry; undefined when it never expires. */
+export function expiryDaysOf(
+  t: Pick<DcToken, "createdDate" | "expiryDate" | "expiryDays">,
+): number | undefined {
+  const [from, to] = [epoch(t.createdDate), epoch(t.expiryDate)];
+  if (from !== undefined && to !== undefined && Number.isFinite(from) && Number.isFinite(to))
+    return Math.round((to - from) / DAY_MS);
+  return typeof t.expiryDays === "number" ? t.expiryDays : undefined;
+}
+
+/** The tokens of a user, project or repository, as audit reads them; no access to them is said. */
+async function auditTokens(owner: TokenOwner, sink: AuditSink, what: string): Promise<void> {
+  const place = "user" in owner ? `user ${owner.user}` : dcScopeLabel(owner);
+  for (const t of await sink.optional(what, () => listAll<DcToken>(dcTokensPath(owner)))) {
+    const expiryDays = expiryDaysOf(t);
+    const permissions = [...(t.permissions ?? [])].sort();
+    sink.add({
+      what: `access token "${t.name}" of ${place}`,
+      subject: { kind: "token", permissions, ...(expiryDays !== undefined && { expiryDays }) },
+      entry: {
+        ...("user" in owner
+          ? { user: owner.user }
+          : {
+              project: owner.project,
+              ...(owner.repository !== undefined && { repositories: [owner.repository] }),
+            }),
+        name: t.name,
+        permissions,
+        ...(expiryDays !== undefined && { expiryDays }),
+        adopt: true,
+      },
+      note: "a token's value cannot be read back, so it cannot be exported: adopting it revokes this token and makes a new one, whose value its holders must be given",
+    });
+  }
 }

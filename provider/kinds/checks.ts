@@ -42,3 +42,6 @@ export const strings = (v: unknown): string[] =>
 
 /** A text input, or "" (the policy judges what it can read; the resource's check refuses the rest). */
 export const text = (v: unknown): string => (typeof v === "string" ? v : "");
+
+/** A label as audit names an object by it: ` "label"`, or nothing when it has none. */
+export const labelled = (label: string | undefined): string => (label ? ` "${label}"` : "");

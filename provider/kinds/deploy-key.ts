@@ -2,12 +2,21 @@
 // an access key per repository, or (no repositories) per project. The resource:
 // provider/resources/deploy-key.ts.
 
-import { deployKeysPath } from "../api/cloud";
+import { deployKeysPath, ownerLabel, scopeLabel } from "../api/cloud";
+import { dcAccessKeysPath, dcScopeLabel } from "../api/datacenter";
 import { listAll } from "../api/paginate";
 import { naturalKey } from "../names";
-import { changesOf, DeployKey, deployKeyProvider, lookup, type ApiKey } from "../resources/deploy-key";
-import { permissionProblem, text } from "./checks";
-import type { CheckContext, Entry, KindDescriptor, Problem, Selector } from "./kind";
+import {
+  changesOf,
+  DeployKey,
+  deployKeyProvider,
+  lookup,
+  type ApiKey,
+  type DcAccessKey,
+} from "../resources/deploy-key";
+import { keyShown } from "../ssh";
+import { labelled, permissionProblem, text } from "./checks";
+import type { AuditSink, CheckContext, Entry, KindDescriptor, Problem, Selector } from "./kind";
 
 export interface DeployKeyEntry extends Entry {
   repositories?: Selector;
@@ -71,14 +80,40 @@ export const deployKeys = {
   plan: { check: deployKeyProvider.check!, lookup, read: deployKeyProvider.read!, changes: changesOf },
   export: {
     async repository(repository, sink) {
-      for (const k of await listAll<ApiKey>(deployKeysPath({ workspace: sink.workspace, repository }))) {
-        sink.add({
-          repositories: [repository],
-          key: `${k.key}${k.comment ? ` ${k.comment}` : ""}`,
-          ...(k.label && { label: k.label }),
-          adopt: true,
-        });
-      }
+      for (const k of await listAll<ApiKey>(deployKeysPath({ workspace: sink.workspace, repository })))
+        sink.add(cloudEntry(k, { repositories: [repository] }));
+    },
+  },
+  audit: {
+    cloud: {
+      async repository(repository, sink) {
+        const owner = { workspace: sink.container, repository };
+        for (const k of await listAll<ApiKey>(deployKeysPath(owner)))
+          auditCloudKey(k, scopeLabel(owner), { repositories: [repository] }, sink);
+      },
+      // The deploy keys of the projects the repositories read are in (one list per project).
+      async container(sink) {
+        for (const project of sink.projects) {
+          const owner = { workspace: sink.container, project };
+          const keys = await sink.optional(`deploy keys of ${ownerLabel(owner)}`, () =>
+            listAll<ApiKey>(deployKeysPath(owner)),
+          );
+          for (const k of keys) auditCloudKey(k, ownerLabel(owner), { project }, sink);
+        }
+      },
+    },
+    datacenter: {
+      async repository(repository, sink) {
+        const at = { project: sink.container, repository };
+        for (const k of await listAll<DcAccessKey>(dcAccessKeysPath(at))) auditAccessKey(k, at, sink);
+      },
+      async container(sink) {
+        const at = { project: sink.container };
+        const keys = await sink.optional(`access keys of project ${sink.container}`, () =>
+          listAll<DcAccessKey>(dcAccessKeysPath(at)),
+        );
+        for (const k of keys) auditAccessKey(k, at, sink);
+      },
     },
   },
 } satisfies KindDescriptor<DeployKeyEntry, "deployKeys", "DeployKey">;
@@ -111,4 +146,42 @@ function permissionCheck(ctx: CheckContext): Problem[] {
     if (why) problems.push({ loc: ctx.at(["deployKeys", i, "permission"]), message: why });
   });
   return problems;
+}
+
+/** Export's entry of a Cloud deploy key, on its repositories or its project (`where`). */
+const cloudEntry = (k: ApiKey, where: { repositories: string[] } | { project: string }) => ({
+  ...where,
+  key: `${k.key}${k.comment ? ` ${k.comment}` : ""}`,
+  ...(k.label && { label: k.label }),
+  adopt: true,
+});
+
+/** A Cloud deploy key (read-only, whatever the policy says of permissions) as audit reads it. */
+function auditCloudKey(
+  k: ApiKey,
+  place: string,
+  where: { repositories: string[] } | { project: string },
+  sink: AuditSink,
+): void {
+  sink.add({
+    what: `deploy key ${keyShown(k.key)}${labelled(k.label)} on ${place}`,
+    subject: { kind: "key", key: k.key },
+    entry: cloudEntry(k, where),
+  });
+}
+
+/** A Data Center access key of a repository or project, with its permission, as audit reads it. */
+function auditAccessKey(k: DcAccessKey, at: { project: string; repository?: string }, sink: AuditSink) {
+  sink.add({
+    what: `access key ${keyShown(k.key.text)}${labelled(k.key.label)} on ${dcScopeLabel(at)} (${k.permission})`,
+    subject: { kind: "key", key: k.key.text, permission: k.permission },
+    entry: {
+      project: at.project,
+      ...(at.repository !== undefined && { repositories: [at.repository] }),
+      key: k.key.text,
+      ...(k.key.label && { label: k.key.label }),
+      permission: k.permission,
+      adopt: true,
+    },
+  });
 }

@@ -265,6 +265,54 @@ export interface Exporter {
   account?(sink: ExportSink): Promise<void>;
 }
 
+// ---- audit --------------------------------------------------------------------------------------
+
+/** One live object `audit` read: as a user names it, what the policy judges, the entry that would manage it. */
+export interface LiveObject {
+  /** What it is and where, as a user reads it: `webhook https://x/hook on acme/api` (URLs redacted). */
+  what: string;
+  /** What the policy judges of it. */
+  subject: Subject;
+  /** The manifest entry that would manage it, as `export` writes it (`adopt: true`). */
+  entry?: Record<string, unknown>;
+  /** Why no entry can manage it (a hook an app installed), when none can. */
+  unmanageable?: string;
+  /** What to know before managing it that way (a token's value cannot be read back). */
+  note?: string;
+}
+
+/** Where an auditor puts what it reads. */
+export interface AuditSink {
+  /** The Cloud workspace or the Data Center project read. */
+  container: string;
+  /** Cloud: the keys of the projects the repositories read are in (their deploy keys are read too). */
+  projects: readonly string[];
+  add(o: LiveObject): void;
+  /** A `{ fromConfig }` reference for a write-only value of an entry (keys chosen once all are known, as export's). */
+  secret(scope: SecretScope, holds: string): { fromConfig: string };
+  /** Reads what needs more access: a 403 or 404 is said (as `what`) and reads as nothing. */
+  optional<T>(what: string, read: () => Promise<T[]>): Promise<T[]>;
+  /** Says what the report must show besides findings (what was left unread, and why). */
+  note(message: string): void;
+  /**
+   * Data Center: the slug of the user whose personal tokens and SSH keys are read (`named`, else the
+   * credentials' user); undefined when it cannot be known (said).
+   */
+  user(): Promise<string | undefined>;
+  /** Data Center: the user `--user` names (an admin reads another user's tokens and keys). */
+  named?: string;
+}
+
+/** How `audit` reads a kind's live objects on one flavor (read-only calls). */
+export interface Auditor {
+  /** The objects of one repository. */
+  repository?(repository: string, sink: AuditSink): Promise<void>;
+  /** The workspace's (Cloud) or the project's (Data Center) own objects. */
+  container?(sink: AuditSink): Promise<void>;
+  /** The credentials' account's objects (read once per run). */
+  account?(sink: AuditSink): Promise<void>;
+}
+
 // ---- the descriptor -----------------------------------------------------------------------------
 
 /** Everything about one kind of manifest entry. */
@@ -320,4 +368,9 @@ export interface KindDescriptor<
   plan?: LookupPlanner | VerifyPlanner;
   /** How export reads it back (Cloud). */
   export?: Exporter;
+  /**
+   * How `audit` reads its live objects, per flavor; for a flavor whose objects cannot be listed, why
+   * (the report says it). A kind no rule judges (known hosts, integrations) has none.
+   */
+  audit?: Partial<Record<Flavor, Auditor | string>>;
 }

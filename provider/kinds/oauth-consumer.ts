@@ -48,6 +48,12 @@ export const oauthConsumers = {
     };
   },
   subject: (i) => ({ kind: "consumer", scopes: strings(i.scopes) }),
+  audit: {
+    cloud:
+      "Bitbucket Cloud has no API that lists OAuth consumers: review their permissions in the workspace settings (OAuth consumers)",
+    datacenter:
+      "Data Center's OAuth applications (application links) have no REST API: review them in the administration (Application links)",
+  },
   plan: {
     verify: (inputs, name) => ({
       what: `OAuth consumer "${String(inputs.name ?? name)}" in ${String(inputs.workspace ?? "")}`,

@@ -10,7 +10,8 @@ import {
   PipelineSshKeyPair,
   pipelineSshKeyPairProvider,
 } from "../resources/pipeline-ssh-key-pair";
-import type { Entry, KindDescriptor, SecretRef, Selector } from "./kind";
+import { keyShown } from "../ssh";
+import type { Entry, ExportSink, KindDescriptor, SecretRef, Selector } from "./kind";
 import { NO_PIPELINES, text } from "./checks";
 
 export interface PipelineSshKeyPairEntry extends Entry {
@@ -61,19 +62,46 @@ export const pipelineSshKeyPairs = {
   },
   export: {
     async repository(repository, sink) {
-      const pair = await getOrUndefined<{ public_key?: string }>(
-        `${pipelinesSshPath(sink.workspace, repository)}/key_pair`,
-      );
-      if (!pair?.public_key) return;
-      sink.add({
-        repositories: [repository],
-        privateKey: sink.secret(
-          { kind: "ssh-key-pair", parts: [repository] },
-          `the private key of the Pipelines SSH key pair of ${sink.workspace}/${repository}`,
-        ),
-        publicKey: pair.public_key,
-        adopt: true,
-      });
+      const publicKey = await publicKeyOf(sink.workspace, repository);
+      if (publicKey !== undefined) sink.add(pairEntry(publicKey, repository, sink));
     },
   },
+  audit: {
+    cloud: {
+      async repository(repository, sink) {
+        const publicKey = await publicKeyOf(sink.container, repository);
+        if (publicKey === undefined) return;
+        sink.add({
+          what: `Pipelines SSH key pair ${keyShown(publicKey)} of ${sink.container}/${repository}`,
+          // The repository's own key, not a grant: readOnly does not apply, its type and size do.
+          subject: { kind: "key", key: publicKey, account: true },
+          entry: pairEntry(publicKey, repository, { workspace: sink.container, secret: sink.secret }),
+        });
+      },
+    },
+    datacenter: NO_PIPELINES,
+  },
 } satisfies KindDescriptor<PipelineSshKeyPairEntry, "pipelineSshKeyPairs", "PipelineSshKeyPair">;
+
+/** The public key of a repository's Pipelines key pair; undefined when it has none (404). */
+async function publicKeyOf(workspace: string, repository: string): Promise<string | undefined> {
+  const pair = await getOrUndefined<{ public_key?: string }>(
+    `${pipelinesSshPath(workspace, repository)}/key_pair`,
+  );
+  return pair?.public_key || undefined;
+}
+
+/** Export's entry of a key pair: the private key is a reference to set. */
+const pairEntry = (
+  publicKey: string,
+  repository: string,
+  sink: Pick<ExportSink, "workspace" | "secret">,
+) => ({
+  repositories: [repository],
+  privateKey: sink.secret(
+    { kind: "ssh-key-pair", parts: [repository] },
+    `the private key of the Pipelines SSH key pair of ${sink.workspace}/${repository}`,
+  ),
+  publicKey,
+  adopt: true,
+});

@@ -13,7 +13,16 @@ import {
 } from "../resources/pipeline-variable";
 import { NO_PIPELINES } from "./checks";
 import { text } from "./checks";
-import type { CheckContext, Entry, ExportSink, KindDescriptor, Problem, SecretRef, Selector } from "./kind";
+import type {
+  AuditSink,
+  CheckContext,
+  Entry,
+  ExportSink,
+  KindDescriptor,
+  Problem,
+  SecretRef,
+  Selector,
+} from "./kind";
 
 export interface PipelineVariableEntry extends Entry {
   repositories?: Selector;
@@ -66,24 +75,25 @@ export const pipelineVariables = {
   },
   export: {
     async repository(repository, sink) {
-      const at = { workspace: sink.workspace, repository };
-      const [vars, envs] = await Promise.all([
-        listAll<ApiVariable>(variablesPath(at)),
-        listAll<{ uuid: string; name: string }>(environmentsPath(sink.workspace, repository)),
-      ]);
-      variableEntries(vars, sink, repository);
-      for (const e of [...envs].sort((a, b) => a.name.localeCompare(b.name))) {
-        const values = await listAll<ApiVariable>(variablesPath({ ...at, environmentUuid: e.uuid }));
-        variableEntries(values, sink, repository, e.name);
-      }
+      for (const [v, environment] of await repositoryVariables(sink.workspace, repository))
+        sink.add(variableEntry(v, sink, repository, environment));
     },
-    workspace: async (sink) =>
-      variableEntries(
-        await sink.optional(`workspace variables of ${sink.workspace}`, () =>
-          listAll<ApiVariable>(variablesPath({ workspace: sink.workspace })),
-        ),
-        sink,
-      ),
+    workspace: async (sink) => {
+      for (const v of await workspaceVariables(sink)) sink.add(variableEntry(v, sink));
+    },
+  },
+  audit: {
+    cloud: {
+      async repository(repository, sink) {
+        for (const [v, environment] of await repositoryVariables(sink.container, repository))
+          auditVariable(v, sink, repository, environment);
+      },
+      container: async (sink) => {
+        for (const v of await workspaceVariables({ workspace: sink.container, optional: sink.optional }))
+          auditVariable(v, sink);
+      },
+    },
+    datacenter: NO_PIPELINES,
   },
 } satisfies KindDescriptor<PipelineVariableEntry, "pipelineVariables", "PipelineVariable">;
 
@@ -101,27 +111,74 @@ function check(ctx: CheckContext): Problem[] {
   return problems;
 }
 
-/** Export's entries of variables: a secured value becomes a reference to set, a plain one is written. */
-function variableEntries(vars: ApiVariable[], sink: ExportSink, repository?: string, environment?: string) {
-  for (const v of vars) {
-    const where = `${sink.workspace}/${repository ?? "(workspace)"}${environment ? ` (${environment})` : ""}`;
-    sink.add({
-      ...(repository !== undefined && { repositories: [repository] }),
-      ...(environment !== undefined && { environment }),
-      key: v.key,
-      ...(v.secured
-        ? {
-            value: sink.secret(
-              repository === undefined
-                ? { kind: "workspace-variable", parts: [v.key] }
-                : environment === undefined
-                  ? { kind: "variable", parts: [repository, v.key] }
-                  : { kind: "deployment-variable", parts: [repository, environment, v.key] },
-              `secured variable ${v.key} on ${where}`,
-            ),
-          }
-        : { value: v.value ?? "", secured: false }),
-      adopt: true,
-    });
+/**
+ * A repository's variables and its deployment environments' (environments by name), each with its
+ * environment's name (none: the repository's own).
+ */
+async function repositoryVariables(
+  workspace: string,
+  repository: string,
+): Promise<Array<[ApiVariable, string | undefined]>> {
+  const at = { workspace, repository };
+  const [vars, envs] = await Promise.all([
+    listAll<ApiVariable>(variablesPath(at)),
+    listAll<{ uuid: string; name: string }>(environmentsPath(workspace, repository)),
+  ]);
+  const out: Array<[ApiVariable, string | undefined]> = vars.map((v) => [v, undefined]);
+  for (const e of [...envs].sort((a, b) => a.name.localeCompare(b.name))) {
+    const values = await listAll<ApiVariable>(variablesPath({ ...at, environmentUuid: e.uuid }));
+    out.push(...values.map((v): [ApiVariable, string] => [v, e.name]));
   }
+  return out;
+}
+
+/** The workspace's own variables; a 403 or 404 (not an admin) is said and reads as none. */
+const workspaceVariables = (sink: Pick<ExportSink, "workspace" | "optional">) =>
+  sink.optional(`workspace variables of ${sink.workspace}`, () =>
+    listAll<ApiVariable>(variablesPath({ workspace: sink.workspace })),
+  );
+
+/** Export's entry of a variable: a secured value becomes a reference to set, a plain one is written. */
+function variableEntry(
+  v: ApiVariable,
+  sink: Pick<ExportSink, "workspace" | "secret">,
+  repository?: string,
+  environment?: string,
+): Record<string, unknown> {
+  const where = `${sink.workspace}/${repository ?? "(workspace)"}${environment ? ` (${environment})` : ""}`;
+  return {
+    ...(repository !== undefined && { repositories: [repository] }),
+    ...(environment !== undefined && { environment }),
+    key: v.key,
+    ...(v.secured
+      ? {
+          value: sink.secret(
+            repository === undefined
+              ? { kind: "workspace-variable", parts: [v.key] }
+              : environment === undefined
+                ? { kind: "variable", parts: [repository, v.key] }
+                : { kind: "deployment-variable", parts: [repository, environment, v.key] },
+            `secured variable ${v.key} on ${where}`,
+          ),
+        }
+      : { value: v.value ?? "", secured: false }),
+    adopt: true,
+  };
+}
+
+/**
+ * A variable as audit reads it: `variable KEY on acme/api (Production)`. Its entry is secured, its
+ * value a reference: a report never copies a value, even one Bitbucket shows in clear.
+ */
+function auditVariable(v: ApiVariable, sink: AuditSink, repository?: string, environment?: string): void {
+  const place = repository === undefined ? `workspace ${sink.container}` : `${sink.container}/${repository}`;
+  const at = { workspace: sink.container, secret: sink.secret };
+  sink.add({
+    what: `variable ${v.key} on ${place}${environment !== undefined ? ` (${environment})` : ""}`,
+    subject: { kind: "variable", key: v.key, secured: v.secured === true },
+    entry: variableEntry({ ...v, secured: true }, at, repository, environment),
+    ...(!v.secured && {
+      note: "its value is in clear in Bitbucket: the entry secures it (set the reference to a new value)",
+    }),
+  });
 }

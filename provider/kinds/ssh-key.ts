@@ -3,11 +3,13 @@
 
 import { sshKeysPath } from "../api/cloud";
 import { getCached } from "../api/client";
+import { dcSshKeysPath } from "../api/datacenter";
 import { listAll } from "../api/paginate";
 import { naturalKey } from "../names";
-import { changesOf, lookup, SshKey, sshKeyProvider, type ApiKey } from "../resources/ssh-key";
-import { text } from "./checks";
-import type { EntryBase, KindDescriptor } from "./kind";
+import { changesOf, lookup, SshKey, sshKeyProvider, type ApiKey, type DcSshKey } from "../resources/ssh-key";
+import { keyShown } from "../ssh";
+import { labelled, text } from "./checks";
+import type { EntryBase, ExportSink, KindDescriptor } from "./kind";
 
 export interface SshKeyEntry extends EntryBase {
   user?: string;
@@ -43,19 +45,57 @@ export const sshKeys = {
   plan: { check: sshKeyProvider.check!, lookup, read: sshKeyProvider.read!, changes: changesOf },
   export: {
     async account(sink) {
-      const me = await sink.optional("the credentials' account", async () => [
-        await getCached<{ uuid: string }>("/user"),
-      ]);
-      if (!me[0]) return;
-      for (const k of await sink.optional("the account's SSH keys", () =>
-        listAll<ApiKey>(sshKeysPath(me[0]!.uuid)),
-      )) {
-        sink.add({
-          key: `${k.key}${k.comment ? ` ${k.comment}` : ""}`,
-          ...(k.label && { label: k.label }),
-          adopt: true,
-        });
-      }
+      for (const k of await accountKeys(sink)) sink.add(cloudEntry(k));
+    },
+  },
+  audit: {
+    cloud: {
+      async account(sink) {
+        for (const k of await accountKeys(sink))
+          sink.add({
+            what: `SSH key ${keyShown(k.key)}${labelled(k.label)} of the account`,
+            subject: { kind: "key", key: k.key, account: true },
+            entry: cloudEntry(k),
+          });
+      },
+    },
+    datacenter: {
+      // The credentials' own keys (`--user`: that user's, an admin's read).
+      async account(sink) {
+        const user = await sink.user();
+        const named = sink.named ? user : undefined;
+        const keys = await sink.optional(
+          `the SSH keys of ${user ? `user ${user}` : "the credentials' user"}`,
+          () => listAll<DcSshKey>(dcSshKeysPath(named)),
+        );
+        for (const k of keys)
+          sink.add({
+            what: `SSH key ${keyShown(k.text)}${labelled(k.label)} of ${user ? `user ${user}` : "the credentials' user"}`,
+            subject: { kind: "key", key: k.text, account: true },
+            entry: {
+              ...(named && { user: named }),
+              key: k.text,
+              ...(k.label && { label: k.label }),
+              adopt: true,
+            },
+          });
+      },
     },
   },
 } satisfies KindDescriptor<SshKeyEntry, "sshKeys", "SshKey">;
+
+/** The credentials' account's SSH keys (Cloud); a 403 or 404 is said and reads as none. */
+async function accountKeys(sink: Pick<ExportSink, "optional">): Promise<ApiKey[]> {
+  const me = await sink.optional("the credentials' account", async () => [
+    await getCached<{ uuid: string }>("/user"),
+  ]);
+  if (!me[0]) return [];
+  return sink.optional("the account's SSH keys", () => listAll<ApiKey>(sshKeysPath(me[0]!.uuid)));
+}
+
+/** Export's entry of a Cloud account key. */
+const cloudEntry = (k: ApiKey) => ({
+  key: `${k.key}${k.comment ? ` ${k.comment}` : ""}`,
+  ...(k.label && { label: k.label }),
+  adopt: true,
+});

@@ -1,7 +1,9 @@
 // Webhooks: `webhooks:` entries, one Webhook per repository (or the workspace / each project).
 // The resource: provider/resources/webhook.ts.
 
-import { hooksPath } from "../api/cloud";
+import { hooksPath, scopeLabel } from "../api/cloud";
+import { dcHooksPath, dcScopeLabel } from "../api/datacenter";
+import type { SecretScope } from "../cli/config-keys";
 import { listAll } from "../api/paginate";
 import { hasCredentials, naturalKey, redactUrl, urlForName } from "../names";
 import { FLAVOR_NAME } from "../resources/validate";
@@ -14,9 +16,19 @@ import {
   Webhook,
   webhookProvider,
   type ApiHook,
+  type DcHook,
 } from "../resources/webhook";
 import { strings } from "./checks";
-import type { CheckContext, Entry, ExportSink, KindDescriptor, Problem, SecretRef, Selector } from "./kind";
+import type {
+  AuditSink,
+  CheckContext,
+  Entry,
+  ExportSink,
+  KindDescriptor,
+  Problem,
+  SecretRef,
+  Selector,
+} from "./kind";
 
 export interface WebhookEntry extends Entry {
   repositories?: Selector;
@@ -109,19 +121,57 @@ export const webhooks = {
   },
   export: {
     repository: async (repository, sink) =>
-      hookEntries(
+      exportHooks(
         await listAll<ApiHook>(hooksPath({ workspace: sink.workspace, repository })),
         repository,
         sink,
       ),
     workspace: async (sink) =>
-      hookEntries(
+      exportHooks(
         await sink.optional(`workspace webhooks of ${sink.workspace}`, () =>
           listAll<ApiHook>(hooksPath({ workspace: sink.workspace })),
         ),
         undefined,
         sink,
       ),
+  },
+  audit: {
+    cloud: {
+      repository: async (repository, sink) =>
+        auditHooks(
+          (await listAll<ApiHook>(hooksPath({ workspace: sink.container, repository }))).map(cloudHook),
+          { container: sink.container, repository },
+          sink,
+        ),
+      container: async (sink) =>
+        auditHooks(
+          (
+            await sink.optional(`workspace webhooks of ${sink.container}`, () =>
+              listAll<ApiHook>(hooksPath({ workspace: sink.container })),
+            )
+          ).map(cloudHook),
+          { container: sink.container },
+          sink,
+        ),
+    },
+    datacenter: {
+      repository: async (repository, sink) =>
+        auditHooks(
+          (await listAll<DcHook>(dcHooksPath({ project: sink.container, repository }))).map(dcHook),
+          { container: sink.container, repository, dc: true },
+          sink,
+        ),
+      container: async (sink) =>
+        auditHooks(
+          (
+            await sink.optional(`project webhooks of ${sink.container}`, () =>
+              listAll<DcHook>(dcHooksPath({ project: sink.container })),
+            )
+          ).map(dcHook),
+          { container: sink.container, dc: true },
+          sink,
+        ),
+    },
   },
 } satisfies KindDescriptor<WebhookEntry, "webhooks", "Webhook">;
 
@@ -162,13 +212,64 @@ function check(ctx: CheckContext): Problem[] {
   return problems;
 }
 
+/** A hook of either flavor, as export and audit read it. */
+interface LiveHook {
+  id: string;
+  url: string;
+  /** Cloud's description, Data Center's name. */
+  description: string;
+  active: boolean;
+  events: string[];
+  secret: boolean;
+  skipCertVerification: boolean;
+  /** Installed by an app (Cloud): no entry can manage it. */
+  readOnly: boolean;
+}
+
+const cloudHook = (h: ApiHook): LiveHook => ({
+  id: h.uuid,
+  url: h.url,
+  description: h.description ?? "",
+  active: h.active !== false,
+  events: [...(h.events ?? [])].sort(),
+  secret: h.secret_set === true,
+  skipCertVerification: h.skip_cert_verification === true,
+  readOnly: h.read_only === true,
+});
+
+// Data Center returns `configuration.secret` as stored, and `{}` for a hook without one
+// (shared/bitbucket-api.md §8.2): an answer without it is a hook without a secret (DECISIONS.md).
+const dcHook = (h: DcHook): LiveHook => ({
+  id: String(h.id),
+  url: h.url,
+  description: h.name ?? "",
+  active: h.active !== false,
+  events: [...(h.events ?? [])].sort(),
+  secret: typeof h.configuration?.secret === "string" && h.configuration.secret !== "",
+  skipCertVerification: h.sslVerificationRequired === false,
+  readOnly: false,
+});
+
+/** Where hooks are: a Cloud workspace or Data Center project (`dc`), maybe a repository in it. */
+interface HookPlace {
+  container: string;
+  repository?: string;
+  dc?: true;
+}
+
+/** Export's and audit's entry of each hook, or why it gets none (in export's words). */
+type HookEntry = { hook: LiveHook; entry: Record<string, unknown> } | { hook: LiveHook; none: string };
+
 /**
- * Export's entries of a repository's (or the workspace's) hooks. Objects apps own (read-only) are
- * left out; a URL that carries a credential becomes a reference to set, and the entry is named by
- * the URL's host and path.
+ * The entries of a repository's (or the workspace's, or a project's) hooks. Objects apps own
+ * (read-only) get none; a URL that carries a credential becomes a reference to set, and the entry
+ * is named by the URL's host and path.
  */
-function hookEntries(hooks: ApiHook[], repository: string | undefined, sink: ExportSink): void {
-  const where = `${sink.workspace}/${repository ?? "(workspace)"}`;
+function hookEntries(hooks: LiveHook[], at: HookPlace, secret: ExportSink["secret"]): HookEntry[] {
+  const { container, repository } = at;
+  const where = at.dc
+    ? dcScopeLabel({ project: container, repository })
+    : `${container}/${repository ?? "(workspace)"}`;
   const seen = new Set<string>();
   const names = new Set<string>();
   /** The entry's name when its URL is a reference: the URL's host and path, unique here. */
@@ -182,49 +283,87 @@ function hookEntries(hooks: ApiHook[], repository: string | undefined, sink: Exp
     names.add(name);
     return name;
   };
-  for (const h of hooks) {
+  return hooks.map((h): HookEntry => {
     const shown = redactUrl(h.url);
-    if (h.read_only === true) {
-      sink.skip(`webhook ${shown} on ${where}: installed by an app (read-only)`);
-      continue;
-    }
-    if (seen.has(h.url)) {
-      sink.skip(
-        `webhook ${shown} on ${where}: a second hook with the same URL (one resource per URL; delete the duplicate)`,
-      );
-      continue;
-    }
+    if (h.readOnly) return { hook: h, none: "installed by an app (read-only)" };
+    if (seen.has(h.url))
+      return {
+        hook: h,
+        none: "a second hook with the same URL (one resource per URL; delete the duplicate)",
+      };
     seen.add(h.url);
     // The hook in its key: its URL's host and path (never the query), stable however Bitbucket
-    // orders the list; with the hook's uuid when another hook here shares host and path.
+    // orders the list; with the hook's id when another hook here shares host and path.
     const n = hooks.some((o) => o !== h && urlForName(o.url) === urlForName(h.url))
-      ? `${urlForName(h.url)} ${h.uuid}`
+      ? `${urlForName(h.url)} ${h.id}`
       : urlForName(h.url);
-    const scope = (what: "url" | "secret") =>
-      repository === undefined
-        ? { kind: `workspace-webhook-${what}` as const, parts: [n] }
-        : { kind: `webhook-${what}` as const, parts: [repository, n] };
-    sink.add({
+    const scope = (what: "url" | "secret") => secretScope(at, what, n);
+    const entry = {
+      ...(at.dc && { project: container }),
       ...(repository !== undefined && { repositories: [repository] }),
       // A URL with a credential stays out of the file: a reference to set, and a name.
       ...(hasCredentials(h.url)
         ? {
             name: nameFor(h.url),
-            url: sink.secret(
+            url: secret(
               scope("url"),
               `the URL of webhook ${shown} on ${where} (it carries a credential: copy it from the hook's settings)`,
             ),
           }
         : { url: h.url }),
-      events: [...(h.events ?? [])].sort(),
+      events: h.events,
       ...(h.description && { description: h.description }),
-      ...(h.active === false && { active: false }),
-      ...(h.skip_cert_verification === true && { skipCertVerification: true }),
+      ...(!h.active && { active: false }),
+      ...(h.skipCertVerification && { skipCertVerification: true }),
       ...(h.url.startsWith("http:") && { allowHttp: true }),
-      ...(h.secret_set === true && {
-        secret: sink.secret(scope("secret"), `the secret of webhook ${shown} on ${where}`),
-      }),
+      ...(h.secret && { secret: secret(scope("secret"), `the secret of webhook ${shown} on ${where}`) }),
       adopt: true,
+    };
+    return { hook: h, entry };
+  });
+}
+
+/** The config key scope of a hook's write-only `what` (its URL or secret), `n` naming the hook. */
+function secretScope(at: HookPlace, what: "url" | "secret", n: string): SecretScope {
+  if (!at.dc)
+    return at.repository === undefined
+      ? { kind: `workspace-webhook-${what}`, parts: [n] }
+      : { kind: `webhook-${what}`, parts: [at.repository, n] };
+  // Data Center project keys hold no `-`: `PROJ-api` names one repository of one project.
+  return at.repository === undefined
+    ? { kind: `project-webhook-${what}`, parts: [at.container, n] }
+    : { kind: `webhook-${what}`, parts: [`${at.container}-${at.repository}`, n] };
+}
+
+/** Export's entries of a repository's (or the workspace's) hooks, and what it leaves out. */
+function exportHooks(hooks: ApiHook[], repository: string | undefined, sink: ExportSink): void {
+  const at = { container: sink.workspace, repository };
+  for (const made of hookEntries(hooks.map(cloudHook), at, sink.secret)) {
+    if ("entry" in made) sink.add(made.entry);
+    else
+      sink.skip(
+        `webhook ${redactUrl(made.hook.url)} on ${sink.workspace}/${repository ?? "(workspace)"}: ${made.none}`,
+      );
+  }
+}
+
+/** Audit's live objects of a repository's (or the workspace's, or a project's) hooks. */
+function auditHooks(hooks: LiveHook[], at: HookPlace, sink: AuditSink): void {
+  const where = at.dc
+    ? dcScopeLabel({ project: at.container, repository: at.repository })
+    : scopeLabel({ workspace: at.container, repository: at.repository });
+  for (const made of hookEntries(hooks, at, sink.secret)) {
+    const h = made.hook;
+    sink.add({
+      what: `webhook ${redactUrl(h.url)} on ${where}`,
+      subject: {
+        kind: "webhook",
+        url: h.url,
+        secret: h.secret,
+        skipCertVerification: h.skipCertVerification,
+        events: h.events,
+      },
+      ...("entry" in made ? { entry: made.entry } : { unmanageable: made.none }),
     });
   }
 }

@@ -251,7 +251,7 @@ export class DcStore {
       label,
       fingerprint,
       algorithmType: type.includes("ed25519") ? "ED25519" : type.includes("rsa") ? "RSA" : "ECDSA",
-      bitLength: type.includes("ed25519") ? 256 : type.includes("rsa") ? 2048 : 256,
+      bitLength: parsed.bits,
       createdDate: Date.now(),
       ...(user !== undefined && { user }),
     };

@@ -2,6 +2,7 @@
 // (a closed terminal or a killed npm must not leave a server behind).
 
 import * as assert from "node:assert/strict";
+import axios from "axios";
 import { spawn } from "child_process";
 import * as net from "net";
 import * as path from "path";
@@ -49,5 +50,39 @@ describe("npm run emulator", function () {
       up = await listening(port);
     }
     assert.equal(up, false, "the orphaned emulator stopped within 5 s");
+  });
+
+  it("seeds the hostile workspace and project with EMULATOR_HOSTILE=1, and its banner says how to audit them", async () => {
+    const ts = path.join(ROOT, "node_modules/ts-node/dist/bin.js");
+    const child = spawn(process.execPath, [ts, "--transpile-only", "test/emulator/main.ts"], {
+      cwd: ROOT,
+      env: { ...process.env, EMULATOR_PORT: "0", EMULATOR_HOSTILE: "1" },
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    try {
+      let banner = "";
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no banner in 20 s: ${banner}`)), 20_000);
+        child.stdout.on("data", (d: Buffer) => {
+          banner += d.toString();
+          if (/audit --project HOST/.test(banner)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      assert.match(
+        banner,
+        /Hostile objects for `bitbucket-iac audit` \(EMULATOR_HOSTILE=1\): workspace hostile/,
+      );
+      assert.match(banner, /node dist\/provider\/cli\/main\.js audit --workspace hostile/);
+      const apiUrl = /export BITBUCKET_API_URL=(\S+)/.exec(banner)![1]!;
+      const repos = await axios.get<{ values: Array<{ slug: string }> }>(`${apiUrl}/repositories/hostile`, {
+        headers: { Authorization: "Bearer demo-token" },
+      });
+      assert.deepEqual(repos.data.values.map((r) => r.slug).sort(), ["api", "tools", "web"]);
+    } finally {
+      child.kill("SIGTERM");
+    }
   });
 });

@@ -3,8 +3,10 @@
 // point `pulumi up` (or curl) at it without a Bitbucket account. EMULATOR_PORT picks the port
 // (default: any free one). EMULATOR_DC_MASK_WEBHOOK_SECRET=1: Data Center answers webhooks
 // without their secret, as a server that masks it would (Atlassian does not say whether 9.x
-// returns it). Ctrl-C stops it, and so does its parent exiting (no orphan server).
+// returns it). EMULATOR_HOSTILE=1: also the hostile workspace `hostile` and Data Center project
+// HOST that `bitbucket-iac audit` finds policy violations in (test/emulator/hostile.ts). Ctrl-C stops it, and so does its parent exiting (no orphan server).
 
+import { HOSTILE_PROJECT, HOSTILE_WORKSPACE, seedHostile } from "./hostile";
 import { startEmulator } from "./server";
 import { ALL_SCOPES } from "./store";
 
@@ -28,6 +30,8 @@ async function main() {
     },
     port,
   );
+  const hostile = process.env.EMULATOR_HOSTILE === "1";
+  if (hostile) seedHostile(emu.store);
   console.log(`Bitbucket Cloud emulator listening on ${emu.url}
   workspace acme, repositories api, web, infra, and svc-a, svc-b in project SVC
   OAuth consumer demo-key / demo-secret (private, every scope)
@@ -40,7 +44,18 @@ async function main() {
 
 Bitbucket Data Center on the same address: project PROJ (api, web), users me and ci-bot,
   webhook secrets ${emu.store.dc.maskWebhookSecret ? "masked in answers" : "returned as stored (EMULATOR_DC_MASK_WEBHOOK_SECRET=1 masks them)"}
-  export BITBUCKET_FLAVOR=datacenter BITBUCKET_API_URL=${emu.dcUrl} BITBUCKET_TOKEN=${token}`);
+  export BITBUCKET_FLAVOR=datacenter BITBUCKET_API_URL=${emu.dcUrl} BITBUCKET_TOKEN=${token}
+${
+  hostile
+    ? `
+Hostile objects for \`bitbucket-iac audit\` (EMULATOR_HOSTILE=1): workspace ${HOSTILE_WORKSPACE} (api, web, tools)
+and Data Center project ${HOSTILE_PROJECT} (api, web, tools): http, unsigned and unchecked hooks, a hook to
+another host, a credential variable in clear, RSA 1024 and ECDSA keys, write access keys, tokens that
+never expire or hold REPO_ADMIN, beside clean ones:
+  node dist/provider/cli/main.js audit --workspace ${HOSTILE_WORKSPACE}
+  BITBUCKET_FLAVOR=datacenter BITBUCKET_API_URL=${emu.dcUrl} node dist/provider/cli/main.js audit --project ${HOSTILE_PROJECT}`
+    : "EMULATOR_HOSTILE=1 also seeds a hostile workspace and project for `bitbucket-iac audit`"
+}`);
   const stop = () => void emu.close().then(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);

@@ -14,6 +14,7 @@ import { dcTokenRoutes } from "./routes/dc/tokens";
 import { dcProjectRoutes } from "./routes/dc/projects";
 import { dcPullRequestRoutes } from "./routes/dc/pullrequests";
 import { dcInsightsRoutes } from "./routes/dc/insights";
+import { dcUserRoutes } from "./routes/dc/users";
 import { webhookRoutes } from "./routes/webhooks";
 import { hookEventRoutes } from "./routes/hook-events";
 import { oauthRoutes } from "./routes/oauth";
@@ -145,6 +146,7 @@ const ROUTES: Route[] = [
   ...dcTokenRoutes,
   ...dcPullRequestRoutes,
   ...dcInsightsRoutes,
+  ...dcUserRoutes,
 ];
 
 function match(pattern: string, path: string): Record<string, string> | undefined {

@@ -1,0 +1,275 @@
+// `bitbucket-iac audit`: the policy's rules applied to what exists in Bitbucket, managed or not.
+// Read-only calls, through the API layer (pagination, the read cache, rate-limit waits, retries);
+// each kind reads its own live objects (kinds/*.ts, `audit`), and this file loops over them.
+//
+// Cloud (`--workspace W [--repositories GLOB]`):
+//   GET /repositories/{ws}                           repositories (filtered by the glob)
+//   per repository: hooks, deploy-keys, pipelines_config/variables, environments and each one's
+//     variables, pipelines_config/ssh/key_pair (404 = none)
+//   per project of those repositories: /workspaces/{ws}/projects/{key}/deploy-keys (403/404 said)
+//   GET /workspaces/{ws}/hooks, /workspaces/{ws}/pipelines-config/variables (403/404 said)
+//   GET /user, /users/{uuid}/ssh-keys                the credentials' own SSH keys
+// Cloud has no API that lists access tokens or OAuth consumers: the report says so.
+//
+// Data Center (`--project P ... [--repositories GLOB] [--user SLUG]`):
+//   per project: GET /rest/api/latest/projects/{p}/repos; per repository: webhooks, access keys
+//     (/rest/keys/.../ssh), access tokens; the project's own webhooks, access keys, access tokens
+//   the credentials' user (the X-AUSERNAME header of GET /rest/api/latest/projects/{p}, its slug
+//     from GET /rest/api/latest/users?filter=) and its tokens; GET /rest/ssh/latest/keys
+//
+// Every object is judged by every layer of the policy (policy/evaluate.ts), and reported with the
+// manifest entry that would manage it, as `export` writes it (write-only values as references).
+
+import { repositoriesPath } from "../api/cloud";
+import { request } from "../api/client";
+import { dcProjectPath, dcReposPath, dcUsersPath } from "../api/datacenter";
+import { isApiError } from "../api/errors";
+import { DC_PAGE_LIMIT, listAll, type DataCenterPage } from "../api/paginate";
+import { matchesGlob } from "../glob";
+import { KINDS, type Kind } from "../kinds";
+import type { AuditSink, LiveObject } from "../kinds/kind";
+import { judge, type Layer, type Violation } from "../policy/evaluate";
+import type { Flavor } from "../resources/validate";
+import { configKeysFor, type SecretScope } from "./config-keys";
+
+/** What to audit. */
+export interface AuditTarget {
+  flavor: Flavor;
+  /** Cloud: the workspace (one); Data Center: the projects. */
+  containers: string[];
+  /** Only repositories whose slug matches. */
+  glob?: string;
+  /** Data Center: whose personal tokens and SSH keys to read (default: the credentials' user). */
+  user?: string;
+}
+
+/** An object read, with what the policy finds wrong with it. */
+export interface Audited extends LiveObject {
+  /** Its kind's manifest key: `webhooks`. */
+  kind: Kind;
+  violations: Violation[];
+}
+
+export interface AuditResult {
+  flavor: Flavor;
+  /** "workspace acme", "project PROJ", "projects PROJ, OPS". */
+  target: string;
+  /** Where the policy comes from, layer by layer. */
+  policy: string[];
+  /** Every object read, in the order read (repository by repository, then the workspace's or project's, then the account's). */
+  objects: Audited[];
+  /** Repositories read. */
+  repositories: number;
+  /** Objects read, by kind (every kind the flavor can audit, 0 included). */
+  counts: Partial<Record<Kind, number>>;
+  /** Kinds this flavor cannot audit, and why. */
+  notAudited: Array<{ kind: Kind; why: string }>;
+  /** What was left unread, and why. */
+  notes: string[];
+  /** Stack config keys the entries' `fromConfig` references name, with what each holds (as export's). */
+  configKeys: Array<{ key: string; holds: string }>;
+}
+
+/** The kinds that read live objects on a flavor, with their readers. */
+const auditorsOf = (flavor: Flavor) =>
+  KINDS.flatMap((k) => {
+    const a = k.audit?.[flavor];
+    return a !== undefined && typeof a !== "string" ? [{ kind: k.key, ...a }] : [];
+  });
+
+type Reader = ReturnType<typeof auditorsOf>[number];
+
+/** At most this many repositories are read at once (the shared limiter bounds the requests themselves). */
+const REPOSITORIES_AT_ONCE = 4;
+
+/** Reads every live object of the target and judges each against `layers`. */
+export async function audit(
+  target: AuditTarget,
+  layers: readonly Layer[],
+  progress: { start(total: number): { tick(): void; done(): void } },
+): Promise<AuditResult> {
+  const readers = auditorsOf(target.flavor);
+  const notes: string[] = [];
+  const secrets: Array<{ scope: SecretScope; holds: string; ref: { fromConfig: string } }> = [];
+  const user = memo(() =>
+    target.flavor === "datacenter" ? userOf(target, notes) : Promise.resolve(undefined),
+  );
+  /** Reads `how` of every kind at once; keeps what each says in the order of the kinds. */
+  const read = async (
+    container: string,
+    projects: readonly string[],
+    how: (r: Reader, sink: AuditSink) => Promise<void> | undefined,
+  ): Promise<Omit<Audited, "violations">[]> => {
+    const said = readers.map(() => ({ objects: [] as Omit<Audited, "violations">[], notes: [] as string[] }));
+    await Promise.all(
+      readers.map((r, i) => {
+        const sink: AuditSink = {
+          container,
+          projects,
+          add: (o) => said[i]!.objects.push({ kind: r.kind, ...o }),
+          secret(scope, holds) {
+            const ref = { fromConfig: "" };
+            secrets.push({ scope, holds, ref });
+            return ref;
+          },
+          optional: (what, list) => optional(what, list, said[i]!.notes),
+          note: (message) => said[i]!.notes.push(message),
+          user,
+          ...(target.user !== undefined && { named: target.user }),
+        };
+        return how(r, sink);
+      }),
+    );
+    notes.push(...said.flatMap((s) => s.notes));
+    return said.flatMap((s) => s.objects);
+  };
+
+  const places = await repositoriesOf(target);
+  const total = places.reduce((n, p) => n + p.repositories.length, 0);
+  const p = progress.start(total);
+  const found: Array<Omit<Audited, "violations">> = [];
+  for (const place of places) {
+    const byRepo = await inTurn(place.repositories, REPOSITORIES_AT_ONCE, async (repo) => {
+      const objects = await read(place.container, place.projects, (r, sink) => r.repository?.(repo, sink));
+      p.tick();
+      return objects;
+    });
+    found.push(...byRepo.flat());
+    found.push(...(await read(place.container, place.projects, (r, sink) => r.container?.(sink))));
+  }
+  p.done();
+  found.push(...(await read(target.containers[0] ?? "", [], (r, sink) => r.account?.(sink))));
+
+  const keys = configKeysFor(secrets.map((s) => s.scope));
+  secrets.forEach((s, i) => (s.ref.fromConfig = keys[i]!));
+  const objects = found.map((o) => ({ ...o, violations: judge(o.subject, layers) }));
+  const counts: Partial<Record<Kind, number>> = {};
+  for (const r of readers) counts[r.kind] = objects.filter((o) => o.kind === r.kind).length;
+  return {
+    flavor: target.flavor,
+    target: targetText(target),
+    policy: layers.map((l) => l.source),
+    objects,
+    repositories: total,
+    counts,
+    notAudited: notAudited(target.flavor),
+    notes,
+    configKeys: secrets.map((s, i) => ({ key: keys[i]!, holds: s.holds })),
+  };
+}
+
+/** Kinds a flavor cannot audit, with why (their descriptors say it). */
+export const notAudited = (flavor: Flavor): Array<{ kind: Kind; why: string }> =>
+  KINDS.flatMap((k) => {
+    const a = k.audit?.[flavor];
+    return typeof a === "string" ? [{ kind: k.key, why: a }] : [];
+  });
+
+const targetText = (t: AuditTarget) =>
+  t.flavor === "cloud"
+    ? `workspace ${t.containers[0]}`
+    : `project${t.containers.length === 1 ? "" : "s"} ${t.containers.join(", ")}`;
+
+/** Each workspace or project with its repositories (sorted, matching the glob) and, on Cloud, their projects. */
+async function repositoriesOf(
+  t: AuditTarget,
+): Promise<Array<{ container: string; repositories: string[]; projects: string[] }>> {
+  const keep = (slug: string) => t.glob === undefined || matchesGlob(t.glob, slug);
+  if (t.flavor === "cloud") {
+    const ws = t.containers[0] ?? "";
+    const repos = (await listAll<{ slug: string; project?: { key?: string } }>(repositoriesPath(ws))).filter(
+      (r) => keep(r.slug),
+    );
+    const projects = [...new Set(repos.flatMap((r) => (r.project?.key ? [r.project.key] : [])))].sort();
+    return [{ container: ws, repositories: repos.map((r) => r.slug).sort(), projects }];
+  }
+  const out = [];
+  for (const project of t.containers) {
+    const repos = await listAll<{ slug: string }>(dcReposPath(project));
+    out.push({
+      container: project,
+      repositories: repos
+        .map((r) => r.slug)
+        .filter(keep)
+        .sort(),
+      projects: [],
+    });
+  }
+  return out;
+}
+
+/**
+ * The credentials' user on Data Center, as a slug: the X-AUSERNAME header of an answer names the
+ * user (Data Center has no "current user" resource), and the user search gives its slug. Without
+ * the header (a proxy drops it), personal tokens are not read, and the report says so.
+ */
+async function userOf(t: AuditTarget, notes: string[]): Promise<string | undefined> {
+  if (t.user !== undefined) return t.user;
+  const { headers } = await request("GET", dcProjectPath(t.containers[0] ?? ""));
+  const name = decoded(headers["x-ausername"]?.trim() ?? "");
+  // One page: the search matches parts of names, and the exact name is among the first.
+  const users = name
+    ? (
+        await request<DataCenterPage<{ name?: string; slug?: string }>>("GET", dcUsersPath, {
+          query: { filter: name, limit: DC_PAGE_LIMIT },
+        })
+      ).data.values
+    : undefined;
+  const found = users?.find((u) => u.name?.toLowerCase() === name.toLowerCase());
+  if (found?.slug) return found.slug;
+  notes.push(
+    name
+      ? `personal access tokens: no user named ${name} in the user search; not read (name the user: --user SLUG)`
+      : "personal access tokens: Bitbucket did not say which user the credentials are (no X-AUSERNAME header: a proxy may drop it); not read (name the user: --user SLUG)",
+  );
+  return undefined;
+}
+
+const decoded = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
+/**
+ * Reads what needs more access: a 403 or 404 (Cloud), or 401 (Data Center's answer to too little
+ * permission) is said and reads as nothing.
+ */
+async function optional<T>(what: string, read: () => Promise<T[]>, notes: string[]): Promise<T[]> {
+  try {
+    return await read();
+  } catch (e) {
+    if (isApiError(e) && [401, 403, 404].includes(e.status)) {
+      notes.push(`${what}: not readable with these credentials (${e.status}); not audited`);
+      return [];
+    }
+    throw e;
+  }
+}
+
+/** `f` of each item, at most `width` at a time, results in the items' order. */
+async function inTurn<T, R>(items: readonly T[], width: number, f: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        out[i] = await f(items[i]!);
+      } catch (e) {
+        next = items.length; // the others stop after the item they are on
+        throw e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+  return out;
+}
+
+/** A function of no arguments whose answer is computed once, at its first call. */
+function memo<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= f());
+}
