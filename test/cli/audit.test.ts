@@ -84,7 +84,7 @@ describe("bitbucket-iac audit on Bitbucket Cloud", function () {
     const r = await run(["audit", "--manifest", "bitbucket.yaml", "--format", "json"], m);
     const report = JSON.parse(r.out) as AuditJson;
     assert.equal(r.code, 0, "warnings only");
-    assert.deepEqual(report.policy, ["policy: of bitbucket.yaml"]);
+    assert.deepEqual(report.policy, ["policy of bitbucket.yaml"]);
     assert.deepEqual(
       report.findings.map((f) => `${f.level} ${f.rule}`),
       ["warn webhooks.https", ...Array(3).fill("warn pipelineVariables.securedWhenKeyMatches")],
@@ -109,7 +109,7 @@ describe("bitbucket-iac audit on Bitbucket Cloud", function () {
     const lines = r.out.split("\n");
     assert.match(
       lines[0]!,
-      /^bitbucket-iac audit: workspace hostile \(1 repository\) on Bitbucket Cloud at http:\/\/127\.0\.0\.1:\d+\/2\.0; policy: default policy \+ org\.yaml$/,
+      /^bitbucket-iac audit: workspace hostile \(1 repository\) on Bitbucket Cloud at http:\/\/127\.0\.0\.1:\d+\/2\.0; policy: default policy \+ policy file org\.yaml$/,
     );
     const at = lines.indexOf("x webhook http://hooks.example.test/plain on hostile/api");
     assert.ok(at > 0, r.out);
@@ -170,7 +170,7 @@ describe("bitbucket-iac audit on Bitbucket Cloud", function () {
     );
     assert.match(
       html,
-      /<li><strong>error<\/strong> <code>webhooks\.events<\/code>: event repo:fork is not allowed; remove it <em>\(org\.yaml\)<\/em><\/li>/,
+      /<li><strong>error<\/strong> <code>webhooks\.events<\/code>: event repo:fork is not allowed; remove it <em>\(policy file org\.yaml\)<\/em><\/li>/,
     );
     assert.match(
       html,
@@ -198,7 +198,7 @@ describe("bitbucket-iac audit on Bitbucket Cloud", function () {
       field: "secret",
       message:
         "the hook has no secret: deliveries are not signed and the receiver cannot tell them from forgeries; give it a secret (secret: { generate: true }, or a reference)",
-      source: "org.yaml",
+      source: "policy file org.yaml",
       entry: {
         webhooks: [
           {
@@ -217,6 +217,14 @@ describe("bitbucket-iac audit on Bitbucket Cloud", function () {
     const r = await audit("--policy", "org.yaml", "--format", "sarif");
     const pairs = checkSarif(r.out);
     assert.deepEqual(pairs, cloudPairs(keys));
+  });
+
+  it("checks SARIF against the 2.1.0 schema: a result of an unknown level is refused", async () => {
+    const log = JSON.parse((await audit("--policy", "org.yaml", "--format", "sarif")).out) as {
+      runs: Array<{ results: Array<{ level: string }> }>;
+    };
+    log.runs[0]!.results[0]!.level = "fatal";
+    assert.throws(() => checkSarif(JSON.stringify(log)), /not valid SARIF 2\.1\.0: [\s\S]*"allowedValues"/);
   });
 
   it("writes the report to --out in the format its name says, beside the one printed", async () => {
