@@ -170,6 +170,9 @@ export function policyTransformation(
   };
 }
 
+/** Resources judged already (a second transformation, the stack's beside deployManifest's, says nothing more). */
+const judged = new WeakSet<pulumi.Resource>();
+
 /** Prints the rules a resource's inputs break at level `warn`, once they are known, in one warning. */
 function warnings(
   type: string,
@@ -178,6 +181,8 @@ function warnings(
   file: string | undefined,
   warn: Warn,
 ): void {
+  if (judged.has(resource)) return;
+  judged.add(resource);
   pulumi.output(props).apply((resolved) => {
     const { policy, ...inputs } = resolved as Record<string, unknown>;
     let v: ReturnType<typeof verdictOf>;
