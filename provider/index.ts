@@ -38,4 +38,6 @@ export {
   type ManifestError,
 } from "./manifest/load";
 export { deployManifest } from "./manifest/deploy";
+export { policyTransformation } from "./manifest/enforce";
+export type { Policy } from "./policy/rules";
 export { expand } from "./manifest/expand";

@@ -4,6 +4,7 @@
 // code installed now (fixes reach them; every resource's outputs carry a schemaVersion).
 
 import type * as pulumi from "@pulumi/pulumi";
+import { policyFailures } from "./manifest/enforce";
 import { accessTokenProvider } from "./resources/access-token";
 import { deployKeyProvider } from "./resources/deploy-key";
 import { oauthConsumerProvider } from "./resources/oauth-consumer";
@@ -42,16 +43,37 @@ function versioned(p: Provider): Provider {
   };
 }
 
-const PROVIDERS: Record<string, Provider> = {
-  Webhook: versioned(webhookProvider),
-  DeployKey: versioned(deployKeyProvider),
-  SshKey: versioned(sshKeyProvider),
-  PipelineVariable: versioned(pipelineVariableProvider),
-  PipelineSshKeyPair: versioned(pipelineSshKeyPairProvider),
-  PipelineKnownHost: versioned(pipelineKnownHostProvider),
-  OAuthConsumer: versioned(oauthConsumerProvider),
-  AccessToken: versioned(accessTokenProvider),
-};
+/**
+ * Holds a resource of `type` to the policy (manifest/enforce.ts): its check takes the `policy`
+ * input out, checks the rest, and, when that passes, fails on each rule the checked inputs break
+ * at level `error`. The inputs it returns never hold `policy`: state stays as it was, and a
+ * changed policy is no diff (it changes nothing in Bitbucket).
+ */
+function enforced(type: string, p: Provider): Provider {
+  return {
+    ...p,
+    check: async (olds, news) => {
+      const { policy, ...rest } = news as Record<string, unknown>;
+      const r = p.check ? await p.check(olds, rest) : { inputs: rest };
+      const { policy: _, ...inputs } = (r.inputs ?? rest) as Record<string, unknown>;
+      const failures = r.failures?.length ? r.failures : policyFailures(type, inputs, policy);
+      return { inputs, failures };
+    },
+  };
+}
+
+const PROVIDERS: Record<string, Provider> = Object.fromEntries(
+  Object.entries({
+    Webhook: webhookProvider,
+    DeployKey: deployKeyProvider,
+    SshKey: sshKeyProvider,
+    PipelineVariable: pipelineVariableProvider,
+    PipelineSshKeyPair: pipelineSshKeyPairProvider,
+    PipelineKnownHost: pipelineKnownHostProvider,
+    OAuthConsumer: oauthConsumerProvider,
+    AccessToken: accessTokenProvider,
+  }).map(([type, p]) => [type, enforced(type, versioned(p))]),
+);
 
 /** The implementation of a resource type, for the shim in state. */
 export function provider(type: string): pulumi.dynamic.ResourceProvider {

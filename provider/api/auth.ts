@@ -49,6 +49,7 @@ export const SETTING_ENV = {
   rateLimitWaitMs: "BITBUCKET_RATE_LIMIT_WAIT_MS",
   rateLimitMinDelayMs: "BITBUCKET_RATE_LIMIT_MIN_DELAY_MS",
   tokenRenewDays: "BITBUCKET_TOKEN_RENEW_DAYS",
+  policy: "BITBUCKET_POLICY",
 } as const;
 export type SettingName = keyof typeof SETTING_ENV;
 
@@ -128,6 +129,15 @@ export const TOKEN_RENEW_DAYS_DEFAULT = 7;
  */
 export function tokenRenewDays(env: NodeJS.ProcessEnv = process.env): number {
   return int("tokenRenewDays", env, TOKEN_RENEW_DAYS_DEFAULT, 0);
+}
+
+/**
+ * The policy file every resource's check holds it to (`bitbucket:policy` / BITBUCKET_POLICY), as
+ * given: a path, relative to the working directory of the Pulumi program; undefined when none is.
+ * Read on its own, as `flavorSetting` is: check needs it, and nothing else of the connection.
+ */
+export function policySetting(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return raw("policy", env);
 }
 
 /** The settings in force now. Throws a message naming the setting when one is malformed. */

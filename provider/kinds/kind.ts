@@ -364,6 +364,11 @@ export interface KindDescriptor<
    * check, plan and validate see them); undefined for a kind no rule judges.
    */
   subject?(inputs: Record<string, unknown>): Subject | undefined;
+  /**
+   * The input each subject field is read from, where the names differ (a key pair's `publicKey`
+   * is its subject's `key`): the property a check failure of the policy names.
+   */
+  policyFields?: Record<string, string>;
   /** How plan reads its resources back (by `type`). */
   plan?: LookupPlanner | VerifyPlanner;
   /** How export reads it back (Cloud). */

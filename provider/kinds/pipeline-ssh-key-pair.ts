@@ -52,6 +52,7 @@ export const pipelineSshKeyPairs = {
     return { resource: r, output: r.fingerprint };
   },
   subject: (i) => ({ kind: "key", key: text(i.publicKey), account: true }),
+  policyFields: { key: "publicKey" },
   plan: {
     check: pipelineSshKeyPairProvider.check!,
     lookup,

@@ -1,6 +1,7 @@
 // deployManifest(): lists each workspace's or project's repositories once (only when a selector
 // needs it), reads secret references from stack config or the environment, and lets each kind
-// (kinds/) declare the resources expand() named.
+// (kinds/) declare the resources expand() named. Every resource it declares, an integration's
+// children too, gets the manifest's `policy:` and has its policy warnings printed (enforce.ts).
 
 import * as pulumi from "@pulumi/pulumi";
 import { flavorSetting, setProviderConfig } from "../api/auth";
@@ -12,6 +13,7 @@ import type { DeclareContext, Entry, Loc, Placed, Problem, SecretRef, Spec } fro
 import { isSecretRef } from "../presets";
 import type { OAuthConsumer } from "../resources/oauth-consumer";
 import type { Flavor } from "../resources/validate";
+import { policyTransformation, type Warn } from "./enforce";
 import { expand, lookups, type RepoInfo, type RepoLister } from "./expand";
 import { manifestError } from "./load";
 
@@ -35,6 +37,11 @@ export interface DeployOptions {
    * placeholder: it never needs a secret's value).
    */
   secret?: (ref: SecretRef) => pulumi.Output<string>;
+  /**
+   * Where the rules a resource breaks at level `warn` are said, once per resource. Default:
+   * Pulumi's log (`pulumi up`, `preview`), nothing without an engine (plan reports findings itself).
+   */
+  warn?: Warn;
 }
 
 /**
@@ -61,12 +68,15 @@ export async function deployManifest(
   const out: Record<string, Record<string, unknown>> = {};
   const secretOuts: Record<string, Record<string, pulumi.Output<string | undefined>>> = {};
   const consumers = new Map<string, OAuthConsumer>();
+  // One place hands `policy:` (when the manifest has one: nothing new otherwise) to every resource,
+  // an integration's children too (they inherit their parent's transformations), and says its warnings.
+  const policy = policyTransformation(m.policy, { file: m.file, ...(opts.warn && { warn: opts.warn }) });
   for (const s of specs) {
     const entry = entryOf(m, s);
     const ctx: DeclareContext = {
       ...placement(s, m.flavor),
       secret: (ref, field) => secret(ref, entry, field),
-      opts: optsOf(s, entry),
+      opts: { ...optsOf(s, entry), transformations: [policy] },
       consumers,
     };
     const d = kindOf(s.kind).declare(s, entry, ctx);

@@ -57,6 +57,7 @@ import { notice, processWide } from "../api/shared";
 import { credentialsOf, loadSettings, tokenRenewDays } from "../api/auth";
 import { now } from "../api/clock";
 import { checkFlavor, checkProjectKey, checkSlug } from "./validate";
+import type { Policy } from "../policy/rules";
 
 export interface AccessTokenArgs {
   /** Must be `datacenter` (the default when the provider's `bitbucket:flavor` is datacenter): Cloud has no access-token API. */
@@ -81,6 +82,13 @@ export interface AccessTokenArgs {
   rotate?: pulumi.Input<string>;
   /** Replace an existing token of the same name (it is revoked, a new one made). Default false: create fails, changing nothing. */
   adopt?: pulumi.Input<boolean>;
+  /**
+   * Rules of a policy this token must meet (a manifest's `policy:` gives its own), over the
+   * default policy; the file `bitbucket:policy` names applies as well. Checked by the provider's
+   * check: a rule broken at level `error` fails the run before anything is written. Not kept in
+   * state: changing it changes nothing in Bitbucket.
+   */
+  policy?: pulumi.Input<Policy>;
 }
 
 export type AccessTokenInputs = pulumi.Unwrap<AccessTokenArgs>;

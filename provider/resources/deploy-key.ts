@@ -55,6 +55,7 @@ import {
   stateFlavor,
   type Flavor,
 } from "./validate";
+import type { Policy } from "../policy/rules";
 
 export interface DeployKeyArgs {
   /** `cloud` or `datacenter`. Default: the provider's `bitbucket:flavor`. Changing it replaces the key. */
@@ -73,6 +74,13 @@ export interface DeployKeyArgs {
   label?: pulumi.Input<string>;
   /** Take over the same key already on the repository or project even when its label differs. Default false: only an identical key is adopted; otherwise create fails, changing nothing. */
   adopt?: pulumi.Input<boolean>;
+  /**
+   * Rules of a policy this key must meet (a manifest's `policy:` gives its own), over the
+   * default policy; the file `bitbucket:policy` names applies as well. Checked by the provider's
+   * check: a rule broken at level `error` fails the run before anything is written. Not kept in
+   * state: changing it changes nothing in Bitbucket.
+   */
+  policy?: pulumi.Input<Policy>;
 }
 
 export type DeployKeyInputs = pulumi.Unwrap<DeployKeyArgs>;

@@ -24,6 +24,7 @@ import {
   type Preset,
   type PresetName,
 } from "../presets";
+import type { Policy } from "../policy/rules";
 import { missing } from "../scopes";
 import { AccessToken } from "./access-token";
 import { DeployKey } from "./deploy-key";
@@ -56,16 +57,27 @@ export interface IntegrationArgs {
    * Default: names the output.
    */
   reveal?: (output: string) => string;
+  /**
+   * Rules of a policy every child (webhook, key, variable, token) must meet, handed to each as its
+   * own `policy` (see Webhook's). Checked by the provider's check; not kept in state.
+   */
+  policy?: pulumi.Input<Policy>;
 }
 
-/** The resources a preset may declare (the presets sit below the resources: they are handed these). */
-const DECLARE: Declare = {
-  webhook: (name, args, opts) => new Webhook(name, args, opts),
-  deployKey: (name, args, opts) => new DeployKey(name, args, opts),
-  variable: (name, args, opts) => new PipelineVariable(name, args, opts),
-  sshKey: (name, args, opts) => new SshKey(name, args, opts),
-  accessToken: (name, args, opts) => new AccessToken(name, args, opts),
-};
+/**
+ * The resources a preset may declare (the presets sit below the resources: they are handed these),
+ * each given the integration's policy.
+ */
+function declareWith(policy: pulumi.Input<Policy> | undefined): Declare {
+  const p = policy === undefined ? {} : { policy };
+  return {
+    webhook: (name, args, opts) => new Webhook(name, { ...args, ...p }, opts),
+    deployKey: (name, args, opts) => new DeployKey(name, { ...args, ...p }, opts),
+    variable: (name, args, opts) => new PipelineVariable(name, { ...args, ...p }, opts),
+    sshKey: (name, args, opts) => new SshKey(name, { ...args, ...p }, opts),
+    accessToken: (name, args, opts) => new AccessToken(name, { ...args, ...p }, opts),
+  };
+}
 
 export class Integration extends pulumi.ComponentResource {
   /** Resolves to true once the consumer is verified to cover the preset; fails the run otherwise. */
@@ -140,7 +152,7 @@ export class Integration extends pulumi.ComponentResource {
         dependsOn: args.consumer ? [args.consumer] : [],
         ...(opts?.retainOnDelete !== undefined && { retainOnDelete: opts.retainOnDelete }),
       },
-      declare: DECLARE,
+      declare: declareWith(args.policy),
       adopt: args.adopt === true,
       gate: <T>(v: pulumi.Input<T>) => pulumi.all([ready, v]).apply(([, x]) => x as T),
       reveal:

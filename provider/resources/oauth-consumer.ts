@@ -25,6 +25,7 @@ import { isApiError } from "../api/errors";
 import { checkboxOf, extra, missing, parseScopes, SCOPES } from "../scopes";
 import { closeMatches, configure, withContext, type CheckFailure, withSecretOutputs } from "./common";
 import { checkSlug, checkCloudOnly } from "./validate";
+import type { Policy } from "../policy/rules";
 
 export interface OAuthConsumerArgs {
   /** Workspace the consumer belongs to (Workspace settings > OAuth consumers). Updates in place. */
@@ -45,6 +46,13 @@ export interface OAuthConsumerArgs {
   key: pulumi.Input<string>;
   /** The consumer's Secret. Secret. */
   secret: pulumi.Input<string>;
+  /**
+   * Rules of a policy this consumer must meet (a manifest's `policy:` gives its own), over the
+   * default policy; the file `bitbucket:policy` names applies as well. Checked by the provider's
+   * check: a rule broken at level `error` fails the run before anything is written. Not kept in
+   * state: changing it changes nothing in Bitbucket.
+   */
+  policy?: pulumi.Input<Policy>;
 }
 
 export type OAuthConsumerInputs = pulumi.Unwrap<OAuthConsumerArgs>;

@@ -47,6 +47,7 @@ import {
 } from "./ownership";
 import { notice } from "../api/shared";
 import { checkSlug, checkCloudOnly } from "./validate";
+import type { Policy } from "../policy/rules";
 
 export interface PipelineSshKeyPairArgs {
   /** Workspace slug. Changing it replaces the pair. */
@@ -59,6 +60,13 @@ export interface PipelineSshKeyPairArgs {
   publicKey: pulumi.Input<string>;
   /** Replace a key pair the repository already has (its private key cannot be compared, so an existing pair is never taken over silently). Default false: create fails if a pair exists, changing nothing. */
   adopt?: pulumi.Input<boolean>;
+  /**
+   * Rules of a policy this key pair must meet (a manifest's `policy:` gives its own), over the
+   * default policy; the file `bitbucket:policy` names applies as well. Checked by the provider's
+   * check: a rule broken at level `error` fails the run before anything is written. Not kept in
+   * state: changing it changes nothing in Bitbucket.
+   */
+  policy?: pulumi.Input<Policy>;
 }
 
 export type PipelineSshKeyPairInputs = pulumi.Unwrap<PipelineSshKeyPairArgs>;

@@ -48,6 +48,7 @@ import {
 } from "./ownership";
 import { naturalKey } from "../names";
 import { checkSlug, checkCloudOnly } from "./validate";
+import type { Policy } from "../policy/rules";
 
 export interface PipelineVariableArgs {
   /** Workspace slug. Changing it replaces the variable. */
@@ -64,6 +65,13 @@ export interface PipelineVariableArgs {
   secured?: pulumi.Input<boolean>;
   /** Take over an existing variable with the same key even when it differs or is secured (its value cannot be compared): it is then set to this declaration. Default false: only an identical, not secured variable is adopted; otherwise create fails, changing nothing. */
   adopt?: pulumi.Input<boolean>;
+  /**
+   * Rules of a policy this variable must meet (a manifest's `policy:` gives its own), over the
+   * default policy; the file `bitbucket:policy` names applies as well. Checked by the provider's
+   * check: a rule broken at level `error` fails the run before anything is written. Not kept in
+   * state: changing it changes nothing in Bitbucket.
+   */
+  policy?: pulumi.Input<Policy>;
 }
 
 export type PipelineVariableInputs = pulumi.Unwrap<PipelineVariableArgs>;

@@ -39,6 +39,7 @@ import {
 } from "./ownership";
 import { naturalKey } from "../names";
 import { checkFlavor, checkPublicKey, checkSlug, checkText, stateFlavor, type Flavor } from "./validate";
+import type { Policy } from "../policy/rules";
 
 export interface SshKeyArgs {
   /** `cloud` or `datacenter`. Default: the provider's `bitbucket:flavor`. Changing it replaces the key. */
@@ -51,6 +52,13 @@ export interface SshKeyArgs {
   label?: pulumi.Input<string>;
   /** Take over the same key already on the account even when its label differs. Default false: only an identical key is adopted; otherwise create fails, changing nothing. */
   adopt?: pulumi.Input<boolean>;
+  /**
+   * Rules of a policy this key must meet (a manifest's `policy:` gives its own), over the
+   * default policy; the file `bitbucket:policy` names applies as well. Checked by the provider's
+   * check: a rule broken at level `error` fails the run before anything is written. Not kept in
+   * state: changing it changes nothing in Bitbucket.
+   */
+  policy?: pulumi.Input<Policy>;
 }
 
 export type SshKeyInputs = pulumi.Unwrap<SshKeyArgs>;

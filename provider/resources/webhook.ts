@@ -57,6 +57,7 @@ import {
 import { notice } from "../api/shared";
 import { hasCredentials, naturalKey, redactUrl, redactUrlIn } from "../names";
 import { checkFlavor, checkProjectKey, checkSlug, stateFlavor, type Flavor } from "./validate";
+import type { Policy } from "../policy/rules";
 
 export interface WebhookArgs {
   /** `cloud` or `datacenter`. Default: the provider's `bitbucket:flavor`. Changing it replaces the webhook. */
@@ -91,6 +92,13 @@ export interface WebhookArgs {
   allowHttp?: pulumi.Input<boolean>;
   /** Take over an existing hook with the same URL even when it differs (events, secret...): it is then brought to this declaration. Default false: only an identical hook is adopted; otherwise create fails, changing nothing. */
   adopt?: pulumi.Input<boolean>;
+  /**
+   * Rules of a policy this webhook must meet (a manifest's `policy:` gives its own), over the
+   * default policy; the file `bitbucket:policy` names applies as well. Checked by the provider's
+   * check: a rule broken at level `error` fails the run before anything is written. Not kept in
+   * state: changing it changes nothing in Bitbucket.
+   */
+  policy?: pulumi.Input<Policy>;
 }
 
 export type WebhookInputs = pulumi.Unwrap<WebhookArgs>;
