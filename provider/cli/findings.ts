@@ -7,6 +7,7 @@ import { loadPolicyFile, type Manifest } from "../manifest/load";
 import { findingsOf, type Finding } from "../manifest/policy";
 import { layersOf, type Layer } from "../policy/evaluate";
 import { escapeUnprintable } from "../text";
+import { policySetting } from "../api/auth";
 import { PLACEHOLDERS } from "../manifest/expand";
 import { declaredBy, type Declared } from "./declared";
 
@@ -14,8 +15,8 @@ import { declaredBy, type Declared } from "./declared";
  * The shared policy: `--policy FILE`, else the file BITBUCKET_POLICY names (as the provider's
  * check reads it at `pulumi up`, so plan says what up enforces); none when neither is given.
  */
-export function sharedPolicy(option: string | undefined, cwd: string): Layer | undefined {
-  const file = option ?? process.env.BITBUCKET_POLICY;
+export function policyOption(option: string | undefined, cwd: string): Layer | undefined {
+  const file = option ?? policySetting();
   if (file === undefined || file === "") return undefined;
   return loadPolicyFile(path.resolve(cwd, file), { relativeTo: cwd });
 }

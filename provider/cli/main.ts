@@ -25,7 +25,7 @@ import { isManifestError, loadManifest, manifestError, shownProblems, type Manif
 import { pullRequestFromEnv, upsertComment, type PullRequestRef } from "./comment";
 import { declaredBy, type Declared } from "./declared";
 import { exportWorkspace } from "./export";
-import { declaredOffline, findingText, policyCounts, policyFindings, sharedPolicy } from "./findings";
+import { declaredOffline, findingText, policyCounts, policyFindings, policyOption } from "./findings";
 import { audit, type AuditTarget } from "./audit";
 import { AUDIT_FORMATS, renderAudit, summarizeAudit, type AuditFormat } from "./audit-report";
 import { layersOf } from "../policy/evaluate";
@@ -258,7 +258,7 @@ function load(file: string, cwd: string, command: string): Manifest {
 async function validate(args: string[], out: Out, err: Out, cwd: string): Promise<number> {
   const { values, positionals } = parse(args, { policy: { type: "string" } }, 1);
   const file = positionals[0] ?? "bitbucket.yaml";
-  const shared = sharedPolicy(values.policy, cwd);
+  const shared = policyOption(values.policy, cwd);
   const m = load(file, cwd, "validate");
   const specs = expand(m, () => undefined); // offline: selectors other than lists are not resolved
   // The policy judges what every entry declares; offline, a selector stands for one repository.
@@ -308,7 +308,7 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
   const target = reportTarget(values, flavorSetting());
   const file = positionals[0] ?? "bitbucket.yaml";
   if (values.out !== undefined) checkOut(values.out, cwd, { manifest: file, "--state file": values.state });
-  const shared = sharedPolicy(values.policy, cwd);
+  const shared = policyOption(values.policy, cwd);
   const m = load(file, cwd, "plan");
   const state =
     values.state !== undefined ? readState(path.resolve(cwd, values.state), values.state) : undefined;
@@ -514,7 +514,7 @@ async function auditCommand(args: string[], out: Out, err: Out, cwd: string): Pr
   const target = auditTarget(flavor, { ...values, projects }, m);
   if (values.out !== undefined)
     checkOut(values.out, cwd, { manifest: values.manifest, "policy file": values.policy });
-  const shared = sharedPolicy(values.policy, cwd);
+  const shared = policyOption(values.policy, cwd);
   const layers = layersOf(m ? { policy: m.policy, file: values.manifest } : {}, shared);
   const settings = loadSettings();
   credentialsOf(settings);

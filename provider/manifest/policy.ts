@@ -83,13 +83,14 @@ export interface Finding extends Violation {
 
 /** What each declared resource breaks of the layers, at its field's position, in declaration order. */
 export function findingsOf(declared: readonly Judged[], layers: readonly Layer[]): Finding[] {
-  const subjectOf = new Map(KINDS.map((k) => [k.type, k.subject] as const));
+  const kinds = new Map(KINDS.map((k) => [k.type as string, k]));
   const out: Finding[] = [];
   for (const d of declared) {
-    const subject = subjectOf.get(d.type as never)?.(d.inputs);
+    const kind = kinds.get(d.type);
+    const subject = kind?.subject?.(d.inputs);
     if (!subject) continue;
     for (const v of judge(subject, layers)) {
-      const loc = d.at?.[v.field] ?? d.loc;
+      const loc = d.at?.[kind?.policyFields?.[v.field] ?? v.field] ?? d.loc;
       out.push({ ...v, object: d.name, ...(loc && { loc }) });
     }
   }
