@@ -4,7 +4,6 @@
 // code installed now (fixes reach them; every resource's outputs carry a schemaVersion).
 
 import type * as pulumi from "@pulumi/pulumi";
-import { policyFailures } from "./manifest/enforce";
 import { accessTokenProvider } from "./resources/access-token";
 import { deployKeyProvider } from "./resources/deploy-key";
 import { oauthConsumerProvider } from "./resources/oauth-consumer";
@@ -56,7 +55,11 @@ function enforced(type: string, p: Provider): Provider {
       const { policy, ...rest } = news as Record<string, unknown>;
       const r = p.check ? await p.check(olds, rest) : { inputs: rest };
       const { policy: _, ...inputs } = (r.inputs ?? rest) as Record<string, unknown>;
-      const failures = r.failures?.length ? r.failures : policyFailures(type, inputs, policy);
+      if (r.failures?.length) return { inputs, failures: r.failures };
+      // The policy's code (the kinds, the manifest's schema) loads at the first check: a refresh or
+      // a destroy, which never check, start their hosts without it.
+      const { policyFailures } = await import("./manifest/enforce");
+      const failures = policyFailures(type, inputs, policy);
       return { inputs, failures };
     },
   };
