@@ -95,8 +95,7 @@ describe("README examples", () => {
       README.match(/^```ts$/gm)?.length,
       "each ```ts fence is an example run below",
     );
-    for (const code of snippets)
-      assert.match(code, /^import \{ \w+(, \w+)* \} from "bitbucket-iac";$/m);
+    for (const code of snippets) assert.match(code, /^import \{ \w+(, \w+)* \} from "bitbucket-iac";$/m);
   });
 
   snippets.forEach((code, n) => {
