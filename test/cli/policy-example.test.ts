@@ -9,7 +9,12 @@ import { parse } from "yaml";
 import { loadPolicyFile } from "../../provider/manifest/load";
 import { RULES } from "../../provider/policy/rules";
 import { tempDir } from "../hooks";
-import { run } from "./run";
+import { ALL_SCOPES } from "../emulator/store";
+import { HOSTILE_WORKSPACE, seedHostile } from "../emulator/hostile";
+import { startEmulator, type Emulator } from "../emulator/server";
+import { TOKEN } from "../harness/fixture";
+import { checkSarif } from "./audit-sarif";
+import { run, useEmulator } from "./run";
 
 const DIR = path.resolve(__dirname, "../../examples/policy");
 
@@ -77,5 +82,47 @@ describe("examples/policy", () => {
     assert.deepEqual(outcome(0), [true, true]);
     assert.deepEqual(outcome(3), [true, false]);
     assert.deepEqual(outcome(1), [false, false]);
+  });
+
+  describe("its audit step, run as written against the emulator's hostile workspace", () => {
+    let emu: Emulator;
+    let restore: () => void;
+    before(async () => {
+      emu = await startEmulator({ tokens: { [TOKEN]: { scopes: ALL_SCOPES } } });
+      seedHostile(emu.store);
+      restore = useEmulator(emu, { BITBUCKET_WORKSPACE: HOSTILE_WORKSPACE });
+    });
+    after(async () => {
+      restore();
+      await emu.close();
+    });
+
+    it("finds the hostile objects, writes valid SARIF and Markdown, and exits 3", async () => {
+      const [audit] = pipelines.pipelines.custom["audit-workspace"]!;
+      const line = audit!.step.script.find((l) => l.startsWith("npx bitbucket-iac audit"))!;
+      // The command's arguments as the shell would pass them, up to the redirection.
+      const args = line
+        .replace(/^npx bitbucket-iac /, "")
+        .replace(/ > audit\.md;.*$/, "")
+        .replace('"$BITBUCKET_WORKSPACE"', HOSTILE_WORKSPACE)
+        .split(" ");
+      const dir = tempDir("bbiac-audit-step-");
+      fs.copyFileSync(path.join(DIR, "org-policy.yaml"), path.join(dir, "org-policy.yaml"));
+      const r = await run(args, dir);
+      assert.equal(r.code, 3, r.err);
+      assert.match(r.out, /^### /m, "Markdown on standard output");
+      const pairs = checkSarif(fs.readFileSync(path.join(dir, "audit.sarif"), "utf8"));
+      // Every rule of the organisation's policy that a hostile object breaks on Cloud is found.
+      assert.deepEqual([...new Set(pairs.map((p) => p.split(" ")[0]))].sort(), [
+        "keys.keyTypes",
+        "keys.minRsaBits",
+        "pipelineVariables.securedWhenKeyMatches",
+        "webhooks.allowedHosts",
+        "webhooks.events",
+        "webhooks.forbidSkipCertVerification",
+        "webhooks.https",
+        "webhooks.secretRequired",
+      ]);
+    });
   });
 });
