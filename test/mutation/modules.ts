@@ -134,6 +134,7 @@ export const MODULES: MutationModule[] = [
       "test/manifest/example-instructions.test.ts",
       "test/manifest/datacenter.test.ts",
       "test/manifest/examples.test.ts",
+      "test/manifest/policy-deploy.test.ts",
       "test/cli/export.test.ts",
       "test/cli/export-order.test.ts",
       "test/cli/plan.test.ts",
