@@ -116,6 +116,18 @@ const hostOf = (url: string): string | undefined => {
   }
 };
 
+/**
+ * A public key's type: the parsed key's, or, for a line this tool cannot parse (a type it does not
+ * take, such as ssh-dss, which a Data Center server may still hold), its first word when a base64
+ * blob follows it; undefined when the text is no key line (unknown yet, in a preview).
+ */
+function keyTypeOf(text: string): string | undefined {
+  const k = parsePublicKey(text);
+  if (!isKeyError(k)) return k.type;
+  const [type = "", blob = ""] = text.trim().split(/\s+/);
+  return /^[a-z][a-z0-9.@-]{0,63}$/i.test(type) && /^[A-Za-z0-9+/]+={0,2}$/.test(blob) ? type : undefined;
+}
+
 /** The default patterns of `securedWhenKeyMatches`: keys that name a credential. */
 export const CREDENTIAL_KEYS = ["*TOKEN*", "*SECRET*", "*PASSWORD*", "*PRIVATE*", "*_KEY"];
 
@@ -201,11 +213,11 @@ export const RULES = {
     section: "keys",
     kind: "key",
     judge: (r, s) => {
-      const k = parsePublicKey(s.key);
-      return !isKeyError(k) && !r.allow.includes(k.type)
+      const type = keyTypeOf(s.key);
+      return type !== undefined && !r.allow.includes(type)
         ? {
             field: "key",
-            message: `the key is ${k.type}, not one of ${r.allow.join(", ")}; make a new key of an allowed type (ssh-keygen -t ed25519)`,
+            message: `the key is ${type}, not one of ${r.allow.join(", ")}; make a new key of an allowed type (ssh-keygen -t ed25519)`,
           }
         : undefined;
     },
