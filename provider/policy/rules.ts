@@ -8,6 +8,7 @@
 // (a resource's inputs) and a live object (an API answer). A rule is a pure function from its
 // settings and a subject to what is wrong, in words that say how to fix it.
 
+import { domainToASCII } from "url";
 import { matchesGlob } from "../glob";
 import { closure } from "../scopes";
 import { parsePublicKey, isKeyError } from "../ssh";
@@ -31,7 +32,7 @@ export interface Policy {
       /** Entries with `allowHttp: true` pass (the default policy: true; a rule you write: false). */
       allowHttpOptOut?: boolean;
     };
-    /** Hosts deliveries may go to: globs, `*` any run of characters, matched case-insensitively. */
+    /** Hosts deliveries may go to: globs, `*` any run of characters, matched as DNS names (hostGlob). */
     allowedHosts?: RuleBase & { hosts: string[] };
     /** Deliveries must be signed: the hook has a secret. */
     secretRequired?: RuleBase;
@@ -108,12 +109,43 @@ interface RuleDef<S extends Subject["kind"], R extends RuleBase> {
   judge(rule: R, s: Extract<Subject, { kind: S }>): Broken | undefined;
 }
 
+/**
+ * A URL's host as DNS names it: lower case, internationalised names in their ASCII (punycode) form
+ * (the URL parser does both), without the trailing dot of a fully qualified name (`example.com.`
+ * is `example.com`).
+ */
 const hostOf = (url: string): string | undefined => {
   try {
-    return new URL(url).hostname.toLowerCase();
+    return new URL(url).hostname.toLowerCase().replace(/\.$/, "");
   } catch {
     return undefined;
   }
+};
+
+/**
+ * A policy's host glob in the form hostOf gives hosts: a plain host parsed as a URL's host is
+ * (`Hooks.Example.NET.`, `bücher.example`, `10.1` are `hooks.example.net`, `xn--bcher-kva.example`,
+ * `10.0.0.1`); a glob lower-cased, without a trailing dot, an internationalised name in its ASCII
+ * form (`*.bücher.example` is `*.xn--bcher-kva.example`).
+ */
+const hostGlob = (glob: string): string => {
+  const g = glob.replace(/\.$/, "");
+  // Only a bare host: a port, user or path in it would be dropped by the parser, and allow more.
+  if (/^[^/@?#\\\s:*]+$/.test(g) || /^\[[0-9a-f:.]+\]$/i.test(g)) {
+    const host = hostOf(`https://${g}/`);
+    if (host !== undefined) return host;
+  }
+  const lower = g.toLowerCase();
+  // domainToASCII keeps `*` and answers "" for what is no domain (a `?`): then the glob as written.
+  return (/[^ -~]/.test(lower) && domainToASCII(lower)) || lower;
+};
+
+/** A policy's hosts as hostGlob writes them, once per list (every webhook is judged against it). */
+const compiled = new WeakMap<readonly string[], string[]>();
+const hostGlobs = (hosts: readonly string[]): string[] => {
+  let globs = compiled.get(hosts);
+  if (globs === undefined) compiled.set(hosts, (globs = hosts.map(hostGlob)));
+  return globs;
 };
 
 /**
@@ -152,7 +184,7 @@ export const RULES = {
     kind: "webhook",
     judge: (r, s) => {
       const host = s.url === undefined ? undefined : hostOf(s.url);
-      if (host === undefined || r.hosts.some((h) => matchesGlob(h.toLowerCase(), host))) return undefined;
+      if (host === undefined || hostGlobs(r.hosts).some((h) => matchesGlob(h, host))) return undefined;
       return {
         field: "url",
         message: `host ${host} is not one of the allowed hosts (${r.hosts.join(", ")}); deliver to an allowed host, or have the policy allow this one`,
