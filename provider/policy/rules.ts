@@ -140,6 +140,9 @@ const hostGlob = (glob: string): string => {
   return (/[^ -~]/.test(lower) && domainToASCII(lower)) || lower;
 };
 
+/** The longest DNS name, in characters (RFC 1035 §2.3.4: 255 octets on the wire). */
+const MAX_HOST_LENGTH = 253;
+
 /** A policy's hosts as hostGlob writes them, once per list (every webhook is judged against it). */
 const compiled = new WeakMap<readonly string[], string[]>();
 const hostGlobs = (hosts: readonly string[]): string[] => {
@@ -184,6 +187,13 @@ export const RULES = {
     kind: "webhook",
     judge: (r, s) => {
       const host = s.url === undefined ? undefined : hostOf(s.url);
+      // A host no DNS name can be is allowed by no glob (and is not matched: a glob costs its
+      // length times the host's).
+      if (host !== undefined && host.length > MAX_HOST_LENGTH)
+        return {
+          field: "url",
+          message: `the URL's host is ${host.length} characters long, longer than any DNS name (${MAX_HOST_LENGTH}): deliver to an allowed host`,
+        };
       if (host === undefined || hostGlobs(r.hosts).some((h) => matchesGlob(h, host))) return undefined;
       return {
         field: "url",
