@@ -82,7 +82,7 @@ async function said(warned: Array<[pulumi.Resource, string]>): Promise<Array<[st
 }
 
 const SECRET_WARNING =
-  "policy webhooks.secretRequired: the hook has no secret: deliveries are not signed and the receiver cannot tell them from forgeries; give it a secret (secret: { generate: true }, or a reference) (sign your hooks) [policy: of bitbucket.yaml]";
+  "policy webhooks.secretRequired: the hook has no secret: deliveries are not signed and the receiver cannot tell them from forgeries; give it a secret (secret: { generate: true }, or a reference) (sign your hooks) [policy of bitbucket.yaml]";
 
 describe("the policy in the program (deployManifest)", () => {
   it("hands the manifest's policy: to every resource a rule can judge, an integration's children too", async () => {
@@ -125,11 +125,11 @@ describe("the policy in the program (deployManifest)", () => {
     assert.deepEqual(await said(warned), [
       [
         "gen-hook-web-gen.example.org/gen",
-        "policy webhooks.allowedHosts: host gen.example.org is not one of the allowed hosts (ci.example.test); deliver to an allowed host, or have the policy allow this one [policy: of bitbucket.yaml]",
+        "policy webhooks.allowedHosts: host gen.example.org is not one of the allowed hosts (ci.example.test); deliver to an allowed host, or have the policy allow this one [policy of bitbucket.yaml]",
       ],
       [
         "variable/acme/api/DB_PASSWORD",
-        "policy pipelineVariables.securedWhenKeyMatches: DB_PASSWORD looks like a credential (*PASSWORD*) but is not secured: its value shows in logs and settings; make it secured (remove secured: false) and rotate the value [policy: of bitbucket.yaml]",
+        "policy pipelineVariables.securedWhenKeyMatches: DB_PASSWORD looks like a credential (*PASSWORD*) but is not secured: its value shows in logs and settings; make it secured (remove secured: false) and rotate the value [policy of bitbucket.yaml]",
       ],
       ["webhook/acme/api/ci.example.test/hook", SECRET_WARNING],
     ]);

@@ -74,7 +74,7 @@ describe("the policy in the provider's check (Cloud)", () => {
       {
         property: "url",
         reason:
-          "webhooks.https: the URL is not https: payloads travel in plain text; use an https URL (plain http is not allowed here) [policy: of the manifest]",
+          "webhooks.https: the URL is not https: payloads travel in plain text; use an https URL (plain http is not allowed here) [policy of the manifest]",
       },
     ]);
   });
@@ -183,7 +183,7 @@ integrations:
       {
         property: "publicKey",
         reason:
-          "keys.keyTypes: the key is ssh-rsa, not one of ssh-ed25519; make a new key of an allowed type (ssh-keygen -t ed25519) [policy: of the manifest]",
+          "keys.keyTypes: the key is ssh-rsa, not one of ssh-ed25519; make a new key of an allowed type (ssh-keygen -t ed25519) [policy of the manifest]",
       },
     ]);
   });
@@ -270,7 +270,7 @@ describe("the shared policy file (bitbucket:policy, BITBUCKET_POLICY)", () => {
     ]);
     assert.equal(
       error?.message,
-      "Webhook collector: url: webhooks.allowedHosts: host collector.example.org is not one of the allowed hosts (*.example.test); deliver to an allowed host, or have the policy allow this one (ask #security for another host) [org-policy.yaml]",
+      "Webhook collector: url: webhooks.allowedHosts: host collector.example.org is not one of the allowed hosts (*.example.test); deliver to an allowed host, or have the policy allow this one (ask #security for another host) [policy file org-policy.yaml]",
     );
     assert.deepEqual(writes(f), [], "nothing was written");
     assert.equal(f.emulator.store.allHooks().length, 0);
@@ -340,7 +340,7 @@ describe("the policy in the provider's check (Data Center)", () => {
       {
         property: "expiryDays",
         reason:
-          "accessTokens.maxExpiryDays: the token never expires; give it expiryDays: 90 or fewer [policy: of the manifest]",
+          "accessTokens.maxExpiryDays: the token never expires; give it expiryDays: 90 or fewer [policy of the manifest]",
       },
     ]);
     assert.deepEqual(
@@ -359,7 +359,7 @@ describe("the policy in the provider's check (Data Center)", () => {
         {
           property: "permission",
           reason:
-            "keys.readOnly: the key has REPO_WRITE: it can push; give it REPO_READ, and a separate reviewed path for writes (writes go through CI) [policy: of the manifest]",
+            "keys.readOnly: the key has REPO_WRITE: it can push; give it REPO_READ, and a separate reviewed path for writes (writes go through CI) [policy of the manifest]",
         },
       ],
     );
@@ -385,7 +385,7 @@ describe("the policy in the provider's check (Data Center)", () => {
     const { error } = await engine.up(program({ accessTokens: { maxExpiryDays: { days: 30 } } }));
     assert.equal(
       error?.message,
-      "AccessToken puppet-token: expiryDays: accessTokens.maxExpiryDays: the token never expires; give it expiryDays: 30 or fewer [policy: of the manifest]",
+      "AccessToken puppet-token: expiryDays: accessTokens.maxExpiryDays: the token never expires; give it expiryDays: 30 or fewer [policy of the manifest]",
     );
     assert.deepEqual(writes(f), []);
     assert.deepEqual(f.emulator.store.dc.users.get("ci-bot")!.tokens, []);
