@@ -68,6 +68,17 @@ export function policyProblems(ctx: CheckContext, flavor: string = ctx.flavor): 
         message: `the ${name} add up to ${total} characters; at most ${POLICY_LIMITS.maxGlobsLength} are allowed: ${instead}`,
       });
   }
+  // A URL's host is matched without its scheme, user, port or path: a host written with one would
+  // match no hook at all.
+  const hosts = (policy as { webhooks?: { allowedHosts?: { hosts?: unknown } } }).webhooks?.allowedHosts
+    ?.hosts;
+  (Array.isArray(hosts) ? hosts : []).forEach((h, i) => {
+    if (typeof h === "string" && (/[/@\s]/.test(h) || (h.includes(":") && !/^\[[^\]]*\]$/.test(h))))
+      problems.push({
+        loc: ctx.at(["policy", "webhooks", "allowedHosts", "hosts", i]),
+        message: `${ctx.quote(h)} is not a host: give the host alone (hooks.example.com, *.example.com), without scheme, user, port or path`,
+      });
+  });
   return problems;
 }
 

@@ -8,6 +8,7 @@
 
 import * as assert from "node:assert/strict";
 import * as fc from "fast-check";
+import { formatProblem, isManifestError, parseManifest } from "../../provider/manifest/load";
 import { judge } from "../../provider/policy/evaluate";
 import type { Subject } from "../../provider/policy/rules";
 
@@ -70,6 +71,41 @@ describe("issue 22: webhooks.allowedHosts compares hosts as DNS names", () => {
         ([inUrl, inPolicy]) => rulesBroken(`https://${inUrl}/hook`, [inPolicy]).length === 0,
       ),
       { seed: SEED, numRuns: RUNS },
+    );
+  });
+
+  it("refuses a policy host written with a scheme, user, port or path, which would allow no hook", () => {
+    const problems = (hosts: string[]) => {
+      try {
+        parseManifest(
+          `version: 1\npolicy:\n  webhooks:\n    allowedHosts: { hosts: [${hosts.map((h) => JSON.stringify(h)).join(", ")}] }\n`,
+          "org.yaml",
+        );
+        return [];
+      } catch (e) {
+        if (!isManifestError(e)) throw e;
+        return e.problems.map(formatProblem);
+      }
+    };
+    const why =
+      "is not a host: give the host alone (hooks.example.com, *.example.com), without scheme, user, port or path";
+    assert.deepEqual(
+      problems([
+        "https://hooks.example.com",
+        "hooks.example.com:8443",
+        "ci.example.com/hook",
+        "me@ci.example.com",
+      ]),
+      [
+        `org.yaml:4:29 policy.webhooks.allowedHosts.hosts[0]: "https://hooks.example.com" ${why}`,
+        `org.yaml:4:58 policy.webhooks.allowedHosts.hosts[1]: "hooks.example.com:8443" ${why}`,
+        `org.yaml:4:84 policy.webhooks.allowedHosts.hosts[2]: "ci.example.com/hook" ${why}`,
+        `org.yaml:4:107 policy.webhooks.allowedHosts.hosts[3]: "me@ci.example.com" ${why}`,
+      ],
+    );
+    assert.deepEqual(
+      problems(["hooks.example.com.", "*.bücher.example", "[::1]", "10.0.0.1", "ci-?.example.com"]),
+      [],
     );
   });
 });
