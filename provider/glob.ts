@@ -10,13 +10,16 @@
 /** How large a glob may be: the loader and expand refuse a larger one. */
 export const GLOB_LIMITS = { maxLength: 200, maxWildcards: 20 } as const;
 
-/** What is wrong with a glob's size, and what to do; undefined when it is within the caps. */
-export function globProblem(glob: string): string | undefined {
+/**
+ * What is wrong with a glob's size, and what to do; undefined when it is within the caps. `things`:
+ * what the glob stands for, to list instead (a policy's hosts or keys).
+ */
+export function globProblem(glob: string, things = "repositories"): string | undefined {
   if (glob.length > GLOB_LIMITS.maxLength)
-    return `the glob is ${glob.length} characters long; at most ${GLOB_LIMITS.maxLength} are allowed: list the repositories, or shorten the pattern`;
+    return `the glob is ${glob.length} characters long; at most ${GLOB_LIMITS.maxLength} are allowed: list the ${things}, or shorten the pattern`;
   const wildcards = glob.length - glob.replace(/[*?]/g, "").length;
   if (wildcards > GLOB_LIMITS.maxWildcards)
-    return `the glob has ${wildcards} wildcards (* and ?); at most ${GLOB_LIMITS.maxWildcards} are allowed: list the repositories, or use fewer wildcards`;
+    return `the glob has ${wildcards} wildcards (* and ?); at most ${GLOB_LIMITS.maxWildcards} are allowed: list the ${things}, or use fewer wildcards`;
   return undefined;
 }
 

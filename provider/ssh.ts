@@ -105,10 +105,17 @@ function bitsOf(type: string, blob: Buffer, at: number): number {
 
 export const isKeyError = (k: PublicKey | { error: string }): k is { error: string } => "error" in k;
 
-/** A public key as people compare them: `ssh-ed25519 SHA256:...` (the text itself when it does not parse). */
+/**
+ * A public key as people compare them: `ssh-ed25519 SHA256:...`; a key of a type this tool does not
+ * take (ssh-dss) by its type and its blob's fingerprint too; the text itself when it is no key line.
+ */
 export function keyShown(text: string): string {
   const k = parsePublicKey(text);
-  return isKeyError(k) ? text : `${k.type} ${k.fingerprint}`;
+  if (!isKeyError(k)) return `${k.type} ${k.fingerprint}`;
+  const [type = "", b64 = ""] = text.trim().split(/\s+/);
+  return /^[a-z][a-z0-9.@-]{0,63}$/i.test(type) && /^[A-Za-z0-9+/]+={0,2}$/.test(b64)
+    ? `${type} ${fingerprintOf(Buffer.from(b64, "base64"))}`
+    : text;
 }
 
 /**

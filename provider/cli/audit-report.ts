@@ -171,7 +171,7 @@ function text(r: AuditResult, apiUrl: string): string {
     lines.push(`${o.violations.some((v) => v.level === "error") ? "x" : "!"} ${e(o.what)}`);
     for (const v of o.violations)
       lines.push(
-        `    ${v.level === "error" ? "error" : "warn "} ${v.rule}: ${e(v.message)} (${e(v.source)})`,
+        `    ${v.level === "error" ? "error" : "warning"} ${v.rule}: ${e(v.message)} [${e(v.source)}]`,
       );
     lines.push(
       o.entry
@@ -220,7 +220,7 @@ function markdown(r: AuditResult, apiUrl: string): string {
     lines.push(`- ${plain(o.what)}`);
     for (const v of o.violations)
       lines.push(
-        `  - **${v.level === "error" ? "error" : "warning"}** ${code(v.rule)}: ${plain(v.message)} _(${plain(v.source)})_`,
+        `  - **${v.level === "error" ? "error" : "warning"}** ${code(v.rule)}: ${plain(`${v.message} [${v.source}]`)}`,
       );
     lines.push(
       o.entry

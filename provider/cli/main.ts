@@ -506,7 +506,7 @@ async function auditCommand(args: string[], out: Out, err: Out, cwd: string): Pr
   const tooLarge = values.repositories === undefined ? undefined : globProblem(values.repositories);
   if (tooLarge !== undefined) throw usage(`--repositories: ${tooLarge}`);
   const flavor = flavorSetting();
-  const m = values.manifest !== undefined ? load(values.manifest, cwd, "audit") : undefined;
+  const m = values.manifest !== undefined ? load(values.manifest, cwd, "audit --manifest") : undefined;
   const projects = (values.project ?? [])
     .flatMap((p) => p.split(","))
     .map((p) => p.trim())

@@ -719,6 +719,8 @@ export interface LoadOptions {
   relativeTo?: string;
   /** What to do about a missing file, in the caller's terms. */
   missingHint?: string;
+  /** What the file is, as a message that cannot read it says: "the manifest" (default), "the policy file". */
+  what?: string;
 }
 
 /** Reads and checks a manifest file. Throws a ManifestError listing every problem. */
@@ -742,7 +744,7 @@ export function loadManifest(file: string, opts: LoadOptions = {}): Manifest {
     const code = (e as { code?: string }).code;
     const why =
       code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (e as Error).message;
-    throw fileProblem(`cannot read the manifest: ${why} (${hint})`);
+    throw fileProblem(`cannot read ${opts.what ?? "the manifest"}: ${why} (${hint})`);
   }
   const text = textOf(bytes);
   if (text === undefined)
@@ -755,7 +757,11 @@ export function loadManifest(file: string, opts: LoadOptions = {}): Manifest {
  * Throws a ManifestError listing every problem.
  */
 export function loadPolicyFile(file: string, opts: LoadOptions = {}): Layer {
-  const m = loadManifest(file, { missingHint: "give the policy file's path", ...opts });
+  const m = loadManifest(file, {
+    missingHint: "give the policy file's path",
+    what: "the policy file",
+    ...opts,
+  });
   const other = Object.keys(m.at).filter((k) => !["version", "$schema", "policy"].includes(k));
   if (other.length)
     throw manifestError(

@@ -9,7 +9,6 @@ import { globProblem } from "../glob";
 import { KINDS } from "../kinds";
 import type { CheckContext, Loc, Problem } from "../kinds/kind";
 import { judge, type Layer, type Violation } from "../policy/evaluate";
-import type { Policy } from "../policy/rules";
 import { TOKEN_PERMISSIONS } from "../resources/access-token";
 import { CLOUD_WEBHOOK_EVENTS, DC_WEBHOOK_EVENTS } from "../resources/webhook";
 import { SCOPES } from "../scopes";
@@ -54,13 +53,56 @@ export function policyProblems(ctx: CheckContext, flavor: string = ctx.flavor): 
       });
     });
   }
-  const hosts = (policy as Policy).webhooks?.allowedHosts?.hosts;
+  // Every glob is matched against every object judged: each is capped, and so is each list.
+  for (const { path, things, name, instead } of GLOB_LISTS) {
+    const globs = path.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], policy);
+    if (!Array.isArray(globs)) continue;
+    globs.forEach((g, i) => {
+      const why = typeof g === "string" ? globProblem(g, things) : undefined;
+      if (why) problems.push({ loc: ctx.at(["policy", ...path, i]), message: why });
+    });
+    const total = globs.reduce<number>((n, g) => n + (typeof g === "string" ? g.length : 0), 0);
+    if (total > POLICY_LIMITS.maxGlobsLength)
+      problems.push({
+        loc: ctx.at(["policy", ...path]),
+        message: `the ${name} add up to ${total} characters; at most ${POLICY_LIMITS.maxGlobsLength} are allowed: ${instead}`,
+      });
+  }
+  // A URL's host is matched without its scheme, user, port or path: a host written with one would
+  // match no hook at all.
+  const hosts = (policy as { webhooks?: { allowedHosts?: { hosts?: unknown } } }).webhooks?.allowedHosts
+    ?.hosts;
   (Array.isArray(hosts) ? hosts : []).forEach((h, i) => {
-    const why = typeof h === "string" ? globProblem(h) : undefined;
-    if (why) problems.push({ loc: ctx.at(["policy", "webhooks", "allowedHosts", "hosts", i]), message: why });
+    if (typeof h === "string" && (/[/@\s]/.test(h) || (h.includes(":") && !/^\[[^\]]*\]$/.test(h))))
+      problems.push({
+        loc: ctx.at(["policy", "webhooks", "allowedHosts", "hosts", i]),
+        message: `${ctx.quote(h)} is not a host: give the host alone (hooks.example.com, *.example.com), without scheme, user, port or path`,
+      });
   });
   return problems;
 }
+
+/**
+ * How large a policy's list of globs may be, in characters: every glob is matched against every
+ * webhook's host or variable's key, each in steps up to its length times the text's.
+ */
+export const POLICY_LIMITS = { maxGlobsLength: 5000 } as const;
+
+/** The policy's lists of globs: where, what they match, and what to do when a list is too large. */
+const GLOB_LISTS = [
+  {
+    path: ["webhooks", "allowedHosts", "hosts"],
+    things: "hosts",
+    name: "hosts",
+    instead: "use a wildcard for the hosts of one domain (*.example.com)",
+  },
+  {
+    path: ["pipelineVariables", "securedWhenKeyMatches", "patterns"],
+    things: "keys",
+    name: "patterns",
+    instead: "use fewer patterns, each matching more keys (*TOKEN*)",
+  },
+] as const;
 
 /** A declared resource, as the policy judges it: its type, inputs, and where it was declared. */
 export interface Judged {

@@ -8,6 +8,7 @@
 // (a resource's inputs) and a live object (an API answer). A rule is a pure function from its
 // settings and a subject to what is wrong, in words that say how to fix it.
 
+import { domainToASCII } from "url";
 import { matchesGlob } from "../glob";
 import { closure } from "../scopes";
 import { parsePublicKey, isKeyError } from "../ssh";
@@ -31,7 +32,7 @@ export interface Policy {
       /** Entries with `allowHttp: true` pass (the default policy: true; a rule you write: false). */
       allowHttpOptOut?: boolean;
     };
-    /** Hosts deliveries may go to: globs, `*` any run of characters, matched case-insensitively. */
+    /** Hosts deliveries may go to: globs, `*` any run of characters, matched as DNS names (hostGlob). */
     allowedHosts?: RuleBase & { hosts: string[] };
     /** Deliveries must be signed: the hook has a secret. */
     secretRequired?: RuleBase;
@@ -108,13 +109,59 @@ interface RuleDef<S extends Subject["kind"], R extends RuleBase> {
   judge(rule: R, s: Extract<Subject, { kind: S }>): Broken | undefined;
 }
 
+/**
+ * A URL's host as DNS names it: lower case, internationalised names in their ASCII (punycode) form
+ * (the URL parser does both), without the trailing dot of a fully qualified name (`example.com.`
+ * is `example.com`).
+ */
 const hostOf = (url: string): string | undefined => {
   try {
-    return new URL(url).hostname.toLowerCase();
+    return new URL(url).hostname.toLowerCase().replace(/\.$/, "");
   } catch {
     return undefined;
   }
 };
+
+/**
+ * A policy's host glob in the form hostOf gives hosts: a plain host parsed as a URL's host is
+ * (`Hooks.Example.NET.`, `bücher.example`, `10.1` are `hooks.example.net`, `xn--bcher-kva.example`,
+ * `10.0.0.1`); a glob lower-cased, without a trailing dot, an internationalised name in its ASCII
+ * form (`*.bücher.example` is `*.xn--bcher-kva.example`).
+ */
+const hostGlob = (glob: string): string => {
+  const g = glob.replace(/\.$/, "");
+  // Only a bare host: a port, user or path in it would be dropped by the parser, and allow more.
+  if (/^[^/@?#\\\s:*]+$/.test(g) || /^\[[0-9a-f:.]+\]$/i.test(g)) {
+    const host = hostOf(`https://${g}/`);
+    if (host !== undefined) return host;
+  }
+  const lower = g.toLowerCase();
+  // domainToASCII keeps `*` and answers "" for what is no domain (a `?`): then the glob as written.
+  return (/[^ -~]/.test(lower) && domainToASCII(lower)) || lower;
+};
+
+/** The longest DNS name, in characters (RFC 1035 §2.3.4: 255 octets on the wire). */
+const MAX_HOST_LENGTH = 253;
+
+/** A policy's hosts as hostGlob writes them, once per list (every webhook is judged against it). */
+const compiled = new WeakMap<readonly string[], string[]>();
+const hostGlobs = (hosts: readonly string[]): string[] => {
+  let globs = compiled.get(hosts);
+  if (globs === undefined) compiled.set(hosts, (globs = hosts.map(hostGlob)));
+  return globs;
+};
+
+/**
+ * A public key's type: the parsed key's, or, for a line this tool cannot parse (a type it does not
+ * take, such as ssh-dss, which a Data Center server may still hold), its first word when a base64
+ * blob follows it; undefined when the text is no key line (unknown yet, in a preview).
+ */
+function keyTypeOf(text: string): string | undefined {
+  const k = parsePublicKey(text);
+  if (!isKeyError(k)) return k.type;
+  const [type = "", blob = ""] = text.trim().split(/\s+/);
+  return /^[a-z][a-z0-9.@-]{0,63}$/i.test(type) && /^[A-Za-z0-9+/]+={0,2}$/.test(blob) ? type : undefined;
+}
 
 /** The default patterns of `securedWhenKeyMatches`: keys that name a credential. */
 export const CREDENTIAL_KEYS = ["*TOKEN*", "*SECRET*", "*PASSWORD*", "*PRIVATE*", "*_KEY"];
@@ -140,7 +187,14 @@ export const RULES = {
     kind: "webhook",
     judge: (r, s) => {
       const host = s.url === undefined ? undefined : hostOf(s.url);
-      if (host === undefined || r.hosts.some((h) => matchesGlob(h.toLowerCase(), host))) return undefined;
+      // A host no DNS name can be is allowed by no glob (and is not matched: a glob costs its
+      // length times the host's).
+      if (host !== undefined && host.length > MAX_HOST_LENGTH)
+        return {
+          field: "url",
+          message: `the URL's host is ${host.length} characters long, longer than any DNS name (${MAX_HOST_LENGTH}): deliver to an allowed host`,
+        };
+      if (host === undefined || hostGlobs(r.hosts).some((h) => matchesGlob(h, host))) return undefined;
       return {
         field: "url",
         message: `host ${host} is not one of the allowed hosts (${r.hosts.join(", ")}); deliver to an allowed host, or have the policy allow this one`,
@@ -201,11 +255,11 @@ export const RULES = {
     section: "keys",
     kind: "key",
     judge: (r, s) => {
-      const k = parsePublicKey(s.key);
-      return !isKeyError(k) && !r.allow.includes(k.type)
+      const type = keyTypeOf(s.key);
+      return type !== undefined && !r.allow.includes(type)
         ? {
             field: "key",
-            message: `the key is ${k.type}, not one of ${r.allow.join(", ")}; make a new key of an allowed type (ssh-keygen -t ed25519)`,
+            message: `the key is ${type}, not one of ${r.allow.join(", ")}; make a new key of an allowed type (ssh-keygen -t ed25519)`,
           }
         : undefined;
     },

@@ -148,7 +148,7 @@ describe("bitbucket-iac audit on Bitbucket Data Center", function () {
     const text = await audit("--policy", "org.yaml");
     assert.match(
       text.out,
-      /^x access key ssh-ed25519 SHA256:\S+ "deployer" on HOST\/web \(REPO_WRITE\)\n {4}error keys\.readOnly: the key has REPO_WRITE: it can push; give it REPO_READ, and a separate reviewed path for writes \(policy file org\.yaml\)\n {4}managed by: \{ deployKeys: \[ \{ project: HOST, repositories: \[ web \], key: ssh-ed25519 \S+ dc-web@example\.test, label: deployer, permission: REPO_WRITE, adopt: true \} \] \}$/m,
+      /^x access key ssh-ed25519 SHA256:\S+ "deployer" on HOST\/web \(REPO_WRITE\)\n {4}error keys\.readOnly: the key has REPO_WRITE: it can push; give it REPO_READ, and a separate reviewed path for writes \[policy file org\.yaml\]\n {4}managed by: \{ deployKeys: \[ \{ project: HOST, repositories: \[ web \], key: ssh-ed25519 \S+ dc-web@example\.test, label: deployer, permission: REPO_WRITE, adopt: true \} \] \}$/m,
     );
     assert.match(
       text.out,

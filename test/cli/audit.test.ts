@@ -115,7 +115,7 @@ describe("bitbucket-iac audit on Bitbucket Cloud", function () {
     assert.ok(at > 0, r.out);
     assert.deepEqual(lines.slice(at, at + 3), [
       "x webhook http://hooks.example.test/plain on hostile/api",
-      "    error webhooks.https: the URL is not https: payloads travel in plain text; use an https URL (default policy)",
+      "    error webhooks.https: the URL is not https: payloads travel in plain text; use an https URL [default policy]",
       "    managed by: { webhooks: [ { repositories: [ api ], url: http://hooks.example.test/plain, events: [ repo:push ], allowHttp: true, secret: { fromConfig: webhook-secret-api-http-hooks-example-test-plain--" +
         lines[at + 2]!.replace(/.*plain--([0-9a-f]{6}).*/, "$1") +
         " }, adopt: true } ] }",
@@ -170,7 +170,7 @@ describe("bitbucket-iac audit on Bitbucket Cloud", function () {
     );
     assert.match(
       html,
-      /<li><strong>error<\/strong> <code>webhooks\.events<\/code>: event repo:fork is not allowed; remove it <em>\(policy file org\.yaml\)<\/em><\/li>/,
+      /<li><strong>error<\/strong> <code>webhooks\.events<\/code>: event repo:fork is not allowed; remove it \[policy file org\.yaml\]<\/li>/,
     );
     assert.match(
       html,

@@ -25,16 +25,19 @@ const pipelines = parse(fs.readFileSync(path.join(DIR, "bitbucket-pipelines.yml"
   pipelines: { "pull-requests": Record<string, Step[]>; custom: Record<string, Step[]> };
 };
 
-/** Runs a step's script lines as Pipelines does (each line must exit 0), in `dir`; false on the first failure. */
+/**
+ * Runs a step's script lines as Pipelines does, in `dir`: one bash script under `set -e`, so the
+ * first command that fails ends the step, even one followed by `; other` on its line (Atlassian:
+ * "Why does Bitbucket Pipelines pass build steps despite previous command failure?"). False when
+ * the step fails.
+ */
 function runs(lines: string[], dir: string): boolean {
-  for (const line of lines) {
-    try {
-      execFileSync("sh", ["-c", line], { cwd: dir, stdio: "ignore" });
-    } catch {
-      return false;
-    }
+  try {
+    execFileSync("bash", ["-c", ["set -e", ...lines].join("\n")], { cwd: dir, stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
   }
-  return true;
 }
 
 describe("examples/policy", () => {
@@ -67,7 +70,7 @@ describe("examples/policy", () => {
     const command = audit!.step.script.find((l) => l.startsWith("npx bitbucket-iac audit"));
     assert.match(
       command ?? "",
-      /^npx bitbucket-iac audit --policy org-policy\.yaml --workspace "\$BITBUCKET_WORKSPACE" --format markdown --out audit\.sarif > audit\.md; echo \$\? > audit\.exit$/,
+      /^npx bitbucket-iac audit --policy org-policy\.yaml --workspace "\$BITBUCKET_WORKSPACE" --format markdown --out audit\.sarif > audit\.md \|\| echo \$\? > audit\.exit$/,
     );
     // The audit's exit status decides: 0 passes both steps, 3 keeps the artifacts and fails the
     // last step, anything else fails the audit step itself.

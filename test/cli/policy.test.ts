@@ -424,7 +424,7 @@ policy:
     assert.equal(r.code, 1);
     assert.match(
       r.err,
-      /nope\.yaml:1:1 \(file\): cannot read the manifest: no such file \(give the policy file's path\)/,
+      /nope\.yaml:1:1 \(file\): cannot read the policy file: no such file \(give the policy file's path\)/,
     );
   });
 });

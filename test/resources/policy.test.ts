@@ -314,7 +314,7 @@ describe("the shared policy file (bitbucket:policy, BITBUCKET_POLICY)", () => {
     );
     assert.equal(
       missing.failures[0]?.reason,
-      `the policy file bitbucket:policy / BITBUCKET_POLICY names ("missing.yaml", from ${fs.realpathSync(dir)}) cannot be applied; fix the file, or set the setting to the right one:\nmissing.yaml:1:1 (file): cannot read the manifest: no such file (give the policy file's path)`,
+      `the policy file bitbucket:policy / BITBUCKET_POLICY names ("missing.yaml", from ${fs.realpathSync(dir)}) cannot be applied; fix the file, or set the setting to the right one:\nmissing.yaml:1:1 (file): cannot read the policy file: no such file (give the policy file's path)`,
     );
     await f.harness.restart({ BITBUCKET_POLICY: "broken.yaml" });
     const broken = (await f.harness.check("Webhook", hook())).failures;
