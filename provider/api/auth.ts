@@ -132,12 +132,15 @@ export function tokenRenewDays(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 /**
- * The policy file every resource's check holds it to (`bitbucket:policy` / BITBUCKET_POLICY), as
- * given: a path, relative to the working directory of the Pulumi program; undefined when none is.
- * Read on its own, as `flavorSetting` is: check needs it, and nothing else of the connection.
+ * The policy files every resource's check holds it to, as given (paths, relative to the working
+ * directory of the Pulumi program): stack config `bitbucket:policy` and BITBUCKET_POLICY, both when
+ * both are set. Unlike the other settings, config does not replace the environment: an
+ * organisation's file set in the environment applies whatever a repository's stack config says
+ * (an empty `bitbucket:policy` included). Read on its own, as `flavorSetting` is.
  */
-export function policySetting(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return raw("policy", env);
+export function policySettings(env: NodeJS.ProcessEnv = process.env): string[] {
+  const given = [stackConfig().policy, env[SETTING_ENV.policy]].map((v) => v?.trim());
+  return [...new Set(given.filter((v): v is string => v !== undefined && v !== ""))];
 }
 
 /** The settings in force now. Throws a message naming the setting when one is malformed. */

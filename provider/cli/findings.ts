@@ -7,18 +7,20 @@ import { loadPolicyFile, type Manifest } from "../manifest/load";
 import { findingsOf, type Finding } from "../manifest/policy";
 import { layersOf, type Layer } from "../policy/evaluate";
 import { escapeUnprintable } from "../text";
-import { policySetting } from "../api/auth";
+import { policySettings } from "../api/auth";
 import { PLACEHOLDERS } from "../manifest/expand";
 import { declaredBy, type Declared } from "./declared";
 
 /**
- * The shared policy: `--policy FILE`, else the file BITBUCKET_POLICY names (as the provider's
- * check reads it at `pulumi up`, so plan says what up enforces); none when neither is given.
+ * The shared policies: `--policy FILE` and the file BITBUCKET_POLICY names, both when both are given
+ * (as the provider's check reads BITBUCKET_POLICY beside stack config at \`pulumi up\`, so plan says
+ * what up enforces, and a team's file cannot replace the organisation's).
  */
-export function policyOption(option: string | undefined, cwd: string): Layer | undefined {
-  const file = option ?? policySetting();
-  if (file === undefined || file === "") return undefined;
-  return loadPolicyFile(path.resolve(cwd, file), { relativeTo: cwd });
+export function policyOption(option: string | undefined, cwd: string): Layer[] {
+  const files = [option, ...policySettings()].filter((f): f is string => f !== undefined && f !== "");
+  return [...new Set(files.map((f) => path.resolve(cwd, f)))].map((f) =>
+    loadPolicyFile(f, { relativeTo: cwd }),
+  );
 }
 
 /** The server a Data Center manifest's integrations name offline when no bitbucket:apiUrl is set. */
@@ -43,7 +45,7 @@ export async function declaredOffline(m: Manifest): Promise<Declared[]> {
  * What the declared resources break, each finding once per place in the manifest (an entry on ten
  * repositories breaks a rule once), errors first, then by position.
  */
-export function policyFindings(m: Manifest, declared: Declared[], shared: Layer | undefined): Finding[] {
+export function policyFindings(m: Manifest, declared: Declared[], shared: Layer[]): Finding[] {
   const seen = new Set<string>();
   return findingsOf(declared, layersOf(m, shared))
     .filter((f) => {

@@ -10,7 +10,7 @@
 
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { policySetting, setProviderConfig } from "../api/auth";
+import { policySettings, setProviderConfig } from "../api/auth";
 import { processWide } from "../api/shared";
 import { KINDS } from "../kinds";
 import { layersOf, type Layer } from "../policy/evaluate";
@@ -26,29 +26,33 @@ const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 /** A policy that cannot be applied: why, as a check failure says it (at `policy`, for the input's). */
 type Broken = { problem: string; property: "" | "policy" };
 
-/** The shared policy file's layer (none when no file is named), or why it cannot be read. */
-type Shared = { layer?: Layer } | Broken;
+/** The shared policy files' layers (none when no file is named), or why one cannot be read. */
+type Shared = { layers: Layer[] } | Broken;
 
 /** A resource's own policy input, once read: none, not known yet, or why it is malformed. */
 type Own = { policy?: Policy; unknown?: true } | Broken;
 
 /**
- * The policy file `bitbucket:policy` / BITBUCKET_POLICY names, read once per process and path
- * (every resource's check asks for it).
+ * The policy files `bitbucket:policy` and BITBUCKET_POLICY name (both apply), each read once per
+ * process and path (every resource's check asks for them).
  */
-export function sharedPolicy(setting: string | undefined = policySetting()): Shared {
-  if (setting === undefined) return {};
-  const file = path.resolve(setting);
-  const files = processWide("policyFiles", () => new Map<string, Shared>());
-  let shared = files.get(file);
-  if (shared === undefined) {
-    shared = readShared(file, setting);
-    files.set(file, shared);
+export function sharedPolicy(settings: string[] = policySettings()): Shared {
+  const files = processWide("policyFiles", () => new Map<string, { layer: Layer } | Broken>());
+  const layers: Layer[] = [];
+  for (const setting of settings) {
+    const file = path.resolve(setting);
+    let read = files.get(file);
+    if (read === undefined) {
+      read = readShared(file, setting);
+      files.set(file, read);
+    }
+    if ("problem" in read) return read;
+    layers.push(read.layer);
   }
-  return shared;
+  return { layers };
 }
 
-function readShared(file: string, setting: string): Shared {
+function readShared(file: string, setting: string): { layer: Layer } | Broken {
   try {
     return { layer: loadPolicyFile(file) };
   } catch (e) {
@@ -103,12 +107,10 @@ export function verdictOf(
   if ("problem" in shared) return shared;
   // A policy not known yet is judged when it is (a preview's check, then up's); the shared one now.
   const layers = own.unknown
-    ? shared.layer
-      ? [shared.layer]
-      : []
+    ? shared.layers
     : layersOf(
         { ...(own.policy && { policy: own.policy }), ...(file !== undefined && { file }) },
-        shared.layer,
+        shared.layers,
       );
   return { findings: findingsOf([{ type, name: type, inputs }], layers) };
 }

@@ -40,14 +40,14 @@ export function withDefaults(policy: Policy | undefined): Policy {
   return out as Policy;
 }
 
-/** The layers that apply: the manifest's (or the default), then a shared policy's. */
-export function layersOf(manifest: { policy?: Policy; file?: string }, shared?: Layer): Layer[] {
+/** The layers that apply: the manifest's (or the default), then the shared policies'. */
+export function layersOf(manifest: { policy?: Policy; file?: string }, shared: readonly Layer[] = []): Layer[] {
   return [
     {
       source: manifest.policy ? `policy of ${manifest.file ?? "the manifest"}` : "default policy",
       policy: withDefaults(manifest.policy),
     },
-    ...(shared ? [shared] : []),
+    ...shared,
   ];
 }
 

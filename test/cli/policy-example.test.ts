@@ -106,7 +106,7 @@ describe("examples/policy", () => {
       // The command's arguments as the shell would pass them, up to the redirection.
       const args = line
         .replace(/^npx bitbucket-iac /, "")
-        .replace(/ > audit\.md;.*$/, "")
+        .replace(/ > audit\.md.*$/, "")
         .replace('"$BITBUCKET_WORKSPACE"', HOSTILE_WORKSPACE)
         .split(" ");
       const dir = tempDir("bbiac-audit-step-");

@@ -270,7 +270,7 @@ describe("policy layers (property)", () => {
         (s, shared, rule) => {
           const [section, key] = rule.split(".") as [keyof Policy, string];
           const manifest = { policy: { [section]: { [key]: { enforcement: "off" } } } as Policy };
-          const withOff = levels(s, layersOf(manifest, { source: "shared", policy: shared }));
+          const withOff = levels(s, layersOf(manifest, [{ source: "shared", policy: shared }]));
           const sharedAlone = levels(s, [{ source: "shared", policy: shared }]);
           assert.equal(withOff.get(rule), sharedAlone.get(rule));
         },
