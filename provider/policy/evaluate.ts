@@ -41,7 +41,10 @@ export function withDefaults(policy: Policy | undefined): Policy {
 }
 
 /** The layers that apply: the manifest's (or the default), then the shared policies'. */
-export function layersOf(manifest: { policy?: Policy; file?: string }, shared: readonly Layer[] = []): Layer[] {
+export function layersOf(
+  manifest: { policy?: Policy; file?: string },
+  shared: readonly Layer[] = [],
+): Layer[] {
   return [
     {
       source: manifest.policy ? `policy of ${manifest.file ?? "the manifest"}` : "default policy",
