@@ -99,12 +99,10 @@ const some = <T>(xs: readonly T[]) => fc.subarray([...xs], { minLength: 1 });
 
 /** A webhook URL: https, or http with allowHttp (validate refuses http without it). */
 const hookUrl = (i: number) =>
-  fc
-    .tuple(fc.boolean(), fc.constantFrom(...HOSTS))
-    .map(([http, host]) => ({
-      url: `${http ? "http" : "https"}://${host}/h${i}`,
-      ...(http && { allowHttp: true }),
-    }));
+  fc.tuple(fc.boolean(), fc.constantFrom(...HOSTS)).map(([http, host]) => ({
+    url: `${http ? "http" : "https"}://${host}/h${i}`,
+    ...(http && { allowHttp: true }),
+  }));
 
 const secret = fc.constantFrom(undefined, { generate: true }, { fromConfig: "hookSecret" });
 
