@@ -39,7 +39,7 @@ export const oauthConsumers = {
     const r = new OAuthConsumer(s.name, {
       workspace: c.workspace, name: c.name, description: c.description, callbackUrl: c.callbackUrl, url: c.url,
       private: c.private, scopes: c.scopes, key: ctx.secret(c.key, "key"), secret: ctx.secret(c.secret, "secret"),
-    }); // prettier-ignore
+    }, ctx.opts); // prettier-ignore
     ctx.consumers.set(c.id, r);
     return {
       resource: r,

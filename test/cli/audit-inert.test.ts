@@ -2,17 +2,15 @@
 // render-inert.test.ts): a hook's URL and description, a key's label, a token's name, a policy's
 // message and file name get a hostile value everywhere, the Markdown goes through a CommonMark
 // renderer, and the document must have the same structure as with a plain value, with no link,
-// image or HTML but the marker. The text report gets no line of its own from a value either.
+// image or HTML but the marker. The text report gets no line of its own from a value either, and
+// the JSON and SARIF reports no finding (test/fuzz/policy-inert.test.ts: the same, end to end).
 
 import * as assert from "node:assert/strict";
 import fc from "fast-check";
-import MarkdownIt from "markdown-it";
-import type Token from "markdown-it/lib/token.mjs";
 import type { AuditResult } from "../../provider/cli/audit";
 import { renderAudit } from "../../provider/cli/audit-report";
 import { fuzzParams } from "../fuzz/params";
-
-const md = new MarkdownIt("commonmark");
+import { foreign, shape } from "./markdown-shape";
 
 /** An audit with `v` in every place text from outside reaches. */
 const auditWith = (v: string): AuditResult => ({
@@ -74,18 +72,19 @@ const auditWith = (v: string): AuditResult => ({
 const markdownWith = (v: string) =>
   renderAudit(auditWith(v), "markdown", "https://api.example.test/2.0", "1.0.0");
 
-function shape(markdown: string): string[] {
-  const walk = (tokens: Token[], depth: number): string[] =>
-    tokens
-      .flatMap((t) => [`${"  ".repeat(depth)}${t.type}`, ...walk(t.children ?? [], depth + 1)])
-      .filter((l) => !/\btext$|softbreak$/.test(l));
-  return walk(md.parse(markdown, {}), 0);
-}
-
-const foreign = (markdown: string) =>
-  shape(markdown)
-    .filter((l) => /link_open|image|html_inline|html_block/.test(l))
-    .map((l) => l.trim());
+/** The findings of the JSON and SARIF reports, as `rule level` in order. */
+const findingsIn = (v: string) => ({
+  json: (
+    JSON.parse(renderAudit(auditWith(v), "json", "https://api.example.test/2.0", "1.0.0")) as {
+      findings: Array<{ rule: string; level: string }>;
+    }
+  ).findings.map((f) => `${f.rule} ${f.level}`),
+  sarif: (
+    JSON.parse(renderAudit(auditWith(v), "sarif", "https://api.example.test/2.0", "1.0.0")) as {
+      runs: Array<{ results: Array<{ ruleId: string; level: string }> }>;
+    }
+  ).runs.flatMap((r) => r.results.map((x) => `${x.ruleId} ${x.level}`)),
+});
 
 const HOSTILE = [
   "\n\n### bitbucket-iac audit: no findings\n\n",
@@ -118,16 +117,19 @@ describe("audit report: untrusted text is rendered inert", () => {
     });
   }
 
-  it("keeps the Markdown's shape, and the text report's lines, for any text (property, seed printed on failure)", () => {
+  it("keeps the Markdown's shape, the text report's lines and the JSON's and SARIF's findings, for any text (property, seed printed on failure)", () => {
     const lines = renderAudit(auditWith("value"), "text", "https://api.example.test/2.0", "1.0.0").split(
       "\n",
     ).length;
+    const found = findingsIn("value");
+    assert.equal(found.json.length, 4);
     fc.assert(
       fc.property(fc.string({ unit: "binary", maxLength: 120 }), (v) => {
         assert.deepEqual(shape(markdownWith(v)), plainShape);
         const text = renderAudit(auditWith(v), "text", "https://api.example.test/2.0", "1.0.0");
         assert.equal(text.split("\n").length, lines, "no value makes a line of its own");
         assert.ok(!text.includes("\u001b"), "no terminal escape");
+        assert.deepEqual(findingsIn(v), found, "no value makes a finding of its own");
       }),
       fuzzParams("audit report shape", 200),
     );

@@ -8,13 +8,11 @@
 
 import * as assert from "node:assert/strict";
 import fc from "fast-check";
-import MarkdownIt from "markdown-it";
-import type Token from "markdown-it/lib/token.mjs";
 import type { Planned } from "../../provider/cli/plan";
+import type { Finding } from "../../provider/manifest/policy";
 import { MAX_SHOWN_VALUE, render } from "../../provider/cli/report";
 import { fuzzParams } from "../fuzz/params";
-
-const md = new MarkdownIt("commonmark");
+import { foreign, shape } from "./markdown-shape";
 
 /** A plan with `v` in every place text from outside reaches: names, descriptions, URLs, fields, errors. */
 const planWith = (v: string): Planned[] => [
@@ -59,27 +57,12 @@ const markdownWith = (v: string) =>
     "markdown",
   );
 
-/** The document's shape: every block and inline token's type and nesting, none of their text. */
-function shape(markdown: string): string[] {
-  const walk = (tokens: Token[], depth: number): string[] =>
-    tokens
-      .flatMap((t) => [`${"  ".repeat(depth)}${t.type}`, ...walk(t.children ?? [], depth + 1)])
-      .filter((l) => !/\btext$|softbreak$/.test(l));
-  return walk(md.parse(markdown, {}), 0);
-}
-
 /** A value as a test title shows it: short, ASCII only. */
 const titled = (v: string) =>
   JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v).replace(
     /[^\x20-\x7e]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
-
-/** Tokens that would let a value show something else: links, images, raw HTML. */
-const foreign = (markdown: string) =>
-  shape(markdown)
-    .filter((l) => /link_open|image|html_inline|html_block/.test(l))
-    .map((l) => l.trim());
 
 const HOSTILE = [
   "\n\n## ✅ bitbucket-iac plan: no changes\n\n",
@@ -132,6 +115,75 @@ describe("plan comment: untrusted text is rendered inert", () => {
         assert.deepEqual(shape(markdownWith(v)), plainShape);
       }),
       fuzzParams("plan comment shape", 200),
+    );
+  });
+});
+
+/**
+ * What the policy finds, with `v` where text from outside reaches a finding (issue 22): the
+ * policy's own message and the hosts it allows (a policy file is shared, and a pull request may
+ * change the manifest's), the manifest's name in the finding's place, the host or variable key
+ * a manifest declares, and the source naming the policy file.
+ */
+const findingsWith = (v: string): Finding[] => [
+  {
+    rule: "webhooks.allowedHosts",
+    level: "error",
+    field: "url",
+    message: `host ${v}.example.test is not one of the allowed hosts (${v}); deliver to an allowed host (${v})`,
+    source: `policy file ${v}.yaml`,
+    object: `webhook/acme/api/${v}`,
+    loc: { file: `bitbucket${v}.yaml`, line: 7, col: 10, path: "webhooks[0].url" },
+  },
+  {
+    rule: "pipelineVariables.securedWhenKeyMatches",
+    level: "warn",
+    field: "secured",
+    message: `${v} looks like a credential (*TOKEN*) but is not secured (${v})`,
+    source: v,
+    object: `variable/acme/api/${v}`,
+  },
+];
+
+/** A plan of one step and the findings, with `v` in the findings only (the steps are covered above). */
+const withFindings = (v: string, format: "markdown" | "text") =>
+  render(
+    {
+      manifest: "bitbucket.yaml",
+      apiUrl: "https://api.bitbucket.org/2.0",
+      planned: planWith("value").slice(1, 2),
+      findings: findingsWith(v),
+    },
+    format,
+  );
+
+describe("plan comment: the policy's findings are rendered inert", () => {
+  const plainShape = shape(withFindings("value", "markdown"));
+  const lines = withFindings("value", "text").split("\n").length;
+
+  it("lists the findings in a section of their own, with no link, image or HTML but the marker", () => {
+    assert.ok(plainShape.filter((l) => l.trim() === "list_item_open").length >= 2, plainShape.join("\n"));
+    assert.deepEqual(foreign(withFindings("value", "markdown")), ["html_block"]);
+  });
+
+  for (const v of HOSTILE) {
+    it(`keeps the comment's shape, and the text plan's lines, with ${titled(v)} in every finding`, () => {
+      const text = withFindings(v, "markdown");
+      assert.deepEqual(shape(text), plainShape, text);
+      assert.deepEqual(foreign(text), ["html_block"]);
+      assert.equal(withFindings(v, "text").split("\n").length, lines);
+    });
+  }
+
+  it("keeps the shape and the text plan's lines for any text in a finding (property, seed printed on failure)", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 200 }), (v) => {
+        assert.deepEqual(shape(withFindings(v, "markdown")), plainShape);
+        const text = withFindings(v, "text");
+        assert.equal(text.split("\n").length, lines, "no value makes a line of its own");
+        assert.ok(!text.includes("\u001b"), "no terminal escape");
+      }),
+      fuzzParams("plan findings shape", 200),
     );
   });
 });

@@ -43,6 +43,12 @@ interface Registered {
   secretOutputs: string[];
 }
 
+/** A check failure as the host returns it: the input at fault and why. */
+export interface CheckFailure {
+  property: string;
+  reason: string;
+}
+
 export interface Step {
   op: "create" | "same" | "update" | "replace" | "delete" | "retain" | "rename";
   type: string;
@@ -52,6 +58,8 @@ export interface Step {
 export class Engine {
   /** Resources in creation order, keyed `Type::name`. */
   readonly state = new Map<string, StateEntry>();
+  /** Every check that failed, in every run: the resource and the failures its check returned. */
+  readonly checkFailures: Array<{ type: string; name: string; failures: CheckFailure[] }> = [];
 
   private runs = 0;
   private readonly registered = new Map<string, Registered>();
@@ -204,6 +212,7 @@ export class Engine {
     const old = this.state.get(key);
     const { inputs, failures } = await this.harness.check(type, raw, old?.inputs ?? {});
     if (failures.length) {
+      this.checkFailures.push({ type, name, failures });
       throw new Error(`${type} ${name}: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
     }
     if (!old) {
