@@ -2,8 +2,8 @@
 // project (Data Center) in the emulator, whose objects break rules, carry a generated text
 // wherever Bitbucket keeps text of ours (a hook's URL path, its description or name, a key's
 // label, a deployment environment's name, a token's name), and the shared policy carries it in
-// its own `message` and among the hosts and patterns it allows (never matching: a generated text
-// holds no `*`). `audit` in every format, end to end, must then say what it says with a plain
+// its own `message` and among the key patterns it names (never matching: a generated text holds
+// no `*`; host globs must be host names, so it cannot be among them). `audit` in every format, end to end, must then say what it says with a plain
 // text there: the same Markdown structure (markdown-it, test/cli/markdown-shape.ts) with no link,
 // image or HTML but the marker; as many text lines, with no terminal escape; the same findings in
 // JSON and SARIF (and SARIF valid); the same exit status. Variable keys stay plain: Bitbucket
@@ -152,7 +152,8 @@ function policyFile(v: string): string {
     policy: {
       webhooks: {
         https: rule,
-        allowedHosts: { ...rule, hosts: [...new Set(["*.example.test", never.slice(0, 200)])] },
+        // Hosts are refused unless they are host names (a rule's message names them): none here.
+        allowedHosts: { ...rule, hosts: ["*.example.test"] },
         secretRequired: rule,
         forbidSkipCertVerification: rule,
         events: { ...rule, deny: ["repo:fork", "repo:forked"] },
