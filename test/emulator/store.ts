@@ -321,6 +321,40 @@ export class Store {
   }
 
   /** Every hook in the store, for assertions. */
+  /**
+   * Empties every workspace, repository, project and user of its objects (hooks, keys, variables,
+   * known hosts, key pairs, tokens), keeping the repositories, projects and environments: a property
+   * test runs its cases on one emulator.
+   */
+  emptyObjects(): void {
+    for (const ws of this.workspaces.values()) {
+      ws.hooks.length = 0;
+      ws.variables.length = 0;
+      for (const p of ws.projects.values()) p.deployKeys.length = 0;
+      for (const r of ws.repos.values()) {
+        r.hooks.length = 0;
+        r.deployKeys.length = 0;
+        r.variables.length = 0;
+        r.knownHosts.length = 0;
+        delete r.keyPair;
+        for (const e of r.environments) e.variables.length = 0;
+      }
+    }
+    for (const a of this.accounts.values()) a.sshKeys.length = 0;
+    for (const p of this.dc.projects.values()) {
+      p.hooks.length = 0;
+      p.grants.length = 0;
+      p.tokens.length = 0;
+      for (const r of p.repos.values()) {
+        r.hooks.length = 0;
+        r.grants.length = 0;
+        r.tokens.length = 0;
+      }
+    }
+    for (const u of this.dc.users.values()) u.tokens.length = 0;
+    this.dc.keys.clear();
+  }
+
   allHooks(): Hook[] {
     const out: Hook[] = [];
     for (const w of this.workspaces.values()) {

@@ -167,33 +167,6 @@ function seedDc(s: Store, p: DcLive): void {
   dc.users.get("me")!.tokens.push(...p.userTokens.map(token));
 }
 
-/** Empties the workspace, the project and the users of every object. */
-function resetStore(s: Store): void {
-  const ws = s.workspaces.get("acme")!;
-  ws.hooks.length = 0;
-  ws.variables.length = 0;
-  for (const r of ws.repos.values()) {
-    r.hooks.length = 0;
-    r.deployKeys.length = 0;
-    r.variables.length = 0;
-    delete r.keyPair;
-    for (const e of r.environments) e.variables.length = 0;
-  }
-  for (const a of s.accounts.values()) a.sshKeys.length = 0;
-  for (const p of s.dc.projects.values()) {
-    p.hooks.length = 0;
-    p.grants.length = 0;
-    p.tokens.length = 0;
-    for (const r of p.repos.values()) {
-      r.hooks.length = 0;
-      r.grants.length = 0;
-      r.tokens.length = 0;
-    }
-  }
-  for (const u of s.dc.users.values()) u.tokens.length = 0;
-  s.dc.keys.clear();
-}
-
 // ---- findings ------------------------------------------------------------------------------------
 
 /** `rule level (layer)`, sorted: a multiset. */
@@ -281,7 +254,7 @@ describe("issue 22 property: audit judges what exists as validate judges it decl
     await fc.assert(
       fc.asyncProperty(cloudLive, judged("cloud"), async (w, j) => {
         const started = Date.now();
-        resetStore(emu.store);
+        emu.store.emptyObjects();
         seedCloud(emu.store, w);
         const args = policies("cloud", j);
         const audited = auditFindings(await run(["audit", "--format", "json", ...args.audit], dir));
@@ -305,7 +278,7 @@ describe("issue 22 property: audit judges what exists as validate judges it decl
     await fc.assert(
       fc.asyncProperty(dcLive, judged("datacenter"), async (p, j) => {
         const started = Date.now();
-        resetStore(emu.store);
+        emu.store.emptyObjects();
         seedDc(emu.store, p);
         const args = policies("datacenter", j);
         const r = await run(["audit", "--format", "json", ...args.audit], dir);

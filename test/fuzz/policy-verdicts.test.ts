@@ -27,7 +27,7 @@ import { parseManifest } from "../../provider/manifest/load";
 import { RULES } from "../../provider/policy/rules";
 import { Engine } from "../harness/deploy";
 import { DC_SEED, dcFixture, DEFAULT_SEED, fixture, TOKEN, type Fixture } from "../harness/fixture";
-import { ALL_SCOPES, type Store } from "../emulator/store";
+import { ALL_SCOPES } from "../emulator/store";
 import { run, useEmulator, workdir, type Ran } from "../cli/run";
 import { fuzzParams, LONG, runsOf } from "./params";
 import {
@@ -93,36 +93,6 @@ function entriesOf(d: DeployResult): Map<string, string> {
   };
   for (const [name, r] of Object.entries(d.resources)) visit(r, d.declaredAt[name]!.path);
   return out;
-}
-
-/** Empties every repository, project, workspace and user of the objects a run made. */
-function resetStore(s: Store): void {
-  for (const ws of s.workspaces.values()) {
-    ws.hooks.length = 0;
-    ws.variables.length = 0;
-    for (const p of ws.projects.values()) p.deployKeys.length = 0;
-    for (const r of ws.repos.values()) {
-      r.hooks.length = 0;
-      r.deployKeys.length = 0;
-      r.variables.length = 0;
-      r.knownHosts.length = 0;
-      delete r.keyPair;
-      for (const e of r.environments) e.variables.length = 0;
-    }
-  }
-  for (const a of s.accounts.values()) a.sshKeys.length = 0;
-  for (const p of s.dc.projects.values()) {
-    p.hooks.length = 0;
-    p.grants.length = 0;
-    p.tokens.length = 0;
-    for (const r of p.repos.values()) {
-      r.hooks.length = 0;
-      r.grants.length = 0;
-      r.tokens.length = 0;
-    }
-  }
-  for (const u of s.dc.users.values()) u.tokens.length = 0;
-  s.dc.keys.clear();
 }
 
 const CONSUMER = {
@@ -215,7 +185,7 @@ for (const flavor of ["cloud", "datacenter"] as Flavor[]) {
 
     async function check(c: Case): Promise<void> {
       const started = Date.now();
-      resetStore(f.emulator.store);
+      f.emulator.store.emptyObjects();
       const text = manifestText(c);
       fs.writeFileSync(path.join(dir, "bitbucket.yaml"), text);
       fs.writeFileSync(path.join(dir, "org.yaml"), c.shared ? policyFileText(c.shared) : NO_POLICY_FILE);
