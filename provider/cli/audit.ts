@@ -23,14 +23,14 @@
 import { repositoriesPath } from "../api/cloud";
 import { request } from "../api/client";
 import { dcProjectPath, dcReposPath, dcUsersPath } from "../api/datacenter";
-import { isApiError } from "../api/errors";
 import { DC_PAGE_LIMIT, listAll, type DataCenterPage } from "../api/paginate";
 import { matchesGlob } from "../glob";
 import { KINDS, type Kind } from "../kinds";
 import type { AuditSink, LiveObject } from "../kinds/kind";
 import { judge, type Layer, type Violation } from "../policy/evaluate";
 import type { Flavor } from "../resources/validate";
-import { configKeysFor, type SecretScope } from "./config-keys";
+import { SecretRefs } from "./config-keys";
+import { optionalRead } from "./export";
 
 /** What to audit. */
 export interface AuditTarget {
@@ -90,7 +90,7 @@ export async function audit(
 ): Promise<AuditResult> {
   const readers = auditorsOf(target.flavor);
   const notes: string[] = [];
-  const secrets: Array<{ scope: SecretScope; holds: string; ref: { fromConfig: string } }> = [];
+  const secrets = new SecretRefs();
   const user = memo(() =>
     target.flavor === "datacenter" ? userOf(target, notes) : Promise.resolve(undefined),
   );
@@ -107,12 +107,8 @@ export async function audit(
           container,
           projects,
           add: (o) => said[i]!.objects.push({ kind: r.kind, ...o }),
-          secret(scope, holds) {
-            const ref = { fromConfig: "" };
-            secrets.push({ scope, holds, ref });
-            return ref;
-          },
-          optional: (what, list) => optional(what, list, said[i]!.notes),
+          secret: (scope, holds) => secrets.ref(scope, holds),
+          optional: (what, list) => optionalRead(what, list, said[i]!.notes, "not audited", [401, 403, 404]),
           note: (message) => said[i]!.notes.push(message),
           user,
           ...(target.user !== undefined && { named: target.user }),
@@ -140,8 +136,7 @@ export async function audit(
   p.done();
   found.push(...(await read(target.containers[0] ?? "", [], (r, sink) => r.account?.(sink))));
 
-  const keys = configKeysFor(secrets.map((s) => s.scope));
-  secrets.forEach((s, i) => (s.ref.fromConfig = keys[i]!));
+  const configKeys = secrets.settle();
   const objects = found.map((o) => ({ ...o, violations: judge(o.subject, layers) }));
   const counts: Partial<Record<Kind, number>> = {};
   for (const r of readers) counts[r.kind] = objects.filter((o) => o.kind === r.kind).length;
@@ -154,7 +149,7 @@ export async function audit(
     counts,
     notAudited: notAudited(target.flavor),
     notes,
-    configKeys: secrets.map((s, i) => ({ key: keys[i]!, holds: s.holds })),
+    configKeys,
   };
 }
 
@@ -232,22 +227,6 @@ const decoded = (s: string): string => {
     return s;
   }
 };
-
-/**
- * Reads what needs more access: a 403 or 404 (Cloud), or 401 (Data Center's answer to too little
- * permission) is said and reads as nothing.
- */
-async function optional<T>(what: string, read: () => Promise<T[]>, notes: string[]): Promise<T[]> {
-  try {
-    return await read();
-  } catch (e) {
-    if (isApiError(e) && [401, 403, 404].includes(e.status)) {
-      notes.push(`${what}: not readable with these credentials (${e.status}); not audited`);
-      return [];
-    }
-    throw e;
-  }
-}
 
 /** `f` of each item, at most `width` at a time, results in the items' order. */
 async function inTurn<T, R>(items: readonly T[], width: number, f: (t: T) => Promise<R>): Promise<R[]> {

@@ -123,3 +123,32 @@ export function configKeysFor(scopes: SecretScope[]): string[] {
     }
   }
 }
+
+/**
+ * `{ fromConfig }` references to write-only values, as export and audit hand them out while they
+ * read: each gets its key once every scope is known (a key can depend on the others).
+ */
+export class SecretRefs {
+  private readonly asked: Array<{ scope: SecretScope; holds: string; ref: { fromConfig: string } }> = [];
+
+  /** A reference to the value `holds` describes; its key is set by `settle`. */
+  ref(scope: SecretScope, holds: string): { fromConfig: string } {
+    const ref = { fromConfig: "" };
+    this.asked.push({ scope, holds, ref });
+    return ref;
+  }
+
+  /** Adds another's references after this one's, in their order. */
+  take(other: SecretRefs): void {
+    this.asked.push(...other.asked);
+  }
+
+  /** Names every reference; the keys with what each holds, in the order asked. */
+  settle(): Array<{ key: string; holds: string }> {
+    const keys = configKeysFor(this.asked.map((s) => s.scope));
+    return this.asked.map((s, i) => {
+      s.ref.fromConfig = keys[i]!;
+      return { key: keys[i]!, holds: s.holds };
+    });
+  }
+}

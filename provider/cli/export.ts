@@ -22,7 +22,7 @@ import { listAll } from "../api/paginate";
 import { KINDS } from "../kinds";
 import type { ExportSink } from "../kinds/kind";
 import { matchesGlob } from "../glob";
-import { configKeysFor, type SecretScope } from "./config-keys";
+import { SecretRefs } from "./config-keys";
 
 type Entry = Record<string, unknown>;
 
@@ -47,18 +47,17 @@ export async function exportWorkspace(
   progress: { start(total: number): { tick(): void; done(): void } },
 ): Promise<Exported> {
   const skipped: string[] = [];
-  // Each reference gets its key once every scope is known (a key can depend on the others).
-  const secrets: Secret[] = [];
+  const secrets = new SecretRefs();
   const entries = new Map<string, Entry[]>(EXPORTED.map((k) => [k.key, []]));
   /**
    * Reads each kind (in parallel) and keeps what they say in the order of the kinds, whichever
    * answer comes first: the config keys and skipped objects are listed the same in every run.
    */
   const read = async (how: (k: (typeof EXPORTED)[number], sink: ExportSink) => Promise<void> | undefined) => {
-    const said = EXPORTED.map(() => ({ secrets: [] as Secret[], skipped: [] as string[] }));
+    const said = EXPORTED.map(() => ({ secrets: new SecretRefs(), skipped: [] as string[] }));
     await Promise.all(EXPORTED.map((k, i) => how(k, sinkOf(workspace, entries.get(k.key)!, said[i]!))));
     for (const s of said) {
-      secrets.push(...s.secrets);
+      secrets.take(s.secrets);
       skipped.push(...s.skipped);
     }
   };
@@ -76,11 +75,7 @@ export async function exportWorkspace(
   if (glob === undefined) await read((k, sink) => k.workspace?.(sink));
   await read((k, sink) => k.account?.(sink));
 
-  const keys = configKeysFor(secrets.map((s) => s.scope));
-  const configKeys: Exported["configKeys"] = secrets.map((s, i) => {
-    s.ref.fromConfig = keys[i]!;
-    return { key: keys[i]!, holds: s.holds };
-  });
+  const configKeys = secrets.settle();
   const manifest: Record<string, unknown> = { version: 1, workspace };
   const counts: Record<string, number> = {};
   for (const { key, placed } of EXPORTED) {
@@ -100,34 +95,37 @@ export async function exportWorkspace(
   return { text: render(workspace, glob, manifest, configKeys), configKeys, counts, skipped };
 }
 
-type Secret = { scope: SecretScope; holds: string; ref: { fromConfig: string } };
-
 /** Where a kind's exporter puts what it reads: its entries, and what it says (secrets, skips). */
 function sinkOf(
   workspace: string,
   entries: Entry[],
-  said: { secrets: Secret[]; skipped: string[] },
+  said: { secrets: SecretRefs; skipped: string[] },
 ): ExportSink {
   return {
     workspace,
     add: (entry) => entries.push(entry),
-    secret(scope, holds) {
-      const ref = { fromConfig: "" };
-      said.secrets.push({ scope, holds, ref });
-      return ref;
-    },
+    secret: (scope, holds) => said.secrets.ref(scope, holds),
     skip: (message) => said.skipped.push(message),
-    optional: (what, read) => optional(what, read, said.skipped),
+    optional: (what, read) => optionalRead(what, read, said.skipped, "not exported"),
   };
 }
 
-/** Reads what needs more access: a 403 or 404 is said (as `what`) and reads as nothing. */
-async function optional<T>(what: string, read: () => Promise<T[]>, skipped: string[]): Promise<T[]> {
+/**
+ * Reads what needs more access: an answer of `statuses` (403 or 404; Data Center answers too
+ * little permission with 401) is said, as `what` and then `outcome`, and reads as nothing.
+ */
+export async function optionalRead<T>(
+  what: string,
+  read: () => Promise<T[]>,
+  said: string[],
+  outcome: string,
+  statuses: readonly number[] = [403, 404],
+): Promise<T[]> {
   try {
     return await read();
   } catch (e) {
-    if (isApiError(e) && (e.status === 403 || e.status === 404)) {
-      skipped.push(`${what}: not readable with these credentials (${e.status}); not exported`);
+    if (isApiError(e) && statuses.includes(e.status)) {
+      said.push(`${what}: not readable with these credentials (${e.status}); ${outcome}`);
       return [];
     }
     throw e;
