@@ -53,6 +53,52 @@ export async function deployManifest(
   repos?: RepoLister,
   opts: DeployOptions = {},
 ): Promise<DeployResult> {
+  const restore = withoutStackTraces();
+  try {
+    const result = await declareAll(m, repos, opts);
+    // Until every registration has settled: the SDK's promises keep coming until then.
+    const urns = Object.values(result.resources).map((r) => (r.urn as unknown as Settling).promise());
+    void Promise.allSettled(urns).then(restore);
+    return result;
+  } catch (e) {
+    restore();
+    throw e;
+  }
+}
+
+/** Output's own promise (internal to the SDK, there at run time): settles with the registration. */
+interface Settling {
+  promise(): Promise<unknown>;
+}
+
+let quiet = 0;
+let savedLimit = Error.stackTraceLimit;
+
+/**
+ * Turns off the stack trace the SDK records with every promise it tracks (about 30 per resource,
+ * for leak reports: `runtime/debuggable.js`), mapped through source maps under ts-node: half of
+ * `up`'s CPU on a large stack (BENCHMARKS.md). Resource source positions are unaffected: the SDK
+ * lifts the limit for the one trace it takes per resource (`Resource.callsites`). Returns the
+ * restore, which puts the limit back when the last overlapping program is done with it.
+ */
+function withoutStackTraces(): () => void {
+  if (quiet++ === 0) {
+    savedLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+  }
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    if (--quiet === 0) Error.stackTraceLimit = savedLimit;
+  };
+}
+
+async function declareAll(
+  m: Manifest,
+  repos: RepoLister | undefined,
+  opts: DeployOptions,
+): Promise<DeployResult> {
   // The listing runs in the program, which the provider's `configure` never reaches: give it the
   // stack's bitbucket:* config too (values stay in this process's memory).
   setProviderConfig((k) => pulumi.runtime.getConfig(k));
