@@ -33,7 +33,60 @@ interface Entry {
   single: boolean;
 }
 
-const entries = () => processWide("collections", () => new Map<string, Entry>());
+/**
+ * The kept entries, by key (`apiUrl \n who \n path`), with two indexes so that a write finds the
+ * listings it touches in time proportional to its path's depth, not to everything kept: the keys
+ * at each path (queries aside) and the keys below each path.
+ */
+class Kept {
+  private readonly byKey = new Map<string, Entry>();
+  private readonly at = new Map<string, Set<string>>();
+  private readonly below = new Map<string, Set<string>>();
+
+  get(key: string): Entry | undefined {
+    return this.byKey.get(key);
+  }
+
+  set(key: string, entry: Entry): void {
+    if (!this.byKey.has(key))
+      this.index(key, (map, k) => (map.get(k) ?? map.set(k, new Set()).get(k)!).add(key));
+    this.byKey.set(key, entry);
+  }
+
+  delete(key: string): void {
+    if (this.byKey.delete(key))
+      this.index(key, (map, k) => {
+        const keys = map.get(k)!;
+        keys.delete(key);
+        if (keys.size === 0) map.delete(k);
+      });
+  }
+
+  clear(): void {
+    for (const m of [this.byKey, this.at, this.below]) m.clear();
+  }
+
+  /** The keys at `path` (any query) on `apiUrl`, and those below it. */
+  atPath = (apiUrl: string, path: string) => this.at.get(`${apiUrl}\n${path}`) ?? [];
+  belowPath = (apiUrl: string, path: string) => this.below.get(`${apiUrl}\n${path}`) ?? [];
+
+  private index(key: string, update: (map: Map<string, Set<string>>, k: string) => void): void {
+    const [api, , named = ""] = key.split("\n");
+    const path = pathOf(named);
+    update(this.at, `${api}\n${path}`);
+    for (const above of ancestors(path)) update(this.below, `${api}\n${above}`);
+  }
+}
+
+/** The paths above `path`, nearest first: "/a/b/c" -> "/a/b", "/a", "". */
+function* ancestors(path: string): Generator<string> {
+  for (let i = path.lastIndexOf("/"); i >= 0; i = path.lastIndexOf("/", i - 1)) {
+    yield path.slice(0, i);
+    if (i === 0) return;
+  }
+}
+
+const entries = () => processWide("listings", () => new Kept());
 
 /**
  * A collection path as a key: no trailing slash, case-folded (Bitbucket folds slugs). A query
@@ -48,8 +101,19 @@ const normalize = (path: string) => {
 /** The path part of a key, without its query. */
 const pathOf = (key: string) => key.replace(/\?.*$/, "");
 
-/** Whose view a listing is: the API URL and a hash of the credentials (never the credentials). */
+/**
+ * Whose view a listing is: the API URL and a hash of the credentials (never the credentials).
+ * Hashed once per settings object (loadSettings hands out the same one while nothing changes).
+ */
 function viewOf(s: Settings): string {
+  let view = views.get(s);
+  if (view === undefined) views.set(s, (view = hashView(s)));
+  return view;
+}
+
+const views = new WeakMap<Settings, string>();
+
+function hashView(s: Settings): string {
   const who = crypto
     .createHash("sha256")
     .update(JSON.stringify(credentialsOf(s)))
@@ -107,22 +171,25 @@ function remember<T>(
 
 /** Every kept listing on `apiUrl` a write to `path` touches, and how: the collection itself, an item of it, or more. */
 function touched(apiUrl: string, path: string): Array<{ key: string; item?: string; exact: boolean }> {
-  const written = pathOf(normalize(path));
+  const kept = entries();
+  const named = normalize(path);
+  const written = pathOf(named);
   const out = [];
-  for (const [key, entry] of entries()) {
-    const [api, , named = ""] = key.split("\n");
-    if (api !== apiUrl) continue;
-    const collection = pathOf(named);
-    if (named === normalize(path)) out.push({ key, exact: true });
-    else if (collection === written) {
-      // The same collection under another query (another user's keys): drop it.
-      if (!entry.single) out.push({ key, exact: false });
-    } else if (entry.single) continue;
-    else if (written.startsWith(`${collection}/`)) {
-      const rest = written.slice(collection.length + 1);
-      out.push({ key, exact: false, ...(!rest.includes("/") && { item: decodeURIComponent(rest) }) });
-    } else if (collection.startsWith(`${written}/`)) out.push({ key, exact: false });
+  for (const key of kept.atPath(apiUrl, written)) {
+    if (key.endsWith(`\n${named}`)) out.push({ key, exact: true });
+    // The same collection under another query (another user's keys): drop it.
+    else if (!kept.get(key)!.single) out.push({ key, exact: false });
   }
+  for (const collection of ancestors(written)) {
+    const rest = written.slice(collection.length + 1);
+    for (const key of kept.atPath(apiUrl, collection)) {
+      if (kept.get(key)!.single) continue;
+      out.push({ key, exact: false, ...(!rest.includes("/") && { item: decodeURIComponent(rest) }) });
+    }
+  }
+  // What lies below the path written (a repository's listings, when the repository goes).
+  for (const key of kept.belowPath(apiUrl, written))
+    if (!kept.get(key)!.single) out.push({ key, exact: false });
   return out;
 }
 
