@@ -143,8 +143,25 @@ export function policySettings(env: NodeJS.ProcessEnv = process.env): string[] {
   return [...new Set(given.filter((v): v is string => v !== undefined && v !== ""))];
 }
 
-/** The settings in force now. Throws a message naming the setting when one is malformed. */
+/**
+ * The settings in force now. Throws a message naming the setting when one is malformed. Every
+ * request asks: the same values give the same (frozen) object, built once, so nothing is parsed
+ * per request and the read cache can remember what it derives from it (cache.ts `viewOf`).
+ */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const given = JSON.stringify(
+    (Object.keys(SETTING_ENV) as SettingName[]).map((name) => raw(name, env) ?? null),
+  );
+  const last = lastSettings();
+  if (last.given !== given) Object.assign(last, { given, settings: deepFreeze(buildSettings(env)) });
+  return last.settings!;
+}
+
+const lastSettings = () => processWide<{ given?: string; settings?: Settings }>("settings", () => ({}));
+
+const deepFreeze = (s: Settings): Settings => Object.freeze({ ...s, retry: Object.freeze({ ...s.retry }) });
+
+function buildSettings(env: NodeJS.ProcessEnv): Settings {
   const flavor = raw("flavor", env) ?? "cloud";
   if (flavor !== "cloud" && flavor !== "datacenter") {
     throw new Error(`bitbucket:flavor / BITBUCKET_FLAVOR must be "cloud" or "datacenter", got "${flavor}"`);
