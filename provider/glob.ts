@@ -25,12 +25,24 @@ export function globProblem(glob: string, things = "repositories"): string | und
 
 /** Whether `text` (a slug, or `workspace/slug`) matches `glob`. */
 export function matchesGlob(glob: string, text: string): boolean {
+  return globMatcher(glob)(text);
+}
+
+/**
+ * `glob` made ready to match many texts (a workspace's repositories): split once, and a glob
+ * without wildcards is a plain comparison.
+ */
+export function globMatcher(glob: string): (text: string) => boolean {
+  if (!/[*?]/.test(glob)) return (text) => text === glob;
   // Wildcards never match `/`: the parts between slashes match pairwise, or not at all.
   const globParts = glob.split("/");
-  const textParts = text.split("/");
-  return (
-    globParts.length === textParts.length && globParts.every((g, i) => matchesPart(g, textParts[i] ?? ""))
-  );
+  if (globParts.length === 1) return (text) => !text.includes("/") && matchesPart(glob, text);
+  return (text) => {
+    const textParts = text.split("/");
+    return (
+      globParts.length === textParts.length && globParts.every((g, i) => matchesPart(g, textParts[i] ?? ""))
+    );
+  };
 }
 
 /** One part (no `/`): advance both while they agree; on a mismatch retry from the last `*`, one character further. */

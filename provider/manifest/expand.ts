@@ -12,7 +12,7 @@ import type { ExpandContext, Loc, Placed, Problem, Selector, Spec, Target } from
 import { fingerprintPart } from "../names";
 import type { Flavor } from "../resources/validate";
 import { isKeyError, parsePublicKey } from "../ssh";
-import { globProblem, matchesGlob } from "../glob";
+import { globMatcher, globProblem } from "../glob";
 import { manifestError } from "./load";
 
 export type { Spec };
@@ -107,8 +107,9 @@ function placement(
   problems: Problem[],
 ): Pick<ExpandContext, "targets" | "placeOf" | "shown" | "keyOf" | "refText"> {
   const dc = m.flavor === "datacenter";
+  const matched: Matched = new Map();
   return {
-    targets: (e, optional) => targets(e, optional, m.flavor, repos, problems),
+    targets: (e, optional) => targets(e, optional, m.flavor, repos, problems, matched),
     placeOf: (t) => ({
       ...(dc ? { project: t.container } : { workspace: t.container }),
       repository: t.repository,
@@ -145,6 +146,7 @@ function targets(
   flavor: Flavor,
   repos: RepoLister,
   problems: Problem[],
+  matched: Matched,
 ): Target[] {
   const dc = flavor === "datacenter";
   if (e.repositories === undefined) {
@@ -159,7 +161,7 @@ function targets(
   }
   for (const { container, sel } of lookups(e, flavor)) {
     const written = dc ? { container: `project ${container}`, sel: e.repositories } : undefined;
-    const r = select(container, sel, e.at.repositories!, repos, written);
+    const r = select(container, sel, e.at.repositories!, repos, matched, written);
     if (isProblem(r)) problems.push(r);
     else for (const repository of r ?? []) out.push({ container, repository });
   }
@@ -191,6 +193,12 @@ function describe(sel: Selector): string {
 }
 
 /**
+ * What each selector matched in each workspace or project, sorted, by `container \n selector`:
+ * entries that share a selector (most of a large manifest) match the listing once between them.
+ */
+type Matched = Map<string, string[]>;
+
+/**
  * The repositories a selector names; undefined when they cannot be known offline; a problem
  * when it matches none.
  */
@@ -199,17 +207,28 @@ function select(
   sel: Selector,
   loc: Loc,
   repos: RepoLister,
+  matched: Matched,
   asWritten: { container: string; sel: Selector } = { container: `workspace ${workspace}`, sel },
 ): string[] | undefined | Problem {
   if (Array.isArray(sel)) return sel;
   const all = repos(workspace);
   if (all === undefined)
     return repos.placeholders ? [typeof sel === "string" ? sel : `{ project: ${sel.project} }`] : undefined;
-  const hits =
-    typeof sel === "string"
-      ? all.filter((r) => matchesGlob(sel, sel.includes("/") ? `${workspace}/${r.slug}` : r.slug))
-      : all.filter((r) => r.project?.toUpperCase() === sel.project.toUpperCase());
-  if (hits.length) return hits.map((r) => r.slug).sort();
+  const key = `${workspace}\n${typeof sel === "string" ? sel : `{ project: ${sel.project} }`}`;
+  let hits = matched.get(key);
+  if (hits === undefined) {
+    let keep: (r: RepoInfo) => boolean;
+    if (typeof sel === "string") {
+      const matches = globMatcher(sel);
+      keep = sel.includes("/") ? (r) => matches(`${workspace}/${r.slug}`) : (r) => matches(r.slug);
+    } else keep = (r) => r.project?.toUpperCase() === sel.project.toUpperCase();
+    hits = all
+      .filter(keep)
+      .map((r) => r.slug)
+      .sort();
+    matched.set(key, hits);
+  }
+  if (hits.length) return hits;
   const known = all
     .map((r) => r.slug)
     .slice(0, 10)
