@@ -33,7 +33,8 @@ describe("serialized provider", () => {
     ]);
     const text = providers.Webhook ?? "";
     assert.ok(text.includes('type: "Webhook"'), "a provider was captured");
-    assert.ok(text.length <= 2048, `the serialized provider is a thin shim (${text.length} bytes)`);
+    // Stored twice in every resource's state (inputs and outputs): issue 23 brought it from 977 B to ~550 B.
+    assert.ok(text.length <= 600, `the serialized provider is a thin shim (${text.length} bytes)`);
     for (const s of [
       "env-token-5d1e",
       "env-api-token-77aa",
@@ -86,7 +87,7 @@ describe("serialized provider", () => {
     }
   });
 
-  it("says to install bitbucket-iac when the Pulumi project lacks it", async () => {
+  it("names the package to install when the Pulumi project lacks it", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bbiac-bare-"));
     const { providers } = await captureProviders(() => [
       new Webhook("bare", { workspace: "acme", url: "https://hooks.example.test/s", events: ["repo:push"] }),
@@ -95,7 +96,7 @@ describe("serialized provider", () => {
     try {
       await assert.rejects(
         h.check("Webhook", { workspace: "acme", url: "https://hooks.example.test/s", events: ["repo:push"] }),
-        /bitbucket-iac is not installed in this Pulumi project \(npm install bitbucket-iac\): Error: Cannot find module 'bitbucket-iac\/runtime'/,
+        /Cannot find module 'bitbucket-iac\/runtime'/,
       );
     } finally {
       h.close();
