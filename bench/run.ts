@@ -29,6 +29,7 @@ import { ALL_SCOPES } from "../test/emulator/store";
 import { providers as capturedProviders, TOKEN } from "../test/harness/fixture";
 import { ed25519, type TestKey } from "../test/keys";
 import { runAuditBench } from "./audit";
+import { runCosts } from "./costs";
 import { manifestBench } from "./manifest";
 import { runPlanBench } from "./plan";
 import { runScale } from "./scale";
@@ -249,11 +250,13 @@ async function measure(b: Bench, emu: Emulator, serialized: Record<string, strin
 }
 
 // `npm run bench -- --scale`: the large-stack runs instead (bench/scale.ts); `-- --plan`: plan's cost
-// (bench/plan.ts); `-- --audit`: audit's cost (bench/audit.ts).
-void (process.argv.includes("--scale")
-  ? runScale()
-  : process.argv.includes("--plan")
-    ? runPlanBench()
-    : process.argv.includes("--audit")
-      ? runAuditBench()
-      : main());
+// (bench/plan.ts); `-- --audit`: audit's cost (bench/audit.ts); `-- --costs`: issue 23's costs (bench/costs.ts).
+void (process.argv.includes("--costs")
+  ? runCosts()
+  : process.argv.includes("--scale")
+    ? runScale()
+    : process.argv.includes("--plan")
+      ? runPlanBench()
+      : process.argv.includes("--audit")
+        ? runAuditBench()
+        : main());
