@@ -87,7 +87,8 @@ export function partition(m: Manifest): Partition {
   const of = new Map<string, string>();
   const shards = new Map<string, ShardSummary>();
   const top = m.flavor === "cloud" ? m.workspace : m.project;
-  if (top !== undefined) shards.set(fold(`${m.flavor === "cloud" ? "workspace" : "project"}=${top}`), { name: `${m.flavor === "cloud" ? "workspace" : "project"}=${top}`, entries: 0 }); // prettier-ignore
+  const topName = `${m.flavor === "cloud" ? "workspace" : "project"}=${top}`;
+  if (top !== undefined) shards.set(fold(topName), { name: topName, entries: 0 });
   for (const kind of KINDS) {
     for (const e of m[kind.key] as Entry[]) {
       const lands = landing(m, kind, e);
@@ -121,7 +122,8 @@ function consumerProblems(m: Manifest, of: Map<string, string>): Problem[] {
   for (const i of m.integrations) {
     if (i.consumer === undefined) continue;
     const c = m.oauthConsumers.find((x) => x.id === i.consumer);
-    const [mine, theirs] = [of.get(entryKey("integrations", i.index)), c && of.get(entryKey("oauthConsumers", c.index))]; // prettier-ignore
+    const mine = of.get(entryKey("integrations", i.index));
+    const theirs = c && of.get(entryKey("oauthConsumers", c.index));
     if (c === undefined || mine === undefined || theirs === undefined || fold(mine) === fold(theirs))
       continue;
     problems.push({
@@ -151,13 +153,21 @@ export function shardNamed(m: Manifest, only: string, shards: ShardSummary[]): S
   if (k === ACCOUNT && name === undefined) {
     const s = shards.find((x) => x.name === ACCOUNT);
     if (s) return s;
-    throw onlyError(only, `no entry of this manifest belongs to the account (SSH keys${m.flavor === "datacenter" ? ", personal access tokens" : ""}); ${these}`); // prettier-ignore
+    const what = m.flavor === "datacenter" ? "SSH keys, personal access tokens" : "SSH keys";
+    throw onlyError(only, `no entry of this manifest belongs to the account (${what}); ${these}`);
   }
-  if (k === other)
-    throw onlyError(only, `this manifest is ${m.flavor === "cloud" ? "Bitbucket Cloud: its shards are workspaces" : "flavor: datacenter: its shards are projects"}; give ${key}=NAME (${these})`); // prettier-ignore
+  if (k === other) {
+    const its =
+      m.flavor === "cloud"
+        ? "Bitbucket Cloud: its shards are workspaces"
+        : "flavor: datacenter: its shards are projects";
+    throw onlyError(only, `this manifest is ${its}; give ${key}=NAME (${these})`);
+  }
   if (k !== key) {
     const close = closeMatches(k, [key, ACCOUNT]);
-    throw onlyError(only, `unknown shard key "${k}"${close.length ? `; did you mean ${close[0] === ACCOUNT ? ACCOUNT : `${close[0]}=${name ?? "NAME"}`}?` : ""} (give ${key}=NAME or ${ACCOUNT})`); // prettier-ignore
+    const meant = close[0] === ACCOUNT ? ACCOUNT : `${close[0]}=${name ?? "NAME"}`;
+    const hint = close.length ? `; did you mean ${meant}?` : "";
+    throw onlyError(only, `unknown shard key "${k}"${hint} (give ${key}=NAME or ${ACCOUNT})`);
   }
   if (!name) throw onlyError(only, `give the ${key}'s name: ${key}=NAME (${these})`);
   const found = shards.find((s) => fold(s.name) === fold(`${key}=${name}`));

@@ -311,7 +311,8 @@ describe("bitbucket-iac validate and plan --only", function () {
       url: "https://hooks.example.test/ci",
       events: ["repo:push"],
     });
-    await byHand(emu, "POST", "/repositories/data/etl-b/pipelines_config/variables", { key: "REGION", value: "eu", secured: false }); // prettier-ignore
+    const variables = "/repositories/data/etl-b/pipelines_config/variables";
+    await byHand(emu, "POST", variables, { key: "REGION", value: "eu", secured: false });
     const plan = async (...only: string[]) => {
       const r = await run(["plan", "--format", "json", ...only], dir);
       assert.ok(r.code === 2 || r.code === 3, r.err); // changes; 3: the conflict is in it
