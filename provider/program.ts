@@ -1,6 +1,7 @@
 // The Pulumi program `pulumi up` runs in this repository (Pulumi.yaml `main`): load the
-// manifest named by stack config `manifest` (default bitbucket.yaml), declare its resources,
-// and export what was made. No logic of its own.
+// manifest named by stack config `manifest` (default bitbucket.yaml), declare its resources (of
+// the one shard stack config `only` names, when set: `workspace=W`, `project=P` or `account`, one
+// stack per shard; manifest/shard.ts), and export what was made. No logic of its own.
 
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -8,7 +9,11 @@ import { deployManifest } from "./manifest/deploy";
 import { loadManifest } from "./manifest/load";
 
 export = async () => {
-  const file = path.resolve(new pulumi.Config().get("manifest") ?? "bitbucket.yaml");
-  const { outputs } = await deployManifest(loadManifest(file));
+  const config = new pulumi.Config();
+  const file = path.resolve(config.get("manifest") ?? "bitbucket.yaml");
+  const only = config.get("only");
+  const { outputs } = await deployManifest(loadManifest(file), undefined, {
+    ...(only !== undefined && { only }),
+  });
   return outputs;
 };

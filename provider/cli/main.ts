@@ -22,6 +22,8 @@ import { clearCache } from "../api/cache";
 import { requestStats, setReadOnly } from "../api/client";
 import { expand } from "../manifest/expand";
 import { isManifestError, loadManifest, manifestError, shownProblems, type Manifest } from "../manifest/load";
+import { checkedPartition, isOnlyError, selectShard } from "../manifest/shard";
+import { KINDS } from "../kinds";
 import { pullRequestFromEnv, upsertComment, type PullRequestRef } from "./comment";
 import { declaredBy, type Declared } from "./declared";
 import { exportWorkspace } from "./export";
@@ -59,7 +61,7 @@ Apply a manifest with \`pulumi up\` in a Pulumi project whose program calls depl
 BITBUCKET_API_TOKEN, or an OAuth client id + secret); BITBUCKET_API_URL for another server.
 Docs: README.md in the package.`;
 
-const VALIDATE_HELP = `usage: bitbucket-iac validate [file] [--policy FILE]
+const VALIDATE_HELP = `usage: bitbucket-iac validate [file] [--policy FILE] [--only SHARD | --shards]
 
 Checks a manifest without the network: YAML, the schema (schema/manifest.schema.json), references,
 keys, and two entries managing one object among explicit repository lists. Selectors ({ project },
@@ -70,12 +72,18 @@ warning is printed and validation goes on.
 
   file           the manifest, relative to where you run the command (default: bitbucket.yaml)
   --policy FILE  a shared policy file (version: 1 and policy: only); default: BITBUCKET_POLICY
+  --only SHARD   validate one shard (one stack of several): workspace=W (Cloud), project=P (Data
+                 Center), or account (SSH keys, personal tokens); every entry must land in exactly
+                 one shard
+  --shards       print the manifest's shards, one a line (for a pipeline's steps), once every entry
+                 is known to land in exactly one
   -h, --help     show this help
 
 exit status: 0 valid, 1 problems, 2 usage`;
 
 const PLAN_HELP = `usage: bitbucket-iac plan [file] [--format text|markdown|json] [--state state.json] [--out FILE]
                           [--comment [--pull-request ID]] [--report [--commit SHA]] [--repository R] [--stats]
+                          [--only SHARD]
 
 Reads Bitbucket (GET only: a read-only token is enough) and prints what \`pulumi up\` would do with
 the manifest: create, update (field by field), adopt, conflict (an existing object that differs,
@@ -107,6 +115,8 @@ without adopt: true), delete. Secrets are never read or shown: write-only values
                     (or the default policy); default: BITBUCKET_POLICY, as pulumi up's check reads it.
                     Findings are listed, counted and annotated; an error-level one exits 3
   --stats           print the requests made (at most one list per repository and kind) on stderr
+  --only SHARD      plan one shard, as its stack's \`pulumi up\` with stack config only=SHARD does:
+                    workspace=W (Cloud), project=P (Data Center), or account; --state is that stack's
   -h, --help        show this help
 
 exit status: 0 no changes, 2 changes, 3 conflicts, resources that could not be planned or policy
@@ -256,10 +266,23 @@ function load(file: string, cwd: string, command: string): Manifest {
 }
 
 async function validate(args: string[], out: Out, err: Out, cwd: string): Promise<number> {
-  const { values, positionals } = parse(args, { policy: { type: "string" } }, 1);
+  const { values, positionals } = parse(
+    args,
+    { policy: { type: "string" }, only: { type: "string" }, shards: { type: "boolean" } },
+    1,
+  );
+  if (values.shards && values.only !== undefined)
+    throw usage("--shards lists every shard, --only validates one: give one of them");
   const file = positionals[0] ?? "bitbucket.yaml";
   const shared = policyOption(values.policy, cwd);
-  const m = load(file, cwd, "validate");
+  const whole = load(file, cwd, "validate");
+  if (values.shards) {
+    const { shards } = checkedPartition(whole);
+    for (const s of shards) out(s.name);
+    err(`${file}: ${shards.length} shard${shards.length === 1 ? "" : "s"}, every entry in exactly one`);
+    return 0;
+  }
+  const m = shardOf(whole, values.only);
   const specs = expand(m, () => undefined); // offline: selectors other than lists are not resolved
   // The policy judges what every entry declares; offline, a selector stands for one repository.
   const findings = policyFindings(m, await declaredOffline(m), shared);
@@ -274,10 +297,23 @@ async function validate(args: string[], out: Out, err: Out, cwd: string): Promis
     return 0;
   }
   out(
-    `${file}: valid (${specs.length} resource${specs.length === 1 ? "" : "s"} from explicit repository lists; selectors are resolved by pulumi up)`,
+    `${file}: valid (${specs.length} resource${specs.length === 1 ? "" : "s"} from explicit repository lists; selectors are resolved by pulumi up)${values.only !== undefined ? `, shard ${values.only.trim()}: ${entryCount(m)} of ${entryCount(whole)} entries` : ""}`,
   );
   return 0;
 }
+
+/** The shard `--only` names (the whole manifest without it); a usage error for a wrong one. */
+function shardOf(m: Manifest, only: string | undefined): Manifest {
+  if (only === undefined) return m;
+  try {
+    return selectShard(m, only);
+  } catch (e) {
+    if (isOnlyError(e)) throw usage(`--only ${only}: ${e.why}`);
+    throw e;
+  }
+}
+
+const entryCount = (m: Manifest) => KINDS.reduce((n, k) => n + m[k.key].length, 0);
 
 async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<number> {
   const { values, positionals } = parse(
@@ -293,6 +329,7 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
       report: { type: "boolean" },
       commit: { type: "string" },
       policy: { type: "string" },
+      only: { type: "string" },
     },
     1,
   );
@@ -309,7 +346,7 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
   const file = positionals[0] ?? "bitbucket.yaml";
   if (values.out !== undefined) checkOut(values.out, cwd, { manifest: file, "--state file": values.state });
   const shared = policyOption(values.policy, cwd);
-  const m = load(file, cwd, "plan");
+  const m = shardOf(load(file, cwd, "plan"), values.only);
   const state =
     values.state !== undefined ? readState(path.resolve(cwd, values.state), values.state) : undefined;
   const settings = loadSettings();

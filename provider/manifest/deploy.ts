@@ -16,6 +16,7 @@ import type { Flavor } from "../resources/validate";
 import { policyTransformation, type Warn } from "./enforce";
 import { expand, lookups, type RepoInfo, type RepoLister } from "./expand";
 import { manifestError } from "./load";
+import { selectShard } from "./shard";
 
 export interface DeployResult {
   /**
@@ -42,6 +43,12 @@ export interface DeployOptions {
    * Pulumi's log (`pulumi up`, `preview`), nothing without an engine (plan reports findings itself).
    */
   warn?: Warn;
+  /**
+   * Declare one shard of the manifest: `workspace=W` (Cloud), `project=P` (Data Center) or
+   * `account` (manifest/shard.ts says where each entry lands). Default: every entry. The program of
+   * Pulumi.yaml reads it from stack config `only`.
+   */
+  only?: string;
 }
 
 /**
@@ -105,8 +112,9 @@ async function declareAll(
   // Offline (validate), the connection is not used.
   const mismatch = repos?.placeholders ? undefined : connectionProblem(m);
   if (mismatch) throw manifestError([mismatch]);
-  const lister = repos ?? (await listRepositories(containersToList(m), m.flavor));
-  const specs = expand(m, lister);
+  const shard = opts.only !== undefined ? selectShard(m, opts.only) : m;
+  const lister = repos ?? (await listRepositories(containersToList(shard), m.flavor));
+  const specs = expand(shard, lister);
   const secret = readSecrets(m, specs, opts);
   const resources: Record<string, pulumi.Resource> = {};
   const declaredAt: Record<string, Loc> = {};
@@ -139,8 +147,21 @@ async function declareAll(
   return { outputs, resources, declaredAt, fieldsAt };
 }
 
-/** The entry a spec was expanded from. */
-const entryOf = (m: Manifest, s: Spec): Entry => (m[s.kind] as Entry[])[s.index]!;
+/**
+ * The entry a spec was expanded from. A shard's lists (shard.ts) hold some entries, each with its
+ * index in the whole manifest: found by that index (the lists stay in order).
+ */
+function entryOf(m: Manifest, s: Spec): Entry {
+  const list = m[s.kind] as Entry[];
+  if (list[s.index]?.index === s.index) return list[s.index]!;
+  let [lo, hi] = [0, list.length - 1];
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.index < s.index) lo = mid + 1;
+    else hi = mid;
+  }
+  return list[lo]!;
+}
 
 /** Where a spec's resource lives, as its kind's declare reads it. */
 function placement(

@@ -156,3 +156,83 @@ describe("examples/pipelines/bitbucket-pipelines.yml", () => {
     }
   });
 });
+
+describe("examples/shards/bitbucket-pipelines.yml: one stack per shard, in parallel steps", () => {
+  const dir = path.resolve(__dirname, "../../examples/shards");
+  interface Step {
+    step: { name: string; script: string[]; deployment?: string; artifacts?: string[] };
+  }
+  const doc = yaml.parse(fs.readFileSync(path.join(dir, "bitbucket-pipelines.yml"), "utf8")) as {
+    pipelines: {
+      "pull-requests": Record<string, Array<Step & { parallel?: { steps: Step[] } }>>;
+      branches: Record<string, Array<Step & { parallel?: { steps: Step[] } }>>;
+    };
+  };
+  const parallel = (steps: Array<{ parallel?: { steps: Step[] } }>) =>
+    steps.flatMap((s) => s.parallel?.steps ?? []).map((s) => s.step);
+  const shards = async () => {
+    const r = await run(["validate", "bitbucket.yaml", "--shards"], dir);
+    assert.equal(r.code, 0, r.err);
+    return r.out.split("\n");
+  };
+
+  it("plans each of the manifest's shards in its own parallel step, with a token named for it", async () => {
+    const pr = doc.pipelines["pull-requests"]["**"]!;
+    assert.ok(pr[0]!.step.script.includes("npx bitbucket-iac validate bitbucket.yaml --shards"));
+    const steps = parallel(pr);
+    const only = steps.map(
+      (s) => /bitbucket-iac plan bitbucket\.yaml --only (\S+) /.exec(s.script.join("\n"))?.[1],
+    );
+    assert.deepEqual(only, await shards(), "one plan step per shard of the manifest, each shard once");
+    const tokens = steps.map(
+      (s) => /^export BITBUCKET_TOKEN="\$(BITBUCKET_TOKEN_[A-Z_]+)"$/m.exec(s.script.join("\n"))?.[1],
+    );
+    assert.deepEqual(tokens, [
+      "BITBUCKET_TOKEN_ACME",
+      "BITBUCKET_TOKEN_ACME_DATA",
+      "BITBUCKET_TOKEN_ACCOUNT",
+    ]);
+    const stacks = steps.map((s) => /pulumi stack export --stack (\S+) /.exec(s.script.join("\n"))?.[1]);
+    assert.equal(new Set(stacks).size, steps.length, "each plan reads its own stack's state");
+    assert.deepEqual(
+      steps.map((s) => s.artifacts),
+      only.map((o) => [`plan-${o!.replace(/^workspace=/, "")}.md`]),
+      "each shard's whole plan is kept under its own name",
+    );
+  });
+
+  it("runs pulumi up per shard on main: its own deployment (credentials), stack and stack config only", async () => {
+    const steps = parallel(doc.pipelines.branches.main!);
+    const only = steps.map((s) => /^pulumi config set only (\S+)$/m.exec(s.script.join("\n"))?.[1]);
+    assert.deepEqual(only, await shards());
+    for (const s of steps) {
+      const script = s.script.join("\n");
+      assert.match(script, /pulumi stack select \S+\npulumi config set only \S+\npulumi up --yes$/);
+    }
+    const distinct = (xs: unknown[]) => new Set(xs).size === steps.length;
+    assert.ok(
+      distinct(steps.map((s) => s.deployment)),
+      "a deployment environment (its BITBUCKET_TOKEN) per shard",
+    );
+    assert.ok(
+      distinct(steps.map((s) => /pulumi stack select (\S+)/.exec(s.script.join("\n"))?.[1])),
+      "a stack per shard",
+    );
+  });
+
+  it("uses only commands and options the CLI has", async () => {
+    const pr = doc.pipelines["pull-requests"]["**"]!;
+    const scripts = [...pr, ...doc.pipelines.branches.main!]
+      .flatMap((s) => [s.step, ...(s.parallel?.steps ?? []).map((x) => x.step)])
+      .filter((s) => s !== undefined)
+      .flatMap((s) => s.script);
+    const calls = scripts.flatMap((l) => [...l.matchAll(/bitbucket-iac (\w+)([^|;&]*)/g)]);
+    assert.ok(calls.length >= 5);
+    for (const [, command, rest] of calls) {
+      const help = (await run([command!, "--help"], ".")).out;
+      assert.match(help, new RegExp(`^usage: bitbucket-iac ${command}`));
+      for (const option of rest!.match(/--[a-z]+/g) ?? [])
+        assert.ok(help.includes(option), `${command} has no ${option}`);
+    }
+  });
+});

@@ -66,22 +66,26 @@ describe("bitbucket-iac plan: exit codes that gate a pull request", function () 
     );
   });
 
-  it("fails the pipeline example's plan step on 3 and lets 2 pass", () => {
-    const yml = fs.readFileSync(
-      path.join(__dirname, "../../examples/pipelines/bitbucket-pipelines.yml"),
-      "utf8",
-    );
-    const line = /- (npx bitbucket-iac plan .*\|\| \[ \$\? -eq 2 \])$/m.exec(yml)?.[1];
-    assert.ok(line, "the plan step ends with || [ $? -eq 2 ]");
-    const gate = line.replace(/^npx bitbucket-iac plan .*? \|\|/, "(exit $CODE) ||");
-    const passes = (code: number) => {
-      try {
-        execFileSync("sh", ["-c", gate], { env: { CODE: String(code) } });
-        return true;
-      } catch {
-        return false;
+  for (const example of ["pipelines", "shards"])
+    it(`fails each plan step of examples/${example}/bitbucket-pipelines.yml on 3 and lets 2 pass`, () => {
+      const yml = fs.readFileSync(
+        path.join(__dirname, `../../examples/${example}/bitbucket-pipelines.yml`),
+        "utf8",
+      );
+      const plans = yml.split("\n").filter((l) => /^\s*- npx bitbucket-iac plan /.test(l));
+      assert.ok(plans.length > 0, "the pipeline plans");
+      for (const line of plans) {
+        assert.match(line, /\|\| \[ \$\? -eq 2 \]$/, "the plan step ends with || [ $? -eq 2 ]");
+        const gate = line.replace(/^\s*- npx bitbucket-iac plan .*? \|\|/, "(exit $CODE) ||");
+        const passes = (code: number) => {
+          try {
+            execFileSync("sh", ["-c", gate], { env: { CODE: String(code) } });
+            return true;
+          } catch {
+            return false;
+          }
+        };
+        assert.deepEqual([0, 1, 2, 3].map(passes), [true, false, true, false], line);
       }
-    };
-    assert.deepEqual([0, 1, 2, 3].map(passes), [true, false, true, false]);
-  });
+    });
 });

@@ -119,7 +119,10 @@ describe("bitbucket-iac validate", () => {
     ]) {
       const r = await run(args);
       assert.deepEqual([r.code, r.err], [0, ""]);
-      assert.match(r.out, /^usage: bitbucket-iac validate \[file\] \[--policy FILE\]\n/);
+      assert.match(
+        r.out,
+        /^usage: bitbucket-iac validate \[file\] \[--policy FILE\] \[--only SHARD \| --shards\]\n/,
+      );
     }
     const v = await run(["--version"]);
     assert.deepEqual(v, {
