@@ -67,6 +67,8 @@ export interface Bill {
   tokenGrants: number;
   /** Requests to the API: what the rate limit counts. */
   api: number;
+  /** A step stops the run (a conflict): up sends the lookups' reads, and less than the rest. */
+  stops: boolean;
   window: RateWindow;
 }
 
@@ -130,6 +132,7 @@ export function billOf(planned: Planned[], ctx: BillContext): Bill {
     program: ctx.program,
     tokenGrants: grants,
     api,
+    stops: planned.some((p) => p.action === "conflict"),
     window: windowOf(api, ctx),
   };
 }
@@ -196,6 +199,9 @@ export function windowSaid(b: Bill): string {
     : `${api}: ${limit} → needs ${n(w.windows ?? 1)} windows, about ${minutesSaid(w.waitMinutes)} of waiting; does not fit in one hour`;
 }
 
+/** Said when a conflict stops the run. */
+export const STOPS = "a conflict stops pulumi up: it sends no write for it, and at most this much";
+
 /** The bill as lines (text and --stats); Markdown adds its own marks. */
 export function billLines(b: Bill): string[] {
   const methods = Object.entries(b.byMethod)
@@ -208,6 +214,7 @@ export function billLines(b: Bill): string[] {
     `  ${plural(b.program.requests, "request")} of the program's own (repositories its selectors list)`,
   ];
   if (b.tokenGrants) lines.push(`  ${plural(b.tokenGrants, "OAuth token grant")} at the token URL`);
+  if (b.stops) lines.push(`  ${STOPS}`);
   lines.push(`  ${windowSaid(b)}`);
   if (b.window.flavor === "cloud" && b.window.source === "published")
     lines.push(

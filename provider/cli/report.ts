@@ -8,7 +8,7 @@ import { byText, escapeUnprintable } from "../text";
 import type { Finding } from "../manifest/policy";
 import { findingText, locText, policyCounts, policyLine } from "./findings";
 import { isChange, type Action, type FieldChange, type Planned } from "./plan";
-import { windowSaid, type Bill } from "./bill";
+import { STOPS, windowSaid, type Bill } from "./bill";
 
 export type Format = "text" | "markdown" | "json";
 export const FORMATS: readonly Format[] = ["text", "markdown", "json"];
@@ -251,6 +251,7 @@ function billMarkdown(b: Bill): string {
     `${b.shared.length.toLocaleString("en-US")} collections listed once each (${b.sharedRequests.toLocaleString("en-US")} requests) for ${reads.toLocaleString("en-US")} lookups, `,
     `${b.program.requests.toLocaleString("en-US")} of the program's own`,
     b.tokenGrants ? `, ${b.tokenGrants.toLocaleString("en-US")} OAuth token grants` : "",
+    b.stops ? ` (${STOPS})` : "",
     `. ${plain(windowSaid(b))}.`,
   ].join("");
 }
