@@ -10,6 +10,7 @@ import { loadSettings } from "./auth";
 import { cachedList } from "./cache";
 import { isDataCenterPath, request, type Response } from "./client";
 import { isApiError } from "./errors";
+import { processWide } from "./shared";
 
 export interface CloudPage<T> {
   values?: T[];
@@ -32,6 +33,17 @@ export const MAX_PAGES = 1000;
 /** The page size asked of Data Center; its admin-configured maximum caps it. */
 export const DC_PAGE_LIMIT = 1000;
 
+/**
+ * How many pages (requests) the last listing of each collection took in this process, by its path
+ * in lower case: `bitbucket-iac plan` bills a listing `pulumi up` will make at what it took plan.
+ */
+const pagesListed = () => processWide("pages-listed", () => new Map<string, number>());
+
+const listingKey = (path: string) => path.replace(/\/+$/, "").toLowerCase();
+
+/** The pages the last listing of `path` took here; undefined when it was not listed. */
+export const pagesOf = (path: string): number | undefined => pagesListed().get(listingKey(path));
+
 export async function listAll<T>(path: string, query: Record<string, string | number> = {}): Promise<T[]> {
   if (isDataCenterPath(path)) return listAllDataCenter<T>(path, query);
   const out: T[] = [];
@@ -45,6 +57,7 @@ export async function listAll<T>(path: string, query: Record<string, string | nu
     // Pipelines answers a page past the end with `pagelen: 0` and no values (ansible module).
     next = values.length > 0 ? res.data.next : undefined;
     q = undefined; // `next` already carries the query
+    if (next === undefined) pagesListed().set(listingKey(path), page + 1);
   }
   return out;
 }
@@ -58,7 +71,10 @@ async function listAllDataCenter<T>(path: string, query: Record<string, string |
       query: { ...query, start, limit: DC_PAGE_LIMIT },
     });
     out.push(...(res.data.values ?? []));
-    if (res.data.isLastPage !== false) return out;
+    if (res.data.isLastPage !== false) {
+      pagesListed().set(listingKey(path), page + 1);
+      return out;
+    }
     const next = res.data.nextPageStart;
     if (typeof next !== "number" || next <= start) {
       throw new Error(

@@ -35,6 +35,8 @@ import { globProblem } from "../glob";
 import { redactUrl } from "../names";
 import { publishPlan, reportTarget, type ReportTarget } from "./insights";
 import { planAll, readState, repositoriesOf, type PlanStats } from "./plan";
+import { billLines, billOf } from "./bill";
+import { pagesOf } from "../api/paginate";
 import { progress } from "./progress";
 import { COMMENT_LIMIT, FORMATS, render, summarize, type Format, type PlanReport } from "./report";
 
@@ -82,8 +84,8 @@ warning is printed and validation goes on.
 exit status: 0 valid, 1 problems, 2 usage`;
 
 const PLAN_HELP = `usage: bitbucket-iac plan [file] [--format text|markdown|json] [--state state.json] [--out FILE]
-                          [--comment [--pull-request ID]] [--report [--commit SHA]] [--repository R] [--stats]
-                          [--only SHARD]
+                          [--comment [--pull-request ID]] [--report [--commit SHA]] [--repository R]
+                          [--stats [--rate-limit N]] [--only SHARD]
 
 Reads Bitbucket (GET only: a read-only token is enough) and prints what \`pulumi up\` would do with
 the manifest: create, update (field by field), adopt, conflict (an existing object that differs,
@@ -114,7 +116,14 @@ without adopt: true), delete. Secrets are never read or shown: write-only values
   --policy FILE     a shared policy file (version: 1 and policy: only), beside the manifest's policy:
                     (or the default policy); default: BITBUCKET_POLICY, as pulumi up's check reads it.
                     Findings are listed, counted and annotated; an error-level one exits 3
-  --stats           print the requests made (at most one list per repository and kind) on stderr
+  --stats           print on stderr the requests plan made (at most one list per repository and kind),
+                    and the request bill: what \`pulumi up\` will send for this plan, by method, the
+                    collections its lookups share (each listed once), the program's own reads, and the
+                    time Bitbucket's rate limit gives it (Markdown and JSON carry the bill always)
+  --rate-limit N    the limit the bill is reckoned against: Cloud, requests an hour (default 1,000,
+                    Bitbucket's published limit; access tokens of workspaces with more than 100 paid
+                    seats get 1,000 + 10 x (seats - 100), at most 10,000); Data Center, requests a
+                    second after a burst of 60 (default 5, the rate limiting an admin may enable)
   --only SHARD      plan one shard, as its stack's \`pulumi up\` with stack config only=SHARD does:
                     workspace=W (Cloud), project=P (Data Center), or account; --state is that stack's
   -h, --help        show this help
@@ -330,9 +339,11 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
       commit: { type: "string" },
       policy: { type: "string" },
       only: { type: "string" },
+      "rate-limit": { type: "string" },
     },
     1,
   );
+  const rateLimit = rateLimitOption(values["rate-limit"]);
   const format = (values.format ?? "text") as Format;
   if (!FORMATS.includes(format))
     throw usage(`--format must be one of ${FORMATS.join(", ")}, not "${values.format}"`);
@@ -355,20 +366,31 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
   const started = Date.now();
   setReadOnly(true);
   const declared = await declaredBy(m);
+  const program = programReads(before); // the program's own: the repositories its selectors list
   const p = progress("plan: resources read", declared.length, progressStream(err));
   const planned = await planAll(declared, state, () => p.tick());
   p.done();
   setReadOnly(false);
+  const bill = billOf(planned, {
+    flavor: settings.flavor,
+    credentials: credentialsOf(settings).kind,
+    pagesOf,
+    program,
+    ...(rateLimit !== undefined && { rateLimit }),
+  });
   const report = {
     manifest: file,
     apiUrl: redactUrl(settings.apiUrl), // a credential in it must not reach a comment or a file
     ...(values.state !== undefined && { state: values.state }),
     planned,
     findings: policyFindings(m, declared, shared),
+    bill,
   };
   out(render(report, format));
-  if (values.stats)
+  if (values.stats) {
     err(statsLine(stats(before, declared.length, repositoriesOf(declared), Date.now() - started)));
+    err(billLines(bill).join("\n"));
+  }
   await deliver(report, { out: values.out, pr, target, declared, file, cwd }, err);
   const s = summarize(planned);
   // 3: `pulumi up` would stop (a conflict, a resource plan could not read, a policy error); 2: it
@@ -436,6 +458,28 @@ const formatOfFile = (file: string): Format =>
 /** Progress on the terminal itself, or as plain lines through `err` (CI logs, pipes, tests). */
 const progressStream = (err: Out) =>
   process.stderr.isTTY ? process.stderr : { write: (s: string) => err(s.replace(/\n$/, "")) };
+
+/** `--rate-limit N`: a whole number of requests above zero. */
+function rateLimitOption(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^[1-9][0-9]{0,8}$/.test(v.replace(/[,_]/g, "")))
+    throw usage(
+      `--rate-limit takes a whole number of requests (an hour on Cloud, a second on Data Center), not "${v}"`,
+    );
+  return Number(v.replace(/[,_]/g, ""));
+}
+
+/** The program's GETs since `before` (it reads nothing else): requests, and the collections listed. */
+function programReads(before: ReturnType<typeof snapshot>): { requests: number; paths: string[] } {
+  const now = requestStats();
+  const paths = [...now.byPath]
+    .filter(([k, x]) => k.startsWith("GET ") && x > (before.byPath.get(k) ?? 0))
+    .map(([k]) => k.slice(4).replace(/\?.*$/, ""));
+  return {
+    requests: (now.byMethod.GET ?? 0) - (before.byMethod.GET ?? 0),
+    paths: [...new Set(paths)].sort(),
+  };
+}
 
 /** Request counts so far, to measure one command's share. */
 function snapshot(): { total: number; byPath: Map<string, number>; byMethod: Record<string, number> } {

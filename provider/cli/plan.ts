@@ -23,7 +23,7 @@
 
 import { isTooLarge, mib, readLimited } from "../read-limited";
 import { KINDS } from "../kinds";
-import type { LookupPlanner, VerifyPlanner } from "../kinds/kind";
+import type { LookupPlanner, Send, VerifyPlanner } from "../kinds/kind";
 import type { Difference, Lookup, Presence, Value } from "../resources/ownership";
 import { hashSecret, type CheckFailure } from "../resources/common";
 import { redactUrl } from "../names";
@@ -56,7 +56,25 @@ export interface Planned {
   error?: string;
   /** Where it is declared to be (`acme/api`, `workspace acme`), to group a plan by. */
   place?: string;
+  /** What `pulumi up` sends for this step: the request bill's part of it (bill.ts). */
+  requests?: Requests;
 }
+
+/**
+ * A step's requests: the paths its lookup reads through the run's cache (listed once per run
+ * whoever shares them), and the requests of its own (the kind's RequestPattern).
+ */
+export interface Requests {
+  reads: readonly string[];
+  sends: Send[];
+}
+
+const sending = (sends: Send[], reads: readonly string[] = []): { requests: Requests } => ({
+  requests: { reads, sends },
+});
+
+/** The fields a step's changes name (what an adoption brings to the declaration). */
+const fieldsOf = (changes: FieldChange[]) => changes.map((c) => c.field);
 
 /** Whether the planned step changes Bitbucket or the stack (an adoption of an object as it is does not). */
 export const isChange = (p: Planned): boolean =>
@@ -261,8 +279,11 @@ export async function planOne(
 ): Promise<Planned> {
   const base = { type: d.type, name: d.name, changes: [] as FieldChange[] };
   const planner = PLANNERS.get(d.type);
-  if (planner !== undefined && "verify" in planner)
-    return { ...base, action: "verify", ...planner.verify(d.inputs, d.name) };
+  if (planner !== undefined && "verify" in planner) {
+    const r = planner.requests;
+    const sends = !held ? r.create : !held.outputs || r.changed(held.outputs, d.inputs) ? r.update : [];
+    return { ...base, action: "verify", ...planner.verify(d.inputs, d.name), ...sending(sends) };
+  }
   if (planner === undefined)
     return { ...base, action: "nothing", what: d.name, error: `no planner for ${d.type}` };
   const secrets = new Set(d.secrets);
@@ -300,15 +321,18 @@ export async function planOne(
  */
 async function planNew(c: Checked, managed: boolean): Promise<Planned> {
   const { base, planner, inputs, secrets, unread } = c;
+  const pattern = planner.requests;
   let l: Lookup<unknown> | undefined;
   try {
     l = await planner.lookup(inputs as never);
+    const reads = l.reads ?? [];
     const unknownKey = planner.keyFields?.filter((f) => unread.has(f)) ?? [];
     if (unknownKey.length) {
       return {
         ...base,
         action: "verify",
         what: l.what,
+        ...sending(pattern.create(inputs), reads), // billed as a create: up looks it up, then makes it
         note: `its ${unknownKey.join(", ")} comes from a secret reference, which plan does not read, so plan cannot look it up; pulumi up finds it by that value and adopts or creates it`,
       };
     }
@@ -319,6 +343,7 @@ async function planNew(c: Checked, managed: boolean): Promise<Planned> {
         action: "create",
         what: l.what,
         changes: createdFields(inputs, secrets),
+        ...sending(managed ? pattern.update(inputs) : pattern.create(inputs), managed ? [] : reads),
         ...(managed && {
           note: "the stack holds it but it is gone from Bitbucket: pulumi up --refresh creates it again",
         }),
@@ -330,6 +355,7 @@ async function planNew(c: Checked, managed: boolean): Promise<Planned> {
         ...base,
         action: "conflict",
         what: l.what,
+        ...sending([], reads), // up stops at it: what it read before
         note: `it is the object ${keeper} manages, which this stack holds and keeps: two resources would manage one object, and pulumi up stops (declared by two resources); keep one entry for it`,
       };
     }
@@ -343,16 +369,26 @@ async function planNew(c: Checked, managed: boolean): Promise<Planned> {
       );
     const comparable = diffs.filter(isCertain);
     if (managed) {
-      return { ...base, action: comparable.length ? "update" : "nothing", what: l.what, changes: comparable };
+      const action = comparable.length ? "update" : "nothing";
+      const sends = action === "update" ? pattern.update(inputs) : [];
+      return { ...base, action, what: l.what, changes: comparable, ...sending(sends) };
     }
+    const adopting = sending(pattern.adopt(fieldsOf(diffs), inputs), reads);
     if (diffs.length === 0)
-      return { ...base, action: "adopt", what: l.what, note: "exists, identical: adopted as it is" };
-    if (inputs.adopt === true) return { ...base, action: "adopt", what: l.what, changes: diffs };
+      return {
+        ...base,
+        action: "adopt",
+        what: l.what,
+        note: "exists, identical: adopted as it is",
+        ...adopting,
+      };
+    if (inputs.adopt === true) return { ...base, action: "adopt", what: l.what, changes: diffs, ...adopting };
     return {
       ...base,
       action: "conflict",
       what: l.what,
       changes: diffs,
+      ...sending([], reads),
       note: "it exists and differs (or holds a write-only value): pulumi up stops here with no write; set adopt: true to take it over, or declare it as it is",
     };
   } catch (e) {
@@ -375,7 +411,7 @@ async function planHeld(c: Checked, id: string, recorded: Record<string, unknown
   const stateDiff = await planner.changes(olds as never, news as never);
   const liveOlds = live && comparable(c, live, live)[0];
   const liveDiff = liveOlds ? await planner.changes(liveOlds as never, news as never) : undefined;
-  if (stateDiff.replaces.length) return planReplace(c, what, olds, live, stateDiff.changed);
+  if (stateDiff.replaces.length) return planReplace(c, what, olds, live, stateDiff.changed, recorded);
   if (live !== undefined)
     c.kept.set((await planner.lookup({ ...news, ...live } as never)).natural.toLowerCase(), c.d.name);
   const changes = heldChanges(c, liveDiff?.changed ?? [], stateDiff.changed, liveOlds ?? olds);
@@ -386,7 +422,7 @@ async function planHeld(c: Checked, id: string, recorded: Record<string, unknown
         : changes.length
           ? `changed in Bitbucket outside pulumi (${changes.map((x) => x.field).join(", ")}): pulumi up leaves it, as the stack's record matches the manifest; pulumi up --refresh would bring it back`
           : undefined;
-    return { ...base, action: "nothing", what, ...(note && { note }) };
+    return { ...base, action: "nothing", what, ...(note && { note }), ...sending([]) };
   }
   if (live === undefined && !planner.updateRemakes) {
     return {
@@ -395,12 +431,14 @@ async function planHeld(c: Checked, id: string, recorded: Record<string, unknown
       what,
       changes: stateChanges(c, stateDiff.changed, olds),
       note: "the stack holds it, but it is gone from Bitbucket (deleted outside pulumi): pulumi up's update fails there; run pulumi refresh first (the stack forgets it, then pulumi up creates it again)",
+      ...sending(planner.requests.update(c.inputs)), // the update that fails
     };
   }
   return {
     ...base,
     action: "update",
     what,
+    ...sending(planner.requests.update(c.inputs)),
     changes: live === undefined ? stateChanges(c, stateDiff.changed, olds) : changes,
     ...(live !== undefined &&
       changes.length === 0 && {
@@ -420,27 +458,40 @@ async function planReplace(
   olds: Record<string, unknown>,
   live: Record<string, unknown> | undefined,
   changed: string[],
+  recorded: Record<string, unknown>,
 ): Promise<Planned> {
   const { base, planner, inputs } = c;
+  const pattern = planner.requests;
   const changes = stateChanges(c, changed, live ?? olds);
   const l = await planner.lookup(inputs as never);
   const old = live && (await planner.lookup({ ...inputs, ...live } as never)).natural;
   const found = old?.toLowerCase() === l.natural.toLowerCase() ? undefined : await l.find();
   const differs = found === undefined ? [] : l.differences(found);
+  const reads = l.reads ?? [];
   if (differs.length && inputs.adopt !== true) {
     return {
       ...base,
       action: "conflict",
       what,
+      ...sending([], reads), // up stops at it, with no write
       changes: [...changes, ...differs.map((x) => fromDifference(x, c.secrets))],
       note: `replacing it, pulumi up finds ${l.what} already in Bitbucket, differing: it stops there with no write to it (set adopt: true to take it over)`,
     };
   }
+  // The new object (made, or the one found adopted), then the old one deleted.
+  const made =
+    found === undefined
+      ? pattern.create(inputs)
+      : pattern.adopt(
+          differs.map((x) => x.field),
+          inputs,
+        );
   return {
     ...base,
     action: "replace",
     what,
     changes,
+    ...sending([...made, ...pattern.delete(recorded)], reads),
     ...(found !== undefined && {
       note: `pulumi up adopts ${l.what}, already in Bitbucket, as the replacement`,
     }),
@@ -528,8 +579,15 @@ export function deletions(state: StateResource[], declared: Declared[]): Planned
       name: r.name,
       what: `${r.type} ${r.id ?? r.name}`,
       changes: [],
+      ...sending(r.retainOnDelete ? [] : deleteSends(r)),
       ...(r.retainOnDelete && { note: "retainOnDelete: removed from the stack, left in Bitbucket" }),
     }));
+}
+
+/** What up's delete of a resource the stack holds sends, by its kind (nothing for a kind unknown here). */
+function deleteSends(r: StateResource): Send[] {
+  const planner = PLANNERS.get(r.type);
+  return planner !== undefined && !("verify" in planner) ? planner.requests.delete(r.outputs ?? {}) : [];
 }
 
 /** The stack's record of a declared resource: under its name, or under an alias (the engine moves it). */

@@ -8,6 +8,7 @@ import { byText, escapeUnprintable } from "../text";
 import type { Finding } from "../manifest/policy";
 import { findingText, locText, policyCounts, policyLine } from "./findings";
 import { isChange, type Action, type FieldChange, type Planned } from "./plan";
+import { STOPS, windowSaid, type Bill } from "./bill";
 
 export type Format = "text" | "markdown" | "json";
 export const FORMATS: readonly Format[] = ["text", "markdown", "json"];
@@ -23,6 +24,8 @@ export interface PlanReport {
   planned: Planned[];
   /** What the declarations break of the policies that apply (manifest/policy.ts). */
   findings?: Finding[];
+  /** What `pulumi up` will send for this plan, and the time Bitbucket's rate limit gives it (bill.ts). */
+  bill?: Bill;
 }
 
 const ORDER: Action[] = ["conflict", "replace", "create", "update", "adopt", "delete", "verify", "nothing"];
@@ -204,6 +207,7 @@ function markdown(r: PlanReport, cut?: MarkdownLimit): string {
     "",
     `**${summaryLine(s)}**`,
     ...(findings.length ? ["", `**${policyLine(findings)}**`] : []),
+    ...(r.bill ? ["", billMarkdown(r.bill)] : []),
   ];
   const items = listed(r.planned);
   // Room for the line that says what was left out, at its longest (every step left out).
@@ -234,6 +238,22 @@ function markdown(r: PlanReport, cut?: MarkdownLimit): string {
   }
   if (shown < items.length) parts.push(`\n${leftOut(items.length - shown, cut?.fullPlan)}`);
   return parts.join("\n");
+}
+
+/** The request bill in one paragraph: the requests by method, the listings shared, the window. */
+function billMarkdown(b: Bill): string {
+  const methods = Object.entries(b.byMethod)
+    .map(([m, x]) => `${x.toLocaleString("en-US")} ${m}`)
+    .join(", ");
+  const reads = b.shared.reduce((x, s) => x + s.readBy, 0);
+  return [
+    `**Requests:** \`pulumi up\` will send ${b.total.toLocaleString("en-US")}${methods ? ` (${methods})` : ""}: `,
+    `${b.shared.length.toLocaleString("en-US")} collections listed once each (${b.sharedRequests.toLocaleString("en-US")} requests) for ${reads.toLocaleString("en-US")} lookups, `,
+    `${b.program.requests.toLocaleString("en-US")} of the program's own`,
+    b.tokenGrants ? `, ${b.tokenGrants.toLocaleString("en-US")} OAuth token grants` : "",
+    b.stops ? ` (${STOPS})` : "",
+    `. ${plain(windowSaid(b))}.`,
+  ].join("");
 }
 
 /** Characters left under a limit: whole lines are taken while they fit. */
@@ -348,8 +368,9 @@ function json(r: PlanReport): string {
       apiUrl: r.apiUrl,
       state: r.state ?? null,
       summary: summarize(r.planned),
-      resources: sorted(r.planned),
+      resources: sorted(r.planned).map(({ requests: _r, ...p }) => p),
       policy: { ...policyCounts(r.findings ?? []), findings: r.findings ?? [] },
+      ...(r.bill && { bill: r.bill }),
     },
     null,
     2,

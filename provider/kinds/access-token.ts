@@ -66,6 +66,14 @@ export const accessTokens = {
     read: accessTokenProvider.read!,
     changes: changesOf,
     adoptRenews: { token: "generated" }, // the one found is revoked, a new one made
+    // access-token.ts: create is a PUT to {tokens}; adopting revokes the one found (DELETE) and makes
+    // a new one (PUT); update POST {tokens}/{id}; delete DELETE.
+    requests: {
+      create: () => ["PUT"],
+      adopt: () => ["DELETE", "PUT"],
+      update: () => ["POST"],
+      delete: () => ["DELETE"],
+    },
   },
   audit: {
     cloud:

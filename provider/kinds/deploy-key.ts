@@ -77,7 +77,28 @@ export const deployKeys = {
     key: text(i.key),
     ...(typeof i.permission === "string" && { permission: i.permission }),
   }),
-  plan: { check: deployKeyProvider.check!, lookup, read: deployKeyProvider.read!, changes: changesOf },
+  plan: {
+    check: deployKeyProvider.check!,
+    lookup,
+    read: deployKeyProvider.read!,
+    changes: changesOf,
+    // deploy-key.ts: POST {keys}. Adopting one with another label: Cloud repository keys PUT it,
+    // elsewhere the key is deleted and added again; another permission (Data Center): one PUT.
+    // Update: Cloud PUT {keys}/{id}, Data Center PUT {keys}/{id}/permission/{p}.
+    requests: {
+      create: () => ["POST"],
+      adopt: (differs, n) =>
+        differs.includes("label")
+          ? n.flavor === "datacenter" || n.project !== undefined
+            ? ["DELETE", "POST"]
+            : ["PUT"]
+          : differs.includes("permission")
+            ? ["PUT"]
+            : [],
+      update: () => ["PUT"],
+      delete: () => ["DELETE"],
+    },
+  },
   export: {
     async repository(repository, sink) {
       for (const k of await listAll<ApiKey>(deployKeysPath({ workspace: sink.workspace, repository })))

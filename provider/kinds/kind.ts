@@ -231,6 +231,27 @@ export interface LookupPlanner {
    * be compared.
    */
   adoptRenews?: Record<string, Presence>;
+  /** What `pulumi up` sends for it at each step (the request bill). */
+  requests: RequestPattern;
+}
+
+/** An HTTP method `pulumi up` sends to the API; `POST token`: a grant at the OAuth token URL. */
+export type Send = "GET" | "POST" | "PUT" | "DELETE" | "POST token";
+
+/**
+ * What `pulumi up` sends for one resource of a kind at each step plan gives it, beyond what its
+ * lookup reads through the run's cache (`Lookup.reads`: each collection listed once per run, shared
+ * by every lookup in it). `bitbucket-iac plan --stats` adds them up (cli/bill.ts).
+ */
+export interface RequestPattern {
+  /** A create whose lookup found nothing: the writes that make it. */
+  create(inputs: Record<string, unknown>): Send[];
+  /** A create whose lookup found the object: what brings it to the declaration, by the fields that differ. */
+  adopt(differs: readonly string[], inputs: Record<string, unknown>): Send[];
+  /** An update of the object the stack holds. */
+  update(inputs: Record<string, unknown>): Send[];
+  /** A delete of the object the stack holds (`outputs`: its state). */
+  delete(outputs: Record<string, unknown>): Send[];
 }
 
 /** A resource plan cannot read back: what it is, and why `pulumi up` verifies it instead. */
@@ -238,6 +259,13 @@ export interface VerifyPlanner {
   verify(inputs: Record<string, unknown>, name: string): { what: string; note: string };
   /** The outputs plan's mocks answer for it, as if `pulumi up` verified it as declared. */
   assumed(inputs: Record<string, unknown>): Record<string, unknown>;
+  /** What `pulumi up` sends for it (the request bill): a create (not held) or an update (held and changed). */
+  requests: {
+    create: Send[];
+    update: Send[];
+    /** Whether up's diff finds the held one changed: its recorded outputs against the declared inputs. */
+    changed(outputs: Record<string, unknown>, inputs: Record<string, unknown>): boolean;
+  };
 }
 
 // ---- export -------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // OAuth consumers: `oauthConsumers:` entries (Cloud only), made by hand in Bitbucket and verified
 // by `pulumi up`; integrations name them by id. The resource: provider/resources/oauth-consumer.ts.
 
-import { OAuthConsumer } from "../resources/oauth-consumer";
+import { normalize, OAuthConsumer, reverifies } from "../resources/oauth-consumer";
 import { strings, uniqueIds } from "./checks";
 import type { Entry, KindDescriptor, SecretRef } from "./kind";
 
@@ -61,5 +61,15 @@ export const oauthConsumers = {
     }),
     // Granted what it declares: the integrations' gates then check the declaration.
     assumed: (inputs) => ({ ...inputs, grantedScopes: inputs.scopes }),
+    // oauth-consumer.ts: create and update are a client_credentials grant at the token URL; delete
+    // sends nothing. Plan reads neither key nor secret: they are taken to be the ones the stack holds.
+    requests: {
+      create: ["POST token"],
+      update: ["POST token"],
+      changed: (outputs, inputs) => {
+        const news = normalize(inputs).inputs;
+        return reverifies(outputs as never, { ...news, key: outputs.key, secret: outputs.secret } as never);
+      },
+    },
   },
 } satisfies KindDescriptor<OAuthConsumerEntry, "oauthConsumers", "OAuthConsumer">;

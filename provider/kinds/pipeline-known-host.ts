@@ -59,6 +59,13 @@ export const knownHosts = {
     lookup,
     read: pipelineKnownHostProvider.read!,
     changes: changesOf,
+    // pipeline-known-host.ts: POST {hosts}; an adoption PUTs one whose key differs; PUT and DELETE {hosts}/{uuid}.
+    requests: {
+      create: () => ["POST"],
+      adopt: (differs) => (differs.length ? ["PUT"] : []),
+      update: () => ["PUT"],
+      delete: () => ["DELETE"],
+    },
   },
   export: {
     async repository(repository, sink) {

@@ -60,6 +60,14 @@ export const pipelineSshKeyPairs = {
     changes: changesOf,
     secretHashes: { privateKey: "privateKeyHash" },
     updateRemakes: true,
+    // pipeline-ssh-key-pair.ts: its lookup is a GET of {pair} of its own (not a listing), then a
+    // PUT, created or adopted alike; update PUT, delete DELETE {pair}.
+    requests: {
+      create: () => ["GET", "PUT"],
+      adopt: () => ["GET", "PUT"],
+      update: () => ["PUT"],
+      delete: () => ["DELETE"],
+    },
   },
   export: {
     async repository(repository, sink) {

@@ -72,6 +72,14 @@ export const pipelineVariables = {
     read: pipelineVariableProvider.read!,
     changes: changesOf,
     secretHashes: { value: "valueHash" },
+    // pipeline-variable.ts: POST {variables}; an adoption PUTs one that differs (a secured one
+    // always: its value cannot be compared); PUT and DELETE {variables}/{uuid}.
+    requests: {
+      create: () => ["POST"],
+      adopt: (differs) => (differs.length ? ["PUT"] : []),
+      update: () => ["PUT"],
+      delete: () => ["DELETE"],
+    },
   },
   export: {
     async repository(repository, sink) {

@@ -42,7 +42,21 @@ export const sshKeys = {
     return { resource: r, output: r.fingerprint };
   },
   subject: (i) => ({ kind: "key", key: text(i.key), account: true }),
-  plan: { check: sshKeyProvider.check!, lookup, read: sshKeyProvider.read!, changes: changesOf },
+  plan: {
+    check: sshKeyProvider.check!,
+    lookup,
+    read: sshKeyProvider.read!,
+    changes: changesOf,
+    // ssh-key.ts: POST {keys}; adopting one with another label: Cloud PUTs it, Data Center deletes
+    // and adds it again (no update there); PUT and DELETE {keys}/{id}.
+    requests: {
+      create: () => ["POST"],
+      adopt: (differs, n) =>
+        differs.includes("label") ? (n.flavor === "datacenter" ? ["DELETE", "POST"] : ["PUT"]) : [],
+      update: () => ["PUT"],
+      delete: () => ["DELETE"],
+    },
+  },
   export: {
     async account(sink) {
       for (const k of await accountKeys(sink)) sink.add(cloudEntry(k));

@@ -118,6 +118,13 @@ export const webhooks = {
     read: webhookProvider.read!,
     changes: changesOf,
     secretHashes: { secret: "secretHash" },
+    // webhook.ts: POST {hooks}; an adoption PUTs only a hook that differs; PUT and DELETE {hooks}/{id}.
+    requests: {
+      create: () => ["POST"],
+      adopt: (differs) => (differs.length ? ["PUT"] : []),
+      update: () => ["PUT"],
+      delete: () => ["DELETE"],
+    },
   },
   export: {
     repository: async (repository, sink) =>

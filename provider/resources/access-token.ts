@@ -315,6 +315,7 @@ export function lookup(n: Normalized, except?: string): Lookup<ApiToken> {
   return {
     what: `access token "${n.name}" of ${placeOf(n)}`,
     natural: `access-token ${idOf(n, "").toLowerCase()} ${n.name}`,
+    reads: [dcTokensPath(ownerOf(n))],
     find: (fresh) =>
       findIn<ApiToken>(dcTokensPath(ownerOf(n)), (t) => t.name === n.name && t.id !== except, { fresh }),
     differences: (t) => {

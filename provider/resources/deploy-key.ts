@@ -320,6 +320,7 @@ export function lookup(n: Normalized): Lookup<KeyView> {
   return {
     what: `deploy key ${fingerprint} on ${api.place(n)}`,
     natural: naturalKey.deployKey(n.workspace ?? "", owner, fingerprint),
+    reads: [api.collection(n)],
     find: async (fresh) => {
       const raw = await findIn<unknown>(
         api.collection(n),

@@ -222,6 +222,32 @@ function assertVerified(n: Normalized, o: OAuthConsumerOutputs): void {
 
 const idOf = (n: Normalized) => `${n.workspace}/${n.name}`;
 
+/**
+ * Whether diff finds the consumer the stack holds changed (then up verifies it again): a declared
+ * field, or drift found by refresh (a scope unticked, credentials revoked), which makes the next
+ * `up` re-verify and say what to fix. Plan's request bill asks it too.
+ */
+export function reverifies(olds: OAuthConsumerOutputs, news: Normalized): boolean {
+  const fields = [
+    "workspace",
+    "name",
+    "description",
+    "callbackUrl",
+    "url",
+    "private",
+    "key",
+    "secret",
+  ] as const;
+  const changed =
+    fields.some((k) => (olds[k] ?? "") !== (news[k] ?? "")) ||
+    olds.scopes?.join(" ") !== news.scopes.join(" ");
+  const drift =
+    Boolean(olds.problem) ||
+    (olds.missingScopes?.length ?? 0) > 0 ||
+    missing(olds.grantedScopes ?? [], news.scopes).length > 0;
+  return changed || (news.private && drift);
+}
+
 // ---- the provider -------------------------------------------------------------------------
 
 export const oauthConsumerProvider: pulumi.dynamic.ResourceProvider = {
@@ -232,25 +258,7 @@ export const oauthConsumerProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id: string, olds: OAuthConsumerOutputs, news: Normalized) {
-    const fields = [
-      "workspace",
-      "name",
-      "description",
-      "callbackUrl",
-      "url",
-      "private",
-      "key",
-      "secret",
-    ] as const;
-    const changed =
-      fields.some((k) => (olds[k] ?? "") !== (news[k] ?? "")) ||
-      olds.scopes?.join(" ") !== news.scopes.join(" ");
-    // Drift found by refresh (a scope unticked, credentials revoked) makes the next `up` re-verify and say what to fix.
-    const drift =
-      Boolean(olds.problem) ||
-      (olds.missingScopes?.length ?? 0) > 0 ||
-      missing(olds.grantedScopes ?? [], news.scopes).length > 0;
-    return { changes: changed || (news.private && drift), replaces: [], deleteBeforeReplace: false };
+    return { changes: reverifies(olds, news), replaces: [], deleteBeforeReplace: false };
   },
 
   async create(inputs: Normalized) {

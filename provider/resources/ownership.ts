@@ -178,6 +178,12 @@ export interface Lookup<T> {
   /** Its natural key as declared (claimed before anything is sent), e.g. `Webhook:acme/api:<url>`. */
   natural: string;
   /**
+   * What `find` reads through the run's read cache (cache.ts): the collection it lists (and a
+   * single object such as `/user`), each read once per run however many lookups share it. Absent
+   * when `find` sends a GET of its own every time (a key pair). `bitbucket-iac plan` bills them.
+   */
+  reads?: readonly string[];
+  /**
    * The object with this natural key, from the run's listing of its collection (cache.ts: one
    * listing shared by every read and lookup); `fresh` lists again (after a write whose answer was lost).
    */

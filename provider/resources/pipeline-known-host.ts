@@ -156,6 +156,7 @@ export function lookup(n: Normalized): Lookup<ApiHost> {
   return {
     what: `known host ${n.hostname} on ${n.workspace}/${n.repository}`,
     natural: naturalKey.knownHost(n.workspace, n.repository, n.hostname),
+    reads: [hostsPath(n)],
     find: (fresh) => findIn<ApiHost>(hostsPath(n), (h) => h.hostname === n.hostname, { fresh }),
     differences: (h) => {
       const live = fromApi(n, h).publicKey;

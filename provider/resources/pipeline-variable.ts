@@ -230,6 +230,10 @@ export async function lookup(n: Normalized): Promise<Lookup<ApiVariable> & { env
     envUuid,
     what: label(n),
     natural: naturalKey.variable(n.workspace, n.repository, n.environment, n.key),
+    reads: [
+      ...(envUuid !== undefined ? [environmentsPath(n.workspace, n.repository ?? "")] : []),
+      variablesPath(scopeOf(n, envUuid)),
+    ],
     find: (fresh) =>
       findIn<ApiVariable>(variablesPath(scopeOf(n, envUuid)), (v) => v.key === n.key, { fresh }),
     differences: (v) =>

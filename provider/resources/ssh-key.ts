@@ -225,6 +225,7 @@ export async function lookup(n: Normalized): Promise<Lookup<ApiKey> & { user: st
     user,
     what: `SSH key ${fp} of ${whose(user)}`,
     natural: naturalKey.sshKey(n.flavor === "datacenter" ? `dc:${user}` : user, fp),
+    reads: [...(n.user === undefined && n.flavor !== "datacenter" ? ["/user"] : []), api.collection(user)],
     find: async (fresh) => {
       const raw = await findIn<unknown>(api.collection(user), (k) => fingerprint(api.view(k).key) === fp, {
         fresh,

@@ -594,6 +594,7 @@ export function lookup(n: Normalized): Lookup<HookView> {
       n.repository,
       n.url,
     ),
+    reads: [api.collection(n)],
     // Made by hand, or by a run that lost its answer; never an app's read-only hook.
     find: async (fresh) => {
       const same = (raw: unknown) => {

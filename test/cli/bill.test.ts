@@ -1,0 +1,225 @@
+// Issue 23.3: the request bill `plan --stats` predicts is what `pulumi up` then sends. Each case
+// plans through the command line (`plan --stats --format json`, with `--state` from the engine's
+// export after the first run), then runs `up` through the engine harness, and compares the bill
+// with the emulator's request log: per method, in total, and the collections listed (each once).
+// The program (its repository listings) and the provider host both talk to the one emulator, so
+// its log holds both.
+
+import * as assert from "node:assert/strict";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { setProviderConfig } from "../../provider/api/auth";
+import { SETTLE } from "../../provider/cli/declared";
+import { deployManifest } from "../../provider/manifest/deploy";
+import { parseManifest } from "../../provider/manifest/load";
+import type { Bill } from "../../provider/cli/bill";
+import { Engine } from "../harness/deploy";
+import { dcFixture, DEFAULT_SEED, fixture, TOKEN, type Fixture } from "../harness/fixture";
+import { ed25519 } from "../keys";
+import axios from "axios";
+import { run, useEmulator, workdir } from "./run";
+
+const PAIR = ed25519();
+const DEPLOY = ed25519("deploy@example.test");
+const HOST = ed25519();
+const CONFIG = { pairKey: PAIR.privatePem };
+
+/** What the emulator saw, as the bill counts it: by method, the total, and the paths listed (GET). */
+function sent(log: string[], apiPrefix: string) {
+  const byMethod: Record<string, number> = {};
+  for (const l of log) {
+    const method = l.split(" ")[0]!;
+    byMethod[method] = (byMethod[method] ?? 0) + 1;
+  }
+  const gets = log
+    .filter((l) => l.startsWith("GET "))
+    .map((l) => l.slice(4).replace(/\?.*$/, "").slice(apiPrefix.length).toLowerCase());
+  return { byMethod, total: log.length, gets };
+}
+
+/** Asserts the bill is what up sent; returns the bill. */
+function assertBilled(bill: Bill, log: string[], apiPrefix: string, what: string): void {
+  const s = sent(log, apiPrefix);
+  const said = `${what}: the bill ${JSON.stringify(bill.byMethod)} against what up sent:\n  ${log.join("\n  ")}`;
+  assert.deepEqual(s.byMethod, bill.byMethod, said);
+  assert.equal(s.total, bill.total, said);
+  // Every collection the lookups share is listed once (at its pages), the program's repositories
+  // too; the other GETs are steps' own (a key pair's lookup).
+  const count = (p: string) => s.gets.filter((g) => g === p.toLowerCase()).length;
+  for (const x of bill.shared) assert.equal(count(x.path), x.pages, `${said}\n(${x.path}: listed once)`);
+  for (const p of bill.program.paths) assert.ok(count(p) >= 1, `${said}\n(${p}: the program's listing)`);
+  const reads = new Set(
+    [...bill.shared.map((x) => x.path), ...bill.program.paths].map((p) => p.toLowerCase()),
+  );
+  const own = s.gets.filter((g) => !reads.has(g)).length;
+  assert.equal(
+    own,
+    (bill.byMethod.GET ?? 0) - bill.sharedRequests - bill.program.requests,
+    `${said}\n(steps' own GETs)`,
+  );
+}
+
+describe("issue 23.3: plan's request bill is what pulumi up sends", function () {
+  this.timeout(60_000);
+  let f: Fixture;
+  let restore: () => void;
+  const quietMs = SETTLE.quietMs;
+
+  afterEach(async () => {
+    SETTLE.quietMs = quietMs;
+    restore?.();
+    pulumi.runtime.setAllConfig({}, []);
+    setProviderConfig(() => undefined);
+    await f?.close();
+  });
+
+  /** Config as a stack has it (the program reads the pair's private key), pointing at the emulator. */
+  function configure(connection: Record<string, string>): void {
+    SETTLE.quietMs = 20;
+    pulumi.runtime.setAllConfig(
+      {
+        ...Object.fromEntries(Object.entries(CONFIG).map(([k, v]) => [`bitbucket-iac:${k}`, v])),
+        ...connection,
+      },
+      Object.keys(CONFIG).map((k) => `bitbucket-iac:${k}`),
+    );
+  }
+
+  /** Plans `text` (with the engine's state after a first run), runs up, and compares. */
+  async function planAndUp(engine: Engine, dir: string, text: string, stated: boolean, apiPrefix: string) {
+    fs.writeFileSync(path.join(dir, "bitbucket.yaml"), text);
+    const args = ["plan", "--stats", "--format", "json"];
+    if (stated) {
+      fs.writeFileSync(path.join(dir, "state.json"), engine.checkpoint());
+      args.push("--state", "state.json");
+    }
+    const p = await run(args, dir);
+    assert.ok([0, 2].includes(p.code), `plan exited ${p.code}: ${p.err}\n${p.out}`);
+    const plan = JSON.parse(p.out) as { bill: Bill; resources: Array<{ action: string; name: string }> };
+    assert.match(p.err, /pulumi up will send \d+ requests/);
+    f.emulator.resetLog();
+    const result = await engine.up(async () =>
+      Object.values((await deployManifest(parseManifest(text, "bitbucket.yaml"))).resources),
+    );
+    assert.equal(result.error, undefined, `up failed: ${result.error?.message}`);
+    assertBilled(plan.bill, f.emulator.log(), apiPrefix, stated ? "the second up" : "the first up");
+    return { plan, steps: result.steps };
+  }
+
+  it("predicts on Cloud, exactly, a first up (creates, an adoption, selectors listed) and a second (updates, a delete, a create, unchanged)", async () => {
+    f = await fixture(DEFAULT_SEED);
+    restore = useEmulator(f.emulator);
+    configure({ "bitbucket:apiUrl": f.emulator.apiUrl, "bitbucket:token": TOKEN });
+    // Made by hand before the stack, as the manifest declares it: adopted as it is.
+    f.emulator.store.addHook("acme", "web", { url: "https://ci.example.test/push", events: ["repo:push"] });
+    const dir = workdir({});
+    const first = `version: 1
+workspace: acme
+webhooks:
+  - { repositories: "*", url: "https://ci.example.test/push", events: [repo:push] }
+  - { repositories: [api], url: "https://ci.example.test/pr", events: [pullrequest:created] }
+pipelineVariables:
+  - { repositories: "*", key: REGION, value: eu-west-1, secured: false }
+  - { repositories: [api], key: STAGE, value: prod, secured: false }
+deployKeys:
+  - { repositories: [web], key: "${DEPLOY.publicLine}", label: CI }
+knownHosts:
+  - { repositories: [api], hostname: deploy.example.test, publicKey: "${HOST.publicLine}" }
+pipelineSshKeyPairs:
+  - { repositories: [api], privateKey: { fromConfig: pairKey }, publicKey: "${PAIR.publicLine}" }
+`;
+    const engine = new Engine(f.harness, { quietMs: 20 });
+    const a = await planAndUp(engine, dir, first, false, "/2.0");
+    assert.deepEqual(a.plan.resources.map((r) => r.action).sort(), [
+      "adopt",
+      "create",
+      "create",
+      "create",
+      "create",
+      "create",
+      "create",
+      "create",
+      "create",
+    ]);
+    // Both repositories' hooks and variables, web's keys, api's known hosts: 6 listings; the
+    // program lists the workspace's repositories once.
+    assert.equal(a.plan.bill.shared.length, 6);
+    assert.equal(a.plan.bill.program.requests, 1);
+    assert.equal(a.plan.bill.window.fits, true);
+
+    const second = first
+      .replace("value: eu-west-1", "value: us-east-1")
+      .replace("  - { repositories: [api], key: STAGE, value: prod, secured: false }\n", "")
+      .replace("label: CI", "label: deploy")
+      .replace(
+        'repositories: [api], url: "https://ci.example.test/pr"',
+        'repositories: "*", url: "https://ci.example.test/pr"',
+      );
+    const b = await planAndUp(engine, dir, second, true, "/2.0");
+    const actions = Object.fromEntries(b.plan.resources.map((r) => [r.name, r.action]));
+    assert.equal(Object.values(actions).filter((x) => x === "update").length, 3, JSON.stringify(actions));
+    assert.equal(Object.values(actions).filter((x) => x === "delete").length, 1, JSON.stringify(actions));
+    assert.equal(Object.values(actions).filter((x) => x === "create").length, 1, JSON.stringify(actions));
+    assert.ok(Object.values(actions).filter((x) => x === "nothing").length >= 3, JSON.stringify(actions));
+  });
+
+  it("predicts on Data Center, exactly, a first up (an access token, an adoption) and a second (an update, a delete, unchanged)", async () => {
+    f = await dcFixture();
+    restore = useEmulator(f.emulator, {
+      BITBUCKET_FLAVOR: "datacenter",
+      BITBUCKET_API_URL: f.emulator.dcUrl,
+    });
+    configure({
+      "bitbucket:flavor": "datacenter",
+      "bitbucket:apiUrl": f.emulator.dcUrl,
+      "bitbucket:token": TOKEN,
+    });
+    // Made by hand before the stack, as the manifest declares it: adopted as it is.
+    await axios.post(
+      `${f.emulator.dcUrl}/rest/api/latest/projects/PROJ/repos/web/webhooks`,
+      {
+        name: "CI",
+        url: "https://ci.example.test/push",
+        events: ["repo:refs_changed"],
+        active: true,
+        sslVerificationRequired: true,
+        configuration: {},
+      },
+      { headers: { Authorization: `Bearer ${TOKEN}` } },
+    );
+    const dir = workdir({});
+    const first = `version: 1
+flavor: datacenter
+project: PROJ
+webhooks:
+  - { repositories: "PROJ/*", url: "https://ci.example.test/push", events: [repo:refs_changed], description: CI }
+  - { url: "https://ci.example.test/project", events: [pr:opened], description: project }
+deployKeys:
+  - { repositories: [api], key: "${DEPLOY.publicLine}", label: deploy, permission: REPO_READ }
+accessTokens:
+  - { name: release, repositories: [api], permissions: [REPO_READ] }
+`;
+    const engine = new Engine(f.harness, { quietMs: 20 });
+    const a = await planAndUp(engine, dir, first, false, "");
+    assert.equal(a.plan.bill.window.flavor, "datacenter");
+    assert.deepEqual(a.plan.resources.map((r) => r.action).sort(), [
+      "adopt",
+      "create",
+      "create",
+      "create",
+      "create",
+    ]);
+    assert.equal(a.plan.bill.byMethod.PUT, 1, "the access token is made by a PUT");
+
+    const second = first
+      .replace("permission: REPO_READ", "permission: REPO_WRITE")
+      .replace(
+        `  - { url: "https://ci.example.test/project", events: [pr:opened], description: project }\n`,
+        "",
+      );
+    const b = await planAndUp(engine, dir, second, true, "");
+    const actions = b.plan.resources.map((r) => r.action).sort();
+    assert.deepEqual(actions, ["delete", "nothing", "nothing", "nothing", "update"]);
+  });
+});
