@@ -19,6 +19,32 @@ describe("settings and credentials", () => {
     assert.equal(s.retry.retries, 4);
   });
 
+  it("builds the settings once while nothing changes, and anew when a value changes or was wrong", () => {
+    const env = { BITBUCKET_TOKEN: "t1", BITBUCKET_API_URL: "https://bitbucket.example.test/2.0" };
+    const first = loadSettings(env);
+    assert.equal(loadSettings({ ...env }), first, "the same values give the same object");
+    assert.ok(
+      Object.isFrozen(first) && Object.isFrozen(first.retry),
+      "no caller can change what others share",
+    );
+    const rotated = loadSettings({ ...env, BITBUCKET_TOKEN: "t2" });
+    assert.notEqual(rotated, first);
+    assert.equal(rotated.token, "t2");
+    setProviderConfig((k) => (k === "bitbucket:token" ? "from-config" : undefined));
+    assert.equal(loadSettings(env).token, "from-config", "stack config set later is seen");
+    setProviderConfig(() => undefined);
+    assert.throws(
+      () => loadSettings({ ...env, BITBUCKET_MAX_RETRIES: "x" }),
+      /BITBUCKET_MAX_RETRIES must be a whole number/,
+    );
+    assert.throws(
+      () => loadSettings({ ...env, BITBUCKET_MAX_RETRIES: "x" }),
+      /BITBUCKET_MAX_RETRIES/,
+      "a bad value fails every time",
+    );
+    assert.equal(loadSettings(env).token, "t1");
+  });
+
   it("lets stack config override the environment", () => {
     setProviderConfig(
       (k) => ({ "bitbucket:apiUrl": "http://127.0.0.1:1/2.0/", "bitbucket:maxRetries": "1" })[k],
