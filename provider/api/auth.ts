@@ -143,21 +143,50 @@ export function policySettings(env: NodeJS.ProcessEnv = process.env): string[] {
   return [...new Set(given.filter((v): v is string => v !== undefined && v !== ""))];
 }
 
+/** The settings loadSettings reads: every one but those read on their own (flavorSetting and the like). */
+const LOADED: SettingName[] = [
+  "apiUrl",
+  "flavor",
+  "token",
+  "username",
+  "apiToken",
+  "oauthClientId",
+  "oauthClientSecret",
+  "oauthTokenUrl",
+  "concurrency",
+  "timeoutMs",
+  "maxRetries",
+  "retryBaseDelayMs",
+  "retryMaxDelayMs",
+  "rateLimitWaitMs",
+  "rateLimitMinDelayMs",
+];
+
 /**
  * The settings in force now. Throws a message naming the setting when one is malformed. Every
- * request asks: the same values give the same (frozen) object, built once, so nothing is parsed
- * per request and the read cache can remember what it derives from it (cache.ts `viewOf`).
+ * request asks: while the values read are those of the last call, that call's (frozen) object is
+ * the answer, so nothing is parsed per request and the read cache can remember what it derives
+ * from it (cache.ts `viewOf`). What is left per call is reading the values, so a changed
+ * environment or stack config is seen at once.
  */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const given = JSON.stringify(
-    (Object.keys(SETTING_ENV) as SettingName[]).map((name) => raw(name, env) ?? null),
-  );
   const last = lastSettings();
-  if (last.given !== given) Object.assign(last, { given, settings: deepFreeze(buildSettings(env)) });
-  return last.settings!;
+  let same = last.settings !== undefined;
+  for (let i = 0; i < LOADED.length; i++) {
+    const v = raw(LOADED[i]!, env);
+    if (v !== last.given[i]) {
+      same = false;
+      last.given[i] = v;
+    }
+  }
+  if (same) return last.settings!;
+  last.settings = undefined; // a failed build below leaves nothing to reuse
+  last.settings = deepFreeze(buildSettings(env));
+  return last.settings;
 }
 
-const lastSettings = () => processWide<{ given?: string; settings?: Settings }>("settings", () => ({}));
+const lastSettings = () =>
+  processWide<{ given: Array<string | undefined>; settings?: Settings }>("settings", () => ({ given: [] }));
 
 const deepFreeze = (s: Settings): Settings => Object.freeze({ ...s, retry: Object.freeze({ ...s.retry }) });
 
