@@ -125,15 +125,23 @@ export interface Verdict {
   what: string;
   value?: number;
   limit: number;
-  /** Why there is no value: a phase that failed (FAIL), a single size (n/a). */
+  /** Why there is no value. */
   why?: string;
 }
 
-/** PASS when `value` <= `limit`; a value not measured is a FAIL, one that cannot be computed n/a. */
-export function judge(what: string, value: number | undefined, limit: number, why?: string): Verdict {
-  if (value !== undefined && !Number.isFinite(value)) return { status: "FAIL", what, value, limit };
+/** Why a target has no value: not measured (a phase failed: FAIL) or nothing to compute (n/a). */
+export interface Missing {
+  status: "FAIL" | "n/a";
+  why: string;
+}
+
+export const notMeasured = (why: string): Missing => ({ status: "FAIL", why: `not measured ${why}` });
+const oneSize: Missing = { status: "n/a", why: "one size: nothing to compare" };
+
+/** PASS when `value` <= `limit` (a value that is not a number fails); without one, as `missing` says. */
+export function judge(what: string, value: number | undefined, limit: number, missing?: Missing): Verdict {
   if (value !== undefined) return { status: value <= limit ? "PASS" : "FAIL", what, value, limit };
-  return { status: why?.startsWith("not measured") ? "FAIL" : "n/a", what, limit, ...(why && { why }) };
+  return { status: missing?.status ?? "FAIL", what, limit, why: missing?.why ?? "not measured" };
 }
 
 const phaseOf = (r: Run, name: string): Phase | undefined => {
@@ -154,9 +162,9 @@ export function evaluateTargets(runs: Run[], t: Targets = SCALE_TARGETS): Verdic
     const span = `N = ${mine[0]!.repos} to ${mine.at(-1)!.repos}`;
     const missing = (name: string) => {
       const at = mine.filter((r) => !phaseOf(r, name)).map((r) => r.repos);
-      return at.length ? `not measured at N = ${at.join(", ")} (the phase failed)` : undefined;
+      return at.length ? notMeasured(`at N = ${at.join(", ")} (the phase failed)`) : undefined;
     };
-    const single = mine.length < 2 ? "one size: nothing to compare" : undefined;
+    const single = mine.length < 2 ? oneSize : undefined;
     for (const name of PHASES) {
       const why = missing(name) ?? single;
       const points = (value: (p: Phase, r: Run) => number | undefined): Point[] =>
@@ -168,7 +176,9 @@ export function evaluateTargets(runs: Run[], t: Targets = SCALE_TARGETS): Verdic
       const growth = why ? undefined : growthRatio(points((p, r) => p.ms / r.resources));
       verdicts.push(judge(`${label} ${name}: ms/resource growth, ${span}`, growth, t.maxGrowth, why));
       const rssPoints = points((p) => p.rss);
-      const rssWhy = why ?? (rssPoints.length < mine.length ? "no host RSS here (no /proc)" : undefined);
+      const rssWhy: Missing | undefined =
+        why ??
+        (rssPoints.length < mine.length ? { status: "n/a", why: "no host RSS here (no /proc)" } : undefined);
       const rss = rssWhy ? undefined : growthPerResource(rssPoints);
       verdicts.push(
         judge(
@@ -190,7 +200,7 @@ export function evaluateTargets(runs: Run[], t: Targets = SCALE_TARGETS): Verdic
         t.maxNoopVsFloor,
         ours && floors
           ? undefined
-          : `not measured at N = ${largest.repos} (${ours ? "the floor's" : "ours"} failed)`,
+          : notMeasured(`at N = ${largest.repos} (${ours ? "the floor's" : "ours"} failed)`),
       ),
     );
     const states = mine.flatMap((r) => STATE_PHASES.flatMap((n) => phaseOf(r, n)?.stateBytes ?? []));
@@ -199,7 +209,7 @@ export function evaluateTargets(runs: Run[], t: Targets = SCALE_TARGETS): Verdic
         `${label} state: bytes/resource, largest over every size and phase`,
         states.length ? Math.max(...states) : undefined,
         t.maxStateBytes,
-        states.length ? undefined : "not measured (no phase left state)",
+        states.length ? undefined : notMeasured("(no phase left state)"),
       ),
     );
   }
@@ -470,6 +480,9 @@ function printSize(repos: number, runs: Run[]) {
       );
     }
   }
+  for (const r of runs) {
+    for (const p of r.phases) if (p.error) console.log(`${LABEL[r.who]} ${p.name} failed: ${p.error}`);
+  }
 }
 
 /** Per phase and run: the growth ratio and the host RSS growth per resource, smallest N to largest. */
@@ -491,7 +504,8 @@ function printGrowth(runs: Run[]) {
       const rss = measured.every(({ p }) => p.rss !== undefined)
         ? growthPerResource(measured.map(({ r, p }) => ({ resources: r.resources, value: p.rss! })))
         : undefined;
-      return `${fixed(g, 3)}x, ${fixed(rss === undefined ? undefined : rss / 1024, 1)} KiB`;
+      if (g === undefined) return "n/a (one size)";
+      return `${g.toFixed(3)}x, ${fixed(rss === undefined ? undefined : rss / 1024, 1)} KiB`;
     });
     console.log(`${name.padEnd(9)} ${cells.map((c) => c.padStart(24)).join("")}`);
   }
@@ -616,6 +630,8 @@ async function main() {
   }
   console.log(`\nTotal time: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   if (!ok) process.exitCode = 1;
+  // A phase stopped at its time limit may leave work behind (its program, retries): not waited for.
+  setTimeout(() => process.exit(), 10_000).unref();
 }
 
 export const runScale = main;

@@ -10,6 +10,7 @@ import {
   growthPerResource,
   growthRatio,
   judge,
+  notMeasured,
   SCALE_TARGETS,
   sizes,
   type Phase,
@@ -144,11 +145,21 @@ describe("scale bench targets", () => {
     assert.equal(judge("state", 1945, SCALE_TARGETS.maxStateBytes).status, "PASS");
     assert.equal(judge("state", 1946, SCALE_TARGETS.maxStateBytes).status, "FAIL");
     assert.equal(judge("growth", Infinity, 1.15).status, "FAIL");
+    assert.equal(judge("growth", NaN, 1.15).status, "FAIL");
   });
 
-  it("fails a value that was not measured and leaves one that cannot be computed n/a", () => {
-    assert.equal(judge("x", undefined, 1, "not measured at N = 500 (the phase failed)").status, "FAIL");
-    assert.equal(judge("x", undefined, 1, "one size: nothing to compare").status, "n/a");
+  it("fails a value that was not measured, saying why, and leaves one that cannot be computed n/a", () => {
+    assert.deepEqual(judge("x", undefined, 1, notMeasured("at N = 500 (the phase failed)")), {
+      status: "FAIL",
+      what: "x",
+      limit: 1,
+      why: "not measured at N = 500 (the phase failed)",
+    });
+    assert.equal(judge("x", undefined, 1).status, "FAIL");
+    assert.equal(
+      judge("x", undefined, 1, { status: "n/a", why: "one size: nothing to compare" }).status,
+      "n/a",
+    );
   });
 
   it("passes every target of a run that meets them all, ten per flavor", () => {
