@@ -8,8 +8,9 @@
 // Center), both 250,500,1000,2000 by default. Cloud: 2 webhooks and 2 pipeline variables on each
 // repository of workspace acme (SCALE_MANIFEST, through `svc-*` globs, so the program lists the
 // workspace). Data Center: 2 webhooks and 2 repository access tokens on each repository of project
-// SVC (listed with DC paging). For each size, smallest first, the runs alternate: the floor, then
-// Cloud, then Data Center, each a whole lifecycle (up, no-op up, refresh, destroy), each phase in
+// SVC (listed with DC paging). After an unreported warm-up of each at 5 repositories (the first
+// program and host of the process pay for loading code), for each size, smallest first, the runs
+// alternate: the floor, then Cloud, then Data Center, each a whole lifecycle (up, no-op up, refresh, destroy), each phase in
 // a new host process as each `pulumi` command gets. One floor run per size serves both flavors: it
 // is the same program and provider for both, and running it right before them at the same size
 // exposes it to the same machine load. The floor's phases run with Error.stackTraceLimit as a new
@@ -539,17 +540,26 @@ export function sizes(value: string | undefined): number[] {
   ].sort((a, b) => a - b);
 }
 
+/**
+ * A whole lifecycle of each, unreported, at this many repositories first: the first program and
+ * host of the process pay for loading and compiling code, which would weigh on the smallest size.
+ */
+const WARM_UP_REPOS = 5;
+
 /** Every size, smallest first: the floor, then Cloud, then Data Center at that size. */
 async function scale(cloudSizes: number[], dcSizes: number[]): Promise<Run[]> {
   const runs: Run[] = [];
-  for (const repos of sizes([...cloudSizes, ...dcSizes].join(","))) {
+  const all = sizes([...cloudSizes, ...dcSizes].join(","));
+  for (const [i, repos] of [WARM_UP_REPOS, ...all].entries()) {
+    const warmUp = i === 0;
+    const has = (flavor: number[]) => (warmUp ? flavor.length > 0 : flavor.includes(repos));
     const resources = repos * SCALE_PER_REPO;
     const here: Run[] = [];
     const order: Array<[Who, () => Promise<Stack>]> = [["floor", () => floorStack(repos)]];
-    if (cloudSizes.includes(repos)) order.push(["cloud", () => stack(repos)]);
-    if (dcSizes.includes(repos)) order.push(["dc", () => stack(repos, {}, true)]);
+    if (has(cloudSizes)) order.push(["cloud", () => stack(repos)]);
+    if (has(dcSizes)) order.push(["dc", () => stack(repos, {}, true)]);
     for (const [who, start] of order) {
-      console.error(`N = ${repos}: ${LABEL[who]}`);
+      console.error(`N = ${repos}: ${LABEL[who]}${warmUp ? " (warm-up, not reported)" : ""}`);
       const s = await start();
       try {
         here.push({ who, repos, resources, phases: await lifecycle(s, resources, LABEL[who]) });
@@ -557,6 +567,7 @@ async function scale(cloudSizes: number[], dcSizes: number[]): Promise<Run[]> {
         await s.close();
       }
     }
+    if (warmUp) continue;
     printSize(repos, here);
     runs.push(...here);
   }
