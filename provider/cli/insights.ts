@@ -253,7 +253,7 @@ export function insightsOf(
     key: reportKey(r.shard),
     title: titleOf(r.shard),
     passed: !s.conflict && !s.errors && policyCounts(r.findings ?? []).errors === 0,
-    details: `${r.manifest}${r.shard !== undefined ? `, shard ${r.shard},` : ""} planned ${how}: ${summaryLine(s)}${policy ? ` ${policy}` : ""}${
+    details: `${r.manifest}${r.shard !== undefined ? `, shard ${r.shard}` : ""}, planned ${how}: ${summaryLine(s)}${policy ? ` ${policy}` : ""}${
       omitted
         ? ` The ${findings.length} weightiest are annotated, ${omitted} more are not (Bitbucket keeps ${INSIGHTS_LIMITS.annotationsPerReport} per report): the plan's own output lists them.`
         : ""

@@ -133,7 +133,9 @@ without adopt: true), delete. Secrets are never read or shown: write-only values
                     seats get 1,000 + 10 x (seats - 100), at most 10,000); Data Center, requests a
                     second after a burst of 60 (default 5, the rate limiting an admin may enable)
   --only SHARD      plan one shard, as its stack's \`pulumi up\` with stack config only=SHARD does:
-                    workspace=W (Cloud), project=P (Data Center), or account; --state is that stack's
+                    workspace=W (Cloud), project=P (Data Center), or account; --state is that stack's.
+                    The shard has its own --comment and --report (bitbucket-iac-plan-workspace-W):
+                    one pull request carries each shard's plan, and a rerun replaces its own only
   -h, --help        show this help
 
 exit status: 0 no changes, 2 changes, 3 conflicts, resources that could not be planned or policy
