@@ -102,13 +102,20 @@ export interface Posted {
   note?: string;
 }
 
-/** Posts `markdown` (which starts with the marker) on the pull request, or edits our earlier comment. */
-export async function upsertComment(pr: PullRequestRef, markdown: string): Promise<Posted> {
+/**
+ * Posts `markdown` (which starts with `marker`) on the pull request, or edits our earlier comment
+ * carrying that marker: each shard's plan has its own (report.ts commentMarker).
+ */
+export async function upsertComment(
+  pr: PullRequestRef,
+  markdown: string,
+  marker: string = COMMENT_MARKER,
+): Promise<Posted> {
   const what = `the plan comment on pull request #${pr.id} of ${pr.workspace}/${pr.repository}`;
   try {
     return pr.flavor === "datacenter"
-      ? await upsertDataCenter(pr, markdown)
-      : await upsertCloud(pr, markdown);
+      ? await upsertDataCenter(pr, markdown, marker)
+      : await upsertCloud(pr, markdown, marker);
   } catch (e) {
     (e as Error).message = `post ${what}: ${(e as Error).message}`;
     throw e;
@@ -147,13 +154,12 @@ interface ApiComment {
   user?: ApiAccount;
 }
 
-async function upsertCloud(pr: PullRequestRef, markdown: string): Promise<Posted> {
+async function upsertCloud(pr: PullRequestRef, markdown: string, marker: string): Promise<Posted> {
   const path = `/repositories/${seg(pr.workspace)}/${seg(pr.repository)}/pullrequests/${pr.id}/comments`;
   const me = await ownAccount();
   const comments = me ? await listAll<ApiComment>(path) : [];
   const ours = comments.find(
-    (c) =>
-      !c.deleted && c.content?.raw?.includes(COMMENT_MARKER) && me !== undefined && sameAccount(c.user, me),
+    (c) => !c.deleted && c.content?.raw?.includes(marker) && me !== undefined && sameAccount(c.user, me),
   );
   const body = { content: { raw: markdown } };
   if (ours && (await edited(() => request("PUT", `${path}/${ours.id}`, { body }))))
@@ -208,7 +214,7 @@ interface DcActivity {
   comment?: DcComment;
 }
 
-async function upsertDataCenter(pr: PullRequestRef, markdown: string): Promise<Posted> {
+async function upsertDataCenter(pr: PullRequestRef, markdown: string, marker: string): Promise<Posted> {
   const base = dcPullRequestPath({ project: pr.workspace, repository: pr.repository }, pr.id);
   const me = await dataCenterUser(base);
   const activities = me === undefined ? [] : await listAll<DcActivity>(`${base}/activities`);
@@ -218,7 +224,7 @@ async function upsertDataCenter(pr: PullRequestRef, markdown: string): Promise<P
     .map((a) => a.comment)
     .filter(
       (c): c is DcComment =>
-        c !== undefined && !!c.text?.includes(COMMENT_MARKER) && me !== undefined && isUser(c.author, me),
+        c !== undefined && !!c.text?.includes(marker) && me !== undefined && isUser(c.author, me),
     )
     .at(-1);
   if (ours && (await edited(() => editDataCenter(`${base}/comments/${ours.id}`, ours.version, markdown))))

@@ -38,11 +38,23 @@ import type { Finding as PolicyFinding } from "../manifest/policy";
 import { policyCounts, policyLine } from "./findings";
 import type { Declared } from "./declared";
 import { isChange, type Planned } from "./plan";
-import { fieldText, summarize, summaryLine, type PlanReport, type Summary } from "./report";
+import { fieldText, shardId, summarize, summaryLine, type PlanReport, type Summary } from "./report";
 
 /** The report's id (Cloud) and key (Data Center): the same on every run, so a rerun replaces it. */
 export const REPORT_KEY = "bitbucket-iac-plan";
 const TITLE = "bitbucket-iac plan";
+
+/**
+ * The report key of a plan: REPORT_KEY for the whole manifest (a rerun replaces the report
+ * published before shards existed), `bitbucket-iac-plan-workspace-acme` for a shard, so the
+ * shards of one commit publish one report each and a shard's rerun replaces its own. Neither
+ * flavor's spec restricts a key; ours keep to `a-z 0-9 . _ -` and 59 characters (report.ts shardId).
+ */
+export const reportKey = (shard?: string): string =>
+  shard === undefined ? REPORT_KEY : `${REPORT_KEY}-${shardId(shard)}`;
+
+/** The report's title: the shard's name beside the tool's. */
+const titleOf = (shard?: string): string => (shard === undefined ? TITLE : `${TITLE} (shard ${shard})`);
 const REPORTER = "bitbucket-iac";
 
 /** Bitbucket's limits on a report, and where each is written. */
@@ -178,6 +190,10 @@ export interface Finding {
 
 /** The plan as a report. */
 export interface Insights {
+  /** The report's key (reportKey): one per shard. */
+  key: string;
+  /** The report's title, naming the shard. */
+  title: string;
   /** No conflict and no error: `pulumi up` would not stop. */
   passed: boolean;
   /** One line: the manifest and the plan's summary line. */
@@ -234,8 +250,10 @@ export function insightsOf(
   const how = r.state ? "with the stack's state" : "as for a new stack (no --state)";
   const policy = policyLine(r.findings ?? []);
   return {
+    key: reportKey(r.shard),
+    title: titleOf(r.shard),
     passed: !s.conflict && !s.errors && policyCounts(r.findings ?? []).errors === 0,
-    details: `${r.manifest}, planned ${how}: ${summaryLine(s)}${policy ? ` ${policy}` : ""}${
+    details: `${r.manifest}${r.shard !== undefined ? `, shard ${r.shard}` : ""}, planned ${how}: ${summaryLine(s)}${policy ? ` ${policy}` : ""}${
       omitted
         ? ` The ${findings.length} weightiest are annotated, ${omitted} more are not (Bitbucket keeps ${INSIGHTS_LIMITS.annotationsPerReport} per report): the plan's own output lists them.`
         : ""
@@ -320,7 +338,7 @@ export function inert(s: string, max: number): string {
 const data = (ins: Insights) => ins.totals.map(([title, value]) => ({ title, type: "NUMBER", value }));
 
 const cloudReport = (ins: Insights) => ({
-  title: TITLE,
+  title: inert(ins.title, INSIGHTS_LIMITS.title),
   details: inert(ins.details, INSIGHTS_LIMITS.details),
   report_type: "TEST",
   reporter: REPORTER,
@@ -340,7 +358,7 @@ const cloudAnnotation = (f: Finding) => ({
 });
 
 const dcReport = (ins: Insights) => ({
-  title: TITLE,
+  title: inert(ins.title, INSIGHTS_LIMITS.title),
   details: inert(ins.details, INSIGHTS_LIMITS.details),
   reporter: REPORTER,
   result: ins.passed ? "PASS" : "FAIL",
@@ -394,11 +412,11 @@ export async function publishReport(t: ReportTarget, ins: Insights): Promise<Pub
   } catch (e) {
     throw explained(e, t);
   }
-  return { key: REPORT_KEY, passed: ins.passed, annotations: ins.findings.length, omitted: ins.omitted };
+  return { key: ins.key, passed: ins.passed, annotations: ins.findings.length, omitted: ins.omitted };
 }
 
 async function publishCloud(t: ReportTarget, ins: Insights): Promise<void> {
-  const report = reportPath(t.owner, t.repository, t.commit, REPORT_KEY);
+  const report = reportPath(t.owner, t.repository, t.commit, ins.key);
   if ((await getOrUndefined(report)) !== undefined) await deleteIfExists(report);
   await request("PUT", report, { body: cloudReport(ins) });
   // Created or updated by external id: repeating a lost request is harmless.
@@ -407,7 +425,7 @@ async function publishCloud(t: ReportTarget, ins: Insights): Promise<void> {
 }
 
 async function publishDataCenter(t: ReportTarget, ins: Insights): Promise<void> {
-  const report = dcReportPath(t.owner, t.repository, t.commit, REPORT_KEY);
+  const report = dcReportPath(t.owner, t.repository, t.commit, ins.key);
   await request("PUT", report, { body: dcReport(ins) });
   await request("DELETE", `${report}/annotations`);
   for (const part of chunks(ins.findings.map(dcAnnotation), INSIGHTS_LIMITS.annotationsPerRequest.datacenter))

@@ -22,7 +22,7 @@ import { clearCache } from "../api/cache";
 import { requestStats, setReadOnly } from "../api/client";
 import { expand } from "../manifest/expand";
 import { isManifestError, loadManifest, manifestError, shownProblems, type Manifest } from "../manifest/load";
-import { checkedPartition, isOnlyError, selectShard } from "../manifest/shard";
+import { checkedPartition, isOnlyError, shardSelected } from "../manifest/shard";
 import { KINDS } from "../kinds";
 import { pullRequestFromEnv, upsertComment, type PullRequestRef } from "./comment";
 import { declaredBy, type Declared } from "./declared";
@@ -38,7 +38,15 @@ import { planAll, readState, repositoriesOf, type PlanStats } from "./plan";
 import { billLines, billOf } from "./bill";
 import { pagesOf } from "../api/paginate";
 import { progress } from "./progress";
-import { COMMENT_LIMIT, FORMATS, render, summarize, type Format, type PlanReport } from "./report";
+import {
+  COMMENT_LIMIT,
+  commentMarker,
+  FORMATS,
+  render,
+  summarize,
+  type Format,
+  type PlanReport,
+} from "./report";
 
 const HELP = `bitbucket-iac: Bitbucket integration setup as code (webhooks, keys, variables, OAuth consumers).
 
@@ -125,7 +133,9 @@ without adopt: true), delete. Secrets are never read or shown: write-only values
                     seats get 1,000 + 10 x (seats - 100), at most 10,000); Data Center, requests a
                     second after a burst of 60 (default 5, the rate limiting an admin may enable)
   --only SHARD      plan one shard, as its stack's \`pulumi up\` with stack config only=SHARD does:
-                    workspace=W (Cloud), project=P (Data Center), or account; --state is that stack's
+                    workspace=W (Cloud), project=P (Data Center), or account; --state is that stack's.
+                    The shard has its own --comment and --report (bitbucket-iac-plan-workspace-W):
+                    one pull request carries each shard's plan, and a rerun replaces its own only
   -h, --help        show this help
 
 exit status: 0 no changes, 2 changes, 3 conflicts, resources that could not be planned or policy
@@ -291,7 +301,7 @@ async function validate(args: string[], out: Out, err: Out, cwd: string): Promis
     err(`${file}: ${shards.length} shard${shards.length === 1 ? "" : "s"}, every entry in exactly one`);
     return 0;
   }
-  const m = shardOf(whole, values.only);
+  const m = shardOf(whole, values.only).manifest;
   const specs = expand(m, () => undefined); // offline: selectors other than lists are not resolved
   // The policy judges what every entry declares; offline, a selector stands for one repository.
   const findings = policyFindings(m, await declaredOffline(m), shared);
@@ -311,11 +321,15 @@ async function validate(args: string[], out: Out, err: Out, cwd: string): Promis
   return 0;
 }
 
-/** The shard `--only` names (the whole manifest without it); a usage error for a wrong one. */
-function shardOf(m: Manifest, only: string | undefined): Manifest {
-  if (only === undefined) return m;
+/**
+ * The shard `--only` names and its name as the partition spells it (the whole manifest and no
+ * name without it); a usage error for a wrong one.
+ */
+function shardOf(m: Manifest, only: string | undefined): { manifest: Manifest; shard?: string } {
+  if (only === undefined) return { manifest: m };
   try {
-    return selectShard(m, only);
+    const { manifest, name } = shardSelected(m, only);
+    return { manifest, shard: name };
   } catch (e) {
     if (isOnlyError(e)) throw usage(`--only ${only}: ${e.why}`);
     throw e;
@@ -357,7 +371,7 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
   const file = positionals[0] ?? "bitbucket.yaml";
   if (values.out !== undefined) checkOut(values.out, cwd, { manifest: file, "--state file": values.state });
   const shared = policyOption(values.policy, cwd);
-  const m = shardOf(load(file, cwd, "plan"), values.only);
+  const { manifest: m, shard } = shardOf(load(file, cwd, "plan"), values.only);
   const state =
     values.state !== undefined ? readState(path.resolve(cwd, values.state), values.state) : undefined;
   const settings = loadSettings();
@@ -380,6 +394,7 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
   });
   const report = {
     manifest: file,
+    ...(shard !== undefined && { shard }),
     apiUrl: redactUrl(settings.apiUrl), // a credential in it must not reach a comment or a file
     ...(values.state !== undefined && { state: values.state }),
     planned,
@@ -421,9 +436,10 @@ async function deliver(
     const c = await upsertComment(
       pr,
       render(report, "markdown", { limit: COMMENT_LIMIT[pr.flavor], fullPlan: to.out }),
+      commentMarker(report.shard),
     );
     err(
-      `bitbucket-iac plan: ${c.how} comment ${c.id} on pull request #${pr.id} of ${pr.workspace}/${pr.repository}`,
+      `bitbucket-iac plan: ${c.how} comment ${c.id}${report.shard !== undefined ? ` (shard ${report.shard})` : ""} on pull request #${pr.id} of ${pr.workspace}/${pr.repository}`,
     );
     if (c.note) err(`bitbucket-iac plan: ${c.note}`);
   }

@@ -2,6 +2,7 @@
 // comment, JSON for tools. Sorted by action then resource name, so a plan diffs cleanly between
 // runs; unchanged resources are counted, not listed (JSON lists every one).
 
+import { createHash } from "crypto";
 import { verified } from "../kinds";
 import { shown } from "../resources/ownership";
 import { byText, escapeUnprintable } from "../text";
@@ -13,11 +14,41 @@ import { STOPS, windowSaid, type Bill } from "./bill";
 export type Format = "text" | "markdown" | "json";
 export const FORMATS: readonly Format[] = ["text", "markdown", "json"];
 
-/** The marker that finds the plan's pull request comment again. */
+/** The marker that finds the plan's pull request comment again (a plan of the whole manifest). */
 export const COMMENT_MARKER = "<!-- bitbucket-iac plan -->";
+
+/** The longest shard id in a marker or report key; a longer one is cut and ends in a hash. */
+const SHARD_ID_MAX = 40;
+
+/**
+ * A shard's name (`workspace=acme`, `project=PROJ`, `account`) as it goes into a comment marker
+ * and a Code Insights report key: lower case (workspace slugs and project keys ignore case), `=`
+ * as `-`, only `a-z 0-9 . _ -`, at most SHARD_ID_MAX characters. Any other character, or a longer
+ * name, is replaced or cut and the id ends in a hash of the whole name: `workspace-acme`. Shard
+ * names as Bitbucket spells them (slugs, project keys) keep every character, so no two share an id.
+ */
+export function shardId(shard: string): string {
+  const name = shard.trim().toLowerCase();
+  const id = name.replace("=", "-");
+  if (/^[a-z0-9._-]+$/.test(id) && id.length <= SHARD_ID_MAX) return id;
+  const hash = createHash("sha256").update(name).digest("hex").slice(0, 10);
+  const kept = id.replace(/[^a-z0-9._-]/g, "_").slice(0, SHARD_ID_MAX - hash.length - 1);
+  return `${kept}-${hash}`;
+}
+
+/**
+ * The marker of a plan's comment: COMMENT_MARKER for the whole manifest (so comments posted before
+ * shards existed are found again), `<!-- bitbucket-iac plan workspace-acme -->` for a shard. No
+ * marker contains another, so each shard's run edits its own comment and no other.
+ */
+export function commentMarker(shard?: string): string {
+  return shard === undefined ? COMMENT_MARKER : `<!-- bitbucket-iac plan ${shardId(shard)} -->`;
+}
 
 export interface PlanReport {
   manifest: string;
+  /** The shard planned (`plan --only`), as the manifest spells it: `workspace=acme`; none for the whole manifest. */
+  shard?: string;
   apiUrl: string;
   /** The state file given with --state, if any. */
   state?: string;
@@ -146,7 +177,8 @@ function text(r: PlanReport): string {
 }
 
 function header(r: PlanReport): string {
-  return `bitbucket-iac plan: ${r.manifest} against ${r.apiUrl} (${r.state ? `stack state from ${r.state}` : "no --state: planned as for a new stack"})`;
+  const shard = r.shard !== undefined ? `, shard ${escapeUnprintable(r.shard)},` : "";
+  return `bitbucket-iac plan: ${r.manifest}${shard} against ${r.apiUrl} (${r.state ? `stack state from ${r.state}` : "no --state: planned as for a new stack"})`;
 }
 
 /** The most characters of one value a comment shows; longer ones are cut with a mark. */
@@ -200,8 +232,8 @@ function markdown(r: PlanReport, cut?: MarkdownLimit): string {
   const findings = r.findings ?? [];
   const policy = policyCounts(findings);
   const head = [
-    COMMENT_MARKER,
-    `### bitbucket-iac plan: ${s.changes === 0 && !s.errors ? "no changes" : `${s.changes} change${s.changes === 1 ? "" : "s"}`}${s.errors ? `, ${s.errors} error${s.errors === 1 ? "" : "s"}` : ""}${policy.errors ? `, ${policy.errors} policy error${policy.errors === 1 ? "" : "s"}` : ""}`,
+    commentMarker(r.shard),
+    `### bitbucket-iac plan${r.shard !== undefined ? ` (shard ${code(r.shard)})` : ""}: ${s.changes === 0 && !s.errors ? "no changes" : `${s.changes} change${s.changes === 1 ? "" : "s"}`}${s.errors ? `, ${s.errors} error${s.errors === 1 ? "" : "s"}` : ""}${policy.errors ? `, ${policy.errors} policy error${policy.errors === 1 ? "" : "s"}` : ""}`,
     "",
     `${code(r.manifest)} against ${code(r.apiUrl)}, ${r.state ? "with the stack's state" : "planned as for a new stack (no `--state`)"}.`,
     "",
@@ -365,6 +397,7 @@ function json(r: PlanReport): string {
     {
       formatVersion: FORMAT_VERSION,
       manifest: r.manifest,
+      ...(r.shard !== undefined && { shard: r.shard }),
       apiUrl: r.apiUrl,
       state: r.state ?? null,
       summary: summarize(r.planned),

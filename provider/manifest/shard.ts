@@ -195,6 +195,11 @@ export function checkedPartition(m: Manifest): Partition {
  * a ManifestError when an entry would land in no shard or in two.
  */
 export function selectShard(m: Manifest, only: string): Manifest {
+  return shardSelected(m, only).manifest;
+}
+
+/** selectShard's manifest, and the shard's name as the partition spells it (`workspace=acme`). */
+export function shardSelected(m: Manifest, only: string): { manifest: Manifest; name: string } {
   const p = checkedPartition(m);
   const shard = shardNamed(m, only, p.shards);
   const selected = { ...m };
@@ -202,5 +207,5 @@ export function selectShard(m: Manifest, only: string): Manifest {
     const mine = (m[kind.key] as Entry[]).filter((e) => p.of.get(entryKey(kind.key, e.index)) === shard.name);
     (selected as Record<string, unknown>)[kind.key] = mine;
   }
-  return selected;
+  return { manifest: selected, name: shard.name };
 }

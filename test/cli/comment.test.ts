@@ -6,6 +6,8 @@ import { startEmulator, type Emulator } from "../emulator/server";
 import { CLOUD_SPEC, Contract, requireSpec } from "../contract/openapi";
 import { ALL_SCOPES } from "../emulator/store";
 import { TOKEN } from "../harness/fixture";
+import { REPORT_KEY, reportKey } from "../../provider/cli/insights";
+import { COMMENT_MARKER, commentMarker } from "../../provider/cli/report";
 import { byHand, run, useEmulator, workdir } from "./run";
 
 const MANIFEST = `version: 1
@@ -198,6 +200,26 @@ describe("examples/shards/bitbucket-pipelines.yml: one stack per shard, in paral
       steps.map((s) => s.artifacts),
       only.map((o) => [`plan-${o!.replace(/^workspace=/, "")}.md`]),
       "each shard's whole plan is kept under its own name",
+    );
+  });
+
+  it("posts each shard's plan as its own comment and Code Insights report, and keeps each plan as an artifact", async () => {
+    const steps = parallel(doc.pipelines["pull-requests"]["**"]!);
+    const names = await shards();
+    for (const s of steps) {
+      const line = s.script.find((l) => l.includes("bitbucket-iac plan"))!;
+      assert.match(line, / --only \S+ --comment --report --out (\S+) .*\|\| \[ \$\? -eq 2 \]$/);
+      const out = / --out (\S+) /.exec(line)![1]!;
+      assert.deepEqual(s.artifacts, [out], "the whole plan is still the step's artifact");
+    }
+    const markers = names.map((n) => commentMarker(n));
+    const keys = names.map((n) => reportKey(n));
+    assert.equal(new Set([...markers, COMMENT_MARKER]).size, names.length + 1, "a comment per shard");
+    assert.equal(new Set([...keys, REPORT_KEY]).size, names.length + 1, "a report per shard");
+    const header = fs.readFileSync(path.join(dir, "bitbucket-pipelines.yml"), "utf8");
+    assert.ok(
+      header.includes(reportKey("workspace=acme")),
+      "the report key the header names is the one published",
     );
   });
 

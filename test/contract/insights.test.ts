@@ -33,6 +33,8 @@ webhooks:
 
 /** A report of `n` findings, for exchanges past one request's worth of annotations. */
 const many = (n: number): Insights => ({
+  key: "bitbucket-iac-plan",
+  title: "bitbucket-iac plan",
   passed: false,
   details: "many",
   totals: [["Creates", n]],
