@@ -589,7 +589,12 @@ export async function deletions(
   const dropped = state.filter((r) => !names.has(`${r.type}::${r.name}`) && !carried.has(r));
   return Promise.all(
     dropped.map(async (r): Promise<Planned> => {
-      const base = { action: "delete" as const, type: r.type, name: r.name, what: `${r.type} ${r.id ?? r.name}` };
+      const base = {
+        action: "delete" as const,
+        type: r.type,
+        name: r.name,
+        what: `${r.type} ${r.id ?? r.name}`,
+      };
       if (r.retainOnDelete)
         return {
           ...base,
