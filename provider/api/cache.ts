@@ -11,8 +11,8 @@
 //   adds its answer (or replaces the item with the answer's id: Data Center makes an access token
 //   with a PUT to the collection), a PUT or POST to an item, or below it, whose answer is that item
 //   (the same id) replaces it (a Data Center token's update is a POST to it, an access key's
-//   permission a PUT below it), a DELETE of an item removes it (so several creates and updates in
-//   one collection share one listing however they interleave);
+//   permission a PUT below it), a DELETE of an item (or one answered 404) removes it (so several
+//   creates, updates and deletes in one collection share one listing however they interleave);
 // - any other write outcome (refused, lost: it may have happened), or a write while the listing
 //   is still under way, drops it, so the next read lists again;
 // - a failed listing is not kept; a kept one expires after TTL_MS, so a run that waits on the rate
@@ -210,12 +210,15 @@ export function forgetWritten(apiUrl: string, path: string): void {
 
 /**
  * Bitbucket's id of a listed object: `uuid` (Cloud hooks, variables, SSH keys...), `id` (deploy
- * keys, Data Center hooks and user keys) or `key.id` (Data Center access keys).
+ * keys, Data Center hooks and user keys) or `key.id` (Data Center access keys); as `itemId` has it.
  */
 const idOf = (o: unknown) => {
   const r = o as { uuid?: unknown; id?: unknown; key?: { id?: unknown } } | null;
-  return String(r?.uuid ?? r?.id ?? (typeof r?.key === "object" ? r.key?.id : undefined) ?? "").toLowerCase();
+  return itemId(String(r?.uuid ?? r?.id ?? (typeof r?.key === "object" ? r.key?.id : undefined) ?? ""));
 };
+
+/** An id as paths and listings both name it: case-folded, without a uuid's braces (Cloud takes a path's either way). */
+const itemId = (id: string) => id.toLowerCase().replace(/^\{(.*)\}$/, "$1");
 
 /**
  * Brings the kept listings a successful write changed up to date with its answer:
@@ -223,9 +226,11 @@ const idOf = (o: unknown) => {
  *   with its id (a PUT answered without an id is not known to be one item: dropped);
  * - a PUT or POST to an item, or to a path below it, answered with that item (the same id)
  *   replaces it: the answer is the item as it now is;
- * - a DELETE of an item removes it.
- * What cannot be patched that way (a listing still under way, an item not in it, an answer that is
- * not the item, a DELETE below an item) is dropped.
+ * - a DELETE of an item (or one answered 404: client.ts) removes it, if the listing has it.
+ * What cannot be patched that way (a listing still under way, a write to an item not in it, an
+ * answer that is not the item, a DELETE below an item) is dropped. Ids compare as `itemId` has them;
+ * a DELETE names its item by the id its listing has (ours do: hooks, keys, variables and tokens by
+ * uuid or id; nothing here deletes a repository, which a path names by slug).
  */
 export function patchWritten(apiUrl: string, method: string, path: string, answer: unknown): void {
   const map = entries();
@@ -237,15 +242,14 @@ export function patchWritten(apiUrl: string, method: string, path: string, answe
     const items = entry?.items;
     const has = (id: string) => id !== "" && items !== undefined && items.some((i) => idOf(i) === id);
     const replaced = (id: string) => items?.map((i) => (idOf(i) === id ? written : i));
-    const item = t.item?.toLowerCase() ?? "";
+    const item = itemId(t.item ?? "");
     let next: readonly unknown[] | undefined;
     if (t.exact && writes && written !== undefined && items !== undefined) {
       if (has(answerId)) next = replaced(answerId);
       else if (answerId !== "" || method === "POST") next = [...items, written];
-    } else if (!t.exact && has(item)) {
-      if (method === "DELETE" && !t.below) next = items?.filter((i) => idOf(i) !== item);
-      else if (writes && answerId === item) next = replaced(item);
-    }
+    } else if (!t.exact && item !== "" && method === "DELETE" && !t.below && items !== undefined) {
+      next = items.filter((i) => idOf(i) !== item); // gone; a listing without it already says so
+    } else if (!t.exact && has(item) && writes && answerId === item) next = replaced(item);
     if (entry && next) Object.assign(entry, { items: next, value: Promise.resolve(next) });
     else map.delete(t.key);
   }
