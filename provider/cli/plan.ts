@@ -358,7 +358,7 @@ async function planNew(c: Checked, managed: boolean): Promise<Planned> {
         ...base,
         action: "conflict",
         what: l.what,
-        ...sending([], reads), // up stops at it: what it read before
+        ...sending(pattern.lookup ?? [], reads), // up stops at it: what it read before
         note: `it is the object ${keeper} manages, which this stack holds and keeps: two resources would manage one object, and pulumi up stops (declared by two resources); keep one entry for it`,
       };
     }
@@ -392,7 +392,7 @@ async function planNew(c: Checked, managed: boolean): Promise<Planned> {
       action: "conflict",
       what: l.what,
       changes: diffs,
-      ...sending([], reads),
+      ...sending(pattern.lookup ?? [], reads),
       note: "it exists and differs (or holds a write-only value): pulumi up stops here with no write; set adopt: true to take it over, or declare it as it is",
     };
   } catch (e) {
@@ -477,7 +477,7 @@ async function planReplace(
       ...base,
       action: "conflict",
       what,
-      ...sending([], reads), // up stops at it, with no write
+      ...sending(pattern.lookup ?? [], reads), // up stops at it, with no write
       changes: [...changes, ...differs.map((x) => fromDifference(x, c.secrets))],
       note: `replacing it, pulumi up finds ${l.what} already in Bitbucket, differing: it stops there with no write to it (set adopt: true to take it over)`,
     };

@@ -18,47 +18,13 @@ import { Engine } from "../harness/deploy";
 import { dcFixture, DEFAULT_SEED, fixture, TOKEN, type Fixture } from "../harness/fixture";
 import { ed25519 } from "../keys";
 import axios from "axios";
+import { assertBilled } from "./billed";
 import { run, useEmulator, workdir } from "./run";
 
 const PAIR = ed25519();
 const DEPLOY = ed25519("deploy@example.test");
 const HOST = ed25519();
 const CONFIG = { pairKey: PAIR.privatePem };
-
-/** What the emulator saw, as the bill counts it: by method, the total, and the paths listed (GET). */
-function sent(log: string[], apiPrefix: string) {
-  const byMethod: Record<string, number> = {};
-  for (const l of log) {
-    const method = l.split(" ")[0]!;
-    byMethod[method] = (byMethod[method] ?? 0) + 1;
-  }
-  const gets = log
-    .filter((l) => l.startsWith("GET "))
-    .map((l) => l.slice(4).replace(/\?.*$/, "").slice(apiPrefix.length).toLowerCase());
-  return { byMethod, total: log.length, gets };
-}
-
-/** Asserts the bill is what up sent; returns the bill. */
-function assertBilled(bill: Bill, log: string[], apiPrefix: string, what: string): void {
-  const s = sent(log, apiPrefix);
-  const said = `${what}: the bill ${JSON.stringify(bill.byMethod)} against what up sent:\n  ${log.join("\n  ")}`;
-  assert.deepEqual(s.byMethod, bill.byMethod, said);
-  assert.equal(s.total, bill.total, said);
-  // Every collection the lookups share is listed once (at its pages), the program's repositories
-  // too; the other GETs are steps' own (a key pair's lookup).
-  const count = (p: string) => s.gets.filter((g) => g === p.toLowerCase()).length;
-  for (const x of bill.shared) assert.equal(count(x.path), x.pages, `${said}\n(${x.path}: listed once)`);
-  for (const p of bill.program.paths) assert.ok(count(p) >= 1, `${said}\n(${p}: the program's listing)`);
-  const reads = new Set(
-    [...bill.shared.map((x) => x.path), ...bill.program.paths].map((p) => p.toLowerCase()),
-  );
-  const own = s.gets.filter((g) => !reads.has(g)).length;
-  assert.equal(
-    own,
-    (bill.byMethod.GET ?? 0) - bill.sharedRequests - bill.program.requests,
-    `${said}\n(steps' own GETs)`,
-  );
-}
 
 describe("issue 23.3: plan's request bill is what pulumi up sends", function () {
   this.timeout(60_000);
@@ -96,7 +62,10 @@ describe("issue 23.3: plan's request bill is what pulumi up sends", function () 
     }
     const p = await run(args, dir);
     assert.ok([0, 2].includes(p.code), `plan exited ${p.code}: ${p.err}\n${p.out}`);
-    const plan = JSON.parse(p.out) as { bill: Bill; resources: Array<{ action: string; name: string }> };
+    const plan = JSON.parse(p.out) as {
+      bill: Bill;
+      resources: Array<{ action: string; name: string; type: string }>;
+    };
     assert.match(p.err, /pulumi up will send \d+ requests/);
     f.emulator.resetLog();
     const result = await engine.up(async () =>
