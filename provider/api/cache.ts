@@ -7,9 +7,12 @@
 // several objects of one kind per repository: one listing instead of one GET per object keeps a
 // large run inside Bitbucket's hourly request limit. The rules:
 // - one listing in flight per collection; callers arriving meanwhile share it;
-// - our own write that succeeded patches the kept listing: a POST's answer is appended, a PUT's
-//   answer replaces the item it names, a DELETE removes it (so several creates in one repository
-//   share one listing however they interleave);
+// - our own write that succeeded patches the kept listing: a POST or PUT to the collection itself
+//   adds its answer (or replaces the item with the answer's id: Data Center makes an access token
+//   with a PUT to the collection), a PUT or POST to an item, or below it, whose answer is that item
+//   (the same id) replaces it (a Data Center token's update is a POST to it, an access key's
+//   permission a PUT below it), a DELETE of an item (or one answered 404) removes it (so several
+//   creates, updates and deletes in one collection share one listing however they interleave);
 // - any other write outcome (refused, lost: it may have happened), or a write while the listing
 //   is still under way, drops it, so the next read lists again;
 // - a failed listing is not kept; a kept one expires after TTL_MS, so a run that waits on the rate
@@ -169,8 +172,14 @@ function remember<T>(
   return entry.value as Promise<T>;
 }
 
-/** Every kept listing on `apiUrl` a write to `path` touches, and how: the collection itself, an item of it, or more. */
-function touched(apiUrl: string, path: string): Array<{ key: string; item?: string; exact: boolean }> {
+/**
+ * Every kept listing on `apiUrl` a write to `path` touches, and how: the collection itself (exact),
+ * an item of it (`item`: its id, the path's next segment; `below`: the path goes on past it), or more.
+ */
+function touched(
+  apiUrl: string,
+  path: string,
+): Array<{ key: string; item?: string; below?: boolean; exact: boolean }> {
   const kept = entries();
   const named = normalize(path);
   const written = pathOf(named);
@@ -184,7 +193,8 @@ function touched(apiUrl: string, path: string): Array<{ key: string; item?: stri
     const rest = written.slice(collection.length + 1);
     for (const key of kept.atPath(apiUrl, collection)) {
       if (kept.get(key)!.single) continue;
-      out.push({ key, exact: false, ...(!rest.includes("/") && { item: decodeURIComponent(rest) }) });
+      const [item = "", ...more] = rest.split("/");
+      out.push({ key, exact: false, item: decodeURIComponent(item), below: more.length > 0 });
     }
   }
   // What lies below the path written (a repository's listings, when the repository goes).
@@ -200,32 +210,46 @@ export function forgetWritten(apiUrl: string, path: string): void {
 
 /**
  * Bitbucket's id of a listed object: `uuid` (Cloud hooks, variables, SSH keys...), `id` (deploy
- * keys, Data Center hooks and user keys) or `key.id` (Data Center access keys).
+ * keys, Data Center hooks and user keys) or `key.id` (Data Center access keys); as `itemId` has it.
  */
 const idOf = (o: unknown) => {
   const r = o as { uuid?: unknown; id?: unknown; key?: { id?: unknown } } | null;
-  return String(r?.uuid ?? r?.id ?? (typeof r?.key === "object" ? r.key?.id : undefined) ?? "").toLowerCase();
+  return itemId(String(r?.uuid ?? r?.id ?? (typeof r?.key === "object" ? r.key?.id : undefined) ?? ""));
 };
 
+/** An id as paths and listings both name it: case-folded, without a uuid's braces (Cloud takes a path's either way). */
+const itemId = (id: string) => id.toLowerCase().replace(/^\{(.*)\}$/, "$1");
+
 /**
- * Brings the kept listings a successful write changed up to date with its answer: a POST to a
- * collection adds the object, a PUT replaces the item its path names, a DELETE removes it. What
- * cannot be patched that way (a listing still under way, an item not in it) is dropped.
+ * Brings the kept listings a successful write changed up to date with its answer:
+ * - a POST or PUT to the collection itself answered with an object adds it, or replaces the item
+ *   with its id (a PUT answered without an id is not known to be one item: dropped);
+ * - a PUT or POST to an item, or to a path below it, answered with that item (the same id)
+ *   replaces it: the answer is the item as it now is;
+ * - a DELETE of an item (or one answered 404: client.ts) removes it, if the listing has it.
+ * What cannot be patched that way (a listing still under way, a write to an item not in it, an
+ * answer that is not the item, a DELETE below an item) is dropped. Ids compare as `itemId` has them;
+ * a DELETE names its item by the id its listing has (ours do: hooks, keys, variables and tokens by
+ * uuid or id; nothing here deletes a repository, which a path names by slug).
  */
 export function patchWritten(apiUrl: string, method: string, path: string, answer: unknown): void {
   const map = entries();
+  const written = answer !== null && typeof answer === "object" ? answer : undefined;
+  const answerId = written === undefined ? "" : idOf(written);
+  const writes = method === "POST" || method === "PUT";
   for (const t of touched(apiUrl, path)) {
     const entry = map.get(t.key);
     const items = entry?.items;
+    const has = (id: string) => id !== "" && items !== undefined && items.some((i) => idOf(i) === id);
+    const replaced = (id: string) => items?.map((i) => (idOf(i) === id ? written : i));
+    const item = itemId(t.item ?? "");
     let next: readonly unknown[] | undefined;
-    if (items && t.exact && method === "POST" && answer && typeof answer === "object")
-      next = [...items, answer];
-    else if (items && t.item !== undefined && items.some((i) => idOf(i) === t.item!.toLowerCase())) {
-      const id = t.item.toLowerCase();
-      if (method === "DELETE") next = items.filter((i) => idOf(i) !== id);
-      else if (method === "PUT" && answer && typeof answer === "object" && idOf(answer) === id)
-        next = items.map((i) => (idOf(i) === id ? answer : i));
-    }
+    if (t.exact && writes && written !== undefined && items !== undefined) {
+      if (has(answerId)) next = replaced(answerId);
+      else if (answerId !== "" || method === "POST") next = [...items, written];
+    } else if (!t.exact && item !== "" && method === "DELETE" && !t.below && items !== undefined) {
+      next = items.filter((i) => idOf(i) !== item); // gone; a listing without it already says so
+    } else if (!t.exact && has(item) && writes && answerId === item) next = replaced(item);
     if (entry && next) Object.assign(entry, { items: next, value: Promise.resolve(next) });
     else map.delete(t.key);
   }

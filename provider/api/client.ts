@@ -27,6 +27,11 @@ export interface RequestOptions {
   body?: unknown;
   /** Whether a retry after a 5xx or lost answer is harmless; default by method (retry.ts). */
   idempotent?: boolean;
+  /**
+   * The answer as its collection's listing has it, for the read cache's patch (cache.ts): a Data
+   * Center token create's answer less its raw `token`, which is in no listing. Default: as it is.
+   */
+  listed?: (answer: unknown) => unknown;
 }
 
 export interface Response<T> {
@@ -403,10 +408,13 @@ export async function request<T = unknown>(
       }),
     });
   } catch (e) {
-    if (write) forgetWritten(s.apiUrl, shown); // refused or lost: it may have happened
+    // A DELETE answered 404: the object is not there, as after our own DELETE.
+    if (write && method === "DELETE" && isApiError(e) && e.status === 404)
+      patchWritten(s.apiUrl, method, shown, undefined);
+    else if (write) forgetWritten(s.apiUrl, shown); // refused or lost: it may have happened
     throw e;
   }
-  if (write) patchWritten(s.apiUrl, method, shown, res.data);
+  if (write) patchWritten(s.apiUrl, method, shown, opts.listed ? opts.listed(res.data) : res.data);
   return { status: res.status, data: res.data as T, headers: singleHeaders(res.headers) };
 }
 

@@ -10,9 +10,14 @@
 // - OAuth client credentials: one grant at the token URL in each process that calls the API
 //   (the program when it lists, the provider host when it sends anything).
 //
+// - A delete of a record the manifest dropped sends nothing when a resource of the run adopts or
+//   keeps its object (a renamed entry): plan.ts deletions, as ownership.ts keptByThisRun decides.
+//
 // What it leaves out, said in the README: retries (429, 5xx, lost answers), a listing made again
-// because it expired (cache.ts TTL_MS) or a write in its collection dropped it while a lookup
-// still wanted it, and what a step that stops the run (a conflict) would have sent after it.
+// because it expired (cache.ts TTL_MS) or because a write in its collection dropped it while a
+// lookup still wanted it (a write answered while the listing was still under way, or refused, or
+// lost: every successful write of ours patches the listing, cache.ts patchWritten), and what a
+// step that stops the run (a conflict) would have sent after it.
 //
 // Limits (shared/bitbucket-api.md §1.5, §8.1; DECISIONS.md "The request bill"):
 // - Cloud counts per rolling hour: an access token has its own allowance, an API token or app

@@ -266,6 +266,8 @@ interface Checked {
   unread: Set<string>;
   base: { type: string; name: string; changes: FieldChange[] };
   kept: Kept;
+  /** The objects resources of this run adopt (ownership.ts claims them "adopted"), as `kept` has them. */
+  adopted: Kept;
 }
 
 /**
@@ -276,6 +278,7 @@ export async function planOne(
   d: Declared,
   held?: StateResource | false,
   kept: Kept = new Map(),
+  adopted: Kept = new Map(),
 ): Promise<Planned> {
   const base = { type: d.type, name: d.name, changes: [] as FieldChange[] };
   const planner = PLANNERS.get(d.type);
@@ -303,7 +306,7 @@ export async function planOne(
       error: failures.map((f) => `${f.property}: ${f.reason}`).join("; "),
     };
   }
-  const c: Checked = { d, planner, inputs: checked.inputs, secrets, unread, base, kept };
+  const c: Checked = { d, planner, inputs: checked.inputs, secrets, unread, base, kept, adopted };
   if (held && held.outputs !== undefined && held.id !== undefined)
     return planHeld(c, held.id, held.outputs).catch((e: Error) => ({
       ...base,
@@ -355,7 +358,7 @@ async function planNew(c: Checked, managed: boolean): Promise<Planned> {
         ...base,
         action: "conflict",
         what: l.what,
-        ...sending([], reads), // up stops at it: what it read before
+        ...sending(pattern.lookup ?? [], reads), // up stops at it: what it read before
         note: `it is the object ${keeper} manages, which this stack holds and keeps: two resources would manage one object, and pulumi up stops (declared by two resources); keep one entry for it`,
       };
     }
@@ -374,6 +377,7 @@ async function planNew(c: Checked, managed: boolean): Promise<Planned> {
       return { ...base, action, what: l.what, changes: comparable, ...sending(sends) };
     }
     const adopting = sending(pattern.adopt(fieldsOf(diffs), inputs), reads);
+    if (diffs.length === 0 || inputs.adopt === true) c.adopted.set(l.natural.toLowerCase(), c.d.name);
     if (diffs.length === 0)
       return {
         ...base,
@@ -388,7 +392,7 @@ async function planNew(c: Checked, managed: boolean): Promise<Planned> {
       action: "conflict",
       what: l.what,
       changes: diffs,
-      ...sending([], reads),
+      ...sending(pattern.lookup ?? [], reads),
       note: "it exists and differs (or holds a write-only value): pulumi up stops here with no write; set adopt: true to take it over, or declare it as it is",
     };
   } catch (e) {
@@ -473,12 +477,13 @@ async function planReplace(
       ...base,
       action: "conflict",
       what,
-      ...sending([], reads), // up stops at it, with no write
+      ...sending(pattern.lookup ?? [], reads), // up stops at it, with no write
       changes: [...changes, ...differs.map((x) => fromDifference(x, c.secrets))],
       note: `replacing it, pulumi up finds ${l.what} already in Bitbucket, differing: it stops there with no write to it (set adopt: true to take it over)`,
     };
   }
   // The new object (made, or the one found adopted), then the old one deleted.
+  if (found !== undefined) c.adopted.set(l.natural.toLowerCase(), c.d.name);
   const made =
     found === undefined
       ? pattern.create(inputs)
@@ -567,21 +572,58 @@ function shownValue(field: string, v: unknown): Value {
   return asValue(v);
 }
 
-/** Delete steps for what the stack manages but the manifest no longer declares (nor carries over by an alias). */
-export function deletions(state: StateResource[], declared: Declared[]): Planned[] {
+/**
+ * Delete steps for what the stack manages but the manifest no longer declares (nor carries over by
+ * an alias). `keeps`: the natural keys (lower case) of the objects resources of this run keep or
+ * adopt, by the resource's name. up's delete leaves such an object alone (ownership.ts rule 3,
+ * `keptByThisRun`: a renamed entry adopted the object its old record points at): only the record
+ * goes, and nothing is sent.
+ */
+export async function deletions(
+  state: StateResource[],
+  declared: Declared[],
+  keeps: ReadonlyMap<string, string> = new Map(),
+): Promise<Planned[]> {
   const names = new Set(declared.map((d) => `${d.type}::${d.name}`));
   const carried = new Set(declared.map((d) => heldBy(state, d)).filter((r) => r !== false));
-  return state
-    .filter((r) => !names.has(`${r.type}::${r.name}`) && !carried.has(r))
-    .map((r) => ({
-      action: "delete" as const,
-      type: r.type,
-      name: r.name,
-      what: `${r.type} ${r.id ?? r.name}`,
-      changes: [],
-      ...sending(r.retainOnDelete ? [] : deleteSends(r)),
-      ...(r.retainOnDelete && { note: "retainOnDelete: removed from the stack, left in Bitbucket" }),
-    }));
+  const dropped = state.filter((r) => !names.has(`${r.type}::${r.name}`) && !carried.has(r));
+  return Promise.all(
+    dropped.map(async (r): Promise<Planned> => {
+      const base = {
+        action: "delete" as const,
+        type: r.type,
+        name: r.name,
+        what: `${r.type} ${r.id ?? r.name}`,
+      };
+      if (r.retainOnDelete)
+        return {
+          ...base,
+          changes: [],
+          ...sending([]),
+          note: "retainOnDelete: removed from the stack, left in Bitbucket",
+        };
+      const keeper = keeps.size ? keeps.get((await naturalOf(r)) ?? "") : undefined;
+      if (keeper !== undefined)
+        return {
+          ...base,
+          changes: [],
+          ...sending([]),
+          note: `${keeper} keeps its object in this run (it adopts or holds it): the record goes, the object stays`,
+        };
+      return { ...base, changes: [], ...sending(deleteSends(r)) };
+    }),
+  );
+}
+
+/** The natural key (lower case) of the object a stack's record points at, from its recorded outputs; undefined when unknown. */
+async function naturalOf(r: StateResource): Promise<string | undefined> {
+  const planner = PLANNERS.get(r.type);
+  if (planner === undefined || "verify" in planner || r.outputs === undefined) return undefined;
+  try {
+    return (await planner.lookup(r.outputs as never)).natural.toLowerCase();
+  } catch {
+    return undefined; // outputs it cannot be looked up by (an encrypted key field): billed as a delete
+  }
 }
 
 /** What up's delete of a resource the stack holds sends, by its kind (nothing for a kind unknown here). */
@@ -619,14 +661,15 @@ export async function planAll(
   // What the stack holds first: the objects those resources keep are not another's to adopt.
   const held = declared.map((d) => heldBy(state ?? [], d));
   const kept: Kept = new Map();
+  const adopted = new Map<string, string>();
   const plan = async (d: Declared, i: number) => {
-    const p = await planOne(d, held[i], kept);
+    const p = await planOne(d, held[i], kept, adopted);
     tick();
     return { ...p, place: placeOf(d.inputs) };
   };
   const first = await Promise.all(declared.map((d, i) => (held[i] ? plan(d, i) : undefined)));
   const planned = await Promise.all(declared.map((d, i) => first[i] ?? plan(d, i)));
-  return [...planned, ...(state ? deletions(state, declared) : [])];
+  return [...planned, ...(state ? await deletions(state, declared, new Map([...kept, ...adopted])) : [])];
 }
 
 /** Where a resource is declared: `acme/api` (Data Center `PROJ/api`), `workspace acme`, `project PROJ`, or the account. */

@@ -252,6 +252,11 @@ export interface RequestPattern {
   update(inputs: Record<string, unknown>): Send[];
   /** A delete of the object the stack holds (`outputs`: its state). */
   delete(outputs: Record<string, unknown>): Send[];
+  /**
+   * What its lookup sends of its own, when it reads nothing through the run's cache (a key pair's
+   * GET): part of create and adopt above, and all a conflict sends before up stops. Default none.
+   */
+  lookup?: Send[];
 }
 
 /** A resource plan cannot read back: what it is, and why `pulumi up` verifies it instead. */

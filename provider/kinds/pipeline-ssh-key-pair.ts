@@ -67,6 +67,7 @@ export const pipelineSshKeyPairs = {
       adopt: () => ["GET", "PUT"],
       update: () => ["PUT"],
       delete: () => ["DELETE"],
+      lookup: ["GET"],
     },
   },
   export: {

@@ -339,8 +339,11 @@ const objectKey = (tokenId: string) => `AccessToken:${tokenId}`;
 /** PUT creates; never repeated (a repeat would make a second token). */
 async function createToken(n: Normalized): Promise<ApiToken> {
   try {
-    return (await request<ApiToken>("PUT", dcTokensPath(ownerOf(n)), { body: body(n), idempotent: false }))
-      .data;
+    // The raw token is in this answer only: the run's listing of the tokens gets it without.
+    const listed = (t: unknown) => ({ ...(t as ApiToken), token: undefined });
+    return (
+      await request<ApiToken>("PUT", dcTokensPath(ownerOf(n)), { body: body(n), idempotent: false, listed })
+    ).data;
   } catch (e) {
     // Bitbucket: "You can't use a token to perform changes on behalf of a user (for example, create
     // new tokens ...)": a personal token is made by its user signed in with a password.

@@ -180,7 +180,7 @@ describe("read cache (one listing per collection per run)", () => {
     assert.equal(own.calls, 3, "listed again after a failed write too");
   });
 
-  it("patches a Data Center access key listing by key.id, and lists again after a permission change", async () => {
+  it("patches a Data Center access key listing by key.id, a permission change (a PUT below the key) too", async () => {
     const s = settings();
     const keys = "/rest/keys/latest/projects/PROJ/repos/api/ssh";
     let permission = "REPO_READ";
@@ -200,11 +200,8 @@ describe("read cache (one listing per collection per run)", () => {
     assert.equal(c.calls, 1, "the revoked key is gone without listing again");
     permission = "REPO_WRITE";
     patchWritten(s.apiUrl, "PUT", `${keys}/12/permission/REPO_WRITE`, { key: { id: 12 }, permission });
-    assert.deepEqual(await cachedList(s, keys, c.list), [
-      { key: { id: 12 }, permission: "REPO_WRITE" },
-      { key: { id: 13 }, permission: "REPO_READ" },
-    ]);
-    assert.equal(c.calls, 2, "a write below an item is not patched in: listed again");
+    assert.deepEqual(await cachedList(s, keys, c.list), [{ key: { id: 12 }, permission: "REPO_WRITE" }]);
+    assert.equal(c.calls, 1, "a write below an item answered with that item replaces it");
   });
 
   it("lists again after a PUT whose answer does not name the item it replaced", async () => {
@@ -248,17 +245,22 @@ describe("read cache (one listing per collection per run)", () => {
     assert.equal(c.calls, 1, "the newer listing is still kept");
   });
 
-  it("lists again after a Data Center token create, a PUT to the collection whose answer holds the raw token", async () => {
+  it("adds a Data Center token create (a PUT to the collection) to the listing without listing again", async () => {
     const s = settings();
     const tokens = "/rest/access-tokens/latest/users/alice";
-    const c = {
-      calls: 0,
-      list: async () => (c.calls++, c.calls === 1 ? [] : [{ id: "252973515069", name: "ci" }]),
-    };
+    const c = { calls: 0, list: async () => (c.calls++, [{ id: "1", name: "old" }]) };
     await cachedList(s, tokens, c.list);
-    patchWritten(s.apiUrl, "PUT", tokens, { id: "252973515069", name: "ci", token: "MjUyOTcz-raw" });
-    assert.deepEqual(await cachedList(s, tokens, c.list), [{ id: "252973515069", name: "ci" }]);
-    assert.equal(c.calls, 2, "only a POST's answer is added to a listing");
+    patchWritten(s.apiUrl, "PUT", tokens, { id: "252973515069", name: "ci" });
+    assert.deepEqual(await cachedList(s, tokens, c.list), [
+      { id: "1", name: "old" },
+      { id: "252973515069", name: "ci" },
+    ]);
+    patchWritten(s.apiUrl, "POST", `${tokens}/252973515069`, { id: "252973515069", name: "ci2" });
+    assert.deepEqual(
+      (await cachedList<{ name: string }>(s, tokens, c.list)).map((t) => t.name),
+      ["old", "ci2"],
+    );
+    assert.equal(c.calls, 1, "the create and the update (a POST to the token) are patched in");
   });
 
   describe("through the client, against the emulator", () => {
@@ -277,6 +279,17 @@ describe("read cache (one listing per collection per run)", () => {
       body: { url: `https://h.example.test/${n}`, events: ["repo:push"], active: true },
     });
     const gets = () => emu.log().filter((l) => l === `GET /2.0${HOOKS}`).length;
+
+    it("patches a listing with the answer as the write says its collection lists it (a token create's, less the raw token)", async () => {
+      await listCached(HOOKS);
+      const listed = (a: unknown) => ({ ...(a as object), secret: undefined, listedAs: "listing" });
+      const { data } = await request<{ uuid: string; secret_set?: boolean }>("POST", HOOKS, {
+        ...body(1),
+        listed,
+      });
+      assert.deepEqual(await listCached(HOOKS), [listed(data)]);
+      assert.equal(gets(), 1);
+    });
 
     it("our answered writes are in the next read without listing again; a lost one makes it list again", async () => {
       assert.equal((await listCached(HOOKS)).length, 0);

@@ -18,47 +18,13 @@ import { Engine } from "../harness/deploy";
 import { dcFixture, DEFAULT_SEED, fixture, TOKEN, type Fixture } from "../harness/fixture";
 import { ed25519 } from "../keys";
 import axios from "axios";
+import { assertBilled } from "./billed";
 import { run, useEmulator, workdir } from "./run";
 
 const PAIR = ed25519();
 const DEPLOY = ed25519("deploy@example.test");
 const HOST = ed25519();
 const CONFIG = { pairKey: PAIR.privatePem };
-
-/** What the emulator saw, as the bill counts it: by method, the total, and the paths listed (GET). */
-function sent(log: string[], apiPrefix: string) {
-  const byMethod: Record<string, number> = {};
-  for (const l of log) {
-    const method = l.split(" ")[0]!;
-    byMethod[method] = (byMethod[method] ?? 0) + 1;
-  }
-  const gets = log
-    .filter((l) => l.startsWith("GET "))
-    .map((l) => l.slice(4).replace(/\?.*$/, "").slice(apiPrefix.length).toLowerCase());
-  return { byMethod, total: log.length, gets };
-}
-
-/** Asserts the bill is what up sent; returns the bill. */
-function assertBilled(bill: Bill, log: string[], apiPrefix: string, what: string): void {
-  const s = sent(log, apiPrefix);
-  const said = `${what}: the bill ${JSON.stringify(bill.byMethod)} against what up sent:\n  ${log.join("\n  ")}`;
-  assert.deepEqual(s.byMethod, bill.byMethod, said);
-  assert.equal(s.total, bill.total, said);
-  // Every collection the lookups share is listed once (at its pages), the program's repositories
-  // too; the other GETs are steps' own (a key pair's lookup).
-  const count = (p: string) => s.gets.filter((g) => g === p.toLowerCase()).length;
-  for (const x of bill.shared) assert.equal(count(x.path), x.pages, `${said}\n(${x.path}: listed once)`);
-  for (const p of bill.program.paths) assert.ok(count(p) >= 1, `${said}\n(${p}: the program's listing)`);
-  const reads = new Set(
-    [...bill.shared.map((x) => x.path), ...bill.program.paths].map((p) => p.toLowerCase()),
-  );
-  const own = s.gets.filter((g) => !reads.has(g)).length;
-  assert.equal(
-    own,
-    (bill.byMethod.GET ?? 0) - bill.sharedRequests - bill.program.requests,
-    `${said}\n(steps' own GETs)`,
-  );
-}
 
 describe("issue 23.3: plan's request bill is what pulumi up sends", function () {
   this.timeout(60_000);
@@ -96,7 +62,10 @@ describe("issue 23.3: plan's request bill is what pulumi up sends", function () 
     }
     const p = await run(args, dir);
     assert.ok([0, 2].includes(p.code), `plan exited ${p.code}: ${p.err}\n${p.out}`);
-    const plan = JSON.parse(p.out) as { bill: Bill; resources: Array<{ action: string; name: string }> };
+    const plan = JSON.parse(p.out) as {
+      bill: Bill;
+      resources: Array<{ action: string; name: string; type: string }>;
+    };
     assert.match(p.err, /pulumi up will send \d+ requests/);
     f.emulator.resetLog();
     const result = await engine.up(async () =>
@@ -164,6 +133,43 @@ pipelineSshKeyPairs:
     assert.ok(Object.values(actions).filter((x) => x === "nothing").length >= 3, JSON.stringify(actions));
   });
 
+  it("bills no delete for a dropped record whose object a renamed entry adopts (an integration renamed ci1 -> ci)", async () => {
+    f = await fixture(DEFAULT_SEED);
+    restore = useEmulator(f.emulator);
+    configure({ "bitbucket:apiUrl": f.emulator.apiUrl, "bitbucket:token": TOKEN });
+    const dir = workdir({});
+    const first = `version: 1
+workspace: acme
+integrations:
+  - id: ci1
+    preset: generic
+    repositories: [api]
+    options:
+      webhooks: [{ url: "https://ci.example.test/generic", events: [repo:push] }]
+    adopt: true
+webhooks:
+  - { repositories: [api], url: "https://ci.example.test/other", events: [repo:push] }
+`;
+    const engine = new Engine(f.harness, { quietMs: 20 });
+    await planAndUp(engine, dir, first, false, "/2.0");
+    // The renamed entry's webhook adopts the hook ci1's record points at (adopt: true: its generated
+    // secret cannot be compared): up drops the record and keeps the hook (ownership.ts
+    // keptByThisRun); the other hook's entry goes, and is deleted.
+    const second = first
+      .replace("id: ci1", "id: ci")
+      .replace(`  - { repositories: [api], url: "https://ci.example.test/other", events: [repo:push] }\n`, "")
+      .replace("webhooks:\n", "");
+    const b = await planAndUp(engine, dir, second, true, "/2.0");
+    const steps = b.plan.resources.filter((r) => r.type === "Webhook").map((r) => r.action);
+    assert.deepEqual(steps.sort(), ["adopt", "delete", "delete"]);
+    assert.equal(
+      b.plan.bill.byMethod.DELETE,
+      1,
+      "one DELETE: the other hook's; the renamed one's object stays",
+    );
+    assert.equal(f.emulator.store.workspaces.get("acme")!.repos.get("api")!.hooks.length, 1);
+  });
+
   it("predicts on Data Center, exactly, a first up (an access token, an adoption) and a second (an update, a delete, unchanged)", async () => {
     f = await dcFixture();
     restore = useEmulator(f.emulator, {
@@ -221,5 +227,102 @@ accessTokens:
     const b = await planAndUp(engine, dir, second, true, "");
     const actions = b.plan.resources.map((r) => r.action).sort();
     assert.deepEqual(actions, ["delete", "nothing", "nothing", "nothing", "update"]);
+  });
+
+  it("lists a Data Center collection once whatever the order of its writes: a token made (PUT), updated (POST), an access key's permission changed (PUT below it)", async () => {
+    // The bill counts one listing per collection per run (cache.ts). Here each step starts after
+    // the write before it (in up they may interleave any way): each answer patches the listing.
+    f = await dcFixture();
+    const TOKENS = "/rest/access-tokens/latest/projects/PROJ/repos/api";
+    const KEYS = "/rest/keys/latest/projects/PROJ/repos/api/ssh";
+    const token = (name: string, permissions = ["REPO_READ"]) => ({
+      project: "PROJ",
+      repository: "api",
+      name,
+      permissions,
+    });
+    const key = (k: { publicLine: string }, label: string, permission = "REPO_READ") => ({
+      project: "PROJ",
+      repository: "api",
+      key: k.publicLine,
+      label,
+      permission,
+    });
+    const release = await f.harness.up("AccessToken", token("release"));
+    await f.harness.up("AccessToken", token("deploy"));
+    const d = await f.harness.plan("AccessToken", release.id, release.outs, token("release", ["REPO_WRITE"]));
+    await f.harness.update("AccessToken", release.id, release.outs, d.inputs);
+    await f.harness.up("AccessToken", token("audit"));
+    const ci = await f.harness.up("DeployKey", key(DEPLOY, "ci"));
+    const k = await f.harness.plan("DeployKey", ci.id, ci.outs, key(DEPLOY, "ci", "REPO_WRITE"));
+    await f.harness.update("DeployKey", ci.id, ci.outs, k.inputs);
+    await f.harness.up("DeployKey", key(HOST, "other"));
+    const keyId = String(ci.outs.keyId);
+    assert.deepEqual(f.emulator.log(), [
+      `GET ${TOKENS}`,
+      `PUT ${TOKENS}`,
+      `PUT ${TOKENS}`,
+      `POST ${TOKENS}/${String(release.outs.tokenId)}`,
+      `PUT ${TOKENS}`,
+      `GET ${KEYS}`,
+      `POST ${KEYS}`,
+      `PUT ${KEYS}/${keyId}/permission/REPO_WRITE`,
+      `POST ${KEYS}`,
+    ]);
+  });
+
+  it("predicts on Data Center, exactly, two token creates in one collection, then a token's update beside a create there and an access key's permission beside another key", async () => {
+    f = await dcFixture();
+    restore = useEmulator(f.emulator, {
+      BITBUCKET_FLAVOR: "datacenter",
+      BITBUCKET_API_URL: f.emulator.dcUrl,
+    });
+    configure({
+      "bitbucket:flavor": "datacenter",
+      "bitbucket:apiUrl": f.emulator.dcUrl,
+      "bitbucket:token": TOKEN,
+    });
+    const dir = workdir({});
+    // Tokens are made by a PUT to their collection, and updated by a POST to the token; an access
+    // key's permission changes by a PUT below the key. Each answer patches the run's listing of
+    // the collection (cache.ts), so each collection is listed once however the steps interleave.
+    const first = `version: 1
+flavor: datacenter
+project: PROJ
+accessTokens:
+  - { name: release, permissions: [PROJECT_READ] }
+  - { name: deploy, permissions: [REPO_READ] }
+deployKeys:
+  - { repositories: [api], key: "${DEPLOY.publicLine}", label: deploy, permission: REPO_READ }
+`;
+    const engine = new Engine(f.harness, { quietMs: 20 });
+    const a = await planAndUp(engine, dir, first, false, "");
+    assert.deepEqual(a.plan.resources.map((r) => r.action).sort(), ["create", "create", "create"]);
+    assert.equal(a.plan.bill.byMethod.PUT, 2, "each token is made by a PUT");
+    const tokens = a.plan.bill.shared.filter((x) => x.path.includes("/access-tokens/"));
+    assert.deepEqual(
+      tokens.map((x) => [x.path, x.readBy]),
+      [["/rest/access-tokens/latest/projects/PROJ", 2]],
+    );
+
+    const second = first
+      .replace(
+        "{ name: release, permissions: [PROJECT_READ] }",
+        "{ name: release, permissions: [PROJECT_WRITE] }",
+      )
+      .replace("accessTokens:\n", "accessTokens:\n  - { name: audit, permissions: [PROJECT_READ] }\n")
+      .replace("permission: REPO_READ", "permission: REPO_WRITE")
+      .concat(
+        `  - { repositories: [api], key: "${HOST.publicLine}", label: other, permission: REPO_READ }\n`,
+      );
+    const b = await planAndUp(engine, dir, second, true, "");
+    const actions = Object.fromEntries(b.plan.resources.map((r) => [r.name, r.action]));
+    assert.deepEqual(
+      Object.values(actions).sort(),
+      ["create", "create", "nothing", "update", "update"],
+      JSON.stringify(actions),
+    );
+    assert.equal(b.plan.bill.byMethod.POST, 2, "the token's update and the new key");
+    assert.equal(b.plan.bill.byMethod.PUT, 2, "the new token and the key's permission");
   });
 });

@@ -347,7 +347,7 @@ describe("bitbucket-iac plan", function () {
 
 **Plan: 0 to create, 0 to update, 0 to delete, 0 to adopt with changes, 4 conflicts (pulumi up would stop); 3 adopted as they are, 0 unchanged.**
 
-**Requests:** \`pulumi up\` will send 6 (6 GET): 6 collections listed once each (6 requests) for 7 lookups, 0 of the program's own (a conflict stops pulumi up: it sends no write for it, and at most this much). 6 API requests: 1,000 per hour with an access token (its own allowance) → fits in one hour.
+**Requests:** \`pulumi up\` will send 7 (7 GET): 6 collections listed once each (6 requests) for 7 lookups, 0 of the program's own (a conflict stops pulumi up: it sends no write for it, and at most this much). 7 API requests: 1,000 per hour with an access token (its own allowance) → fits in one hour.
 
 **By kind:**
 - DeployKey: 1 in conflict

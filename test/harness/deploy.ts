@@ -183,6 +183,7 @@ export class Engine {
       id: e.id,
       inputs: shown(e.inputs, e.secretInputs),
       outputs: shown(e.outs, e.secretOutputs),
+      ...(e.retain && { retainOnDelete: true }), // as Pulumi's export records it (apitype ResourceV3)
     }));
     return JSON.stringify({ version: 3, deployment: { resources } }, null, 2);
   }
