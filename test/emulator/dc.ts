@@ -354,7 +354,10 @@ export function dcRepoOf(ctx: Ctx): { project: DcProject; repo: DcRepo } | Reply
   const project = dcProjectOf(ctx);
   if (isReply(project)) return project;
   const slug = (ctx.params.repositorySlug ?? "").toLowerCase();
-  const repo = [...project.repos.values()].find((r) => r.slug.toLowerCase() === slug);
+  // The slug as stored first: a scan per request made the scale bench's stacks quadratic here.
+  const repo =
+    project.repos.get(ctx.params.repositorySlug ?? "") ??
+    [...project.repos.values()].find((r) => r.slug.toLowerCase() === slug);
   return repo
     ? { project, repo }
     : dcError(404, `Repository ${project.key}/${ctx.params.repositorySlug} does not exist.`);

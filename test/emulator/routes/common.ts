@@ -19,7 +19,10 @@ export function repoOf(ctx: Ctx): { ws: Workspace; repo: Repo } | Reply {
   const ws = workspaceOf(ctx);
   if (isReply(ws)) return ws;
   const id = (ctx.params.repo_slug ?? "").toLowerCase();
-  const repo = [...ws.repos.values()].find((r) => r.slug.toLowerCase() === id || r.uuid === id);
+  // The slug as stored first: a scan per request made the scale bench's stacks quadratic here.
+  const repo =
+    ws.repos.get(ctx.params.repo_slug ?? "") ??
+    [...ws.repos.values()].find((r) => r.slug.toLowerCase() === id || r.uuid === id);
   return repo ? { ws, repo } : error(404, `Repository ${ws.slug}/${ctx.params.repo_slug} not found`);
 }
 
