@@ -19,6 +19,8 @@ import { shim } from "../provider/resources/shim";
 import { SCALE_MANIFEST } from "../test/harness/fixture";
 
 const API = "https://api.example.test/2.0";
+/** Timed runs of each measure, after a warm-up (BENCH_COSTS_RUNS, default 3). */
+const RUNS = Number(process.env.BENCH_COSTS_RUNS ?? 3);
 
 function median(times: number[]): number {
   const s = [...times].sort((a, b) => a - b);
@@ -39,7 +41,7 @@ const repos = (n: number) => Array.from({ length: n }, (_, i) => ({ slug: `svc-$
 
 /** 1. Declaring the scale stack of `n` repositories under mocks, until every registration settled. */
 async function program(n: number): Promise<number> {
-  return timed(3, async () => {
+  return timed(RUNS, async () => {
     await mockRegistrations("bench", async (_type, name, inputs) => ({ id: `${name}-id`, state: inputs }));
     const m = parseManifest(SCALE_MANIFEST, "bench.yaml");
     const { resources } = await deployManifest(m, () => repos(n));
@@ -48,7 +50,7 @@ async function program(n: number): Promise<number> {
 }
 
 /** 2. A run's writes through the cache with every repository's listings kept. */
-async function writeThrough(n: number, runs = 3): Promise<number> {
+async function writeThrough(n: number, runs = RUNS): Promise<number> {
   const s = { ...loadSettings({}), apiUrl: API, token: "t" };
   const times: number[] = [];
   for (let r = 0; r < runs; r++) {
@@ -78,7 +80,7 @@ function selectors(entries = 20_000, n = 500): Promise<number> {
     );
   const m = parseManifest(lines.join("\n") + "\n", "bench.yaml");
   const listed = repos(n);
-  return timed(3, () => expand(m, () => listed));
+  return timed(RUNS, () => expand(m, () => listed));
 }
 
 /** 4. The shim as the SDK serializes it into state. */
@@ -95,10 +97,10 @@ async function perRequest(calls = 100_000): Promise<{ settings: number; hit: num
   setProviderConfig((k) => ({ "bitbucket:apiUrl": API, "bitbucket:token": "t" })[k]);
   clearCache();
   await cachedList(loadSettings(), "/repositories/acme/svc-0/hooks", async () => []);
-  const settings = await timed(3, () => {
+  const settings = await timed(RUNS, () => {
     for (let i = 0; i < calls; i++) loadSettings();
   });
-  const hit = await timed(3, async () => {
+  const hit = await timed(RUNS, async () => {
     for (let i = 0; i < calls; i++)
       await cachedList(loadSettings(), "/repositories/acme/svc-0/hooks", async () => []);
   });
