@@ -239,12 +239,12 @@ function markdown(r: PlanReport, cut?: MarkdownLimit): string {
     "",
     `**${summaryLine(s)}**`,
     ...(findings.length ? ["", `**${policyLine(findings)}**`] : []),
-    ...(r.bill ? ["", billMarkdown(r.bill)] : []),
   ];
   const items = listed(r.planned);
   // Room for the line that says what was left out, at its longest (every step left out).
   const footer = leftOut(items.length, cut?.fullPlan).length + 2;
-  const budget = new Budget(cut?.limit ?? Infinity, head.join("\n").length + footer);
+  const bill = r.bill ? ["", billMarkdown(r.bill)].join("\n") : "";
+  const budget = new Budget(cut?.limit ?? Infinity, head.join("\n").length + footer + bill.length);
   const totals = totalsByKind(items);
   const attention = items.filter(needsAttention);
   const parts = [head.join("\n")];
@@ -255,6 +255,8 @@ function markdown(r: PlanReport, cut?: MarkdownLimit): string {
     );
     parts.push(budget.take(["", `**Policy (${findings.length}):**`, ...lines], "findings"));
   }
+  // The bill after the findings (a reviewer reads what stops `up` first): short, never cut.
+  if (bill) parts.push(bill);
   if (totals.length) parts.push(budget.take(["", "**By kind:**", ...totals], "kinds"));
   if (attention.length) {
     const lines = attention.map((p) => `- **${label(p)}** ${plain(p.what)} (${code(`${p.type} ${p.name}`)})`);

@@ -135,6 +135,7 @@ export const MODULES: MutationModule[] = [
       "test/manifest/datacenter.test.ts",
       "test/manifest/examples.test.ts",
       "test/manifest/policy-deploy.test.ts",
+      "test/manifest/shard.test.ts",
       "test/cli/export.test.ts",
       "test/cli/export-order.test.ts",
       "test/cli/plan.test.ts",
