@@ -4,6 +4,9 @@
 // code installed now (fixes reach them; every resource's outputs carry a schemaVersion).
 
 import type * as pulumi from "@pulumi/pulumi";
+import { loadSettings } from "./api/auth";
+import { createLimiter, type Limiter } from "./api/limiter";
+import { processWide } from "./api/shared";
 import { accessTokenProvider } from "./resources/access-token";
 import { deployKeyProvider } from "./resources/deploy-key";
 import { oauthConsumerProvider } from "./resources/oauth-consumer";
@@ -65,6 +68,39 @@ function enforced(type: string, p: Provider): Provider {
   };
 }
 
+/**
+ * Operations that call Bitbucket (create, read, update, delete) let in at once: `pulumi up` sends
+ * every resource's at once, and each request waits its turn in the connection's limiter
+ * (`bitbucket:concurrency`, 8) anyway. One held at this door holds only its call; one let in holds
+ * its whole chain (lookups, request, retries) while it waits, about a third of what a waiting
+ * operation costs the host in memory. Eight per request slot keep the limiter fed (an operation
+ * makes one or two requests, and shares listings).
+ */
+const OPERATIONS_PER_REQUEST_SLOT = 8;
+
+function door(): Limiter {
+  const slot = processWide<{ door?: Limiter }>("operations", () => ({}));
+  if (slot.door) return slot.door;
+  let concurrency = 8;
+  try {
+    concurrency = loadSettings().concurrency;
+  } catch {
+    // a malformed setting: the operation itself says so
+  }
+  return (slot.door = createLimiter(concurrency * OPERATIONS_PER_REQUEST_SLOT));
+}
+
+/** Lets `p`'s operations that call Bitbucket through the door, in the order they came. */
+function admitted(p: Provider): Provider {
+  return {
+    ...p,
+    create: (inputs) => door().run(() => p.create(inputs)),
+    read: p.read && ((id, props) => door().run(() => p.read!(id, props))),
+    update: p.update && ((id, olds, news) => door().run(() => p.update!(id, olds, news))),
+    delete: p.delete && ((id, props) => door().run(() => p.delete!(id, props))),
+  };
+}
+
 const PROVIDERS: Record<string, Provider> = Object.fromEntries(
   Object.entries({
     Webhook: webhookProvider,
@@ -75,7 +111,7 @@ const PROVIDERS: Record<string, Provider> = Object.fromEntries(
     PipelineKnownHost: pipelineKnownHostProvider,
     OAuthConsumer: oauthConsumerProvider,
     AccessToken: accessTokenProvider,
-  }).map(([type, p]) => [type, enforced(type, versioned(p))]),
+  }).map(([type, p]) => [type, enforced(type, admitted(versioned(p)))]),
 );
 
 /** The implementation of a resource type, for the shim in state. */
