@@ -79,15 +79,16 @@ function enforced(type: string, p: Provider): Provider {
 const OPERATIONS_PER_REQUEST_SLOT = 8;
 
 function door(): Limiter {
-  const slot = processWide<{ door?: Limiter }>("operations", () => ({}));
-  if (slot.door) return slot.door;
   let concurrency = 8;
   try {
     concurrency = loadSettings().concurrency;
   } catch {
     // a malformed setting: the operation itself says so
   }
-  return (slot.door = createLimiter(concurrency * OPERATIONS_PER_REQUEST_SLOT));
+  const slot = processWide<{ door?: Limiter }>("operations", () => ({}));
+  const max = concurrency * OPERATIONS_PER_REQUEST_SLOT;
+  if (slot.door?.max !== max) slot.door = createLimiter(max); // as the connection's limiter does
+  return slot.door;
 }
 
 /** Lets `p`'s operations that call Bitbucket through the door, in the order they came. */
