@@ -52,6 +52,20 @@ describe("issue 23.3: plan's request bill is what pulumi up sends", function () 
     );
   }
 
+  /** A Data Center emulator, the program's environment and the stack's config pointing at it. */
+  async function startDataCenter(): Promise<void> {
+    f = await dcFixture();
+    restore = useEmulator(f.emulator, {
+      BITBUCKET_FLAVOR: "datacenter",
+      BITBUCKET_API_URL: f.emulator.dcUrl,
+    });
+    configure({
+      "bitbucket:flavor": "datacenter",
+      "bitbucket:apiUrl": f.emulator.dcUrl,
+      "bitbucket:token": TOKEN,
+    });
+  }
+
   /** Plans `text` (with the engine's state after a first run), runs up, and compares. */
   async function planAndUp(engine: Engine, dir: string, text: string, stated: boolean, apiPrefix: string) {
     fs.writeFileSync(path.join(dir, "bitbucket.yaml"), text);
@@ -171,16 +185,7 @@ webhooks:
   });
 
   it("predicts on Data Center, exactly, a first up (an access token, an adoption) and a second (an update, a delete, unchanged)", async () => {
-    f = await dcFixture();
-    restore = useEmulator(f.emulator, {
-      BITBUCKET_FLAVOR: "datacenter",
-      BITBUCKET_API_URL: f.emulator.dcUrl,
-    });
-    configure({
-      "bitbucket:flavor": "datacenter",
-      "bitbucket:apiUrl": f.emulator.dcUrl,
-      "bitbucket:token": TOKEN,
-    });
+    await startDataCenter();
     // Made by hand before the stack, as the manifest declares it: adopted as it is.
     await axios.post(
       `${f.emulator.dcUrl}/rest/api/latest/projects/PROJ/repos/web/webhooks`,
@@ -272,16 +277,7 @@ accessTokens:
   });
 
   it("predicts on Data Center, exactly, two token creates in one collection, then a token's update beside a create there and an access key's permission beside another key", async () => {
-    f = await dcFixture();
-    restore = useEmulator(f.emulator, {
-      BITBUCKET_FLAVOR: "datacenter",
-      BITBUCKET_API_URL: f.emulator.dcUrl,
-    });
-    configure({
-      "bitbucket:flavor": "datacenter",
-      "bitbucket:apiUrl": f.emulator.dcUrl,
-      "bitbucket:token": TOKEN,
-    });
+    await startDataCenter();
     const dir = workdir({});
     // Tokens are made by a PUT to their collection, and updated by a POST to the token; an access
     // key's permission changes by a PUT below the key. Each answer patches the run's listing of
