@@ -194,18 +194,9 @@ const repo = (s: Store) => s.workspaces.get("acme")!.repos.get("api")!;
 const me = (s: Store) => [...s.accounts.values()][0]!;
 const hostKey = (k: { normalized: string }) => k.normalized.split(" ");
 
-/** Empties the repository and the account of every object. */
+/** Empties the repository and the account of every object (the store's own emptyObjects). */
 export function resetStore(s: Store): void {
-  const r = repo(s);
-  r.hooks.length = 0;
-  r.deployKeys.length = 0;
-  r.variables.length = 0;
-  r.knownHosts.length = 0;
-  delete r.keyPair;
-  for (const e of r.environments) e.variables.length = 0;
-  s.workspaces.get("acme")!.hooks.length = 0;
-  s.workspaces.get("acme")!.variables.length = 0;
-  me(s).sshKeys.length = 0;
+  s.emptyObjects();
 }
 
 /** Applies the changes by hand. */
