@@ -32,7 +32,7 @@ import { runAuditBench } from "./audit";
 import { runCosts } from "./costs";
 import { manifestBench } from "./manifest";
 import { runPlanBench } from "./plan";
-import { runScale } from "./scale";
+import { runScale, scaleSize, SIZE_OPTION, type Who } from "./scale";
 
 type Props = Record<string, unknown>;
 type Provider = Required<typeof webhookProvider>;
@@ -249,14 +249,22 @@ async function measure(b: Bench, emu: Emulator, serialized: Record<string, strin
   }
 }
 
-// `npm run bench -- --scale`: the large-stack runs instead (bench/scale.ts); `-- --plan`: plan's cost
+// `npm run bench -- --scale`: the large-stack runs instead (bench/scale.ts; it runs each size in a
+// process of its own, through SIZE_OPTION); `-- --plan`: plan's cost
 // (bench/plan.ts); `-- --audit`: audit's cost (bench/audit.ts); `-- --costs`: issue 23's costs (bench/costs.ts).
-void (process.argv.includes("--costs")
-  ? runCosts()
-  : process.argv.includes("--scale")
-    ? runScale()
-    : process.argv.includes("--plan")
-      ? runPlanBench()
-      : process.argv.includes("--audit")
-        ? runAuditBench()
-        : main());
+const sizeAt = process.argv.indexOf(SIZE_OPTION);
+void (sizeAt > 0
+  ? scaleSize(
+      Number(process.argv[sizeAt + 1]),
+      process.argv[sizeAt + 2]!.split(",").filter(Boolean) as Who[],
+      process.argv[sizeAt + 3]!,
+    )
+  : process.argv.includes("--costs")
+    ? runCosts()
+    : process.argv.includes("--scale")
+      ? runScale()
+      : process.argv.includes("--plan")
+        ? runPlanBench()
+        : process.argv.includes("--audit")
+          ? runAuditBench()
+          : main());

@@ -8,12 +8,14 @@
 // Center), both 250,500,1000,2000 by default. Cloud: 2 webhooks and 2 pipeline variables on each
 // repository of workspace acme (SCALE_MANIFEST, through `svc-*` globs, so the program lists the
 // workspace). Data Center: 2 webhooks and 2 repository access tokens on each repository of project
-// SVC (listed with DC paging). After an unreported warm-up of each at 5 repositories (the first
-// program and host of the process pay for loading code), for each size, smallest first, the runs
-// alternate: the floor, then Cloud, then Data Center, each a whole lifecycle (up, no-op up, refresh, destroy), each phase in
-// a new host process as each `pulumi` command gets. One floor run per size serves both flavors: it
-// is the same program and provider for both, and running it right before them at the same size
-// exposes it to the same machine load. The floor's phases run with Error.stackTraceLimit as a new
+// SVC (listed with DC paging). Each size, smallest first, runs in a bench process of its own
+// (the engine, the programs and the emulator run in it), so that no size pays for the heap the ones
+// before it left. In it, after an unreported warm-up of each at 5 repositories (the first program
+// and host of a process pay for loading code), the runs alternate: the floor, then Cloud, then Data
+// Center, each a whole lifecycle (up, no-op up, refresh, destroy), each phase in a new host process
+// as each `pulumi` command gets. One floor run per size serves both flavors: it is the same program
+// and provider for both, and running it right before them at the same size exposes it to the same
+// machine load. The floor's phases run with Error.stackTraceLimit as a new
 // Node process has it, whatever ours sets in this shared process.
 //
 // Per phase and size it prints: wall time and the host process start in it (about a second, each
@@ -34,7 +36,10 @@
 // times) and answers 429 beyond that, with and without `Retry-After` (Cloud is not known to send
 // it). The run must finish with 0 failed operations and 0 duplicate objects; it exits 1 otherwise.
 
+import { spawn } from "child_process";
+import * as fs from "fs";
 import * as os from "os";
+import * as path from "path";
 import { deployManifest } from "../provider/manifest/deploy";
 import { parseManifest } from "../provider/manifest/load";
 import { startEmulator, type Emulator, type RateLimit } from "../test/emulator/server";
@@ -541,37 +546,79 @@ export function sizes(value: string | undefined): number[] {
 }
 
 /**
+ * Every size, smallest first, each in a bench process of its own (`sizeInChild`): the floor, then
+ * Cloud, then Data Center at that size. One process for every size made the later, larger sizes
+ * pay for the earlier ones: its heap reached 3 GiB, and its collections slowed the engine and the
+ * emulator it runs, for the floor as for ours (the floor's no-op up grew 1.56x in one such run).
+ */
+async function scale(cloudSizes: number[], dcSizes: number[]): Promise<Run[]> {
+  const runs: Run[] = [];
+  for (const repos of sizes([...cloudSizes, ...dcSizes].join(","))) {
+    const flavors = [cloudSizes.includes(repos) && "cloud", dcSizes.includes(repos) && "dc"].filter(Boolean);
+    const here = await sizeInChild(repos, flavors as Who[]);
+    printSize(repos, here);
+    runs.push(...here);
+  }
+  return runs;
+}
+
+/** The option that makes bench/run.ts measure one size (`scaleSize`) instead of the whole bench. */
+export const SIZE_OPTION = "--scale-size";
+
+/** Runs `scaleSize` in a new bench process, which writes its runs to a file this one reads. */
+async function sizeInChild(repos: number, flavors: Who[]): Promise<Run[]> {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bbiac-scale-")), "runs.json");
+  try {
+    const args = [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(__dirname, "run.ts")];
+    const child = spawn(process.execPath, [...args, SIZE_OPTION, String(repos), flavors.join(","), out], {
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.on("error", reject);
+      child.on("exit", resolve);
+    });
+    if (code !== 0 || !fs.existsSync(out))
+      throw new Error(`the bench process for N = ${repos} exited with ${code}`);
+    return JSON.parse(fs.readFileSync(out, "utf8")) as Run[];
+  } finally {
+    fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  }
+}
+
+/**
  * A whole lifecycle of each, unreported, at this many repositories first: the first program and
  * host of the process pay for loading and compiling code, which would weigh on the smallest size.
  */
 const WARM_UP_REPOS = 5;
 
-/** Every size, smallest first: the floor, then Cloud, then Data Center at that size. */
-async function scale(cloudSizes: number[], dcSizes: number[]): Promise<Run[]> {
+/**
+ * One size, in this process (`npm run bench -- --scale` starts one per size): after the warm-up,
+ * the floor, then each of `flavors`, each a whole lifecycle; the runs are written to `out` as JSON.
+ */
+export async function scaleSize(repos: number, flavors: Who[], out: string): Promise<void> {
+  process.on("unhandledRejection", () => undefined);
+  const starts: Record<Who, (n: number) => Promise<Stack>> = {
+    floor: floorStack,
+    cloud: (n) => stack(n),
+    dc: (n) => stack(n, {}, true),
+  };
   const runs: Run[] = [];
-  const all = sizes([...cloudSizes, ...dcSizes].join(","));
-  for (const [i, repos] of [WARM_UP_REPOS, ...all].entries()) {
-    const warmUp = i === 0;
-    const has = (flavor: number[]) => (warmUp ? flavor.length > 0 : flavor.includes(repos));
-    const resources = repos * SCALE_PER_REPO;
-    const here: Run[] = [];
-    const order: Array<[Who, () => Promise<Stack>]> = [["floor", () => floorStack(repos)]];
-    if (has(cloudSizes)) order.push(["cloud", () => stack(repos)]);
-    if (has(dcSizes)) order.push(["dc", () => stack(repos, {}, true)]);
-    for (const [who, start] of order) {
-      console.error(`N = ${repos}: ${LABEL[who]}${warmUp ? " (warm-up, not reported)" : ""}`);
-      const s = await start();
+  for (const n of [WARM_UP_REPOS, repos]) {
+    const warmUp = n === WARM_UP_REPOS;
+    for (const who of ["floor", ...flavors] as Who[]) {
+      console.error(`N = ${n}: ${LABEL[who]}${warmUp ? " (warm-up, not reported)" : ""}`);
+      const s = await starts[who](n);
       try {
-        here.push({ who, repos, resources, phases: await lifecycle(s, resources, LABEL[who]) });
+        const phases = await lifecycle(s, n * SCALE_PER_REPO, LABEL[who]);
+        if (!warmUp) runs.push({ who, repos: n, resources: n * SCALE_PER_REPO, phases });
       } finally {
         await s.close();
       }
     }
-    if (warmUp) continue;
-    printSize(repos, here);
-    runs.push(...here);
   }
-  return runs;
+  fs.writeFileSync(out, JSON.stringify(runs));
+  // A phase stopped at its time limit may leave work behind (its program, retries): not waited for.
+  process.exit(0);
 }
 
 /** Bitbucket Cloud's window is an hour; the run's is `windowMs`: every time setting scales alike. */
