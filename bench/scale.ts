@@ -1,6 +1,7 @@
 // `npm run bench -- --scale`: large stacks through the real dynamic-provider host against the
 // emulator, as `pulumi up` / `pulumi refresh` / `pulumi destroy` drive them (every resource at
-// once: the engine's default parallelism is unbounded), next to the floor: a trivial dynamic
+// once: the engine's default parallelism is unbounded; BENCH_PARALLEL=P bounds it for every stack
+// and phase, as `--parallel P` does), next to the floor: a trivial dynamic
 // provider (bench/floor.ts: no HTTP, same resource types, names and inputs) through the same
 // harness, in the same invocation.
 //
@@ -274,7 +275,7 @@ async function stack(repos: number, env: Record<string, string> = {}, dc = false
     program: program(dc ? DC_SCALE_MANIFEST : SCALE_MANIFEST),
     emulator,
     harness,
-    engine: new Engine(harness),
+    engine: new Engine(harness, { parallel: PARALLEL }),
     hostStartMs: timeHostStarts(harness),
     providers: p,
     close: async () => {
@@ -292,7 +293,7 @@ async function floorStack(repos: number): Promise<Stack> {
     who: "floor",
     program: floorProgram(repos),
     harness,
-    engine: new Engine(harness),
+    engine: new Engine(harness, { parallel: PARALLEL }),
     hostStartMs: timeHostStarts(harness),
     providers: p,
     close: async () => harness.close(),
@@ -362,6 +363,12 @@ const NODE_STACK_TRACE_LIMIT = Number(
 );
 let oursStackTraceLimit: number | undefined;
 
+/**
+ * How many resources each phase applies, reads or deletes at once: `--parallel` as every `pulumi`
+ * command takes it, unbounded by default as Pulumi's (BENCH_PARALLEL, for every stack alike).
+ */
+const PARALLEL = Number(process.env.BENCH_PARALLEL) || Infinity;
+
 const phaseTimeoutMs = (resources: number) =>
   Number(process.env.BENCH_PHASE_TIMEOUT_MS) || 120_000 + 100 * resources;
 
@@ -419,8 +426,8 @@ async function lifecycle(s: Stack, resources: number, who = ""): Promise<Phase[]
   const phases: Array<[string, () => Promise<number>]> = [
     ["up", up],
     ["no-op up", up],
-    ["refresh", async () => (await s.engine.refresh(Infinity)).filter((x) => x.gone).length],
-    ["destroy", async () => (await s.engine.destroy(Infinity), s.engine.state.size)],
+    ["refresh", async () => (await s.engine.refresh(PARALLEL)).filter((x) => x.gone).length],
+    ["destroy", async () => (await s.engine.destroy(PARALLEL), s.engine.state.size)],
   ];
   const out: Phase[] = [];
   for (const [name, run] of phases) {
@@ -668,6 +675,9 @@ async function main() {
   printMachine();
   console.log(
     "Scale: through the real dynamic-provider host, against the emulator on loopback; the floor beside",
+  );
+  console.log(
+    `Parallel (as pulumi's --parallel): ${PARALLEL === Infinity ? "unbounded, as Pulumi's default" : PARALLEL}`,
   );
   const runs = await scale(sizes(process.env.BENCH_SCALE_SIZES), sizes(process.env.BENCH_DC_SIZES));
   printGrowth(runs);

@@ -68,13 +68,18 @@ export class Engine {
    * `sameHost`: every run after the first starts anew in the same host process (`Harness.newRun`)
    * instead of a new one: for tests that make many runs. `runs`: runs the host served before.
    * `quietMs`: how long no registration must start before a run counts the program as done (100).
+   * `parallel`: how many resources `up` applies at once, as `pulumi up --parallel` (unbounded).
    */
   constructor(
     private readonly harness: Harness,
-    private readonly opts: { sameHost?: boolean; runs?: number; quietMs?: number } = {},
+    private readonly opts: { sameHost?: boolean; runs?: number; quietMs?: number; parallel?: number } = {},
   ) {
     this.runs = opts.runs ?? 0;
+    this.step = gate(opts.parallel ?? Infinity);
   }
+
+  /** Runs one resource's step in `up` when fewer than `parallel` are running. */
+  private readonly step: <T>(fn: () => Promise<T>) => Promise<T>;
 
   /** The first run uses the harness's host; every later one a fresh host process (or a new run in it). */
   private async newRun(): Promise<void> {
@@ -96,7 +101,9 @@ export class Engine {
       seen.add(`${type}::${name}`);
       try {
         const secret = Object.keys(inputs).filter((k) => containsSecret(inputs[k]));
-        const entry = await this.apply(type, name, unwrapSecrets(inputs) as Props, steps, secret);
+        const entry = await this.step(() =>
+          this.apply(type, name, unwrapSecrets(inputs) as Props, steps, secret),
+        );
         return { id: entry.id, state: entry.outs };
       } catch (e) {
         errors.push(e as Error);
@@ -250,6 +257,24 @@ export class Engine {
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
 /** `fn` over `items`, at most `parallel` at a time; results in the order of `items`. */
+/** At most `max` calls of `run` at once, the rest in the order they came. */
+export function gate(max: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (fn) => {
+    // A call that ends hands its place to the first waiting one: `running` counts places taken.
+    if (running < max) running++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
+
 async function pooled<T, R>(items: T[], parallel: number, fn: (t: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
