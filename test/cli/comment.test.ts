@@ -139,7 +139,7 @@ describe("examples/pipelines/bitbucket-pipelines.yml", () => {
     assert.deepEqual(step.artifacts, ["plan.md"], "the whole plan (--out plan.md) is kept with the build");
     assert.ok(pr.some((l) => l.includes("--out plan.md")));
     const main = doc.pipelines.branches.main![0]!.step.script;
-    assert.ok(main.includes("pulumi up --yes"));
+    assert.ok(main.includes("pulumi up --yes --parallel 64"), "up bounded as README's large stacks say");
   });
 
   it("uses only commands and options the CLI has", async () => {
@@ -229,7 +229,7 @@ describe("examples/shards/bitbucket-pipelines.yml: one stack per shard, in paral
     assert.deepEqual(only, await shards());
     for (const s of steps) {
       const script = s.script.join("\n");
-      assert.match(script, /pulumi stack select \S+\npulumi config set only \S+\npulumi up --yes$/);
+      assert.match(script, /pulumi stack select \S+\npulumi config set only \S+\npulumi up --yes --parallel 64$/);
     }
     const distinct = (xs: unknown[]) => new Set(xs).size === steps.length;
     assert.ok(
