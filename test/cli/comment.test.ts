@@ -229,7 +229,10 @@ describe("examples/shards/bitbucket-pipelines.yml: one stack per shard, in paral
     assert.deepEqual(only, await shards());
     for (const s of steps) {
       const script = s.script.join("\n");
-      assert.match(script, /pulumi stack select \S+\npulumi config set only \S+\npulumi up --yes --parallel 64$/);
+      assert.match(
+        script,
+        /pulumi stack select \S+\npulumi config set only \S+\npulumi up --yes --parallel 64$/,
+      );
     }
     const distinct = (xs: unknown[]) => new Set(xs).size === steps.length;
     assert.ok(
