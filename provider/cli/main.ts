@@ -63,8 +63,8 @@ commands:
                     3 findings at error level, 1 error (bitbucket-iac audit --help)
 
 options:
-  -h, --help        show this help (also: bitbucket-iac <command> --help)
-  --version         print the version
+  -h, --help        show this help (also: bitbucket-iac help <command>, <command> --help)
+  -v, --version     print the version (also: bitbucket-iac version)
 
 Apply a manifest with \`pulumi up\` in a Pulumi project whose program calls deployManifest()
 (this repository's Pulumi.yaml does). Credentials: BITBUCKET_TOKEN (or BITBUCKET_USERNAME +
@@ -182,6 +182,7 @@ exit status: 0 no finding at error level (warnings are printed), 3 findings at e
 1 run error, 2 usage`;
 
 const isHelp = (a: string | undefined) => a === "-h" || a === "--help";
+const isVersionFlag = (a: string | undefined) => a === "-v" || a === "--version";
 
 /** This package's version, from the package.json above this file (source or compiled). */
 function version(): string {
@@ -203,14 +204,16 @@ export async function main(
   cwd: string = process.env.INIT_CWD ?? process.cwd(),
 ): Promise<number> {
   const [command, ...args] = argv;
-  if (command === undefined || isHelp(command)) {
+  if (command === undefined || isHelp(command) || (command === "help" && args.length === 0)) {
     (command === undefined ? err : out)(HELP);
     return command === undefined ? 2 : 0;
   }
-  if (command === "--version") {
+  if (command === "version" || isVersionFlag(command) || args.some(isVersionFlag)) {
     out(version());
     return 0;
   }
+  // `help validate` is `validate --help`.
+  if (command === "help") return main([args[0]!, "--help", ...args.slice(1)], out, err, cwd);
   const commands: Record<string, { help: string; usageStatus: number; run: () => Promise<number> | number }> =
     {
       validate: { help: VALIDATE_HELP, usageStatus: 2, run: () => validate(args, out, err, cwd) },

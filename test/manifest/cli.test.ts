@@ -130,6 +130,31 @@ describe("bitbucket-iac validate", () => {
       out: JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version,
       err: "",
     });
+    // Everywhere a user may look for them: -v, `version`, after a command; `help` and `help <command>`.
+    for (const args of [
+      ["-v"],
+      ["version"],
+      ["validate", "--version"],
+      ["plan", "-v"],
+      ["audit", "--version"],
+    ])
+      assert.deepEqual(await run(args), v, args.join(" "));
+    const help = await run(["help"]);
+    assert.deepEqual([help.code, help.err], [0, ""]);
+    assert.equal(help.out, (await run(["--help"])).out);
+    for (const command of ["validate", "plan", "export", "audit"]) {
+      const r = await run(["help", command]);
+      assert.deepEqual([r.code, r.err], [0, ""], `help ${command}`);
+      assert.equal(r.out, (await run([command, "--help"])).out);
+      assert.match(r.out, new RegExp(`^usage: bitbucket-iac ${command}`));
+    }
+    const unknown = await run(["help", "lint"]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /^bitbucket-iac: unknown command "lint"/);
+    assert.match(
+      (await run(["--help"])).out,
+      /-v, --version {5}print the version \(also: bitbucket-iac version\)/,
+    );
   });
 
   it("reads and names files relative to where the user ran it (npm's INIT_CWD), with a hint that fits the command line", async () => {
