@@ -318,8 +318,14 @@ async function validate(args: string[], out: Out, err: Out, cwd: string): Promis
     out(`${file}: a valid policy file (${rules} rule${rules === 1 ? "" : "s"})`);
     return 0;
   }
+  // Nothing known offline is not nothing declared: the selectors' repositories are listed online.
+  const entries = entryCount(m);
+  const found =
+    specs.length === 0 && entries > 0
+      ? `${entries} entr${entries === 1 ? "y" : "ies"}, over repositories chosen by selectors: \`bitbucket-iac plan\` lists them and shows each resource`
+      : `${specs.length} resource${specs.length === 1 ? "" : "s"} from explicit repository lists; selectors are resolved by pulumi up`;
   out(
-    `${file}: valid (${specs.length} resource${specs.length === 1 ? "" : "s"} from explicit repository lists; selectors are resolved by pulumi up)${values.only !== undefined ? `, shard ${values.only.trim()}: ${entryCount(m)} of ${entryCount(whole)} entries` : ""}`,
+    `${file}: valid (${found})${values.only !== undefined ? `, shard ${values.only.trim()}: ${entryCount(m)} of ${entryCount(whole)} entries` : ""}`,
   );
   return 0;
 }

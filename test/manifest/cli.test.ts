@@ -21,6 +21,20 @@ describe("bitbucket-iac validate", () => {
     );
   });
 
+  it("says a manifest of selectors only is valid with entries to be resolved, not with 0 resources", async () => {
+    const r = await run(["validate", path.join(ROOT, "examples/multi-repo/bitbucket.yaml")]);
+    assert.equal(r.code, 0);
+    const entries = (
+      fs.readFileSync(path.join(ROOT, "examples/multi-repo/bitbucket.yaml"), "utf8").match(/^ {2}- /gm) ?? []
+    ).length;
+    assert.ok(entries > 1);
+    assert.equal(
+      r.out,
+      `${path.join(ROOT, "examples/multi-repo/bitbucket.yaml")}: valid (${entries} entries, over repositories chosen by selectors: \`bitbucket-iac plan\` lists them and shows each resource)`,
+    );
+    assert.doesNotMatch(r.out, /0 resources/);
+  });
+
   it("prints every problem with its position and exits 1", async () => {
     const r = await run(["validate", path.join(ROOT, "test/fixtures/bad/35-many-problems-at-once.yaml")]);
     assert.equal(r.code, 1);
