@@ -280,6 +280,20 @@ function parse<O extends Record<string, { type: "string" | "boolean"; short?: st
 }
 
 /** The manifest at `file`, read relative to where the command was run. */
+/**
+ * The manifest a command reads: the file given, or the bitbucket.yaml of a directory given (the
+ * default is the current directory's); a usage error for a directory without one.
+ */
+function manifestFile(given: string | undefined, cwd: string, command: string): string {
+  const file = given ?? "bitbucket.yaml";
+  if (fs.statSync(path.resolve(cwd, file), { throwIfNoEntry: false })?.isDirectory() !== true) return file;
+  const inside = path.join(file, "bitbucket.yaml");
+  if (fs.existsSync(path.resolve(cwd, inside))) return inside;
+  throw usage(
+    `${file} is a directory with no bitbucket.yaml in it: give the manifest's path (bitbucket-iac ${command} path/to/bitbucket.yaml)`,
+  );
+}
+
 function load(file: string, cwd: string, command: string): Manifest {
   return loadManifest(path.resolve(cwd, file), {
     relativeTo: cwd,
@@ -295,7 +309,7 @@ async function validate(args: string[], out: Out, err: Out, cwd: string): Promis
   );
   if (values.shards && values.only !== undefined)
     throw usage("--shards lists every shard, --only validates one: give one of them");
-  const file = positionals[0] ?? "bitbucket.yaml";
+  const file = manifestFile(positionals[0], cwd, "validate");
   const shared = policyOption(values.policy, cwd);
   const whole = load(file, cwd, "validate");
   if (values.shards) {
@@ -377,7 +391,7 @@ async function plan(args: string[], out: Out, err: Out, cwd: string): Promise<nu
     ? pullRequestFromEnv(process.env, { repository: values.repository, pullRequest: values["pull-request"] })
     : undefined;
   const target = reportTarget(values, flavorSetting());
-  const file = positionals[0] ?? "bitbucket.yaml";
+  const file = manifestFile(positionals[0], cwd, "plan");
   if (values.out !== undefined) checkOut(values.out, cwd, { manifest: file, "--state file": values.state });
   const shared = policyOption(values.policy, cwd);
   const { manifest: m, shard } = shardOf(load(file, cwd, "plan"), values.only);

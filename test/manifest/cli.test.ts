@@ -35,6 +35,27 @@ describe("bitbucket-iac validate", () => {
     assert.doesNotMatch(r.out, /0 resources/);
   });
 
+  it("reads the bitbucket.yaml of a directory given, and names a directory without one", async () => {
+    const dir = await runIn(["validate", "examples/multi-repo"], ROOT);
+    assert.equal(dir.code, 0);
+    assert.match(dir.out, /^examples\/multi-repo\/bitbucket\.yaml: valid \(/);
+    const none = await runIn(["validate", "examples"], ROOT);
+    assert.equal(none.code, 2);
+    assert.match(
+      none.err,
+      /^bitbucket-iac validate: examples is a directory with no bitbucket\.yaml in it: give the manifest's path \(bitbucket-iac validate path\/to\/bitbucket\.yaml\)\n/,
+    );
+    assert.doesNotMatch(none.err, /:1:1/);
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), "bbiac-"));
+    try {
+      const plan = await runIn(["plan", "."], empty);
+      assert.equal(plan.code, 1, "plan's usage errors exit 1 (2 means changes)");
+      assert.match(plan.err, /^bitbucket-iac plan: \. is a directory with no bitbucket\.yaml in it/);
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
   it("prints every problem with its position and exits 1", async () => {
     const r = await run(["validate", path.join(ROOT, "test/fixtures/bad/35-many-problems-at-once.yaml")]);
     assert.equal(r.code, 1);
