@@ -284,11 +284,14 @@ function wrongType(err: SchemaError): Problem {
       `a secret cannot be written in the manifest: use { fromConfig: <name> } and run \`pulumi config set --secret <name> <value>\`, or { fromEnv: <NAME> }${generate}`,
     );
   }
-  const types = String(e.params.type)
-    .split(",")
-    .map((t) => TYPE_WORDS[t] ?? t)
-    .join(" or ");
-  return atValue(err, `must be ${types}, not ${err.shown()}`);
+  const wanted = String(e.params.type).split(",");
+  const types = wanted.map((t) => TYPE_WORDS[t] ?? t).join(" or ");
+  // YAML reads 42, 1.50 or true unquoted as a number or a boolean: in quotes, as written, it is text.
+  const quote =
+    wanted.includes("string") && ["number", "boolean"].includes(typeof e.data)
+      ? `: put it in quotes, as written (value: "..."), to keep it as text`
+      : "";
+  return atValue(err, `must be ${types}, not ${err.shown()}${quote}`);
 }
 
 function notAllowed(err: SchemaError): Problem {

@@ -56,6 +56,28 @@ describe("bitbucket-iac validate", () => {
     }
   });
 
+  it("says to quote a number or true/false where text is wanted, and not for other wrong types", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bbiac-"));
+    try {
+      const file = path.join(dir, "bitbucket.yaml");
+      fs.writeFileSync(
+        file,
+        "version: 1\nworkspace: acme\npipelineVariables:\n  - { repositories: [app], key: PORT, value: 42, secured: false }\n  - { repositories: [app], key: TLS, value: true, secured: false }\n  - { repositories: [app], key: LIST, value: [a], secured: false }\n",
+      );
+      const r = await runIn(["validate", "bitbucket.yaml"], dir);
+      assert.equal(r.code, 1);
+      const quote = ': put it in quotes, as written (value: "..."), to keep it as text';
+      assert.deepEqual(r.err.split("\n"), [
+        `bitbucket.yaml:4:46 pipelineVariables[0].value: must be text, not 42${quote}`,
+        `bitbucket.yaml:5:45 pipelineVariables[1].value: must be text, not true${quote}`,
+        'bitbucket.yaml:6:46 pipelineVariables[2].value: must be text, not ["a"]',
+        "3 problems",
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("prints every problem with its position and exits 1", async () => {
     const r = await run(["validate", path.join(ROOT, "test/fixtures/bad/35-many-problems-at-once.yaml")]);
     assert.equal(r.code, 1);
