@@ -289,7 +289,7 @@ function wrongType(err: SchemaError): Problem {
   // YAML reads 42, 1.50 or true unquoted as a number or a boolean: in quotes, as written, it is text.
   const quote =
     wanted.includes("string") && ["number", "boolean"].includes(typeof e.data)
-      ? `: put it in quotes, as written (value: "..."), to keep it as text`
+      ? ": put it in quotes, as written, to keep it as text"
       : "";
   return atValue(err, `must be ${types}, not ${err.shown()}${quote}`);
 }

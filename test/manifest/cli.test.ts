@@ -66,7 +66,7 @@ describe("bitbucket-iac validate", () => {
       );
       const r = await runIn(["validate", "bitbucket.yaml"], dir);
       assert.equal(r.code, 1);
-      const quote = ': put it in quotes, as written (value: "..."), to keep it as text';
+      const quote = ": put it in quotes, as written, to keep it as text";
       assert.deepEqual(r.err.split("\n"), [
         `bitbucket.yaml:4:46 pipelineVariables[0].value: must be text, not 42${quote}`,
         `bitbucket.yaml:5:45 pipelineVariables[1].value: must be text, not true${quote}`,
