@@ -279,7 +279,6 @@ function parse<O extends Record<string, { type: "string" | "boolean"; short?: st
   return parsed;
 }
 
-/** The manifest at `file`, read relative to where the command was run. */
 /**
  * The manifest a command reads: the file given, or the bitbucket.yaml of a directory given (the
  * default is the current directory's); a usage error for a directory without one.
@@ -294,6 +293,7 @@ function manifestFile(given: string | undefined, cwd: string, command: string): 
   );
 }
 
+/** The manifest at `file`, read relative to where the command was run. */
 function load(file: string, cwd: string, command: string): Manifest {
   return loadManifest(path.resolve(cwd, file), {
     relativeTo: cwd,

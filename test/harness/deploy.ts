@@ -10,6 +10,7 @@
 // shows the state as `pulumi stack export` writes it, secrets encrypted.
 
 import * as pulumi from "@pulumi/pulumi";
+import { createLimiter } from "../../provider/api/limiter";
 import { containsSecret, mockRegistrations, unwrapSecrets } from "../../provider/cli/declared";
 import type { Harness, Props } from "./engine";
 
@@ -256,25 +257,13 @@ export class Engine {
 /** The marker Pulumi puts on a secret value (sdk/nodejs/runtime/rpc.ts specialSigKey). */
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
-/** `fn` over `items`, at most `parallel` at a time; results in the order of `items`. */
-/** At most `max` calls of `run` at once, the rest in the order they came. */
+/** At most `max` calls of `run` at once, the rest waiting their turn: the provider's own limiter. */
 export function gate(max: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const waiting: Array<() => void> = [];
-  return async (fn) => {
-    // A call that ends hands its place to the first waiting one: `running` counts places taken.
-    if (running < max) running++;
-    else await new Promise<void>((resolve) => waiting.push(resolve));
-    try {
-      return await fn();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else running--;
-    }
-  };
+  const limiter = createLimiter(max);
+  return (fn) => limiter.run(fn);
 }
 
+/** `fn` over `items`, at most `parallel` at a time; results in the order of `items`. */
 async function pooled<T, R>(items: T[], parallel: number, fn: (t: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
