@@ -20,28 +20,15 @@
 // Every object is judged by every layer of the policy (policy/evaluate.ts), and reported with the
 // manifest entry that would manage it, as `export` writes it (write-only values as references).
 
-import { repositoriesPath } from "../api/cloud";
-import { request } from "../api/client";
-import { dcProjectPath, dcReposPath, dcUsersPath } from "../api/datacenter";
-import { DC_PAGE_LIMIT, listAll, type DataCenterPage } from "../api/paginate";
-import { matchesGlob } from "../glob";
 import { KINDS, type Kind } from "../kinds";
 import type { AuditSink, LiveObject } from "../kinds/kind";
 import { judge, type Layer, type Violation } from "../policy/evaluate";
 import type { Flavor } from "../resources/validate";
 import { SecretRefs } from "./config-keys";
-import { optionalRead } from "./export";
+import { memo, optionalRead, repositoriesOf, userOf, type ReadTarget } from "./reading";
 
 /** What to audit. */
-export interface AuditTarget {
-  flavor: Flavor;
-  /** Cloud: the workspace (one); Data Center: the projects. */
-  containers: string[];
-  /** Only repositories whose slug matches. */
-  glob?: string;
-  /** Data Center: whose personal tokens and SSH keys to read (default: the credentials' user). */
-  user?: string;
-}
+export type AuditTarget = ReadTarget;
 
 /** An object read, with what the policy finds wrong with it. */
 export interface Audited extends LiveObject {
@@ -165,69 +152,6 @@ const targetText = (t: AuditTarget) =>
     ? `workspace ${t.containers[0]}`
     : `project${t.containers.length === 1 ? "" : "s"} ${t.containers.join(", ")}`;
 
-/** Each workspace or project with its repositories (sorted, matching the glob) and, on Cloud, their projects. */
-async function repositoriesOf(
-  t: AuditTarget,
-): Promise<Array<{ container: string; repositories: string[]; projects: string[] }>> {
-  const keep = (slug: string) => t.glob === undefined || matchesGlob(t.glob, slug);
-  if (t.flavor === "cloud") {
-    const ws = t.containers[0] ?? "";
-    const repos = (await listAll<{ slug: string; project?: { key?: string } }>(repositoriesPath(ws))).filter(
-      (r) => keep(r.slug),
-    );
-    const projects = [...new Set(repos.flatMap((r) => (r.project?.key ? [r.project.key] : [])))].sort();
-    return [{ container: ws, repositories: repos.map((r) => r.slug).sort(), projects }];
-  }
-  const out = [];
-  for (const project of t.containers) {
-    const repos = await listAll<{ slug: string }>(dcReposPath(project));
-    out.push({
-      container: project,
-      repositories: repos
-        .map((r) => r.slug)
-        .filter(keep)
-        .sort(),
-      projects: [],
-    });
-  }
-  return out;
-}
-
-/**
- * The credentials' user on Data Center, as a slug: the X-AUSERNAME header of an answer names the
- * user (Data Center has no "current user" resource), and the user search gives its slug. Without
- * the header (a proxy drops it), personal tokens are not read, and the report says so.
- */
-async function userOf(t: AuditTarget, notes: string[]): Promise<string | undefined> {
-  if (t.user !== undefined) return t.user;
-  const { headers } = await request("GET", dcProjectPath(t.containers[0] ?? ""));
-  const name = decoded(headers["x-ausername"]?.trim() ?? "");
-  // One page: the search matches parts of names, and the exact name is among the first.
-  const users = name
-    ? (
-        await request<DataCenterPage<{ name?: string; slug?: string }>>("GET", dcUsersPath, {
-          query: { filter: name, limit: DC_PAGE_LIMIT },
-        })
-      ).data.values
-    : undefined;
-  const found = users?.find((u) => u.name?.toLowerCase() === name.toLowerCase());
-  if (found?.slug) return found.slug;
-  notes.push(
-    name
-      ? `personal access tokens: no user named ${name} in the user search; not read (name the user: --user SLUG)`
-      : "personal access tokens: Bitbucket did not say which user the credentials are (no X-AUSERNAME header: a proxy may drop it); not read (name the user: --user SLUG)",
-  );
-  return undefined;
-}
-
-const decoded = (s: string): string => {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-};
-
 /** `f` of each item, at most `width` at a time, results in the items' order. */
 async function inTurn<T, R>(items: readonly T[], width: number, f: (t: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
@@ -245,10 +169,4 @@ async function inTurn<T, R>(items: readonly T[], width: number, f: (t: T) => Pro
   };
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
   return out;
-}
-
-/** A function of no arguments whose answer is computed once, at its first call. */
-function memo<T>(f: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => (p ??= f());
 }

@@ -1,28 +1,37 @@
-// `bitbucket-iac export --workspace W`: a manifest of what exists, to bring a hand-made setup
-// under management. Every entry says `adopt: true`, so `pulumi up` takes each object over as it
-// is; `plan` on the result reports no changes. Read-only calls:
+// `bitbucket-iac export`: a manifest of what exists, to bring a hand-made setup under management.
+// Every entry says `adopt: true`, so `pulumi up` takes each object over as it is; `plan` on the
+// result reports no changes. Read-only calls; each kind reads its own objects (kinds/*.ts,
+// `export`, per flavor), and this file loops over them.
 //
+// Cloud (`--workspace W [--repositories GLOB]`):
 //   GET /repositories/{ws}                          repositories (filtered by --repositories)
 //   per repository: hooks, deploy-keys, pipelines_config/variables, pipelines_config/ssh/known_hosts,
 //     pipelines_config/ssh/key_pair (404 = none), environments and each one's variables
 //   GET /workspaces/{ws}/hooks, /workspaces/{ws}/pipelines-config/variables (403/404: skipped, said)
 //   GET /user, /users/{uuid}/ssh-keys               the credentials' own SSH keys
 //
+// Data Center (`--project P ... [--repositories GLOB] [--user SLUG]`):
+//   per project: GET /rest/api/latest/projects/{p}/repos; per repository: webhooks, access keys
+//     (/rest/keys/.../ssh), access tokens; the project's own (without --repositories; 401/403/404
+//     said): webhooks, access keys, access tokens
+//   the user's SSH keys (GET /rest/ssh/latest/keys) and personal tokens (the credentials' user is
+//     found as audit finds it: reading.ts)
+// A token's value is shown only when it is made: tokens get no entry, and export says which it found.
+//
 // Write-only values (webhook secrets, secured variables, key pairs' private keys) cannot be read:
 // they become `{ fromConfig: <key> }` references, one key per object (config-keys.ts: readable,
 // never shared), and the keys to set are listed; so does a webhook URL that carries a credential
 // (`?token=`, user:password@), named by its host and path. Objects apps own (read-only hooks) are
 // left out. Identical entries on several repositories become one entry; an entry of the workspace
-// is never merged with one of a repository, and nothing is dropped unsaid.
+// or a project is never merged with one of a repository, and nothing is dropped unsaid: what is
+// left out is listed, on stderr and in the file's header.
 
 import * as yaml from "yaml";
-import { repositoriesPath } from "../api/cloud";
-import { isApiError } from "../api/errors";
-import { listAll } from "../api/paginate";
 import { KINDS } from "../kinds";
 import type { ExportSink } from "../kinds/kind";
-import { matchesGlob } from "../glob";
+import type { Flavor } from "../resources/validate";
 import { SecretRefs } from "./config-keys";
+import { memo, optionalRead, repositoriesOf, userOf, type ReadTarget } from "./reading";
 
 type Entry = Record<string, unknown>;
 
@@ -37,50 +46,78 @@ export interface Exported {
   skipped: string[];
 }
 
-/** The kinds export reads back (kinds/: each kind's `export`), in the manifest's order. */
-const EXPORTED = KINDS.flatMap((k) => (k.export ? [{ key: k.key, placed: k.placed, ...k.export }] : []));
+/** The kinds export reads back on a flavor (kinds/: each kind's `export`), in the manifest's order. */
+const exportersOf = (flavor: Flavor) =>
+  KINDS.flatMap((k) => {
+    const e = k.export?.[flavor];
+    return e ? [{ key: k.key, placed: k.placed, ...e }] : [];
+  });
 
-/** Reads everything of `workspace` (repositories matching `glob`) and writes it as a manifest. */
-export async function exportWorkspace(
-  workspace: string,
-  glob: string | undefined,
+type Reader = ReturnType<typeof exportersOf>[number];
+
+/**
+ * Reads everything of the workspace or projects (repositories matching the glob; their own objects
+ * only without one) and the account's, and writes it as a manifest.
+ */
+export async function exportFrom(
+  target: ReadTarget,
   progress: { start(total: number): { tick(): void; done(): void } },
 ): Promise<Exported> {
+  const readers = exportersOf(target.flavor);
+  const dc = target.flavor === "datacenter";
   const skipped: string[] = [];
   const secrets = new SecretRefs();
-  const entries = new Map<string, Entry[]>(EXPORTED.map((k) => [k.key, []]));
+  const entries = new Map<string, Entry[]>(readers.map((k) => [k.key, []]));
+  const user = memo(() => (dc ? userOf(target, skipped) : Promise.resolve(undefined)));
   /**
    * Reads each kind (in parallel) and keeps what they say in the order of the kinds, whichever
    * answer comes first: the config keys and skipped objects are listed the same in every run.
    */
-  const read = async (how: (k: (typeof EXPORTED)[number], sink: ExportSink) => Promise<void> | undefined) => {
-    const said = EXPORTED.map(() => ({ secrets: new SecretRefs(), skipped: [] as string[] }));
-    await Promise.all(EXPORTED.map((k, i) => how(k, sinkOf(workspace, entries.get(k.key)!, said[i]!))));
+  const read = async (container: string, how: (k: Reader, sink: ExportSink) => Promise<void> | undefined) => {
+    const said = readers.map(() => ({ secrets: new SecretRefs(), skipped: [] as string[] }));
+    await Promise.all(
+      readers.map((k, i) => {
+        const s = said[i]!;
+        return how(k, {
+          container,
+          add: (entry) => entries.get(k.key)!.push(entry),
+          secret: (scope, holds) => s.secrets.ref(scope, holds),
+          skip: (message) => s.skipped.push(message),
+          // Data Center answers too little permission with 401.
+          optional: (what, list) =>
+            optionalRead(what, list, s.skipped, "not exported", dc ? [401, 403, 404] : [403, 404]),
+          user,
+          ...(target.user !== undefined && { named: target.user }),
+        });
+      }),
+    );
     for (const s of said) {
       secrets.take(s.secrets);
       skipped.push(...s.skipped);
     }
   };
-  const repos = (await listAll<{ slug: string }>(repositoriesPath(workspace)))
-    .map((r) => r.slug)
-    .filter((slug) => glob === undefined || matchesGlob(glob, slug))
-    .sort();
-  const p = progress.start(repos.length);
-  for (const repo of repos) {
-    await read((k, sink) => k.repository?.(repo, sink));
-    p.tick();
-  }
+  const places = await repositoriesOf(target);
+  const p = progress.start(places.reduce((n, place) => n + place.repositories.length, 0));
+  for (const place of places)
+    for (const repo of place.repositories) {
+      await read(place.container, (k, sink) => k.repository?.(repo, sink));
+      p.tick();
+    }
   p.done();
-  // Workspace-wide objects need a workspace admin: without the access, say so and go on.
-  if (glob === undefined) await read((k, sink) => k.workspace?.(sink));
-  await read((k, sink) => k.account?.(sink));
+  // The workspace's or a project's own objects need an admin: without the access, say so and go on.
+  if (target.glob === undefined)
+    for (const place of places) await read(place.container, (k, sink) => k.container?.(sink));
+  await read(target.containers[0] ?? "", (k, sink) => k.account?.(sink));
 
   const configKeys = secrets.settle();
-  const manifest: Record<string, unknown> = { version: 1, workspace };
+  const manifest: Record<string, unknown> = {
+    version: 1,
+    ...(dc ? { flavor: "datacenter" } : { workspace: target.containers[0] }),
+  };
   const counts: Record<string, number> = {};
-  for (const { key, placed } of EXPORTED) {
-    const written = grouped(entries.get(key)!, (r) => {
-      const where = r !== undefined ? `${workspace}/${r}` : placed ? `workspace ${workspace}` : "the account";
+  for (const { key, placed } of readers) {
+    const written = grouped(entries.get(key)!, (e, r) => {
+      const where = placeShown(target, e, placed, r);
       skipped.push(
         `${key} on ${where}: a second identical object (one entry manages one; delete the duplicate)`,
       );
@@ -92,63 +129,35 @@ export async function exportWorkspace(
     );
     if (written.length) manifest[key] = written;
   }
-  return { text: render(workspace, glob, manifest, configKeys), configKeys, counts, skipped };
+  return { text: render(target, manifest, configKeys, skipped), configKeys, counts, skipped };
 }
 
-/** Where a kind's exporter puts what it reads: its entries, and what it says (secrets, skips). */
-function sinkOf(
-  workspace: string,
-  entries: Entry[],
-  said: { secrets: SecretRefs; skipped: string[] },
-): ExportSink {
-  return {
-    workspace,
-    add: (entry) => entries.push(entry),
-    secret: (scope, holds) => said.secrets.ref(scope, holds),
-    skip: (message) => said.skipped.push(message),
-    optional: (what, read) => optionalRead(what, read, said.skipped, "not exported"),
-  };
-}
-
-/**
- * Reads what needs more access: an answer of `statuses` (403 or 404; Data Center answers too
- * little permission with 401) is said, as `what` and then `outcome`, and reads as nothing.
- */
-export async function optionalRead<T>(
-  what: string,
-  read: () => Promise<T[]>,
-  said: string[],
-  outcome: string,
-  statuses: readonly number[] = [403, 404],
-): Promise<T[]> {
-  try {
-    return await read();
-  } catch (e) {
-    if (isApiError(e) && statuses.includes(e.status)) {
-      said.push(`${what}: not readable with these credentials (${e.status}); ${outcome}`);
-      return [];
-    }
-    throw e;
-  }
+/** Where an entry's object is, in messages: `acme/api`, `workspace acme`, `PROJ/api`, `project PROJ`, the account. */
+function placeShown(t: ReadTarget, e: Entry, placed: boolean, repository: string | undefined): string {
+  const container = typeof e.project === "string" ? e.project : (t.containers[0] ?? "");
+  if (repository !== undefined) return `${container}/${repository}`;
+  if (!placed) return "the account";
+  return t.flavor === "datacenter" ? `project ${container}` : `workspace ${container}`;
 }
 
 /**
  * Entries of repositories equal but for their repositories become one entry listing them all.
  * An entry without repositories (the workspace's, the account's) is never merged with one that
  * has them; an entry equal to one already there for the same place is left out, and `duplicate`
- * hears of it with the repository (none: the workspace's or the account's).
+ * hears of it with the repository (none: the workspace's, the project's or the account's).
  */
-function grouped(entries: Entry[], duplicate: (repository?: string) => void): Entry[] {
+function grouped(entries: Entry[], duplicate: (e: Entry, repository?: string) => void): Entry[] {
   const byRest = new Map<string, Entry & { repositories?: string[] }>();
   for (const e of entries) {
     const { repositories, ...rest } = e as Entry & { repositories?: string[] };
     const key = JSON.stringify([repositories !== undefined, rest]);
     const before = byRest.get(key);
-    if (!before) byRest.set(key, { ...(repositories && { repositories: [...repositories] }), ...rest });
-    else if (!before.repositories || !repositories) duplicate();
+    // A copy in the entry's own order (Data Center's name their project first).
+    if (!before) byRest.set(key, { ...e, ...(repositories && { repositories: [...repositories] }) });
+    else if (!before.repositories || !repositories) duplicate(e);
     else {
       for (const r of repositories) {
-        if (before.repositories.includes(r)) duplicate(r);
+        if (before.repositories.includes(r)) duplicate(e, r);
         else before.repositories.push(r);
       }
     }
@@ -156,15 +165,24 @@ function grouped(entries: Entry[], duplicate: (repository?: string) => void): En
   return [...byRest.values()];
 }
 
+/** The command that made the export, as its header shows it. */
+const commandOf = (t: ReadTarget) =>
+  [
+    "bitbucket-iac export",
+    t.flavor === "datacenter" ? `--project ${t.containers.join(",")}` : `--workspace ${t.containers[0]}`,
+    ...(t.glob !== undefined ? [`--repositories "${t.glob}"`] : []),
+    ...(t.user !== undefined ? [`--user ${t.user}`] : []),
+  ].join(" ");
+
 function render(
-  workspace: string,
-  glob: string | undefined,
+  target: ReadTarget,
   manifest: Record<string, unknown>,
   keys: Exported["configKeys"],
+  skipped: string[],
 ): string {
   const doc = new yaml.Document(manifest);
   const lines = [
-    ` Exported by \`bitbucket-iac export --workspace ${workspace}${glob !== undefined ? ` --repositories "${glob}"` : ""}\`.`,
+    ` Exported by \`${commandOf(target)}\`.`,
     " Every entry says adopt: true: `pulumi up` takes each object over as it is.",
     ...(keys.length
       ? [
@@ -172,6 +190,7 @@ function render(
           ...keys.map((k) => `   pulumi config set --secret ${k.key} <value>   # ${k.holds}`),
         ]
       : []),
+    ...(skipped.length ? [" Not exported:", ...skipped.map((s) => `   ${s}`)] : []),
   ];
   doc.commentBefore = lines.join("\n");
   return `# yaml-language-server: $schema=https://unpkg.com/bitbucket-iac/schema/manifest.schema.json\n${doc.toString({ lineWidth: 0 })}`;

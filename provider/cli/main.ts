@@ -6,7 +6,7 @@
 //                     Exit 0 no changes, 2 changes (terraform's -detailed-exitcode), 3 an up would
 //                     stop (a conflict, a resource not planned, a policy error), 1 error. --out,
 //                     --comment, --report, --policy.
-//   export            a manifest of what a workspace has, every entry adopt: true.
+//   export            a manifest of what a workspace or projects have, every entry adopt: true.
 //   audit             the policy's rules on every webhook, key, variable and token that exists.
 //                     Exit 0 clean (warnings only), 3 findings at error level, 1 error.
 // Usage errors exit 2 (plan: 1, since its 2 means "changes").
@@ -26,9 +26,10 @@ import { checkedPartition, isOnlyError, shardSelected } from "../manifest/shard"
 import { KINDS } from "../kinds";
 import { pullRequestFromEnv, upsertComment, type PullRequestRef } from "./comment";
 import { declaredBy, type Declared } from "./declared";
-import { exportWorkspace } from "./export";
+import { exportFrom } from "./export";
 import { declaredOffline, findingText, policyCounts, policyFindings, policyOption } from "./findings";
-import { audit, type AuditTarget } from "./audit";
+import { audit } from "./audit";
+import type { ReadTarget } from "./reading";
 import { AUDIT_FORMATS, renderAudit, summarizeAudit, type AuditFormat } from "./audit-report";
 import { layersOf } from "../policy/evaluate";
 import { globProblem } from "../glob";
@@ -58,7 +59,7 @@ commands:
   plan [file]       show what \`pulumi up\` would change, read from Bitbucket; exit 0 none, 2 changes,
                     3 conflicts, resources that could not be planned or policy errors (an up would
                     stop), 1 error
-  export            write a manifest of what a workspace has (bitbucket-iac export --help)
+  export            write a manifest of what exists, to adopt it (bitbucket-iac export --help)
   audit             check what exists in a workspace or projects against a policy; exit 0 clean,
                     3 findings at error level, 1 error (bitbucket-iac audit --help)
 
@@ -141,15 +142,24 @@ without adopt: true), delete. Secrets are never read or shown: write-only values
 exit status: 0 no changes, 2 changes, 3 conflicts, resources that could not be planned or policy
 errors (an up would stop: fail the pull request), 1 usage or run error`;
 
-const EXPORT_HELP = `usage: bitbucket-iac export --workspace W [--repositories GLOB] [-o file]
+const EXPORT_HELP = `usage: bitbucket-iac export --workspace W | --project P ... [--repositories GLOB] [--user SLUG]
+                            [-o file]
 
-Writes a manifest of what the workspace has: webhooks, deploy keys, the account's SSH keys, pipeline
-variables (plain values as they are; secured ones as { fromConfig } references), known hosts and key
-pairs. Every entry says adopt: true, so \`pulumi up\` takes the objects over as they are, and
-\`bitbucket-iac plan\` on the file reports no changes. Read-only calls.
+Writes a manifest of what exists. Every entry says adopt: true, so \`pulumi up\` takes the objects
+over as they are, and \`bitbucket-iac plan\` on the file reports no changes. Read-only calls.
+Cloud: webhooks, deploy keys, the account's SSH keys, pipeline variables (plain values as they are;
+secured ones as { fromConfig } references), known hosts and key pairs.
+Data Center (bitbucket:flavor / BITBUCKET_FLAVOR datacenter): webhooks and access keys (with their
+permission) of the projects and their repositories, and the user's SSH keys. Access tokens are
+listed as not exported: a token's value is shown only when it is made.
+Webhook secrets become { fromConfig } references; the config keys to set are listed.
 
-  --workspace W         the workspace slug
-  --repositories GLOB   only repositories whose slug matches (e.g. "svc-*"); default: all
+  --workspace W         Cloud: the workspace slug
+  --project P           Data Center: a project key; repeat it or give a comma list
+  --repositories GLOB   only repositories whose slug matches (e.g. "svc-*"); default: all. The
+                        workspace's or projects' own objects are exported only without it
+  --user SLUG           Data Center: whose SSH keys and personal tokens to read (default: the
+                        credentials' user; another user's needs ADMIN)
   -o, --output FILE     write the manifest there (default: standard output)
   -h, --help            show this help
 
@@ -568,24 +578,20 @@ async function exportCommand(args: string[], out: Out, err: Out, cwd: string): P
     args,
     {
       workspace: { type: "string" },
+      project: { type: "string", multiple: true },
       repositories: { type: "string" },
+      user: { type: "string" },
       output: { type: "string", short: "o" },
     },
     0,
   );
-  if (!values.workspace) throw usage("--workspace is required: the workspace slug, e.g. --workspace acme");
+  const target = readTarget(flavorSetting(), { ...values, projects: projectsOf(values.project) });
   const tooLarge = values.repositories === undefined ? undefined : globProblem(values.repositories);
   if (tooLarge !== undefined) throw usage(`--repositories: ${tooLarge}`);
   const settings = loadSettings();
-  if (settings.flavor === "datacenter") {
-    err(
-      "bitbucket-iac export: reads Bitbucket Cloud workspaces only; on Data Center (bitbucket:flavor / BITBUCKET_FLAVOR is datacenter) write the manifest by hand (examples/datacenter), and `plan` shows what exists",
-    );
-    return 2;
-  }
   credentialsOf(settings);
   setReadOnly(true);
-  const r = await exportWorkspace(values.workspace, values.repositories, {
+  const r = await exportFrom(target, {
     start: (total) => progress("export: repositories read", total, progressStream(err)),
   });
   if (values.output !== undefined) {
@@ -627,11 +633,7 @@ async function auditCommand(args: string[], out: Out, err: Out, cwd: string): Pr
   if (tooLarge !== undefined) throw usage(`--repositories: ${tooLarge}`);
   const flavor = flavorSetting();
   const m = values.manifest !== undefined ? load(values.manifest, cwd, "audit --manifest") : undefined;
-  const projects = (values.project ?? [])
-    .flatMap((p) => p.split(","))
-    .map((p) => p.trim())
-    .filter(Boolean);
-  const target = auditTarget(flavor, { ...values, projects }, m);
+  const target = readTarget(flavor, { ...values, projects: projectsOf(values.project) }, m);
   if (values.out !== undefined)
     checkOut(values.out, cwd, { manifest: values.manifest, "policy file": values.policy });
   const shared = policyOption(values.policy, cwd);
@@ -655,12 +657,22 @@ async function auditCommand(args: string[], out: Out, err: Out, cwd: string): Pr
   return summarizeAudit(result).errors > 0 ? 3 : 0;
 }
 
-/** What to audit: the options, else the manifest's workspace or project; a usage error when they do not fit the flavor. */
-function auditTarget(
+/** The projects of `--project`, repeated or a comma list. */
+const projectsOf = (given: string[] | undefined) =>
+  (given ?? [])
+    .flatMap((p) => p.split(","))
+    .map((p) => p.trim())
+    .filter(Boolean);
+
+/**
+ * What audit or export reads: the options, else the manifest's workspace or project; a usage error
+ * when they do not fit the flavor.
+ */
+function readTarget(
   flavor: "cloud" | "datacenter",
   o: { workspace?: string; projects: string[]; repositories?: string; user?: string },
-  m: Manifest | undefined,
-): AuditTarget {
+  m?: Manifest,
+): ReadTarget {
   const glob = o.repositories === undefined ? {} : { glob: o.repositories };
   if (flavor === "cloud") {
     if (o.projects.length)

@@ -4,9 +4,19 @@
 import { dcScopeLabel, dcTokensPath, type TokenOwner } from "../api/datacenter";
 import { listAll } from "../api/paginate";
 import { naturalKey } from "../names";
+import { escapeUnprintable } from "../text";
 import { AccessToken, accessTokenProvider, changesOf, lookup } from "../resources/access-token";
 import { permissionProblem, strings } from "./checks";
-import type { AuditSink, CheckContext, Entry, KindDescriptor, Problem, Selector, Target } from "./kind";
+import type {
+  AuditSink,
+  CheckContext,
+  Entry,
+  ExportSink,
+  KindDescriptor,
+  Problem,
+  Selector,
+  Target,
+} from "./kind";
 
 export interface AccessTokenEntry extends Entry {
   name: string;
@@ -73,6 +83,23 @@ export const accessTokens = {
       adopt: () => ["DELETE", "PUT"],
       update: () => ["POST"],
       delete: () => ["DELETE"],
+    },
+  },
+  // Not exported: a token's value is shown only when it is made. Export says which tokens it found.
+  export: {
+    datacenter: {
+      repository: (repository, sink) =>
+        exportTokens(
+          { project: sink.container, repository },
+          sink,
+          `tokens of ${sink.container}/${repository}`,
+        ),
+      container: (sink) =>
+        exportTokens({ project: sink.container }, sink, `tokens of project ${sink.container}`),
+      async account(sink) {
+        const user = await sink.user();
+        if (user !== undefined) await exportTokens({ user }, sink, `personal tokens of user ${user}`);
+      },
     },
   },
   audit: {
@@ -165,4 +192,26 @@ async function auditTokens(owner: TokenOwner, sink: AuditSink, what: string): Pr
       note: "a token's value cannot be read back, so it cannot be exported: adopting it revokes this token and makes a new one, whose value its holders must be given",
     });
   }
+}
+
+/** Why export writes no entry for a token. */
+const NOT_EXPORTED =
+  "a token's value is shown only when it is made; declare new ones under accessTokens: (adopting one by its name revokes it and makes a new one)";
+
+/** At most this many of a place's token names are said. */
+const NAMES_SHOWN = 5;
+
+/** Export's word on the tokens of a user, project or repository: how many, their names, and why none is written. */
+async function exportTokens(owner: TokenOwner, sink: ExportSink, what: string): Promise<void> {
+  const tokens = await sink.optional(what, () => listAll<DcToken>(dcTokensPath(owner)));
+  if (!tokens.length) return;
+  const place = "user" in owner ? `user ${owner.user}` : dcScopeLabel(owner);
+  const more = tokens.length - NAMES_SHOWN;
+  const names = tokens
+    .slice(0, NAMES_SHOWN)
+    .map((t) => `"${escapeUnprintable(t.name)}"`)
+    .join(", ");
+  sink.skip(
+    `${tokens.length} access token${tokens.length === 1 ? "" : "s"} of ${place} (${names}${more > 0 ? `, and ${more} more` : ""}): ${NOT_EXPORTED}`,
+  );
 }

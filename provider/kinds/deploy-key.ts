@@ -16,7 +16,7 @@ import {
 } from "../resources/deploy-key";
 import { keyShown } from "../ssh";
 import { labelled, permissionProblem, text } from "./checks";
-import type { AuditSink, CheckContext, Entry, KindDescriptor, Problem, Selector } from "./kind";
+import type { AuditSink, CheckContext, Entry, ExportSink, KindDescriptor, Problem, Selector } from "./kind";
 
 export interface DeployKeyEntry extends Entry {
   repositories?: Selector;
@@ -100,9 +100,21 @@ export const deployKeys = {
     },
   },
   export: {
-    async repository(repository, sink) {
-      for (const k of await listAll<ApiKey>(deployKeysPath({ workspace: sink.workspace, repository })))
-        sink.add(cloudEntry(k, { repositories: [repository] }));
+    cloud: {
+      async repository(repository, sink) {
+        for (const k of await listAll<ApiKey>(deployKeysPath({ workspace: sink.container, repository })))
+          sink.add(cloudEntry(k, { repositories: [repository] }));
+      },
+    },
+    datacenter: {
+      async repository(repository, sink) {
+        const at = { project: sink.container, repository };
+        for (const k of await accessKeys(at, sink)) sink.add(accessKeyEntry(k, at));
+      },
+      async container(sink) {
+        const at = { project: sink.container };
+        for (const k of await accessKeys(at, sink)) sink.add(accessKeyEntry(k, at));
+      },
     },
   },
   audit: {
@@ -126,14 +138,11 @@ export const deployKeys = {
     datacenter: {
       async repository(repository, sink) {
         const at = { project: sink.container, repository };
-        for (const k of await listAll<DcAccessKey>(dcAccessKeysPath(at))) auditAccessKey(k, at, sink);
+        for (const k of await accessKeys(at, sink)) auditAccessKey(k, at, sink);
       },
       async container(sink) {
         const at = { project: sink.container };
-        const keys = await sink.optional(`access keys of project ${sink.container}`, () =>
-          listAll<DcAccessKey>(dcAccessKeysPath(at)),
-        );
-        for (const k of keys) auditAccessKey(k, at, sink);
+        for (const k of await accessKeys(at, sink)) auditAccessKey(k, at, sink);
       },
     },
   },
@@ -191,18 +200,33 @@ function auditCloudKey(
   });
 }
 
+/**
+ * The access keys of a Data Center repository, or of a project itself: those need a project admin,
+ * so a refusal is said (`optional`) and reads as none.
+ */
+async function accessKeys(
+  at: { project: string; repository?: string },
+  sink: Pick<ExportSink, "optional">,
+): Promise<DcAccessKey[]> {
+  const read = () => listAll<DcAccessKey>(dcAccessKeysPath(at));
+  return at.repository !== undefined ? read() : sink.optional(`access keys of project ${at.project}`, read);
+}
+
+/** The entry of a Data Center access key of a repository or project, with its permission (export's and audit's). */
+const accessKeyEntry = (k: DcAccessKey, at: { project: string; repository?: string }) => ({
+  project: at.project,
+  ...(at.repository !== undefined && { repositories: [at.repository] }),
+  key: k.key.text,
+  ...(k.key.label && { label: k.key.label }),
+  permission: k.permission,
+  adopt: true,
+});
+
 /** A Data Center access key of a repository or project, with its permission, as audit reads it. */
 function auditAccessKey(k: DcAccessKey, at: { project: string; repository?: string }, sink: AuditSink) {
   sink.add({
     what: `access key ${keyShown(k.key.text)}${labelled(k.key.label)} on ${dcScopeLabel(at)} (${k.permission})`,
     subject: { kind: "key", key: k.key.text, permission: k.permission },
-    entry: {
-      project: at.project,
-      ...(at.repository !== undefined && { repositories: [at.repository] }),
-      key: k.key.text,
-      ...(k.key.label && { label: k.key.label }),
-      permission: k.permission,
-      adopt: true,
-    },
+    entry: accessKeyEntry(k, at),
   });
 }

@@ -277,24 +277,35 @@ export interface VerifyPlanner {
 
 /** Where an exporter puts what it reads. */
 export interface ExportSink {
-  workspace: string;
+  /** The Cloud workspace or the Data Center project read. */
+  container: string;
   /** Adds an entry of this kind (`adopt: true` is the exporter's to write). */
   add(entry: Record<string, unknown>): void;
   /** A `{ fromConfig }` reference for a write-only value; its key is chosen once every scope is known. */
   secret(scope: SecretScope, holds: string): { fromConfig: string };
   /** Says what was left out, and why. */
   skip(message: string): void;
-  /** Reads what needs more access: a 403 or 404 is said (as `what`) and reads as nothing. */
+  /**
+   * Reads what needs more access: a 403 or 404 (on Data Center also a 401, its answer to too little
+   * permission) is said (as `what`) and reads as nothing.
+   */
   optional<T>(what: string, read: () => Promise<T[]>): Promise<T[]>;
+  /**
+   * Data Center: the slug of the user whose personal tokens are read (`named`, else the
+   * credentials' user); undefined when it cannot be known (said).
+   */
+  user(): Promise<string | undefined>;
+  /** Data Center: the user `--user` names (an admin reads another user's keys and tokens). */
+  named?: string;
 }
 
-/** How export reads a kind back from Bitbucket Cloud (read-only calls). */
+/** How export reads a kind back from one flavor (read-only calls). */
 export interface Exporter {
   /** The objects of one repository. */
   repository?(repository: string, sink: ExportSink): Promise<void>;
-  /** The workspace's own objects (only when every repository is exported). */
-  workspace?(sink: ExportSink): Promise<void>;
-  /** The credentials' account's objects. */
+  /** The workspace's (Cloud) or the project's (Data Center) own objects (only when every repository is exported). */
+  container?(sink: ExportSink): Promise<void>;
+  /** The credentials' account's objects (Data Center: `--user`'s). */
   account?(sink: ExportSink): Promise<void>;
 }
 
@@ -404,8 +415,8 @@ export interface KindDescriptor<
   policyFields?: Record<string, string>;
   /** How plan reads its resources back (by `type`). */
   plan?: LookupPlanner | VerifyPlanner;
-  /** How export reads it back (Cloud). */
-  export?: Exporter;
+  /** How export reads it back, per flavor (a flavor without one: export writes none of it). */
+  export?: Partial<Record<Flavor, Exporter>>;
   /**
    * How `audit` reads its live objects, per flavor; for a flavor whose objects cannot be listed, why
    * (the report says it). A kind no rule judges (known hosts, integrations) has none.

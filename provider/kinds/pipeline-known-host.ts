@@ -68,16 +68,18 @@ export const knownHosts = {
     },
   },
   export: {
-    async repository(repository, sink) {
-      const path = `${pipelinesSshPath(sink.workspace, repository)}/known_hosts`;
-      for (const h of await listAll<ApiHost>(path)) {
-        sink.add({
-          repositories: [repository],
-          hostname: h.hostname,
-          publicKey: `${h.public_key?.key_type ?? ""} ${h.public_key?.key ?? ""}`,
-          adopt: true,
-        });
-      }
+    cloud: {
+      async repository(repository, sink) {
+        const path = `${pipelinesSshPath(sink.container, repository)}/known_hosts`;
+        for (const h of await listAll<ApiHost>(path)) {
+          sink.add({
+            repositories: [repository],
+            hostname: h.hostname,
+            publicKey: `${h.public_key?.key_type ?? ""} ${h.public_key?.key ?? ""}`,
+            adopt: true,
+          });
+        }
+      },
     },
   },
 } satisfies KindDescriptor<KnownHostEntry, "knownHosts", "PipelineKnownHost">;

@@ -71,9 +71,11 @@ export const pipelineSshKeyPairs = {
     },
   },
   export: {
-    async repository(repository, sink) {
-      const publicKey = await publicKeyOf(sink.workspace, repository);
-      if (publicKey !== undefined) sink.add(pairEntry(publicKey, repository, sink));
+    cloud: {
+      async repository(repository, sink) {
+        const publicKey = await publicKeyOf(sink.container, repository);
+        if (publicKey !== undefined) sink.add(pairEntry(publicKey, repository, sink));
+      },
     },
   },
   audit: {
@@ -85,7 +87,7 @@ export const pipelineSshKeyPairs = {
           what: `Pipelines SSH key pair ${keyShown(publicKey)} of ${sink.container}/${repository}`,
           // The repository's own key, not a grant: readOnly does not apply, its type and size do.
           subject: { kind: "key", key: publicKey, account: true },
-          entry: pairEntry(publicKey, repository, { workspace: sink.container, secret: sink.secret }),
+          entry: pairEntry(publicKey, repository, sink),
         });
       },
     },
@@ -105,12 +107,12 @@ async function publicKeyOf(workspace: string, repository: string): Promise<strin
 const pairEntry = (
   publicKey: string,
   repository: string,
-  sink: Pick<ExportSink, "workspace" | "secret">,
+  sink: Pick<ExportSink, "container" | "secret">,
 ) => ({
   repositories: [repository],
   privateKey: sink.secret(
     { kind: "ssh-key-pair", parts: [repository] },
-    `the private key of the Pipelines SSH key pair of ${sink.workspace}/${repository}`,
+    `the private key of the Pipelines SSH key pair of ${sink.container}/${repository}`,
   ),
   publicKey,
   adopt: true,

@@ -82,12 +82,14 @@ export const pipelineVariables = {
     },
   },
   export: {
-    async repository(repository, sink) {
-      for (const [v, environment] of await repositoryVariables(sink.workspace, repository))
-        sink.add(variableEntry(v, sink, repository, environment));
-    },
-    workspace: async (sink) => {
-      for (const v of await workspaceVariables(sink)) sink.add(variableEntry(v, sink));
+    cloud: {
+      async repository(repository, sink) {
+        for (const [v, environment] of await repositoryVariables(sink.container, repository))
+          sink.add(variableEntry(v, sink, repository, environment));
+      },
+      container: async (sink) => {
+        for (const v of await workspaceVariables(sink)) sink.add(variableEntry(v, sink));
+      },
     },
   },
   audit: {
@@ -97,8 +99,7 @@ export const pipelineVariables = {
           auditVariable(v, sink, repository, environment);
       },
       container: async (sink) => {
-        for (const v of await workspaceVariables({ workspace: sink.container, optional: sink.optional }))
-          auditVariable(v, sink);
+        for (const v of await workspaceVariables(sink)) auditVariable(v, sink);
       },
     },
     datacenter: NO_PIPELINES,
@@ -141,19 +142,19 @@ async function repositoryVariables(
 }
 
 /** The workspace's own variables; a 403 or 404 (not an admin) is said and reads as none. */
-const workspaceVariables = (sink: Pick<ExportSink, "workspace" | "optional">) =>
-  sink.optional(`workspace variables of ${sink.workspace}`, () =>
-    listAll<ApiVariable>(variablesPath({ workspace: sink.workspace })),
+const workspaceVariables = (sink: Pick<ExportSink, "container" | "optional">) =>
+  sink.optional(`workspace variables of ${sink.container}`, () =>
+    listAll<ApiVariable>(variablesPath({ workspace: sink.container })),
   );
 
 /** Export's entry of a variable: a secured value becomes a reference to set, a plain one is written. */
 function variableEntry(
   v: ApiVariable,
-  sink: Pick<ExportSink, "workspace" | "secret">,
+  sink: Pick<ExportSink, "container" | "secret">,
   repository?: string,
   environment?: string,
 ): Record<string, unknown> {
-  const where = `${sink.workspace}/${repository ?? "(workspace)"}${environment ? ` (${environment})` : ""}`;
+  const where = `${sink.container}/${repository ?? "(workspace)"}${environment ? ` (${environment})` : ""}`;
   return {
     ...(repository !== undefined && { repositories: [repository] }),
     ...(environment !== undefined && { environment }),
@@ -180,11 +181,10 @@ function variableEntry(
  */
 function auditVariable(v: ApiVariable, sink: AuditSink, repository?: string, environment?: string): void {
   const place = repository === undefined ? `workspace ${sink.container}` : `${sink.container}/${repository}`;
-  const at = { workspace: sink.container, secret: sink.secret };
   sink.add({
     what: `variable ${v.key} on ${place}${environment !== undefined ? ` (${environment})` : ""}`,
     subject: { kind: "variable", key: v.key, secured: v.secured === true },
-    entry: variableEntry({ ...v, secured: true }, at, repository, environment),
+    entry: variableEntry({ ...v, secured: true }, sink, repository, environment),
     ...(!v.secured && {
       note: "its value is in clear in Bitbucket: the entry secures it (set the reference to a new value)",
     }),

@@ -58,8 +58,20 @@ export const sshKeys = {
     },
   },
   export: {
-    async account(sink) {
-      for (const k of await accountKeys(sink)) sink.add(cloudEntry(k));
+    cloud: {
+      async account(sink) {
+        for (const k of await accountKeys(sink)) sink.add(cloudEntry(k));
+      },
+    },
+    datacenter: {
+      // The credentials' own keys (`--user`: that user's, an admin's read).
+      async account(sink) {
+        const named = sink.named;
+        const keys = await sink.optional(`the SSH keys of ${userShown(named)}`, () =>
+          listAll<DcSshKey>(dcSshKeysPath(named)),
+        );
+        for (const k of keys) sink.add(dcEntry(k, named));
+      },
     },
   },
   audit: {
@@ -78,20 +90,14 @@ export const sshKeys = {
       async account(sink) {
         const user = await sink.user();
         const named = sink.named ? user : undefined;
-        const keys = await sink.optional(
-          `the SSH keys of ${user ? `user ${user}` : "the credentials' user"}`,
-          () => listAll<DcSshKey>(dcSshKeysPath(named)),
+        const keys = await sink.optional(`the SSH keys of ${userShown(user)}`, () =>
+          listAll<DcSshKey>(dcSshKeysPath(named)),
         );
         for (const k of keys)
           sink.add({
-            what: `SSH key ${keyShown(k.text)}${labelled(k.label)} of ${user ? `user ${user}` : "the credentials' user"}`,
+            what: `SSH key ${keyShown(k.text)}${labelled(k.label)} of ${userShown(user)}`,
             subject: { kind: "key", key: k.text, account: true },
-            entry: {
-              ...(named && { user: named }),
-              key: k.text,
-              ...(k.label && { label: k.label }),
-              adopt: true,
-            },
+            entry: dcEntry(k, named),
           });
       },
     },
@@ -110,6 +116,17 @@ async function accountKeys(sink: Pick<ExportSink, "optional">): Promise<ApiKey[]
 /** Export's entry of a Cloud account key. */
 const cloudEntry = (k: ApiKey) => ({
   key: `${k.key}${k.comment ? ` ${k.comment}` : ""}`,
+  ...(k.label && { label: k.label }),
+  adopt: true,
+});
+
+/** A Data Center user in messages: `user ci-bot`, or the credentials' user when unnamed. */
+const userShown = (user: string | undefined) => (user ? `user ${user}` : "the credentials' user");
+
+/** The entry of a Data Center user's key (export's and audit's); `user` only when one was named. */
+const dcEntry = (k: DcSshKey, user: string | undefined) => ({
+  ...(user && { user }),
+  key: k.text,
   ...(k.label && { label: k.label }),
   adopt: true,
 });

@@ -127,57 +127,24 @@ export const webhooks = {
     },
   },
   export: {
-    repository: async (repository, sink) =>
-      exportHooks(
-        await listAll<ApiHook>(hooksPath({ workspace: sink.workspace, repository })),
-        repository,
-        sink,
-      ),
-    workspace: async (sink) =>
-      exportHooks(
-        await sink.optional(`workspace webhooks of ${sink.workspace}`, () =>
-          listAll<ApiHook>(hooksPath({ workspace: sink.workspace })),
-        ),
-        undefined,
-        sink,
-      ),
+    cloud: {
+      repository: (repository, sink) => exportHooks({ container: sink.container, repository }, sink),
+      container: (sink) => exportHooks({ container: sink.container }, sink),
+    },
+    datacenter: {
+      repository: (repository, sink) =>
+        exportHooks({ container: sink.container, repository, dc: true }, sink),
+      container: (sink) => exportHooks({ container: sink.container, dc: true }, sink),
+    },
   },
   audit: {
     cloud: {
-      repository: async (repository, sink) =>
-        auditHooks(
-          (await listAll<ApiHook>(hooksPath({ workspace: sink.container, repository }))).map(cloudHook),
-          { container: sink.container, repository },
-          sink,
-        ),
-      container: async (sink) =>
-        auditHooks(
-          (
-            await sink.optional(`workspace webhooks of ${sink.container}`, () =>
-              listAll<ApiHook>(hooksPath({ workspace: sink.container })),
-            )
-          ).map(cloudHook),
-          { container: sink.container },
-          sink,
-        ),
+      repository: (repository, sink) => auditHooks({ container: sink.container, repository }, sink),
+      container: (sink) => auditHooks({ container: sink.container }, sink),
     },
     datacenter: {
-      repository: async (repository, sink) =>
-        auditHooks(
-          (await listAll<DcHook>(dcHooksPath({ project: sink.container, repository }))).map(dcHook),
-          { container: sink.container, repository, dc: true },
-          sink,
-        ),
-      container: async (sink) =>
-        auditHooks(
-          (
-            await sink.optional(`project webhooks of ${sink.container}`, () =>
-              listAll<DcHook>(dcHooksPath({ project: sink.container })),
-            )
-          ).map(dcHook),
-          { container: sink.container, dc: true },
-          sink,
-        ),
+      repository: (repository, sink) => auditHooks({ container: sink.container, repository, dc: true }, sink),
+      container: (sink) => auditHooks({ container: sink.container, dc: true }, sink),
     },
   },
 } satisfies KindDescriptor<WebhookEntry, "webhooks", "Webhook">;
@@ -264,6 +231,30 @@ interface HookPlace {
   dc?: true;
 }
 
+/**
+ * The hooks of a repository, or of the workspace or project itself: those need an admin, so a
+ * refusal is said (`optional`) and reads as none.
+ */
+async function liveHooks(at: HookPlace, sink: Pick<ExportSink, "optional">): Promise<LiveHook[]> {
+  const { container: c, repository } = at;
+  if (at.dc) {
+    const read = () => listAll<DcHook>(dcHooksPath({ project: c, repository }));
+    const hooks =
+      repository !== undefined ? await read() : await sink.optional(`project webhooks of ${c}`, read);
+    return hooks.map(dcHook);
+  }
+  const read = () => listAll<ApiHook>(hooksPath({ workspace: c, repository }));
+  const hooks =
+    repository !== undefined ? await read() : await sink.optional(`workspace webhooks of ${c}`, read);
+  return hooks.map(cloudHook);
+}
+
+/** Where hooks are, in messages: `acme/api`, `acme/(workspace)`; Data Center `PROJ/api`, `project PROJ`. */
+const hookPlaceShown = (at: HookPlace) =>
+  at.dc
+    ? dcScopeLabel({ project: at.container, repository: at.repository })
+    : `${at.container}/${at.repository ?? "(workspace)"}`;
+
 /** Export's and audit's entry of each hook, or why it gets none (in export's words). */
 type HookEntry = { hook: LiveHook; entry: Record<string, unknown> } | { hook: LiveHook; none: string };
 
@@ -274,9 +265,7 @@ type HookEntry = { hook: LiveHook; entry: Record<string, unknown> } | { hook: Li
  */
 function hookEntries(hooks: LiveHook[], at: HookPlace, secret: ExportSink["secret"]): HookEntry[] {
   const { container, repository } = at;
-  const where = at.dc
-    ? dcScopeLabel({ project: container, repository })
-    : `${container}/${repository ?? "(workspace)"}`;
+  const where = hookPlaceShown(at);
   const seen = new Set<string>();
   const names = new Set<string>();
   /** The entry's name when its URL is a reference: the URL's host and path, unique here. */
@@ -342,24 +331,20 @@ function secretScope(at: HookPlace, what: "url" | "secret", n: string): SecretSc
     : { kind: `webhook-${what}`, parts: [`${at.container}-${at.repository}`, n] };
 }
 
-/** Export's entries of a repository's (or the workspace's) hooks, and what it leaves out. */
-function exportHooks(hooks: ApiHook[], repository: string | undefined, sink: ExportSink): void {
-  const at = { container: sink.workspace, repository };
-  for (const made of hookEntries(hooks.map(cloudHook), at, sink.secret)) {
+/** Export's entries of a repository's (or the workspace's, or a project's) hooks, and what it leaves out. */
+async function exportHooks(at: HookPlace, sink: ExportSink): Promise<void> {
+  for (const made of hookEntries(await liveHooks(at, sink), at, sink.secret)) {
     if ("entry" in made) sink.add(made.entry);
-    else
-      sink.skip(
-        `webhook ${redactUrl(made.hook.url)} on ${sink.workspace}/${repository ?? "(workspace)"}: ${made.none}`,
-      );
+    else sink.skip(`webhook ${redactUrl(made.hook.url)} on ${hookPlaceShown(at)}: ${made.none}`);
   }
 }
 
 /** Audit's live objects of a repository's (or the workspace's, or a project's) hooks. */
-function auditHooks(hooks: LiveHook[], at: HookPlace, sink: AuditSink): void {
+async function auditHooks(at: HookPlace, sink: AuditSink): Promise<void> {
   const where = at.dc
     ? dcScopeLabel({ project: at.container, repository: at.repository })
     : scopeLabel({ workspace: at.container, repository: at.repository });
-  for (const made of hookEntries(hooks, at, sink.secret)) {
+  for (const made of hookEntries(await liveHooks(at, sink), at, sink.secret)) {
     const h = made.hook;
     sink.add({
       what: `webhook ${redactUrl(h.url)} on ${where}`,
