@@ -138,6 +138,7 @@ export const MODULES: MutationModule[] = [
       "test/manifest/shard.test.ts",
       "test/cli/export.test.ts",
       "test/cli/export-order.test.ts",
+      "test/cli/export-dc.test.ts",
       "test/cli/plan.test.ts",
       "test/regressions/20-upgrade-unchanged.test.ts",
     ],
