@@ -36,11 +36,33 @@ export const PLACEHOLDERS: RepoLister = Object.assign(() => undefined, { placeho
 
 /** Resolves, names and checks every resource of the manifest. Throws a ManifestError with every problem. */
 export function expand(m: Manifest, repos: RepoLister): Spec[] {
+  const { specs, problems } = expandAll(m, repos);
+  if (problems.length) throw manifestError(problems);
+  return specs;
+}
+
+/** What expandAll finds: the resources of the entries without a problem of their own, and every problem. */
+export interface Expanded {
+  specs: Spec[];
+  problems: Problem[];
+  /**
+   * The entries (`webhooks[2]`) with a problem of their own (a malformed key, a preset's option,
+   * a selector matching nothing): their resources are not in `specs`. An entry told that it
+   * collides with an earlier one is not among them: its other resources are in `specs`.
+   */
+  failed: Set<string>;
+}
+
+/** expand(), going on past problems: every entry is expanded, and every problem is returned. */
+export function expandAll(m: Manifest, repos: RepoLister): Expanded {
   const problems: Problem[] = [];
-  const declared = new Declarations(problems);
+  const collisions: Problem[] = [];
+  const declared = new Declarations(collisions);
   const shared = { m, dc: m.flavor === "datacenter", problems, ...placement(m, repos, problems) };
+  const failed = new Set<string>();
   for (const kind of DECLARATION_ORDER) {
     for (const e of m[kind.key]) {
+      const [said, made] = [problems.length, declared.specs.length];
       kind.expand(e, {
         ...shared,
         claim: (natural, loc, what) => declared.claim(natural, loc, what),
@@ -52,10 +74,12 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
             kind.sameName,
           ),
       });
+      if (problems.length === said) continue;
+      failed.add(`${kind.key}[${e.index}]`);
+      declared.specs.splice(made);
     }
   }
-  if (problems.length) throw manifestError(problems);
-  return declared.specs;
+  return { specs: declared.specs, problems: [...problems, ...collisions], failed };
 }
 
 const where = (loc: Loc) => `${loc.path} (${loc.file}:${loc.line}:${loc.col})`;
