@@ -374,7 +374,7 @@ async function everyProblem(
   const problems = [...checked.problems, ...expanded.problems];
   let findings: Finding[] = [];
   try {
-    const declared = await declaredOffline(withoutProblems(m, problems, expanded.failed));
+    const declared = await declaredOffline(withoutProblems(m, problems));
     findings = policyFindings(m, declared, shared, !checked.policyBroken);
   } catch (e) {
     if (!isManifestError(e)) throw e;
@@ -390,12 +390,13 @@ async function everyProblem(
 }
 
 /**
- * The manifest without the entries that have a problem (at or inside them, or `failed` in expand),
- * nor the integrations whose OAuth consumer is left out: what the policy judges, which declares
- * each entry as `pulumi up` would (an entry with a problem would declare something else, or fail).
+ * The manifest without the entries that have a problem at or inside them (a preset's problem with
+ * its consumer is at the consumer), nor the integrations whose OAuth consumer is left out: what the
+ * policy judges, declared as `pulumi up` would (an entry with a problem would declare something
+ * else, or fail).
  */
-function withoutProblems(m: Manifest, problems: Problem[], failed: ReadonlySet<string>): Manifest {
-  const flawed = new Set(failed);
+function withoutProblems(m: Manifest, problems: Problem[]): Manifest {
+  const flawed = new Set<string>();
   for (const p of problems) {
     const entry = /^(\w+\[\d+\])/.exec(p.loc.path)?.[1];
     if (entry !== undefined) flawed.add(entry);

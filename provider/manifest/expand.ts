@@ -41,28 +41,13 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
   return specs;
 }
 
-/** What expandAll finds: the resources of the entries without a problem of their own, and every problem. */
-export interface Expanded {
-  specs: Spec[];
-  problems: Problem[];
-  /**
-   * The entries (`webhooks[2]`) with a problem of their own (a malformed key, a preset's option,
-   * a selector matching nothing): their resources are not in `specs`. An entry told that it
-   * collides with an earlier one is not among them: its other resources are in `specs`.
-   */
-  failed: Set<string>;
-}
-
-/** expand(), going on past problems: every entry is expanded, and every problem is returned. */
-export function expandAll(m: Manifest, repos: RepoLister): Expanded {
+/** expand(), going on past problems: every entry is expanded; the resources named, and every problem. */
+export function expandAll(m: Manifest, repos: RepoLister): { specs: Spec[]; problems: Problem[] } {
   const problems: Problem[] = [];
-  const collisions: Problem[] = [];
-  const declared = new Declarations(collisions);
+  const declared = new Declarations(problems);
   const shared = { m, dc: m.flavor === "datacenter", problems, ...placement(m, repos, problems) };
-  const failed = new Set<string>();
   for (const kind of DECLARATION_ORDER) {
     for (const e of m[kind.key]) {
-      const [said, made] = [problems.length, declared.specs.length];
       kind.expand(e, {
         ...shared,
         claim: (natural, loc, what) => declared.claim(natural, loc, what),
@@ -74,12 +59,9 @@ export function expandAll(m: Manifest, repos: RepoLister): Expanded {
             kind.sameName,
           ),
       });
-      if (problems.length === said) continue;
-      failed.add(`${kind.key}[${e.index}]`);
-      declared.specs.splice(made);
     }
   }
-  return { specs: declared.specs, problems: [...problems, ...collisions], failed };
+  return { specs: declared.specs, problems };
 }
 
 const where = (loc: Loc) => `${loc.path} (${loc.file}:${loc.line}:${loc.col})`;
