@@ -34,3 +34,19 @@ export function closeMatches(name: string, known: readonly string[], n = 3): str
     .slice(0, n)
     .map(({ k }) => k);
 }
+
+/** Text longer than this is no typo (and comparing it with every known name would cost seconds). */
+const MAX_TYPO = 100;
+
+/** closeMatches, but none for long text. */
+export const suggestFor = (name: string, known: readonly string[], n = 3): string[] =>
+  name.length > MAX_TYPO ? [] : closeMatches(name, known, n);
+
+/**
+ * `; did you mean "project"?` for an unknown key or option, or "" when no known name is close: one
+ * wording for the manifest's keys and the presets' options.
+ */
+export function didYouMean(name: string, known: readonly string[]): string {
+  const [close] = suggestFor(name, known, 1);
+  return close === undefined ? "" : `; did you mean "${close}"?`;
+}

@@ -43,11 +43,14 @@ export async function declaredOffline(m: Manifest): Promise<Declared[]> {
 
 /**
  * What the declared resources break, each finding once per place in the manifest (an entry on ten
- * repositories breaks a rule once), errors first, then by position.
+ * repositories breaks a rule once), errors first, then by position. `own`: whether the manifest's
+ * own policy (or the default one) is a layer.
  */
-export function policyFindings(m: Manifest, declared: Declared[], shared: Layer[]): Finding[] {
+export function policyFindings(m: Manifest, declared: Declared[], shared: Layer[], own = true): Finding[] {
   const seen = new Set<string>();
-  return findingsOf(declared, layersOf(m, shared))
+  // Without its own (a `policy:` with a problem), the manifest is judged by the shared ones only:
+  // the default it would replace may say what it does not.
+  return findingsOf(declared, own ? layersOf(m, shared) : shared)
     .filter((f) => {
       const key = `${locText(f.loc)}|${f.rule}|${f.message}|${f.source}`;
       return !seen.has(key) && seen.add(key);

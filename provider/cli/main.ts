@@ -20,8 +20,19 @@ import { parseArgs } from "util";
 import { credentialsOf, flavorSetting, loadSettings } from "../api/auth";
 import { clearCache } from "../api/cache";
 import { requestStats, setReadOnly } from "../api/client";
-import { expand } from "../manifest/expand";
-import { isManifestError, loadManifest, manifestError, shownProblems, type Manifest } from "../manifest/load";
+import { expandAll, PLACEHOLDERS } from "../manifest/expand";
+import {
+  checkManifestFile,
+  formatProblem,
+  isManifestError,
+  loadManifest,
+  manifestError,
+  shownProblems,
+  type CheckedManifest,
+  type LoadOptions,
+  type Manifest,
+  type Problem,
+} from "../manifest/load";
 import { checkedPartition, isOnlyError, shardSelected } from "../manifest/shard";
 import { KINDS } from "../kinds";
 import { pullRequestFromEnv, upsertComment, type PullRequestRef } from "./comment";
@@ -31,7 +42,8 @@ import { declaredOffline, findingText, policyCounts, policyFindings, policyOptio
 import { audit } from "./audit";
 import type { ReadTarget } from "./reading";
 import { AUDIT_FORMATS, renderAudit, summarizeAudit, type AuditFormat } from "./audit-report";
-import { layersOf } from "../policy/evaluate";
+import { layersOf, type Layer } from "../policy/evaluate";
+import type { Finding } from "../manifest/policy";
 import { globProblem } from "../glob";
 import { redactUrl } from "../names";
 import { publishPlan, reportTarget, type ReportTarget } from "./insights";
@@ -305,11 +317,13 @@ function manifestFile(given: string | undefined, cwd: string, command: string): 
 
 /** The manifest at `file`, read relative to where the command was run. */
 function load(file: string, cwd: string, command: string): Manifest {
-  return loadManifest(path.resolve(cwd, file), {
-    relativeTo: cwd,
-    missingHint: `give its path: bitbucket-iac ${command} path/to/bitbucket.yaml`,
-  });
+  return loadManifest(path.resolve(cwd, file), loadOptions(cwd, command));
 }
+
+const loadOptions = (cwd: string, command: string): LoadOptions => ({
+  relativeTo: cwd,
+  missingHint: `give its path: bitbucket-iac ${command} path/to/bitbucket.yaml`,
+});
 
 async function validate(args: string[], out: Out, err: Out, cwd: string): Promise<number> {
   const { values, positionals } = parse(
@@ -321,7 +335,11 @@ async function validate(args: string[], out: Out, err: Out, cwd: string): Promis
     throw usage("--shards lists every shard, --only validates one: give one of them");
   const file = manifestFile(positionals[0], cwd, "validate");
   const shared = policyOption(values.policy, cwd);
-  const whole = load(file, cwd, "validate");
+  const checked = checkManifestFile(path.resolve(cwd, file), loadOptions(cwd, "validate"));
+  // Shards are drawn from a manifest without problems (each entry lands in one): those first.
+  if ((values.shards || values.only !== undefined) && checked.problems.length)
+    throw manifestError(checked.problems);
+  const whole = checked.manifest;
   if (values.shards) {
     const { shards } = checkedPartition(whole);
     for (const s of shards) out(s.name);
@@ -329,13 +347,10 @@ async function validate(args: string[], out: Out, err: Out, cwd: string): Promis
     return 0;
   }
   const m = shardOf(whole, values.only).manifest;
-  const specs = expand(m, () => undefined); // offline: selectors other than lists are not resolved
-  // The policy judges what every entry declares; offline, a selector stands for one repository.
-  const findings = policyFindings(m, await declaredOffline(m), shared);
-  const errors = findings.filter((f) => f.level === "error");
+  const { problems, findings } = await everyProblem(m, checked, shared);
   for (const f of findings) if (f.level === "warn") err(findingText(f));
-  if (errors.length)
-    throw manifestError(errors.map((f) => ({ loc: f.loc!, message: findingText({ ...f, loc: undefined }) })));
+  if (problems.length) throw manifestError(problems);
+  const specs = expandAll(m, () => undefined).specs; // offline: selectors other than lists are not resolved
   // A policy file (version and policy: only) is said as such.
   const rules = Object.values(m.policy ?? {}).flatMap((r) => Object.keys(r as object)).length;
   if (Object.keys(m.at).every((k) => ["version", "$schema", "policy"].includes(k)) && m.policy) {
@@ -352,6 +367,58 @@ async function validate(args: string[], out: Out, err: Out, cwd: string): Promis
     `${file}: valid (${found})${values.only !== undefined ? `, shard ${values.only.trim()}: ${entryCount(m)} of ${entryCount(whole)} entries` : ""}`,
   );
   return 0;
+}
+
+/**
+ * Every problem of the manifest in one run, each stage on what the earlier ones found well formed:
+ * the loader's (schema, flavor, references), expand's on the entries it kept (malformed keys,
+ * presets' options, collisions; offline, a selector stands for one repository), and the policy's
+ * errors on what the entries without a problem declare. Each problem once.
+ */
+async function everyProblem(
+  m: Manifest,
+  checked: CheckedManifest,
+  shared: Layer[],
+): Promise<{ problems: Problem[]; findings: Finding[] }> {
+  const expanded = expandAll(m, PLACEHOLDERS);
+  const problems = [...checked.problems, ...expanded.problems];
+  let findings: Finding[] = [];
+  try {
+    const declared = await declaredOffline(withoutProblems(m, problems));
+    findings = policyFindings(m, declared, shared, !checked.policyBroken);
+  } catch (e) {
+    if (!isManifestError(e)) throw e;
+    problems.push(...e.problems); // said already, most likely: each is said once below
+  }
+  for (const f of findings)
+    if (f.level === "error") problems.push({ loc: f.loc!, message: findingText({ ...f, loc: undefined }) });
+  const seen = new Set<string>();
+  return {
+    problems: problems.filter((p) => !seen.has(formatProblem(p)) && seen.add(formatProblem(p))),
+    findings,
+  };
+}
+
+/**
+ * The manifest without the entries that have a problem at or inside them (a preset's problem with
+ * its consumer is at the consumer), nor the integrations whose OAuth consumer is left out: what the
+ * policy judges, declared as `pulumi up` would (an entry with a problem would declare something
+ * else, or fail).
+ */
+function withoutProblems(m: Manifest, problems: Problem[]): Manifest {
+  const flawed = new Set<string>();
+  for (const p of problems) {
+    const entry = /^(\w+\[\d+\])/.exec(p.loc.path)?.[1];
+    if (entry !== undefined) flawed.add(entry);
+  }
+  const kept = { ...m };
+  for (const k of KINDS)
+    (kept as Record<string, unknown>)[k.key] = (m[k.key] as Array<{ index: number }>).filter(
+      (e) => !flawed.has(`${k.key}[${e.index}]`),
+    );
+  const consumers = new Set(kept.oauthConsumers.map((c) => c.id));
+  kept.integrations = kept.integrations.filter((i) => i.consumer === undefined || consumers.has(i.consumer));
+  return kept;
 }
 
 /**

@@ -13,11 +13,13 @@ export function uniqueIds(ctx: CheckContext, kind: string): Problem[] {
     if (typeof e?.id !== "string") return;
     const before = first.get(e.id);
     if (before === undefined) first.set(e.id, i);
-    else
+    else {
+      ctx.skip(kind, i); // its resource name is the first's too: said once, here
       problems.push({
         loc: ctx.at([kind, i, "id"]),
         message: `id ${ctx.quote(e.id)} is already used by ${kind}[${before}] (line ${ctx.at([kind, before]).line})`,
       });
+    }
   });
   return problems;
 }

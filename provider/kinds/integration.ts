@@ -49,6 +49,7 @@ export const integrations = {
   ],
   flavors: { cloud: true, datacenter: true },
   placed: true,
+  cloudFields: ["workspace", "consumer"],
   component: true,
   declaredFirst: true,
   check: (ctx) => [
@@ -229,7 +230,8 @@ function presetProblems(m: Manifest, i: IntegrationEntry, preset: Preset): Probl
       message: `${preset.title} needs an OAuth consumer: declare one under oauthConsumers and name its id in consumer`,
     });
   }
-  if (preset.consumer === "none" && i.consumer !== undefined) {
+  // On Data Center load refuses any consumer (Cloud's): said there.
+  if (preset.consumer === "none" && i.consumer !== undefined && m.flavor === "cloud") {
     problems.push({
       loc: i.at.consumer!,
       message: `${preset.title} does not use an OAuth consumer (${preset.noConsumer ?? "none is needed"}); remove consumer (and the consumer's entry, if nothing else uses it)`,

@@ -112,6 +112,12 @@ export interface CheckContext {
   clean(s: string): string;
   /** "Did you mean" candidates. */
   suggest(s: string, known: readonly string[]): string[];
+  /**
+   * Leaves an entry out of what is checked after load (its names, keys and collisions): for a
+   * problem that would bring others following only from it (a second entry with one id would also
+   * get the first's resource name). Entries whose own shape the schema refuses are left out anyway.
+   */
+  skip(kind: string, index: number): void;
 }
 
 // ---- expand: entries to specs -------------------------------------------------------------------
@@ -387,6 +393,11 @@ export interface KindDescriptor<
   placed: boolean;
   /** Fields a Cloud entry must not have (Data Center's): default `project` and `projects`. */
   dataCenterFields?: string[];
+  /**
+   * Fields a Data Center entry must not have (Cloud's): default `workspace`. Load refuses each in
+   * its own words; an unknown key's message on Data Center does not list them.
+   */
+  cloudFields?: string[];
   /**
    * Checks beyond the schema, on the raw manifest of either flavor (a check for one flavor says so:
    * `ctx.flavor`); a manifest listing a kind its flavor does not have still gets its checks.

@@ -36,6 +36,13 @@ export const PLACEHOLDERS: RepoLister = Object.assign(() => undefined, { placeho
 
 /** Resolves, names and checks every resource of the manifest. Throws a ManifestError with every problem. */
 export function expand(m: Manifest, repos: RepoLister): Spec[] {
+  const { specs, problems } = expandAll(m, repos);
+  if (problems.length) throw manifestError(problems);
+  return specs;
+}
+
+/** expand(), going on past problems: every entry is expanded; the resources named, and every problem. */
+export function expandAll(m: Manifest, repos: RepoLister): { specs: Spec[]; problems: Problem[] } {
   const problems: Problem[] = [];
   const declared = new Declarations(problems);
   const shared = { m, dc: m.flavor === "datacenter", problems, ...placement(m, repos, problems) };
@@ -54,8 +61,7 @@ export function expand(m: Manifest, repos: RepoLister): Spec[] {
       });
     }
   }
-  if (problems.length) throw manifestError(problems);
-  return declared.specs;
+  return { specs: declared.specs, problems };
 }
 
 const where = (loc: Loc) => `${loc.path} (${loc.file}:${loc.line}:${loc.col})`;

@@ -11,7 +11,10 @@
 //    workspace (Cloud) or a project (Data Center), and each kind, field and event belongs to the
 //    manifest's flavor. Duplicates of natural keys are found by expand.ts, here for explicit
 //    repository lists, at deploy time for selectors too.
-// No network is touched.
+// Every stage runs whatever the earlier ones found (checkManifest): the cross-references on the
+// whole file, and the typed manifest keeps each entry the schema does not refuse, so expand.ts
+// still finds malformed keys and collisions among them (`validate` reports them all in one run).
+// Only what the YAML parser cannot read stops everything. No network is touched.
 
 import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
@@ -29,11 +32,11 @@ import {
   type Node,
   type YAMLMap,
 } from "yaml";
-import { KINDS, type Kind, type Manifest } from "../kinds";
+import { KINDS, kindOf, type Kind, type Manifest } from "../kinds";
 import type { CheckContext, Loc, Problem, Raw } from "../kinds/kind";
 import { isTooLarge, readLimited } from "../read-limited";
 import { escapeUnprintable, UNPRINTABLE } from "../text";
-import { closeMatches } from "../resources/common";
+import { didYouMean, suggestFor } from "../suggest";
 import type { Flavor } from "../resources/validate";
 import { CLOUD_WEBHOOK_EVENTS, DC_WEBHOOK_EVENTS } from "../resources/webhook";
 import { globProblem } from "../glob";
@@ -114,7 +117,7 @@ const shownValue = (v: unknown) =>
   typeof v === "string" ? quote(v) : clean(cut(JSON.stringify(v) ?? String(v)));
 
 /** "Did you mean" candidates; none for long text, which is no typo (and would cost seconds to compare). */
-const suggest = (s: string, known: readonly string[]) => (s.length > 100 ? [] : closeMatches(s, known));
+const suggest = (s: string, known: readonly string[]) => suggestFor(s, known);
 
 /** "webhooks[2].url" from ["webhooks", 2, "url"]; a key that is long or unprintable is quoted. */
 export const pathText = (segs: Segment[]) =>
@@ -264,13 +267,32 @@ function missingKey(err: SchemaError): Problem {
   return atValue(err, `missing "${missing}"${what ? `: ${what}` : ""}`);
 }
 
-function unknownKey({ e, segs, pos, parent }: SchemaError): Problem {
+function unknownKey({ e, segs, pos, parent, flavor }: SchemaError): Problem {
   const key = String(e.params.additionalProperty);
-  const close = suggest(key, Object.keys(parent.properties ?? {}));
+  const other = otherFlavorKeys(segs, flavor);
+  const keys = Object.keys(parent.properties ?? {}).filter((k) => !other.includes(k));
   return {
     loc: pos.key(segs, key),
-    message: `unknown key ${quote(key)}${close.length ? `; did you mean "${close[0]}"?` : ""} (keys here: ${Object.keys(parent.properties ?? {}).join(", ")})`,
+    message: `unknown key ${quote(key)}${didYouMean(key, keys)} (keys here: ${keys.join(", ")})`,
   };
+}
+
+/**
+ * The keys the schema allows at `segs` that the other flavor's manifests have only (load refuses
+ * them with their own words): left out of an unknown key's list and its "did you mean".
+ */
+function otherFlavorKeys(segs: Segment[], flavor: Flavor): readonly string[] {
+  if (segs.length === 0)
+    return [
+      flavor === "cloud" ? "project" : "workspace",
+      ...KINDS.filter((k) => k.flavors[flavor] !== true).map((k) => k.key),
+    ];
+  const kind = KINDS.find((k) => k.key === segs[0]);
+  if (!kind?.placed || kind.flavors[flavor] !== true || segs.length !== 2 || typeof segs[1] !== "number")
+    return [];
+  return flavor === "cloud"
+    ? (kind.dataCenterFields ?? ["projects", "project"])
+    : (kind.cloudFields ?? ["workspace"]);
 }
 
 function wrongType(err: SchemaError): Problem {
@@ -351,9 +373,12 @@ function segmentsOf(instancePath: string): Segment[] {
 const flavorOf = (data: unknown): Flavor =>
   (data as { flavor?: unknown } | null)?.flavor === "datacenter" ? "datacenter" : "cloud";
 
-/** The checks beyond the schema: each kind's flavors and placement, globs, and each kind's own. */
-function crossCheck(data: Record<string, unknown>, pos: Positions): Problem[] {
-  const ctx = checkContext(data, pos);
+/**
+ * The checks beyond the schema: each kind's flavors and placement, globs, and each kind's own. The
+ * entries a check leaves out of later checks go into `skipped` (`kind[index]`).
+ */
+function crossCheck(data: Record<string, unknown>, pos: Positions, skipped: Set<string>): Problem[] {
+  const ctx = checkContext(data, pos, skipped);
   const problems = ctx.flavor === "cloud" ? cloudPlacement(ctx) : dataCenterPlacement(ctx);
   for (const kind of KINDS) if (kind.check) problems.push(...kind.check(ctx));
   // A policy file (no flavor, no entries) serves both flavors.
@@ -369,7 +394,7 @@ function crossCheck(data: Record<string, unknown>, pos: Positions): Problem[] {
   return problems;
 }
 
-function checkContext(data: Record<string, unknown>, pos: Positions): CheckContext {
+function checkContext(data: Record<string, unknown>, pos: Positions, skipped: Set<string>): CheckContext {
   return {
     flavor: flavorOf(data),
     data,
@@ -379,8 +404,12 @@ function checkContext(data: Record<string, unknown>, pos: Positions): CheckConte
     quote,
     clean: (s) => clean(cut(s)),
     suggest,
+    skip: (kind, index) => void skipped.add(entryKey(kind, index)),
   };
 }
+
+/** An entry's identity among those left out: `webhooks[2]`. */
+const entryKey = (kind: string, index: number) => `${kind}[${index}]`;
 
 /** A Cloud manifest: entries have a workspace; Data Center's kinds and fields are refused. */
 function cloudPlacement(ctx: CheckContext): Problem[] {
@@ -397,11 +426,12 @@ function cloudPlacement(ctx: CheckContext): Problem[] {
   }
   for (const kind of KINDS) {
     const why = kind.flavors.cloud;
-    if (why !== true && ctx.data[kind.key] !== undefined)
-      problems.push({
-        loc: ctx.keyAt([], kind.key),
-        message: dcOnly(`${kind.key} are Bitbucket Data Center only: ${why}`),
-      });
+    if (why === true || ctx.data[kind.key] === undefined) continue;
+    problems.push({
+      loc: ctx.keyAt([], kind.key),
+      message: dcOnly(`${kind.key} are Bitbucket Data Center only: ${why}`),
+    });
+    ctx.list(kind.key).forEach((_, i) => ctx.skip(kind.key, i)); // said once, for the whole list
   }
   for (const kind of KINDS) {
     if (!kind.placed || kind.flavors.cloud !== true) continue;
@@ -439,13 +469,14 @@ function dataCenterPlacement(ctx: CheckContext): Problem[] {
   }
   for (const kind of KINDS) {
     const why = kind.flavors.datacenter;
-    if (why !== true && ctx.data[kind.key] !== undefined)
-      problems.push({
-        loc: ctx.keyAt([], kind.key),
-        message: cloudOnly(
-          `${kind.key} are Bitbucket Cloud only: ${why}; remove them, or keep them in a Cloud manifest`,
-        ),
-      });
+    if (why === true || ctx.data[kind.key] === undefined) continue;
+    problems.push({
+      loc: ctx.keyAt([], kind.key),
+      message: cloudOnly(
+        `${kind.key} are Bitbucket Cloud only: ${why}; remove them, or keep them in a Cloud manifest`,
+      ),
+    });
+    ctx.list(kind.key).forEach((_, i) => ctx.skip(kind.key, i)); // said once, for the whole list
   }
   for (const kind of KINDS) {
     if (!kind.placed || kind.flavors.datacenter !== true) continue;
@@ -613,20 +644,56 @@ function optionPositions(options: unknown, at: (segs: Segment[]) => Loc): Record
 
 /** Parses and checks manifest text; `file` is used in messages. Throws a ManifestError listing every problem. */
 export function parseManifest(text: string, file: string): Manifest {
+  const { manifest, problems } = checkManifest(text, file);
+  if (problems.length) throw manifestError(problems);
+  return manifest;
+}
+
+/** A manifest as far as it is well formed, and every problem found in it. */
+export interface CheckedManifest {
+  /**
+   * The manifest without what later checks cannot read: entries whose shape the schema refuses,
+   * or that a check leaves out (a second entry with one id, a kind the flavor does not have), and
+   * `policy:` when it has a problem. An entry without a workspace is kept, in the workspace
+   * NO_WORKSPACE, so its keys and collisions are still checked.
+   */
+  manifest: Manifest;
+  problems: Problem[];
+  /** Whether `policy:` has a problem (and so is left out of `manifest`). */
+  policyBroken: boolean;
+}
+
+/** Where an entry without a workspace is placed while its other checks run (messages show it). */
+export const NO_WORKSPACE = "(no workspace)";
+
+/**
+ * Parses and checks manifest text, every stage on whatever the earlier ones found well formed.
+ * Throws a ManifestError only when the YAML itself cannot be read (or is empty).
+ */
+export function checkManifest(text: string, file: string): CheckedManifest {
   const { doc, pos } = parseYaml(text, file);
   const data = dataOf(doc, pos, file);
   const validate = validator();
   const problems: Problem[] = [];
+  const skipped = new Set<string>();
   if (!validate(data)) {
     for (const e of validate.errors ?? []) {
-      const p = translate(e, segmentsOf(e.instancePath), pos, flavorOf(data));
+      const segs = segmentsOf(e.instancePath);
+      // An entry the schema refuses is left out as a whole: what it would declare is unknown.
+      if (typeof segs[1] === "number" && KINDS.some((k) => k.key === segs[0]))
+        skipped.add(entryKey(String(segs[0]), segs[1]));
+      const p = translate(e, segs, pos, flavorOf(data));
       if (p) problems.push(p);
     }
   }
-  if (typeof data === "object" && !Array.isArray(data))
-    problems.push(...crossCheck(data as Record<string, unknown>, pos));
-  if (problems.length) throw manifestError(dedupe(problems));
-  return typed(data as Record<string, unknown>, pos, file);
+  const mapping = typeof data === "object" && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
+  problems.push(...crossCheck(mapping, pos, skipped));
+  const policyBroken = problems.some((p) => /^policy(\.|\[|$)/.test(p.loc.path));
+  return {
+    manifest: typed(mapping, pos, file, { skipped, policyBroken }),
+    problems: dedupe(problems),
+    policyBroken,
+  };
 }
 
 /** The YAML document and its positions; a ManifestError for what the parser or the structure pass finds. */
@@ -681,37 +748,52 @@ function dataOf(doc: Document, pos: Positions, file: string): unknown {
   return data;
 }
 
-/** The typed manifest of checked data: every entry with its place, position and the positions of its fields. */
-function typed(m: Record<string, unknown>, pos: Positions, file: string): Manifest {
+/**
+ * The typed manifest of checked data: every entry with its place, position and the positions of
+ * its fields, but those `skipped` (and `policy:` when it is broken).
+ */
+function typed(
+  m: Record<string, unknown>,
+  pos: Positions,
+  file: string,
+  left: { skipped: ReadonlySet<string>; policyBroken: boolean },
+): Manifest {
   const flavor = flavorOf(m);
+  const text = (v: unknown) => (typeof v === "string" ? v : undefined);
   // An entry's place defaults to the top-level one: the workspace (Cloud), the project (Data
   // Center, unless the entry names `projects`).
-  const placeOf = (e: Record<string, unknown>) =>
+  const project = text(m.project);
+  const placeOf = (e: Record<string, unknown>, placed: boolean) =>
     flavor === "cloud"
-      ? { workspace: m.workspace }
-      : { workspace: "", ...(e.projects === undefined && m.project !== undefined && { project: m.project }) };
+      ? { workspace: text(m.workspace) ?? (placed ? NO_WORKSPACE : undefined) }
+      : { workspace: "", ...(e.projects === undefined && project !== undefined && { project }) };
   const withLoc = <T>(kind: Kind): T[] =>
-    ((m[kind] as Array<Record<string, unknown>> | undefined) ?? []).map(
-      (e, index) =>
-        ({
-          ...placeOf(e),
-          ...e,
-          loc: pos.value([kind, index]),
-          at: {
-            ...Object.fromEntries(Object.keys(e).map((k) => [k, pos.value([kind, index, k])])),
-            ...optionPositions(e.options, (segs) => pos.value([kind, index, "options", ...segs])),
-          },
-          index,
-        }) as T,
+    (Array.isArray(m[kind]) ? (m[kind] as Array<Record<string, unknown>>) : []).flatMap((e, index) =>
+      left.skipped.has(entryKey(kind, index))
+        ? []
+        : [
+            {
+              ...placeOf(e, kindOf(kind).placed),
+              ...e,
+              loc: pos.value([kind, index]),
+              at: {
+                ...Object.fromEntries(Object.keys(e).map((k) => [k, pos.value([kind, index, k])])),
+                ...optionPositions(e.options, (segs) => pos.value([kind, index, "options", ...segs])),
+              },
+              index,
+            } as T,
+          ],
     );
   return {
     file,
     version: 1,
     flavor,
     at: Object.fromEntries(Object.keys(m).map((k) => [k, pos.value([k])])),
-    ...(typeof m.workspace === "string" && { workspace: m.workspace }),
-    ...(typeof m.project === "string" && { project: m.project }),
-    ...(typeof m.policy === "object" && { policy: m.policy as Policy }),
+    ...(text(m.workspace) !== undefined && { workspace: text(m.workspace) }),
+    ...(project !== undefined && { project }),
+    ...(typeof m.policy === "object" &&
+      m.policy !== null &&
+      !left.policyBroken && { policy: m.policy as Policy }),
     ...(Object.fromEntries(KINDS.map(({ key }) => [key, withLoc(key)])) as { [K in Kind]: Manifest[K] }),
   };
 }
@@ -728,6 +810,16 @@ export interface LoadOptions {
 
 /** Reads and checks a manifest file. Throws a ManifestError listing every problem. */
 export function loadManifest(file: string, opts: LoadOptions = {}): Manifest {
+  const { manifest, problems } = checkManifestFile(file, opts);
+  if (problems.length) throw manifestError(problems);
+  return manifest;
+}
+
+/**
+ * Reads and checks a manifest file, as far as it is well formed (checkManifest). Throws a
+ * ManifestError only when the file cannot be read, or its YAML cannot.
+ */
+export function checkManifestFile(file: string, opts: LoadOptions = {}): CheckedManifest {
   const shown = path.relative(opts.relativeTo ?? process.cwd(), file) || file;
   const hint = opts.missingHint ?? "set it with `pulumi config set manifest <path>`";
   const fileProblem = (message: string) =>
@@ -752,7 +844,7 @@ export function loadManifest(file: string, opts: LoadOptions = {}): Manifest {
   const text = textOf(bytes);
   if (text === undefined)
     throw fileProblem("not a text file: a manifest is YAML text in UTF-8 (is this the right file?)");
-  return parseManifest(text, shown);
+  return checkManifest(text, shown);
 }
 
 /**

@@ -11,7 +11,7 @@ import type { SshKey, SshKeyArgs } from "../resources/ssh-key";
 import type { Flavor } from "../resources/validate";
 import type { Webhook, WebhookArgs } from "../resources/webhook";
 import { checkboxOf, missing } from "../scopes";
-import { closeMatches } from "../suggest";
+import { didYouMean } from "../suggest";
 
 export type Options = Record<string, unknown>;
 
@@ -149,8 +149,7 @@ export const unknownOptions = (o: Options, known: string[], refused: Record<stri
     .filter((k) => !known.includes(k))
     .map((k) => {
       if (Object.hasOwn(refused, k)) return `${k}: ${refused[k]}`;
-      const close = closeMatches(k, known, 1)[0];
-      return `${k}: not an option of this preset${close ? `; did you mean ${close}?` : ""} (options: ${known.join(", ") || "none"})`;
+      return `${k}: not an option of this preset${didYouMean(k, known)} (options: ${known.join(", ") || "none"})`;
     });
 
 /** "option: what to write" for each text option outside its format. */
