@@ -381,11 +381,11 @@ describe("bitbucket-iac plan", function () {
     );
   });
 
-  it("exits 3 when a resource cannot be planned and 1 on bad usage, naming what is wrong, and still plans the rest", async () => {
+  it("exits 3 when a resource cannot be planned and 64 on bad usage, naming what is wrong, and still plans the rest", async () => {
     const ghost = manifest().replace("repositories: [api]\n    url:", "repositories: [ghost]\n    url:");
     fs.writeFileSync(path.join(dir, "ghost.yaml"), ghost);
     const r = await run(["plan", "ghost.yaml"], dir);
-    assert.equal(r.code, 3); // a resource could not be planned; usage errors stay 1
+    assert.equal(r.code, 3); // a resource could not be planned; usage errors exit 64
     assert.match(
       r.out,
       /x error +webhook https:\/\/hooks\.example\.test\/ci on acme\/ghost\n.*\n {4}GET \/repositories\/acme\/ghost\/hooks.* failed \(404\): Repository acme\/ghost not found/,
@@ -393,7 +393,7 @@ describe("bitbucket-iac plan", function () {
     assert.match(r.out, /Plan: 6 to create, .*1 could not be planned\.$/);
 
     const bad = await run(["plan", "--format", "yaml"], dir);
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 64);
     assert.match(
       bad.err,
       /^bitbucket-iac plan: --format must be one of text, markdown, json, not "yaml"\n\nusage: bitbucket-iac plan/,
