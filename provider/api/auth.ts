@@ -8,6 +8,7 @@
 //   oauthClientId + Secret      -> client_credentials grant at oauthTokenUrl, Bearer the
 //                                  access token; cached process-wide, refreshed before expiry.
 
+import { apiUrlProblem, CLOUD_API } from "./api-url";
 import type { RetryOptions } from "./retry";
 import { RETRY_DEFAULTS } from "./retry";
 import { processWide } from "./shared";
@@ -53,7 +54,7 @@ export const SETTING_ENV = {
 } as const;
 export type SettingName = keyof typeof SETTING_ENV;
 
-export const CLOUD_API_URL = "https://api.bitbucket.org/2.0";
+export const CLOUD_API_URL = CLOUD_API;
 export const CLOUD_TOKEN_URL = "https://bitbucket.org/site/oauth2/access_token";
 
 type ConfigStore = Partial<Record<SettingName, string>>;
@@ -202,11 +203,8 @@ function buildSettings(env: NodeJS.ProcessEnv): Settings {
     );
   }
   const apiUrl = checkUrl("apiUrl", (given ?? CLOUD_API_URL).replace(/\/+$/, ""));
-  if (flavor === "datacenter" && /\/rest(\/|$)/.test(new URL(apiUrl).pathname)) {
-    throw new Error(
-      `bitbucket:apiUrl / BITBUCKET_API_URL is "${apiUrl}": with flavor datacenter give the server's base URL without /rest (e.g. https://bitbucket.example.com); the provider adds /rest/api/latest/... itself`,
-    );
-  }
+  const wrong = apiUrlProblem(apiUrl, flavor);
+  if (wrong !== undefined) throw new Error(wrong);
   const oauthTokenUrl = checkUrl("oauthTokenUrl", raw("oauthTokenUrl", env) ?? CLOUD_TOKEN_URL);
   return {
     apiUrl,

@@ -16,7 +16,8 @@ import {
   type Credentials,
   type Settings,
 } from "./auth";
-import { apiError, isApiError, parseErrorBody, type ApiError } from "./errors";
+import { apiUrlHint } from "./api-url";
+import { apiError, formatApiError, isApiError, isNotFound, parseErrorBody, type ApiError } from "./errors";
 import { sharedLimiter } from "./limiter";
 import { cachedObject, forgetWritten, patchWritten } from "./cache";
 import { fitsWaitBudget, rateLimitDelay, retryDelay, type RateLimitPause } from "./retry";
@@ -357,6 +358,17 @@ function checkFlavor(s: Settings, method: string, path: string): void {
   );
 }
 
+/**
+ * A 404 or 501 (no such route) under an API URL that looks wrong for the flavor: the error says
+ * which setting to change and to what, and is no longer a sign of the object gone (isNotFound).
+ */
+function explainUrl(e: ApiError, s: Settings): void {
+  const hint = apiUrlHint(s.apiUrl, s.flavor);
+  if (hint === undefined) return;
+  e.urlHint = hint;
+  e.message = formatApiError(e);
+}
+
 /** Data Center REST paths start with /rest/ (shared/bitbucket-api.md §8.1); Cloud's are under /2.0. */
 export const isDataCenterPath = (path: string): boolean => path.startsWith("/rest/");
 
@@ -408,9 +420,9 @@ export async function request<T = unknown>(
       }),
     });
   } catch (e) {
+    if (isApiError(e) && (e.status === 404 || e.status === 501)) explainUrl(e, s);
     // A DELETE answered 404: the object is not there, as after our own DELETE.
-    if (write && method === "DELETE" && isApiError(e) && e.status === 404)
-      patchWritten(s.apiUrl, method, shown, undefined);
+    if (write && method === "DELETE" && isNotFound(e)) patchWritten(s.apiUrl, method, shown, undefined);
     else if (write) forgetWritten(s.apiUrl, shown); // refused or lost: it may have happened
     throw e;
   }
@@ -436,7 +448,7 @@ export async function getOrUndefined<T>(path: string, opts: RequestOptions = {})
   try {
     return (await request<T>("GET", path, opts)).data;
   } catch (e) {
-    if (isApiError(e) && e.status === 404) return undefined;
+    if (isNotFound(e)) return undefined;
     throw e;
   }
 }
@@ -446,6 +458,6 @@ export async function deleteIfExists(path: string): Promise<void> {
   try {
     await request("DELETE", path);
   } catch (e) {
-    if (!(isApiError(e) && e.status === 404)) throw e;
+    if (!isNotFound(e)) throw e;
   }
 }

@@ -29,6 +29,11 @@ export interface ApiErrorFields {
   grantedScopes?: string[];
   /** Seconds from `Retry-After`, when the server sent it. */
   retryAfterSeconds?: number;
+  /**
+   * What to change when the answer was 404 or 501 and the API URL looks wrong (api-url.ts): then a
+   * 404 says nothing of the object.
+   */
+  urlHint?: string;
 }
 
 export interface ApiError extends Error, ApiErrorFields {
@@ -39,6 +44,14 @@ export interface ApiError extends Error, ApiErrorFields {
 export function isApiError(e: unknown): e is ApiError {
   return typeof e === "object" && e !== null && (e as { code?: unknown }).code === API_ERROR_CODE;
 }
+
+/**
+ * A 404 that says the object is not there (gone, or never made): not one under an API URL that
+ * looks wrong, which every path answers, so that refresh never takes a mistyped URL for objects
+ * deleted.
+ */
+export const isNotFound = (e: unknown): e is ApiError =>
+  isApiError(e) && e.status === 404 && e.urlHint === undefined;
 
 export function apiError(f: ApiErrorFields): ApiError {
   const err = new Error(formatApiError(f)) as ApiError;
@@ -67,6 +80,7 @@ export function formatApiError(f: ApiErrorFields): string {
     );
   else if (f.status === 401)
     parts.push("check BITBUCKET_TOKEN / BITBUCKET_USERNAME+BITBUCKET_API_TOKEN or the bitbucket:* config");
+  if (f.urlHint) parts.push(f.urlHint);
   return parts.join(" - ");
 }
 

@@ -9,7 +9,7 @@
 import { loadSettings } from "./auth";
 import { cachedList } from "./cache";
 import { isDataCenterPath, request, type Response } from "./client";
-import { isApiError } from "./errors";
+import { isNotFound } from "./errors";
 import { processWide } from "./shared";
 
 export interface CloudPage<T> {
@@ -110,7 +110,7 @@ export async function readListed<T>(path: string, match: (t: T) => boolean): Pro
   try {
     return await findIn(path, match);
   } catch (e) {
-    if (isApiError(e) && e.status === 404) return undefined;
+    if (isNotFound(e)) return undefined;
     throw e;
   }
 }

@@ -40,6 +40,7 @@ import { dcPullRequestPath } from "../api/datacenter";
 import { listAll } from "../api/paginate";
 import { escapeUnprintable } from "../text";
 import { COMMENT_MARKER } from "./report";
+import { usage } from "./usage";
 
 /** The pull request a plan comment goes on. */
 export interface PullRequestRef {
@@ -86,10 +87,11 @@ export function pullRequestFromEnv(
         ]),
   ];
   if (missing.length) {
-    throw new Error(
+    throw usage(
       flavor === "cloud"
         ? `--comment posts on the pull request a Bitbucket Pipelines build runs for, and needs ${missing.join(" and ")}: run it in a pull-requests pipeline (examples/pipelines/bitbucket-pipelines.yml), or name the pull request with --repository workspace/repository --pull-request ID`
         : `--comment on Bitbucket Data Center needs the pull request to post on: ${missing.join(" and ")}; give --repository PROJECT/repository --pull-request ID, or set BITBUCKET_REPO_FULL_NAME and BITBUCKET_PR_ID in the build (Jenkins, Bamboo: Data Center has no Pipelines to set them)`,
+      { withHelp: false },
     );
   }
   return { flavor, workspace, repository, id: Number(id) };

@@ -39,6 +39,7 @@ import { policyCounts, policyLine } from "./findings";
 import type { Declared } from "./declared";
 import { isChange, type Planned } from "./plan";
 import { fieldText, shardId, summarize, summaryLine, type PlanReport, type Summary } from "./report";
+import { usage } from "./usage";
 
 /** The report's id (Cloud) and key (Data Center): the same on every run, so a rerun replaces it. */
 export const REPORT_KEY = "bitbucket-iac-plan";
@@ -110,8 +111,7 @@ export function reportTarget(
   env: NodeJS.ProcessEnv = process.env,
 ): ReportTarget | undefined {
   if (!o.report) {
-    if (o.commit !== undefined)
-      throw new Error("--commit names the commit --report publishes on: add --report");
+    if (o.commit !== undefined) throw usage("--commit names the commit --report publishes on: add --report");
     return undefined;
   }
   const form = flavor === "datacenter" ? "PROJECT/slug" : "WORKSPACE/slug";
@@ -134,8 +134,9 @@ export function reportTarget(
         ]),
   ];
   if (missing.length) {
-    throw new Error(
+    throw usage(
       `--report publishes the plan on a commit of a repository, and needs ${missing.join(" and ")}: Bitbucket Pipelines sets BITBUCKET_COMMIT and BITBUCKET_REPO_FULL_NAME; elsewhere (Jenkins, Bamboo) give --commit SHA and --repository ${form}`,
+      { withHelp: false },
     );
   }
   return { flavor, owner, repository, commit };

@@ -9,7 +9,9 @@
 //   export            a manifest of what a workspace or projects have, every entry adopt: true.
 //   audit             the policy's rules on every webhook, key, variable and token that exists.
 //                     Exit 0 clean (warnings only), 3 findings at error level, 1 error.
-// Usage errors exit 2 (plan: 1, since its 2 means "changes").
+// Every command exits 64 on a usage error (sysexits.h EX_USAGE: an unknown command or option, an
+// option's missing or wrong value, what an option needs missing), before any request: it never
+// reads as plan's 2 or 3 (usage.ts).
 //
 // Paths are relative to the directory the user ran the command from: npm sets INIT_CWD to it
 // for `npm run validate -- file` and `npx`, whose own working directory may be the package's.
@@ -51,6 +53,7 @@ import { planAll, readState, repositoriesOf, type PlanStats } from "./plan";
 import { billLines, billOf } from "./bill";
 import { pagesOf } from "../api/paginate";
 import { progress } from "./progress";
+import { EX_USAGE, isUsageError, usage } from "./usage";
 import {
   COMMENT_LIMIT,
   commentMarker,
@@ -74,6 +77,8 @@ commands:
   export            write a manifest of what exists, to adopt it (bitbucket-iac export --help)
   audit             check what exists in a workspace or projects against a policy; exit 0 clean,
                     3 findings at error level, 1 error (bitbucket-iac audit --help)
+
+Every command exits 64 on a usage error (an unknown option, a missing or wrong value).
 
 options:
   -h, --help        show this help (also: bitbucket-iac help <command>, <command> --help)
@@ -102,7 +107,7 @@ warning is printed and validation goes on.
                  is known to land in exactly one
   -h, --help     show this help
 
-exit status: 0 valid, 1 problems, 2 usage`;
+exit status: 0 valid, 1 problems, 64 usage`;
 
 const PLAN_HELP = `usage: bitbucket-iac plan [file] [--format text|markdown|json] [--state state.json] [--out FILE]
                           [--comment [--pull-request ID]] [--report [--commit SHA]] [--repository R]
@@ -152,7 +157,7 @@ without adopt: true), delete. Secrets are never read or shown: write-only values
   -h, --help        show this help
 
 exit status: 0 no changes, 2 changes, 3 conflicts, resources that could not be planned or policy
-errors (an up would stop: fail the pull request), 1 usage or run error`;
+errors (an up would stop: fail the pull request), 1 run error, 64 usage`;
 
 const EXPORT_HELP = `usage: bitbucket-iac export --workspace W | --project P ... [--repositories GLOB] [--user SLUG]
                             [-o file]
@@ -175,7 +180,7 @@ Webhook secrets become { fromConfig } references; the config keys to set are lis
   -o, --output FILE     write the manifest there (default: standard output)
   -h, --help            show this help
 
-exit status: 0 written, 1 error, 2 usage`;
+exit status: 0 written, 1 error, 64 usage`;
 
 const AUDIT_HELP = `usage: bitbucket-iac audit --workspace W | --project P ... [--repositories GLOB] [--user SLUG]
                            [--policy FILE] [--manifest FILE] [--format text|markdown|json|sarif] [--out FILE]
@@ -201,7 +206,7 @@ finding names the object, the rule, how to fix it, and the manifest entry that w
   -h, --help            show this help
 
 exit status: 0 no finding at error level (warnings are printed), 3 findings at error level,
-1 run error, 2 usage`;
+1 run error, 64 usage`;
 
 const isHelp = (a: string | undefined) => a === "-h" || a === "--help";
 const isVersionFlag = (a: string | undefined) => a === "-v" || a === "--version";
@@ -228,7 +233,7 @@ export async function main(
   const [command, ...args] = argv;
   if (command === undefined || isHelp(command) || (command === "help" && args.length === 0)) {
     (command === undefined ? err : out)(HELP);
-    return command === undefined ? 2 : 0;
+    return command === undefined ? EX_USAGE : 0;
   }
   if (command === "version" || isVersionFlag(command) || args.some(isVersionFlag)) {
     out(version());
@@ -236,17 +241,16 @@ export async function main(
   }
   // `help validate` is `validate --help`.
   if (command === "help") return main([args[0]!, "--help", ...args.slice(1)], out, err, cwd);
-  const commands: Record<string, { help: string; usageStatus: number; run: () => Promise<number> | number }> =
-    {
-      validate: { help: VALIDATE_HELP, usageStatus: 2, run: () => validate(args, out, err, cwd) },
-      plan: { help: PLAN_HELP, usageStatus: 1, run: () => plan(args, out, err, cwd) },
-      export: { help: EXPORT_HELP, usageStatus: 2, run: () => exportCommand(args, out, err, cwd) },
-      audit: { help: AUDIT_HELP, usageStatus: 2, run: () => auditCommand(args, out, err, cwd) },
-    };
+  const commands: Record<string, { help: string; run: () => Promise<number> | number }> = {
+    validate: { help: VALIDATE_HELP, run: () => validate(args, out, err, cwd) },
+    plan: { help: PLAN_HELP, run: () => plan(args, out, err, cwd) },
+    export: { help: EXPORT_HELP, run: () => exportCommand(args, out, err, cwd) },
+    audit: { help: AUDIT_HELP, run: () => auditCommand(args, out, err, cwd) },
+  };
   const c = commands[command];
   if (c === undefined) {
     err(`bitbucket-iac: unknown command "${command}"\n\n${HELP}`);
-    return 2;
+    return EX_USAGE;
   }
   if (args.some(isHelp)) {
     out(c.help);
@@ -256,9 +260,9 @@ export async function main(
   try {
     return await c.run();
   } catch (e) {
-    if ((e as { code?: string }).code === USAGE) {
-      err(`bitbucket-iac ${command}: ${(e as Error).message}\n\n${c.help}`);
-      return c.usageStatus;
+    if (isUsageError(e)) {
+      err(`bitbucket-iac ${command}: ${e.message}${e.withHelp ? `\n\n${c.help}` : ""}`);
+      return EX_USAGE;
     }
     if (isManifestError(e)) {
       for (const line of shownProblems(e.problems)) err(line);
@@ -272,10 +276,6 @@ export async function main(
   }
 }
 
-const USAGE = "BITBUCKET_IAC_USAGE";
-/** A mistake in the command line itself: answered with the command's help. */
-const usage = (message: string) => Object.assign(new Error(message), { code: USAGE });
-
 /** Options and positionals, or a usage error naming the first thing wrong. */
 function parse<O extends Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>>(
   args: string[],
@@ -287,7 +287,9 @@ function parse<O extends Record<string, { type: "string" | "boolean"; short?: st
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
     const { code, message } = e as { code?: string; message: string };
-    const option = /'([^' ]+)/.exec(message)?.[1] ?? "";
+    // Node names an option with a short form as '-o, --output <value>': said "-o (--output)".
+    const [, short = "", long] = /'(-[^', ]+)(?:, (--[^' ]+))?/.exec(message) ?? [];
+    const option = long !== undefined ? `${short} (${long})` : short;
     throw usage(
       code === "ERR_PARSE_ARGS_UNKNOWN_OPTION"
         ? `unknown option ${option}`
@@ -558,14 +560,18 @@ function checkOut(out: string, cwd: string, inputs: Record<string, string | unde
   for (const [what, input] of Object.entries(inputs)) {
     const i = input === undefined ? undefined : stat(path.resolve(cwd, input));
     if (t && i && t.dev === i.dev && t.ino === i.ino)
-      throw new Error(`--out ${out} would overwrite the ${what}; name another file, e.g. --out plan.md`);
+      throw usage(`--out ${out} would overwrite the ${what}; name another file, e.g. --out plan.md`, bare);
   }
-  if (t?.isDirectory()) throw new Error(`--out ${out}: is a directory; name a file, e.g. --out plan.md`);
+  if (t?.isDirectory()) throw usage(`--out ${out}: is a directory; name a file, e.g. --out plan.md`, bare);
   if (!stat(path.dirname(target))?.isDirectory())
-    throw new Error(
+    throw usage(
       `--out ${out}: there is no directory "${path.dirname(out)}"; name a file in an existing directory`,
+      bare,
     );
 }
+
+/** A usage error whose message says all there is to do: no help after it. */
+const bare = { withHelp: false };
 
 /** `--out FILE`'s format, by its name: `.md` Markdown, `.json` JSON, anything else text. */
 const formatOfFile = (file: string): Format =>

@@ -25,6 +25,7 @@ import { dcSshKeyPath, dcSshKeysPath } from "../api/datacenter";
 import { statusOf } from "./common";
 import { findIn, readListed } from "../api/paginate";
 import { isKeyError, parsePublicKey } from "../ssh";
+import { escapeUnprintable } from "../text";
 import { configure, partialFailure, withContext, type CheckFailure } from "./common";
 import {
   claim,
@@ -196,8 +197,26 @@ function fromApi(
   };
 }
 
-/** The uuid of the account the credentials act as: GET /user once per run, however many keys. */
-const currentUser = async () => (await getCached<{ uuid: string }>("/user")).uuid;
+/** Cloud's user object, as far as it names the account (shared/bitbucket-api.md §3.3; spec `account`, `user`). */
+export interface CloudUser {
+  uuid: string;
+  display_name?: string;
+  nickname?: string;
+}
+
+/**
+ * An account as people know it: its display name, and its nickname when that differs (Cloud's user
+ * object); its uuid only when it has neither.
+ */
+export function accountShown(a: CloudUser): string {
+  const name = a.display_name?.trim();
+  const nick = a.nickname?.trim();
+  const shown = name && nick && name !== nick ? `${name} (${nick})` : name || nick;
+  return shown ? escapeUnprintable(shown) : `user ${a.uuid}`;
+}
+
+/** The account the credentials act as: GET /user once per run, however many keys. */
+const currentUser = () => getCached<CloudUser>("/user");
 
 const objectKey = (flavor: Flavor, id: string) =>
   flavor === "datacenter" ? `SshKey:dc:${id}` : `SshKey:${id}`;
@@ -219,11 +238,13 @@ function locate(id: string, props: Partial<SshKeyOutputs>): { flavor: Flavor; ow
  */
 export async function lookup(n: Normalized): Promise<Lookup<ApiKey> & { user: string }> {
   const api = apiOf(n);
-  const user = n.user ?? (n.flavor === "datacenter" ? "" : await currentUser());
+  // The credentials' own Cloud account is addressed by its uuid, and named by its name.
+  const me = n.user === undefined && n.flavor !== "datacenter" ? await currentUser() : undefined;
+  const user = n.user ?? me?.uuid ?? "";
   const fp = fingerprint(n.key);
   return {
     user,
-    what: `SSH key ${fp} of ${whose(user)}`,
+    what: `SSH key ${fp} of ${me ? accountShown(me) : whose(user)}`,
     natural: naturalKey.sshKey(n.flavor === "datacenter" ? `dc:${user}` : user, fp),
     reads: [...(n.user === undefined && n.flavor !== "datacenter" ? ["/user"] : []), api.collection(user)],
     find: async (fresh) => {

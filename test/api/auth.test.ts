@@ -149,7 +149,7 @@ describe("settings and credentials", () => {
         }),
       {
         message:
-          'bitbucket:apiUrl / BITBUCKET_API_URL is "https://bitbucket.example.test/rest": with flavor datacenter give the server\'s base URL without /rest (e.g. https://bitbucket.example.com); the provider adds /rest/api/latest/... itself',
+          'bitbucket:apiUrl / BITBUCKET_API_URL is "https://bitbucket.example.test/rest": with flavor datacenter give the server\'s base URL without /rest, "https://bitbucket.example.test"; the provider adds /rest/api/latest/... itself',
       },
     );
     assert.equal(

@@ -197,13 +197,13 @@ describe("bitbucket-iac audit on Bitbucket Data Center", function () {
   it("refuses --workspace on Data Center and asks for a project, before any request", async () => {
     emu.resetLog();
     const ws = await run(["audit", "--workspace", "acme"], dir);
-    assert.equal(ws.code, 2);
+    assert.equal(ws.code, 64);
     assert.match(
       ws.err,
       /^bitbucket-iac audit: --workspace is for Bitbucket Cloud \(bitbucket:flavor \/ BITBUCKET_FLAVOR is datacenter\): give --project/,
     );
     const none = await run(["audit"], dir);
-    assert.equal(none.code, 2);
+    assert.equal(none.code, 64);
     assert.match(
       none.err,
       /^bitbucket-iac audit: --project is required on Data Center: a project key, e\.g\. --project PROJ/,

@@ -330,7 +330,7 @@ describe("bitbucket-iac audit on Bitbucket Cloud", function () {
     ];
     for (const [args, message] of cases) {
       const r = await run(args, dir);
-      assert.equal(r.code, 2, args.join(" "));
+      assert.equal(r.code, 64, args.join(" "));
       assert.match(r.err, message);
     }
     assert.deepEqual(emu.log(), []);

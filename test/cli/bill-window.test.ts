@@ -85,7 +85,7 @@ describe("plan --rate-limit", () => {
       (s) => err.push(s),
       process.cwd(),
     );
-    assert.equal(code, 1);
+    assert.equal(code, 64);
     assert.match(
       err.join("\n"),
       /--rate-limit takes a whole number of requests \(an hour on Cloud, a second on Data Center\), not "lots"/,

@@ -227,13 +227,13 @@ describe("bitbucket-iac plan --comment on Bitbucket Data Center", function () {
   it("refuses without --repository and --pull-request before any request, naming the options and variables", async () => {
     await start({ BITBUCKET_REPO_FULL_NAME: "", BITBUCKET_PR_ID: "" });
     const r = await run(["plan", "--comment"], dir);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 64);
     assert.match(
       r.err,
       /--comment on Bitbucket Data Center needs the pull request to post on: --pull-request \/ BITBUCKET_PR_ID \(unset\) and --repository \/ BITBUCKET_REPO_FULL_NAME \(unset\); give --repository PROJECT\/repository --pull-request ID, or set BITBUCKET_REPO_FULL_NAME and BITBUCKET_PR_ID in the build/,
     );
     const bad = await run(["plan", "--comment", "--repository", "infra", "--pull-request", "#7"], dir);
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 64);
     assert.match(
       bad.err,
       /needs the pull request to post on: --pull-request \("#7" is not a number\) and --repository \("infra" is not PROJECT\/repository\)/,
@@ -362,7 +362,7 @@ describe("plan --comment: which pull request (options over environment, per flav
 describe("plan --pull-request without --comment", () => {
   it("is a usage error that says to add --comment", async () => {
     const r = await run(["plan", "--pull-request", "7"], ".");
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 64);
     assert.match(r.err, /--pull-request names the pull request --comment posts on: add --comment/);
   });
 });

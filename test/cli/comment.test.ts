@@ -78,7 +78,7 @@ describe("bitbucket-iac plan --comment", function () {
   it("refuses outside a pull-request pipeline before reading anything, and says why", async () => {
     delete process.env.BITBUCKET_PR_ID;
     const r = await run(["plan", "--comment"], dir);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 64);
     assert.match(
       r.err,
       /--comment posts on the pull request a Bitbucket Pipelines build runs for, and needs BITBUCKET_PR_ID \(unset\)/,

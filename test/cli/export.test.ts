@@ -156,14 +156,14 @@ describe("bitbucket-iac export", function () {
       "no other repository, no workspace-wide objects",
     );
     const missing = await run(["export"], dir);
-    assert.equal(missing.code, 2);
+    assert.equal(missing.code, 64);
     assert.match(
       missing.err,
       /^bitbucket-iac export: --workspace is required: the workspace slug, e\.g\. --workspace acme\n\nusage: bitbucket-iac export/,
     );
     emu.resetLog();
     const hostile = await run(["export", "--workspace", "acme", "--repositories", "*a".repeat(21)], dir);
-    assert.equal(hostile.code, 2);
+    assert.equal(hostile.code, 64);
     assert.match(
       hostile.err,
       /^bitbucket-iac export: --repositories: the glob has 21 wildcards \(\* and \?\); at most 20 are allowed/,

@@ -1,5 +1,5 @@
 // Issue 21.7: exit codes that gate a pull request. 0 no changes, 2 changes, 3 when `pulumi up`
-// would stop (a conflict, or a resource plan could not read), 1 a usage or run error. The
+// would stop (a conflict, or a resource plan could not read), 1 a run error, 64 a usage error. The
 // pipeline example's `|| [ $? -eq 2 ]` lets changes pass and fails the step on a conflict.
 
 import * as assert from "node:assert/strict";

@@ -298,7 +298,7 @@ describe("bitbucket-iac plan: what it says", function () {
     ];
     for (const [args, message] of cases) {
       const r = await run(["plan", ...args], dir);
-      assert.equal(r.code, 1, r.err);
+      assert.equal(r.code, 64, r.err);
       assert.equal(r.err, `bitbucket-iac plan: ${message}`);
       assert.equal(r.out, "");
     }

@@ -217,19 +217,19 @@ describe("bitbucket-iac plan --report on Bitbucket Cloud", function () {
     delete process.env.BITBUCKET_COMMIT;
     delete process.env.BITBUCKET_REPO_FULL_NAME;
     const r = await run(["plan", "--report"], dir);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 64);
     assert.equal(
       r.err,
       "bitbucket-iac plan: --report publishes the plan on a commit of a repository, and needs --commit or BITBUCKET_COMMIT (unset) and --repository or BITBUCKET_REPO_FULL_NAME (unset): Bitbucket Pipelines sets BITBUCKET_COMMIT and BITBUCKET_REPO_FULL_NAME; elsewhere (Jenkins, Bamboo) give --commit SHA and --repository WORKSPACE/slug",
     );
     const short = await run(["plan", "--report", "--commit", "abc1234", "--repository", "acme"], dir);
-    assert.equal(short.code, 1);
+    assert.equal(short.code, 64);
     assert.match(
       short.err,
       /needs --commit \("abc1234" is not a full commit hash of 40 hexadecimal digits\) and --repository \("acme" is not WORKSPACE\/slug\)/,
     );
     const stray = await run(["plan", "--commit", SHA], dir);
-    assert.equal(stray.code, 1);
+    assert.equal(stray.code, 64);
     assert.match(stray.err, /--commit names the commit --report publishes on: add --report/);
     assert.deepEqual(emu.log(), [], "no request was made");
   });

@@ -133,7 +133,7 @@ describe("bitbucket-iac plan", function () {
         `deploy key ${fingerprint(hookKey)} on acme/api`,
         "known host deploy.example.test on acme/api",
         "the Pipelines SSH key pair of acme/api", // sorted by resource name: ssh-key-pair/ before ssh-key/
-        `SSH key ${fingerprint(laptop)} of user ${meUuid(emu)}`,
+        `SSH key ${fingerprint(laptop)} of Me Example (me)`,
         "variable DEPLOY_TOKEN on acme/api",
         "variable REGION on acme/api",
         "webhook https://hooks.example.test/ci on acme/api",
@@ -252,7 +252,7 @@ describe("bitbucket-iac plan", function () {
       "~ update   deploy key " + fingerprint(hookKey) + " on acme/api",
       "~ update   known host deploy.example.test on acme/api",
       "~ update   the Pipelines SSH key pair of acme/api",
-      `~ update   SSH key ${fingerprint(laptop)} of user ${meUuid(emu)}`,
+      `~ update   SSH key ${fingerprint(laptop)} of Me Example (me)`,
       "~ update   variable REGION on acme/api",
       "~ update   webhook https://hooks.example.test/ci on acme/api",
       "- delete   Webhook id-of-webhook/acme/web/old.example.test",
@@ -381,11 +381,11 @@ describe("bitbucket-iac plan", function () {
     );
   });
 
-  it("exits 3 when a resource cannot be planned and 1 on bad usage, naming what is wrong, and still plans the rest", async () => {
+  it("exits 3 when a resource cannot be planned and 64 on bad usage, naming what is wrong, and still plans the rest", async () => {
     const ghost = manifest().replace("repositories: [api]\n    url:", "repositories: [ghost]\n    url:");
     fs.writeFileSync(path.join(dir, "ghost.yaml"), ghost);
     const r = await run(["plan", "ghost.yaml"], dir);
-    assert.equal(r.code, 3); // a resource could not be planned; usage errors stay 1
+    assert.equal(r.code, 3); // a resource could not be planned; usage errors exit 64
     assert.match(
       r.out,
       /x error +webhook https:\/\/hooks\.example\.test\/ci on acme\/ghost\n.*\n {4}GET \/repositories\/acme\/ghost\/hooks.* failed \(404\): Repository acme\/ghost not found/,
@@ -393,7 +393,7 @@ describe("bitbucket-iac plan", function () {
     assert.match(r.out, /Plan: 6 to create, .*1 could not be planned\.$/);
 
     const bad = await run(["plan", "--format", "yaml"], dir);
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 64);
     assert.match(
       bad.err,
       /^bitbucket-iac plan: --format must be one of text, markdown, json, not "yaml"\n\nusage: bitbucket-iac plan/,
@@ -450,10 +450,6 @@ describe("bitbucket-iac plan", function () {
 });
 
 const fingerprint = (k: { publicLine: string }) => keyShown(k.publicLine).split(" ")[1]!;
-
-function meUuid(emu: Emulator): string {
-  return [...emu.store.accounts.values()][0]!.uuid;
-}
 
 describe("bitbucket-iac plan on integrations", function () {
   this.timeout(60_000);
@@ -529,7 +525,7 @@ describe("bitbucket-iac plan on integrations", function () {
       assert.equal(r.code, 2, r.err);
       assert.deepEqual(
         r.out.split("\n").filter((l) => /^[+~-] /.test(l)),
-        [`+ create   SSH key SHA256:8qhBfu3z3eOhU/311RC2K50IE8aNhVtsG2NI4nDYxZE of user ${meUuid(emu)}`],
+        [`+ create   SSH key SHA256:8qhBfu3z3eOhU/311RC2K50IE8aNhVtsG2NI4nDYxZE of Me Example (me)`],
       );
       assert.doesNotMatch(r.out, /OAuth consumer|webhook/);
     } finally {

@@ -40,7 +40,7 @@ describe("bitbucket-iac validate", () => {
     assert.equal(dir.code, 0);
     assert.match(dir.out, /^examples\/multi-repo\/bitbucket\.yaml: valid \(/);
     const none = await runIn(["validate", "examples"], ROOT);
-    assert.equal(none.code, 2);
+    assert.equal(none.code, 64);
     assert.match(
       none.err,
       /^bitbucket-iac validate: examples is a directory with no bitbucket\.yaml in it: give the manifest's path \(bitbucket-iac validate path\/to\/bitbucket\.yaml\)\n/,
@@ -49,7 +49,7 @@ describe("bitbucket-iac validate", () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), "bbiac-"));
     try {
       const plan = await runIn(["plan", "."], empty);
-      assert.equal(plan.code, 1, "plan's usage errors exit 1 (2 means changes)");
+      assert.equal(plan.code, 64, "a usage error, never 2 (changes)");
       assert.match(plan.err, /^bitbucket-iac plan: \. is a directory with no bitbucket\.yaml in it/);
     } finally {
       fs.rmSync(empty, { recursive: true, force: true });
@@ -145,9 +145,9 @@ describe("bitbucket-iac validate", () => {
     });
   });
 
-  it("explains its usage and exits 2 on an unknown command, option or extra argument", async () => {
+  it("explains its usage and exits 64 on an unknown command, option or extra argument", async () => {
     const lint = await run(["lint"]);
-    assert.equal(lint.code, 2);
+    assert.equal(lint.code, 64);
     assert.match(
       lint.err,
       /^bitbucket-iac: unknown command "lint"\n\nbitbucket-iac: Bitbucket integration setup as code/,
@@ -157,7 +157,7 @@ describe("bitbucket-iac validate", () => {
       /^bitbucket-iac validate: unknown option --strict\n\nusage: bitbucket-iac validate \[file\] \[--policy FILE\]/,
     );
     assert.match((await run(["validate", "a.yaml", "b.yaml"])).err, /^bitbucket-iac validate: give one file/);
-    assert.equal((await run([])).code, 2);
+    assert.equal((await run([])).code, 64);
   });
 
   it("prints help to stdout with exit 0, for the tool and for validate, and its version", async () => {
@@ -206,7 +206,7 @@ describe("bitbucket-iac validate", () => {
       assert.match(r.out, new RegExp(`^usage: bitbucket-iac ${command}`));
     }
     const unknown = await run(["help", "lint"]);
-    assert.equal(unknown.code, 2);
+    assert.equal(unknown.code, 64);
     assert.match(unknown.err, /^bitbucket-iac: unknown command "lint"/);
     assert.match(
       (await run(["--help"])).out,

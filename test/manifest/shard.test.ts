@@ -291,13 +291,13 @@ describe("bitbucket-iac validate and plan --only", function () {
 
   it("answers a wrong --only with the usage, did you mean, and the shards", async () => {
     const v = await run(["validate", "--only", "workspace=acm"], dir);
-    assert.equal(v.code, 2);
+    assert.equal(v.code, 64);
     assert.match(
       v.err,
       /^bitbucket-iac validate: --only workspace=acm: no entry of this manifest is in workspace acm; did you mean workspace=acme\? \(this manifest's shards: workspace=acme, workspace=data, account\)\n\nusage: bitbucket-iac validate/,
     );
     const p = await run(["plan", "--only", "team=acme"], dir);
-    assert.equal(p.code, 1);
+    assert.equal(p.code, 64);
     assert.match(
       p.err,
       /^bitbucket-iac plan: --only team=acme: unknown shard key "team" \(give workspace=NAME or account\)\n\nusage: bitbucket-iac plan/,
