@@ -324,13 +324,13 @@ describe("bitbucket-iac export on Bitbucket Data Center", function () {
     const dir = workdir({});
     emu.resetLog();
     const ws = await run(["export", "--workspace", "acme"], dir);
-    assert.equal(ws.code, 2);
+    assert.equal(ws.code, 64);
     assert.match(
       ws.err,
       /^bitbucket-iac export: --workspace is for Bitbucket Cloud \(bitbucket:flavor \/ BITBUCKET_FLAVOR is datacenter\): give --project\n\nusage: bitbucket-iac export/,
     );
     const none = await run(["export", "--user", "ci-bot"], dir);
-    assert.equal(none.code, 2);
+    assert.equal(none.code, 64);
     assert.match(
       none.err,
       /^bitbucket-iac export: --project is required on Data Center: a project key, e\.g\. --project PROJ\n/,
@@ -338,13 +338,13 @@ describe("bitbucket-iac export on Bitbucket Data Center", function () {
     const cloud = useEmulator(emu, { BITBUCKET_FLAVOR: "cloud" });
     try {
       const project = await run(["export", "--workspace", "acme", "--project", "PROJ"], dir);
-      assert.equal(project.code, 2);
+      assert.equal(project.code, 64);
       assert.match(
         project.err,
         /^bitbucket-iac export: --project is for Data Center \(bitbucket:flavor \/ BITBUCKET_FLAVOR is cloud\): give --workspace\n/,
       );
       const user = await run(["export", "--workspace", "acme", "--user", "ci-bot"], dir);
-      assert.equal(user.code, 2);
+      assert.equal(user.code, 64);
       assert.match(
         user.err,
         /^bitbucket-iac export: --user is for Data Center: Cloud reads the credentials' own SSH keys\n/,
