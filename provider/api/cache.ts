@@ -13,8 +13,13 @@
 //   (the same id) replaces it (a Data Center token's update is a POST to it, an access key's
 //   permission a PUT below it), a DELETE of an item (or one answered 404) removes it (so several
 //   creates, updates and deletes in one collection share one listing however they interleave);
-// - any other write outcome (refused, lost: it may have happened), or a write while the listing
-//   is still under way, drops it, so the next read lists again;
+// - a successful write answered while the listing is still under way is applied the same way when
+//   the listing arrives: a listing that came in one answer saw the write wholly before or wholly
+//   after it, and the patch is right either way (an item added or replaced by its id, a deleted one
+//   removed), so one listing serves however the answers interleave and `plan`'s bill holds; a
+//   listing of several pages may have skipped an item a write moved across a page, so it is dropped;
+// - any other write outcome (refused, lost: it may have happened) drops it, so the next read lists
+//   again;
 // - a failed listing is not kept; a kept one expires after TTL_MS, so a run that waits on the rate
 //   limit never decides from an old picture;
 // - the key holds the API URL and a hash of the credentials (another token may see less).
@@ -34,6 +39,17 @@ interface Entry {
   items?: readonly unknown[];
   /** A single object: only a write to its own path drops it, not one to a path below it. */
   single: boolean;
+  /** Our writes answered while the listing was under way, applied in order when it arrives. */
+  pending?: Patch[];
+}
+
+/** A write's change to a listing: the items after it, or undefined when it cannot be told (drop). */
+type Patch = (items: readonly unknown[]) => readonly unknown[] | undefined;
+
+/** A listing and the requests (pages) it took; a listing given as a bare array took one. */
+export interface Paged<T> {
+  items: T[];
+  pages: number;
 }
 
 /**
@@ -127,15 +143,16 @@ function hashView(s: Settings): string {
 
 /**
  * The collection at `path`, from the cache or from `list()` (then kept). `fresh` lists again
- * even when a listing is kept (a lookup right after a write whose answer was lost).
+ * even when a listing is kept (a lookup right after a write whose answer was lost). `list` says
+ * how many pages it took (`Paged`), or gives the items alone: one answer.
  */
 export function cachedList<T>(
   s: Settings,
   path: string,
-  list: () => Promise<T[]>,
+  list: () => Promise<T[] | Paged<T>>,
   opts: { fresh?: boolean; now?: () => number } = {},
 ): Promise<readonly T[]> {
-  return remember<readonly T[]>(s, path, list, opts, false);
+  return remember(s, path, list, opts, false) as Promise<readonly T[]>;
 }
 
 /** The single object at `path` (a repository, `/user`), from the cache or from `get()`. */
@@ -163,12 +180,31 @@ function remember<T>(
   if (hit && !opts.fresh && (hit.at === undefined || now() - hit.at < TTL_MS)) {
     return hit.value as Promise<T>;
   }
-  const entry: Entry = { value: read(), single };
-  map.set(key, entry);
-  entry.value.then(
-    (v) => void Object.assign(entry, { at: now(), ...(!single && Array.isArray(v) && { items: v }) }),
-    () => void (map.get(key) === entry && map.delete(key)),
+  const entry: Entry = { value: Promise.resolve(), single };
+  const drop = () => void (map.get(key) === entry && map.delete(key));
+  entry.value = read().then(
+    (v) => {
+      if (single) {
+        entry.at = now();
+        return v;
+      }
+      const listed = Array.isArray(v) ? { items: v as unknown[], pages: 1 } : (v as Paged<unknown>);
+      const pending = entry.pending ?? [];
+      delete entry.pending;
+      // Several pages: a write meanwhile may have moved an item across a page, unseen.
+      let items: readonly unknown[] | undefined =
+        pending.length && listed.pages > 1 ? undefined : listed.items;
+      for (const patch of pending) items = items && patch(items);
+      if (items === undefined) drop();
+      else Object.assign(entry, { at: now(), items, value: Promise.resolve(items) });
+      return items ?? listed.items;
+    },
+    (e: unknown) => {
+      drop();
+      throw e;
+    },
   );
+  map.set(key, entry);
   return entry.value as Promise<T>;
 }
 
@@ -221,36 +257,39 @@ const idOf = (o: unknown) => {
 const itemId = (id: string) => id.toLowerCase().replace(/^\{(.*)\}$/, "$1");
 
 /**
- * Brings the kept listings a successful write changed up to date with its answer:
+ * Brings the kept listings a successful write changed up to date with its answer (or, for one still
+ * under way, when it arrives):
  * - a POST or PUT to the collection itself answered with an object adds it, or replaces the item
  *   with its id (a PUT answered without an id is not known to be one item: dropped);
  * - a PUT or POST to an item, or to a path below it, answered with that item (the same id)
  *   replaces it: the answer is the item as it now is;
  * - a DELETE of an item (or one answered 404: client.ts) removes it, if the listing has it.
- * What cannot be patched that way (a listing still under way, a write to an item not in it, an
- * answer that is not the item, a DELETE below an item) is dropped. Ids compare as `itemId` has them;
- * a DELETE names its item by the id its listing has (ours do: hooks, keys, variables and tokens by
- * uuid or id; nothing here deletes a repository, which a path names by slug).
+ * What cannot be patched that way (a write to an item not in it, an answer that is not the item, a
+ * DELETE below an item, a single object) is dropped. Ids compare as `itemId` has them; a DELETE
+ * names its item by the id its listing has (ours do: hooks, keys, variables and tokens by uuid or
+ * id; nothing here deletes a repository, which a path names by slug).
  */
 export function patchWritten(apiUrl: string, method: string, path: string, answer: unknown): void {
   const map = entries();
   const written = answer !== null && typeof answer === "object" ? answer : undefined;
   const answerId = written === undefined ? "" : idOf(written);
   const writes = method === "POST" || method === "PUT";
+  const has = (items: readonly unknown[], id: string) => id !== "" && items.some((i) => idOf(i) === id);
+  const replaced = (items: readonly unknown[], id: string) =>
+    items.map((i) => (idOf(i) === id ? written : i));
   for (const t of touched(apiUrl, path)) {
-    const entry = map.get(t.key);
-    const items = entry?.items;
-    const has = (id: string) => id !== "" && items !== undefined && items.some((i) => idOf(i) === id);
-    const replaced = (id: string) => items?.map((i) => (idOf(i) === id ? written : i));
+    const entry = map.get(t.key)!;
     const item = itemId(t.item ?? "");
-    let next: readonly unknown[] | undefined;
-    if (t.exact && writes && written !== undefined && items !== undefined) {
-      if (has(answerId)) next = replaced(answerId);
-      else if (answerId !== "" || method === "POST") next = [...items, written];
-    } else if (!t.exact && item !== "" && method === "DELETE" && !t.below && items !== undefined) {
-      next = items.filter((i) => idOf(i) !== item); // gone; a listing without it already says so
-    } else if (!t.exact && has(item) && writes && answerId === item) next = replaced(item);
-    if (entry && next) Object.assign(entry, { items: next, value: Promise.resolve(next) });
+    let patch: Patch | undefined;
+    if (t.exact && writes && written !== undefined && (answerId !== "" || method === "POST"))
+      patch = (items) => (has(items, answerId) ? replaced(items, answerId) : [...items, written]);
+    else if (!t.exact && item !== "" && method === "DELETE" && !t.below)
+      patch = (items) => items.filter((i) => idOf(i) !== item); // gone; a listing without it already says so
+    else if (!t.exact && item !== "" && writes && answerId === item)
+      patch = (items) => (has(items, item) ? replaced(items, item) : undefined);
+    const next = patch && entry.items && patch(entry.items);
+    if (next) Object.assign(entry, { items: next, value: Promise.resolve(next) });
+    else if (patch && !entry.single && entry.at === undefined) (entry.pending ??= []).push(patch);
     else map.delete(t.key);
   }
 }

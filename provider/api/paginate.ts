@@ -7,7 +7,7 @@
 //   `start=nextPageStart`; ids are not contiguous, so the start is never computed.
 
 import { loadSettings } from "./auth";
-import { cachedList } from "./cache";
+import { cachedList, type Paged } from "./cache";
 import { isDataCenterPath, request, type Response } from "./client";
 import { isNotFound } from "./errors";
 import { processWide } from "./shared";
@@ -45,24 +45,32 @@ const listingKey = (path: string) => path.replace(/\/+$/, "").toLowerCase();
 export const pagesOf = (path: string): number | undefined => pagesListed().get(listingKey(path));
 
 export async function listAll<T>(path: string, query: Record<string, string | number> = {}): Promise<T[]> {
+  return (await listPages<T>(path, query)).items;
+}
+
+/** The whole collection, and the requests (pages) it took. */
+async function listPages<T>(path: string, query: Record<string, string | number> = {}): Promise<Paged<T>> {
   if (isDataCenterPath(path)) return listAllDataCenter<T>(path, query);
   const out: T[] = [];
-  let next: string | undefined = path;
+  let next = path;
   let q: Record<string, string | number> | undefined = { pagelen: 100, ...query };
-  for (let page = 0; next !== undefined; page++) {
+  for (let page = 0; ; page++) {
     if (page >= MAX_PAGES) throw new Error(`GET ${path}: more than ${MAX_PAGES} pages; stopping`);
     const res: Response<CloudPage<T>> = await request<CloudPage<T>>("GET", next, { query: q });
     const values: T[] = res.data.values ?? [];
     out.push(...values);
     // Pipelines answers a page past the end with `pagelen: 0` and no values (ansible module).
-    next = values.length > 0 ? res.data.next : undefined;
+    const more = values.length > 0 ? res.data.next : undefined;
+    if (more === undefined) {
+      pagesListed().set(listingKey(path), page + 1);
+      return { items: out, pages: page + 1 };
+    }
+    next = more;
     q = undefined; // `next` already carries the query
-    if (next === undefined) pagesListed().set(listingKey(path), page + 1);
   }
-  return out;
 }
 
-async function listAllDataCenter<T>(path: string, query: Record<string, string | number>): Promise<T[]> {
+async function listAllDataCenter<T>(path: string, query: Record<string, string | number>): Promise<Paged<T>> {
   const out: T[] = [];
   let start = 0;
   for (let page = 0; ; page++) {
@@ -73,7 +81,7 @@ async function listAllDataCenter<T>(path: string, query: Record<string, string |
     out.push(...(res.data.values ?? []));
     if (res.data.isLastPage !== false) {
       pagesListed().set(listingKey(path), page + 1);
-      return out;
+      return { items: out, pages: page + 1 };
     }
     const next = res.data.nextPageStart;
     if (typeof next !== "number" || next <= start) {
@@ -90,7 +98,7 @@ async function listAllDataCenter<T>(path: string, query: Record<string, string |
  * (cache.ts). `fresh` lists again: right after a write whose answer was lost.
  */
 export function listCached<T>(path: string, opts: { fresh?: boolean } = {}): Promise<readonly T[]> {
-  return cachedList(loadSettings(), path, () => listAll<T>(path), opts);
+  return cachedList(loadSettings(), path, () => listPages<T>(path), opts);
 }
 
 /** The first item of the collection that matches, from the run's listing of it. */

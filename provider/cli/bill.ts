@@ -15,9 +15,10 @@
 //
 // What it leaves out, said in the README: retries (429, 5xx, lost answers), a listing made again
 // because it expired (cache.ts TTL_MS) or because a write in its collection dropped it while a
-// lookup still wanted it (a write answered while the listing was still under way, or refused, or
-// lost: every successful write of ours patches the listing, cache.ts patchWritten), and what a
-// step that stops the run (a conflict) would have sent after it.
+// lookup still wanted it (a write refused or lost, or answered while a listing of several pages was
+// under way: every other successful write of ours patches the listing, one under way when it
+// arrives, cache.ts patchWritten), and what a step that stops the run (a conflict) would have sent
+// after it.
 //
 // Limits (shared/bitbucket-api.md §1.5, §8.1; DECISIONS.md "The request bill"):
 // - Cloud counts per rolling hour: an access token has its own allowance, an API token or app

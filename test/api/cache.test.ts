@@ -1,11 +1,18 @@
 // The read cache's rules (provider/api/cache.ts): one listing per collection per run, shared by
-// concurrent callers, patched by our own successful writes, dropped by failed or lost ones and by
-// writes while it is under way, never kept on failure, expiring after TTL_MS, separate per API and
-// per credentials.
+// concurrent callers, patched by our own successful writes (those answered while it is under way
+// when it arrives, if it came in one page), dropped by failed or lost ones, never kept on failure,
+// expiring after TTL_MS, separate per API and per credentials.
 
 import * as assert from "node:assert/strict";
 import { loadSettings, setProviderConfig, type Settings } from "../../provider/api/auth";
-import { cachedList, cachedObject, forgetWritten, patchWritten, TTL_MS } from "../../provider/api/cache";
+import {
+  cachedList,
+  cachedObject,
+  forgetWritten,
+  patchWritten,
+  TTL_MS,
+  type Paged,
+} from "../../provider/api/cache";
 import { request } from "../../provider/api/client";
 import { listCached } from "../../provider/api/paginate";
 import { startEmulator, type Emulator } from "../emulator/server";
@@ -116,21 +123,39 @@ describe("read cache (one listing per collection per run)", () => {
     assert.equal(c.calls, 2);
   });
 
-  it("drops a listing under way when a write lands meanwhile: later readers list again", async () => {
+  it("applies a write answered while the listing is under way when it arrives: every reader has it, none lists again", async () => {
     const s = settings();
     let release!: () => void;
     let calls = 0;
-    const list = () => (calls++, new Promise<string[]>((r) => (release = () => r(["before"]))));
+    const list = () => (calls++, new Promise<unknown[]>((r) => (release = () => r([{ uuid: "{old}" }]))));
     const first = cachedList(s, HOOKS, list);
     patchWritten(s.apiUrl, "POST", HOOKS, { uuid: "{new}" });
+    const second = cachedList(s, HOOKS, list);
+    release();
+    const want = [{ uuid: "{old}" }, { uuid: "{new}" }];
+    assert.deepEqual(await first, want, "the reader that started before the write");
+    assert.deepEqual(await second, want, "the reader that came after it");
+    assert.deepEqual(await cachedList(s, HOOKS, list), want, "a reader after the listing arrived");
+    assert.equal(calls, 1);
+  });
+
+  it("drops a listing of several pages under way when a write lands meanwhile: it may have missed an item the write moved", async () => {
+    const s = settings();
+    let release!: () => void;
+    let calls = 0;
+    const list = () => (
+      calls++,
+      new Promise<Paged<string>>((r) => (release = () => r({ items: ["a", "b"], pages: 2 })))
+    );
+    const first = cachedList(s, HOOKS, list);
+    patchWritten(s.apiUrl, "DELETE", `${HOOKS}/a`, "");
     release();
     assert.deepEqual(
       await first,
-      ["before"],
+      ["a", "b"],
       "the reader that started before the write gets what was listed",
     );
-    const second = cachedList(s, HOOKS, async () => (calls++, ["after"]));
-    assert.deepEqual(await second, ["after"]);
+    assert.deepEqual(await cachedList(s, HOOKS, async () => (calls++, ["b"])), ["b"]);
     assert.equal(calls, 2);
   });
 
@@ -215,17 +240,28 @@ describe("read cache (one listing per collection per run)", () => {
     assert.equal(c.calls, 2);
   });
 
-  it("drops a listing under way when a DELETE of one of its items lands meanwhile", async () => {
+  it("removes an item deleted while the listing is under way, listed or not, and drops it when a PUT names an item it does not list", async () => {
     const s = settings();
     let release!: () => void;
     let calls = 0;
-    const list = () => (calls++, new Promise<unknown[]>((r) => (release = () => r([{ uuid: "{a}" }]))));
+    const list = () => (
+      calls++,
+      new Promise<unknown[]>((r) => (release = () => r([{ uuid: "{a}" }, { uuid: "{b}" }])))
+    );
     const first = cachedList(s, HOOKS, list);
-    patchWritten(s.apiUrl, "DELETE", `${HOOKS}/%7Ba%7D`, "");
+    patchWritten(s.apiUrl, "DELETE", `${HOOKS}/%7Ba%7D`, ""); // listed: the listing came first
+    patchWritten(s.apiUrl, "DELETE", `${HOOKS}/%7Bz%7D`, ""); // not listed: it came after
     release();
-    await first;
-    assert.deepEqual(await cachedList(s, HOOKS, async () => (calls++, [])), []);
-    assert.equal(calls, 2);
+    assert.deepEqual(await first, [{ uuid: "{b}" }]);
+    assert.deepEqual(await cachedList(s, HOOKS, list), [{ uuid: "{b}" }]);
+    assert.equal(calls, 1);
+
+    const again = cachedList(s, "/repositories/acme/web/hooks", list);
+    patchWritten(s.apiUrl, "PUT", "/repositories/acme/web/hooks/%7Bz%7D", { uuid: "{z}" });
+    release();
+    assert.deepEqual(await again, [{ uuid: "{a}" }, { uuid: "{b}" }], "what was listed");
+    await cachedList(s, "/repositories/acme/web/hooks", async () => (calls++, []));
+    assert.equal(calls, 3, "a PUT to an item the listing does not have is not known: listed again");
   });
 
   it("keeps the newer listing when an older one, dropped by a write, fails afterwards", async () => {
