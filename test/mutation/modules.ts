@@ -127,6 +127,8 @@ export const MODULES: MutationModule[] = [
       "test/manifest/schema.test.ts",
       "test/manifest/limits-and-positions.test.ts",
       "test/manifest/kinds-checks.test.ts",
+      "test/manifest/every-problem.test.ts",
+      "test/manifest/unknown-keys.test.ts",
       "test/regressions/19-glob-linear.test.ts",
       "test/regressions/19-preset-injection.test.ts",
       "test/regressions/25-presets-follow-guides.test.ts",
