@@ -174,5 +174,5 @@ function render(
       : []),
   ];
   doc.commentBefore = lines.join("\n");
-  return `# yaml-language-server: $schema=https://unpkg.com/bitbucket-iac/schema/manifest.schema.json\n${doc.toString({ lineWidth: 0 })}`;
+  return doc.toString({ lineWidth: 0 }); // main.ts puts the `$schema` line first (schema-ref.ts)
 }
