@@ -119,7 +119,7 @@ const TSCONFIG = {
 
 /**
  * The repository as a fresh clone has it (no node_modules, dist or other build output), with this
- * checkout's node_modules linked in: `npm pack` runs its `prepare` build there, not in this
+ * checkout's node_modules linked in: `npm pack` runs its build (`prepack`) there, not in this
  * checkout, whose dist/ the provider hosts of the test files running beside this one load meanwhile.
  */
 function cleanCopy(): string {
@@ -149,9 +149,9 @@ describe("the packed package in a consumer project", function () {
       path.join(dir, "package.json"),
       JSON.stringify({ name: "consumer", private: true, version: "0.0.0" }),
     );
-    // The README's `npm install bitbucket-iac @pulumi/pulumi`, with the packed tarball and the
-    // versions this repository pins (so the npm cache serves them), plus TypeScript to type-check.
-    assert.match(README_COMMANDS, /^npm install bitbucket-iac @pulumi\/pulumi$/m);
+    // The README's `npm install ./bitbucket-iac-<version>.tgz @pulumi/pulumi`, with the versions
+    // this repository pins (so the npm cache serves them), plus TypeScript to type-check.
+    assert.equal(README_COMMANDS.split("\n")[0], `npm install ./${tarball} @pulumi/pulumi`);
     execFileSync(
       "npm",
       [

@@ -193,5 +193,5 @@ function render(
     ...(skipped.length ? [" Not exported:", ...skipped.map((s) => `   ${s}`)] : []),
   ];
   doc.commentBefore = lines.join("\n");
-  return `# yaml-language-server: $schema=https://unpkg.com/bitbucket-iac/schema/manifest.schema.json\n${doc.toString({ lineWidth: 0 })}`;
+  return doc.toString({ lineWidth: 0 }); // main.ts puts the `$schema` line first (schema-ref.ts)
 }

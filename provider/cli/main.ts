@@ -40,6 +40,7 @@ import { KINDS } from "../kinds";
 import { pullRequestFromEnv, upsertComment, type PullRequestRef } from "./comment";
 import { declaredBy, type Declared } from "./declared";
 import { exportFrom } from "./export";
+import { schemaLine } from "./schema-ref";
 import { declaredOffline, findingText, policyCounts, policyFindings, policyOption } from "./findings";
 import { audit } from "./audit";
 import type { ReadTarget } from "./reading";
@@ -667,9 +668,11 @@ async function exportCommand(args: string[], out: Out, err: Out, cwd: string): P
   const r = await exportFrom(target, {
     start: (total) => progress("export: repositories read", total, progressStream(err)),
   });
-  if (values.output !== undefined) {
-    fs.writeFileSync(path.resolve(cwd, values.output), r.text);
-  } else out(r.text);
+  const file = values.output === undefined ? undefined : path.resolve(cwd, values.output);
+  // The `$schema` the file names depends on where it is written (standard output: the directory).
+  const text = schemaLine(file === undefined ? cwd : path.dirname(file)) + r.text;
+  if (file !== undefined) fs.writeFileSync(file, text);
+  else out(text);
   const found = Object.entries(r.counts)
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${n} ${k}`);

@@ -18,6 +18,7 @@
 
 import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
+import * as fs from "fs";
 import * as path from "path";
 import {
   isAlias,
@@ -43,12 +44,18 @@ import { globProblem } from "../glob";
 import type { Layer } from "../policy/evaluate";
 import type { Policy } from "../policy/rules";
 import { policyProblems } from "./policy";
-import schemaJson from "../../schema/manifest.schema.json";
 
 export type { Loc, Problem, SecretRef, Selector } from "../kinds/kind";
 export type * from "../kinds";
 
 export const MANIFEST_ERROR = "BITBUCKET_MANIFEST_ERROR";
+
+/**
+ * The manifest's schema: the package's one copy, `schema/manifest.schema.json` (package.json
+ * "exports"), found by the package's own name, so from the sources (ts-node) and the build (dist/)
+ * alike, in this repository or installed.
+ */
+export const SCHEMA_FILE = require.resolve("bitbucket-iac/schema/manifest.schema.json");
 
 /** Every problem of a manifest, one per line: `file:line:col path: message`. */
 export interface ManifestError extends Error {
@@ -192,7 +199,7 @@ function validator(): ValidateFunction {
   if (!compiled) {
     const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
     addFormats(ajv);
-    compiled = ajv.compile(schemaJson);
+    compiled = ajv.compile(JSON.parse(fs.readFileSync(SCHEMA_FILE, "utf8")) as object);
   }
   return compiled;
 }
