@@ -55,12 +55,8 @@ export function unwrapSecrets(v: unknown): unknown {
   return v;
 }
 
-/**
- * How long the program may take to register everything (it waits on nothing but its own outputs),
- * and how long no registration must start before it counts as done. Data, so a test that plans
- * hundreds of times may shorten the quiet (test/fuzz/plan-up.test.ts).
- */
-export const SETTLE = { limitMs: 30_000, quietMs: 100 };
+/** How long the program may take to register everything (it waits on nothing but its own outputs). */
+export const SETTLE = { limitMs: 30_000 };
 
 /**
  * Runs the manifest's program under mocks and returns what it declares, in declaration order.
@@ -98,7 +94,7 @@ async function declare(m: Manifest, repos?: RepoLister): Promise<Declared[]> {
   // Wait for every output (an integration's gate fails here when its consumer lacks a scope)...
   await Promise.all(Object.values(outputs).map((o) => awaitOutputs(o)));
   // ...then for registrations still under way.
-  await registrations.settled(SETTLE.limitMs, SETTLE.quietMs);
+  await registrations.settled(SETTLE.limitMs);
   const places = placesOf(resources, declaredAt);
   for (const d of declared) {
     const loc = places.get(`${d.type}::${d.name}`);
@@ -142,26 +138,20 @@ export type Registrar = (
 /**
  * Installs Pulumi's mocks for a program about to run: every custom resource it registers goes to
  * `register` (type: the last part of its token, inputs as sent, secrets still marked), components
- * get no state. `settled` resolves once no registration is under way and none has started for
- * `quietMs` (100 ms; or after `limitMs`): registrations that wait on other resources' outputs come late.
+ * get no state. `settled` resolves once every registration is done, those that started late too
+ * (registrations that wait on other resources' outputs), or after `limitMs`.
  */
 export async function mockRegistrations(
   stack: string,
   register: Registrar,
-): Promise<{ settled(limitMs: number, quietMs?: number): Promise<void> }> {
+): Promise<{ settled(limitMs: number): Promise<void> }> {
   let calls = 0;
-  let pending = 0;
   await pulumi.runtime.setMocks(
     {
       newResource: async (args) => {
         calls++;
         if (!args.custom) return { id: undefined, state: {} };
-        pending++;
-        try {
-          return await register(args.type.split(":").pop() ?? args.type, args.name, args.inputs);
-        } finally {
-          pending--;
-        }
+        return await register(args.type.split(":").pop() ?? args.type, args.name, args.inputs);
       },
       call: (args) => args.inputs,
     },
@@ -170,14 +160,30 @@ export async function mockRegistrations(
     false,
   );
   return {
-    async settled(limitMs, quietMs = 100) {
-      for (let waited = 0, last = -1, quiet = 0; quiet * 10 < quietMs && waited < limitMs; waited += 10) {
-        await new Promise((r) => setTimeout(r, 10));
-        quiet = pending === 0 && calls === last ? quiet + 1 : 0;
-        last = calls;
-      }
+    async settled(limitMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<void>((r) => (timer = setTimeout(r, limitMs)));
+      await Promise.race([registrationsDone(() => calls), limit]);
+      clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Resolves when the SDK has no registration under way (its `waitForRPCs`, what a program's exit
+ * awaits) and none started since: a registration made as another's outputs resolve starts after
+ * the SDK's queue may have looked empty, so it is asked again until a turn passes with none.
+ */
+async function registrationsDone(calls: () => number): Promise<void> {
+  // Internal to the SDK (left out of its typings), there since its first versions.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+  for (;;) {
+    const before = calls();
+    await waitForRPCs();
+    await new Promise((r) => setImmediate(r));
+    if (calls() === before) return;
+  }
 }
 
 /**

@@ -10,7 +10,6 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { setProviderConfig } from "../../provider/api/auth";
-import { SETTLE } from "../../provider/cli/declared";
 import { deployManifest } from "../../provider/manifest/deploy";
 import { parseManifest } from "../../provider/manifest/load";
 import type { Bill } from "../../provider/cli/bill";
@@ -30,10 +29,8 @@ describe("issue 23.3: plan's request bill is what pulumi up sends", function () 
   this.timeout(60_000);
   let f: Fixture;
   let restore: () => void;
-  const quietMs = SETTLE.quietMs;
 
   afterEach(async () => {
-    SETTLE.quietMs = quietMs;
     restore?.();
     pulumi.runtime.setAllConfig({}, []);
     setProviderConfig(() => undefined);
@@ -42,7 +39,6 @@ describe("issue 23.3: plan's request bill is what pulumi up sends", function () 
 
   /** Config as a stack has it (the program reads the pair's private key), pointing at the emulator. */
   function configure(connection: Record<string, string>): void {
-    SETTLE.quietMs = 20;
     pulumi.runtime.setAllConfig(
       {
         ...Object.fromEntries(Object.entries(CONFIG).map(([k, v]) => [`bitbucket-iac:${k}`, v])),
@@ -112,7 +108,7 @@ knownHosts:
 pipelineSshKeyPairs:
   - { repositories: [api], privateKey: { fromConfig: pairKey }, publicKey: "${PAIR.publicLine}" }
 `;
-    const engine = new Engine(f.harness, { quietMs: 20 });
+    const engine = new Engine(f.harness);
     const a = await planAndUp(engine, dir, first, false, "/2.0");
     assert.deepEqual(a.plan.resources.map((r) => r.action).sort(), [
       "adopt",
@@ -164,7 +160,7 @@ integrations:
 webhooks:
   - { repositories: [api], url: "https://ci.example.test/other", events: [repo:push] }
 `;
-    const engine = new Engine(f.harness, { quietMs: 20 });
+    const engine = new Engine(f.harness);
     await planAndUp(engine, dir, first, false, "/2.0");
     // The renamed entry's webhook adopts the hook ci1's record points at (adopt: true: its generated
     // secret cannot be compared): up drops the record and keeps the hook (ownership.ts
@@ -211,7 +207,7 @@ deployKeys:
 accessTokens:
   - { name: release, repositories: [api], permissions: [REPO_READ] }
 `;
-    const engine = new Engine(f.harness, { quietMs: 20 });
+    const engine = new Engine(f.harness);
     const a = await planAndUp(engine, dir, first, false, "");
     assert.equal(a.plan.bill.window.flavor, "datacenter");
     assert.deepEqual(a.plan.resources.map((r) => r.action).sort(), [
@@ -291,7 +287,7 @@ accessTokens:
 deployKeys:
   - { repositories: [api], key: "${DEPLOY.publicLine}", label: deploy, permission: REPO_READ }
 `;
-    const engine = new Engine(f.harness, { quietMs: 20 });
+    const engine = new Engine(f.harness);
     const a = await planAndUp(engine, dir, first, false, "");
     assert.deepEqual(a.plan.resources.map((r) => r.action).sort(), ["create", "create", "create"]);
     assert.equal(a.plan.bill.byMethod.PUT, 2, "each token is made by a PUT");

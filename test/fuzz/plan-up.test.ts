@@ -23,7 +23,6 @@ import * as path from "path";
 import fc from "fast-check";
 import * as pulumi from "@pulumi/pulumi";
 import { setProviderConfig } from "../../provider/api/auth";
-import { SETTLE } from "../../provider/cli/declared";
 import { deployManifest } from "../../provider/manifest/deploy";
 import { parseManifest } from "../../provider/manifest/load";
 import { Engine, type Step } from "../harness/deploy";
@@ -123,15 +122,12 @@ describe("issue 21.1 property: plan lists exactly what pulumi up then does", fun
   /** How often plan predicted each action (and up did it): the cases reach every one. */
   const seen: Record<string, number> = {};
   const stackTraceLimit = Error.stackTraceLimit;
-  const quietMs = SETTLE.quietMs;
   before(async () => {
     // The SDK records a stack trace with every promise it tracks (and ts-node maps each through
     // source maps): a third of the time of a run, for traces nothing prints. Plan does the same.
     Error.stackTraceLimit = 0;
-    // Plan and up wait for a quiet spell after the program's outputs resolved, for registrations
-    // gated on them; in-process none comes later than a few event-loop turns. A registration that
-    // came later would show here as a resource up did and plan did not list.
-    SETTLE.quietMs = 20;
+    // Plan and up wait for the SDK's registrations to drain, those gated on outputs too. A
+    // registration that came later would show here as a resource up did and plan did not list.
     f = await fixture({ ...DEFAULT_SEED, consumers: [CONSUMER] });
     restore = useEmulator(f.emulator);
     dir = workdir({});
@@ -146,7 +142,6 @@ describe("issue 21.1 property: plan lists exactly what pulumi up then does", fun
   });
   after(async () => {
     Error.stackTraceLimit = stackTraceLimit;
-    SETTLE.quietMs = quietMs;
     restore?.();
     pulumi.runtime.setAllConfig({}, []);
     setProviderConfig(() => undefined);
@@ -170,7 +165,7 @@ describe("issue 21.1 property: plan lists exactly what pulumi up then does", fun
   async function check(first: Manifest | undefined, hand: ByHand, second: Manifest): Promise<void> {
     const started = Date.now();
     resetStore(f.emulator.store);
-    const engine = new Engine(f.harness, { sameHost: true, runs: 1, quietMs: SETTLE.quietMs });
+    const engine = new Engine(f.harness, { runs: 1 });
     if (first) {
       const bills = billsFirst(first);
       fs.writeFileSync(path.join(dir, "bitbucket.yaml"), manifestText(first));

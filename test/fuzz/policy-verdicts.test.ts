@@ -21,7 +21,6 @@ import * as path from "path";
 import fc from "fast-check";
 import * as pulumi from "@pulumi/pulumi";
 import { setProviderConfig } from "../../provider/api/auth";
-import { SETTLE } from "../../provider/cli/declared";
 import { deployManifest, type DeployResult } from "../../provider/manifest/deploy";
 import { parseManifest } from "../../provider/manifest/load";
 import { RULES } from "../../provider/policy/rules";
@@ -112,14 +111,12 @@ for (const flavor of ["cloud", "datacenter"] as Flavor[]) {
     /** How often each rule was found at error level: the cases reach every rule. */
     const seen: Record<string, number> = {};
     const stackTraceLimit = Error.stackTraceLimit;
-    const quietMs = SETTLE.quietMs;
     const dc = flavor === "datacenter";
 
     before(async function () {
       this.timeout(60_000);
-      // As plan-up.test.ts: no stack traces the SDK records and nothing prints; a short quiet spell.
+      // As plan-up.test.ts: no stack traces the SDK records, and nothing prints.
       Error.stackTraceLimit = 0;
-      SETTLE.quietMs = 20;
       dir = workdir({ "org.yaml": NO_POLICY_FILE });
       const env = { BITBUCKET_POLICY: path.join(dir, "org.yaml") };
       f = dc
@@ -132,7 +129,6 @@ for (const flavor of ["cloud", "datacenter"] as Flavor[]) {
     });
     after(async () => {
       Error.stackTraceLimit = stackTraceLimit;
-      SETTLE.quietMs = quietMs;
       restore?.();
       pulumi.runtime.setAllConfig({}, []);
       setProviderConfig(() => undefined);
@@ -159,7 +155,7 @@ for (const flavor of ["cloud", "datacenter"] as Flavor[]) {
         config,
         Object.keys(config).filter((k) => k.startsWith("bitbucket-iac:")),
       );
-      const engine = new Engine(f.harness, { sameHost: true, runs: 1, quietMs: SETTLE.quietMs });
+      const engine = new Engine(f.harness, { runs: 1 });
       let declared: DeployResult | undefined;
       await engine.up(async () => {
         declared = await deployManifest(parseManifest(text, "bitbucket.yaml"), () => [

@@ -4,7 +4,8 @@
 // Diff against the state of the last run and then Update, or Replace (deleting first when the
 // provider asks for it). Resources the program no longer declares are deleted, last created
 // first. State lives in memory, between the runs of one test. Each run (up, refresh, destroy)
-// gets a new host process, as each `pulumi` command does. Secrets are tracked as the engine does
+// finds the host as each `pulumi` command does: new (a new run in the same process by default,
+// which forgets all the provider keeps; a new process with `newProcess`). Secrets are tracked as the engine does
 // for a provider that does not accept them (the dynamic-provider host): an output is secret when
 // its input of the same name was, or when it is listed in additionalSecretOutputs; `checkpoint`
 // shows the state as `pulumi stack export` writes it, secrets encrypted.
@@ -66,14 +67,15 @@ export class Engine {
   private readonly registered = new Map<string, Registered>();
 
   /**
-   * `sameHost`: every run after the first starts anew in the same host process (`Harness.newRun`)
-   * instead of a new one: for tests that make many runs. `runs`: runs the host served before.
-   * `quietMs`: how long no registration must start before a run counts the program as done (100).
+   * `newProcess`: every run after the first gets a new host process (`Harness.restart`), as each
+   * `pulumi` command does: for what a process costs (the scale bench's memory). Otherwise it starts
+   * anew in the same process (`Harness.newRun`): the same for the provider, whose per-run state all
+   * lives on globalThis, in milliseconds instead of a second or more. `runs`: runs the host served before.
    * `parallel`: how many resources `up` applies at once, as `pulumi up --parallel` (unbounded).
    */
   constructor(
     private readonly harness: Harness,
-    private readonly opts: { sameHost?: boolean; runs?: number; quietMs?: number; parallel?: number } = {},
+    private readonly opts: { newProcess?: boolean; runs?: number; parallel?: number } = {},
   ) {
     this.runs = opts.runs ?? 0;
     this.step = gate(opts.parallel ?? Infinity);
@@ -82,11 +84,11 @@ export class Engine {
   /** Runs one resource's step in `up` when fewer than `parallel` are running. */
   private readonly step: <T>(fn: () => Promise<T>) => Promise<T>;
 
-  /** The first run uses the harness's host; every later one a fresh host process (or a new run in it). */
+  /** The first run uses the harness's host; every later one a new run in it (or a new host process). */
   private async newRun(): Promise<void> {
     if (this.runs++ === 0) return;
-    if (this.opts.sameHost) await this.harness.newRun();
-    else await this.harness.restart();
+    if (this.opts.newProcess) await this.harness.restart();
+    else await this.harness.newRun();
   }
 
   /**
@@ -132,7 +134,7 @@ export class Engine {
     }
     // The program's outputs are settled: what is left are registrations gated on them (an
     // integration's children), each started as the output it waits on resolves.
-    await registrations.settled(20_000, this.opts.quietMs);
+    await registrations.settled(20_000);
     if (errors.length === 0) {
       for (const key of [...this.state.keys()].reverse()) {
         if (seen.has(key)) continue;
