@@ -275,7 +275,7 @@ async function stack(repos: number, env: Record<string, string> = {}, dc = false
     program: program(dc ? DC_SCALE_MANIFEST : SCALE_MANIFEST),
     emulator,
     harness,
-    engine: new Engine(harness, { parallel: PARALLEL }),
+    engine: new Engine(harness, { newProcess: true, parallel: PARALLEL }),
     hostStartMs: timeHostStarts(harness),
     providers: p,
     close: async () => {
@@ -293,7 +293,7 @@ async function floorStack(repos: number): Promise<Stack> {
     who: "floor",
     program: floorProgram(repos),
     harness,
-    engine: new Engine(harness, { parallel: PARALLEL }),
+    engine: new Engine(harness, { newProcess: true, parallel: PARALLEL }),
     hostStartMs: timeHostStarts(harness),
     providers: p,
     close: async () => harness.close(),

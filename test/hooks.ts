@@ -13,6 +13,7 @@ import type { Context, Suite } from "mocha";
 import { setProviderConfig } from "../provider/api/auth";
 import { clearCache } from "../provider/api/cache";
 import { setReadOnly } from "../provider/api/client";
+import { endAll } from "./harness/pool";
 
 const made = new Set<string>();
 
@@ -35,7 +36,8 @@ function afterTest(): void {
 // Loaded only by the files that use Pulumi's runtime; a file that does not need it is not made to load it.
 const PULUMI_CONFIG = require.resolve("@pulumi/pulumi/runtime/config");
 
-function afterFile(): void {
+async function afterFile(): Promise<void> {
+  await endAll();
   afterTest();
   clearCache();
   if (require.cache[PULUMI_CONFIG]) {
@@ -44,8 +46,8 @@ function afterFile(): void {
   }
 }
 
-function afterRun(): void {
-  afterFile();
+async function afterRun(): Promise<void> {
+  await afterFile();
   for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
   made.clear();
 }

@@ -206,6 +206,11 @@ export interface Emulator {
   /** Full entries, for contract tests. */
   entries(): LogEntry[];
   resetLog(): void;
+  /**
+   * As a new emulator of `seed` would be, at the same address: a new store, and no log, faults,
+   * rate limit or refusals (test/harness/fixture.ts reuses an emulator and its host this way).
+   */
+  reset(seed: Seed): void;
   fault(f: Fault): void;
   clearFaults(): void;
   /** Enforces a rolling-window limit from now on (undefined: none, the default). */
@@ -216,7 +221,7 @@ export interface Emulator {
 }
 
 export async function startEmulator(seed: Seed, port = 0): Promise<Emulator> {
-  const store = new Store(seed);
+  let store = new Store(seed);
   const entries: LogEntry[] = [];
   const faults: Array<Fault & { left: number }> = [];
   const sockets = new Set<Socket>();
@@ -410,10 +415,20 @@ export async function startEmulator(seed: Seed, port = 0): Promise<Emulator> {
     url: origin,
     apiUrl: `${origin}/2.0`,
     dcUrl: origin,
-    store,
+    get store() {
+      return store;
+    },
     log: () => entries.map((e) => `${e.method} ${e.path}`),
     entries: () => [...entries],
     resetLog: () => void entries.splice(0),
+    reset: (next) => {
+      store = new Store(next);
+      entries.splice(0);
+      faults.splice(0);
+      limit = undefined;
+      answered = [];
+      refused = 0;
+    },
     fault: (f) => void faults.push({ ...f, left: f.times ?? 1 }),
     clearFaults: () => void faults.splice(0),
     limitRate: (l) => {

@@ -104,6 +104,10 @@ export class Harness {
   stderr = "";
   /** Set by close(): a restart after it would start a host nothing closes. */
   private closed = false;
+  /** Calls sent and not yet answered. */
+  private inFlight = 0;
+  /** Set when a restart changed the host's environment: it is no longer the host its options make. */
+  private changed = false;
   private constructor(
     private proc: ChildProcess,
     private client: InstanceType<typeof provrpc.ResourceProviderClient>,
@@ -119,6 +123,7 @@ export class Harness {
    */
   async restart(env: Record<string, string> = {}): Promise<void> {
     this.opts = { ...this.opts, env: { ...this.opts.env, ...env } };
+    if (Object.keys(env).length) this.changed = true;
     const next = await Harness.start(this.providers, this.opts);
     if (this.closed) {
       // Closed meanwhile: the test ran past its timeout and its cleanup ran. A host started now
@@ -128,6 +133,7 @@ export class Harness {
     }
     this.stop();
     this.proc = next.proc;
+    this.newRuns = 0;
     this.client = next.client;
     this.mutation = next.mutation;
     next.proc.stderr!.on("data", (c: Buffer) => (this.stderr += c.toString()));
@@ -145,6 +151,20 @@ export class Harness {
     const n = ++this.newRuns;
     this.proc.kill("SIGUSR2");
     await this.expectStderr(new RegExp(`^bitbucket-iac harness: new run ${n}$`, "m"), 10_000);
+  }
+
+  /**
+   * Whether the next test may have this host (test/harness/pool.ts): it is open, answered every
+   * call, still has the environment its options gave it, and is no mutant's (test:mutation).
+   */
+  reusable(): boolean {
+    return !this.closed && this.inFlight === 0 && !this.changed && this.mutation === undefined;
+  }
+
+  /** This host for the next test: a new run in it, and nothing of what it printed before. */
+  async reuse(): Promise<void> {
+    await this.newRun();
+    this.stderr = "";
   }
 
   /** Another host process beside this one, with the same providers and settings: another command's. */
@@ -200,8 +220,10 @@ export class Harness {
 
   private call<T>(method: string, req: unknown): Promise<T> {
     this.mutation?.request();
+    this.inFlight++;
     return new Promise((resolve, reject) => {
       this.client[method](req, { deadline: Date.now() + 60_000 }, (err: grpc.ServiceError | null, res: T) => {
+        this.inFlight--;
         if (err) reject(hostError(err));
         else resolve(res);
       });

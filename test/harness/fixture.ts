@@ -16,6 +16,7 @@ import { ed25519 } from "../keys";
 import { startEmulator, type Emulator } from "../emulator/server";
 import { ALL_SCOPES, type Seed } from "../emulator/store";
 import { captureProviders, Harness, type HarnessOptions } from "./engine";
+import { keep, take } from "./pool";
 
 export const TOKEN = "test-token-3f9a";
 
@@ -80,7 +81,7 @@ export interface Fixture {
 
 /** An emulator and a host configured (through Configure, as stack config does) to use it. */
 export function fixture(seed: Seed = DEFAULT_SEED, opts: HarnessOptions = {}): Promise<Fixture> {
-  return start(seed, opts, (emulator) => ({
+  return start("cloud", seed, opts, (emulator) => ({
     "bitbucket:apiUrl": emulator.apiUrl,
     "bitbucket:token": TOKEN,
     "bitbucket:oauthTokenUrl": `${emulator.url}/site/oauth2/access_token`,
@@ -95,30 +96,61 @@ export const DC_SEED: Seed = {
 
 /** An emulator and a host whose connection is Data Center (flavor, server root URL, Bearer token). */
 export function dcFixture(seed: Seed = DC_SEED, opts: HarnessOptions = {}): Promise<Fixture> {
-  return start(seed, opts, (emulator) => ({
+  return start("datacenter", seed, opts, (emulator) => ({
     "bitbucket:flavor": "datacenter",
     "bitbucket:apiUrl": emulator.dcUrl,
     "bitbucket:token": TOKEN,
   }));
 }
 
+/** An emulator and its host, shared by the leases of the tests that have them one after another. */
+interface Kept {
+  emulator: Emulator;
+  harness: Harness;
+  end(): Promise<void>;
+}
+
+/**
+ * An emulator of `seed` and a host configured for it: the ones a test of this file closed with the
+ * same flavor and options when there are (reset to `seed`, a new run in the host), else new ones.
+ */
 async function start(
+  flavor: string,
   seed: Seed,
   opts: HarnessOptions,
   connection: (emulator: Emulator) => Record<string, string>,
 ): Promise<Fixture> {
-  const emulator = await startEmulator(seed);
-  const harness = await Harness.start(await providers(), {
-    config: { ...connection(emulator), ...opts.config },
-    env: { ...FAST_RETRIES, ...opts.env },
-    cwd: opts.cwd,
-  });
+  const key = JSON.stringify([flavor, opts]);
+  let kept = take<Kept>(key);
+  if (kept) {
+    kept.emulator.reset(seed);
+    await kept.harness.reuse();
+  } else {
+    const emulator = await startEmulator(seed);
+    const harness = await Harness.start(await providers(), {
+      config: { ...connection(emulator), ...opts.config },
+      env: { ...FAST_RETRIES, ...opts.env },
+      cwd: opts.cwd,
+    });
+    kept = {
+      emulator,
+      harness,
+      end: async () => {
+        harness.close();
+        await emulator.close();
+      },
+    };
+  }
+  const { emulator, harness } = kept;
+  let closed = false;
   return {
     emulator,
     harness,
     close: async () => {
-      harness.close();
-      await emulator.close();
+      if (closed) return;
+      closed = true;
+      if (harness.reusable()) keep(key, kept);
+      else await kept.end();
     },
   };
 }

@@ -158,7 +158,7 @@ integrations:
       "bitbucket.yaml",
     );
     f.emulator.resetLog();
-    const { error } = await new Engine(f.harness, { sameHost: true }).up(async () =>
+    const { error } = await new Engine(f.harness).up(async () =>
       Object.values((await deployManifest(m, () => [{ slug: "api" }, { slug: "web" }])).resources),
     );
     assert.match(
@@ -259,7 +259,7 @@ describe("the shared policy file (bitbucket:policy, BITBUCKET_POLICY)", () => {
       cwd: path.dirname(file),
       config: { "bitbucket:policy": "org-policy.yaml" },
     });
-    const engine = new Engine(f.harness, { sameHost: true });
+    const engine = new Engine(f.harness);
     const { error } = await engine.up(() => [
       new Webhook("collector", {
         workspace: "acme",
