@@ -100,7 +100,11 @@ export class Engine {
     const steps: Step[] = [];
     const seen = new Set<string>();
     const errors: Error[] = [];
+    // A registration of this run's program that reaches the monitor after up returned (a program
+    // that failed left it on its way) is refused: the program's process would be gone with it.
+    let over = false;
     const registrations = await mockRegistrations("test", async (type, name, inputs) => {
+      if (over) throw new Error(`${type} ${name}: registered after its run ended, not applied`);
       seen.add(`${type}::${name}`);
       try {
         const secret = Object.keys(inputs).filter((k) => containsSecret(inputs[k]));
@@ -144,6 +148,7 @@ export class Engine {
         steps.push({ op: e.retain ? "retain" : "delete", type: e.type, name: e.name });
       }
     }
+    over = true;
     return { steps, ...(errors[0] && { error: errors[0] }) };
   }
 
