@@ -4,7 +4,8 @@
 // order that differs from run to run: what a test or a file leaves there must not reach the next.
 // After each test: the stack config `setProviderConfig` copied (deployManifest, configure) and the
 // read-only switch (plan, export). After each file, also: the listing cache and Pulumi's config.
-// At the end of the run (of each file, in parallel mode): the directories made with tempDir().
+// At the end of the run (of each file, in parallel mode): the directories made with tempDir(), and
+// a check that nothing else was left in the run's temporary directory.
 
 import * as fs from "fs";
 import * as os from "os";
@@ -14,6 +15,17 @@ import { setProviderConfig } from "../provider/api/auth";
 import { clearCache } from "../provider/api/cache";
 import { setReadOnly } from "../provider/api/client";
 import { endAll } from "./harness/pool";
+
+/**
+ * The run's own temporary directory, TMPDIR for this process and every process it starts: what a
+ * test writes under the temporary directory lands here, where the end of the run looks for it.
+ */
+const RUN_TMP = fs.mkdtempSync(path.join(os.tmpdir(), "bbiac-run-"));
+process.env.TMPDIR = RUN_TMP;
+process.on("exit", () => fs.rmSync(RUN_TMP, { recursive: true, force: true }));
+
+/** Caches the tools a test starts keep there (Node's, npm's, ts-node's): theirs, kept for the run. */
+const TOOL_CACHE = /^(node-compile-cache|v8-compile-cache-\d+)$/;
 
 const made = new Set<string>();
 
@@ -50,6 +62,12 @@ async function afterRun(): Promise<void> {
   await afterFile();
   for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
   made.clear();
+  const left = fs.readdirSync(RUN_TMP).filter((name) => !TOOL_CACHE.test(name));
+  for (const name of left) fs.rmSync(path.join(RUN_TMP, name), { recursive: true, force: true });
+  if (left.length)
+    throw new Error(
+      `left in the temporary directory: ${left.join(", ")}; make directories with tempDir() (test/hooks.ts), which removes them, or remove what the test writes`,
+    );
 }
 
 export const mochaHooks = {

@@ -5,8 +5,8 @@
 import * as assert from "node:assert/strict";
 import * as fc from "fast-check";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
+import { tempDir } from "../hooks";
 import {
   inert,
   INSIGHTS_LIMITS,
@@ -106,7 +106,7 @@ describe("plan --report: the report's text and annotations", () => {
 });
 
 describe("plan --report: where the report goes", () => {
-  const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "bbiac-insights-"));
+  const tmp = () => tempDir("bbiac-insights-");
 
   it("names the manifest relative to the repository's root: the directory holding .git", () => {
     const root = tmp();

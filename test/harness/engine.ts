@@ -12,7 +12,6 @@ import * as grpc from "@grpc/grpc-js";
 import * as assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { HostMutation } from "./mutation";
@@ -36,7 +35,8 @@ const NEW_RUN = path.join(__dirname, "host-new-run.js");
 
 // Every host loads all of @pulumi/pulumi, about a second of CPU, and a test starts one or more;
 // V8's compile cache (Node 22's NODE_COMPILE_CACHE), shared by every host, takes a third off that.
-const COMPILE_CACHE = process.env.NODE_COMPILE_CACHE ?? path.join(os.tmpdir(), "bitbucket-iac-compile-cache");
+const COMPILE_CACHE =
+  process.env.NODE_COMPILE_CACHE ?? path.join(__dirname, "../../node_modules/.cache/bitbucket-iac-hosts");
 
 /**
  * Constructs the resources `make` returns under mocks and returns the serialized provider

@@ -17,7 +17,6 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { setProviderConfig } from "../../provider/api/auth";
 import type { Bill } from "../../provider/cli/bill";
-import { SETTLE } from "../../provider/cli/declared";
 import { deployManifest } from "../../provider/manifest/deploy";
 import { parseManifest } from "../../provider/manifest/load";
 import { assertBilled } from "../cli/billed";
@@ -40,10 +39,8 @@ describe("issue 23.3: a write answered while its collection is being listed does
   this.timeout(60_000 + LONG_MS);
   let f: Fixture;
   let restore: () => void;
-  const quietMs = SETTLE.quietMs;
 
   before(async () => {
-    SETTLE.quietMs = 20;
     // The host waits for the slow answers below instead of timing out and asking again.
     f = await fixture(DEFAULT_SEED, { env: { BITBUCKET_TIMEOUT_MS: String(LONG_MS) } });
     restore = useEmulator(f.emulator);
@@ -58,7 +55,6 @@ describe("issue 23.3: a write answered while its collection is being listed does
     );
   });
   after(async () => {
-    SETTLE.quietMs = quietMs;
     restore?.();
     pulumi.runtime.setAllConfig({}, []);
     setProviderConfig(() => undefined);
@@ -67,7 +63,7 @@ describe("issue 23.3: a write answered while its collection is being listed does
 
   it("lists the variables once when replacing two secured ones, the second delete answered mid-listing, as the bill says", async () => {
     const dir = workdir({});
-    const engine = new Engine(f.harness, { quietMs: 20 });
+    const engine = new Engine(f.harness);
     const up = (text: string) =>
       engine.up(async () =>
         Object.values((await deployManifest(parseManifest(text, "bitbucket.yaml"))).resources),
