@@ -42,7 +42,7 @@ describe("contract: webhooks and hook_events against the Cloud OpenAPI spec", fu
       description: "no secret",
     });
     const u2 = await h.update("Webhook", repo.id, u1.outs, d2.inputs);
-    await h.restart(); // a later run deletes it: within one run the engine never deletes a resource it diffed without replace (#19.1)
+    await h.newRun(); // a later run deletes it: within one run the engine never deletes a resource it diffed without replace (#19.1)
     await h.delete("Webhook", repo.id, u2.outs);
     await h.read("Webhook", repo.id, u2.outs);
     await h.delete("Webhook", repo.id, u2.outs);

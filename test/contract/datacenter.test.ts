@@ -40,14 +40,14 @@ describe("contract: every Data Center exchange against the Data Center 9.2 OpenA
     const u1 = await h.update("Webhook", rh.id, rh.outs, d1.inputs);
     const d2 = await h.plan("Webhook", rh.id, u1.outs, { ...hook, name: "no secret" });
     const u2 = await h.update("Webhook", rh.id, u1.outs, d2.inputs);
-    await h.restart();
+    await h.newRun();
     await h.read("Webhook", rh.id, u2.outs);
     await h.delete("Webhook", rh.id, u2.outs);
     await h.delete("Webhook", rh.id, u2.outs);
     const { repository: _r, ...projectHook } = hook;
     const ph = await h.up("Webhook", projectHook);
     await h.up("Webhook", { ...projectHook, name: "taken", adopt: true });
-    await h.restart(); // a later run: this one adopted the hook, so it would keep it (ownership rule 3)
+    await h.newRun(); // a later run: this one adopted the hook, so it would keep it (ownership rule 3)
     await h.delete("Webhook", ph.id, ph.outs);
     // Access keys: repository and project, permission change, revoke (twice: 204 both times).
     const ak = await h.up("DeployKey", {
@@ -64,7 +64,7 @@ describe("contract: every Data Center exchange against the Data Center 9.2 OpenA
       permission: "REPO_WRITE",
     });
     const uk = await h.update("DeployKey", ak.id, ak.outs, dk.inputs);
-    await h.restart();
+    await h.newRun();
     await h.read("DeployKey", ak.id, uk.outs);
     await h.delete("DeployKey", ak.id, uk.outs);
     await h.delete("DeployKey", ak.id, uk.outs);
@@ -73,7 +73,7 @@ describe("contract: every Data Center exchange against the Data Center 9.2 OpenA
     // User keys: own and another user's, refresh, delete; the 409 of a key already on the server.
     const own = await h.up("SshKey", { key: key.publicLine, label: "mine" });
     await assert.rejects(h.up("SshKey", { user: "ci-bot", key: key.publicLine }), /409/);
-    await h.restart();
+    await h.newRun();
     await h.read("SshKey", own.id, own.outs);
     await h.delete("SshKey", own.id, own.outs);
     const other = await h.up("SshKey", { user: "ci-bot", key: ed25519().publicLine });
@@ -94,7 +94,7 @@ describe("contract: every Data Center exchange against the Data Center 9.2 OpenA
       expiryDays: 30,
     });
     const ut = await h.update("AccessToken", rt.id, rt.outs, dt.inputs);
-    await h.restart();
+    await h.newRun();
     await h.read("AccessToken", rt.id, ut.outs);
     await h.up("AccessToken", {
       project: "PROJ",

@@ -1,8 +1,8 @@
 // Issue 19.1 as a property: over generated sequences of runs (webhooks declared under changing
 // names and URLs, a key pair under changing names and spellings of its repository, some runs
 // failed by an unrelated conflict so the engine skips their deletes), nothing the stack holds is
-// ever deleted, nothing is duplicated and nothing is orphaned. Each run is a new host process, as
-// each `pulumi up` is. FUZZ_SEED and FUZZ_RUNS make a longer run.
+// ever deleted, nothing is duplicated and nothing is orphaned. Each run starts anew in the host
+// (Harness.newRun), as each `pulumi up` finds a new process. FUZZ_SEED and FUZZ_RUNS make a longer run.
 
 import * as assert from "node:assert/strict";
 import fc from "fast-check";

@@ -68,7 +68,7 @@ describe("issue 10: scale under the rate limit", function () {
       "GET /2.0/repositories/acme/{repo}/hooks": REPOS,
       "GET /2.0/repositories/acme/{repo}/pipelines_config/variables": REPOS,
     });
-    // Drift made by hand between runs is seen by the next refresh (a new host: fresh listings).
+    // Drift made by hand between runs is seen by the next refresh (a new run: fresh listings).
     const svc0 = f.emulator.store.workspaces.get("acme")!.repos.get("svc-0")!;
     svc0.hooks.splice(0, 1);
     svc0.variables[0]!.value = "changed by hand";

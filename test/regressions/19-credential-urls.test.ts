@@ -219,7 +219,7 @@ describe("issue 19.7: a URL with credentials is a secret", function () {
       assert.deepEqual(leaks(String(refused.error?.message)), []);
 
       f.emulator.store.workspaces.get("acme")!.repos.get("api")!.hooks.splice(0);
-      await f.harness.restart();
+      await f.harness.newRun();
       f.emulator.fault({
         method: "POST",
         status: 400,

@@ -1,8 +1,8 @@
 // Issue 19.1: a later run deleted an object that another resource of the stack holds. Run 2
 // renames an entry, the new resource adopts the hook, an unrelated conflict fails the run (so the
 // engine skips deletes) and leaves two resources in state on one hook; run 3, in a new host
-// process, deleted the old resource and with it the hook the new one holds. Each run here is a
-// new host process, as each `pulumi up` is.
+// process, deleted the old resource and with it the hook the new one holds. Each run here starts
+// anew in the host (Harness.newRun), as each `pulumi up` finds a new process.
 
 import * as assert from "node:assert/strict";
 import {

@@ -75,7 +75,7 @@ describe("state written by 0.1 (schema version 1)", () => {
       assert.deepEqual([plan.changes, plan.replaces], [true, []]);
       const updated = await f.harness.update(type, id, outs, plan.inputs);
       assert.equal(updated.outs.schemaVersion, 2);
-      await f.harness.restart(); // a later run deletes it: within one run the engine never deletes a resource it diffed without replace (#19.1)
+      await f.harness.newRun(); // a later run deletes it: within one run the engine never deletes a resource it diffed without replace (#19.1)
       await f.harness.delete(type, id, updated.outs);
       assert.deepEqual((await f.harness.read(type, id, updated.outs)).id, "", "gone");
     });

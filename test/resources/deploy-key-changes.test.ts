@@ -92,7 +92,7 @@ describe("DeployKey, several in one run and after it was made (Cloud)", () => {
     assert.deepEqual([d.changes, d.replaces], [false, []]);
     const read = await f.harness.read("DeployKey", id, before);
     assert.deepEqual([read.id, read.props.flavor, read.props.label], [id, "cloud", "ci"]);
-    await f.harness.restart();
+    await f.harness.newRun();
     await f.harness.delete("DeployKey", id, before);
     assert.equal(repoKeys().length, 0);
   });
@@ -106,7 +106,7 @@ describe("DeployKey, several in one run and after it was made (Cloud)", () => {
 
   it("fails a refresh whose listing fails, naming the key and where, rather than reading the key as gone", async () => {
     const { id, outs } = await f.harness.up("DeployKey", dk());
-    await f.harness.restart();
+    await f.harness.newRun();
     f.emulator.fault({
       method: "GET",
       path: "/2.0/repositories/acme/api/deploy-keys",
@@ -142,7 +142,7 @@ describe("DeployKey, imported by id (Data Center)", () => {
       label: "p",
       resourceName: "p",
     });
-    await f.harness.restart();
+    await f.harness.newRun();
     const r = await f.harness.read("DeployKey", repo.id, {});
     assert.deepEqual(
       [r.id, r.props.flavor, r.props.project, r.props.repository, r.props.permission, r.props.label],

@@ -60,7 +60,7 @@ describe("DeployKey", () => {
     const read = await f.harness.read("DeployKey", id, after);
     assert.equal(read.props.label, "ci-2");
     assert.equal((await f.harness.plan("DeployKey", id, read.props, dk({ label: "ci-2" }))).changes, false);
-    await f.harness.restart(); // a later run deletes it: within one run the engine never deletes a resource it diffed without replace (#19.1)
+    await f.harness.newRun(); // a later run deletes it: within one run the engine never deletes a resource it diffed without replace (#19.1)
     await f.harness.delete("DeployKey", id, after);
     assert.equal(repoKeys().length, 0);
     assert.equal((await f.harness.read("DeployKey", id, after)).id, "");
@@ -108,7 +108,7 @@ describe("DeployKey", () => {
   it("reads a key deleted out of band as gone, and reports a label changed by hand", async () => {
     const { id, outs } = await f.harness.up("DeployKey", dk());
     repoKeys()[0]!.label = "renamed by hand";
-    await f.harness.restart(); // changed by hand: seen by the next run (a new host, fresh listings)
+    await f.harness.newRun(); // changed by hand: seen by the next run (a new run, fresh listings)
     const read = await f.harness.read("DeployKey", id, outs);
     assert.equal(read.props.label, "renamed by hand");
     const d = await f.harness.plan("DeployKey", id, read.props, dk());
@@ -116,7 +116,7 @@ describe("DeployKey", () => {
     await f.harness.update("DeployKey", id, read.props, d.inputs);
     assert.equal(repoKeys()[0]?.label, "ci");
     repoKeys().splice(0);
-    await f.harness.restart(); // changed by hand: seen by the next run (a new host, fresh listings)
+    await f.harness.newRun(); // changed by hand: seen by the next run (a new run, fresh listings)
     assert.equal((await f.harness.read("DeployKey", id, outs)).id, "");
     await f.harness.delete("DeployKey", id, outs);
   });
@@ -130,7 +130,7 @@ describe("DeployKey", () => {
     );
     assert.deepEqual(f.emulator.log(), [`GET ${KEYS}`, `GET ${KEYS}`], "zero writes");
     assert.equal(byHand.label, "by hand");
-    await f.harness.restart(); // the next `pulumi up`
+    await f.harness.newRun(); // the next `pulumi up`
     f.emulator.resetLog();
     const { outs } = await f.harness.up("DeployKey", dk({ adopt: true }));
     assert.deepEqual([outs.keyId, outs.adopted], [byHand.id, true]);

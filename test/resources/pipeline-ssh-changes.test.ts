@@ -27,7 +27,7 @@ describe("PipelineKnownHost after its first create", () => {
 
   it("imports an entry by its id alone, taking workspace and repository from the id", async () => {
     const { id } = await f.harness.up("PipelineKnownHost", host());
-    await f.harness.restart(); // `pulumi import`: a new run with nothing in state
+    await f.harness.newRun(); // `pulumi import`: a new run with nothing in state
     const read = await f.harness.read("PipelineKnownHost", id, {});
     assert.equal(read.id, id);
     assert.deepEqual(read.inputs, {
@@ -95,14 +95,14 @@ describe("PipelineKnownHost after its first create", () => {
 
   it("keeps adopted: true when the key of an adopted entry is updated", async () => {
     await f.harness.up("PipelineKnownHost", host());
-    await f.harness.restart(); // the entry is someone else's: a later run declares it with adopt
+    await f.harness.newRun(); // the entry is someone else's: a later run declares it with adopt
     const first = rsa("first");
     const adopted = await f.harness.up(
       "PipelineKnownHost",
       host({ publicKey: first.publicLine, adopt: true }),
     );
     assert.equal(adopted.outs.adopted, true);
-    await f.harness.restart();
+    await f.harness.newRun();
     const next = rsa("next");
     const d = await f.harness.plan(
       "PipelineKnownHost",
@@ -118,7 +118,7 @@ describe("PipelineKnownHost after its first create", () => {
 
   it("fails a delete Bitbucket refuses, naming the host and where, and the entry stays", async () => {
     const { id, outs } = await f.harness.up("PipelineKnownHost", host());
-    await f.harness.restart();
+    await f.harness.newRun();
     f.emulator.fault({ method: "DELETE", path: `${SSH}/known_hosts/`, status: 403, times: 1 });
     await assert.rejects(
       f.harness.delete("PipelineKnownHost", id, outs),
@@ -128,7 +128,7 @@ describe("PipelineKnownHost after its first create", () => {
   });
   it("leaves an entry another resource of the run holds when deleting a stale record of it", async () => {
     const { id, outs } = await f.harness.up("PipelineKnownHost", host({ resourceName: "kept" }));
-    await f.harness.restart(); // a later run: "kept" is diffed unchanged, a stale record is deleted
+    await f.harness.newRun(); // a later run: "kept" is diffed unchanged, a stale record is deleted
     assert.equal(
       (await f.harness.plan("PipelineKnownHost", id, outs, host({ resourceName: "kept" }))).changes,
       false,
@@ -209,7 +209,7 @@ describe("PipelineSshKeyPair over an existing pair", () => {
 
   it("keeps the pair when a renamed resource adopted it and the old record is deleted in the same run", async () => {
     const old = await f.harness.up("PipelineSshKeyPair", pair({ resourceName: "old" }));
-    await f.harness.restart(); // the next run: the resource has a new name, so a create then a delete
+    await f.harness.newRun(); // the next run: the resource has a new name, so a create then a delete
     const renamed = await f.harness.up("PipelineSshKeyPair", pair({ resourceName: "new", adopt: true }));
     assert.equal(renamed.outs.adopted, true);
     f.emulator.resetLog();

@@ -62,7 +62,7 @@ describe("PipelineSshKeyPair", () => {
     const d = await f.harness.plan("PipelineSshKeyPair", id, read.props, pair());
     await f.harness.update("PipelineSshKeyPair", id, read.props, d.inputs);
     assert.equal(repo().keyPair?.public_key, key.normalized);
-    await f.harness.restart(); // a later run deletes it: within one run the engine never deletes a resource it diffed without replace (#19.1)
+    await f.harness.newRun(); // a later run deletes it: within one run the engine never deletes a resource it diffed without replace (#19.1)
     await f.harness.delete("PipelineSshKeyPair", id, outs);
     assert.equal(repo().keyPair, undefined);
     assert.equal((await f.harness.read("PipelineSshKeyPair", id, outs)).id, "");
@@ -72,7 +72,7 @@ describe("PipelineSshKeyPair", () => {
   it("deletes a pair that was already removed by hand: the 404 is fine and nothing is left", async () => {
     const { id, outs } = await f.harness.up("PipelineSshKeyPair", pair());
     repo().keyPair = undefined;
-    await f.harness.restart(); // removed by hand: the next run (a destroy) sees it gone
+    await f.harness.newRun(); // removed by hand: the next run (a destroy) sees it gone
     f.emulator.resetLog();
     await f.harness.delete("PipelineSshKeyPair", id, outs);
     const [del] = f.emulator.entries();
@@ -166,7 +166,7 @@ describe("PipelineKnownHost", () => {
     );
     repo().knownHosts[0]!.key = hostKey.normalized.split(" ")[1]!;
     repo().knownHosts[0]!.key_type = "ssh-ed25519";
-    await f.harness.restart(); // changed by hand: seen by the next run (a new host, fresh listings)
+    await f.harness.newRun(); // changed by hand: seen by the next run (a new run, fresh listings)
     assert.equal((await f.harness.read("PipelineKnownHost", id, after)).props.publicKey, hostKey.normalized);
     await f.harness.delete("PipelineKnownHost", id, after);
     assert.equal(repo().knownHosts.length, 0);
@@ -176,7 +176,7 @@ describe("PipelineKnownHost", () => {
   it("deletes an entry that was already deleted by hand: the 404 is fine and nothing is left", async () => {
     const { id, outs } = await f.harness.up("PipelineKnownHost", host());
     repo().knownHosts.splice(0);
-    await f.harness.restart(); // deleted by hand: the next run (a destroy) sees it gone
+    await f.harness.newRun(); // deleted by hand: the next run (a destroy) sees it gone
     f.emulator.resetLog();
     await f.harness.delete("PipelineKnownHost", id, outs);
     const [del] = f.emulator.entries();

@@ -58,7 +58,7 @@ describe("PipelineVariable", () => {
     );
     assert.equal(outs.value, "eu-west-1");
     repo().variables[0]!.value = "us-east-1";
-    await f.harness.restart(); // changed by hand: seen by the next run (a new host, fresh listings)
+    await f.harness.newRun(); // changed by hand: seen by the next run (a new run, fresh listings)
     const read = await f.harness.read("PipelineVariable", id, outs);
     assert.equal(read.props.value, "us-east-1");
     const d = await f.harness.plan(
@@ -120,7 +120,7 @@ describe("PipelineVariable", () => {
       [],
       "served by the listing create made, patched with the POST's answer",
     );
-    await f.harness.restart(); // a later refresh
+    await f.harness.newRun(); // a later refresh
     const read = await f.harness.read("PipelineVariable", dep.id, dep.outs);
     assert.equal(read.id, dep.id);
     assert.deepEqual(
@@ -129,7 +129,7 @@ describe("PipelineVariable", () => {
       "deployment variables are read by listing (no GET by uuid)",
     );
     prod.variables.splice(0);
-    await f.harness.restart(); // the next refresh: a new host, whose listings are fresh
+    await f.harness.newRun(); // the next refresh: a new run, whose listings are fresh
     assert.equal((await f.harness.read("PipelineVariable", dep.id, dep.outs)).id, "");
   });
 
@@ -148,14 +148,14 @@ describe("PipelineVariable", () => {
       v({ environment: "Production", key: "LAST", value: "v", secured: false }),
     );
     assert.equal(prod.variables.length, 151);
-    await f.harness.restart(); // a later refresh
+    await f.harness.newRun(); // a later refresh
     f.emulator.resetLog();
     const read = await f.harness.read("PipelineVariable", id, outs);
     assert.equal(read.props.key, "LAST");
     assert.equal(read.props.value, "v");
     assert.equal(f.emulator.log().length, 2, "two pages of 100");
     prod.variables.splice(150, 1);
-    await f.harness.restart(); // the next refresh: a new host, whose listings are fresh
+    await f.harness.newRun(); // the next refresh: a new run, whose listings are fresh
     assert.equal(
       (await f.harness.read("PipelineVariable", id, outs)).id,
       "",
@@ -193,7 +193,7 @@ describe("PipelineVariable", () => {
     );
     assert.deepEqual(f.emulator.log(), [`GET ${VARS}`, `GET ${VARS}`], "zero writes");
     assert.equal(repo().variables.at(-1)?.value, "old");
-    await f.harness.restart(); // the next `pulumi up`
+    await f.harness.newRun(); // the next `pulumi up`
     f.emulator.resetLog();
     const { id, outs } = await f.harness.up("PipelineVariable", v({ adopt: true }));
     assert.deepEqual([outs.uuid, outs.adopted], ["{99999999-0000-0000-0000-000000000000}", true]);
@@ -216,7 +216,7 @@ describe("PipelineVariable", () => {
     assert.equal(outs.uuid, repo().variables[0]?.uuid);
     assert.equal(f.emulator.log().filter((l) => l.startsWith("POST")).length, 1);
     // A 409 in a later run: someone created it between our list and our POST.
-    await f.harness.restart();
+    await f.harness.newRun();
     f.emulator.fault({
       method: "GET",
       path: "pipelines_config/variables?",
@@ -251,7 +251,7 @@ describe("PipelineVariable", () => {
       const { id, outs } = await f.harness.up("PipelineVariable", inputs());
       assert.equal(list().length, 1);
       list().splice(0);
-      await f.harness.restart(); // deleted by hand: the next run (a destroy) sees it gone
+      await f.harness.newRun(); // deleted by hand: the next run (a destroy) sees it gone
       f.emulator.resetLog();
       await f.harness.delete("PipelineVariable", id, outs);
       const [del] = f.emulator.entries();
@@ -333,7 +333,7 @@ describe("PipelineVariable", () => {
     assert.equal(exact.outs.environment, "Production");
     assert.equal(prod.variables.length, 1);
     envs.shift();
-    await f.harness.restart();
+    await f.harness.newRun();
     const anyCase = await f.harness.up("PipelineVariable", v({ key: "OTHER", environment: "PRODUCTION" }));
     assert.equal(anyCase.outs.environmentUuid, prod.uuid);
     assert.deepEqual(
@@ -341,7 +341,7 @@ describe("PipelineVariable", () => {
       ["DEPLOY_TOKEN", "OTHER"],
     );
     envs.splice(0);
-    await f.harness.restart();
+    await f.harness.newRun();
     await assert.rejects(
       f.harness.up("PipelineVariable", v({ key: "THIRD", environment: "Production" })),
       (e: Error) =>
@@ -368,7 +368,7 @@ describe("PipelineVariable", () => {
       [byHand.uuid, "REGION", "eu-west-1", false, true, undefined],
     );
     const refused = async (over: Props, differs: string, live = byHand) => {
-      await f.harness.restart();
+      await f.harness.newRun();
       f.emulator.resetLog();
       await assert.rejects(f.harness.up("PipelineVariable", plain(over)), (e: Error) => {
         assert.ok(
@@ -407,7 +407,7 @@ describe("PipelineVariable", () => {
     assert.deepEqual(f.emulator.log(), [`GET ${VARS}`, `PUT ${VARS}/${encodeURIComponent(uuid)}`]);
     assert.deepEqual(repo().variables, [{ uuid, key: "REGION", value: "us-east-1", secured: false }]);
     assert.deepEqual([changed.outs.value, changed.outs.adopted], ["us-east-1", true]);
-    await f.harness.restart();
+    await f.harness.newRun();
     f.emulator.resetLog();
     const secured = await f.harness.up(
       "PipelineVariable",
@@ -446,7 +446,7 @@ describe("PipelineVariable", () => {
     });
     const adopted = await f.harness.up("PipelineVariable", v({ key: "REGION", value: "eu", secured: false }));
     const created = await f.harness.up("PipelineVariable", v());
-    await f.harness.restart();
+    await f.harness.newRun();
     const readA = await f.harness.read("PipelineVariable", adopted.id, adopted.outs);
     const readC = await f.harness.read("PipelineVariable", created.id, created.outs);
     assert.equal(readA.props.adopted, true);
@@ -479,7 +479,7 @@ describe("PipelineVariable", () => {
   it("reads a secured variable made plain by hand as plain: its value shown, no stale hash, and plans to secure it", async () => {
     const { id, outs } = await f.harness.up("PipelineVariable", v());
     repo().variables[0]!.secured = false;
-    await f.harness.restart();
+    await f.harness.newRun();
     const read = await f.harness.read("PipelineVariable", id, outs);
     assert.deepEqual(
       [read.props.secured, read.props.value, read.props.valueHash],
@@ -495,7 +495,7 @@ describe("PipelineVariable", () => {
       v({ key: "EMPTY", value: "", secured: false }),
     );
     const uuid = String(outs.uuid);
-    await f.harness.restart();
+    await f.harness.newRun();
     f.emulator.fault({
       method: "GET",
       path: "pipelines_config/variables?",
@@ -524,7 +524,7 @@ describe("PipelineVariable", () => {
       repo().variables.map((x) => x.key),
       ["A", "B"],
     );
-    await f.harness.restart(); // the next run: b is still declared, a is not
+    await f.harness.newRun(); // the next run: b is still declared, a is not
     assert.equal(
       (await f.harness.plan("PipelineVariable", b.id, b.outs, { ...v({ key: "B" }), resourceName: "b" }))
         .changes,
@@ -541,7 +541,7 @@ describe("PipelineVariable", () => {
 
   it("leaves the variable alone when a stale record of it is deleted while the stack keeps it", async () => {
     const { id, outs } = await f.harness.up("PipelineVariable", { ...v(), resourceName: "kept" });
-    await f.harness.restart(); // the next run: "kept" still declares it; a stale record points at it too
+    await f.harness.newRun(); // the next run: "kept" still declares it; a stale record points at it too
     assert.equal(
       (await f.harness.plan("PipelineVariable", id, outs, { ...v(), resourceName: "kept" })).changes,
       false,
@@ -557,7 +557,7 @@ describe("PipelineVariable", () => {
 
   it("names the variable and its scope when a read, an update or a delete is refused", async () => {
     const ws = await f.harness.up("PipelineVariable", { workspace: "acme", key: "ORG_WIDE", value: "w" });
-    await f.harness.restart();
+    await f.harness.newRun();
     f.emulator.fault({ method: "GET", path: "pipelines-config/variables", status: 403 });
     await assert.rejects(
       f.harness.read("PipelineVariable", ws.id, ws.outs),
@@ -571,7 +571,7 @@ describe("PipelineVariable", () => {
       f.harness.update("PipelineVariable", ws.id, ws.outs, news),
       /^Error: update variable ORG_WIDE on workspace acme: PUT \S+ failed \(403\)/,
     );
-    await f.harness.restart(); // a destroy, in a run of its own
+    await f.harness.newRun(); // a destroy, in a run of its own
     f.emulator.fault({ method: "DELETE", status: 403 });
     await assert.rejects(
       f.harness.delete("PipelineVariable", ws.id, ws.outs),

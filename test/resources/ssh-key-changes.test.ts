@@ -30,7 +30,7 @@ describe("SshKey, several in one run and after it was made (Cloud)", () => {
   it("refreshes the declared key, not another key listed before it on the account", async () => {
     await f.harness.up("SshKey", { key: other.publicLine, label: "first" });
     const { id, outs } = await f.harness.up("SshKey", { key: key.publicLine, label: "mine" });
-    await f.harness.restart();
+    await f.harness.newRun();
     const read = await f.harness.read("SshKey", id, outs);
     assert.deepEqual(
       [read.id, read.props.keyId, read.props.fingerprint, read.props.label],
@@ -45,14 +45,14 @@ describe("SshKey, several in one run and after it was made (Cloud)", () => {
     assert.deepEqual([d.changes, d.replaces], [false, []]);
     const read = await f.harness.read("SshKey", id, before);
     assert.deepEqual([read.id, read.props.flavor, read.props.label], [id, "cloud", "a"]);
-    await f.harness.restart();
+    await f.harness.newRun();
     await f.harness.delete("SshKey", id, before);
     assert.equal(me().sshKeys.length, 0);
   });
 
   it("names the key and the user's account when a delete fails", async () => {
     const { id, outs } = await f.harness.up("SshKey", { key: key.publicLine });
-    await f.harness.restart();
+    await f.harness.newRun();
     f.emulator.fault({ method: "DELETE", status: 500, times: 10 });
     const failed = await f.harness.delete("SshKey", id, outs).then(
       () => assert.fail("deleted"),
@@ -85,7 +85,7 @@ describe("SshKey, several in one run and imported by id (Data Center)", () => {
 
   it("names the key and the credentials' own account when a delete fails", async () => {
     const { id, outs } = await f.harness.up("SshKey", { key: ed25519("a@dc").publicLine });
-    await f.harness.restart();
+    await f.harness.newRun();
     f.emulator.fault({ method: "DELETE", status: 500, times: 10 });
     const failed = await f.harness.delete("SshKey", id, outs).then(
       () => assert.fail("deleted"),
@@ -98,7 +98,7 @@ describe("SshKey, several in one run and imported by id (Data Center)", () => {
   it("reads a key of the credentials' own account from the id alone, as `pulumi import` does", async () => {
     const key = ed25519("puppet@pipelines");
     const { id, outs } = await f.harness.up("SshKey", { key: key.publicLine, label: "Puppet" });
-    await f.harness.restart();
+    await f.harness.newRun();
     const read = await f.harness.read("SshKey", id, {});
     assert.deepEqual(
       [read.id, read.props.flavor, read.props.keyId, read.props.label, read.props.fingerprint],

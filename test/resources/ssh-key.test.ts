@@ -68,14 +68,14 @@ describe("SshKey", () => {
   it("refreshes, reports drift, reads a key deleted by hand as gone, and deletes", async () => {
     const { id, outs } = await f.harness.up("SshKey", { key: key.publicLine, label: "a" });
     me().sshKeys[0]!.label = "changed";
-    await f.harness.restart(); // changed by hand: seen by the next run (a new host, fresh listings)
+    await f.harness.newRun(); // changed by hand: seen by the next run (a new run, fresh listings)
     const read = await f.harness.read("SshKey", id, outs);
     assert.equal(read.props.label, "changed");
     assert.equal(
       (await f.harness.plan("SshKey", id, read.props, { key: key.publicLine, label: "a" })).changes,
       true,
     );
-    await f.harness.restart(); // a later run deletes it: within one run the engine never deletes a resource it diffed without replace (#19.1)
+    await f.harness.newRun(); // a later run deletes it: within one run the engine never deletes a resource it diffed without replace (#19.1)
     await f.harness.delete("SshKey", id, outs);
     assert.equal(me().sshKeys.length, 0);
     assert.equal((await f.harness.read("SshKey", id, outs)).id, "");

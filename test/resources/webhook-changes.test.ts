@@ -95,7 +95,7 @@ describe("Webhook, changed after it was made (Cloud)", () => {
 
   it("fails a refresh whose listing fails, naming the hook, instead of taking the hook for gone", async () => {
     const { id, outs } = await f.harness.up("Webhook", cloudHook());
-    await f.harness.restart(); // `pulumi refresh` is another run: nothing read before is cached
+    await f.harness.newRun(); // `pulumi refresh` is another run: nothing read before is cached
     f.emulator.fault({ method: "GET", path: "/hooks", status: 500, times: 20 });
     const failed = await f.harness.read("Webhook", id, outs).then(
       () => assert.fail("read"),
@@ -141,7 +141,7 @@ describe("Webhook, changed after it was made (Data Center)", () => {
 
   it("reads a hook from its id alone, as `pulumi import` does, on the connection's flavor", async () => {
     const { id } = await f.harness.up("Webhook", dcHook({ name: "CI" }));
-    await f.harness.restart();
+    await f.harness.newRun();
     const read = await f.harness.read("Webhook", id, {});
     assert.equal(read.id, id);
     assert.deepEqual([read.props.flavor, read.props.project, read.props.name], ["datacenter", "PROJ", "CI"]);

@@ -59,7 +59,7 @@ describe("Webhook under faults", () => {
 
   it("retries 502 and 503 on GET, PUT and DELETE", async () => {
     const { id, outs } = await f.harness.up("Webhook", hook());
-    await f.harness.restart(); // a later run: its reads list the hooks afresh
+    await f.harness.newRun(); // a later run: its reads list the hooks afresh
     f.emulator.resetLog();
     f.emulator.fault({ method: "GET", status: 502 });
     f.emulator.fault({ method: "GET", status: 503 });
@@ -68,7 +68,7 @@ describe("Webhook under faults", () => {
     f.emulator.fault({ method: "PUT", status: 503, times: 2 });
     const { outs: after } = await f.harness.update("Webhook", id, outs, diff.inputs);
     assert.deepEqual(onlyHook().events, ["repo:push", "repo:updated"]);
-    await f.harness.restart(); // a later run deletes it: within one run the engine never deletes a resource it diffed without replace (#19.1)
+    await f.harness.newRun(); // a later run deletes it: within one run the engine never deletes a resource it diffed without replace (#19.1)
     f.emulator.fault({ method: "DELETE", status: 502 });
     await f.harness.delete("Webhook", id, after);
     assert.deepEqual(
@@ -80,7 +80,7 @@ describe("Webhook under faults", () => {
 
   it("retries a GET whose connection was reset, and one that timed out", async () => {
     const { id, outs } = await f.harness.up("Webhook", hook());
-    await f.harness.restart(); // a later run: its reads list the hooks afresh
+    await f.harness.newRun(); // a later run: its reads list the hooks afresh
     f.emulator.resetLog();
     f.emulator.fault({ method: "GET", reset: true });
     f.emulator.fault({ method: "GET", delayMs: 2500 }); // past BITBUCKET_TIMEOUT_MS=2000

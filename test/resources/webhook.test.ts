@@ -90,7 +90,7 @@ describe("Webhook", () => {
     assert.equal(stored.secret, outs.generatedSecret);
     assert.equal((await f.harness.plan("Webhook", id, outs, hook({ generateSecret: true }))).changes, false);
     delete stored.secret;
-    await f.harness.restart(); // changed by hand: seen by the next run (a new host, fresh listings)
+    await f.harness.newRun(); // changed by hand: seen by the next run (a new run, fresh listings)
     const read = await f.harness.read("Webhook", id, outs);
     assert.equal(read.props.secretSet, false);
     assert.equal(read.props.generatedSecret, outs.generatedSecret);
@@ -165,7 +165,7 @@ describe("Webhook", () => {
     const { outs: after } = await f.harness.update("Webhook", id, outs, diff.inputs);
     assert.deepEqual(after.events, ["repo:push", "repo:updated"]);
     assert.equal((await f.harness.read("Webhook", id, after)).id, id);
-    await f.harness.restart(); // a later run deletes it: within one run the engine never deletes a resource it diffed without replace (#19.1)
+    await f.harness.newRun(); // a later run deletes it: within one run the engine never deletes a resource it diffed without replace (#19.1)
     await f.harness.delete("Webhook", id, after);
     assert.deepEqual(f.emulator.log().slice(-1), [
       `DELETE /2.0/workspaces/acme/hooks/${enc(String(outs.uuid))}`,
@@ -177,7 +177,7 @@ describe("Webhook", () => {
   it("reads a hook deleted out of band as gone, and deleting it again succeeds", async () => {
     const { id, outs } = await f.harness.up("Webhook", hook());
     f.emulator.store.workspaces.get("acme")!.repos.get("api")!.hooks.length = 0;
-    await f.harness.restart(); // changed by hand: seen by the next run (a new host, fresh listings)
+    await f.harness.newRun(); // changed by hand: seen by the next run (a new run, fresh listings)
     const read = await f.harness.read("Webhook", id, outs);
     assert.equal(read.id, "");
     await f.harness.delete("Webhook", id, outs);
@@ -189,7 +189,7 @@ describe("Webhook", () => {
     const stored = f.emulator.store.allHooks()[0]!;
     Object.assign(stored, { url: "https://evil.example.test/", events: ["repo:push"], active: false });
     delete stored.secret;
-    await f.harness.restart(); // changed by hand: seen by the next run (a new host, fresh listings)
+    await f.harness.newRun(); // changed by hand: seen by the next run (a new run, fresh listings)
 
     const read = await f.harness.read("Webhook", id, outs);
     assert.equal(read.props.url, "https://evil.example.test/");
@@ -292,7 +292,7 @@ describe("Webhook", () => {
       assert.deepEqual(f.emulator.log(), ["GET /2.0/repositories/acme/api/hooks"], "zero writes");
       assert.equal(stored(), liveValue);
 
-      await f.harness.restart(); // the next run, with adopt: true
+      await f.harness.newRun(); // the next run, with adopt: true
       f.emulator.resetLog();
       const { id, outs } = await f.harness.up("Webhook", hook({ ...declared, adopt: true }));
       assert.equal(id, `acme/api/${uuid}`);

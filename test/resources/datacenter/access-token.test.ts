@@ -78,7 +78,7 @@ describe("AccessToken (Data Center HTTP access tokens)", () => {
   it("sees permissions changed by hand on refresh and a revoked token as gone; delete is 204, again 404 and fine", async () => {
     const { id, outs } = await f.harness.up("AccessToken", tok());
     tokens()[0]!.permissions = ["REPO_READ"];
-    await f.harness.restart();
+    await f.harness.newRun();
     const read = await f.harness.read("AccessToken", id, outs);
     assert.deepEqual(read.props.permissions, ["REPO_READ"]);
     assert.equal(read.props.token, outs.token, "the value is carried over from state");

@@ -61,7 +61,7 @@ describe("DeployKey on Data Center (SSH access keys)", () => {
   it("sees a permission changed by hand on refresh, shows a revoked key as gone, and deletes (204, also when already gone)", async () => {
     const { id, outs } = await f.harness.up("DeployKey", dk());
     grants()[0]!.permission = "REPO_ADMIN";
-    await f.harness.restart(); // the next run: fresh listings
+    await f.harness.newRun(); // the next run: fresh listings
     const read = await f.harness.read("DeployKey", id, outs);
     assert.equal(read.props.permission, "REPO_ADMIN");
     assert.equal(
@@ -69,7 +69,7 @@ describe("DeployKey on Data Center (SSH access keys)", () => {
         .changes,
       true,
     );
-    await f.harness.restart(); // a later run deletes it: within one run the engine never deletes a resource it diffed without replace (#19.1)
+    await f.harness.newRun(); // a later run deletes it: within one run the engine never deletes a resource it diffed without replace (#19.1)
     await f.harness.delete("DeployKey", id, read.props);
     assert.equal(grants().length, 0);
     assert.equal((await f.harness.read("DeployKey", id, read.props)).id, "");

@@ -48,7 +48,7 @@ describe("SshKey on Data Center (user keys)", () => {
     const relabel = await f.harness.plan("SshKey", id, outs, sk({ user: "ci-bot", label: "new" }));
     assert.deepEqual([relabel.replaces, relabel.deleteBeforeReplace], [["label"], true]);
     f.emulator.store.dc.keys.delete(Number(outs.keyId));
-    await f.harness.restart();
+    await f.harness.newRun();
     assert.equal((await f.harness.read("SshKey", id, outs)).id, "");
     f.emulator.resetLog();
     await f.harness.delete("SshKey", id, outs);
@@ -60,7 +60,7 @@ describe("SshKey on Data Center (user keys)", () => {
 
   it("refreshes a key still there, and deletes it from the account", async () => {
     const { id, outs } = await f.harness.up("SshKey", sk());
-    await f.harness.restart();
+    await f.harness.newRun();
     const read = await f.harness.read("SshKey", id, outs);
     assert.deepEqual([read.id, read.props.label], [id, "Puppet Pipelines"]);
     await f.harness.delete("SshKey", id, read.props);
@@ -72,7 +72,7 @@ describe("SshKey on Data Center (user keys)", () => {
     assert.equal((await f.harness.up("SshKey", sk())).outs.adopted, true);
     f.emulator.store.dc.keys.clear();
     f.emulator.store.dc.addUserKey("me", key.publicLine, "by hand");
-    await f.harness.restart();
+    await f.harness.newRun();
     await assert.rejects(
       f.harness.up("SshKey", sk()),
       /differs from this declaration \(label: "by hand" in Bitbucket\)\. Nothing was changed/,

@@ -91,7 +91,7 @@ describe("Webhook on Data Center", () => {
   it("shows drift on refresh and a hook deleted by hand as gone; delete answers 204 and a second delete is fine", async () => {
     const { id, outs } = await f.harness.up("Webhook", hook());
     hooks()[0]!.events = ["pr:opened"];
-    await f.harness.restart(); // changed by hand: seen by the next run (a new host, fresh listings)
+    await f.harness.newRun(); // changed by hand: seen by the next run (a new run, fresh listings)
     const read = await f.harness.read("Webhook", id, outs);
     assert.deepEqual(read.props.events, ["pr:opened"]);
     assert.deepEqual(read.inputs?.events, ["pr:opened"]);
