@@ -551,22 +551,33 @@ async function deliver(
 }
 
 /**
- * `--out FILE`, checked before any request (a plan can take minutes): a file in a directory that
- * exists, and not one of the files plan reads (`inputs`, by what they are), which it would overwrite.
+ * `--out FILE` (export: `-o FILE`), checked before any request (a plan or an export can take
+ * minutes): a file in a directory that exists, and not one of the files the command reads
+ * (`inputs`, by what they are), which it would overwrite. `flag` and `example` are the messages'.
  */
-function checkOut(out: string, cwd: string, inputs: Record<string, string | undefined>): void {
+function checkOut(
+  out: string,
+  cwd: string,
+  inputs: Record<string, string | undefined>,
+  flag = "--out",
+  example = "plan.md",
+): void {
   const target = path.resolve(cwd, out);
   const stat = (f: string) => fs.statSync(f, { throwIfNoEntry: false });
   const t = stat(target);
   for (const [what, input] of Object.entries(inputs)) {
     const i = input === undefined ? undefined : stat(path.resolve(cwd, input));
     if (t && i && t.dev === i.dev && t.ino === i.ino)
-      throw usage(`--out ${out} would overwrite the ${what}; name another file, e.g. --out plan.md`, bare);
+      throw usage(
+        `${flag} ${out} would overwrite the ${what}; name another file, e.g. ${flag} ${example}`,
+        bare,
+      );
   }
-  if (t?.isDirectory()) throw usage(`--out ${out}: is a directory; name a file, e.g. --out plan.md`, bare);
+  if (t?.isDirectory())
+    throw usage(`${flag} ${out}: is a directory; name a file, e.g. ${flag} ${example}`, bare);
   if (!stat(path.dirname(target))?.isDirectory())
     throw usage(
-      `--out ${out}: there is no directory "${path.dirname(out)}"; name a file in an existing directory`,
+      `${flag} ${out}: there is no directory "${path.dirname(out)}"; name a file in an existing directory`,
       bare,
     );
 }
@@ -662,6 +673,7 @@ async function exportCommand(args: string[], out: Out, err: Out, cwd: string): P
   const target = readTarget(flavorSetting(), { ...values, projects: projectsOf(values.project) });
   const tooLarge = values.repositories === undefined ? undefined : globProblem(values.repositories);
   if (tooLarge !== undefined) throw usage(`--repositories: ${tooLarge}`);
+  if (values.output !== undefined) checkOut(values.output, cwd, {}, "-o", "bitbucket.yaml");
   const settings = loadSettings();
   credentialsOf(settings);
   setReadOnly(true);
@@ -677,7 +689,7 @@ async function exportCommand(args: string[], out: Out, err: Out, cwd: string): P
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${n} ${k}`);
   err(
-    `bitbucket-iac export: ${found.join(", ") || "nothing found"}${values.output !== undefined ? ` written to ${values.output}` : ""}`,
+    `bitbucket-iac export: ${found.join(", ") || "nothing found"}${values.output !== undefined ? `${found.length ? "" : "; a manifest with no entry"} written to ${values.output}` : ""}`,
   );
   for (const s of r.skipped) err(`  not exported: ${s}`);
   if (r.configKeys.length) {

@@ -8,6 +8,8 @@ import { spawnSync } from "child_process";
 import * as path from "path";
 import { startEmulator, type Emulator } from "../emulator/server";
 import { run, useEmulator, workdir } from "./run";
+import { ALL_SCOPES } from "../emulator/store";
+import { TOKEN } from "../harness/fixture";
 
 const ROOT = path.resolve(__dirname, "../..");
 const SHA = "a".repeat(40);
@@ -53,6 +55,16 @@ const CLOUD: Case[] = [
   [["export"], "--workspace is required: the workspace slug, e.g. --workspace acme", true],
   [["export", "--workspace", "acme", "-o"], "-o (--output) needs a value", true],
   [["export", "--workspace", "acme", "extra"], 'unexpected "extra"', true],
+  [
+    ["export", "--workspace", "acme", "-o", "nodir/x.yaml"],
+    '-o nodir/x.yaml: there is no directory "nodir"; name a file in an existing directory',
+    false,
+  ],
+  [
+    ["export", "--workspace", "acme", "-o", "."],
+    "-o .: is a directory; name a file, e.g. -o bitbucket.yaml",
+    false,
+  ],
   [["audit"], "--workspace is required: the workspace slug, e.g. --workspace acme", true],
   [
     ["audit", "--workspace", "acme", "--format", "html"],
@@ -83,7 +95,7 @@ describe("a usage error in any command", function () {
   const dir = workdir({ "bitbucket.yaml": MANIFEST });
 
   before(async () => {
-    emu = await startEmulator({ workspaces: { acme: ["api"] } });
+    emu = await startEmulator({ workspaces: { acme: ["api"] }, tokens: { [TOKEN]: { scopes: ALL_SCOPES } } });
   });
   after(async () => {
     await emu.close();
@@ -115,6 +127,13 @@ describe("a usage error in any command", function () {
     emu.resetLog();
     for (const c of DATACENTER) await check(c);
     assert.deepEqual(emu.log(), [], "refused before any request");
+  });
+
+  it("is not what an export that finds nothing gets: it writes a manifest with no entry and says so", async () => {
+    restore = useEmulator(emu);
+    const r = await run(["export", "--workspace", "acme", "--repositories", "zz*", "-o", "none.yaml"], dir);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.err, "bitbucket-iac export: nothing found; a manifest with no entry written to none.yaml");
   });
 
   it("exits 64 with the tool's help for no command or an unknown one", async () => {
