@@ -11,7 +11,7 @@ import type { SshKey, SshKeyArgs } from "../resources/ssh-key";
 import type { Flavor } from "../resources/validate";
 import type { Webhook, WebhookArgs } from "../resources/webhook";
 import { checkboxOf, missing } from "../scopes";
-import { didYouMean } from "../suggest";
+import { didYouMean, suggestFor } from "../suggest";
 
 export type Options = Record<string, unknown>;
 
@@ -124,11 +124,21 @@ export const isSecretRef = (v: unknown): v is { fromConfig: string } | { fromEnv
 
 export type Rule = [option: string, type: "string" | "boolean" | "string[]" | "number", required: boolean];
 
-/** "option: what to do" for each option of the wrong type, or required and missing. */
-export const problemsOf = (o: Options, rules: Rule[]): string[] =>
-  rules.flatMap(([k, type, required]) => {
+/**
+ * "option: what to do" for each option of the wrong type, or required and missing. A required
+ * option an unknown one is closest to is not said to be missing: the unknown one's "did you mean"
+ * (unknownOptions) says it, once.
+ */
+export const problemsOf = (o: Options, rules: Rule[]): string[] => {
+  const named = rules.map(([k]) => k);
+  const misspelt = new Set(
+    Object.keys(o)
+      .filter((u) => !named.includes(u))
+      .map((u) => suggestFor(u, named, 1)[0]),
+  );
+  return rules.flatMap(([k, type, required]) => {
     const v = o[k];
-    if (v === undefined) return required ? [`${k}: required`] : [];
+    if (v === undefined) return required && !misspelt.has(k) ? [`${k}: required`] : [];
     if (pulumi.Output.isInstance(v)) return []; // a secret or computed value: checked by the resource that takes it
     if (isSecretRef(v)) return []; // the manifest's { fromConfig } / { fromEnv }: resolved to a secret when deployed
     if (type === "string[]")
@@ -139,6 +149,7 @@ export const problemsOf = (o: Options, rules: Rule[]): string[] =>
       return Number.isInteger(v) && (v as number) > 0 ? [] : [`${k}: must be a whole number above 0`];
     return typeof v === type ? [] : [`${k}: must be ${type === "boolean" ? "true or false" : "text"}`];
   });
+};
 
 /**
  * Options the preset does not take. `refused` names options a guide has no place for (or that

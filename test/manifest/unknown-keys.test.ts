@@ -73,7 +73,7 @@ describe("manifest: unknown keys by flavor", () => {
 });
 
 describe("manifest: a preset's unknown option", () => {
-  it("says did you mean, quoted, as an unknown key does", () => {
+  it("says did you mean, quoted, as an unknown key does, and not also that the option it means is missing", () => {
     assert.deepEqual(
       problems(
         "preset.yaml",
@@ -81,7 +81,6 @@ describe("manifest: a preset's unknown option", () => {
       ),
       [
         "preset.yaml:4:5 integrations[0]: Platform.sh needs an OAuth consumer: declare one under oauthConsumers and name its id in consumer",
-        "preset.yaml:7:14 integrations[0].options: Platform.sh: project: required",
         'preset.yaml:7:24 integrations[0].options.projct: Platform.sh: projct: not an option of this preset; did you mean "project"? (options: project, fetchBranches, pruneBranches, buildPullRequests, buildPullRequestsPostMerge)',
       ],
     );
@@ -95,6 +94,19 @@ describe("manifest: a preset's unknown option", () => {
       ),
       [
         "preset.yaml:6:71 integrations[0].options.colour: Shippable: colour: not an option of this preset (options: integrationName, token, resources)",
+      ],
+    );
+  });
+
+  it("still says a required option is missing when the unknown one is not close to it", () => {
+    assert.deepEqual(
+      problems(
+        "preset.yaml",
+        "version: 1\nworkspace: acme\nintegrations:\n  - id: s\n    preset: platformsh\n    repositories: [api]\n    options: { colour: blue }\n",
+      ).filter((p) => p.includes("options")),
+      [
+        "preset.yaml:7:14 integrations[0].options: Platform.sh: project: required",
+        "preset.yaml:7:24 integrations[0].options.colour: Platform.sh: colour: not an option of this preset (options: project, fetchBranches, pruneBranches, buildPullRequests, buildPullRequestsPostMerge)",
       ],
     );
   });
