@@ -44,6 +44,8 @@ export interface Exported {
   counts: Record<string, number>;
   /** What was left out, and why. */
   skipped: string[];
+  /** What the file holds that whoever commits it must see. */
+  warnings: string[];
 }
 
 /** The kinds export reads back on a flavor (kinds/: each kind's `export`), in the manifest's order. */
@@ -66,6 +68,7 @@ export async function exportFrom(
   const readers = exportersOf(target.flavor);
   const dc = target.flavor === "datacenter";
   const skipped: string[] = [];
+  const warnings: string[] = [];
   const secrets = new SecretRefs();
   const entries = new Map<string, Entry[]>(readers.map((k) => [k.key, []]));
   const user = memo(() => (dc ? userOf(target, skipped) : Promise.resolve(undefined)));
@@ -74,7 +77,11 @@ export async function exportFrom(
    * answer comes first: the config keys and skipped objects are listed the same in every run.
    */
   const read = async (container: string, how: (k: Reader, sink: ExportSink) => Promise<void> | undefined) => {
-    const said = readers.map(() => ({ secrets: new SecretRefs(), skipped: [] as string[] }));
+    const said = readers.map(() => ({
+      secrets: new SecretRefs(),
+      skipped: [] as string[],
+      warnings: [] as string[],
+    }));
     await Promise.all(
       readers.map((k, i) => {
         const s = said[i]!;
@@ -83,6 +90,7 @@ export async function exportFrom(
           add: (entry) => entries.get(k.key)!.push(entry),
           secret: (scope, holds) => s.secrets.ref(scope, holds),
           skip: (message) => s.skipped.push(message),
+          warn: (message) => s.warnings.push(message),
           // Data Center answers too little permission with 401.
           optional: (what, list) =>
             optionalRead(what, list, s.skipped, "not exported", dc ? [401, 403, 404] : [403, 404]),
@@ -94,6 +102,7 @@ export async function exportFrom(
     for (const s of said) {
       secrets.take(s.secrets);
       skipped.push(...s.skipped);
+      warnings.push(...s.warnings);
     }
   };
   const places = await repositoriesOf(target);
@@ -129,7 +138,8 @@ export async function exportFrom(
     );
     if (written.length) manifest[key] = written;
   }
-  return { text: render(target, manifest, configKeys, skipped), configKeys, counts, skipped };
+  const text = render(target, manifest, configKeys, skipped, warnings);
+  return { text, configKeys, counts, skipped, warnings };
 }
 
 /** Where an entry's object is, in messages: `acme/api`, `workspace acme`, `PROJ/api`, `project PROJ`, the account. */
@@ -179,6 +189,7 @@ function render(
   manifest: Record<string, unknown>,
   keys: Exported["configKeys"],
   skipped: string[],
+  warnings: string[],
 ): string {
   const doc = new yaml.Document(manifest);
   const lines = [
@@ -191,6 +202,7 @@ function render(
         ]
       : []),
     ...(skipped.length ? [" Not exported:", ...skipped.map((s) => `   ${s}`)] : []),
+    ...(warnings.length ? [" Before you commit this file:", ...warnings.map((w) => `   ${w}`)] : []),
   ];
   doc.commentBefore = lines.join("\n");
   return doc.toString({ lineWidth: 0 }); // main.ts puts the `$schema` line first (schema-ref.ts)

@@ -692,6 +692,7 @@ async function exportCommand(args: string[], out: Out, err: Out, cwd: string): P
     `bitbucket-iac export: ${found.join(", ") || "nothing found"}${values.output !== undefined ? `${found.length ? "" : "; a manifest with no entry"} written to ${values.output}` : ""}`,
   );
   for (const s of r.skipped) err(`  not exported: ${s}`);
+  for (const w of r.warnings) err(`  warning: ${w}`);
   if (r.configKeys.length) {
     err(`  write-only values to set before pulumi up (${r.configKeys.length}):`);
     for (const k of r.configKeys) err(`    pulumi config set --secret ${k.key} <value>   # ${k.holds}`);

@@ -291,6 +291,8 @@ export interface ExportSink {
   secret(scope: SecretScope, holds: string): { fromConfig: string };
   /** Says what was left out, and why. */
   skip(message: string): void;
+  /** Says what the file holds that whoever commits it must see (a plain value like a credential). */
+  warn(message: string): void;
   /**
    * Reads what needs more access: a 403 or 404 (on Data Center also a 401, its answer to too little
    * permission) is said (as `what`) and reads as nothing.

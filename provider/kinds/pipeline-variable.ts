@@ -4,6 +4,8 @@
 import { environmentsPath, variablesPath } from "../api/cloud";
 import { listAll } from "../api/paginate";
 import { naturalKey } from "../names";
+import { matchesGlob } from "../glob";
+import { CREDENTIAL_KEYS } from "../policy/rules";
 import {
   changesOf,
   lookup,
@@ -150,11 +152,16 @@ const workspaceVariables = (sink: Pick<ExportSink, "container" | "optional">) =>
 /** Export's entry of a variable: a secured value becomes a reference to set, a plain one is written. */
 function variableEntry(
   v: ApiVariable,
-  sink: Pick<ExportSink, "container" | "secret">,
+  sink: Pick<ExportSink, "container" | "secret"> & Partial<Pick<ExportSink, "warn">>,
   repository?: string,
   environment?: string,
 ): Record<string, unknown> {
   const where = `${sink.container}/${repository ?? "(workspace)"}${environment ? ` (${environment})` : ""}`;
+  const like = v.secured ? undefined : CREDENTIAL_KEYS.find((p) => matchesGlob(p, v.key.toUpperCase()));
+  if (like !== undefined)
+    sink.warn?.(
+      `variable ${v.key} on ${where} is not secured and looks like a credential (${like}): its value is written here as Bitbucket shows it; take it out of the file, make the variable secured in Bitbucket and rotate it`,
+    );
   return {
     ...(repository !== undefined && { repositories: [repository] }),
     ...(environment !== undefined && { environment }),
