@@ -5,7 +5,14 @@
 // claims, pending token replacements, the limiter, tokens: all it keeps on globalThis) except the
 // stack's config, which Configure gave the process once. The next `pulumi up` then finds the host
 // as a new process would find it, without the second a new process costs. It answers on stderr.
+//
+// A host whose parent is gone (a test run killed from outside) exits, where it would run on.
 "use strict";
+
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(0);
+}, 500).unref();
 
 let runs = 0;
 process.on("SIGUSR2", () => {
