@@ -4,8 +4,7 @@
 import { environmentsPath, variablesPath } from "../api/cloud";
 import { listAll } from "../api/paginate";
 import { naturalKey } from "../names";
-import { matchesGlob } from "../glob";
-import { CREDENTIAL_KEYS } from "../policy/rules";
+import { credentialPattern } from "../policy/rules";
 import {
   changesOf,
   lookup,
@@ -157,7 +156,7 @@ function variableEntry(
   environment?: string,
 ): Record<string, unknown> {
   const where = `${sink.container}/${repository ?? "(workspace)"}${environment ? ` (${environment})` : ""}`;
-  const like = v.secured ? undefined : CREDENTIAL_KEYS.find((p) => matchesGlob(p, v.key.toUpperCase()));
+  const like = v.secured ? undefined : credentialPattern(v.key);
   if (like !== undefined)
     sink.warn?.(
       `variable ${v.key} on ${where} is not secured and looks like a credential (${like}): its value is written here as Bitbucket shows it; take it out of the file, make the variable secured in Bitbucket and rotate it`,

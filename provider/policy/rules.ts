@@ -166,6 +166,10 @@ function keyTypeOf(text: string): string | undefined {
 /** The default patterns of `securedWhenKeyMatches`: keys that name a credential. */
 export const CREDENTIAL_KEYS = ["*TOKEN*", "*SECRET*", "*PASSWORD*", "*PRIVATE*", "*_KEY"];
 
+/** The first of `patterns` a variable's key matches (case-insensitive): what it looks like. */
+export const credentialPattern = (key: string, patterns: readonly string[] = CREDENTIAL_KEYS) =>
+  patterns.find((p) => matchesGlob(p.toUpperCase(), key.toUpperCase()));
+
 type W = NonNullable<Policy["webhooks"]>;
 type K = NonNullable<Policy["keys"]>;
 type V = NonNullable<Policy["pipelineVariables"]>;
@@ -281,9 +285,7 @@ export const RULES = {
     section: "pipelineVariables",
     kind: "variable",
     judge: (r, s) => {
-      const hit = (r.patterns ?? CREDENTIAL_KEYS).find((p) =>
-        matchesGlob(p.toUpperCase(), s.key.toUpperCase()),
-      );
+      const hit = credentialPattern(s.key, r.patterns);
       return hit !== undefined && !s.secured
         ? {
             field: "secured",
