@@ -16,6 +16,7 @@
 // Paths are relative to the directory the user ran the command from: npm sets INIT_CWD to it
 // for `npm run validate -- file` and `npx`, whose own working directory may be the package's.
 
+import "./compile-cache";
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
