@@ -30,13 +30,14 @@ const HOST = path.join(
   "dynamic-provider",
 );
 
-/** Preloaded into every host: on SIGUSR2 it starts a new run (`Harness.newRun`). */
+/** Preloaded into every host: a line on its standard input starts a new run (`Harness.newRun`). */
 const NEW_RUN = path.join(__dirname, "host-new-run.js");
 
 // Every host loads all of @pulumi/pulumi, about a second of CPU, and a test starts one or more;
 // V8's compile cache (Node 22's NODE_COMPILE_CACHE), shared by every host, takes a third off that.
+// The test hooks set it for the whole run (test/hooks.ts); the benches get the same directory.
 const COMPILE_CACHE =
-  process.env.NODE_COMPILE_CACHE ?? path.join(__dirname, "../../node_modules/.cache/bitbucket-iac-hosts");
+  process.env.NODE_COMPILE_CACHE ?? path.join(__dirname, "../../node_modules/.cache/bitbucket-iac-node");
 
 /**
  * Constructs the resources `make` returns under mocks and returns the serialized provider
@@ -119,7 +120,7 @@ export class Harness {
   /**
    * A new host process, as the next `pulumi up` gets: process-wide state (the claim registry,
    * caches, tokens) starts empty. What the old one printed stays in `stderr`. `env` adds to (or
-   * changes) the host's environment from now on, e.g. a clock moved with BITBUCKET_IAC_NOW.
+   * changes) the host's options' environment from now on; what `newRun` changed is not carried over.
    */
   async restart(env: Record<string, string> = {}): Promise<void> {
     this.opts = { ...this.opts, env: { ...this.opts.env, ...env } };
@@ -134,36 +135,50 @@ export class Harness {
     this.stop();
     this.proc = next.proc;
     this.newRuns = 0;
+    this.moved.clear();
     this.client = next.client;
     this.mutation = next.mutation;
     next.proc.stderr!.on("data", (c: Buffer) => (this.stderr += c.toString()));
   }
 
   private newRuns = 0;
+  /** Variables a `newRun` set, with the value the host's options gave them (undefined: none). */
+  private readonly moved = new Map<string, string | undefined>();
 
   /**
    * The next run in this same host process: it forgets what bitbucket-iac keeps per run (the read
    * cache, the claims...: host-new-run.js), as a new process would start, in milliseconds instead
    * of the second or more a new process takes. Faithful for the provider, whose per-run state all
-   * lives on globalThis; the host's own cache of configured providers stays (the same config).
+   * lives on globalThis and which reads its environment when it uses it; the host's own cache of
+   * configured providers stays (the same config). `env` sets variables from this run on, as the
+   * next `pulumi up` could be started with them (a moved clock: BITBUCKET_IAC_NOW).
    */
-  async newRun(): Promise<void> {
+  async newRun(env: Record<string, string> = {}): Promise<void> {
+    for (const name of Object.keys(env))
+      if (!this.moved.has(name)) this.moved.set(name, this.opts.env?.[name]);
+    await this.startRun(env);
+  }
+
+  private async startRun(env: Record<string, string | null>): Promise<void> {
     const n = ++this.newRuns;
-    this.proc.kill("SIGUSR2");
+    this.proc.stdin!.write(`${JSON.stringify({ env })}\n`);
     await this.expectStderr(new RegExp(`^bitbucket-iac harness: new run ${n}$`, "m"), 10_000);
   }
 
   /**
    * Whether the next test may have this host (test/harness/pool.ts): it is open, answered every
-   * call, still has the environment its options gave it, and is no mutant's (test:mutation).
+   * call, still has the environment its options gave it (a `newRun`'s is undone by `reuse`), and
+   * is no mutant's (test:mutation).
    */
   reusable(): boolean {
     return !this.closed && this.inFlight === 0 && !this.changed && this.mutation === undefined;
   }
 
-  /** This host for the next test: a new run in it, and nothing of what it printed before. */
+  /** This host for the next test: a new run in it, with its options' environment, and nothing of what it printed before. */
   async reuse(): Promise<void> {
-    await this.newRun();
+    const back = Object.fromEntries([...this.moved].map(([name, value]) => [name, value ?? null]));
+    this.moved.clear();
+    await this.startRun(back);
     this.stderr = "";
   }
 
@@ -185,8 +200,10 @@ export class Harness {
         ...mutationEnv,
         NODE_OPTIONS: [`--require "${NEW_RUN}"`, mutationEnv.NODE_OPTIONS ?? ""].join(" ").trim(),
       },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["pipe", "pipe", "pipe"],
     });
+    // A new run asked of a host that has just exited: the call waiting for its answer fails, not the test process.
+    proc.stdin!.on("error", () => undefined);
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error("dynamic-provider host did not print its port in 15 s")),
@@ -345,6 +362,11 @@ export class Harness {
       await new Promise((r) => setTimeout(r, 10));
     }
     assert.match(this.stderr, re);
+  }
+
+  /** The host's process id: the same from one run (or one test) to the next when it is kept. */
+  get pid(): number | undefined {
+    return this.proc.pid;
   }
 
   /** The host process's peak resident memory so far (Linux VmHWM), in bytes; undefined without /proc. */

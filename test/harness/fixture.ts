@@ -149,7 +149,7 @@ async function start(
     close: async () => {
       if (closed) return;
       closed = true;
-      if (harness.reusable()) keep(key, kept);
+      if (harness.reusable()) keep(key, kept, opts.cwd === undefined);
       else await kept.end();
     },
   };

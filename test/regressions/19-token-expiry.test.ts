@@ -4,7 +4,7 @@
 // is reported by refresh, replaced by diff (on `expiresAt`) and renewed by `pulumi up`.
 //
 // The clock moves on both sides: the emulator's `store.now`, and the host's BITBUCKET_IAC_NOW
-// (a new host process per day, as each day's `pulumi up` gets).
+// (a new run of the host per day, as each day's `pulumi up` is, started with the day's clock).
 
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
@@ -47,10 +47,10 @@ describe("issue 19 case 6: a Data Center access token near or past its expiry is
     return fx;
   }
 
-  /** Day `day` for the emulator and a new host (the next `pulumi up`), which has printed nothing yet. */
+  /** Day `day` for the emulator and a new run of the host (the next `pulumi up`), which has printed nothing yet. */
   async function moveTo(fx: Fixture, day: number) {
     fx.emulator.store.now = () => T0 + day * DAY;
-    await fx.harness.restart(clockAt(day));
+    await fx.harness.newRun(clockAt(day));
     fx.harness.stderr = "";
   }
 
