@@ -191,10 +191,22 @@ export const MAX_SHOWN_VALUE = 300;
  */
 function oneLine(s: string): string {
   const shown = escapeUnprintable(s);
-  const cut = [...shown];
-  return cut.length > MAX_SHOWN_VALUE
-    ? `${cut.slice(0, MAX_SHOWN_VALUE - 1).join("")}… (${cut.length} characters)`
-    : shown;
+  // Characters never outnumber UTF-16 units: most values are shown whole without counting.
+  if (shown.length <= MAX_SHOWN_VALUE) return shown;
+  // Every unit but a low surrogate starts a character (a lone surrogate was escaped above).
+  let characters = 0;
+  for (let i = 0; i < shown.length; i++) {
+    const unit = shown.charCodeAt(i);
+    if (unit < 0xdc00 || unit > 0xdfff) characters++;
+  }
+  if (characters <= MAX_SHOWN_VALUE) return shown;
+  let head = "";
+  let taken = 0;
+  for (const c of shown) {
+    if (++taken === MAX_SHOWN_VALUE) break;
+    head += c;
+  }
+  return `${head}… (${characters} characters)`;
 }
 
 /**
@@ -249,26 +261,23 @@ function markdown(r: PlanReport, cut?: MarkdownLimit): string {
   const attention = items.filter(needsAttention);
   const parts = [head.join("\n")];
   if (findings.length) {
-    const lines = findings.map(
-      (f) =>
-        `- **${f.level === "warn" ? "warning" : "error"}** ${code(f.rule)}${f.loc ? ` at ${code(`${locText(f.loc)} ${f.loc.path}`)}` : ""}: ${plain(`${f.message} [${f.source}]`)}`,
-    );
-    parts.push(budget.take(["", `**Policy (${findings.length}):**`, ...lines], "findings"));
+    const line = (f: Finding) =>
+      `- **${f.level === "warn" ? "warning" : "error"}** ${code(f.rule)}${f.loc ? ` at ${code(`${locText(f.loc)} ${f.loc.path}`)}` : ""}: ${plain(`${f.message} [${f.source}]`)}`;
+    parts.push(budget.take(`**Policy (${findings.length}):**`, findings, line, "findings"));
   }
   // The bill after the findings (a reviewer reads what stops `up` first): short, never cut.
   if (bill) parts.push(bill);
-  if (totals.length) parts.push(budget.take(["", "**By kind:**", ...totals], "kinds"));
+  if (totals.length) parts.push(budget.take("**By kind:**", totals, (t) => t, "kinds"));
   if (attention.length) {
-    const lines = attention.map((p) => `- **${label(p)}** ${plain(p.what)} (${code(`${p.type} ${p.name}`)})`);
-    parts.push(budget.take(["", `**Needs attention (${attention.length}):**`, ...lines], "steps"));
+    const line = (p: Planned) => `- **${label(p)}** ${plain(p.what)} (${code(`${p.type} ${p.name}`)})`;
+    parts.push(budget.take(`**Needs attention (${attention.length}):**`, attention, line, "steps"));
   }
   let shown = 0;
   for (const [place, group] of byPlace(items)) {
-    const blocks = group.map(detail);
-    const fit = budget.fitting(["", `#### ${plain(place)}`], blocks);
+    const fit = budget.fitting(["", `#### ${plain(place)}`], group, detail);
     if (fit.length) parts.push(["", `#### ${plain(place)}`, ...fit].join("\n"));
     shown += fit.length;
-    if (fit.length < blocks.length) break;
+    if (fit.length < group.length) break;
   }
   if (shown < items.length) parts.push(`\n${leftOut(items.length - shown, cut?.fullPlan)}`);
   return parts.join("\n");
@@ -297,28 +306,34 @@ class Budget {
     private used: number,
   ) {}
 
-  /** `lines` as far as they fit (a first line always); what does not fit is counted in a last line. */
-  take(lines: string[], what: string): string {
-    const kept: string[] = [];
-    for (const [i, line] of lines.entries()) {
-      const rest = lines.length - i;
-      if (i > 1 && this.used + line.length + 1 + 80 > this.limit) {
-        kept.push(`- … and ${rest} more ${what}, in the full plan`);
+  /**
+   * A titled list: a blank line, `title`, then the line of each item as far as they fit (the title
+   * always); the items that do not fit are counted in a last line. An item's line is made only
+   * when it is looked at: a plan of thousands of steps costs what its comment shows.
+   */
+  take<T>(title: string, items: readonly T[], line: (item: T) => string, what: string): string {
+    const kept = ["", title];
+    this.used += 1 + title.length + 1;
+    for (const [i, item] of items.entries()) {
+      const text = line(item);
+      if (this.used + text.length + 1 + 80 > this.limit) {
+        kept.push(`- … and ${items.length - i} more ${what}, in the full plan`);
         this.used += kept[kept.length - 1]!.length + 1;
         break;
       }
-      kept.push(line);
-      this.used += line.length + 1;
+      kept.push(text);
+      this.used += text.length + 1;
     }
     return kept.join("\n");
   }
 
-  /** The blocks that fit after `header` (none when not even the first one does). */
-  fitting(header: string[], blocks: string[]): string[] {
+  /** The blocks of `items` that fit after `header` (none when not even the first one does), each made when looked at. */
+  fitting<T>(header: string[], items: readonly T[], block: (item: T) => string): string[] {
     const headerSize = header.join("\n").length + 1;
     const fit: string[] = [];
     let size = headerSize;
-    for (const b of blocks) {
+    for (const item of items) {
+      const b = block(item);
       if (this.used + size + b.length + 1 > this.limit) break;
       fit.push(b);
       size += b.length + 1;
