@@ -107,8 +107,7 @@ export class Harness {
   private closed = false;
   /** Calls sent and not yet answered. */
   private inFlight = 0;
-  /** Set when a restart changed the host's environment: it is no longer the host its options make. */
-  private changed = false;
+  /** `opts.env`: the environment the host has now, beyond PATH and HOME (a new run may change it). */
   private constructor(
     private proc: ChildProcess,
     private client: InstanceType<typeof provrpc.ResourceProviderClient>,
@@ -119,12 +118,11 @@ export class Harness {
 
   /**
    * A new host process, as the next `pulumi up` gets: process-wide state (the claim registry,
-   * caches, tokens) starts empty. What the old one printed stays in `stderr`. `env` adds to (or
-   * changes) the host's options' environment from now on; what `newRun` changed is not carried over.
+   * caches, tokens) starts empty, with the environment the host has now, `env` added (or changed).
+   * What the old one printed stays in `stderr`.
    */
   async restart(env: Record<string, string> = {}): Promise<void> {
     this.opts = { ...this.opts, env: { ...this.opts.env, ...env } };
-    if (Object.keys(env).length) this.changed = true;
     const next = await Harness.start(this.providers, this.opts);
     if (this.closed) {
       // Closed meanwhile: the test ran past its timeout and its cleanup ran. A host started now
@@ -135,15 +133,12 @@ export class Harness {
     this.stop();
     this.proc = next.proc;
     this.newRuns = 0;
-    this.moved.clear();
     this.client = next.client;
     this.mutation = next.mutation;
     next.proc.stderr!.on("data", (c: Buffer) => (this.stderr += c.toString()));
   }
 
   private newRuns = 0;
-  /** Variables a `newRun` set, with the value the host's options gave them (undefined: none). */
-  private readonly moved = new Map<string, string | undefined>();
 
   /**
    * The next run in this same host process: it forgets what bitbucket-iac keeps per run (the read
@@ -154,31 +149,33 @@ export class Harness {
    * next `pulumi up` could be started with them (a moved clock: BITBUCKET_IAC_NOW).
    */
   async newRun(env: Record<string, string> = {}): Promise<void> {
-    for (const name of Object.keys(env))
-      if (!this.moved.has(name)) this.moved.set(name, this.opts.env?.[name]);
-    await this.startRun(env);
+    await this.startRun({ ...this.opts.env, ...env });
   }
 
-  private async startRun(env: Record<string, string | null>): Promise<void> {
+  /** A new run with exactly `env` beyond PATH and HOME: what the host has and `env` does not is unset. */
+  private async startRun(env: Record<string, string>): Promise<void> {
+    const change: Record<string, string | null> = { ...env };
+    for (const name of Object.keys(this.opts.env ?? {})) if (!(name in env)) change[name] = null;
+    this.opts = { ...this.opts, env };
     const n = ++this.newRuns;
-    this.proc.stdin!.write(`${JSON.stringify({ env })}\n`);
+    this.proc.stdin!.write(`${JSON.stringify({ env: change })}\n`);
     await this.expectStderr(new RegExp(`^bitbucket-iac harness: new run ${n}$`, "m"), 10_000);
   }
 
   /**
    * Whether the next test may have this host (test/harness/pool.ts): it is open, answered every
-   * call, still has the environment its options gave it (a `newRun`'s is undone by `reuse`), and
-   * is no mutant's (test:mutation).
+   * call, and is no mutant's (test:mutation).
    */
   reusable(): boolean {
-    return !this.closed && this.inFlight === 0 && !this.changed && this.mutation === undefined;
+    return !this.closed && this.inFlight === 0 && this.mutation === undefined;
   }
 
-  /** This host for the next test: a new run in it, with its options' environment, and nothing of what it printed before. */
-  async reuse(): Promise<void> {
-    const back = Object.fromEntries([...this.moved].map(([name, value]) => [name, value ?? null]));
-    this.moved.clear();
-    await this.startRun(back);
+  /**
+   * This host for the next test: a new run in it with the environment `env` (beyond PATH and HOME:
+   * the next test's options), and nothing of what it printed before.
+   */
+  async reuse(env: Record<string, string>): Promise<void> {
+    await this.startRun(env);
     this.stderr = "";
   }
 

@@ -111,8 +111,9 @@ interface Kept {
 }
 
 /**
- * An emulator of `seed` and a host configured for it: the ones a test of this file closed with the
- * same flavor and options when there are (reset to `seed`, a new run in the host), else new ones.
+ * An emulator of `seed` and a host configured for it: the ones a test closed with the same flavor,
+ * config and directory when there are (reset to `seed`, a new run in the host with this test's
+ * environment), else new ones.
  */
 async function start(
   flavor: string,
@@ -120,16 +121,18 @@ async function start(
   opts: HarnessOptions,
   connection: (emulator: Emulator) => Record<string, string>,
 ): Promise<Fixture> {
-  const key = JSON.stringify([flavor, opts]);
+  // The environment is not part of the key: a kept host starts the next test's run with its own.
+  const key = JSON.stringify([flavor, opts.config, opts.cwd]);
+  const env = { ...FAST_RETRIES, ...opts.env };
   let kept = take<Kept>(key);
   if (kept) {
     kept.emulator.reset(seed);
-    await kept.harness.reuse();
+    await kept.harness.reuse(env);
   } else {
     const emulator = await startEmulator(seed);
     const harness = await Harness.start(await providers(), {
       config: { ...connection(emulator), ...opts.config },
-      env: { ...FAST_RETRIES, ...opts.env },
+      env,
       cwd: opts.cwd,
     });
     kept = {

@@ -1,6 +1,6 @@
 // The engine harness's new runs (host-new-run.js): a run started with an environment (the next
 // `pulumi up` with a moved clock) is seen by the provider, and a host kept for the next test
-// (test/harness/pool.ts) has its options' environment again: a moved clock never reaches it.
+// (test/harness/pool.ts) has that test's options' environment: a moved clock never reaches it.
 // What shows the host's clock: whether refresh finds a 30-day access token due for renewal.
 
 import * as assert from "node:assert/strict";
@@ -59,5 +59,16 @@ describe("the engine harness's new runs", function () {
     f = await dcFixture(DC_SEED);
     assert.equal(f.harness.pid, pid, "the same host, kept for the next test");
     assert.equal(await renewDue(f), false, "the system's clock again");
+  });
+
+  it("give a kept host to a test whose options set another environment, which its new run has", async () => {
+    f = await dcFixture(DC_SEED, { env: clockAt(0) });
+    const pid = f.harness.pid;
+    await f.close();
+
+    f = await dcFixture(DC_SEED, { env: clockAt(24) });
+    f.emulator.store.now = () => T0;
+    assert.equal(f.harness.pid, pid, "the same host, kept for the next test");
+    assert.equal(await renewDue(f), true, "day 24, as this test's options say");
   });
 });
