@@ -30,6 +30,13 @@ const HOST = path.join(
   "dynamic-provider",
 );
 
+/** What every host's environment has beneath its options' (a run that unsets one of these restores it). */
+const baseEnv = (): Record<string, string> => ({
+  PATH: process.env.PATH ?? "",
+  HOME: process.env.HOME ?? "",
+  NODE_COMPILE_CACHE: COMPILE_CACHE,
+});
+
 /** Preloaded into every host: a line on its standard input starts a new run (`Harness.newRun`). */
 const NEW_RUN = path.join(__dirname, "host-new-run.js");
 
@@ -152,22 +159,33 @@ export class Harness {
     await this.startRun({ ...this.opts.env, ...env });
   }
 
-  /** A new run with exactly `env` beyond PATH and HOME: what the host has and `env` does not is unset. */
+  /**
+   * A new run with exactly `env` beyond the base (PATH, HOME, the compile cache): what the host has
+   * and `env` does not is unset, or set back to the base's. Variables a process reads only as it
+   * starts (NODE_OPTIONS) take effect in a new process only (`restart`).
+   */
   private async startRun(env: Record<string, string>): Promise<void> {
     const change: Record<string, string | null> = { ...env };
-    for (const name of Object.keys(this.opts.env ?? {})) if (!(name in env)) change[name] = null;
+    const base = baseEnv();
+    for (const name of Object.keys(this.opts.env ?? {}))
+      if (!(name in env)) change[name] = base[name] ?? null;
     this.opts = { ...this.opts, env };
     const n = ++this.newRuns;
     this.proc.stdin!.write(`${JSON.stringify({ env: change })}\n`);
-    await this.expectStderr(new RegExp(`^bitbucket-iac harness: new run ${n}$`, "m"), 10_000);
+    // This process's answer: after a restart, the old one's lines are still in `stderr`.
+    await this.expectStderr(
+      new RegExp(`^bitbucket-iac harness: new run ${n} in ${this.proc.pid}$`, "m"),
+      10_000,
+    );
   }
 
   /**
-   * Whether the next test may have this host (test/harness/pool.ts): it is open, answered every
-   * call, and is no mutant's (test:mutation).
+   * Whether the next test may have this host (test/harness/pool.ts): its process runs, it is open,
+   * answered every call, and is no mutant's (test:mutation).
    */
   reusable(): boolean {
-    return !this.closed && this.inFlight === 0 && this.mutation === undefined;
+    const running = this.proc.exitCode === null && this.proc.signalCode === null;
+    return running && !this.closed && this.inFlight === 0 && this.mutation === undefined;
   }
 
   /**
@@ -190,9 +208,7 @@ export class Harness {
     const proc = spawn(process.execPath, [HOST, "127.0.0.1:0"], {
       cwd: opts.cwd ?? process.cwd(),
       env: {
-        PATH: process.env.PATH ?? "",
-        HOME: process.env.HOME ?? "",
-        NODE_COMPILE_CACHE: COMPILE_CACHE,
+        ...baseEnv(),
         ...opts.env,
         ...mutationEnv,
         NODE_OPTIONS: [`--require "${NEW_RUN}"`, mutationEnv.NODE_OPTIONS ?? ""].join(" ").trim(),

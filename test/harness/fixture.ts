@@ -125,6 +125,11 @@ async function start(
   const key = JSON.stringify([flavor, opts.config, opts.cwd]);
   const env = { ...FAST_RETRIES, ...opts.env };
   let kept = take<Kept>(key);
+  if (kept && !kept.harness.reusable()) {
+    // Its host exited while it waited (killed from outside): a new one instead.
+    await kept.end();
+    kept = undefined;
+  }
   if (kept) {
     kept.emulator.reset(seed);
     await kept.harness.reuse(env);

@@ -30,5 +30,5 @@ require("readline")
       const name = key.description ?? "";
       if (name.startsWith("bitbucket-iac.") && name !== "bitbucket-iac.config") delete globalThis[key];
     }
-    process.stderr.write(`bitbucket-iac harness: new run ${++runs}\n`);
+    process.stderr.write(`bitbucket-iac harness: new run ${++runs} in ${process.pid}\n`);
   });

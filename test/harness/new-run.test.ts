@@ -71,4 +71,25 @@ describe("the engine harness's new runs", function () {
     assert.equal(f.harness.pid, pid, "the same host, kept for the next test");
     assert.equal(await renewDue(f), true, "day 24, as this test's options say");
   });
+
+  it("wait, after a restart, for the new process's answer, not the old one's line", async () => {
+    f = await dcFixture(DC_SEED);
+    // A process that answered its first new run, then a new process: its first is asked next.
+    await f.harness.restart();
+    await f.harness.newRun();
+    await f.harness.restart();
+    const pid = f.harness.pid!;
+    process.kill(pid, "SIGSTOP");
+    let answered = false;
+    const run = f.harness.newRun(clockAt(24)).then(() => (answered = true));
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(answered, false, "answered while the new host was stopped");
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    await run;
+    f.emulator.store.now = () => T0;
+    assert.equal(await renewDue(f), true, "the run's clock, set before it answered");
+  });
 });
