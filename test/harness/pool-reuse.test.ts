@@ -45,7 +45,10 @@ const running = (pid) => { try { process.kill(pid, 0); return true; } catch { re
       path.join(dir, "b.test.js"),
       `${head}describe("b", () => it("gets a host", async () => {
   const f = await fixture(); console.log("second " + f.harness.pid);
-  console.log("directory's host running: " + running(Number(process.env.POOL_CWD_PID)));
+  // Stopped (SIGTERM) as the first file ended: gone once this process has reaped it, within 5 s.
+  const pid = Number(process.env.POOL_CWD_PID);
+  for (let i = 0; i < 100 && running(pid); i++) await new Promise((r) => setTimeout(r, 50));
+  console.log("directory's host running: " + running(pid));
   await f.close();
 }));
 `,
