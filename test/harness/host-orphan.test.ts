@@ -4,6 +4,7 @@
 import * as assert from "node:assert/strict";
 import { spawn } from "child_process";
 import * as path from "path";
+import { running } from "./processes";
 
 const HOST = path.join(
   path.dirname(require.resolve("@pulumi/pulumi/package.json")),
@@ -23,15 +24,6 @@ host.stdout.once("data", () => console.log(host.pid));
 setInterval(() => {}, 1000);
 `;
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 describe("a harness host whose parent is killed", function () {
   this.timeout(30_000);
 
@@ -41,12 +33,12 @@ describe("a harness host whose parent is killed", function () {
       const timer = setTimeout(() => reject(new Error("the host did not start in 15 s")), 15_000);
       parent.stdout.once("data", (d: Buffer) => (clearTimeout(timer), resolve(Number(String(d).trim()))));
     });
-    assert.ok(alive(pid), "the host runs while its parent does");
+    assert.ok(running(pid), "the host runs while its parent does");
     parent.kill("SIGKILL");
     let up = true;
     for (let i = 0; i < 50 && up; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      up = alive(pid);
+      up = running(pid);
     }
     if (up) process.kill(pid, "SIGKILL");
     assert.equal(up, false, "the orphaned host exited within 5 s");

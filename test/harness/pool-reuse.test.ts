@@ -8,20 +8,12 @@ import * as fs from "fs";
 import * as path from "path";
 import { tempDir } from "../hooks";
 import { fixture } from "./fixture";
+import { running } from "./processes";
 
 const ROOT = path.resolve(__dirname, "../..");
 const MOCHA = path.join(ROOT, "node_modules/mocha/bin/mocha.js");
 const FIXTURE = path.join(__dirname, "fixture.ts");
 const HOOKS = path.join(ROOT, "test/hooks.ts");
-
-const running = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe("the fixture pool across files and dead hosts", function () {
   this.timeout(120_000);
