@@ -3,7 +3,8 @@
 // closed, waits here for the next test that asks for the same key (fixture.ts: flavor, config,
 // directory), in this file or in a later file of the same process (a parallel worker runs many
 // files): its emulator is reset to the new seed and its host starts a new run with that test's
-// environment (Harness.reuse), which is how each `pulumi` command finds a host. test/hooks.ts calls `endFile` after each file and `endAll` at the end.
+// environment (Harness.reuse), which is how each `pulumi` command finds a host. test/hooks.ts
+// calls `endFile` after each file and `endAll` at the end of a serial run.
 // Kept apart from fixture.ts so the hooks, which every test file loads, load no Pulumi.
 
 /** A fixture that can be put back: `end` stops it for good (its host synchronously, at once). */
