@@ -38,6 +38,7 @@ import {
 } from "../manifest/load";
 import { checkedPartition, isOnlyError, shardSelected } from "../manifest/shard";
 import { KINDS } from "../kinds";
+import { skipProviderSerialization } from "./unserialized";
 import { pullRequestFromEnv, upsertComment, type PullRequestRef } from "./comment";
 import { declaredBy, type Declared } from "./declared";
 import { exportFrom } from "./export";
@@ -795,6 +796,7 @@ const auditFormatOfFile = (file: string): AuditFormat =>
   /\.sarif(\.json)?$/i.test(file) ? "sarif" : formatOfFile(file);
 
 if (require.main === module) {
+  skipProviderSerialization();
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

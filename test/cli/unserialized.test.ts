@@ -1,0 +1,72 @@
+// The command line's own process does not serialize the providers of the resources its program
+// declares under mocks (provider/cli/unserialized.ts): `validate` and `plan` never open the SDK's
+// inspector session (its closure/v8 modules, loaded by a first serialization, stay unloaded). A
+// program that imports the package, like the engine harness, keeps the SDK's serializer.
+
+import * as assert from "node:assert/strict";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { UNSERIALIZED } from "../../provider/cli/unserialized";
+import { tempDir } from "../hooks";
+import { run, workdir } from "./run";
+
+const CLI = path.join(__dirname, "../../dist/provider/cli/main.js");
+
+const MANIFEST = `version: 1
+workspace: acme
+webhooks:
+  - repositories: [api]
+    url: https://ci.example.com/hook
+    events: [repo:push]
+`;
+
+/** The closure serializer's modules a process loaded, as it exits (a preloaded probe reports them). */
+function closureModulesLoadedBy(
+  args: string[],
+  cwd: string,
+): { status: number | null; stdout: string; loaded: string[] } {
+  const report = path.join(tempDir("bbiac-probe-"), "loaded.json");
+  const probe = path.join(path.dirname(report), "probe.js");
+  fs.writeFileSync(
+    probe,
+    `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(report)}, JSON.stringify(Object.keys(require.cache))));\n`,
+  );
+  const r = spawnSync(process.execPath, ["--require", probe, CLI, ...args], {
+    cwd,
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  const all = JSON.parse(fs.readFileSync(report, "utf8")) as string[];
+  return {
+    status: r.status,
+    stdout: r.stdout,
+    loaded: all.filter((f) => /closure[\\/]v8(Hooks)?\.js$/.test(f)),
+  };
+}
+
+describe("the command line's process does not serialize providers", function () {
+  this.timeout(60_000);
+
+  it("validate declares the manifest's resources without opening the SDK's inspector session", () => {
+    const dir = workdir({ "bitbucket.yaml": MANIFEST });
+    const r = closureModulesLoadedBy(["validate"], dir);
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /^bitbucket\.yaml: valid \(\d+ resources? /);
+    assert.deepEqual(r.loaded, []);
+  });
+
+  it("a process that imports the command line keeps the SDK's serializer", async () => {
+    const dir = workdir({ "bitbucket.yaml": MANIFEST });
+    const r = await run(["validate"], dir);
+    assert.equal(r.code, 0, r.err);
+    // The module the SDK's dynamic resources call (not pulumi.runtime's copy of its export).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const closure = require("@pulumi/pulumi/runtime/closure/serializeClosure") as typeof pulumi.runtime;
+    const answer = 42;
+    const serialized = await closure.serializeFunction(() => answer);
+    assert.notEqual(serialized.text, UNSERIALIZED);
+    assert.match(serialized.text, /answer/);
+  });
+});
