@@ -118,15 +118,19 @@ const TSCONFIG = {
 };
 
 /**
- * The repository as a fresh clone has it (no node_modules, dist or other build output), with this
- * checkout's node_modules linked in: `npm pack` runs its build (`prepack`) there, not in this
- * checkout, whose dist/ the provider hosts of the test files running beside this one load meanwhile.
+ * The repository as a fresh clone has it (no node_modules, build output or .git), with this
+ * checkout's build (dist/, from `npm run build`, the build prepack runs: `npm test` has just run it)
+ * and its node_modules linked in, and prepack's other step done (.ci/pack-manifest.js strip).
+ * `npm pack --ignore-scripts` packs it there, not in this checkout, whose package.json stays as it
+ * is. The pack with its scripts, from a fresh clone's own build, is test/install/tarball.test.ts's.
  */
-function cleanCopy(): string {
+function builtCopy(): string {
   const built = new Set(["node_modules", "dist", "bin", ".git", ".stryker-tmp", "reports"]);
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), "bbiac-pack-"));
   fs.cpSync(ROOT, copy, { recursive: true, filter: (from) => !built.has(path.relative(ROOT, from)) });
+  fs.cpSync(path.join(ROOT, "dist", "provider"), path.join(copy, "dist", "provider"), { recursive: true });
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(copy, "node_modules"), "junction");
+  execFileSync(process.execPath, [".ci/pack-manifest.js", "strip"], { cwd: copy });
   return copy;
 }
 
@@ -139,8 +143,10 @@ describe("the packed package in a consumer project", function () {
 
   before(function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "bbiac-consumer-"));
-    source = cleanCopy();
-    const tarball = execFileSync("npm", ["pack", "--silent", "--pack-destination", dir], { cwd: source })
+    source = builtCopy();
+    const tarball = execFileSync("npm", ["pack", "--ignore-scripts", "--silent", "--pack-destination", dir], {
+      cwd: source,
+    })
       .toString()
       .trim()
       .split("\n")
