@@ -19,6 +19,7 @@ export default tseslint.config(
     },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
+  { files: ["**/*.mjs"], languageOptions: { globals: { process: "readonly" } } },
   {
     files: ["**/*.ts"],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
