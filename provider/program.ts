@@ -4,7 +4,7 @@
 // stack per shard; manifest/shard.ts), and export what was made. No logic of its own.
 
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./pulumi";
 import { deployManifest } from "./manifest/deploy";
 import { loadManifest } from "./manifest/load";
 

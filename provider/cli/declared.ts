@@ -6,7 +6,7 @@
 // Secrets are never read: each reference resolves to a placeholder, and the fields that arrive
 // as secrets are named so plan shows them as "(write-only)" and never compares them.
 
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../pulumi";
 import { verified } from "../kinds";
 import { deployManifest } from "../manifest/deploy";
 import type { RepoLister } from "../manifest/expand";

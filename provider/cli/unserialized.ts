@@ -6,6 +6,7 @@
 // command line's own process, and only there (main.ts), the SDK's serializer answers at once.
 // A program that `pulumi up` runs keeps the SDK's: it never loads this module.
 
+import { Module } from "module";
 import type * as pulumi from "@pulumi/pulumi";
 
 /** What every resource's `__provider` input holds in the command line's process. */
@@ -13,15 +14,23 @@ export const UNSERIALIZED =
   "exports.handler = undefined; // not serialized: bitbucket-iac's command line never deploys";
 
 /**
- * Replaces the SDK's closure serializer, as the dynamic resources call it, for this process.
- * Internal to the SDK (its `runtime/closure/serializeClosure` module, which `dynamic` requires when
- * a resource is constructed), there since the dynamic providers' first versions.
+ * Replaces the SDK's closure serializer, as the dynamic resources require it, for this process:
+ * its module (`runtime/closure/serializeClosure`, internal to the SDK, there since the dynamic
+ * providers' first versions) is answered from Node's module cache without being loaded, or, if it
+ * was loaded already, its export is replaced.
  */
 export function skipProviderSerialization(): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const closure = require("@pulumi/pulumi/runtime/closure/serializeClosure") as {
-    serializeFunction: typeof pulumi.runtime.serializeFunction;
-  };
-  closure.serializeFunction = () =>
+  const file = require.resolve("@pulumi/pulumi/runtime/closure/serializeClosure");
+  const serializeFunction: typeof pulumi.runtime.serializeFunction = () =>
     Promise.resolve({ text: UNSERIALIZED, exportName: "handler", containsSecrets: false });
+  const loaded = require.cache[file];
+  if (loaded) {
+    (loaded.exports as { serializeFunction: typeof serializeFunction }).serializeFunction = serializeFunction;
+    return;
+  }
+  const stub = new Module(file);
+  stub.filename = file;
+  stub.loaded = true;
+  stub.exports = { serializeFunction, serializeFunctionAsync: serializeFunction };
+  require.cache[file] = stub;
 }

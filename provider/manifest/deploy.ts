@@ -3,7 +3,7 @@
 // (kinds/) declare the resources expand() named. Every resource it declares, an integration's
 // children too, gets the manifest's `policy:` and has its policy warnings printed (enforce.ts).
 
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../pulumi";
 import { flavorSetting, setProviderConfig } from "../api/auth";
 import { repositoriesPath } from "../api/cloud";
 import { dcReposPath } from "../api/datacenter";

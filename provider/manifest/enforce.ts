@@ -9,7 +9,7 @@
 // working directory of the Pulumi program (read once per process).
 
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../pulumi";
 import { policySettings, setProviderConfig } from "../api/auth";
 import { processWide } from "../api/shared";
 import { KINDS } from "../kinds";

@@ -10,7 +10,7 @@
 // The permissions follow from the objects the integration reads and writes, in the guide's
 // words; each object's scope is the `security` of its endpoint in Bitbucket's Cloud spec.
 
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../pulumi";
 import { checkboxOf } from "../scopes";
 import { instructions, listOf, problemsOf, str, unknownOptions, type Preset } from "./common";
 

@@ -1,7 +1,7 @@
 // What every preset shares: the Preset shape, option checks, option formats, the consumer checks,
 // the shell commands presets print, and the numbered `instructions` each one outputs.
 
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../pulumi";
 import { quote } from "shell-quote";
 import type { AccessToken, AccessTokenArgs } from "../resources/access-token";
 import type { DeployKey, DeployKeyArgs } from "../resources/deploy-key";

@@ -2,7 +2,7 @@
 // repositories, with the scopes an optional consumer must have. No platform guide: its
 // instructions list what it made and where each webhook's secret is.
 
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../pulumi";
 import { keyNamePart, urlForName } from "../names";
 import { instructions, listOf, problemsOf, unknownOptions, type Preset } from "./common";
 

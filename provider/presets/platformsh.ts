@@ -12,7 +12,7 @@
 // Both    `platform integration:validate`; the branch options are set with
 //         `platform integration:update` (true, true, true, false by default).
 
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../pulumi";
 import { checkboxOf } from "../scopes";
 import {
   BASE_URL,

@@ -10,7 +10,7 @@
 //         made here (Bitbucket Server takes one wherever it asks for a password over HTTP), with
 //         the least that lets Pipelines read repositories and manage its hooks.
 
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../pulumi";
 import { isKeyError, parsePublicKey } from "../ssh";
 import {
   BASE_URL,

@@ -12,7 +12,7 @@
 // says which permissions to tick: the least that lets those resources read the repositories and
 // their pull requests and manage Shippable's webhooks.
 
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../pulumi";
 import { checkboxOf } from "../scopes";
 import {
   FRIENDLY_NAME,

@@ -25,7 +25,7 @@
 //   cannot be read): diff records the token it replaces (process-wide, one host serves a run), and
 //   that token is no candidate for the replacement's lookup.
 
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../pulumi";
 import { shim } from "./shim";
 import { deleteIfExists, request } from "../api/client";
 import { dcScopeLabel, dcTokensPath, type TokenOwner } from "../api/datacenter";

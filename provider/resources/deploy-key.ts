@@ -22,7 +22,7 @@
 //   REPO_WRITE, REPO_ADMIN; PROJECT_* on projects) is the only thing that updates in place; the
 //   label replaces.
 
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../pulumi";
 import { shim } from "./shim";
 import { request, deleteIfExists } from "../api/client";
 import { deployKeysPath, ownerLabel, seg, type KeyOwner } from "../api/cloud";

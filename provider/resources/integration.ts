@@ -11,7 +11,7 @@
 // On Data Center (`flavor: "datacenter"`, or a `project`) the platform's Server preset is used:
 // no consumer; the child is the personal HTTP access token the platform signs in with.
 
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../pulumi";
 import {
   BASE_URL,
   checkboxes,

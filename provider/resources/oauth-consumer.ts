@@ -17,7 +17,7 @@
 // - The grant says nothing about the name, description or URLs: those are declared here for
 //   review and for the platforms that need them (Ampersand's callback URL), not verified.
 
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../pulumi";
 import { shim } from "./shim";
 import { loadSettings } from "../api/auth";
 import { clientCredentialsGrant } from "../api/client";

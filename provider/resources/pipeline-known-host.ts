@@ -14,7 +14,7 @@
 // - Hostnames are unique per repository (409). Whether PUT may rename one is undocumented, so a
 //   hostname change replaces the entry.
 
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../pulumi";
 import { shim } from "./shim";
 import { request, deleteIfExists } from "../api/client";
 import { pipelinesSshPath, seg } from "../api/cloud";

@@ -13,7 +13,7 @@
 // - The pair must not have a passphrase (it is used unattended); check refuses an encrypted
 //   key, and a public key that does not belong to the private key, before anything is sent.
 
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../pulumi";
 import { shim } from "./shim";
 import { request, getOrUndefined, deleteIfExists } from "../api/client";
 import { pipelinesSshPath } from "../api/cloud";

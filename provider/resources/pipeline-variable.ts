@@ -18,7 +18,7 @@
 // - The UI cannot un-secure a variable, so secured -> not secured replaces it; securing one
 //   updates it in place.
 
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../pulumi";
 import { shim } from "./shim";
 import { request, deleteIfExists } from "../api/client";
 import { environmentsPath, seg, variablesPath, type VariableScope } from "../api/cloud";

@@ -17,7 +17,7 @@
 //   the old key first since Bitbucket refuses the same key twice (DC: 409 when the key exists anywhere
 //   on the server).
 
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../pulumi";
 import { shim } from "./shim";
 import { request, deleteIfExists, getCached } from "../api/client";
 import { seg, sshKeysPath } from "../api/cloud";

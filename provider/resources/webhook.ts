@@ -24,7 +24,7 @@
 // - Cloud hooks installed by Connect apps are `read_only`; they are never adopted.
 
 import * as crypto from "crypto";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "../pulumi";
 import { shim } from "./shim";
 import { request, deleteIfExists } from "../api/client";
 import { hooksPath, scopeLabel, seg } from "../api/cloud";

@@ -30,6 +30,7 @@ const LAYERS: Layer[] = [
       "provider/text.ts",
       "provider/names.ts",
       "provider/glob.ts",
+      "provider/pulumi.ts",
       "schema/",
     ],
   },

@@ -1,7 +1,8 @@
 // The command line's own process does not serialize the providers of the resources its program
 // declares under mocks (provider/cli/unserialized.ts): `validate` and `plan` never open the SDK's
-// inspector session (its closure/v8 modules, loaded by a first serialization, stay unloaded). A
-// program that imports the package, like the engine harness, keeps the SDK's serializer.
+// inspector session (its closure/v8 modules, loaded by a first serialization, stay unloaded), and
+// load the SDK's modules the package uses, not its index (provider/pulumi.ts). A program that
+// imports the package, like the engine harness, keeps the SDK's serializer.
 
 import * as assert from "node:assert/strict";
 import { spawnSync } from "child_process";
@@ -22,8 +23,8 @@ webhooks:
     events: [repo:push]
 `;
 
-/** The closure serializer's modules a process loaded, as it exits (a preloaded probe reports them). */
-function closureModulesLoadedBy(
+/** The modules a command line process loaded, as it exits (a preloaded probe reports them). */
+function modulesLoadedBy(
   args: string[],
   cwd: string,
 ): { status: number | null; stdout: string; loaded: string[] } {
@@ -38,11 +39,10 @@ function closureModulesLoadedBy(
     encoding: "utf8",
     timeout: 30_000,
   });
-  const all = JSON.parse(fs.readFileSync(report, "utf8")) as string[];
   return {
     status: r.status,
     stdout: r.stdout,
-    loaded: all.filter((f) => /closure[\\/]v8(Hooks)?\.js$/.test(f)),
+    loaded: JSON.parse(fs.readFileSync(report, "utf8")) as string[],
   };
 }
 
@@ -51,10 +51,28 @@ describe("the command line's process does not serialize providers", function () 
 
   it("validate declares the manifest's resources without opening the SDK's inspector session", () => {
     const dir = workdir({ "bitbucket.yaml": MANIFEST });
-    const r = closureModulesLoadedBy(["validate"], dir);
+    const r = modulesLoadedBy(["validate"], dir);
     assert.equal(r.status, 0);
     assert.match(r.stdout, /^bitbucket\.yaml: valid \(\d+ resources? /);
-    assert.deepEqual(r.loaded, []);
+    assert.deepEqual(
+      r.loaded.filter((f) => /closure[\\/]v8(Hooks)?\.js$/.test(f)),
+      [],
+    );
+  });
+
+  it("validate loads the SDK's modules the package uses (provider/pulumi.ts), not its index or automation API", () => {
+    const dir = workdir({ "bitbucket.yaml": MANIFEST });
+    const r = modulesLoadedBy(["validate"], dir);
+    assert.equal(r.status, 0);
+    const sdk = r.loaded.filter((f) => f.includes(`${path.sep}@pulumi${path.sep}pulumi${path.sep}`));
+    assert.ok(
+      sdk.some((f) => f.endsWith(path.join("pulumi", "dynamic", "index.js"))),
+      "the dynamic resources are loaded",
+    );
+    assert.deepEqual(
+      sdk.filter((f) => /pulumi[\\/](index|automation[\\/]index|runtime[\\/]index)\.js$/.test(f)),
+      [],
+    );
   });
 
   it("a process that imports the command line keeps the SDK's serializer", async () => {
