@@ -10,7 +10,13 @@
 // process costs. It answers on stderr.
 //
 // A host whose parent is gone (a test run killed from outside) exits, where it would run on.
+//
+// Node writes its compile cache (NODE_COMPILE_CACHE, one for every process the tests start) as a
+// process exits, and a kept host lives as long as its mocha worker: each new run writes what the
+// host has compiled so far (the SDK, the provider), so the hosts started after it load from it.
 "use strict";
+
+const { flushCompileCache } = require("module");
 
 const parent = process.ppid;
 setInterval(() => {
@@ -31,4 +37,5 @@ require("readline")
       if (name.startsWith("bitbucket-iac.") && name !== "bitbucket-iac.config") delete globalThis[key];
     }
     process.stderr.write(`bitbucket-iac harness: new run ${++runs} in ${process.pid}\n`);
+    flushCompileCache?.();
   });
