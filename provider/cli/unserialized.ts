@@ -7,7 +7,7 @@
 // A program that `pulumi up` runs keeps the SDK's: it never loads this module.
 
 import { Module } from "module";
-import type * as pulumi from "@pulumi/pulumi";
+import type { serializeFunction as SerializeFunction } from "@pulumi/pulumi/runtime/closure/serializeClosure";
 
 /** What every resource's `__provider` input holds in the command line's process. */
 export const UNSERIALIZED =
@@ -17,11 +17,17 @@ export const UNSERIALIZED =
  * Replaces the SDK's closure serializer, as the dynamic resources require it, for this process:
  * its module (`runtime/closure/serializeClosure`, internal to the SDK, there since the dynamic
  * providers' first versions) is answered from Node's module cache without being loaded, or, if it
- * was loaded already, its export is replaced.
+ * was loaded already, its export is replaced. An SDK without that module keeps its own serializer;
+ * one that asks the module for another name gets the real module's (loaded then).
  */
 export function skipProviderSerialization(): void {
-  const file = require.resolve("@pulumi/pulumi/runtime/closure/serializeClosure");
-  const serializeFunction: typeof pulumi.runtime.serializeFunction = () =>
+  let file: string;
+  try {
+    file = require.resolve("@pulumi/pulumi/runtime/closure/serializeClosure");
+  } catch {
+    return;
+  }
+  const serializeFunction: typeof SerializeFunction = () =>
     Promise.resolve({ text: UNSERIALIZED, exportName: "handler", containsSecrets: false });
   const loaded = require.cache[file];
   if (loaded) {
@@ -31,6 +37,22 @@ export function skipProviderSerialization(): void {
   const stub = new Module(file);
   stub.filename = file;
   stub.loaded = true;
-  stub.exports = { serializeFunction, serializeFunctionAsync: serializeFunction };
+  let real: Record<string | symbol, unknown> | undefined;
+  const own: Record<string | symbol, unknown> = {
+    serializeFunction,
+    serializeFunctionAsync: serializeFunction,
+  };
+  stub.exports = new Proxy(own, {
+    get(target, name) {
+      if (name in target) return target[name];
+      if (!real) {
+        delete require.cache[file];
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        real = require(file) as Record<string | symbol, unknown>;
+        require.cache[file] = stub;
+      }
+      return real[name];
+    },
+  });
   require.cache[file] = stub;
 }

@@ -1,7 +1,8 @@
 // The command line's own process does not serialize the providers of the resources its program
-// declares under mocks (provider/cli/unserialized.ts): `validate` and `plan` never open the SDK's
-// inspector session (its closure/v8 modules, loaded by a first serialization, stay unloaded), and
-// load the SDK's modules the package uses, not its index (provider/pulumi.ts). A program that
+// declares under mocks (provider/cli/unserialized.ts): `validate`, like every command (one
+// main.ts), never opens the SDK's inspector session (its closure/v8 modules, loaded by a first
+// serialization, stay unloaded), and loads the SDK's modules the package uses, not its index
+// (provider/pulumi.ts). An SDK that moved the module keeps its own serializer. A program that
 // imports the package, like the engine harness, keeps the SDK's serializer.
 
 import * as assert from "node:assert/strict";
@@ -73,6 +74,40 @@ describe("the command line's process does not serialize providers", function () 
       sdk.filter((f) => /pulumi[\\/](index|automation[\\/]index|runtime[\\/]index)\.js$/.test(f)),
       [],
     );
+  });
+
+  it("an SDK without the serializer's module where it is looked for: the command line keeps the SDK's own", () => {
+    const dir = workdir({ "bitbucket.yaml": MANIFEST });
+    // Our lookup of the module fails; the SDK's own (relative) require still finds it.
+    const moved = path.join(dir, "moved.js");
+    fs.writeFileSync(
+      moved,
+      `const Module = require("module"); const resolve = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  if (request === "@pulumi/pulumi/runtime/closure/serializeClosure") throw Object.assign(new Error("moved"), { code: "MODULE_NOT_FOUND" });
+  return resolve.call(this, request, ...rest);
+};\n`,
+    );
+    const r = spawnSync(process.execPath, ["--require", moved, CLI, "validate"], {
+      cwd: dir,
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^bitbucket\.yaml: valid /);
+  });
+
+  it("a name the stand-in lacks is the SDK module's own, loaded when asked", () => {
+    const script = `require(${JSON.stringify(path.join(__dirname, "../../dist/provider/cli/unserialized.js"))}).skipProviderSerialization();
+const m = require(require.resolve("@pulumi/pulumi/runtime/closure/serializeClosure"));
+m.serializeFunction(() => 1).then((f) => console.log(JSON.stringify({ esModule: m.__esModule, text: f.text })));`;
+    const r = spawnSync(process.execPath, ["-e", script], {
+      cwd: path.join(__dirname, "../.."),
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { esModule: true, text: UNSERIALIZED });
   });
 
   it("a process that imports the command line keeps the SDK's serializer", async () => {
