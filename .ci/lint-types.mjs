@@ -17,7 +17,12 @@ const config = ts.getParsedCommandLineOfConfigFile(
     },
   },
 );
-const program = ts.createProgram({ rootNames: config.fileNames, options: config.options });
+// The config's own problems (an unknown option, no input files) come out with the rest, as tsc's do.
+const program = ts.createProgram({
+  rootNames: config.fileNames,
+  options: config.options,
+  configFileParsingDiagnostics: config.errors,
+});
 const diagnostics = ts.getPreEmitDiagnostics(program);
 // As tsc prints them: with colour and the line's text on a terminal, else one line each.
 const format = process.stdout.isTTY ? ts.formatDiagnosticsWithColorAndContext : ts.formatDiagnostics;
