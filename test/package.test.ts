@@ -1,4 +1,5 @@
-// The package as a user gets it: `npm pack`, installed into a separate Pulumi project with its
+// The package as a user gets it: `npm pack` of this checkout's build (`npm test` builds first; a
+// source newer than its build fails the test), installed into a separate Pulumi project with its
 // own strict tsconfig (exactOptionalPropertyTypes, no skipLibCheck), type-checked, every resource
 // declared under mocks, the captured (thin) providers driven through the real dynamic-provider
 // host from that project against the emulator, and `npx bitbucket-iac` run there.
@@ -125,6 +126,17 @@ const TSCONFIG = {
  * is. The pack with its scripts, from a fresh clone's own build, is test/install/tarball.test.ts's.
  */
 function builtCopy(): string {
+  const stale = (
+    fs.readdirSync(path.join(ROOT, "provider"), { recursive: true, encoding: "utf8" }) as string[]
+  )
+    .filter((f) => f.endsWith(".ts"))
+    .filter((f) => {
+      const out = path.join(ROOT, "dist", "provider", f.replace(/\.ts$/, ".js"));
+      return (
+        !fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(path.join(ROOT, "provider", f)).mtimeMs
+      );
+    });
+  assert.deepEqual(stale, [], "provider/ has sources newer than dist/provider: run `npm run build` first");
   const built = new Set(["node_modules", "dist", "bin", ".git", ".stryker-tmp", "reports"]);
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), "bbiac-pack-"));
   fs.cpSync(ROOT, copy, { recursive: true, filter: (from) => !built.has(path.relative(ROOT, from)) });
