@@ -1,7 +1,7 @@
 // `npm run test:mocha`: every test file but the install tests (`npm run test:install`), in four
 // parallel workers, the longest first. mocha --parallel hands files to its workers in the order
 // given, and a long file handed out near the end runs on alone after the others are done:
-// test/package.test.ts (npm pack, npm install, tsc, one after another), 95th of 157 files in glob
+// test/package.test.ts (npm pack, npm install, tsc, one after another), 93rd of 155 files in glob
 // order, ended every run, 85 s after it began. The rest keep mocha's order. A file named here
 // that no longer exists stops the run, so the list cannot silently go stale. The workers collect
 // garbage on their own thread (--single-threaded-gc, which they inherit from mocha): on two cores
