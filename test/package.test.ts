@@ -14,13 +14,10 @@ import { startEmulator, type Emulator } from "./emulator/server";
 import { ALL_SCOPES } from "./emulator/store";
 import { Harness } from "./harness/engine";
 import { FAST_RETRIES, TOKEN } from "./harness/fixture";
+import { pinned, sourceCopy } from "./install/setup";
 import { ed25519 } from "./keys";
 
 const ROOT = path.resolve(__dirname, "..");
-const lock = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as {
-  packages: Record<string, { version: string }>;
-};
-const pinned = (name: string) => `${name}@${lock.packages[`node_modules/${name}`]!.version}`;
 
 const PROGRAM = `import * as pulumi from "@pulumi/pulumi";
 import {
@@ -119,7 +116,7 @@ const TSCONFIG = {
 };
 
 /**
- * The repository as a fresh clone has it (no node_modules, build output or .git), with this
+ * The repository as a fresh clone has it (install/setup.ts sourceCopy), with this
  * checkout's build (dist/, from `npm run build`, the build prepack runs: `npm test` has just run it)
  * and its node_modules linked in, and prepack's other step done (.ci/pack-manifest.js strip).
  * `npm pack --ignore-scripts` packs it there, not in this checkout, whose package.json stays as it
@@ -137,9 +134,7 @@ function builtCopy(): string {
       );
     });
   assert.deepEqual(stale, [], "provider/ has sources newer than dist/provider: run `npm run build` first");
-  const built = new Set(["node_modules", "dist", "bin", ".git", ".stryker-tmp", "reports"]);
-  const copy = fs.mkdtempSync(path.join(os.tmpdir(), "bbiac-pack-"));
-  fs.cpSync(ROOT, copy, { recursive: true, filter: (from) => !built.has(path.relative(ROOT, from)) });
+  const copy = sourceCopy();
   fs.cpSync(path.join(ROOT, "dist", "provider"), path.join(copy, "dist", "provider"), { recursive: true });
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(copy, "node_modules"), "junction");
   execFileSync(process.execPath, [".ci/pack-manifest.js", "strip"], { cwd: copy });

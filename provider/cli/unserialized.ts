@@ -14,11 +14,11 @@ export const UNSERIALIZED =
   "exports.handler = undefined; // not serialized: bitbucket-iac's command line never deploys";
 
 /**
- * Replaces the SDK's closure serializer, as the dynamic resources require it, for this process:
- * its module (`runtime/closure/serializeClosure`, internal to the SDK, there since the dynamic
- * providers' first versions) is answered from Node's module cache without being loaded, or, if it
- * was loaded already, its export is replaced. An SDK without that module keeps its own serializer;
- * one that asks the module for another name gets the real module's (loaded then).
+ * Replaces the SDK's closure serializer, as the dynamic resources require it (at each resource,
+ * by its module: `runtime/closure/serializeClosure`, internal to the SDK, there since the dynamic
+ * providers' first versions), for this process: Node's module cache answers that module with one
+ * whose `serializeFunction` returns at once. Any other name is the real module's, loaded then if
+ * it was not. An SDK without that module keeps its own serializer.
  */
 export function skipProviderSerialization(): void {
   let file: string;
@@ -29,22 +29,13 @@ export function skipProviderSerialization(): void {
   }
   const serializeFunction: typeof SerializeFunction = () =>
     Promise.resolve({ text: UNSERIALIZED, exportName: "handler", containsSecrets: false });
-  const loaded = require.cache[file];
-  if (loaded) {
-    (loaded.exports as { serializeFunction: typeof serializeFunction }).serializeFunction = serializeFunction;
-    return;
-  }
+  let real = require.cache[file]?.exports as Record<string | symbol, unknown> | undefined;
   const stub = new Module(file);
   stub.filename = file;
   stub.loaded = true;
-  let real: Record<string | symbol, unknown> | undefined;
-  const own: Record<string | symbol, unknown> = {
-    serializeFunction,
-    serializeFunctionAsync: serializeFunction,
-  };
-  stub.exports = new Proxy(own, {
-    get(target, name) {
-      if (name in target) return target[name];
+  stub.exports = new Proxy({ serializeFunction } as Record<string | symbol, unknown>, {
+    get(own, name) {
+      if (name in own) return own[name];
       if (!real) {
         delete require.cache[file];
         // eslint-disable-next-line @typescript-eslint/no-require-imports
